@@ -1,0 +1,394 @@
+package dev.reactivelocks.benchmarks;
+
+import dev.reactivelocks.InProcessLockService;
+import dev.reactivelocks.LockService;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.shareddata.SharedData;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.BrokenBarrierException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+import kotlinx.coroutines.sync.Mutex;
+import org.jspecify.annotations.Nullable;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
+import org.openjdk.jmh.infra.IterationParams;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * Comparison 2: contended hand-off. {@value Contended#PIPELINES} pipelines loop on one lock name; each
+ * critical section hops once to another scheduler ({@code Schedulers.parallel()}) before it ends. One
+ * invocation hands the lock over {@value Contended#BUDGET} times in total (pipelines take tickets from a
+ * shared budget), so the score is hand-offs per second, and the grants each pipeline got measure fairness
+ * (written per trial by {@link Fairness}). Every critical section checks mutual exclusion.
+ *
+ * <ul>
+ *   <li>ours: {@code withLock(name, body)}, waiters granted on the releasing thread;</li>
+ *   <li>kotlinx {@code Mutex} through {@code mono(Dispatchers.Unconfined) { mutex.lock() }} and {@code usingWhen};</li>
+ *   <li>Vert.x {@code getLocalLockWithTimeout}: each pipeline lives on one of two event loops; the grant is
+ *       delivered on the waiter's event loop, the critical section hops to {@code parallel} and releases there,
+ *       then the pipeline continues on its own event loop (the Vert.x threading model);</li>
+ *   <li>{@code ReentrantLock} (non-fair, the default, and fair): one platform thread per pipeline, which waits
+ *       for the hop while holding the lock.</li>
+ * </ul>
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 5, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
+public class HandoffBenchmark {
+
+    static final String NAME = "orders";
+
+    /** What every candidate shares: the ticket budget, the mutual-exclusion check and the fairness record. */
+    @State(Scope.Benchmark)
+    public abstract static class Contended {
+        static final int PIPELINES = 200;
+        static final int BUDGET = 20_000;
+
+        final AtomicInteger budget = new AtomicInteger();
+        final AtomicInteger inside = new AtomicInteger();
+        final int[] grants = new int[PIPELINES];
+        final Fairness fairness = new Fairness(PIPELINES);
+        final Scheduler hop = Schedulers.parallel();
+        volatile CountDownLatch done = new CountDownLatch(0);
+        volatile @Nullable Throwable failure;
+        String benchmark = "";
+
+        @Setup(Level.Trial)
+        public void setUpTrial(BenchmarkParams params) throws Exception {
+            benchmark = BenchmarkMain.shortName(params.getBenchmark());
+            open();
+        }
+
+        @Setup(Level.Iteration)
+        public void setUpIteration(IterationParams params) {
+            fairness.startIteration(params);
+            Arrays.fill(grants, 0);
+        }
+
+        @TearDown(Level.Iteration)
+        public void tearDownIteration() {
+            fairness.endIteration(grants);
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDownTrial() throws Exception {
+            fairness.write(benchmark);
+            close();
+        }
+
+        abstract void open() throws Exception;
+
+        abstract void startPipelines();
+
+        abstract void close() throws Exception;
+
+        /** One invocation: {@value #BUDGET} hand-offs over all pipelines. */
+        final void round() throws Exception {
+            budget.set(BUDGET);
+            done = new CountDownLatch(PIPELINES);
+            startPipelines();
+            if (!done.await(60, TimeUnit.SECONDS)) {
+                throw new IllegalStateException(benchmark + ": round did not finish in 60s, " + budget.get() + " tickets left");
+            }
+            Throwable f = failure;
+            if (f != null) {
+                throw new IllegalStateException(benchmark + " failed", f);
+            }
+        }
+
+        final boolean takeTicket() {
+            return budget.getAndDecrement() > 0;
+        }
+
+        final void enter() {
+            if (inside.incrementAndGet() != 1) {
+                fail(new IllegalStateException("two holders inside the critical section"));
+            }
+        }
+
+        final void exit(int pipeline) {
+            grants[pipeline]++;
+            inside.decrementAndGet();
+        }
+
+        final void fail(Throwable e) {
+            failure = e;
+            while (done.getCount() > 0) {
+                done.countDown();
+            }
+        }
+    }
+
+    /** Ours: {@code withLock(NAME, body)} where the body enters, hops to {@code parallel}, and exits. */
+    public static class Ours extends Contended {
+        InProcessLockService locks;
+        final List<AsyncLoop> pipelines = new ArrayList<>();
+
+        @Override
+        void open() {
+            locks = LockService.builder().build();
+            for (int i = 0; i < PIPELINES; i++) {
+                int id = i;
+                Mono<Integer> body = Mono.fromCallable(() -> {
+                    enter();
+                    return id;
+                }).publishOn(hop).doOnNext(this::exit);
+                Mono<Integer> step = locks.withLock(NAME, body);
+                pipelines.add(new AsyncLoop() {
+                    @Override
+                    protected boolean startOne() {
+                        return takeTicket() && start();
+                    }
+
+                    private boolean start() {
+                        step.subscribe(v -> next(), Ours.this::fail);
+                        return true;
+                    }
+
+                    @Override
+                    protected void finished() {
+                        done.countDown();
+                    }
+                });
+            }
+        }
+
+        @Override
+        void startPipelines() {
+            for (AsyncLoop p : pipelines) {
+                hop.schedule(p::next);
+            }
+        }
+
+        @Override
+        void close() {
+            locks.dispose();
+        }
+    }
+
+    /** kotlinx {@code Mutex} through the coroutines-reactor bridge, same body as ours. */
+    public static class KotlinMutex extends Contended {
+        Mutex mutex;
+        final List<AsyncLoop> pipelines = new ArrayList<>();
+
+        @Override
+        void open() {
+            mutex = KotlinMutexes.newMutex();
+            for (int i = 0; i < PIPELINES; i++) {
+                int id = i;
+                Mono<Integer> body = Mono.fromCallable(() -> {
+                    enter();
+                    return id;
+                }).publishOn(hop).doOnNext(this::exit);
+                Mono<Integer> step = KotlinMutexes.withLock(mutex, body);
+                pipelines.add(new AsyncLoop() {
+                    @Override
+                    protected boolean startOne() {
+                        return takeTicket() && start();
+                    }
+
+                    private boolean start() {
+                        step.subscribe(v -> next(), KotlinMutex.this::fail);
+                        return true;
+                    }
+
+                    @Override
+                    protected void finished() {
+                        done.countDown();
+                    }
+                });
+            }
+        }
+
+        @Override
+        void startPipelines() {
+            for (AsyncLoop p : pipelines) {
+                hop.schedule(p::next);
+            }
+        }
+
+        @Override
+        void close() {
+        }
+    }
+
+    /** Vert.x local locks; pipelines spread over two event loops (the machine has two cores). */
+    public static class VertxLocalLock extends Contended {
+        Vertx vertx;
+        final List<Runnable> starters = new ArrayList<>();
+
+        @Override
+        void open() {
+            vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2));
+            SharedData sharedData = vertx.sharedData();
+            List<Context> loops = VertxContexts.eventLoops(vertx, 2);
+            for (int i = 0; i < PIPELINES; i++) {
+                int id = i;
+                Context ctx = loops.get(i % loops.size());
+                AsyncLoop loop = new AsyncLoop() {
+                    @Override
+                    protected boolean startOne() {
+                        return takeTicket() && start();
+                    }
+
+                    private boolean start() {
+                        sharedData.getLocalLockWithTimeout(NAME, Long.MAX_VALUE)
+                                .onSuccess(lock -> {
+                                    enter();
+                                    hop.schedule(() -> {
+                                        exit(id);
+                                        lock.release();
+                                        ctx.runOnContext(v -> next());
+                                    });
+                                })
+                                .onFailure(VertxLocalLock.this::fail);
+                        return true;
+                    }
+
+                    @Override
+                    protected void finished() {
+                        done.countDown();
+                    }
+                };
+                starters.add(() -> ctx.runOnContext(v -> loop.next()));
+            }
+        }
+
+        @Override
+        void startPipelines() {
+            starters.forEach(Runnable::run);
+        }
+
+        @Override
+        void close() {
+            vertx.close().await();
+        }
+    }
+
+    /** {@code ReentrantLock}: one platform thread per pipeline, blocked while it waits for the lock. */
+    public abstract static class ThreadPerPipeline extends Contended {
+        final List<Thread> threads = new ArrayList<>();
+        final CyclicBarrier start = new CyclicBarrier(PIPELINES + 1);
+        ReentrantLock lock;
+
+        abstract ReentrantLock newLock();
+
+        @Override
+        void open() {
+            lock = newLock();
+            for (int i = 0; i < PIPELINES; i++) {
+                int id = i;
+                Thread t = new Thread(() -> run(id), "handoff-" + i);
+                t.setDaemon(true);
+                t.start();
+                threads.add(t);
+            }
+        }
+
+        private void run(int id) {
+            try {
+                for (;;) {
+                    start.await();
+                    while (takeTicket()) {
+                        lock.lock();
+                        try {
+                            enter();
+                            CompletableFuture<Void> hopped = new CompletableFuture<>();
+                            hop.schedule(() -> hopped.complete(null));
+                            hopped.join();
+                            exit(id);
+                        } finally {
+                            lock.unlock();
+                        }
+                    }
+                    done.countDown();
+                }
+            } catch (InterruptedException | BrokenBarrierException e) {
+                // trial over
+            }
+        }
+
+        @Override
+        void startPipelines() {
+            try {
+                start.await(60, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                fail(e);
+            }
+        }
+
+        @Override
+        void close() {
+            threads.forEach(Thread::interrupt);
+        }
+    }
+
+    public static class ReentrantLockUnfair extends ThreadPerPipeline {
+        @Override
+        ReentrantLock newLock() {
+            return new ReentrantLock(false);
+        }
+    }
+
+    public static class ReentrantLockFair extends ThreadPerPipeline {
+        @Override
+        ReentrantLock newLock() {
+            return new ReentrantLock(true);
+        }
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(Contended.BUDGET)
+    public void ours_withLock(Ours s) throws Exception {
+        s.round();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(Contended.BUDGET)
+    public void kotlinMutex_lockViaMonoBridge(KotlinMutex s) throws Exception {
+        s.round();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(Contended.BUDGET)
+    public void vertx_localLock(VertxLocalLock s) throws Exception {
+        s.round();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(Contended.BUDGET)
+    public void reentrantLock_threads(ReentrantLockUnfair s) throws Exception {
+        s.round();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(Contended.BUDGET)
+    public void reentrantLockFair_threads(ReentrantLockFair s) throws Exception {
+        s.round();
+    }
+}

@@ -1,0 +1,152 @@
+package dev.reactivelocks.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The command a subcommand runs: started with the tool's standard input, output and error (so its output
+ * streams through unchanged), waited for, and killed with its descendants when the tool is stopped.
+ */
+final class ChildProcess {
+
+    /** How long a command may take to exit after {@code SIGTERM} before it is killed with {@code SIGKILL}. */
+    static final Duration KILL_GRACE = Duration.ofSeconds(5);
+
+    private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+
+    private final Process process;
+
+    private ChildProcess(Process process) {
+        this.process = process;
+    }
+
+    /**
+     * Starts {@code command} with inherited I/O and the tool's environment plus {@code extraEnvironment}.
+     *
+     * @throws ReactiveLocksCli.CliFailure with {@link ReactiveLocksCli#EXIT_FAILURE} when it cannot start
+     */
+    static ChildProcess start(List<String> command, Map<String, String> extraEnvironment) {
+        ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
+        builder.environment().putAll(extraEnvironment);
+        try {
+            return new ChildProcess(builder.start());
+        } catch (IOException | RuntimeException e) {
+            throw new ReactiveLocksCli.CliFailure(ReactiveLocksCli.EXIT_FAILURE,
+                    "cannot run '" + command.get(0) + "': " + e.getMessage());
+        }
+    }
+
+    /** @return the command's exit code ({@code 128 + N} when killed by signal {@code N}) */
+    int waitFor() {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return process.waitFor();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    /**
+     * Sends {@code SIGTERM} to the command, then to all its descendants, waits up to {@code grace} for them
+     * to exit, then sends {@code SIGKILL} to whatever still runs (the command first) and waits up to
+     * {@code grace} again for the command. Signalling the command before its descendants makes a command
+     * that waits for its children end by the signal, not by their exit.
+     */
+    void destroyTree(Duration grace) {
+        List<ProcessHandle> tree = tree();
+        for (ProcessHandle p : tree) {
+            p.destroy();
+        }
+        long deadline = System.nanoTime() + grace.toNanos();
+        for (ProcessHandle p : tree) {
+            awaitExit(p, deadline);
+        }
+        List<ProcessHandle> survivors = tree();
+        survivors.addAll(tree);
+        boolean killed = false;
+        for (ProcessHandle p : survivors) {
+            if (running(p)) {
+                p.destroyForcibly();
+                killed = true;
+            }
+        }
+        if (killed) {
+            awaitExit(process.toHandle(), System.nanoTime() + grace.toNanos());
+        }
+    }
+
+    /** The command, then its descendants; a snapshot. */
+    private List<ProcessHandle> tree() {
+        List<ProcessHandle> tree = new ArrayList<>();
+        tree.add(process.toHandle());
+        process.descendants().forEach(tree::add);
+        return tree;
+    }
+
+    private void awaitExit(ProcessHandle p, long deadlineNanos) {
+        if (p.pid() == process.pid()) {
+            long remaining = deadlineNanos - System.nanoTime();
+            if (remaining <= 0) {
+                return;
+            }
+            try {
+                process.onExit().get(remaining, TimeUnit.NANOSECONDS);
+            } catch (TimeoutException | ExecutionException e) {
+                // still alive: the caller kills it
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return;
+        }
+        // not our child: the JDK would poll it every 300ms and more; poll it faster, only until the deadline
+        while (running(p) && deadlineNanos - System.nanoTime() > 0) {
+            LockSupport.parkNanos(POLL_NANOS);
+            if (Thread.currentThread().isInterrupted()) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * Whether {@code p} still runs. A zombie (exited, not yet reaped by its new parent once the command
+     * died) counts as ended, which {@link ProcessHandle#isAlive()} does not know; Linux only, elsewhere
+     * zombies count as running until reaped.
+     */
+    static boolean running(ProcessHandle p) {
+        if (!p.isAlive()) {
+            return false;
+        }
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(p.pid()), "stat"));
+            int end = stat.lastIndexOf(')'); // "pid (comm) S ...", comm may contain ')'
+            char state = end >= 0 && end + 2 < stat.length() ? stat.charAt(end + 2) : 'R';
+            return state != 'Z' && state != 'X';
+        } catch (NoSuchFileException e) {
+            return false;
+        } catch (IOException | RuntimeException e) {
+            return p.isAlive();
+        }
+    }
+}

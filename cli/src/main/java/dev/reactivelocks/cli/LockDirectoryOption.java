@@ -1,0 +1,33 @@
+package dev.reactivelocks.cli;
+
+import java.nio.file.Path;
+import org.jspecify.annotations.Nullable;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+/** The {@code --lock-dir} option, falling back to {@value ReactiveLocksCli#LOCK_DIR_ENV}. */
+final class LockDirectoryOption {
+
+    @Option(names = "--lock-dir", paramLabel = "DIR",
+            description = "Directory of the lock files. Defaults to the environment variable "
+                    + ReactiveLocksCli.LOCK_DIR_ENV + " (set by 'reactive-locks wrapper').")
+    private @Nullable Path lockDirectory;
+
+    /**
+     * @return the absolute lock directory
+     * @throws ParameterException when neither the option nor the environment variable gives one
+     */
+    Path resolve(CommandSpec spec, ReactiveLocksCli root) {
+        Path dir = lockDirectory;
+        if (dir == null) {
+            String fromEnv = root.getenv(ReactiveLocksCli.LOCK_DIR_ENV);
+            if (fromEnv == null || fromEnv.isBlank()) {
+                throw new ParameterException(spec.commandLine(), "Missing lock directory: give --lock-dir DIR"
+                        + " or set the environment variable " + ReactiveLocksCli.LOCK_DIR_ENV);
+            }
+            dir = Path.of(fromEnv);
+        }
+        return dir.toAbsolutePath().normalize();
+    }
+}

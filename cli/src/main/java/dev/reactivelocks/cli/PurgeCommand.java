@@ -1,0 +1,149 @@
+package dev.reactivelocks.cli;
+
+import dev.reactivelocks.cli.ReactiveLocksCli.CliFailure;
+import dev.reactivelocks.postgres.PostgresLockBackend;
+import dev.reactivelocks.postgres.PostgresLockConfig;
+import dev.reactivelocks.redis.RedisLockBackend;
+import dev.reactivelocks.redis.RedisLockConfig;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.r2dbc.spi.ConnectionFactories;
+import io.r2dbc.spi.ConnectionFactory;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code reactive-locks purge}: deletes the expired leases of a distributed lock backend, through
+ * {@link PostgresLockBackend#purgeExpired} or {@link RedisLockBackend#purgeExpired()}. Expired leases are
+ * harmless (acquisitions ignore and remove them), but names that are never locked again leave theirs
+ * behind (in Redis only shared leases whose name still has a live lease; the rest expire with their key).
+ *
+ * <p>PostgreSQL and Redis URLs are supported; other schemes are usage errors.
+ */
+@Command(name = "purge", sortOptions = false, mixinStandardHelpOptions = true,
+        versionProvider = ReactiveLocksCli.Version.class,
+        description = {
+            "Deletes the expired leases of the PostgreSQL or Redis lock backend and prints how many.",
+            "URL: postgresql://user[:password]@host[:port]/database (as libpq), r2dbc:postgresql://...,",
+            "     or redis://[password@]host[:port][/database] (rediss:// for TLS)"
+        })
+final class PurgeCommand implements Callable<Integer> {
+
+    private static final Duration PURGE_TIMEOUT = Duration.ofSeconds(60);
+
+    @Spec
+    private CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "URL", description = "The database of the lock backend.")
+    private String url;
+
+    @Option(names = "--table", paramLabel = "TABLE", defaultValue = "reactive_locks",
+            description = "The lease table, [schema.]name. Defaults to ${DEFAULT-VALUE}.")
+    private String table;
+
+    @Option(names = "--older-than", paramLabel = "DURATION", defaultValue = "0s",
+            converter = DurationConverter.class,
+            description = "Only leases expired at least this long ago (for example 1h). Defaults to 0s.")
+    private Duration olderThan;
+
+    @Option(names = "--key-prefix", paramLabel = "PREFIX", defaultValue = "reactivelocks:",
+            description = "Redis only: the key prefix of the lock backend. Defaults to ${DEFAULT-VALUE}.")
+    private String keyPrefix;
+
+    @Override
+    public Integer call() {
+        String lower = url.toLowerCase(Locale.ROOT);
+        if (lower.startsWith("redis://") || lower.startsWith("rediss://")) {
+            return purgeRedis();
+        }
+        PostgresLockConfig config;
+        try {
+            config = PostgresLockConfig.builder().table(table).createTable(false).build();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for option '--table': " + e.getMessage());
+        }
+        ConnectionFactory factory = connectionFactory();
+        Long purged;
+        try {
+            purged = PostgresLockBackend.purgeExpired(factory, config, olderThan).block(PURGE_TIMEOUT);
+        } catch (RuntimeException e) {
+            throw new CliFailure(ReactiveLocksCli.EXIT_FAILURE, "cannot purge expired leases from table '" + table
+                    + "' of " + redacted(url) + ": " + e.getMessage());
+        }
+        long n = purged == null ? 0 : purged;
+        spec.commandLine().getOut().println("purged " + n + " expired lease" + (n == 1 ? "" : "s") + " from table "
+                + table);
+        spec.commandLine().getOut().flush();
+        return 0;
+    }
+
+    private ConnectionFactory connectionFactory() {
+        String lower = url.toLowerCase(Locale.ROOT);
+        String r2dbcUrl;
+        if (lower.startsWith("r2dbc:postgresql://") || lower.startsWith("r2dbc:postgres://")) {
+            r2dbcUrl = url;
+        } else if (lower.startsWith("postgresql://") || lower.startsWith("postgres://")) {
+            r2dbcUrl = "r2dbc:" + url;
+        } else {
+            int colon = url.indexOf(':');
+            throw new ParameterException(spec.commandLine(), "Invalid value for URL: '" + redacted(url)
+                    + "' has the unsupported scheme '" + (colon < 0 ? url : url.substring(0, colon))
+                    + "'; supported: postgresql://, r2dbc:postgresql://, redis://, rediss://");
+        }
+        try {
+            return ConnectionFactories.get(r2dbcUrl);
+        } catch (RuntimeException e) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for URL: '" + redacted(url) + "': "
+                    + e.getMessage());
+        }
+    }
+
+    private int purgeRedis() {
+        if (!olderThan.isZero()) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for option '--older-than': Redis"
+                    + " leases carry no expiry history; purge removes every expired lease (omit the option)");
+        }
+        RedisLockConfig config;
+        RedisURI uri;
+        try {
+            config = RedisLockConfig.builder().keyPrefix(keyPrefix).build();
+            uri = RedisURI.create(url);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for URL or '--key-prefix': "
+                    + e.getMessage());
+        }
+        RedisClient client = RedisClient.create();
+        Long purged;
+        try {
+            RedisLockBackend backend = RedisLockBackend.create(client, uri, config);
+            try {
+                purged = backend.purgeExpired().block(PURGE_TIMEOUT);
+            } finally {
+                backend.close().block(PURGE_TIMEOUT);
+            }
+        } catch (RuntimeException e) {
+            throw new CliFailure(ReactiveLocksCli.EXIT_FAILURE, "cannot purge expired leases under key prefix '"
+                    + keyPrefix + "' of " + redacted(url) + ": " + e.getMessage());
+        } finally {
+            client.shutdown();
+        }
+        long n = purged == null ? 0 : purged;
+        spec.commandLine().getOut().println("purged " + n + " expired lease" + (n == 1 ? "" : "s")
+                + " under key prefix " + keyPrefix);
+        spec.commandLine().getOut().flush();
+        return 0;
+    }
+
+    /** {@code url} with the password of {@code user:password@} replaced by {@code ***}. */
+    static String redacted(String url) {
+        return url.replaceFirst("^([^:/]+(?::[^:/]+)?://[^:@/]*):[^@/]*@", "$1:***@")
+                .replaceFirst("^(rediss?://)[^:@/]+@", "$1***@");
+    }
+}

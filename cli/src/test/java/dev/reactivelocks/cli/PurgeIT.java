@@ -1,0 +1,141 @@
+package dev.reactivelocks.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.reactivelocks.LockMode;
+import dev.reactivelocks.postgres.PostgresLockBackend;
+import dev.reactivelocks.postgres.PostgresLockConfig;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactories;
+import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.Result;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * {@code reactive-locks purge} from the real jar against the PostgreSQL of the test machines
+ * ({@code 127.0.0.1:5432}, user {@code postgres}, database {@code test}), on a table of its own.
+ */
+@Timeout(90)
+class PurgeIT {
+
+    private static final String URL = "postgresql://postgres@127.0.0.1:5432/test";
+    private static final Duration BLOCK = Duration.ofSeconds(20);
+
+    @TempDir
+    Path work;
+
+    private final String table = "cli_purge_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12)
+            .toLowerCase(Locale.ROOT);
+    private final ConnectionFactory factory = ConnectionFactories.get("r2dbc:" + URL);
+
+    @AfterEach
+    void dropTable() {
+        execute("DROP TABLE IF EXISTS " + table, "DROP SEQUENCE IF EXISTS " + table + "_fencing");
+    }
+
+    @Test
+    void purgeDeletesTheLeasesExpiredLongerAgoThanOlderThanAndKeepsTheOthers() throws Exception {
+        PostgresLockConfig config = PostgresLockConfig.builder().table(table).build();
+        PostgresLockBackend backend = PostgresLockBackend.create(factory, config);
+        try {
+            for (String name : List.of("live", "expired-long-ago-1", "expired-long-ago-2", "expired-just-now")) {
+                assertThat(backend.tryAcquire(name, LockMode.EXCLUSIVE, "token-" + name, Duration.ofMinutes(10))
+                        .block(BLOCK)).as("lease of %s", name).isNotNull();
+            }
+        } finally {
+            backend.close().block(BLOCK);
+        }
+        execute("UPDATE " + table + " SET expires_at = statement_timestamp() - interval '2 hours'"
+                        + " WHERE token IN ('token-expired-long-ago-1', 'token-expired-long-ago-2')",
+                "UPDATE " + table + " SET expires_at = statement_timestamp() - interval '1 minute'"
+                        + " WHERE token = 'token-expired-just-now'");
+
+        CliJar.Result result = CliJar.run(work, "purge", "--table", table, "--older-than", "1h", URL);
+
+        assertThat(result.stderr()).isEmpty();
+        assertThat(result.exitCode()).isEqualTo(0);
+        assertThat(result.stdout()).isEqualTo("purged 2 expired leases from table " + table + "\n");
+        assertThat(tokens()).containsExactly("token-expired-just-now", "token-live");
+    }
+
+    @Test
+    void purgeOfARedisBackendDeletesExpiredSharedLeasesAndKeepsLiveOnes() throws Exception {
+        String prefix = "cli-purge-" + UUID.randomUUID() + ":";
+        io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create();
+        dev.reactivelocks.redis.RedisLockBackend backend = dev.reactivelocks.redis.RedisLockBackend.create(client,
+                io.lettuce.core.RedisURI.create("redis://127.0.0.1:6379"),
+                dev.reactivelocks.redis.RedisLockConfig.builder().keyPrefix(prefix).restartGrace(Duration.ZERO)
+                        .build());
+        try {
+            assertThat(backend.tryAcquire("shared", LockMode.SHARED, "token-short", Duration.ofMillis(100))
+                    .block(BLOCK)).isNotNull();
+            assertThat(backend.tryAcquire("shared", LockMode.SHARED, "token-long", Duration.ofMinutes(10))
+                    .block(BLOCK)).isNotNull();
+            // the short lease expires by the Redis clock; wait until Redis itself reports it expired
+            long deadline = System.nanoTime() + BLOCK.toNanos();
+            while (backend.leases().filter(l -> l.token().equals("token-short") && !l.isLive()).hasElements()
+                    .block(BLOCK) != Boolean.TRUE && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+
+            CliJar.Result result = CliJar.run(work, "purge", "--key-prefix", prefix, "redis://127.0.0.1:6379");
+
+            assertThat(result.stderr()).isEmpty();
+            assertThat(result.exitCode()).isEqualTo(0);
+            assertThat(result.stdout()).isEqualTo("purged 1 expired lease under key prefix " + prefix + "\n");
+            assertThat(backend.leases().map(l -> l.token()).collectList().block(BLOCK)).containsExactly("token-long");
+            backend.release("shared", "token-long").block(BLOCK);
+        } finally {
+            backend.close().block(BLOCK);
+            client.shutdown();
+        }
+    }
+
+    @Test
+    void purgeOfRedisRejectsOlderThanAndHidesItsPassword() throws Exception {
+        CliJar.Result usage = CliJar.run(work, "purge", "--older-than", "1h", "redis://127.0.0.1:6379");
+        assertThat(usage.exitCode()).isEqualTo(2);
+        assertThat(usage.stderr()).contains("Invalid value for option '--older-than'");
+
+        CliJar.Result unreachable = CliJar.run(work, "purge", "redis://s3cret@127.0.0.1:1");
+        assertThat(unreachable.exitCode()).isEqualTo(1);
+        assertThat(unreachable.stderr()).startsWith("reactive-locks purge: cannot purge expired leases under key"
+                + " prefix 'reactivelocks:' of redis://***@127.0.0.1:1: ").doesNotContain("s3cret");
+    }
+
+    @Test
+    void purgeOfAnUnreachableDatabaseFailsWithExitCode1AndHidesThePassword() throws Exception {
+        CliJar.Result result = CliJar.run(work, "purge", "postgresql://postgres:s3cret@127.0.0.1:1/test");
+
+        assertThat(result.exitCode()).isEqualTo(1);
+        assertThat(result.stdout()).isEmpty();
+        assertThat(result.stderr()).startsWith("reactive-locks purge: cannot purge expired leases from table"
+                + " 'reactive_locks' of postgresql://postgres:***@127.0.0.1:1/test: ").doesNotContain("s3cret");
+    }
+
+    private List<String> tokens() {
+        return Mono.usingWhen(factory.create(),
+                c -> Flux.from(c.createStatement("SELECT token FROM " + table + " ORDER BY token").execute())
+                        .flatMap(r -> r.map((row, md) -> row.get(0, String.class)))
+                        .collectList(),
+                Connection::close).block(BLOCK);
+    }
+
+    private void execute(String... statements) {
+        Mono.usingWhen(factory.create(),
+                c -> Flux.fromArray(statements)
+                        .concatMap(sql -> Flux.from(c.createStatement(sql).execute()).flatMap(Result::getRowsUpdated))
+                        .then(),
+                Connection::close).block(BLOCK);
+    }
+}

@@ -1,0 +1,281 @@
+package dev.reactivelocks.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.file.FileLockConfig;
+import dev.reactivelocks.file.FileLockService;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * The tool run inside the test JVM through picocli: argument handling, exit codes and messages. Holders
+ * of locks in these tests live in this JVM (the in-JVM queue of {@link FileLockService} is what the
+ * command waits on); the jar-based {@code *IT} tests cover other processes.
+ */
+@Timeout(30)
+class ReactiveLocksCliTest {
+
+    private static final Duration BLOCK = Duration.ofSeconds(10);
+
+    @TempDir
+    Path dir;
+
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+    private Map<String, String> environment = Map.of();
+    private @Nullable FileLockService locks;
+
+    @BeforeEach
+    void createService() {
+        locks = FileLockService.create(FileLockConfig.builder().lockDirectory(dir).build());
+    }
+
+    @AfterEach
+    void disposeService() {
+        if (locks != null) {
+            locks.dispose();
+        }
+    }
+
+    private int execute(String... args) {
+        CommandLine cli = ReactiveLocksCli.commandLine(environment::get);
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        return cli.execute(args);
+    }
+
+    private LockHandle hold(String name, LockOptions options) {
+        LockHandle handle = locks.acquire(name, options).block(BLOCK);
+        assertThat(handle).isNotNull();
+        return handle;
+    }
+
+    private boolean isFree(String name) {
+        LockHandle handle = locks.tryAcquire(name, LockOptions.exclusive()).block(BLOCK);
+        if (handle == null) {
+            return false;
+        }
+        handle.release().block(BLOCK);
+        return true;
+    }
+
+    @Test
+    void withoutSubcommandPrintsUsageAndExits2() {
+        assertThat(execute()).isEqualTo(2);
+        assertThat(err.toString()).startsWith("Missing subcommand: run, wrapper, list or purge" + System.lineSeparator()
+                + "Usage: reactive-locks [-hV] [COMMAND]");
+        assertThat(out.toString()).isEmpty();
+    }
+
+    @Test
+    void unknownOptionPrintsUsageAndExits2() {
+        assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "a", "--bogus", "--", "true"))
+                .isEqualTo(2);
+        assertThat(err.toString()).startsWith("Unknown option: '--bogus'").contains("Usage: reactive-locks run ");
+    }
+
+    @Test
+    void runWithoutCommandPrintsUsageAndExits2() {
+        assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "a")).isEqualTo(2);
+        assertThat(err.toString()).startsWith("Missing required parameter: 'COMMAND'");
+    }
+
+    @Test
+    void runWithoutNamePrintsUsageAndExits2() {
+        assertThat(execute("run", "--lock-dir", dir.toString(), "--", "true")).isEqualTo(2);
+        assertThat(err.toString()).startsWith("Missing required option: '--name=NAME'");
+    }
+
+    @Test
+    void invalidTimeoutIsAUsageErrorNamingTheValue() {
+        Path marker = dir.resolve("marker");
+        assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "a", "--timeout", "10x", "--",
+                "touch", marker.toString())).isEqualTo(2);
+        assertThat(err.toString()).startsWith("Invalid value for option '--timeout': '10x' is not a duration;");
+        assertThat(marker).doesNotExist();
+    }
+
+    @Test
+    void invalidLockNameIsAUsageErrorNamingTheName() {
+        assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "../escape", "--", "true")).isEqualTo(2);
+        assertThat(err.toString()).startsWith("Invalid value for option '--name': Lock name must not contain a"
+                + " '..' path segment, was '../escape'");
+        assertThat(dir.getParent().resolve("escape")).doesNotExist();
+    }
+
+    @Test
+    void missingLockDirectoryIsAUsageErrorWhenTheEnvironmentNamesNone() {
+        assertThat(execute("list")).isEqualTo(2);
+        assertThat(err.toString()).startsWith("Missing lock directory: give --lock-dir DIR or set the environment"
+                + " variable REACTIVE_LOCKS_DIR");
+    }
+
+    @Test
+    void lockDirectoryDefaultsToTheEnvironmentVariable() throws Exception {
+        environment = Map.of("REACTIVE_LOCKS_DIR", dir.toString());
+        assertThat(execute("run", "--name", "from-env", "--", "true")).isEqualTo(0);
+        assertThat(dir.resolve("from-env")).isRegularFile();
+        assertThat(execute("list")).isEqualTo(0);
+        assertThat(out.toString()).isEqualTo("from-env  free" + System.lineSeparator());
+    }
+
+    @Test
+    void runExitsWithTheCommandsExitCodeAndReleasesTheLock() {
+        assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "job", "--", "sh", "-c", "exit 3"))
+                .isEqualTo(3);
+        assertThat(err.toString()).isEmpty();
+        assertThat(isFree("job")).isTrue();
+    }
+
+    @Test
+    void runPassesOptionLikeArgumentsAfterTheCommandToTheCommand() {
+        Path marker = dir.resolve("marker");
+        // no "--": everything from the first positional on belongs to the command
+        assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "job", "sh", "-c",
+                "test \"$1\" = --name && touch \"$2\"", "sh", "--name", marker.toString())).isEqualTo(0);
+        assertThat(marker).isRegularFile();
+    }
+
+    @Test
+    void runTimesOutWithExitCode75WithoutStartingTheCommand() {
+        LockHandle holder = hold("build", LockOptions.exclusive());
+        Path marker = dir.resolve("marker");
+        long start = System.nanoTime();
+        int code = execute("run", "--lock-dir", dir.toString(), "--name", "build", "--timeout", "200ms", "--",
+                "touch", marker.toString());
+        Duration waited = Duration.ofNanos(System.nanoTime() - start);
+
+        assertThat(code).isEqualTo(75);
+        assertThat(err.toString()).isEqualTo("reactive-locks run: lock 'build' (exclusive) not acquired within"
+                + " 200ms (lock file " + dir.toAbsolutePath().resolve("build") + ")" + System.lineSeparator());
+        assertThat(waited).isGreaterThanOrEqualTo(Duration.ofMillis(200));
+        assertThat(marker).doesNotExist();
+        assertThat(holder.isHeld()).isTrue();
+        holder.release().block(BLOCK);
+    }
+
+    @Test
+    void sharedRunTimesOutBehindAnExclusiveHolder() {
+        LockHandle holder = hold("build", LockOptions.exclusive());
+        assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "build", "--shared", "--timeout", "0s",
+                "--", "true")).isEqualTo(75);
+        assertThat(err.toString()).contains("lock 'build' (shared) not acquired within 0s");
+        holder.release().block(BLOCK);
+    }
+
+    @Test
+    void sharedRunRunsWhileAnotherHoldsTheLockShared() {
+        LockHandle holder = hold("reports", LockOptions.shared());
+        assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "reports", "--shared", "--timeout", "5s",
+                "--", "sh", "-c", "exit 0")).isEqualTo(0);
+        assertThat(err.toString()).isEmpty();
+        holder.release().block(BLOCK);
+    }
+
+    @Test
+    void commandThatCannotStartFailsWithExitCode1AndReleasesTheLock() {
+        assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "job", "--", "no-such-command-xyz"))
+                .isEqualTo(1);
+        assertThat(err.toString()).startsWith("reactive-locks run: cannot run 'no-such-command-xyz': ");
+        assertThat(isFree("job")).isTrue();
+    }
+
+    @Test
+    void lockDirectoryThatCannotBeCreatedFailsWithExitCode1() throws Exception {
+        Path file = Files.writeString(dir.resolve("not-a-directory"), "x");
+        Path marker = dir.resolve("marker");
+        assertThat(execute("run", "--lock-dir", file.toString(), "--name", "job", "--", "touch", marker.toString()))
+                .isEqualTo(1);
+        assertThat(err.toString()).startsWith("reactive-locks run: cannot acquire lock 'job' (lock file "
+                + file.resolve("job") + "): ");
+        assertThat(marker).doesNotExist();
+    }
+
+    @Test
+    void wrapperRemovesItsDirectoryAndExitsWithTheCommandsExitCode() throws Exception {
+        Path tmp = Files.createDirectory(dir.resolve("tmp"));
+        environment = Map.of("TMPDIR", tmp.toString());
+        Path seen = dir.resolve("seen");
+        assertThat(execute("wrapper", "--", "sh", "-c",
+                "echo \"$REACTIVE_LOCKS_DIR\" > \"$0\"; touch \"$REACTIVE_LOCKS_DIR/lock\"; exit 5",
+                seen.toString())).isEqualTo(5);
+        Path lockDir = Path.of(Files.readString(seen).strip());
+        assertThat(lockDir.getParent()).isEqualTo(tmp);
+        assertThat(lockDir.getFileName().toString()).startsWith("reactive-locks-");
+        assertThat(lockDir).doesNotExist();
+        assertThat(err.toString()).isEmpty();
+    }
+
+    @Test
+    void purgeOfAnUnsupportedUrlSchemeIsAUsageError() {
+        assertThat(execute("purge", "mysql://root:pw@127.0.0.1:3306/test")).isEqualTo(2);
+        assertThat(err.toString()).startsWith("Invalid value for URL: 'mysql://root:***@127.0.0.1:3306/test' has the"
+                + " unsupported scheme 'mysql'; supported: postgresql://, r2dbc:postgresql://, redis://, rediss://");
+    }
+
+    @Test
+    void purgeWithAnInvalidTableOrDurationIsAUsageError() {
+        assertThat(execute("purge", "--table", "Locks; DROP TABLE x", "postgresql://postgres@127.0.0.1:1/test"))
+                .isEqualTo(2);
+        assertThat(err.toString()).startsWith("Invalid value for option '--table': table must be a lower-case"
+                + " identifier");
+        assertThat(execute("purge", "--older-than", "-1h", "postgresql://postgres@127.0.0.1:1/test")).isEqualTo(2);
+        assertThat(execute("purge")).isEqualTo(2);
+    }
+
+    @Test
+    void purgeRedactsPasswordsInUrls() {
+        assertThat(PurgeCommand.redacted("postgresql://app:s3cret@db:5432/x")).isEqualTo("postgresql://app:***@db:5432/x");
+        assertThat(PurgeCommand.redacted("r2dbc:postgresql://app:s3cret@db/x")).isEqualTo("r2dbc:postgresql://app:***@db/x");
+        assertThat(PurgeCommand.redacted("postgresql://app@db/x")).isEqualTo("postgresql://app@db/x");
+        assertThat(PurgeCommand.redacted("postgresql://db:5432/x")).isEqualTo("postgresql://db:5432/x");
+    }
+
+    @Test
+    void listOfAMissingDirectoryFailsWithExitCode1() {
+        Path missing = dir.resolve("missing");
+        assertThat(execute("list", "--lock-dir", missing.toString())).isEqualTo(1);
+        assertThat(err.toString()).isEqualTo("reactive-locks list: lock directory '" + missing + "' does not exist"
+                + System.lineSeparator());
+    }
+
+    @Test
+    void listOfAnEmptyDirectoryPrintsNothing() {
+        assertThat(execute("list", "--lock-dir", dir.toString())).isEqualTo(0);
+        assertThat(out.toString()).isEmpty();
+        assertThat(err.toString()).isEmpty();
+    }
+
+    @Test
+    void helpAndVersionExit0() {
+        assertThat(execute("--help")).isEqualTo(0);
+        assertThat(out.toString()).contains("Exit codes:").contains("75").contains("run").contains("wrapper")
+                .contains("list");
+        assertThat(execute("--version")).isEqualTo(0);
+        assertThat(out.toString()).contains("reactive-locks ");
+    }
+
+    @Test
+    void eachSubcommandHasHelp() {
+        assertThat(execute("run", "--help")).isEqualTo(0);
+        assertThat(execute("wrapper", "-h")).isEqualTo(0);
+        assertThat(execute("list", "--help")).isEqualTo(0);
+        assertThat(out.toString()).contains("Usage: reactive-locks run [-hV] [--shared] [--lock-dir=DIR]")
+                .contains("Usage: reactive-locks wrapper [-hV] [--] COMMAND...")
+                .contains("Usage: reactive-locks list [-hV] [--lock-dir=DIR]");
+        assertThat(err.toString()).isEmpty();
+    }
+}

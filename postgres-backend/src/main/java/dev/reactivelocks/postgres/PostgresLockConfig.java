@@ -1,0 +1,120 @@
+package dev.reactivelocks.postgres;
+
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * Configuration of a {@link PostgresLockBackend}: which table holds the leases and whether the backend
+ * creates it. Immutable; build with {@link #builder()}, start from {@link #defaults()}.
+ *
+ * <pre>{@code
+ * PostgresLockConfig config = PostgresLockConfig.builder().table("billing.locks").build();
+ * }</pre>
+ *
+ * <p>The backend uses the table {@code <table>}, the sequence {@code <table>_fencing}, the index
+ * {@code <table>_expires} and the notification channel {@code <table>_released} (dots replaced by
+ * underscores).
+ */
+public final class PostgresLockConfig {
+
+    /** Lower-case SQL identifiers, optionally schema-qualified; never quoted, never user data. */
+    private static final Pattern TABLE = Pattern.compile("([a-z_][a-z0-9_]{0,39}\\.)?[a-z_][a-z0-9_]{0,39}");
+    private static final PostgresLockConfig DEFAULTS = new Builder().build();
+
+    private final String table;
+    private final boolean createTable;
+
+    private PostgresLockConfig(Builder b) {
+        this.table = b.table;
+        this.createTable = b.createTable;
+    }
+
+    /** @return the defaults: table {@code reactive_locks}, created when missing */
+    public static PostgresLockConfig defaults() {
+        return DEFAULTS;
+    }
+
+    /** @return a builder starting from the defaults */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** @return a builder starting from this configuration */
+    public Builder toBuilder() {
+        return new Builder().table(table).createTable(createTable);
+    }
+
+    /** @return the lease table, possibly schema-qualified */
+    public String table() {
+        return table;
+    }
+
+    /** @return whether the backend creates its table, sequence and index when missing */
+    public boolean createTable() {
+        return createTable;
+    }
+
+    String sequence() {
+        return table + "_fencing";
+    }
+
+    String index() {
+        int dot = table.indexOf('.');
+        return (dot < 0 ? table : table.substring(dot + 1)) + "_expires";
+    }
+
+    String channel() {
+        return table.replace('.', '_') + "_released";
+    }
+
+    @Override
+    public String toString() {
+        return "PostgresLockConfig{table=" + table + ", createTable=" + createTable + "}";
+    }
+
+    /** Builds a {@link PostgresLockConfig}. Not thread-safe. */
+    public static final class Builder {
+
+        private String table = "reactive_locks";
+        private boolean createTable = true;
+
+        private Builder() {
+        }
+
+        /**
+         * The table that holds the leases: a lower-case identifier ({@code [a-z_][a-z0-9_]*}, at most 40
+         * characters), optionally qualified by a schema. Services that must exclude each other use the same
+         * table. Defaults to {@code reactive_locks}.
+         *
+         * @param table the table name
+         * @return this builder
+         * @throws IllegalArgumentException if the name is not such an identifier
+         */
+        public Builder table(String table) {
+            Objects.requireNonNull(table, "table");
+            if (!TABLE.matcher(table).matches()) {
+                throw new IllegalArgumentException("table must be a lower-case identifier [schema.]name matching "
+                        + TABLE.pattern() + ", was '" + table + "'");
+            }
+            this.table = table;
+            return this;
+        }
+
+        /**
+         * Whether the backend creates its table, sequence and index when missing (on first use). Turn it off
+         * when the schema is managed by migrations. Defaults to {@code true}.
+         *
+         * @param createTable whether to create the schema objects
+         * @return this builder
+         */
+        public Builder createTable(boolean createTable) {
+            this.createTable = createTable;
+            return this;
+        }
+
+        /** @return the configuration */
+        public PostgresLockConfig build() {
+            return new PostgresLockConfig(this);
+        }
+    }
+}

@@ -1,0 +1,217 @@
+package dev.reactivelocks.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.reactivelocks.LockConfigurationException;
+import dev.reactivelocks.LockMode;
+import dev.reactivelocks.spi.BackendLease;
+import io.r2dbc.pool.ConnectionPool;
+import io.r2dbc.postgresql.PostgresqlConnectionFactory;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+
+/** The SPI contract of {@link PostgresLockBackend}, statement by statement, against the real server. */
+class PostgresLockBackendTest {
+
+    private static final Duration LEASE = Duration.ofSeconds(30);
+    private static final Duration TIMEOUT = Duration.ofSeconds(10);
+
+    private static PostgresqlConnectionFactory direct;
+    private static ConnectionPool factory;
+    private static PostgresLockConfig config;
+    private static PostgresLockBackend backend;
+
+    @BeforeAll
+    static void setUp() {
+        direct = PostgresTestSupport.factory("rl-backend-test");
+        factory = PostgresTestSupport.pool(direct);
+        config = PostgresLockConfig.builder().table(PostgresTestSupport.uniqueTable("backend")).build();
+        backend = PostgresLockBackend.create(factory, config);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        backend.close().block();
+        PostgresTestSupport.dropSchema(factory, config);
+        factory.dispose();
+    }
+
+    private static BackendLease acquire(String name, LockMode mode, String token) {
+        return backend.tryAcquire(name, mode, token, LEASE).block(TIMEOUT);
+    }
+
+    @Test
+    void createsItsTableOnFirstUseAndAgainIsHarmless() {
+        PostgresLockConfig other = PostgresLockConfig.builder().table(PostgresTestSupport.uniqueTable("create")).build();
+        try {
+            PostgresLockBackend first = PostgresLockBackend.create(factory, other);
+            PostgresLockBackend second = PostgresLockBackend.create(factory, other);
+            StepVerifier.create(Mono.zip(first.tryAcquire("a", LockMode.EXCLUSIVE, "t1", LEASE),
+                            second.tryAcquire("b", LockMode.EXCLUSIVE, "t2", LEASE)))
+                    .assertNext(t -> assertThat(t.getT2().fencingToken()).isNotEqualTo(t.getT1().fencingToken()))
+                    .verifyComplete();
+            assertThat(PostgresTestSupport.query(factory, "SELECT count(*) FROM " + other.table(), Long.class))
+                    .containsExactly(2L);
+        } finally {
+            PostgresTestSupport.dropSchema(factory, other);
+        }
+    }
+
+    @Test
+    void exclusiveExcludesEveryoneAndSharedOverlaps() {
+        assertThat(acquire("ex", LockMode.EXCLUSIVE, "a")).isNotNull();
+        assertThat(acquire("ex", LockMode.EXCLUSIVE, "b")).isNull();
+        assertThat(acquire("ex", LockMode.SHARED, "c")).isNull();
+
+        assertThat(acquire("sh", LockMode.SHARED, "a")).isNotNull();
+        assertThat(acquire("sh", LockMode.SHARED, "b")).isNotNull();
+        assertThat(acquire("sh", LockMode.EXCLUSIVE, "c")).isNull();
+        backend.release("sh", "a").block(TIMEOUT);
+        assertThat(acquire("sh", LockMode.EXCLUSIVE, "c")).isNull();
+        backend.release("sh", "b").block(TIMEOUT);
+        assertThat(acquire("sh", LockMode.EXCLUSIVE, "c")).isNotNull();
+    }
+
+    @Test
+    void releaseIsCompareAndDeleteOnTheToken() {
+        BackendLease owner = acquire("cad", LockMode.EXCLUSIVE, "owner");
+        assertThat(backend.release("cad", "intruder").block(TIMEOUT)).isFalse();
+        assertThat(acquire("cad", LockMode.EXCLUSIVE, "other")).isNull();
+        assertThat(backend.release("cad", "owner").block(TIMEOUT)).isTrue();
+        assertThat(backend.release("cad", "owner").block(TIMEOUT)).isFalse();
+        assertThat(acquire("cad", LockMode.EXCLUSIVE, "other").fencingToken()).isGreaterThan(owner.fencingToken());
+    }
+
+    @Test
+    void repeatingAnAcquireWithTheSameTokenReturnsTheSameGrant() {
+        BackendLease first = acquire("idem", LockMode.EXCLUSIVE, "tok");
+        BackendLease again = acquire("idem", LockMode.EXCLUSIVE, "tok");
+        assertThat(again).isEqualTo(first);
+        assertThat(PostgresTestSupport.query(factory, "SELECT count(*) FROM " + config.table()
+                + " WHERE token = 'tok'", Long.class)).containsExactly(1L);
+    }
+
+    @Test
+    void expiredLeaseIsTakenOverAndCannotBeRenewedOrReleasedByItsOldOwner() {
+        BackendLease old = backend.tryAcquire("exp", LockMode.EXCLUSIVE, "old", Duration.ofSeconds(1)).block(TIMEOUT);
+        assertThat(backend.renew("exp", "old", Duration.ofSeconds(1)).block(TIMEOUT)).isTrue();
+        assertThat(backend.tryAcquire("exp", LockMode.EXCLUSIVE, "new", LEASE).block(TIMEOUT)).isNull();
+        BackendLease taken = Mono.delay(Duration.ofMillis(1500))
+                .then(backend.tryAcquire("exp", LockMode.EXCLUSIVE, "new", LEASE)).block(TIMEOUT);
+        assertThat(taken).isNotNull();
+        assertThat(taken.fencingToken()).isGreaterThan(old.fencingToken());
+        assertThat(backend.renew("exp", "old", LEASE).block(TIMEOUT)).isFalse();
+        assertThat(backend.release("exp", "old").block(TIMEOUT)).isFalse();
+        assertThat(backend.renew("exp", "new", LEASE).block(TIMEOUT)).isTrue();
+        assertThat(PostgresTestSupport.query(factory, "SELECT token FROM " + config.table()
+                + " WHERE token IN ('old', 'new')", String.class)).containsExactly("new");
+    }
+
+    @Test
+    void anExpiredButUntakenLeaseIsNotRenewedBackToLife() {
+        backend.tryAcquire("late", LockMode.EXCLUSIVE, "slow", Duration.ofMillis(100)).block(TIMEOUT);
+        assertThat(Mono.delay(Duration.ofMillis(300)).then(backend.renew("late", "slow", LEASE)).block(TIMEOUT))
+                .isFalse();
+    }
+
+    @Test
+    void leaseTimesComeFromTheDatabaseClock() {
+        backend.tryAcquire("clock", LockMode.EXCLUSIVE, "clk", Duration.ofMillis(1500)).block(TIMEOUT);
+        List<Double> leaseMillis = PostgresTestSupport.query(factory, "SELECT extract(epoch FROM expires_at - acquired_at)"
+                + " * 1000 FROM " + config.table() + " WHERE token = 'clk'", Double.class);
+        List<Double> skew = PostgresTestSupport.query(factory, "SELECT abs(extract(epoch FROM acquired_at - now()))"
+                + " FROM " + config.table() + " WHERE token = 'clk'", Double.class);
+        assertThat(leaseMillis).containsExactly(1500.0);
+        assertThat(skew.get(0)).isLessThan(5.0);
+    }
+
+    @Test
+    void fencingTokensIncreaseStrictlyPerNameAcrossTakeovers() {
+        long last = 0;
+        for (int i = 0; i < 20; i++) {
+            BackendLease lease = acquire("fence", LockMode.EXCLUSIVE, "t" + i);
+            assertThat(lease.fencingToken()).isGreaterThan(last);
+            last = lease.fencingToken();
+            backend.release("fence", "t" + i).block(TIMEOUT);
+        }
+    }
+
+    @Test
+    void namesOfAnyCharactersAndLengthAreStoredVerbatimAndKeptApart() {
+        String quotes = "it's \"quoted\"; DROP TABLE " + config.table() + "; --";
+        String nul1 = "a\u0000b";
+        String nul2 = "a\u0000c";
+        String emoji = "lock-\uD83D\uDD12-\u00e9";
+        String huge = "x".repeat(10 * 1024) + "\u0000" + "y".repeat(100);
+        String hugeTwin = "x".repeat(10 * 1024) + "\u0000" + "y".repeat(99) + "z";
+        for (String name : List.of(quotes, nul1, nul2, emoji, huge, hugeTwin)) {
+            assertThat(acquire(name, LockMode.EXCLUSIVE, "first")).as("free: %s", name.length()).isNotNull();
+            assertThat(acquire(name, LockMode.EXCLUSIVE, "second")).as("held: %s", name.length()).isNull();
+        }
+        for (String name : List.of(quotes, emoji, huge)) {
+            byte[] stored = PostgresTestSupport.query(factory, "SELECT name FROM " + config.table()
+                    + " WHERE lock_key = $1", java.nio.ByteBuffer.class, (Object) PostgresLockBackend.key(name))
+                    .get(0).array();
+            assertThat(new String(stored, StandardCharsets.UTF_8)).isEqualTo(name);
+        }
+        for (String name : List.of(quotes, nul1, nul2, emoji, huge, hugeTwin)) {
+            assertThat(backend.release(name, "first").block(TIMEOUT)).isTrue();
+        }
+    }
+
+    @Test
+    void purgeRemovesOnlyRowsExpiredLongerThanTheThreshold() {
+        PostgresLockConfig other = PostgresLockConfig.builder().table(PostgresTestSupport.uniqueTable("purge")).build();
+        try {
+            PostgresLockBackend b = PostgresLockBackend.create(factory, other);
+            b.tryAcquire("live", LockMode.EXCLUSIVE, "l", LEASE).block(TIMEOUT);
+            b.tryAcquire("dead1", LockMode.EXCLUSIVE, "d1", Duration.ofMillis(1)).block(TIMEOUT);
+            b.tryAcquire("dead2", LockMode.SHARED, "d2", Duration.ofMillis(1)).block(TIMEOUT);
+            Long purged = Mono.delay(Duration.ofMillis(200))
+                    .then(PostgresLockBackend.purgeExpired(factory, other, Duration.ofHours(1))).block(TIMEOUT);
+            assertThat(purged).isZero();
+            assertThat(PostgresLockBackend.purgeExpired(factory, other, Duration.ofMillis(100)).block(TIMEOUT))
+                    .isEqualTo(2L);
+            assertThat(PostgresTestSupport.query(factory, "SELECT token FROM " + other.table(), String.class))
+                    .containsExactly("l");
+        } finally {
+            PostgresTestSupport.dropSchema(factory, other);
+        }
+    }
+
+    @Test
+    void missingTableWithoutCreationIsAPermanentConfigurationError() {
+        PostgresLockBackend b = PostgresLockBackend.create(factory,
+                PostgresLockConfig.builder().table("rl_missing_table").createTable(false).build());
+        StepVerifier.create(b.tryAcquire("n", LockMode.EXCLUSIVE, "t", LEASE))
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(LockConfigurationException.class)
+                        .hasMessageContaining("Lock 'n': the PostgreSQL lock table 'rl_missing_table' is not usable"))
+                .verify(TIMEOUT);
+    }
+
+    @Test
+    void tableNamesAreValidatedBecauseTheyAreNotParameters() {
+        assertThatThrownBy(() -> PostgresLockConfig.builder().table("locks; DROP TABLE x"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("table must be a lower-case identifier")
+                .hasMessageEndingWith("was 'locks; DROP TABLE x'");
+        assertThat(PostgresLockConfig.builder().table("app.locks").build().table()).isEqualTo("app.locks");
+    }
+
+    @Test
+    void releaseNotifiesTheHexKeyOfTheName() {
+        String name = "notify-\u0000-me";
+        acquire(name, LockMode.EXCLUSIVE, "n");
+        StepVerifier.create(backend.releases().filter(k -> !k.isEmpty()).next())
+                .then(() -> backend.release(name, "n").subscribe())
+                .expectNext(backend.signalKey(name))
+                .verifyComplete();
+    }
+}

@@ -1,0 +1,46 @@
+package dev.reactivelocks.stress;
+
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockService;
+import java.util.concurrent.atomic.AtomicReference;
+import reactor.core.publisher.BaseSubscriber;
+
+/** Shared helpers of the stress tests: a subscriber that never drops a grant, and a free-lock probe. */
+final class Probe extends BaseSubscriber<LockHandle> {
+
+    final AtomicReference<Object> outcome = new AtomicReference<>();
+
+    @Override
+    protected void hookOnNext(LockHandle value) {
+        outcome.compareAndSet(null, value);
+    }
+
+    @Override
+    protected void hookOnError(Throwable error) {
+        outcome.compareAndSet(null, error);
+    }
+
+    LockHandle handle() {
+        return outcome.get() instanceof LockHandle h ? h : null;
+    }
+
+    /** Releases what this probe received, if anything; returns 1 when it had a handle. */
+    int releaseIfGranted() {
+        LockHandle h = handle();
+        if (h == null) {
+            return 0;
+        }
+        h.release().block();
+        return 1;
+    }
+
+    /** 1 when the lock is free (an exclusive try succeeds), 0 when something still holds it. */
+    static int free(LockService locks, String name) {
+        LockHandle h = locks.tryAcquire(name).block();
+        if (h == null) {
+            return 0;
+        }
+        h.release().block();
+        return 1;
+    }
+}

@@ -1,0 +1,307 @@
+package dev.reactivelocks;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+import reactor.core.CoreSubscriber;
+import reactor.core.Disposable;
+import reactor.core.Exceptions;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Operators;
+
+/**
+ * One subscription to {@link InProcessLockService#acquire}: the waiter in the queue, and once granted the
+ * {@link LockHandle} itself (one object per acquisition).
+ *
+ * <pre>
+ *            request(n)           grant (in queue's critical section)   deliver (outside it)
+ *   NEW ─────────────────► PENDING ─────────────────────► GRANTED ───────────────────► DELIVERED
+ *    │                      │                               │                             │ release()
+ *    │ cancel               │ cancel / timeout / dispose /  │ cancel                      ▼
+ *    ▼                      │ try-busy / limit reached      ▼                          RELEASED
+ * CANCELLED ◄───────────────┘                           ABANDONED ──deliver()──► RELEASED (never emitted)
+ * </pre>
+ *
+ * One CAS on {@link #state} decides each race: a grant wins over a cancel or timeout only when it moves
+ * PENDING to GRANTED first; a cancel that finds GRANTED moves it to ABANDONED, and {@link #deliver()} then
+ * releases instead of emitting. Every grant is therefore either emitted exactly once or released exactly
+ * once.
+ */
+final class Acquisition implements LockHandle, org.reactivestreams.Subscription {
+
+    static final int NEW = 0;
+    static final int PENDING = 1;
+    static final int GRANTED = 2;
+    static final int DELIVERED = 3;
+    static final int CANCELLED = 4;
+    static final int ABANDONED = 5;
+    static final int RELEASED = 6;
+
+    /** Why the queue turned this acquisition away (set in the critical section, read by the same thread). */
+    static final byte NOT_REJECTED = 0;
+    static final byte REJECTED_BUSY = 1;
+    static final byte REJECTED_FULL = 2;
+    static final byte REJECTED_CLOSED = 3;
+
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(Acquisition.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    final InProcessLockService service;
+    final String name;
+    final LockMode mode;
+    final int maxHolders;
+    final @Nullable Duration timeout;
+    final boolean tryOnly;
+    final CoreSubscriber<? super LockHandle> actual;
+
+    private volatile int state;
+    private volatile @Nullable Disposable timer;
+    private long fencingToken;
+    private long requestedAt;
+    private long grantedAt;
+
+    // Guarded by the critical section of the name's LockQueue.
+    @Nullable Acquisition prev;
+    @Nullable Acquisition next;
+    boolean linked;
+    byte rejected;
+
+    // Owned by the thread's GrantTrampoline.
+    @Nullable Acquisition nextGrant;
+
+    Acquisition(InProcessLockService service, String name, LockOptions options, @Nullable Duration timeout,
+                boolean tryOnly, CoreSubscriber<? super LockHandle> actual) {
+        this.service = service;
+        this.name = name;
+        this.mode = options.mode();
+        this.maxHolders = options.maxHolders();
+        this.timeout = timeout;
+        this.tryOnly = tryOnly;
+        this.actual = actual;
+    }
+
+    int state() {
+        return state;
+    }
+
+    boolean casState(int expected, int next) {
+        return STATE.compareAndSet(this, expected, next);
+    }
+
+    /** Called in the critical section when the queue grants this acquisition. */
+    boolean grant(long token) {
+        if (!casState(PENDING, GRANTED)) {
+            return false;
+        }
+        fencingToken = token;
+        return true;
+    }
+
+    @Override
+    public void request(long n) {
+        if (n <= 0) {
+            cancel();
+            actual.onError(Exceptions.nullOrNegativeRequestException(n));
+            return;
+        }
+        if (casState(NEW, PENDING)) {
+            if (service.log().isDebugEnabled()) {
+                requestedAt = System.nanoTime();
+                service.log().debug("Acquiring lock '{}' ({})", name, mode);
+            }
+            service.enqueue(this);
+        }
+    }
+
+    /** After {@link InProcessLockService#enqueue}: start the timeout, or signal a rejection. */
+    void afterEnqueue() {
+        switch (rejected) {
+            case REJECTED_BUSY:
+                if (tryOnly) {
+                    actual.onComplete();
+                } else {
+                    actual.onError(new LockTimeoutException(name, mode, Duration.ZERO));
+                }
+                return;
+            case REJECTED_FULL:
+                actual.onError(new LockUnavailableException(name, "Lock '" + name + "' (" + mode
+                        + ") not acquired: " + service.maxPending() + " acquisitions already pending (maxPending)"));
+                return;
+            case REJECTED_CLOSED:
+                actual.onError(new LockServiceClosedException(name));
+                return;
+            default:
+                if (timeout != null && state == PENDING) {
+                    startTimer(timeout);
+                }
+        }
+    }
+
+    private void startTimer(Duration timeout) {
+        Disposable task;
+        try {
+            task = service.timer().schedule(this::onTimeout, timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            fail(e);
+            return;
+        }
+        timer = task;
+        if (state != PENDING) {
+            task.dispose();
+        }
+    }
+
+    private void onTimeout() {
+        fail(new LockTimeoutException(name, mode, timeout == null ? Duration.ZERO : timeout));
+    }
+
+    /** Leaves the queue and signals {@code error}, unless a grant or cancel got there first. */
+    void fail(Throwable error) {
+        if (casState(PENDING, CANCELLED)) {
+            service.remove(this);
+            actual.onError(error);
+        }
+    }
+
+    /** The service closed while this acquisition was pending (already moved to CANCELLED). */
+    void failClosed() {
+        disposeTimer();
+        actual.onError(new LockServiceClosedException(name));
+    }
+
+    /** Signals the grant to the subscriber, or releases it when the subscriber cancelled meanwhile. */
+    void deliver() {
+        disposeTimer();
+        if (casState(GRANTED, DELIVERED)) {
+            if (service.log().isDebugEnabled()) {
+                grantedAt = System.nanoTime();
+                service.log().debug("Acquired lock '{}' ({}) after waiting {}", name, mode, seconds(grantedAt - requestedAt));
+            }
+            actual.onNext(this);
+            actual.onComplete();
+        } else if (casState(ABANDONED, RELEASED)) {
+            service.release(this);
+        }
+    }
+
+    @Override
+    public void cancel() {
+        for (;;) {
+            int s = state;
+            if (s == NEW) {
+                if (casState(NEW, CANCELLED)) {
+                    return;
+                }
+            } else if (s == PENDING) {
+                if (casState(PENDING, CANCELLED)) {
+                    disposeTimer();
+                    service.remove(this);
+                    return;
+                }
+            } else if (s == GRANTED) {
+                if (casState(GRANTED, ABANDONED)) {
+                    return;
+                }
+            } else {
+                return;
+            }
+        }
+    }
+
+    private void disposeTimer() {
+        Disposable t = timer;
+        if (t != null) {
+            t.dispose();
+        }
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public LockMode mode() {
+        return mode;
+    }
+
+    @Override
+    public long fencingToken() {
+        return fencingToken;
+    }
+
+    @Override
+    public boolean isHeld() {
+        return state == DELIVERED;
+    }
+
+    @Override
+    public Mono<Void> release() {
+        return Mono.fromRunnable(this::releaseNow);
+    }
+
+    private void releaseNow() {
+        if (casState(DELIVERED, RELEASED)) {
+            if (service.log().isDebugEnabled()) {
+                service.log().debug("Released lock '{}' ({}) held {}", name, mode, seconds(System.nanoTime() - grantedAt));
+            }
+            service.release(this);
+        }
+    }
+
+    /** Formats like oslo.concurrency's lock logging: {@code 0.012s}. */
+    static String seconds(long nanos) {
+        return String.format(java.util.Locale.ROOT, "%.3fs", nanos / 1e9);
+    }
+
+    @Override
+    public Mono<Void> lost() {
+        return Mono.never();
+    }
+
+    @Override
+    public String toString() {
+        return "LockHandle{name='" + name + "', mode=" + mode + ", fencingToken=" + fencingToken + ", held="
+                + isHeld() + "}";
+    }
+
+    /** The cold {@code Mono} returned by acquire/tryAcquire: each subscription is one acquisition. */
+    static final class AcquireMono extends Mono<LockHandle> {
+
+        private final InProcessLockService service;
+        private final String name;
+        private final LockOptions options;
+        private final @Nullable Duration timeout;
+        private final boolean tryOnly;
+
+        AcquireMono(InProcessLockService service, String name, LockOptions options, @Nullable Duration timeout,
+                    boolean tryOnly) {
+            this.service = service;
+            this.name = name;
+            this.options = options;
+            this.timeout = timeout;
+            this.tryOnly = tryOnly;
+        }
+
+        @Override
+        public void subscribe(CoreSubscriber<? super LockHandle> actual) {
+            IllegalLockStateException reentry =
+                    dev.reactivelocks.internal.HeldLocks.reentry(actual.currentContext(), service, name, options.mode());
+            if (reentry != null) {
+                Operators.error(actual, reentry);
+                return;
+            }
+            actual.onSubscribe(new Acquisition(service, name, options, timeout, tryOnly, actual));
+        }
+    }
+}

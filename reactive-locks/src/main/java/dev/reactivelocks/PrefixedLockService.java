@@ -1,0 +1,85 @@
+package dev.reactivelocks;
+
+import dev.reactivelocks.internal.LockServiceView;
+import java.util.Objects;
+import java.util.function.Function;
+import org.reactivestreams.Publisher;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/** A view of a {@link LockService} that prepends {@code prefix-} to every name. */
+final class PrefixedLockService implements LockService, LockServiceView {
+
+    private final LockService delegate;
+    private final String prefix;
+
+    private PrefixedLockService(LockService delegate, String prefix) {
+        this.delegate = delegate;
+        this.prefix = prefix;
+    }
+
+    static LockService of(LockService delegate, String prefix) {
+        Objects.requireNonNull(prefix, "prefix");
+        String normalized = prefix.endsWith("-") ? prefix : prefix + "-";
+        if (normalized.length() == 1) {
+            throw new IllegalArgumentException("prefix must not be empty, was '" + prefix + "'");
+        }
+        return new PrefixedLockService(delegate, normalized);
+    }
+
+    @Override
+    public LockService delegate() {
+        return delegate;
+    }
+
+    private String name(String name) {
+        return prefix + Objects.requireNonNull(name, "name");
+    }
+
+    @Override
+    public Mono<LockHandle> acquire(String name, LockOptions options) {
+        return delegate.acquire(name(name), options);
+    }
+
+    @Override
+    public Mono<LockHandle> tryAcquire(String name, LockOptions options) {
+        return delegate.tryAcquire(name(name), options);
+    }
+
+    @Override
+    public <T> Mono<T> withLock(String name, LockOptions options,
+                                Function<? super LockHandle, ? extends Mono<T>> body) {
+        return delegate.withLock(name(name), options, body);
+    }
+
+    @Override
+    public <T> Flux<T> withLockMany(String name, LockOptions options,
+                                    Function<? super LockHandle, ? extends Publisher<T>> body) {
+        return delegate.withLockMany(name(name), options, body);
+    }
+
+    @Override
+    public LockService withPrefix(String prefix) {
+        return of(delegate, name(prefix));
+    }
+
+    @Override
+    public Mono<Void> disposeLater() {
+        return delegate.disposeLater();
+    }
+
+    @Override
+    public void dispose() {
+        delegate.dispose();
+    }
+
+    @Override
+    public boolean isDisposed() {
+        return delegate.isDisposed();
+    }
+
+    @Override
+    public String toString() {
+        return delegate + "[prefix=" + prefix + "]";
+    }
+}

@@ -1,0 +1,201 @@
+package dev.reactivelocks.distributed;
+
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockMode;
+import dev.reactivelocks.spi.BackendLease;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import reactor.core.Disposable;
+import reactor.core.Disposables;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+
+/**
+ * A grant of a {@link DistributedLockService}: the lease in the store plus the service's in-process lock,
+ * renewed on the timer until released or lost.
+ *
+ * <pre>
+ *   HELD ──release()──► RELEASED   (renewal stops, lease deleted in the store, then the local lock released)
+ *    │
+ *    └──renewal says gone, or no successful renewal for a whole lease──► LOST
+ *                       (lost() completes, renewal stops, lease deleted if still ours, local lock released)
+ * </pre>
+ *
+ * One CAS on {@link #state} decides release against loss. {@link #leaseEnd} is the local, conservative
+ * end of the lease: the time the last successful grant or renewal was sent, plus the lease.
+ */
+final class DistributedHandle implements LockHandle {
+
+    private static final int HELD = 0;
+    private static final int RELEASED = 1;
+    private static final int LOST = 2;
+
+    private final DistributedLockService service;
+    private final LockHandle localHandle;
+    private final BackendLease grant;
+    private final AtomicInteger state = new AtomicInteger(HELD);
+    private final Sinks.Empty<Void> lost = Sinks.empty();
+    private final Disposable.Swap renewTask = Disposables.swap();
+    private final Disposable.Swap expiryTask = Disposables.swap();
+    private volatile long leaseEnd;
+    private volatile boolean renewing = true;
+    /** Consecutive failed renewals; touched only by the renewal chain, one step at a time. */
+    private int failures;
+
+    DistributedHandle(DistributedLockService service, LockHandle localHandle, BackendLease grant, long sentAt) {
+        this.service = service;
+        this.localHandle = localHandle;
+        this.grant = grant;
+        this.leaseEnd = sentAt + service.lease.toNanos();
+    }
+
+    void start() {
+        armExpiry();
+        scheduleRenewal(service.renewEvery);
+    }
+
+    /** The service was disposed: no more renewals; the lease runs out unless released first. */
+    void stopRenewing() {
+        renewing = false;
+        renewTask.dispose();
+    }
+
+    private void scheduleRenewal(Duration delay) {
+        if (state.get() == HELD && renewing) {
+            renewTask.update(service.timer().schedule(this::renew, delay.toNanos(), TimeUnit.NANOSECONDS));
+        }
+    }
+
+    private void renew() {
+        if (state.get() != HELD || !renewing) {
+            return;
+        }
+        long sentAt = service.now();
+        service.backend.renew(grant.name(), grant.token(), service.lease)
+                .timeout(service.renewEvery, service.timer())
+                .subscribe(renewed -> {
+                    if (renewed) {
+                        failures = 0;
+                        long end = sentAt + service.lease.toNanos();
+                        if (end > leaseEnd) {
+                            leaseEnd = end;
+                        }
+                        armExpiry();
+                        scheduleRenewal(service.renewEvery);
+                    } else {
+                        lose();
+                    }
+                }, error -> {
+                    long remaining = leaseEnd - service.now();
+                    if (remaining <= 0) {
+                        lose();
+                        return;
+                    }
+                    failures++;
+                    long backoff = DistributedLockService.RETRY_MIN.toNanos() << Math.min(failures - 1, 10);
+                    long delay = Math.min(Math.min(backoff, DistributedLockService.RETRY_MAX.toNanos()), remaining);
+                    scheduleRenewal(Duration.ofNanos(delay));
+                });
+    }
+
+    private void armExpiry() {
+        long delay = Math.max(0, leaseEnd - service.now());
+        if (state.get() == HELD) {
+            expiryTask.update(service.timer().schedule(this::checkExpiry, delay, TimeUnit.NANOSECONDS));
+        }
+    }
+
+    private void checkExpiry() {
+        if (state.get() != HELD) {
+            return;
+        }
+        if (service.now() >= leaseEnd) {
+            lose();
+        } else {
+            armExpiry();
+        }
+    }
+
+    private void lose() {
+        if (!state.compareAndSet(HELD, LOST)) {
+            return;
+        }
+        renewTask.dispose();
+        expiryTask.dispose();
+        service.notHolding(this);
+        lost.tryEmitEmpty();
+        service.releaseInStore(grant.name(), grant.token())
+                .then(Mono.defer(localHandle::release))
+                .subscribe(null, error -> { });
+    }
+
+    @Override
+    public String name() {
+        return grant.name();
+    }
+
+    @Override
+    public LockMode mode() {
+        return grant.mode();
+    }
+
+    @Override
+    public long fencingToken() {
+        return grant.fencingToken();
+    }
+
+    @Override
+    public boolean isHeld() {
+        return state.get() == HELD;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Stops the renewal, deletes this grant's lease in the store (compare-and-delete on its owner token;
+     * transient errors are retried a few times, after which the lease simply expires), then lets the next
+     * waiter of this service proceed. Completes empty in every case; after a loss it changes nothing. When
+     * the store reports that the lease was already gone (it expired and was taken over or purged), the lock
+     * was lost before this release: {@link #lost()} completes.
+     */
+    @Override
+    public Mono<Void> release() {
+        return Mono.defer(() -> {
+            if (!state.compareAndSet(HELD, RELEASED)) {
+                return Mono.empty();
+            }
+            renewTask.dispose();
+            expiryTask.dispose();
+            service.notHolding(this);
+            return service.releaseInStore(grant.name(), grant.token())
+                    .doOnNext(deleted -> {
+                        if (!deleted) {
+                            lost.tryEmitEmpty();   // it had expired and was taken over or purged before release
+                        }
+                    })
+                    .then(Mono.defer(localHandle::release));
+        });
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Completes when a renewal finds the lease gone or taken over, or when no renewal succeeded for a
+     * whole lease (including after the service was disposed). Signalled on the timer or the backend's thread.
+     */
+    @Override
+    public Mono<Void> lost() {
+        return lost.asMono();
+    }
+
+    String token() {
+        return grant.token();
+    }
+
+    @Override
+    public String toString() {
+        return "LockHandle{name='" + grant.name() + "', mode=" + grant.mode() + ", fencingToken="
+                + grant.fencingToken() + ", held=" + isHeld() + "}";
+    }
+}

@@ -1,0 +1,298 @@
+package dev.reactivelocks.distributed;
+
+import dev.reactivelocks.IllegalLockStateException;
+import dev.reactivelocks.InProcessLockService;
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockMode;
+import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.LockService;
+import dev.reactivelocks.LockServiceClosedException;
+import dev.reactivelocks.internal.HeldLocks;
+import dev.reactivelocks.spi.LockBackend;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jspecify.annotations.Nullable;
+import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+import reactor.util.retry.Retry;
+
+/**
+ * A {@link LockService} whose locks are leases in a shared store, so that services in different processes
+ * and machines exclude each other. The store is a {@link LockBackend}: PostgreSQL (module
+ * {@code reactive-locks-postgres}), or {@link InMemoryLockBackend} for tests.
+ *
+ * <pre>{@code
+ * LockService locks = DistributedLockService.builder(backend)
+ *     .lease(Duration.ofSeconds(30))        // lost 30s after the last successful renewal
+ *     .renewEvery(Duration.ofSeconds(10))   // renewed while held
+ *     .build();
+ * locks.withLock("nightly-report", handle -> report.run(handle.fencingToken()));
+ * }</pre>
+ *
+ * <p><b>Ownership</b>: every grant gets a random owner token; the backend releases and renews only the
+ * lease of that token, so a holder whose lease expired and was taken over cannot release or extend the new
+ * owner's lock. Handles belong to their holder, not to a thread or connection.
+ *
+ * <p><b>Leases</b>: a held lock is renewed every {@code renewEvery} until it is released, lost, or the
+ * service is disposed. It is <em>lost</em> when a renewal finds the lease gone (expired and taken over,
+ * or deleted), or when no renewal succeeded for a whole lease; then {@link LockHandle#lost()} completes,
+ * {@link LockHandle#isHeld()} turns false and the lease is deleted if it still exists. Expiry in the store
+ * follows the store's clock; the local loss detection is conservative (it counts the lease from the moment
+ * the last successful renewal was <em>sent</em>).
+ *
+ * <p><b>Fencing</b>: {@link LockHandle#fencingToken()} comes from the store and is strictly larger for each
+ * grant of a name than for every earlier grant, across all clients and takeovers. Pass it to the guarded
+ * resource so that it can refuse a stale holder.
+ *
+ * <p><b>Reentrancy</b>: not reentrant; re-entry within a {@code withLock} body of this service fails with
+ * {@link IllegalLockStateException}.
+ *
+ * <p><b>Fairness</b>: FIFO with writer preference among the waiters of one service (they queue in an
+ * in-process lock first, then the head of the queue competes in the store). Between services there is no
+ * ordering: whichever asks the store first after a release wins.
+ *
+ * <p><b>Waiting</b>: a waiter does not poll the store in a loop. It sleeps until a release signal from
+ * {@link LockBackend#releases()} (PostgreSQL {@code LISTEN/NOTIFY}) names its lock, or until the fallback
+ * poll interval elapsed (to notice expired leases). Transient backend errors are retried with backoff
+ * within the caller's timeout.
+ *
+ * <p><b>Memory effects</b>: actions of a holder before its release happen-before the actions of a holder in
+ * the same JVM granted after it; across processes, ordering is whatever the store guarantees.
+ *
+ * <p><b>Cancellation</b>: cancelling a pending acquisition leaves the queue; a store grant obtained after
+ * the cancellation (or timeout) is released in the store, never leaked. The timeout of
+ * {@link LockOptions#timeout(Duration)} covers the whole wait, local and in the store.
+ *
+ * <p><b>Threading</b>: nothing blocks. Grants are signalled on the backend's threads (for PostgreSQL the
+ * driver's event loop) or on the timer scheduler; timeouts, polls and renewals run on the timer scheduler.
+ *
+ * <p><b>Lifecycle</b>: disposing fails pending acquisitions with {@link LockServiceClosedException} and
+ * stops renewals; held locks then stay held until released or until their lease runs out, after which
+ * {@code lost()} completes. The backend is not closed: close it yourself.
+ */
+public final class DistributedLockService implements LockService {
+
+    static final Duration RETRY_MIN = Duration.ofMillis(20);
+    static final Duration RETRY_MAX = Duration.ofMillis(500);
+
+    final LockBackend backend;
+    final Duration lease;
+    final Duration renewEvery;
+    final Duration pollInterval;
+    private final @Nullable Scheduler timer;
+    private final InProcessLockService local;
+    private final String tokenPrefix;
+    private final AtomicLong tokenCounter = new AtomicLong();
+    private final ConcurrentHashMap<String, Set<RemoteAcquisition>> waiting = new ConcurrentHashMap<>();
+    private final Set<DistributedHandle> held = ConcurrentHashMap.newKeySet();
+    private final Disposable releaseSignals;
+    private volatile boolean closed;
+
+    DistributedLockService(LockBackend backend, Duration lease, Duration renewEvery, Duration pollInterval,
+                           @Nullable Scheduler timer) {
+        this.backend = backend;
+        this.lease = lease;
+        this.renewEvery = renewEvery;
+        this.pollInterval = pollInterval;
+        this.timer = timer;
+        this.local = timer != null ? LockService.builder().timer(timer).build() : LockService.builder().build();
+        this.tokenPrefix = Long.toHexString(new SecureRandom().nextLong());
+        this.releaseSignals = backend.releases()
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)))
+                .subscribe(this::onReleaseSignal, error -> { });
+    }
+
+    /**
+     * @param backend the store of leases, shared by all services that must exclude each other
+     * @return a builder with a 30 second lease renewed every 10 seconds
+     */
+    public static DistributedLockServiceBuilder builder(LockBackend backend) {
+        return new DistributedLockServiceBuilder(backend);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Named semaphores ({@link LockOptions#permits(int)}) are not supported and throw
+     * {@link IllegalArgumentException}. The timeout covers the wait behind this service's own waiters and the wait in the store. Transient
+     * backend errors are retried until the timeout; without timeout they are retried until the grant, a
+     * cancel or the service's disposal. A permanent backend error (a {@code LockException}, such as a
+     * misconfigured store) is signalled as is.
+     */
+    @Override
+    public Mono<LockHandle> acquire(String name, LockOptions options) {
+        checkName(name);
+        checkOptions(options);
+        return acquire(name, options.mode(), options.timeoutOrNull(), false);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Asks the store once; an expired lease of another holder counts as free. A transient backend error
+     * is retried twice, then signalled as {@link dev.reactivelocks.LockUnavailableException}.
+     */
+    @Override
+    public Mono<LockHandle> tryAcquire(String name, LockOptions options) {
+        checkName(name);
+        checkOptions(options);
+        return acquire(name, options.mode(), null, true);
+    }
+
+    private Mono<LockHandle> acquire(String name, LockMode mode, @Nullable Duration timeout, boolean tryOnly) {
+        return Mono.deferContextual(ctx -> {
+            IllegalLockStateException reentry = HeldLocks.reentry(ctx, this, name, mode);
+            if (reentry != null) {
+                return Mono.error(reentry);
+            }
+            if (closed) {
+                return Mono.error(new LockServiceClosedException(name));
+            }
+            long start = now();
+            LockOptions options = LockOptions.of(mode);
+            Mono<LockHandle> localGrant = tryOnly ? local.tryAcquire(name, options)
+                    : local.acquire(name, timeout == null ? options : options.timeout(timeout));
+            return localGrant.flatMap(localHandle ->
+                    new RemoteAcquisition.AcquireMono(this, localHandle, timeout, start, tryOnly));
+        });
+    }
+
+    private static void checkName(String name) {
+        Objects.requireNonNull(name, "name");
+        if (name.isEmpty()) {
+            throw new IllegalArgumentException("name must not be empty");
+        }
+    }
+
+    private static void checkOptions(LockOptions options) {
+        Objects.requireNonNull(options, "options");
+        if (options.limitsHolders()) {
+            throw new IllegalArgumentException("DistributedLockService does not count holders: "
+                    + "LockOptions.permits(" + options.maxHolders() + ") is not supported, was " + options);
+        }
+    }
+
+    Scheduler timer() {
+        return timer != null ? timer : Schedulers.parallel();
+    }
+
+    long now() {
+        return timer().now(TimeUnit.NANOSECONDS);
+    }
+
+    boolean closed() {
+        return closed;
+    }
+
+    String newToken() {
+        return tokenPrefix + "-" + Long.toHexString(tokenCounter.incrementAndGet()) + "-"
+                + Long.toHexString(ThreadLocalRandom.current().nextLong());
+    }
+
+    void register(RemoteAcquisition a) {
+        waiting.compute(a.key, (k, set) -> {
+            Set<RemoteAcquisition> s = set != null ? set : ConcurrentHashMap.newKeySet();
+            s.add(a);
+            return s;
+        });
+        if (closed) {
+            a.fail(new LockServiceClosedException(a.name));
+        }
+    }
+
+    void deregister(RemoteAcquisition a) {
+        waiting.computeIfPresent(a.key, (k, set) -> {
+            set.remove(a);
+            return set.isEmpty() ? null : set;
+        });
+    }
+
+    void holding(DistributedHandle h) {
+        held.add(h);
+        if (closed) {
+            h.stopRenewing();
+        }
+    }
+
+    void notHolding(DistributedHandle h) {
+        held.remove(h);
+    }
+
+    private void onReleaseSignal(String key) {
+        if (LockBackend.ANY_RELEASE.equals(key)) {
+            for (Set<RemoteAcquisition> set : waiting.values()) {
+                set.forEach(RemoteAcquisition::wake);
+            }
+            return;
+        }
+        Set<RemoteAcquisition> set = waiting.get(key);
+        if (set != null) {
+            set.forEach(RemoteAcquisition::wake);
+        }
+    }
+
+    /**
+     * Deletes the lease of {@code token} in the store, retrying transient errors a few times.
+     *
+     * @return {@code false} only when the store answered that the token held no lease any more
+     */
+    Mono<Boolean> releaseInStore(String name, String token) {
+        return backend.release(name, token)
+                .timeout(lease, timer())
+                .retryWhen(Retry.backoff(3, RETRY_MIN).maxBackoff(RETRY_MAX).scheduler(timer()))
+                .onErrorResume(error -> Mono.just(Boolean.TRUE))
+                .defaultIfEmpty(Boolean.TRUE);
+    }
+
+    /**
+     * @return the number of locks this service currently holds (granted, neither released nor lost)
+     */
+    public int heldCount() {
+        return held.size();
+    }
+
+    /**
+     * Disposes the service: pending acquisitions error with {@link LockServiceClosedException}, renewals
+     * stop, and the subscription to release signals ends. Held locks stay held until released or until
+     * their lease expires ({@code lost()} then completes). The backend stays open.
+     *
+     * @return a {@code Mono} completing when the service is closed
+     */
+    @Override
+    public Mono<Void> disposeLater() {
+        return Mono.fromRunnable(this::close).then(Mono.defer(local::disposeLater));
+    }
+
+    private void close() {
+        closed = true;
+        releaseSignals.dispose();
+        List<RemoteAcquisition> pending = new ArrayList<>();
+        waiting.values().forEach(pending::addAll);
+        for (RemoteAcquisition a : pending) {
+            a.fail(new LockServiceClosedException(a.name));
+        }
+        held.forEach(DistributedHandle::stopRenewing);
+    }
+
+    @Override
+    public boolean isDisposed() {
+        return closed;
+    }
+
+
+    @Override
+    public String toString() {
+        return "DistributedLockService{backend=" + backend + ", lease=" + lease + ", renewEvery=" + renewEvery
+                + ", held=" + held.size() + ", closed=" + closed + "}";
+    }
+}

@@ -1,0 +1,423 @@
+package dev.reactivelocks.file;
+
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockMode;
+import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.LockTimeoutException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+import org.reactivestreams.Subscription;
+import reactor.core.CoreSubscriber;
+import reactor.core.Disposable;
+import reactor.core.Exceptions;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Operators;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Scheduler;
+import reactor.util.context.Context;
+
+/**
+ * One subscription to {@link FileLockService#acquire}: the subscriber of the local (in-JVM) grant, the
+ * waiter for the OS lock and, once granted, the {@link LockHandle}.
+ *
+ * <pre>
+ *          request(n)            local grant (onNext)          OS lock (in the file's actor)   deliver
+ *   NEW ───────────► LOCAL_PENDING ─────────────► OS_PENDING ───────────────► GRANTED ──────────► DELIVERED
+ *    │ cancel          │ cancel / timeout /          │ cancel / timeout /         │ cancel             │ release()
+ *    ▼                 │ dispose / try-busy          │ dispose / try-busy / I/O   ▼                    ▼
+ * CANCELLED ◄──────────┘  (inner cancelled)           │ error (local grant      ABANDONED ─deliver─► RELEASED
+ *    ▲                                                │ released by the actor)            (never emitted;
+ *    └────────────────────────────────────────────────┘                                    OS + local released)
+ * </pre>
+ *
+ * One CAS on {@link #state} decides each race. A local grant that arrives after the acquisition left
+ * LOCAL_PENDING is released at once; an OS lock obtained for a waiter that is no longer OS_PENDING is not
+ * counted for it (and unlocked when nobody else wanted it); a grant whose subscriber cancelled before the
+ * delivery is released by {@link #deliver()}. So every local grant and every OS lock is either handed to
+ * the subscriber exactly once or released exactly once.
+ */
+final class FileAcquisition implements LockHandle, Subscription, CoreSubscriber<LockHandle> {
+
+    static final int NEW = 0;
+    static final int LOCAL_PENDING = 1;
+    static final int OS_PENDING = 2;
+    static final int GRANTED = 3;
+    static final int DELIVERED = 4;
+    static final int CANCELLED = 5;
+    static final int ABANDONED = 6;
+    static final int RELEASED = 7;
+
+    private static final VarHandle STATE;
+    private static final VarHandle FINISHED;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            STATE = l.findVarHandle(FileAcquisition.class, "state", int.class);
+            FINISHED = l.findVarHandle(FileAcquisition.class, "finished", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    final FileLockService service;
+    final String name;
+    final String fileName;
+    final LockMode mode;
+    final @Nullable Duration timeout;
+    final boolean tryOnly;
+    final CoreSubscriber<? super LockHandle> actual;
+
+    private volatile int state;
+    private volatile boolean finished;
+    private volatile @Nullable Subscription inner;
+    private volatile @Nullable Disposable timer;
+    private volatile @Nullable Path path;
+    private volatile @Nullable LockHandle local;
+    private volatile @Nullable LockFile file;
+    private volatile boolean lost;
+    private final Sinks.Empty<Void> lostSignal = Sinks.empty();
+
+    FileAcquisition(FileLockService service, String name, String fileName, LockMode mode,
+                    @Nullable Duration timeout, boolean tryOnly, CoreSubscriber<? super LockHandle> actual) {
+        this.service = service;
+        this.name = name;
+        this.fileName = fileName;
+        this.mode = mode;
+        this.timeout = timeout;
+        this.tryOnly = tryOnly;
+        this.actual = actual;
+    }
+
+    private boolean casState(int expected, int next) {
+        return STATE.compareAndSet(this, expected, next);
+    }
+
+    Scheduler scheduler() {
+        return service.scheduler();
+    }
+
+    /** Whether this acquisition must not wait: {@code tryAcquire}, or a zero timeout. */
+    boolean immediate() {
+        return tryOnly || Duration.ZERO.equals(timeout);
+    }
+
+    // ---------------------------------------------------------------- downstream subscription
+
+    @Override
+    public void request(long n) {
+        if (n <= 0) {
+            cancel();
+            actual.onError(Exceptions.nullOrNegativeRequestException(n));
+            return;
+        }
+        if (!casState(NEW, LOCAL_PENDING)) {
+            return;
+        }
+        if (!service.register(this)) {
+            return; // closed: register failed this acquisition
+        }
+        Duration t = timeout;
+        if (t != null && !t.isZero()) {
+            startTimer(t);
+        }
+        service.resolveLockFile(this);
+    }
+
+    private void startTimer(Duration t) {
+        Disposable task;
+        try {
+            task = service.timer().schedule(() -> fail(new LockTimeoutException(name, mode, t)),
+                    t.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            fail(e);
+            return;
+        }
+        timer = task;
+        int s = state;
+        if (s != LOCAL_PENDING && s != OS_PENDING) {
+            task.dispose();
+        }
+    }
+
+    private void disposeTimer() {
+        Disposable t = timer;
+        if (t != null) {
+            t.dispose();
+        }
+    }
+
+    @Override
+    public void cancel() {
+        for (;;) {
+            int s = state;
+            if (s == NEW) {
+                if (casState(NEW, CANCELLED)) {
+                    return;
+                }
+            } else if (s == LOCAL_PENDING) {
+                if (casState(LOCAL_PENDING, CANCELLED)) {
+                    disposeTimer();
+                    cancelInner();
+                    finish();
+                    return;
+                }
+            } else if (s == OS_PENDING) {
+                if (casState(OS_PENDING, CANCELLED)) {
+                    disposeTimer();
+                    fileOrFail().abandon(this, this::finish);
+                    return;
+                }
+            } else if (s == GRANTED) {
+                if (casState(GRANTED, ABANDONED)) {
+                    return;
+                }
+            } else {
+                return;
+            }
+        }
+    }
+
+    /** Leaves before the grant and signals {@code error} (timeout, dispose, setup failure). */
+    void fail(Throwable error) {
+        for (;;) {
+            int s = state;
+            if (s == LOCAL_PENDING) {
+                if (casState(LOCAL_PENDING, CANCELLED)) {
+                    disposeTimer();
+                    cancelInner();
+                    failed(error);
+                    return;
+                }
+            } else if (s == OS_PENDING) {
+                if (casState(OS_PENDING, CANCELLED)) {
+                    disposeTimer();
+                    fileOrFail().abandon(this, () -> failed(error));
+                    return;
+                }
+            } else {
+                return; // granted, cancelled or finished already
+            }
+        }
+    }
+
+    /** Signals a terminal error; the acquisition holds nothing any more. */
+    void failed(Throwable error) {
+        disposeTimer();
+        try {
+            actual.onError(error);
+        } finally {
+            finish();
+        }
+    }
+
+    /** The lock was busy and this acquisition must not wait: complete empty or error with a zero timeout. */
+    void busy() {
+        disposeTimer();
+        try {
+            if (tryOnly) {
+                actual.onComplete();
+            } else {
+                actual.onError(new LockTimeoutException(name, mode, Duration.ZERO));
+            }
+        } finally {
+            finish();
+        }
+    }
+
+    private void finish() {
+        if (FINISHED.compareAndSet(this, false, true)) {
+            service.finished(this);
+        }
+    }
+
+    private LockFile fileOrFail() {
+        LockFile f = file;
+        if (f == null) {
+            throw new IllegalStateException("no lock file entry for " + this);
+        }
+        return f;
+    }
+
+    // ---------------------------------------------------------------- local queue
+
+    /** The lock file's real path is known: queue in the JVM-wide queue of that path. */
+    void enqueue(Path realPath) {
+        path = realPath;
+        if (state != LOCAL_PENDING) {
+            return;
+        }
+        String key = realPath.toString();
+        Mono<LockHandle> localGrant = immediate()
+                ? LockFile.QUEUES.tryAcquire(key, LockOptions.of(mode))
+                : LockFile.QUEUES.acquire(key, LockOptions.of(mode));
+        localGrant.subscribe(this);
+    }
+
+    @Override
+    public void onSubscribe(Subscription s) {
+        inner = s;
+        if (state == CANCELLED) {
+            s.cancel();
+        } else {
+            s.request(1);
+        }
+    }
+
+    private void cancelInner() {
+        Subscription s = inner;
+        if (s != null) {
+            s.cancel();
+        }
+    }
+
+    @Override
+    public void onNext(LockHandle grant) {
+        local = grant;
+        Path p = path;
+        if (p == null) {
+            throw new IllegalStateException("local grant before the path was known: " + this);
+        }
+        LockFile f = LockFile.retain(p);
+        file = f;
+        if (casState(LOCAL_PENDING, OS_PENDING)) {
+            f.request(this);
+        } else {
+            f.abandon(this, null); // cancelled while the grant was on its way: give it back
+        }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+        if (casState(LOCAL_PENDING, CANCELLED)) {
+            failed(t);
+        } else {
+            Operators.onErrorDropped(t, actual.currentContext());
+        }
+    }
+
+    @Override
+    public void onComplete() {
+        if (local == null && casState(LOCAL_PENDING, CANCELLED)) {
+            busy(); // tryAcquire on the local queue found it busy
+        }
+    }
+
+    @Override
+    public Context currentContext() {
+        return actual.currentContext();
+    }
+
+    /** Releases the local grant, if any; called by the file's actor after the OS lock is handled. */
+    void releaseLocal() {
+        LockHandle h = local;
+        if (h != null) {
+            h.release().subscribe(null, e -> Operators.onErrorDropped(e, Context.empty()));
+        }
+    }
+
+    // ---------------------------------------------------------------- OS lock (called by the file's actor)
+
+    boolean isOsPending() {
+        return state == OS_PENDING;
+    }
+
+    /** The OS lock is held for this acquisition, if it still waits. */
+    boolean grantOs() {
+        return casState(OS_PENDING, GRANTED);
+    }
+
+    /** The file leaves this waiter (try-busy or I/O error); the caller releases and signals. */
+    boolean abandonFromFile() {
+        if (casState(OS_PENDING, CANCELLED)) {
+            disposeTimer();
+            return true;
+        }
+        return false;
+    }
+
+    /** Runs a subscriber-facing signal off the file's actor, so that subscriber code never delays it. */
+    void signal(Runnable r) {
+        try {
+            scheduler().schedule(r);
+        } catch (RejectedExecutionException e) {
+            r.run();
+        }
+    }
+
+    /** Emits the handle, or releases it when the subscriber cancelled after the OS grant. */
+    void deliver() {
+        disposeTimer();
+        if (casState(GRANTED, DELIVERED)) {
+            service.delivered(this);
+            actual.onNext(this);
+            actual.onComplete();
+        } else if (casState(ABANDONED, RELEASED)) {
+            fileOrFail().release(this, this::finish);
+        }
+    }
+
+    // ---------------------------------------------------------------- LockHandle
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public LockMode mode() {
+        return mode;
+    }
+
+    @Override
+    public long fencingToken() {
+        LockHandle h = local;
+        return h == null ? 0L : h.fencingToken();
+    }
+
+    @Override
+    public boolean isHeld() {
+        return state == DELIVERED && !lost;
+    }
+
+    /** The OS lock was dropped while this grant held it (called by the file's actor). */
+    void markLost() {
+        lost = true;
+        lostSignal.tryEmitEmpty();
+    }
+
+    @Override
+    public Mono<Void> release() {
+        return Mono.create(sink -> {
+            if (casState(DELIVERED, RELEASED)) {
+                fileOrFail().release(this, () -> {
+                    finish();
+                    sink.success();
+                });
+            } else {
+                sink.success();
+            }
+        });
+    }
+
+    /**
+     * Completes if the OS lock was dropped before the release because this JVM's channel of the lock file
+     * was closed under it; detected at the next operation of this JVM on the file. Never completes after a
+     * regular release.
+     */
+    @Override
+    public Mono<Void> lost() {
+        return lostSignal.asMono();
+    }
+
+    @Override
+    public String toString() {
+        return "FileLockHandle{name='" + name + "', mode=" + mode + ", file=" + path + ", fencingToken="
+                + fencingToken() + ", held=" + isHeld() + "}";
+    }
+}

@@ -1,0 +1,289 @@
+package dev.reactivelocks.file;
+
+import dev.reactivelocks.LockConfigurationException;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.UnaryOperator;
+import org.jspecify.annotations.Nullable;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * Where a {@link FileLockService} keeps its lock files and on which threads it touches them.
+ *
+ * <pre>{@code
+ * FileLockConfig config = FileLockConfig.builder()
+ *         .lockDirectory(Path.of("/var/lib/myapp/locks"))
+ *         .build();
+ * LockService locks = FileLockService.create(config);
+ * }</pre>
+ *
+ * <p><b>Lock directory</b>: the directory given to {@link Builder#lockDirectory(Path)}, else the system
+ * property {@value #LOCK_DIR_PROPERTY}, else the environment variable {@value #LOCK_DIR_ENV}. There is
+ * deliberately no default in a shared temporary directory (other users could create or hold the lock
+ * files there): without one, acquisitions error with {@link LockConfigurationException}.
+ *
+ * <p><b>Lock file names</b> follow oslo.concurrency's external locks, so that Java and Python programs
+ * lock the same files: the lock {@code name} (including the {@code prefix-} of a
+ * {@link dev.reactivelocks.LockService#withPrefix(String) prefixed view}) lives in
+ * {@code lockDirectory/name}, with every {@code '/'} (and the platform's separator) replaced by
+ * {@code '_'}. See {@link #lockFile(String)} for the names that are refused.
+ *
+ * <p>Instances are immutable and thread-safe.
+ */
+public final class FileLockConfig {
+
+    /** The system property naming the lock directory when the builder was given none. */
+    public static final String LOCK_DIR_PROPERTY = "reactivelocks.lock-dir";
+
+    /** The environment variable naming the lock directory when neither builder nor system property do. */
+    public static final String LOCK_DIR_ENV = "REACTIVE_LOCKS_DIR";
+
+    static final Duration DEFAULT_MIN_POLL = Duration.ofMillis(1);
+    static final Duration DEFAULT_MAX_POLL = Duration.ofMillis(50);
+    private static final int MAX_FILE_NAME_BYTES = 255;
+
+    private final @Nullable Path lockDirectory;
+    private final @Nullable Scheduler scheduler;
+    private final @Nullable Scheduler timer;
+    private final Duration minPollInterval;
+    private final Duration maxPollInterval;
+
+    private FileLockConfig(Builder b, @Nullable Path lockDirectory) {
+        this.lockDirectory = lockDirectory;
+        this.scheduler = b.scheduler;
+        this.timer = b.timer;
+        this.minPollInterval = b.minPollInterval;
+        this.maxPollInterval = b.maxPollInterval;
+    }
+
+    /** @return a builder with the defaults */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * The defaults, with the lock directory taken from the system property {@value #LOCK_DIR_PROPERTY}
+     * or the environment variable {@value #LOCK_DIR_ENV}; same as {@code builder().build()}.
+     *
+     * @return a configuration; its lock directory is empty when neither is set
+     */
+    public static FileLockConfig fromEnvironment() {
+        return builder().build();
+    }
+
+    /** @return a builder holding this configuration (with its resolved lock directory set explicitly) */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.lockDirectory = lockDirectory;
+        b.scheduler = scheduler;
+        b.timer = timer;
+        b.minPollInterval = minPollInterval;
+        b.maxPollInterval = maxPollInterval;
+        return b;
+    }
+
+    /** @return the absolute lock directory, empty when none is configured */
+    public Optional<Path> lockDirectory() {
+        return Optional.ofNullable(lockDirectory);
+    }
+
+    /** @return the scheduler for blocking file calls, empty when the service creates its own */
+    public Optional<Scheduler> scheduler() {
+        return Optional.ofNullable(scheduler);
+    }
+
+    /** @return the scheduler for timeouts and poll delays, empty for {@code Schedulers.parallel()} */
+    public Optional<Scheduler> timer() {
+        return Optional.ofNullable(timer);
+    }
+
+    /** @return the first delay between two attempts to lock a file held by another process */
+    public Duration minPollInterval() {
+        return minPollInterval;
+    }
+
+    /** @return the longest delay between two attempts to lock a file held by another process */
+    public Duration maxPollInterval() {
+        return maxPollInterval;
+    }
+
+    /**
+     * The file that holds the lock {@code name}: {@code lockDirectory/name} with path separators replaced
+     * by {@code '_'}, as oslo.concurrency names its lock files. Pure computation; touches no file.
+     *
+     * @param name the full lock name (a prefixed view passes {@code prefix-name})
+     * @return the absolute path of the lock file
+     * @throws IllegalArgumentException if the name is empty, contains NUL, is an absolute path, has a
+     *         {@code ..} segment, is {@code "."}, or its file name is longer than 255 bytes in UTF-8
+     * @throws LockConfigurationException if no lock directory is configured
+     */
+    public Path lockFile(String name) {
+        String fileName = fileName(name);
+        if (lockDirectory == null) {
+            throw notConfigured(name);
+        }
+        return lockDirectory.resolve(fileName);
+    }
+
+    /** The error for a service without lock directory; names the three ways to configure one. */
+    static LockConfigurationException notConfigured(String name) {
+        return new LockConfigurationException(name, "No lock directory configured for file lock '" + name
+                + "': set FileLockConfig.builder().lockDirectory(path), the system property "
+                + LOCK_DIR_PROPERTY + " or the environment variable " + LOCK_DIR_ENV
+                + " (a directory only your application can write; not a shared temporary directory)");
+    }
+
+    /**
+     * Validates {@code name} and maps it to the lock file's name (separators become {@code '_'}).
+     *
+     * @throws IllegalArgumentException naming the problem
+     */
+    static String fileName(String name) {
+        Objects.requireNonNull(name, "name");
+        if (name.isEmpty()) {
+            throw new IllegalArgumentException("name must not be empty");
+        }
+        if (name.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("Lock name must not contain NUL, was '"
+                    + name.replace("\0", "\\0") + "'");
+        }
+        if (name.startsWith("/") || name.startsWith(File.separator) || isAbsolute(name)) {
+            throw new IllegalArgumentException("Lock name must not be an absolute path, was '" + name + "'");
+        }
+        for (String segment : name.split("[/" + (File.separatorChar == '\\' ? "\\\\" : "") + "]", -1)) {
+            if (segment.equals("..")) {
+                throw new IllegalArgumentException(
+                        "Lock name must not contain a '..' path segment, was '" + name + "'");
+            }
+        }
+        String fileName = name.replace('/', '_').replace(File.separatorChar, '_');
+        if (fileName.equals(".")) {
+            throw new IllegalArgumentException("Lock name must not be '.', was '" + name + "'");
+        }
+        int bytes = fileName.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > MAX_FILE_NAME_BYTES) {
+            throw new IllegalArgumentException("Lock name must be at most " + MAX_FILE_NAME_BYTES
+                    + " bytes in UTF-8, was " + bytes + " bytes: '" + name + "'");
+        }
+        return fileName;
+    }
+
+    private static boolean isAbsolute(String name) {
+        try {
+            return Path.of(name).isAbsolute();
+        } catch (InvalidPathException e) {
+            throw new IllegalArgumentException("Lock name is not a valid file name on this platform, was '"
+                    + name + "': " + e.getReason(), e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "FileLockConfig{lockDirectory=" + lockDirectory + ", scheduler=" + scheduler + ", timer=" + timer
+                + ", pollInterval=" + minPollInterval + ".." + maxPollInterval + "}";
+    }
+
+    /**
+     * Builds a {@link FileLockConfig}. Not thread-safe.
+     */
+    public static final class Builder {
+
+        private @Nullable Path lockDirectory;
+        private @Nullable Scheduler scheduler;
+        private @Nullable Scheduler timer;
+        private Duration minPollInterval = DEFAULT_MIN_POLL;
+        private Duration maxPollInterval = DEFAULT_MAX_POLL;
+
+        private Builder() {
+        }
+
+        /**
+         * The directory of the lock files; created (with permissions {@code rwx------} where the file system
+         * supports POSIX permissions) at the first acquisition when missing. Use a directory that only the
+         * cooperating programs can write. Defaults to the system property {@value #LOCK_DIR_PROPERTY}, else
+         * the environment variable {@value #LOCK_DIR_ENV}, else none.
+         *
+         * @param lockDirectory the directory; a relative path is resolved against the working directory now
+         * @return this builder
+         */
+        public Builder lockDirectory(Path lockDirectory) {
+            this.lockDirectory = Objects.requireNonNull(lockDirectory, "lockDirectory").toAbsolutePath().normalize();
+            return this;
+        }
+
+        /**
+         * The scheduler on which the service opens, locks, unlocks and closes lock files. It must allow
+         * blocking (a bounded elastic scheduler, not {@code Schedulers.parallel()}); the service does not
+         * dispose it. Defaults to a bounded elastic scheduler of daemon threads named
+         * {@code reactive-locks-file}, created and disposed by the service.
+         *
+         * @param scheduler a scheduler whose threads may block
+         * @return this builder
+         */
+        public Builder scheduler(Scheduler scheduler) {
+            this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+            return this;
+        }
+
+        /**
+         * The scheduler on which acquisition timeouts fire and poll delays elapse; nothing blocks on it.
+         * Defaults to {@code Schedulers.parallel()}, looked up at each use.
+         *
+         * @param timer the timer scheduler; the service does not dispose it
+         * @return this builder
+         */
+        public Builder timer(Scheduler timer) {
+            this.timer = Objects.requireNonNull(timer, "timer");
+            return this;
+        }
+
+        /**
+         * The delays between attempts to lock a file that another process holds: the first is {@code min},
+         * each next one doubles, up to {@code max}. {@code max} bounds how late a waiter notices that the
+         * other process released the file (or died). Defaults to 1ms and 50ms.
+         *
+         * @param min the first delay, positive
+         * @param max the longest delay, {@code >= min}
+         * @return this builder
+         * @throws IllegalArgumentException if {@code min} is not positive or {@code max < min}
+         */
+        public Builder pollInterval(Duration min, Duration max) {
+            Objects.requireNonNull(min, "min");
+            Objects.requireNonNull(max, "max");
+            if (min.isNegative() || min.isZero()) {
+                throw new IllegalArgumentException("pollInterval min must be > 0, was " + min);
+            }
+            if (max.compareTo(min) < 0) {
+                throw new IllegalArgumentException("pollInterval max must be >= min (" + min + "), was " + max);
+            }
+            this.minPollInterval = min;
+            this.maxPollInterval = max;
+            return this;
+        }
+
+        /** @return the configuration; the lock directory falls back to system property and environment */
+        public FileLockConfig build() {
+            return build(System::getProperty, System::getenv);
+        }
+
+        FileLockConfig build(UnaryOperator<@Nullable String> properties, UnaryOperator<@Nullable String> env) {
+            Path dir = lockDirectory;
+            if (dir == null) {
+                dir = pathOrNull(properties.apply(LOCK_DIR_PROPERTY));
+            }
+            if (dir == null) {
+                dir = pathOrNull(env.apply(LOCK_DIR_ENV));
+            }
+            return new FileLockConfig(this, dir);
+        }
+
+        private static @Nullable Path pathOrNull(@Nullable String value) {
+            return value == null || value.isBlank() ? null : Path.of(value).toAbsolutePath().normalize();
+        }
+    }
+}

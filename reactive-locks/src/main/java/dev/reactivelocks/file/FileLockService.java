@@ -1,0 +1,353 @@
+package dev.reactivelocks.file;
+
+import dev.reactivelocks.IllegalLockStateException;
+import dev.reactivelocks.LockException;
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockMode;
+import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.LockService;
+import dev.reactivelocks.LockServiceClosedException;
+import dev.reactivelocks.internal.HeldLocks;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
+import reactor.core.CoreSubscriber;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Operators;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+import reactor.util.context.Context;
+
+/**
+ * Inter-process locks on files: a {@link LockService} whose locks exclude other processes, including
+ * Python programs that use oslo.concurrency's {@code lock(name, external=True)} or fasteners' process
+ * locks on the same lock directory.
+ *
+ * <pre>{@code
+ * FileLockConfig config = FileLockConfig.builder().lockDirectory(Path.of("/var/lib/myapp/locks")).build();
+ * LockService locks = FileLockService.create(config);
+ * Mono<Void> migrated = locks.withLock("schema", migrate());              // one process at a time
+ * Mono<Report> report = locks.withLock("schema", LockOptions.shared(), readReport()); // readers together
+ * }</pre>
+ *
+ * <p>The lock {@code name} lives in the file {@link FileLockConfig#lockFile(String)}. An exclusive lock is
+ * an exclusive POSIX record lock ({@code fcntl(F_SETLK, F_WRLCK)} on the whole file, which is what Python's
+ * {@code fcntl.lockf(f, LOCK_EX)} takes); a shared lock is a shared one ({@code F_RDLCK}, Python's
+ * {@code LOCK_SH}). Lock files are created when missing, opened without truncation, never followed when
+ * they are symbolic links, and never deleted on release: deleting a lock file while another process
+ * waits on it would let two processes lock two different files of the same name. Use
+ * {@link #removeLockFile(FileLockConfig, String)} to clean up names nobody uses any more.
+ *
+ * <p><b>Reentrancy</b>: not reentrant. Re-entry through {@code withLock} (tracked in the Reactor
+ * {@code Context}) and shared-to-exclusive upgrades fail at once with {@link IllegalLockStateException}.
+ * Two {@code FileLockService}s of one JVM share the same per-file queue, so a pipeline that holds a file
+ * through one service and asks for it through another waits for itself.
+ *
+ * <p><b>Fairness</b>: inside one JVM, acquisitions of one lock file queue FIFO with writer preference,
+ * exactly as {@link LockService#inProcess()} (the queue is shared by every {@code FileLockService} of the
+ * JVM and keyed by the file's real path); only the acquisition(s) at the head touch the file, so a
+ * thousand waiters cost no threads and no file descriptors. <em>Across processes the operating system
+ * decides</em>: while another process holds the file, the head polls it with {@code tryLock} after
+ * delays that grow from {@link FileLockConfig#minPollInterval()} to {@link FileLockConfig#maxPollInterval()},
+ * so a process that releases and re-locks quickly can win over a polling one, and there is no FIFO order
+ * between processes. Shared holders of one JVM share one OS shared lock; a waiting exclusive acquisition of
+ * <em>another</em> process does not stop new shared holders of this one.
+ *
+ * <p><b>Memory effects</b>: inside the JVM, actions of a holder before its release happen-before the
+ * actions of every holder granted after that release. Across processes, file content that a holder
+ * wrote with ordinary writes and flushed to the OS before releasing is visible to the next holder (the
+ * kernel's page cache is shared); data still buffered in the holder's process is not.
+ *
+ * <p><b>Cancellation</b>: cancelling removes a waiter from the in-JVM queue at once, or stops polling the
+ * file for it; an OS lock or local grant that races the cancellation is released, never leaked. The
+ * {@link LockOptions#timeout(Duration) timeout} covers the whole wait, in the queue and for the file.
+ *
+ * <p><b>Threading</b>: {@code FileChannel} calls (open, {@code tryLock}, unlock, close) run only on the
+ * configured bounded scheduler ({@link FileLockConfig#scheduler()}), never on the subscribing thread; no
+ * thread waits while another process holds the file. Grants, releases and failures are signalled on that
+ * scheduler's threads; timeouts of acquisitions still in the in-JVM queue on the timer. The file calls of
+ * one lock file are serialized and run on the scheduler of one of the services using it (when several
+ * services of the JVM with different schedulers share a file); should that scheduler reject work because
+ * it was disposed meanwhile, the remaining calls finish on {@code Schedulers.boundedElastic()}.
+ *
+ * <p><b>Fencing tokens</b>: strictly increasing per name within one JVM (and across all names of the
+ * JVM), not across processes: the service does not read or write the lock file's content. Shared holders
+ * get tokens too, each larger than those of the grants before it in this JVM.
+ *
+ * <p><b>Crashes</b>: the operating system releases the POSIX locks of a process that dies, even by
+ * {@code SIGKILL}; waiters in other processes get the lock at their next poll. The file stays.
+ *
+ * <p><b>Caveat</b>: POSIX locks belong to the process and closing <em>any</em> descriptor of the file
+ * drops them; the service keeps one channel per file for the whole JVM, but other code of the JVM must not
+ * open and close the lock files themselves while they are locked. Such a drop is detected at the next
+ * operation of this JVM on that file: the handles that held it then report {@link LockHandle#isHeld()}
+ * {@code false} and their {@link LockHandle#lost()} completes.
+ *
+ * @implNote The service polls with {@code FileChannel.tryLock} instead of parking a thread in
+ * {@code FileChannel.lock}: besides not pinning a thread per waiting file, {@code tryLock} and
+ * {@code FileLock.release} are not interruptible, whereas an interrupt during {@code lock} closes the
+ * channel and with it every POSIX lock the JVM holds on the file.
+ */
+public final class FileLockService implements LockService {
+
+    private final FileLockConfig config;
+    private final @Nullable Path directory;
+    private final Scheduler scheduler;
+    private final boolean ownsScheduler;
+    private final @Nullable Scheduler timer;
+    private volatile @Nullable Path realDirectory;
+
+    private final Set<FileAcquisition> pending = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger active = new AtomicInteger();
+    private final AtomicBoolean schedulerDisposed = new AtomicBoolean();
+    private volatile boolean closed;
+
+    private FileLockService(FileLockConfig config) {
+        this.config = config;
+        this.directory = config.lockDirectory().orElse(null);
+        Scheduler configured = config.scheduler().orElse(null);
+        this.ownsScheduler = configured == null;
+        this.scheduler = configured != null ? configured : defaultScheduler();
+        this.timer = config.timer().orElse(null);
+    }
+
+    /**
+     * A new file lock service. It creates no file and no directory until the first acquisition.
+     *
+     * @param config where the lock files are and which scheduler touches them
+     * @return a new service; dispose it when done (this disposes the scheduler it created)
+     */
+    public static FileLockService create(FileLockConfig config) {
+        return new FileLockService(Objects.requireNonNull(config, "config"));
+    }
+
+    static Scheduler defaultScheduler() {
+        int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
+        return Schedulers.newBoundedElastic(threads, 100_000, "reactive-locks-file", 60, true);
+    }
+
+    /**
+     * Deletes the lock file of {@code name}, for cleaning up names that no process uses any more.
+     *
+     * <p><b>This races</b> with other processes by nature: a process that opened the file before the
+     * deletion and locks it afterwards holds a lock on a file without a name, while the next process
+     * creates and locks a new file of that name, so both believe they hold the lock. Call it only when no
+     * process can be using or about to use {@code name}. Within this JVM it refuses while any acquisition
+     * of this JVM uses the file.
+     *
+     * @param config the configuration whose lock directory holds the file
+     * @param name the full lock name, as passed to {@link #acquire(String, LockOptions)}
+     * @return a {@code Mono} emitting {@code true} when a file was deleted, {@code false} when none
+     *         existed; errors with {@link IllegalLockStateException} when this JVM uses the file, with
+     *         {@link dev.reactivelocks.LockConfigurationException} when no lock directory is configured,
+     *         with {@link LockException} when the deletion fails. Runs on the configured scheduler, else on
+     *         {@code Schedulers.boundedElastic()}.
+     * @throws IllegalArgumentException for names that {@link FileLockConfig#lockFile(String)} refuses
+     */
+    public static Mono<Boolean> removeLockFile(FileLockConfig config, String name) {
+        Objects.requireNonNull(config, "config");
+        String fileName = FileLockConfig.fileName(name);
+        return Mono.fromCallable(() -> {
+            Path file = config.lockFile(name);
+            Path dir = Objects.requireNonNull(file.getParent(), "lock directory");
+            if (!Files.isDirectory(dir)) {
+                return false;
+            }
+            Path real = dir.toRealPath().resolve(fileName);
+            if (LockFile.inUse(real)) {
+                throw new IllegalLockStateException(name, "Lock file '" + real + "' of lock '" + name
+                        + "' is in use by this JVM; not removing it");
+            }
+            try {
+                return Files.deleteIfExists(real);
+            } catch (IOException e) {
+                throw new LockException(name, "Cannot remove lock file '" + real + "' of lock '" + name + "': "
+                        + e, e);
+            }
+        }).subscribeOn(config.scheduler().orElseGet(Schedulers::boundedElastic));
+    }
+
+    /** @return this service's configuration */
+    public FileLockConfig config() {
+        return config;
+    }
+
+    Scheduler scheduler() {
+        return scheduler;
+    }
+
+    Scheduler timer() {
+        return timer != null ? timer : Schedulers.parallel();
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Per subscription, the returned {@code Mono} additionally errors with
+     * {@link dev.reactivelocks.LockConfigurationException} when no lock directory is configured, and with
+     * {@link LockException} when the lock directory or file cannot be created, opened or locked (for
+     * example when the lock file is a symbolic link). The handle is emitted on the configured scheduler.
+     *
+     * @throws IllegalArgumentException for names that {@link FileLockConfig#lockFile(String)} refuses, and
+     *         for {@link LockOptions#permits(int)} (semaphores cannot be counted across processes)
+     */
+    @Override
+    public Mono<LockHandle> acquire(String name, LockOptions options) {
+        String fileName = FileLockConfig.fileName(name);
+        checkOptions(options);
+        return new AcquireMono(this, name, fileName, options.mode(), options.timeoutOrNull(), false);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Here "free now" means: no holder or waiter in this JVM blocks it and one {@code tryLock} on the
+     * file succeeds. That attempt runs on the configured scheduler.
+     *
+     * @throws IllegalArgumentException for names that {@link FileLockConfig#lockFile(String)} refuses, and
+     *         for {@link LockOptions#permits(int)}
+     */
+    @Override
+    public Mono<LockHandle> tryAcquire(String name, LockOptions options) {
+        String fileName = FileLockConfig.fileName(name);
+        checkOptions(options);
+        return new AcquireMono(this, name, fileName, options.mode(), null, true);
+    }
+
+    private static void checkOptions(LockOptions options) {
+        Objects.requireNonNull(options, "options");
+        if (options.limitsHolders()) {
+            throw new IllegalArgumentException("File locks cannot count holders across processes, so "
+                    + "LockOptions.permits(n) is not supported, was " + options);
+        }
+    }
+
+    /** Counts a requested acquisition; fails it when the service is closed. */
+    boolean register(FileAcquisition a) {
+        active.incrementAndGet();
+        pending.add(a);
+        if (closed) {
+            a.fail(new LockServiceClosedException(a.name));
+            return false;
+        }
+        return true;
+    }
+
+    void delivered(FileAcquisition a) {
+        pending.remove(a);
+    }
+
+    /** An acquisition holds nothing any more (failed, cancelled or released). */
+    void finished(FileAcquisition a) {
+        pending.remove(a);
+        if (active.decrementAndGet() == 0 && closed) {
+            disposeOwnedScheduler();
+        }
+    }
+
+    /** Resolves the real path of {@code a}'s lock file (creating the directory once) and queues it. */
+    void resolveLockFile(FileAcquisition a) {
+        Path real = realDirectory;
+        if (real != null) {
+            a.enqueue(real.resolve(a.fileName));
+            return;
+        }
+        Path dir = Objects.requireNonNull(directory, "directory");
+        try {
+            scheduler.schedule(() -> {
+                Path resolved;
+                try {
+                    resolved = LockFile.createDirectory(dir);
+                } catch (IOException | RuntimeException e) {
+                    a.fail(new LockException(a.name, "Cannot create lock directory '" + dir + "' for lock '"
+                            + a.name + "': " + e, e));
+                    return;
+                }
+                realDirectory = resolved;
+                a.enqueue(resolved.resolve(a.fileName));
+            });
+        } catch (RuntimeException e) {
+            a.fail(e);
+        }
+    }
+
+    /**
+     * Closes the service: pending acquisitions error with {@link LockServiceClosedException}, and so do
+     * later ones. Locks already held stay held until their handles are released; a scheduler the service
+     * created is disposed (gracefully) once nothing is held any more.
+     *
+     * @return a {@code Mono} completing when the service is closed
+     */
+    @Override
+    public Mono<Void> disposeLater() {
+        return Mono.fromRunnable(this::close);
+    }
+
+    private void close() {
+        closed = true;
+        for (FileAcquisition a : pending) {
+            a.fail(new LockServiceClosedException(a.name));
+        }
+        if (active.get() == 0) {
+            disposeOwnedScheduler();
+        }
+    }
+
+    private void disposeOwnedScheduler() {
+        if (ownsScheduler && schedulerDisposed.compareAndSet(false, true)) {
+            scheduler.disposeGracefully().subscribe(null, e -> Operators.onErrorDropped(e, Context.empty()));
+        }
+    }
+
+    @Override
+    public boolean isDisposed() {
+        return closed;
+    }
+
+    @Override
+    public String toString() {
+        return "FileLockService{lockDirectory=" + directory + ", closed=" + closed + "}";
+    }
+
+    /** The cold {@code Mono} of acquire/tryAcquire: each subscription is one acquisition. */
+    static final class AcquireMono extends Mono<LockHandle> {
+
+        private final FileLockService service;
+        private final String name;
+        private final String fileName;
+        private final LockMode mode;
+        private final @Nullable Duration timeout;
+        private final boolean tryOnly;
+
+        AcquireMono(FileLockService service, String name, String fileName, LockMode mode,
+                    @Nullable Duration timeout, boolean tryOnly) {
+            this.service = service;
+            this.name = name;
+            this.fileName = fileName;
+            this.mode = mode;
+            this.timeout = timeout;
+            this.tryOnly = tryOnly;
+        }
+
+        @Override
+        public void subscribe(CoreSubscriber<? super LockHandle> actual) {
+            IllegalLockStateException reentry = HeldLocks.reentry(actual.currentContext(), service, name, mode);
+            if (reentry != null) {
+                Operators.error(actual, reentry);
+                return;
+            }
+            if (service.directory == null) {
+                Operators.error(actual, FileLockConfig.notConfigured(name));
+                return;
+            }
+            actual.onSubscribe(new FileAcquisition(service, name, fileName, mode, timeout, tryOnly, actual));
+        }
+    }
+}

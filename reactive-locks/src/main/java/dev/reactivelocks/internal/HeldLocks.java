@@ -1,0 +1,68 @@
+package dev.reactivelocks.internal;
+
+import dev.reactivelocks.IllegalLockStateException;
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockMode;
+import org.jspecify.annotations.Nullable;
+import reactor.util.context.Context;
+import reactor.util.context.ContextView;
+
+/**
+ * The locks a reactive pipeline holds through {@code withLock}, kept in the Reactor {@link Context} so
+ * that an acquisition of the same lock inside the body is detected as re-entry instead of deadlocking.
+ *
+ * <p>Entries are an immutable linked list keyed by service identity (views unwrapped, see
+ * {@link LockServiceView}) and full lock name.
+ */
+public final class HeldLocks {
+
+    private static final Object KEY = HeldLocks.class;
+
+    private final Object owner;
+    private final String name;
+    private final LockMode mode;
+    private final @Nullable HeldLocks next;
+
+    private HeldLocks(Object owner, String name, LockMode mode, @Nullable HeldLocks next) {
+        this.owner = owner;
+        this.name = name;
+        this.mode = mode;
+        this.next = next;
+    }
+
+    /**
+     * @param context the context of the body
+     * @param owner the service that granted the handle
+     * @param handle the handle held while the body runs
+     * @return {@code context} with the handle recorded
+     */
+    public static Context with(Context context, Object owner, LockHandle handle) {
+        HeldLocks head = context.getOrDefault(KEY, null);
+        return context.put(KEY, new HeldLocks(LockServiceView.unwrap(owner), handle.name(), handle.mode(), head));
+    }
+
+    /**
+     * Checks whether acquiring {@code name} from {@code owner} in {@code mode} would re-enter a lock the
+     * pipeline already holds.
+     *
+     * @param context the subscriber's context
+     * @param owner the service asked for the lock
+     * @param name the full lock name
+     * @param mode the requested mode
+     * @return the error to signal, or {@code null} when the acquisition may proceed
+     */
+    public static @Nullable IllegalLockStateException reentry(ContextView context, Object owner, String name,
+                                                              LockMode mode) {
+        HeldLocks held = context.getOrDefault(KEY, null);
+        Object service = held == null ? owner : LockServiceView.unwrap(owner);
+        for (HeldLocks h = held; h != null; h = h.next) {
+            if (h.owner == service && h.name.equals(name)) {
+                String message = h.mode == LockMode.SHARED && mode == LockMode.EXCLUSIVE
+                        ? "Lock '" + name + "' is held SHARED by this pipeline; upgrading to EXCLUSIVE would deadlock"
+                        : "Lock '" + name + "' is already held (" + h.mode + ") by this pipeline; locks are not reentrant";
+                return new IllegalLockStateException(name, message);
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,62 @@
+package dev.reactivelocks.internal;
+
+import dev.reactivelocks.LockHandle;
+import java.util.Objects;
+import java.util.function.Function;
+import org.reactivestreams.Publisher;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * The scoped-use pattern behind {@code LockService.withLock}/{@code withLockMany}: acquire, run the body
+ * with the handle recorded in the Reactor {@code Context} (for re-entry detection), release on complete,
+ * error and cancel. On cancel the release waits until the body's asynchronous cleanup registered with
+ * {@link CleanupBarrier} is settled (a killed child process is reaped). Decorating services call it with the owner whose {@code acquire} checks re-entry.
+ */
+public final class ScopedLocks {
+
+    private ScopedLocks() {
+    }
+
+    /**
+     * @param owner the service whose acquisitions check re-entry against the recorded handle
+     * @param acquisition the cold acquisition
+     * @param body called with the handle after the grant
+     * @param <T> the body's value type
+     * @return a cold {@code Mono} of the body's value, released in every outcome
+     */
+    public static <T> Mono<T> mono(Object owner, Mono<LockHandle> acquisition,
+                                   Function<? super LockHandle, ? extends Mono<T>> body) {
+        Objects.requireNonNull(body, "body");
+        return Mono.defer(() -> {
+            CleanupBarrier barrier = CleanupBarrier.create();
+            return Mono.usingWhen(acquisition,
+                    handle -> Mono.<T>from(body.apply(handle))
+                            .contextWrite(ctx -> CleanupBarrier.with(HeldLocks.with(ctx, owner, handle), barrier)),
+                    LockHandle::release,
+                    (handle, error) -> handle.release(),
+                    handle -> barrier.settled().then(handle.release()));
+        });
+    }
+
+    /**
+     * @param owner the service whose acquisitions check re-entry against the recorded handle
+     * @param acquisition the cold acquisition
+     * @param body called with the handle after the grant
+     * @param <T> the body's value type
+     * @return a cold {@code Flux} of the body's values, released in every outcome
+     */
+    public static <T> Flux<T> flux(Object owner, Mono<LockHandle> acquisition,
+                                   Function<? super LockHandle, ? extends Publisher<T>> body) {
+        Objects.requireNonNull(body, "body");
+        return Flux.defer(() -> {
+            CleanupBarrier barrier = CleanupBarrier.create();
+            return Flux.usingWhen(acquisition,
+                    handle -> Flux.<T>from(body.apply(handle))
+                            .contextWrite(ctx -> CleanupBarrier.with(HeldLocks.with(ctx, owner, handle), barrier)),
+                    LockHandle::release,
+                    (handle, error) -> handle.release(),
+                    handle -> barrier.settled().then(handle.release()));
+        });
+    }
+}

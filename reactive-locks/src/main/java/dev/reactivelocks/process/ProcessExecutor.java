@@ -1,0 +1,150 @@
+package dev.reactivelocks.process;
+
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * Runs {@link ProcessSpec}s as cold publishers on a fixed, small set of library-owned threads.
+ *
+ * <pre>{@code
+ * ProcessExecutor exec = ProcessExecutor.create();
+ * Mono<ProcessResult> result = exec.execute(ProcessSpec.command("git", "rev-parse", "HEAD").build());
+ * Flux<String> lines = exec.stream(ProcessSpec.command("tail", "-n", "100", "app.log").build())
+ *         .map(ProcessOutput::text);
+ * }</pre>
+ *
+ * <p><b>Cold</b>: nothing happens until subscription; each subscription is one run of the spec, made of up
+ * to {@link ProcessSpec#attempts()} attempts.
+ *
+ * <p><b>Backpressure</b>: a pipe is read only while the subscriber of {@link #stream(ProcessSpec)} has
+ * outstanding demand, so a slow subscriber leaves the pipe full and the child blocks in {@code write};
+ * nothing is buffered beyond one read (32 KiB) and one partial line per pipe.
+ *
+ * <p><b>Exit and output</b>: the exit status comes from the process exit, and everything the child wrote
+ * before it exited is delivered. A run ends when the child has exited and both pipes reached end of file.
+ * When the child exits, the JDK drains what is left in its pipes into memory and closes them, so output that
+ * descendants write after the child's exit is normally not delivered (and they get {@code EPIPE}); in rare
+ * races the run instead waits until those descendants close the pipes, bounded by the spec's timeout.
+ *
+ * <p><b>Cancellation and timeouts</b>: cancelling the subscription, the spec's timeout and
+ * {@link #dispose()} kill the whole process tree: the child is started as the leader of its own session and
+ * process group (util-linux {@code setsid}), the group receives SIGTERM, then SIGKILL after the kill grace,
+ * and as soon as the child has been reaped whatever is left of its group receives SIGKILL. Errors and
+ * completion are signalled only after the child has been reaped. Without {@code setsid} and {@code kill} on
+ * the {@code PATH}, the signals go to the child and the descendants the JDK can see.
+ *
+ * <p><b>Threading</b>: outputs are emitted on a poller thread named {@code reactive-locks-process-poller-N}
+ * shared by many runs: move heavy work elsewhere with {@code publishOn}. Spawning, stdin writes, signals,
+ * hooks and terminal signals run on a bounded pool of threads named
+ * {@code reactive-locks-process-blocking-N}. No Reactor thread is ever blocked. All threads are daemons
+ * and stop when the executor is disposed. The JDK itself keeps one small "process reaper" thread per
+ * live child.
+ *
+ * <p><b>Locks</b>: {@code lockService.withLock(name, exec.execute(spec))} starts the process only after the
+ * grant (the {@code Mono} is cold) and releases the lock after the process has exited and its result or
+ * error was signalled. When the subscription is cancelled, the lock service releases the lock as soon as the
+ * cancellation reaches it, while the process group is still being killed (for at most the kill grace). Where
+ * the next holder must never overlap a dying child, bound the run with
+ * {@link ProcessSpec.Builder#timeout(java.time.Duration) a timeout} rather than cancelling it: a timeout is
+ * signalled only after the child was reaped. {@code ProcessExamples.streamUnderLock} in the test-jar shows a
+ * streamed run under a lock.
+ */
+public interface ProcessExecutor extends Disposable {
+
+    /** @return an executor with one poller thread and up to 16 blocking threads */
+    static ProcessExecutor create() {
+        return builder().build();
+    }
+
+    /** @return a builder for an executor with custom thread counts */
+    static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Runs {@code spec} and collects its whole output.
+     *
+     * <p>Per subscription, the returned {@code Mono}:
+     * <ul>
+     *   <li>emits the {@link ProcessResult} when the child exited with an accepted code;</li>
+     *   <li>errors with {@link ProcessExecutionException} when the last attempt exited with another code or
+     *       could not be started (after {@code attempts - 1} retries, uniformly random pauses between);</li>
+     *   <li>errors with {@link ProcessTimeoutException} when an attempt timed out (not retried);</li>
+     *   <li>errors with {@link IllegalStateException} when the spec has limits and {@code prlimit} is
+     *       missing, or when the executor is or gets disposed;</li>
+     *   <li>on cancellation kills the process tree.</li>
+     * </ul>
+     *
+     * @param spec what to run
+     * @return a cold {@code Mono} of the result
+     */
+    Mono<ProcessResult> execute(ProcessSpec spec);
+
+    /**
+     * Runs {@code spec} and emits its stdout and stderr as they are produced, cut as the spec's
+     * {@link ProcessSpec#outputMode() output mode} says, in order within each stream. Completes after the
+     * exit-code check passed; errors as {@link #execute(ProcessSpec)} does, the exceptions then holding the
+     * last 64 KiB of each stream. With several attempts, the output of failed attempts has been emitted
+     * before the next attempt starts.
+     *
+     * @param spec what to run
+     * @return a cold {@code Flux} of outputs
+     */
+    Flux<ProcessOutput> stream(ProcessSpec spec);
+
+    /**
+     * Kills every running child (their runs error with {@link IllegalStateException}), rejects new runs
+     * and stops the executor's threads once the last child has been reaped.
+     *
+     * @return a {@code Mono} completing when the executor has stopped
+     */
+    Mono<Void> disposeLater();
+
+    /** Same as {@code disposeLater().subscribe()}. */
+    @Override
+    default void dispose() {
+        disposeLater().subscribe();
+    }
+
+    /** Configures a {@link ProcessExecutor}. Not thread-safe. */
+    final class Builder {
+
+        int pollerThreads = 1;
+        int blockingThreads = 16;
+
+        Builder() {
+        }
+
+        /**
+         * @param threads how many poller threads read pipes and watch exits; each run stays on one.
+         *     Defaults to 1, which serves hundreds of children.
+         * @return this builder
+         */
+        public Builder pollerThreads(int threads) {
+            if (threads < 1) {
+                throw new IllegalArgumentException("pollerThreads must be >= 1, was " + threads);
+            }
+            this.pollerThreads = threads;
+            return this;
+        }
+
+        /**
+         * @param threads the cap of the pool that spawns children, writes stdin, probes EOF and sends
+         *     signals. Defaults to 16.
+         * @return this builder
+         */
+        public Builder blockingThreads(int threads) {
+            if (threads < 1) {
+                throw new IllegalArgumentException("blockingThreads must be >= 1, was " + threads);
+            }
+            this.blockingThreads = threads;
+            return this;
+        }
+
+        /** @return a new executor; its threads start now */
+        public ProcessExecutor build() {
+            return new DefaultProcessExecutor(pollerThreads, blockingThreads, null);
+        }
+    }
+}

@@ -1,0 +1,105 @@
+package dev.reactivelocks.spi;
+
+import dev.reactivelocks.LockException;
+import dev.reactivelocks.LockMode;
+import java.time.Duration;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * A shared store of lock leases, used by {@link dev.reactivelocks.distributed.DistributedLockService}.
+ *
+ * <p>A lease is a row {@code (name, mode, token, fencingToken, expiresAt)}. The service generates a random
+ * owner {@code token} per acquisition and keeps it for all calls about that grant; a backend never needs to
+ * know threads, connections or processes. Every operation is one atomic step in the store:
+ * <ul>
+ *   <li>{@link #tryAcquire} grants when no <em>live</em> conflicting lease exists (an exclusive request
+ *       conflicts with every live lease of the name, a shared request with live exclusive ones); expired
+ *       leases count as absent and may be removed. It is idempotent per token: asking again with a token
+ *       that already holds a lease of the name extends that lease and returns it unchanged, so the service
+ *       can retry a call whose outcome it did not learn.</li>
+ *   <li>{@link #renew} extends a live lease of the token; it never revives an expired or deleted one.</li>
+ *   <li>{@link #release} deletes the lease of the token only (compare-and-delete), never another owner's.</li>
+ * </ul>
+ * Expiry is judged by one clock shared by all clients (the store's), never by the callers' clocks.
+ *
+ * <p><b>Fencing</b>: every grant of a name carries a fencing token strictly larger than that of any earlier
+ * grant of the name, across all clients, takeovers included. A single counter for all names satisfies this.
+ *
+ * <p><b>Errors</b>: a {@link LockException} signalled by an operation is permanent (misconfiguration) and is
+ * passed to the caller; every other error is treated as transient: the service retries within the caller's
+ * deadline (acquisition) or the lease (renewal). Operations must not block the calling thread.
+ *
+ * <p><b>Wake-ups</b>: {@link #releases()} lets waiters sleep instead of polling. It is a hint: missing a
+ * signal only delays a waiter until its fallback poll.
+ */
+public interface LockBackend {
+
+    /**
+     * Emitted by {@link #releases()} when any lock may have been released (for example after the backend
+     * reconnected and may have missed signals). Compared with {@code equals}; never a valid signal key.
+     */
+    String ANY_RELEASE = "";
+
+    /**
+     * Grants a lease on {@code name} to {@code token} when no live conflicting lease exists.
+     *
+     * @param name the lock name, not empty, any characters and length
+     * @param mode the requested mode
+     * @param token the owner token, unique per acquisition
+     * @param lease how long the lease lives without renewal, measured by the store's clock
+     * @return a {@code Mono} emitting the lease when granted (or already held by {@code token}), completing
+     *         empty when the lock is busy, or erroring (see the class documentation)
+     */
+    Mono<BackendLease> tryAcquire(String name, LockMode mode, String token, Duration lease);
+
+    /**
+     * Extends the live lease of {@code token} on {@code name} to {@code lease} from now (store clock).
+     *
+     * @param name the lock name
+     * @param token the owner token
+     * @param lease the new remaining lifetime
+     * @return {@code true} when extended; {@code false} when the token holds no live lease of the name any
+     *         more (expired, released or taken over): the lock is lost
+     */
+    Mono<Boolean> renew(String name, String token, Duration lease);
+
+    /**
+     * Deletes the lease of {@code token} on {@code name}, if it still exists, and signals the release to
+     * waiters through {@link #releases()}. Leases of other tokens are never touched.
+     *
+     * @param name the lock name
+     * @param token the owner token
+     * @return {@code true} when a lease was deleted, {@code false} when there was none
+     */
+    Mono<Boolean> release(String name, String token);
+
+    /**
+     * A hot stream of the {@link #signalKey signal keys} of released names, from all clients of the store.
+     * May emit {@link #ANY_RELEASE}. Each subscriber sees the signals that arrive while it is subscribed.
+     *
+     * @return the release signals; an empty {@code Flux.never()} is allowed (waiters then poll)
+     */
+    Flux<String> releases();
+
+    /**
+     * The key under which {@link #releases()} reports {@code name}. Backends whose signals cannot carry any
+     * name (length, characters) report a digest instead.
+     *
+     * @param name the lock name
+     * @return the key, never empty; defaults to {@code name}
+     */
+    default String signalKey(String name) {
+        return name;
+    }
+
+    /**
+     * Releases the backend's own resources (listening connections). Leases stay in the store until released
+     * or expired.
+     *
+     * @return a {@code Mono} completing when closed
+     */
+    default Mono<Void> close() {
+        return Mono.empty();
+    }
+}

@@ -1,0 +1,498 @@
+package dev.reactivelocks.contract;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.reactivelocks.IllegalLockStateException;
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.LockService;
+import dev.reactivelocks.LockServiceClosedException;
+import dev.reactivelocks.LockTimeoutException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import reactor.blockhound.BlockingOperationError;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+import reactor.test.StepVerifier;
+import reactor.test.util.RaceTestUtils;
+
+/**
+ * The behaviour every {@link LockService} implementation must show. Subclass it, implement
+ * {@link #createService()}, and the implementation runs the whole contract.
+ *
+ * <p>Written for asynchronous implementations too: grants may arrive on other threads, so tests wait with
+ * bounded {@code block}/{@code get} calls on the test thread (never on a Reactor thread), and prove that
+ * something did <em>not</em> happen by waiting {@link #quietPeriod()}.
+ */
+public abstract class LockServiceContract {
+
+    /** How long the tests wait for something that must happen. */
+    protected static final Duration WAIT = Duration.ofSeconds(10);
+
+    /** The service under test, created before each test and disposed after it. */
+    protected LockService locks;
+
+    /** @return a new, empty service for one test */
+    protected abstract LockService createService();
+
+    /** @return the pending timeout used by the timeout tests; the messages are asserted verbatim */
+    protected Duration shortTimeout() {
+        return Duration.ofMillis(200);
+    }
+
+    /** @return how long to watch for a grant that must not happen */
+    protected Duration quietPeriod() {
+        return Duration.ofMillis(100);
+    }
+
+    /** @return iterations of the race loops */
+    protected int raceIterations() {
+        return 200;
+    }
+
+    /** @return acquisitions in the contention test */
+    protected int contentionOps() {
+        return 400;
+    }
+
+    @BeforeEach
+    void createLockService() {
+        locks = createService();
+    }
+
+    @AfterEach
+    void disposeLockService() {
+        locks.disposeLater().block(WAIT);
+    }
+
+    /** Subscribes now and returns the handle's future. */
+    protected static CompletableFuture<LockHandle> pending(Mono<LockHandle> acquisition) {
+        return acquisition.toFuture();
+    }
+
+    /** Asserts that {@code f} does not complete within the quiet period. */
+    protected void assertStillPending(CompletableFuture<?> f) {
+        assertThatThrownBy(() -> f.get(quietPeriod().toMillis(), TimeUnit.MILLISECONDS))
+                .isInstanceOf(TimeoutException.class);
+    }
+
+    protected static <T> T await(CompletableFuture<T> f) throws Exception {
+        return f.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    protected static void release(LockHandle h) {
+        h.release().block(WAIT);
+    }
+
+    // ---- 1. exclusion -------------------------------------------------------------------------------
+
+    @Test
+    void sameNameExcludesAndDifferentNamesAreIndependent() throws Exception {
+        LockHandle a = locks.acquire("a").block(WAIT);
+        assertThat(a.isHeld()).isTrue();
+        assertThat(locks.tryAcquire("a").blockOptional(WAIT)).isEmpty();
+        LockHandle b = locks.acquire("b").block(WAIT);
+        assertThat(b.isHeld()).isTrue();
+
+        CompletableFuture<LockHandle> next = pending(locks.acquire("a"));
+        assertStillPending(next);
+        release(a);
+        LockHandle a2 = await(next);
+        assertThat(a2.isHeld()).isTrue();
+        assertThat(a.isHeld()).isFalse();
+        release(a2);
+        release(b);
+    }
+
+    @Test
+    void pipelinesUnderOneNameStayContiguous() {
+        ConcurrentLinkedQueue<Integer> log = new ConcurrentLinkedQueue<>();
+        Flux.range(0, 10)
+                .flatMap(p -> locks.withLock("contiguous", Flux.range(0, 10)
+                        .concatMap(step -> Mono.fromRunnable(() -> log.add(p)).subscribeOn(Schedulers.parallel()))
+                        .then()))
+                .then()
+                .block(WAIT);
+        List<Integer> steps = new ArrayList<>(log);
+        assertThat(steps).hasSize(100);
+        for (int run = 0; run < 10; run++) {
+            List<Integer> slice = steps.subList(run * 10, run * 10 + 10);
+            assertThat(slice).as("steps %d..%d", run * 10, run * 10 + 9).containsOnly(slice.get(0));
+        }
+    }
+
+    @Test
+    void exclusiveHoldersNeverOverlapUnderContention() {
+        AtomicInteger inside = new AtomicInteger();
+        AtomicInteger maxInside = new AtomicInteger();
+        int[] unsafeCounter = {0};
+        Flux.range(0, contentionOps())
+                .flatMap(i -> locks.withLock("contended", Mono.fromRunnable(() -> {
+                    maxInside.accumulateAndGet(inside.incrementAndGet(), Math::max);
+                    unsafeCounter[0]++;
+                    inside.decrementAndGet();
+                }).subscribeOn(Schedulers.parallel())), 32)
+                .then()
+                .block(WAIT.multipliedBy(3));
+        assertThat(maxInside.get()).isEqualTo(1);
+        assertThat(unsafeCounter[0]).isEqualTo(contentionOps());
+    }
+
+    // ---- 2. fairness and modes --------------------------------------------------------------------
+
+    @Test
+    void waitersAreGrantedInSubscriptionOrder() throws Exception {
+        LockHandle holder = locks.acquire("fifo").block(WAIT);
+        List<Integer> order = Collections.synchronizedList(new ArrayList<>());
+        List<CompletableFuture<Object>> done = new ArrayList<>();
+        for (int i = 1; i <= 5; i++) {
+            int id = i;
+            done.add(locks.withLock("fifo", Mono.fromRunnable(() -> order.add(id))).toFuture());
+        }
+        release(holder);
+        CompletableFuture.allOf(done.toArray(new CompletableFuture[0])).get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        assertThat(order).containsExactly(1, 2, 3, 4, 5);
+    }
+
+    @Test
+    void sharedHoldersOverlapAndExcludeExclusive() throws Exception {
+        LockHandle s1 = locks.acquire("rw", LockOptions.shared()).block(WAIT);
+        LockHandle s2 = locks.acquire("rw", LockOptions.shared()).block(WAIT);
+        assertThat(s1.isHeld()).isTrue();
+        assertThat(s2.isHeld()).isTrue();
+        assertThat(locks.tryAcquire("rw").blockOptional(WAIT)).isEmpty();
+
+        CompletableFuture<LockHandle> writer = pending(locks.acquire("rw"));
+        release(s1);
+        assertStillPending(writer);
+        release(s2);
+        LockHandle w = await(writer);
+        assertThat(locks.tryAcquire("rw", LockOptions.shared()).blockOptional(WAIT)).isEmpty();
+        release(w);
+    }
+
+    @Test
+    void queuedExclusiveBlocksLaterSharedRequests() throws Exception {
+        LockHandle reader = locks.acquire("pref", LockOptions.shared()).block(WAIT);
+        CompletableFuture<LockHandle> writer = pending(locks.acquire("pref"));
+        assertStillPending(writer);
+        CompletableFuture<LockHandle> lateReader = pending(locks.acquire("pref", LockOptions.shared()));
+        assertStillPending(lateReader);
+        assertThat(locks.tryAcquire("pref", LockOptions.shared()).blockOptional(WAIT)).isEmpty();
+
+        release(reader);
+        LockHandle w = await(writer);
+        assertStillPending(lateReader);
+        release(w);
+        release(await(lateReader));
+    }
+
+    @Test
+    void consecutiveSharedWaitersAtTheHeadAreGrantedTogether() throws Exception {
+        LockHandle writer = locks.acquire("batch").block(WAIT);
+        List<CompletableFuture<LockHandle>> readers = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            readers.add(pending(locks.acquire("batch", LockOptions.shared())));
+        }
+        CompletableFuture<LockHandle> secondWriter = pending(locks.acquire("batch"));
+        release(writer);
+        List<LockHandle> granted = new ArrayList<>();
+        for (CompletableFuture<LockHandle> r : readers) {
+            granted.add(await(r));
+        }
+        assertThat(granted).allMatch(LockHandle::isHeld);
+        assertStillPending(secondWriter);
+        granted.forEach(LockServiceContract::release);
+        release(await(secondWriter));
+    }
+
+    // ---- 3. cold and lazy -------------------------------------------------------------------------
+
+    @Test
+    void nothingIsQueuedBeforeSubscriptionAndEachSubscriptionAcquiresOnce() {
+        Mono<LockHandle> acquisition = locks.acquire("lazy");
+        LockHandle other = locks.tryAcquire("lazy").block(WAIT);
+        assertThat(other).as("an unsubscribed acquire holds nothing").isNotNull();
+        release(other);
+
+        LockHandle first = acquisition.block(WAIT);
+        release(first);
+        LockHandle second = acquisition.block(WAIT);
+        assertThat(second).isNotSameAs(first);
+        assertThat(second.fencingToken()).isGreaterThan(first.fencingToken());
+        release(second);
+    }
+
+    // ---- 4. timeout -------------------------------------------------------------------------------
+
+    @Test
+    void pendingTimeoutErrorsAndLeavesTheQueue() {
+        LockHandle holder = locks.acquire("orders").block(WAIT);
+        Duration timeout = shortTimeout();
+        StepVerifier.create(locks.acquire("orders", LockOptions.exclusive().timeout(timeout)))
+                .expectErrorSatisfies(e -> assertThat(e)
+                        .isInstanceOf(LockTimeoutException.class)
+                        .hasMessage("Lock 'orders' (EXCLUSIVE) not acquired within " + format(timeout)))
+                .verify(WAIT);
+        StepVerifier.create(locks.acquire("orders", LockOptions.shared().timeout(timeout)))
+                .expectErrorMessage("Lock 'orders' (SHARED) not acquired within " + format(timeout))
+                .verify(WAIT);
+        release(holder);
+        LockHandle next = locks.tryAcquire("orders").block(WAIT);
+        assertThat(next).as("timed-out waiters hold nothing").isNotNull();
+        release(next);
+    }
+
+    @Test
+    void zeroTimeoutFailsAtOnceWhenBusy() {
+        LockHandle holder = locks.acquire("zero").block(WAIT);
+        StepVerifier.create(locks.acquire("zero", LockOptions.exclusive().timeout(Duration.ZERO)))
+                .expectErrorMessage("Lock 'zero' (EXCLUSIVE) not acquired within 0ms")
+                .verify(WAIT);
+        release(holder);
+    }
+
+    @Test
+    void timeoutsTooLongToMeasureWaitLikeNoTimeout() throws Exception {
+        LockHandle holder = locks.acquire("forever").block(WAIT);
+        CompletableFuture<LockHandle> waiter =
+                pending(locks.acquire("forever", LockOptions.exclusive().timeout(Duration.ofSeconds(Long.MAX_VALUE))));
+        assertStillPending(waiter);
+        release(holder);
+        release(await(waiter));
+    }
+
+    private static String format(Duration d) {
+        long ms = d.toMillis();
+        return ms % 1000 == 0 ? ms / 1000 + "s" : ms + "ms";
+    }
+
+    // ---- 5. cancel-safety -------------------------------------------------------------------------
+
+    @Test
+    void cancellingAPendingAcquisitionDequeuesIt() throws Exception {
+        LockHandle holder = locks.acquire("cancel").block(WAIT);
+        AtomicBoolean granted = new AtomicBoolean();
+        Disposable waiter = locks.acquire("cancel").subscribe(h -> granted.set(true));
+        CompletableFuture<LockHandle> behind = pending(locks.acquire("cancel"));
+        waiter.dispose();
+        release(holder);
+        LockHandle next = await(behind);
+        assertThat(granted).isFalse();
+        release(next);
+    }
+
+    @Test
+    void withLockReleasesOnCompleteErrorAndCancel() throws Exception {
+        assertThat(locks.withLock("scoped", Mono.just(42)).block(WAIT)).isEqualTo(42);
+        assertFree("scoped");
+
+        StepVerifier.create(locks.withLock("scoped", Mono.error(new IllegalStateException("boom"))))
+                .expectErrorMessage("boom")
+                .verify(WAIT);
+        assertFree("scoped");
+
+        CompletableFuture<Void> bodyStarted = new CompletableFuture<>();
+        Disposable running = locks.withLock("scoped", Mono.never().doOnSubscribe(s -> bodyStarted.complete(null)))
+                .subscribe();
+        await(bodyStarted);
+        assertThat(locks.tryAcquire("scoped").blockOptional(WAIT)).isEmpty();
+        running.dispose();
+        assertThat(locks.acquire("scoped").block(WAIT)).satisfies(LockServiceContract::release);
+
+        List<Integer> many = locks.withLockMany("scoped", LockOptions.shared(), h -> Flux.range(1, 3))
+                .collectList().block(WAIT);
+        assertThat(many).containsExactly(1, 2, 3);
+        assertFree("scoped");
+    }
+
+    @Test
+    void bodyIsSubscribedOnlyAfterTheGrant() throws Exception {
+        LockHandle holder = locks.acquire("late-body").block(WAIT);
+        AtomicBoolean subscribed = new AtomicBoolean();
+        CompletableFuture<String> result =
+                locks.withLock("late-body", Mono.fromCallable(() -> "ran").doOnSubscribe(s -> subscribed.set(true)))
+                        .toFuture();
+        assertStillPending(result);
+        assertThat(subscribed).isFalse();
+        release(holder);
+        assertThat(await(result)).isEqualTo("ran");
+    }
+
+    @Test
+    void grantRacingCancelIsNeverLeaked() throws Exception {
+        for (int i = 0; i < raceIterations(); i++) {
+            LockHandle holder = locks.acquire("race").block(WAIT);
+            RecordingSubscriber waiter = locks.acquire("race").subscribeWith(new RecordingSubscriber());
+            RaceTestUtils.race(waiter::dispose, () -> holder.release().subscribe());
+            // The grant may reach the waiter later, on another thread: whoever gets it releases it, and the
+            // next acquisition must then succeed; a leaked grant makes it time out.
+            CompletableFuture<LockHandle> next = pending(locks.acquire("race"));
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            boolean releasedLateGrant = false;
+            while (!next.isDone() && System.nanoTime() < deadline) {
+                LockHandle got = waiter.handle();
+                if (got != null && !releasedLateGrant) {
+                    release(got);
+                    releasedLateGrant = true;
+                }
+                Thread.sleep(1);
+            }
+            assertThat(next).as("iteration %d: lock was leaked", i).isDone();
+            release(await(next));
+        }
+    }
+
+    @Test
+    void timeoutRacingReleaseLeavesOneOwnerOrNone() {
+        for (int i = 0; i < raceIterations() / 4; i++) {
+            LockHandle holder = locks.acquire("timeout-race").block(WAIT);
+            CompletableFuture<LockHandle> waiter =
+                    pending(locks.acquire("timeout-race", LockOptions.exclusive().timeout(Duration.ofMillis(1))));
+            holder.release().subscribe();
+            LockHandle got;
+            try {
+                got = waiter.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                assertThat(e.getCause()).isInstanceOf(LockTimeoutException.class);
+                got = null;
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+            if (got != null) {
+                release(got);
+            }
+            LockHandle next = locks.acquire("timeout-race", LockOptions.exclusive().timeout(WAIT)).block(WAIT);
+            assertThat(next).as("iteration %d", i).isNotNull();
+            release(next);
+        }
+    }
+
+    // ---- 6. re-entry and release ------------------------------------------------------------------
+
+    @Test
+    void reentryFailsAtOnceInsteadOfDeadlocking() {
+        StepVerifier.create(locks.withLock("re", locks.acquire("re")))
+                .expectErrorSatisfies(e -> assertThat(e)
+                        .isInstanceOf(IllegalLockStateException.class)
+                        .hasMessage("Lock 're' is already held (EXCLUSIVE) by this pipeline; locks are not reentrant"))
+                .verify(WAIT);
+        StepVerifier.create(locks.withLock("re", LockOptions.shared(), locks.withLock("re", Mono.just(1))))
+                .expectErrorMessage("Lock 're' is held SHARED by this pipeline; upgrading to EXCLUSIVE would deadlock")
+                .verify(WAIT);
+        assertFree("re");
+        assertThat(locks.withLock("re", locks.withLock("other", Mono.just("nested"))).block(WAIT))
+                .isEqualTo("nested");
+    }
+
+    @Test
+    void releasingTwiceIsHarmlessAndReleasesOnlyItsOwnGrant() {
+        LockHandle first = locks.acquire("twice").block(WAIT);
+        release(first);
+        release(first);
+        LockHandle second = locks.acquire("twice").block(WAIT);
+        release(first);
+        assertThat(second.isHeld()).isTrue();
+        assertThat(locks.tryAcquire("twice").blockOptional(WAIT)).as("old handle released the new grant").isEmpty();
+        release(second);
+        assertFree("twice");
+    }
+
+    // ---- 7. fencing -------------------------------------------------------------------------------
+
+    @Test
+    void everyGrantGetsALargerFencingToken() {
+        long previous = Long.MIN_VALUE;
+        for (int i = 0; i < 20; i++) {
+            LockOptions options = i % 3 == 0 ? LockOptions.shared() : LockOptions.exclusive();
+            LockHandle h = locks.acquire("fence", options).block(WAIT);
+            assertThat(h.fencingToken()).isGreaterThan(previous);
+            previous = h.fencingToken();
+            release(h);
+        }
+    }
+
+    // ---- tryAcquire, prefixes, arguments, lifecycle ----------------------------------------------
+
+    @Test
+    void tryAcquireNeverQueues() throws Exception {
+        LockHandle holder = locks.acquire("try").block(WAIT);
+        StepVerifier.create(locks.tryAcquire("try")).expectComplete().verify(WAIT);
+        CompletableFuture<LockHandle> waiter = pending(locks.acquire("try"));
+        release(holder);
+        LockHandle next = await(waiter);
+        assertThat(next.isHeld()).isTrue();
+        release(next);
+    }
+
+    @Test
+    void prefixedViewsShareLocksUnderPrefixedNames() {
+        LockService nova = locks.withPrefix("nova");
+        LockHandle h = nova.acquire("db").block(WAIT);
+        assertThat(h.name()).isEqualTo("nova-db");
+        assertThat(locks.tryAcquire("nova-db").blockOptional(WAIT)).isEmpty();
+        assertThat(locks.withPrefix("nova-").tryAcquire("db").blockOptional(WAIT)).isEmpty();
+        assertThat(nova.tryAcquire("other").blockOptional(WAIT)).get().satisfies(LockServiceContract::release);
+        release(h);
+        assertFree("nova-db");
+    }
+
+    @Test
+    void invalidArgumentsThrowAtAssembly() {
+        assertThatThrownBy(() -> locks.acquire("")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> locks.acquire(null)).isInstanceOf(NullPointerException.class);
+        assertThatThrownBy(() -> locks.acquire("x", null)).isInstanceOf(NullPointerException.class);
+        assertThatThrownBy(() -> locks.withLock("x", (Mono<Object>) null)).isInstanceOf(NullPointerException.class);
+        assertThatThrownBy(() -> locks.withPrefix("")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> LockOptions.exclusive().timeout(Duration.ofMillis(-1)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("timeout must be >= 0, was PT-0.001S");
+    }
+
+    @Test
+    void disposeFailsPendingAndNewAcquisitions() throws Exception {
+        LockHandle holder = locks.acquire("closing").block(WAIT);
+        CompletableFuture<LockHandle> waiter = pending(locks.acquire("closing"));
+        assertStillPending(waiter);
+        locks.disposeLater().block(WAIT);
+        assertThat(locks.isDisposed()).isTrue();
+        assertThatThrownBy(() -> await(waiter)).hasCauseInstanceOf(LockServiceClosedException.class);
+        StepVerifier.create(locks.acquire("fresh"))
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(LockServiceClosedException.class)
+                        .hasMessage("Lock 'fresh' not acquired: the lock service is disposed"))
+                .verify(WAIT);
+        release(holder);
+    }
+
+    @Test
+    void blockHoundIsActiveInThisTestJvm() {
+        StepVerifier.create(Mono.fromCallable(() -> {
+                    Thread.sleep(1);
+                    return 1;
+                }).subscribeOn(Schedulers.parallel()))
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(BlockingOperationError.class))
+                .verify(WAIT);
+    }
+
+    /** Asserts that {@code name} is free now (an exclusive tryAcquire succeeds) and leaves it free. */
+    protected void assertFree(String name) {
+        LockHandle h = locks.tryAcquire(name).block(WAIT);
+        assertThat(h).as("lock '%s' should be free", name).isNotNull();
+        release(h);
+    }
+}

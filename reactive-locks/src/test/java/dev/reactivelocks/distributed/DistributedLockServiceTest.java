@@ -1,0 +1,389 @@
+package dev.reactivelocks.distributed;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.reactivelocks.IllegalLockStateException;
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.LockService;
+import dev.reactivelocks.LockServiceClosedException;
+import dev.reactivelocks.LockTimeoutException;
+import dev.reactivelocks.LockUnavailableException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.test.StepVerifier;
+import reactor.test.scheduler.VirtualTimeScheduler;
+import reactor.test.subscriber.TestSubscriber;
+
+class DistributedLockServiceTest {
+
+    private static final Duration LEASE = Duration.ofSeconds(2);
+    private static final Duration RENEW = Duration.ofMillis(500);
+
+    private final VirtualTimeScheduler vts = VirtualTimeScheduler.create();
+    private final InMemoryLockBackend store = InMemoryLockBackend.create(vts);
+    private final List<LockService> services = new ArrayList<>();
+
+    @AfterEach
+    void tearDown() {
+        services.forEach(LockService::dispose);
+        vts.dispose();
+    }
+
+    private DistributedLockService service(FaultyBackend backend) {
+        DistributedLockService s = DistributedLockService.builder(backend).lease(LEASE).renewEvery(RENEW)
+                .pollInterval(Duration.ofMillis(250)).timer(vts).build();
+        services.add(s);
+        return s;
+    }
+
+    private DistributedLockService service() {
+        return service(new FaultyBackend(store));
+    }
+
+    private static LockHandle granted(TestSubscriber<LockHandle> ts) {
+        assertThat(ts.getReceivedOnNext()).as("granted").hasSize(1);
+        return ts.getReceivedOnNext().get(0);
+    }
+
+    private static TestSubscriber<LockHandle> subscribe(Mono<LockHandle> mono) {
+        TestSubscriber<LockHandle> ts = TestSubscriber.create();
+        mono.subscribe(ts);
+        return ts;
+    }
+
+    private static boolean isLost(LockHandle h) {
+        TestSubscriber<Void> ts = TestSubscriber.create();
+        h.lost().subscribe(ts);
+        return ts.isTerminatedComplete();
+    }
+
+    @Test
+    void buildRejectsNonPositiveLeaseNamingTheValue() {
+        assertThatThrownBy(() -> DistributedLockService.builder(store).lease(Duration.ZERO).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("lease must be > 0, was PT0S");
+        assertThatThrownBy(() -> DistributedLockService.builder(store).lease(Duration.ofSeconds(-1)).build())
+                .hasMessage("lease must be > 0, was PT-1S");
+    }
+
+    @Test
+    void buildRejectsRenewEveryNotShorterThanLease() {
+        assertThatThrownBy(() -> DistributedLockService.builder(store).lease(Duration.ofSeconds(1))
+                .renewEvery(Duration.ofSeconds(1)).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("renewEvery must be < lease (PT1S), was PT1S");
+        assertThatThrownBy(() -> DistributedLockService.builder(store).renewEvery(Duration.ZERO).build())
+                .hasMessage("renewEvery must be > 0, was PT0S");
+        assertThatThrownBy(() -> DistributedLockService.builder(store).pollInterval(Duration.ofMillis(-5)).build())
+                .hasMessage("pollInterval must be > 0, was PT-0.005S");
+    }
+
+    @Test
+    void twoServicesOnOneStoreExcludeEachOtherAndHandOverOnRelease() {
+        DistributedLockService a = service();
+        DistributedLockService b = service();
+        LockHandle first = granted(subscribe(a.acquire("job")));
+
+        assertThat(subscribe(b.tryAcquire("job")).isTerminatedComplete()).isTrue();
+        assertThat(subscribe(b.tryAcquire("job")).getReceivedOnNext()).isEmpty();
+        TestSubscriber<LockHandle> waiter = subscribe(b.acquire("job"));
+        vts.advanceTimeBy(Duration.ofSeconds(10));
+        assertThat(waiter.getReceivedOnNext()).as("waits while held and renewed").isEmpty();
+
+        first.release().block();
+        LockHandle second = granted(waiter);   // woken by the release signal, no time passed
+        assertThat(second.fencingToken()).isGreaterThan(first.fencingToken());
+        assertThat(first.isHeld()).isFalse();
+        assertThat(second.isHeld()).isTrue();
+        assertThat(store.liveFencingTokens("job")).containsExactly(second.fencingToken());
+    }
+
+    @Test
+    void sharedHoldersOverlapAndExclusiveExcludesThemAll() {
+        DistributedLockService a = service();
+        DistributedLockService b = service();
+        LockHandle s1 = granted(subscribe(a.acquire("doc", LockOptions.shared())));
+        LockHandle s2 = granted(subscribe(b.acquire("doc", LockOptions.shared())));
+        TestSubscriber<LockHandle> writer = subscribe(b.acquire("doc", LockOptions.exclusive()));
+        assertThat(writer.getReceivedOnNext()).isEmpty();
+        assertThat(subscribe(a.tryAcquire("doc")).getReceivedOnNext()).isEmpty();
+
+        s1.release().block();
+        assertThat(writer.getReceivedOnNext()).as("one shared holder is left").isEmpty();
+        s2.release().block();
+        LockHandle w = granted(writer);
+        assertThat(subscribe(a.tryAcquire("doc", LockOptions.shared())).getReceivedOnNext()).isEmpty();
+        assertThat(w.fencingToken()).isGreaterThan(Math.max(s1.fencingToken(), s2.fencingToken()));
+    }
+
+    @Test
+    void renewalKeepsTheLockForManyLeases() {
+        DistributedLockService a = service();
+        DistributedLockService b = service();
+        LockHandle h = granted(subscribe(a.acquire("long")));
+        for (int i = 0; i < 20; i++) {
+            vts.advanceTimeBy(LEASE);
+            assertThat(subscribe(b.tryAcquire("long")).getReceivedOnNext()).isEmpty();
+        }
+        assertThat(h.isHeld()).isTrue();
+        assertThat(isLost(h)).isFalse();
+    }
+
+    @Test
+    void holderThatStopsRenewingLosesTheLockOneLeaseLaterAndAWaiterTakesOver() {
+        DistributedLockService a = service();
+        DistributedLockService b = service();
+        LockHandle h = granted(subscribe(a.acquire("crash")));
+        TestSubscriber<LockHandle> waiter = subscribe(b.acquire("crash"));
+        a.dispose();   // like a process that died: renewals stop
+
+        vts.advanceTimeBy(LEASE.minusMillis(1));
+        assertThat(waiter.getReceivedOnNext()).isEmpty();
+        assertThat(h.isHeld()).isTrue();
+        vts.advanceTimeBy(Duration.ofMillis(260));   // lease end plus one fallback poll
+        LockHandle taken = granted(waiter);
+        assertThat(taken.fencingToken()).isGreaterThan(h.fencingToken());
+        assertThat(isLost(h)).isTrue();
+        assertThat(h.isHeld()).isFalse();
+        assertThat(isLost(taken)).isFalse();
+    }
+
+    @Test
+    void tryAcquireTakesOverAnExpiredLease() {
+        DistributedLockService a = service();
+        DistributedLockService b = service();
+        LockHandle h = granted(subscribe(a.acquire("expired")));
+        a.dispose();
+        vts.advanceTimeBy(LEASE);
+        LockHandle taken = granted(subscribe(b.tryAcquire("expired")));
+        assertThat(taken.fencingToken()).isGreaterThan(h.fencingToken());
+    }
+
+    @Test
+    void staleHolderCannotReleaseOrRenewTheNewOwnersLock() {
+        FaultyBackend flaky = new FaultyBackend(store);
+        DistributedLockService a = service(flaky);
+        DistributedLockService b = service();
+        LockHandle old = granted(subscribe(a.acquire("stale")));
+        flaky.renewFails = true;   // a's store connection is cut: renewals fail
+        TestSubscriber<LockHandle> waiter = subscribe(b.acquire("stale"));
+
+        vts.advanceTimeBy(LEASE.plusMillis(300));
+        LockHandle owner = granted(waiter);
+        assertThat(isLost(old)).as("lost() completes").isTrue();
+        old.release().block();
+        flaky.renewFails = false;
+        assertThat(store.release("stale", ((DistributedHandle) old).token()).block()).isFalse();
+        assertThat(store.renew("stale", ((DistributedHandle) old).token(), LEASE).block()).isFalse();
+        assertThat(store.liveFencingTokens("stale")).containsExactly(owner.fencingToken());
+        assertThat(owner.isHeld()).isTrue();
+    }
+
+    @Test
+    void renewalThatFindsTheLeaseGoneCompletesLost() {
+        DistributedLockService a = service();
+        LockHandle h = granted(subscribe(a.acquire("gone")));
+        store.release("gone", ((DistributedHandle) h).token()).block();   // deleted behind its back
+        assertThat(isLost(h)).isFalse();
+        vts.advanceTimeBy(RENEW);
+        assertThat(isLost(h)).isTrue();
+        assertThat(h.isHeld()).isFalse();
+        // the service's own waiters are not stuck behind the lost grant
+        assertThat(subscribe(a.tryAcquire("gone")).getReceivedOnNext()).hasSize(1);
+    }
+
+    @Test
+    void releaseThatFindsTheLeaseAlreadyTakenChangesNothingForTheOwnerAndReportsTheLoss() {
+        DistributedLockService a = service();
+        DistributedLockService b = service();
+        LockHandle old = granted(subscribe(a.acquire("taken")));
+        store.release("taken", ((DistributedHandle) old).token()).block();   // expired and taken over, say
+        LockHandle owner = granted(subscribe(b.tryAcquire("taken")));
+        old.release().block();   // before a's next renewal noticed
+        assertThat(isLost(old)).isTrue();
+        assertThat(store.liveFencingTokens("taken")).containsExactly(owner.fencingToken());
+        assertThat(owner.isHeld()).isTrue();
+    }
+
+    @Test
+    void releasedLockIsNeverRenewedBackToLife() {
+        FaultyBackend counting = new FaultyBackend(store);
+        DistributedLockService a = service(counting);
+        LockHandle h = granted(subscribe(a.acquire("done")));
+        vts.advanceTimeBy(RENEW.multipliedBy(3));
+        int renewals = counting.renewCalls.get();
+        assertThat(renewals).isEqualTo(3);
+        h.release().block();
+        vts.advanceTimeBy(LEASE.multipliedBy(5));
+        assertThat(counting.renewCalls.get()).isEqualTo(renewals);
+        assertThat(store.liveFencingTokens("done")).isEmpty();
+        assertThat(isLost(h)).as("a released lock is not lost").isFalse();
+    }
+
+    @Test
+    void timeoutCoversTheWholeWaitAndTheWaiterLeaves() {
+        DistributedLockService a = service();
+        DistributedLockService b = service();
+        LockHandle h = granted(subscribe(a.acquire("t")));
+        TestSubscriber<LockHandle> waiter = subscribe(b.acquire("t", LockOptions.exclusive().timeout(Duration.ofSeconds(3))));
+        TestSubscriber<LockHandle> behind = subscribe(b.acquire("t", LockOptions.exclusive().timeout(Duration.ofSeconds(3))));
+        vts.advanceTimeBy(Duration.ofMillis(2999));
+        assertThat(waiter.isTerminated()).isFalse();
+        vts.advanceTimeBy(Duration.ofMillis(1));
+        assertThat(waiter.expectTerminalError()).isInstanceOf(LockTimeoutException.class)
+                .hasMessage("Lock 't' (EXCLUSIVE) not acquired within 3s");
+        assertThat(behind.expectTerminalError()).isInstanceOf(LockTimeoutException.class);
+        h.release().block();
+        assertThat(store.liveFencingTokens("t")).isEmpty();
+        assertThat(granted(subscribe(b.tryAcquire("t"))).isHeld()).isTrue();
+    }
+
+    @Test
+    void zeroTimeoutAsksOnceAndFailsWhenBusy() {
+        DistributedLockService a = service();
+        DistributedLockService b = service();
+        granted(subscribe(a.acquire("z")));
+        TestSubscriber<LockHandle> ts = subscribe(b.acquire("z", LockOptions.exclusive().timeout(Duration.ZERO)));
+        assertThat(ts.expectTerminalError()).hasMessage("Lock 'z' (EXCLUSIVE) not acquired within 0ms");
+    }
+
+    @Test
+    void grantThatRacesACancelIsReleasedInTheStore() {
+        FaultyBackend gated = new FaultyBackend(store);
+        DistributedLockService a = service(gated);
+        Sinks.Empty<Void> gate = Sinks.empty();
+        gated.acquireGate.set(gate);
+        TestSubscriber<LockHandle> ts = subscribe(a.acquire("race"));
+        assertThat(gated.acquireCalls.get()).isEqualTo(1);
+        ts.cancel();                 // cancelled while the store call is in flight
+        gated.acquireGate.set(null);
+        gate.tryEmitEmpty();         // the store grants after the cancel
+        assertThat(ts.getReceivedOnNext()).isEmpty();
+        assertThat(store.liveFencingTokens("race")).isEmpty();
+        assertThat(subscribe(a.tryAcquire("race")).getReceivedOnNext()).as("local lock released too").hasSize(1);
+    }
+
+    @Test
+    void cancelledWaiterLeavesTheQueue() {
+        DistributedLockService a = service();
+        DistributedLockService b = service();
+        LockHandle h = granted(subscribe(a.acquire("c")));
+        TestSubscriber<LockHandle> first = subscribe(b.acquire("c"));
+        TestSubscriber<LockHandle> second = subscribe(b.acquire("c"));
+        first.cancel();
+        h.release().block();
+        assertThat(first.getReceivedOnNext()).isEmpty();
+        assertThat(granted(second).isHeld()).isTrue();
+    }
+
+    @Test
+    void transientErrorsAreRetriedWithinTheDeadline() {
+        FaultyBackend flaky = new FaultyBackend(store);
+        DistributedLockService a = service(flaky);
+        flaky.acquireFailures.set(3);   // applied in the store, answer lost: retries must reuse the token
+        TestSubscriber<LockHandle> ts = subscribe(a.acquire("flaky", LockOptions.exclusive().timeout(Duration.ofSeconds(5))));
+        vts.advanceTimeBy(Duration.ofSeconds(1));
+        LockHandle h = granted(ts);
+        assertThat(flaky.acquireCalls.get()).isEqualTo(4);
+        assertThat(store.liveFencingTokens("flaky")).containsExactly(h.fencingToken());
+        h.release().block();
+        assertThat(store.liveFencingTokens("flaky")).isEmpty();
+    }
+
+    @Test
+    void tryAcquireGivesUpAfterRepeatedBackendErrorsAndLeavesNothingBehind() {
+        FaultyBackend flaky = new FaultyBackend(store);
+        DistributedLockService a = service(flaky);
+        flaky.acquireFailures.set(100);
+        TestSubscriber<LockHandle> ts = subscribe(a.tryAcquire("down"));
+        vts.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(ts.expectTerminalError()).isInstanceOf(LockUnavailableException.class)
+                .hasMessageStartingWith("Lock 'down' (EXCLUSIVE) not acquired: the lock backend failed 3 times");
+        assertThat(store.liveFencingTokens("down")).isEmpty();
+    }
+
+    @Test
+    void waitersOfOneServiceAreGrantedInArrivalOrder() {
+        DistributedLockService a = service();
+        DistributedLockService b = service();
+        LockHandle h = granted(subscribe(a.acquire("fifo")));
+        List<Integer> order = new CopyOnWriteArrayList<>();
+        List<TestSubscriber<LockHandle>> waiters = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            int n = i;
+            TestSubscriber<LockHandle> ts = TestSubscriber.create();
+            b.acquire("fifo").doOnNext(x -> order.add(n)).subscribe(ts);
+            waiters.add(ts);
+        }
+        h.release().block();
+        for (TestSubscriber<LockHandle> ts : waiters) {
+            granted(ts).release().block();
+        }
+        assertThat(order).containsExactly(0, 1, 2, 3, 4);
+    }
+
+    @Test
+    void reentryInsideWithLockFailsInsteadOfDeadlocking() {
+        DistributedLockService a = service();
+        StepVerifier.create(a.withLock("re", a.acquire("re")))
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(IllegalLockStateException.class)
+                        .hasMessage("Lock 're' is already held (EXCLUSIVE) by this pipeline; locks are not reentrant"))
+                .verify(Duration.ofSeconds(5));
+        assertThat(store.liveFencingTokens("re")).isEmpty();
+    }
+
+    @Test
+    void disposeFailsPendingAcquisitionsAndHeldLocksExpire() {
+        DistributedLockService a = service();
+        DistributedLockService b = service();
+        LockHandle h = granted(subscribe(a.acquire("d")));
+        TestSubscriber<LockHandle> remote = subscribe(b.acquire("d"));
+        TestSubscriber<LockHandle> local = subscribe(b.acquire("d"));
+        b.disposeLater().block();
+        assertThat(remote.expectTerminalError()).isInstanceOf(LockServiceClosedException.class);
+        assertThat(local.expectTerminalError()).isInstanceOf(LockServiceClosedException.class);
+        assertThat(subscribe(b.acquire("other")).expectTerminalError()).isInstanceOf(LockServiceClosedException.class);
+
+        a.disposeLater().block();
+        vts.advanceTimeBy(LEASE);
+        assertThat(isLost(h)).isTrue();
+    }
+
+    @Test
+    void fencingTokensIncreaseAcrossServicesAndTakeovers() {
+        DistributedLockService a = service();
+        DistributedLockService b = service();
+        long last = 0;
+        for (int i = 0; i < 10; i++) {
+            DistributedLockService s = i % 2 == 0 ? a : b;
+            LockHandle h = granted(subscribe(s.acquire("f")));
+            assertThat(h.fencingToken()).isGreaterThan(last);
+            last = h.fencingToken();
+            if (i % 3 == 0) {
+                ((DistributedHandle) h).stopRenewing();
+                vts.advanceTimeBy(LEASE);   // expires; the next grant is a takeover
+            } else {
+                h.release().block();
+            }
+        }
+    }
+
+    @Test
+    void withLockReleasesInTheStoreWhenTheBodyEnds() {
+        DistributedLockService a = service();
+        long[] token = new long[1];
+        String result = a.withLock("w", LockOptions.exclusive(), h -> {
+            token[0] = h.fencingToken();
+            return Mono.just("ok:" + store.liveFencingTokens("w"));
+        }).block();
+        assertThat(result).isEqualTo("ok:[" + token[0] + "]");
+        assertThat(store.liveFencingTokens("w")).isEmpty();
+    }
+}

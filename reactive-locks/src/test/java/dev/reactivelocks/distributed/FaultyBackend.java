@@ -1,0 +1,64 @@
+package dev.reactivelocks.distributed;
+
+import dev.reactivelocks.LockMode;
+import dev.reactivelocks.spi.BackendLease;
+import dev.reactivelocks.spi.LockBackend;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+
+/** Wraps a backend and injects failures, counts calls, or holds acquire calls until released by the test. */
+final class FaultyBackend implements LockBackend {
+
+    final LockBackend delegate;
+    final AtomicInteger acquireFailures = new AtomicInteger();
+    final AtomicInteger acquireCalls = new AtomicInteger();
+    final AtomicInteger renewCalls = new AtomicInteger();
+    volatile boolean renewFails;
+    final AtomicReference<Sinks.Empty<Void>> acquireGate = new AtomicReference<>();
+
+    FaultyBackend(LockBackend delegate) {
+        this.delegate = delegate;
+    }
+
+    @Override
+    public Mono<BackendLease> tryAcquire(String name, LockMode mode, String token, Duration lease) {
+        return Mono.defer(() -> {
+            acquireCalls.incrementAndGet();
+            Mono<BackendLease> call = delegate.tryAcquire(name, mode, token, lease);
+            if (acquireFailures.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                // the store applied the call but the answer was lost
+                return call.then(Mono.error(new IllegalStateException("connection reset")));
+            }
+            Sinks.Empty<Void> gate = acquireGate.get();
+            return gate == null ? call : gate.asMono().then(call);
+        });
+    }
+
+    @Override
+    public Mono<Boolean> renew(String name, String token, Duration lease) {
+        return Mono.defer(() -> {
+            renewCalls.incrementAndGet();
+            return renewFails ? Mono.error(new IllegalStateException("store unreachable"))
+                    : delegate.renew(name, token, lease);
+        });
+    }
+
+    @Override
+    public Mono<Boolean> release(String name, String token) {
+        return delegate.release(name, token);
+    }
+
+    @Override
+    public Flux<String> releases() {
+        return delegate.releases();
+    }
+
+    @Override
+    public String signalKey(String name) {
+        return delegate.signalKey(name);
+    }
+}

@@ -1,0 +1,103 @@
+package dev.reactivelocks.file;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockMode;
+import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.LockTimeoutException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+import reactor.test.util.RaceTestUtils;
+
+/**
+ * Grants, cancellations, timeouts and releases racing on one lock file: afterwards the lock is free, no
+ * holder overlapped an exclusive one, and the JVM holds no channel for the file.
+ */
+class FileLockRaceTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    @TempDir
+    Path tmp;
+
+    private FileLockService locks;
+
+    @BeforeEach
+    void setUp() {
+        locks = FileLockService.create(FileLockConfig.builder().lockDirectory(tmp.resolve("locks")).build());
+    }
+
+    @AfterEach
+    void tearDown() {
+        locks.disposeLater().block(WAIT);
+    }
+
+    @Test
+    void cancelTimeoutAndReleaseRacesLeaveTheFileFreeAndClosed() {
+        races(300);
+    }
+
+    @Test
+    @Tag("loops")
+    void cancelTimeoutAndReleaseRacesLeaveTheFileFreeAndClosed_loop() {
+        races(20_000);
+    }
+
+    private void races(int iterations) {
+        AtomicInteger exclusiveInside = new AtomicInteger();
+        AtomicInteger sharedInside = new AtomicInteger();
+        AtomicInteger overlaps = new AtomicInteger();
+        List<Disposable> subscriptions = new ArrayList<>();
+        for (int i = 0; i < iterations; i++) {
+            ThreadLocalRandom random = ThreadLocalRandom.current();
+            LockMode mode = random.nextInt(3) == 0 ? LockMode.EXCLUSIVE : LockMode.SHARED;
+            LockOptions options = LockOptions.of(mode);
+            if (random.nextBoolean()) {
+                options = options.timeout(Duration.ofMillis(random.nextInt(3)));
+            }
+            Mono<Integer> body = Mono.fromCallable(() -> {
+                if (mode == LockMode.EXCLUSIVE) {
+                    if (exclusiveInside.incrementAndGet() != 1 || sharedInside.get() != 0) {
+                        overlaps.incrementAndGet();
+                    }
+                    exclusiveInside.decrementAndGet();
+                } else {
+                    sharedInside.incrementAndGet();
+                    if (exclusiveInside.get() != 0) {
+                        overlaps.incrementAndGet();
+                    }
+                    sharedInside.decrementAndGet();
+                }
+                return 1;
+            }).subscribeOn(Schedulers.parallel());
+            Disposable d = locks.withLock("race", options, body)
+                    .onErrorResume(LockTimeoutException.class, e -> Mono.just(0))
+                    .subscribe();
+            if (random.nextBoolean()) {
+                RaceTestUtils.race(d::dispose, () -> locks.tryAcquire("race")
+                        .flatMap(LockHandle::release).subscribe());
+            } else {
+                subscriptions.add(d);
+            }
+        }
+        LockHandle last = locks.acquire("race", LockOptions.exclusive().timeout(WAIT)).block(WAIT);
+        assertThat(last).isNotNull();
+        assertThat(overlaps).hasValue(0);
+        last.release().block(WAIT);
+        FileLockServiceTest.await(() -> LockFile.openEntries() == 0, "lock file closed after the races");
+        subscriptions.forEach(Disposable::dispose);
+    }
+}

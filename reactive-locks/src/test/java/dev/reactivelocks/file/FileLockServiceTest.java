@@ -1,0 +1,474 @@
+package dev.reactivelocks.file;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.reactivelocks.IllegalLockStateException;
+import dev.reactivelocks.LockConfigurationException;
+import dev.reactivelocks.LockException;
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.LockService;
+import dev.reactivelocks.LockServiceClosedException;
+import dev.reactivelocks.LockTimeoutException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BooleanSupplier;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import reactor.blockhound.BlockingOperationError;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+import reactor.test.StepVerifier;
+import reactor.test.util.RaceTestUtils;
+import dev.reactivelocks.contract.RecordingSubscriber;
+
+class FileLockServiceTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(5);
+
+    @TempDir
+    Path tmp;
+
+    private Path dir;
+    private FileLockService locks;
+
+    @BeforeEach
+    void setUp() {
+        dir = tmp.resolve("locks");
+        locks = FileLockService.create(FileLockConfig.builder().lockDirectory(dir).build());
+    }
+
+    @AfterEach
+    void tearDown() {
+        locks.disposeLater().block(WAIT);
+        await(() -> LockFile.openEntries() == 0, "all lock file entries closed");
+    }
+
+    static void await(BooleanSupplier condition, String what) {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not reached within " + WAIT + ": " + what);
+            }
+            LockSupport.parkNanos(1_000_000);
+        }
+    }
+
+    @Test
+    void exclusiveLockExcludesTheNextAcquisitionUntilReleased() {
+        LockHandle first = locks.acquire("orders").block(WAIT);
+        assertThat(first).isNotNull();
+        assertThat(first.isHeld()).isTrue();
+        StepVerifier.create(locks.tryAcquire("orders")).expectComplete().verify(WAIT);
+
+        List<String> events = new CopyOnWriteArrayList<>();
+        Disposable second = locks.acquire("orders").subscribe(h -> {
+            events.add("second granted after " + (first.isHeld() ? "nothing" : "release"));
+            h.release().subscribe();
+        });
+        assertThat(events).isEmpty();
+        first.release().block(WAIT);
+        await(() -> events.size() == 1, "second granted");
+        assertThat(events).containsExactly("second granted after release");
+        assertThat(first.isHeld()).isFalse();
+        second.dispose();
+    }
+
+    @Test
+    void sharedHoldersHoldTogetherAndExcludeExclusive() {
+        LockHandle a = locks.acquire("report", LockOptions.shared()).block(WAIT);
+        LockHandle b = locks.acquire("report", LockOptions.shared()).block(WAIT);
+        assertThat(a.isHeld()).isTrue();
+        assertThat(b.isHeld()).isTrue();
+        StepVerifier.create(locks.tryAcquire("report")).expectComplete().verify(WAIT);
+        a.release().block(WAIT);
+        StepVerifier.create(locks.tryAcquire("report")).expectComplete().verify(WAIT);
+        b.release().block(WAIT);
+        LockHandle c = locks.tryAcquire("report").block(WAIT);
+        assertThat(c).isNotNull();
+        c.release().block(WAIT);
+    }
+
+    @Test
+    void waitersInOneJvmAreGrantedInFifoOrder() {
+        LockHandle holder = locks.acquire("fifo").block(WAIT);
+        List<Integer> order = new CopyOnWriteArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            int n = i;
+            locks.withLock("fifo", Mono.fromRunnable(() -> order.add(n))).subscribe();
+        }
+        holder.release().block(WAIT);
+        await(() -> order.size() == 5, "five waiters granted");
+        assertThat(order).containsExactly(0, 1, 2, 3, 4);
+    }
+
+    @Test
+    void aThousandWaitersOnOneFileQueueWithoutThreads() {
+        LockHandle holder = locks.acquire("busy").block(WAIT);
+        List<Integer> order = new CopyOnWriteArrayList<>();
+        List<Disposable> waiters = new ArrayList<>();
+        for (int i = 0; i < 1000; i++) {
+            int n = i;
+            waiters.add(locks.withLock("busy", Mono.fromRunnable(() -> order.add(n))).subscribe());
+        }
+        String key = dir.resolve("busy").toString();
+        try {
+            key = dir.toRealPath().resolve("busy").toString();
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        }
+        assertThat(LockFile.QUEUES.stats(key)).get().satisfies(s -> assertThat(s.pending()).isEqualTo(1000));
+        long fileThreads = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("reactive-locks-file")).count();
+        assertThat(fileThreads).isLessThanOrEqualTo(Math.max(2, Runtime.getRuntime().availableProcessors()));
+        holder.release().block(WAIT);
+        await(() -> order.size() == 1000, "all waiters granted");
+        for (int i = 0; i < 1000; i++) {
+            assertThat(order.get(i)).isEqualTo(i);
+        }
+        waiters.forEach(Disposable::dispose);
+    }
+
+    @Test
+    void lockFileIsNamedLikeOsloKeepsItsContentAndSurvivesRelease() throws Exception {
+        Files.createDirectories(dir);
+        Path file = dir.resolve("nova-compute_resources_x");
+        Files.writeString(file, "keep me");
+        LockService nova = locks.withPrefix("nova");
+        LockHandle h = nova.acquire("compute/resources/x").block(WAIT);
+        assertThat(h.name()).isEqualTo("nova-compute/resources/x");
+        assertThat(locks.config().lockFile(h.name())).isEqualTo(file);
+        h.release().block(WAIT);
+        await(() -> LockFile.openEntries() == 0, "channel closed");
+        assertThat(Files.readString(file)).isEqualTo("keep me");
+        try (var files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactly("nova-compute_resources_x");
+        }
+    }
+
+    @Test
+    void namesThatWouldEscapeTheDirectoryAreRejected() {
+        assertThatThrownBy(() -> locks.acquire("..")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Lock name must not contain a '..' path segment, was '..'");
+        assertThatThrownBy(() -> locks.acquire("a/../../etc")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Lock name must not contain a '..' path segment, was 'a/../../etc'");
+        assertThatThrownBy(() -> locks.acquire("/etc/passwd")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Lock name must not be an absolute path, was '/etc/passwd'");
+        assertThatThrownBy(() -> locks.tryAcquire("a\0b")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Lock name must not contain NUL, was 'a\\0b'");
+        assertThatThrownBy(() -> locks.acquire(".")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Lock name must not be '.', was '.'");
+        String longName = "é".repeat(128); // 256 bytes in UTF-8
+        assertThatThrownBy(() -> locks.acquire(longName)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Lock name must be at most 255 bytes in UTF-8, was 256 bytes: '" + longName + "'");
+        assertThatThrownBy(() -> FileLockService.removeLockFile(locks.config(), "../x"))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThat(locks.config().lockFile("x".repeat(255))).isEqualTo(dir.resolve("x".repeat(255)));
+        assertThat(locks.config().lockFile("a..b")).isEqualTo(dir.resolve("a..b"));
+        assertThat(dir).doesNotExist();
+    }
+
+    @Test
+    void missingLockDirectoryIsCreatedOwnerOnly() throws Exception {
+        Path nested = tmp.resolve("a/b/locks");
+        FileLockService service = FileLockService.create(FileLockConfig.builder().lockDirectory(nested).build());
+        try {
+            service.withLock("x", Mono.empty()).block(WAIT);
+            assertThat(Files.isDirectory(nested)).isTrue();
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(nested))).isEqualTo("rwx------");
+            assertThat(nested.resolve("x")).isRegularFile();
+        } finally {
+            service.disposeLater().block(WAIT);
+        }
+    }
+
+    @Test
+    void aSymlinkAtTheLockFileIsRefusedNotFollowed() throws Exception {
+        Files.createDirectories(dir);
+        Path target = tmp.resolve("victim");
+        Files.createSymbolicLink(dir.resolve("evil"), target);
+        Path realEvil = dir.toRealPath().resolve("evil");
+        StepVerifier.create(locks.acquire("evil"))
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(LockException.class)
+                        .hasMessageStartingWith("Cannot lock file '" + realEvil
+                                + "' for lock 'evil' (EXCLUSIVE): ")
+                        .hasMessageContaining("symbolic link; refusing to follow it"))
+                .verify(WAIT);
+        assertThat(target).doesNotExist();
+        // the queue is free again: a normal name works
+        locks.withLock("fine", Mono.empty()).block(WAIT);
+    }
+
+    @Test
+    void withoutLockDirectoryAcquireExplainsHowToConfigureOne() {
+        FileLockConfig none = FileLockConfig.builder().build(k -> null, k -> null);
+        assertThat(none.lockDirectory()).isEmpty();
+        FileLockService service = FileLockService.create(none);
+        try {
+            StepVerifier.create(service.acquire("jobs"))
+                    .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(LockConfigurationException.class)
+                            .hasMessage("No lock directory configured for file lock 'jobs': set "
+                                    + "FileLockConfig.builder().lockDirectory(path), the system property "
+                                    + "reactivelocks.lock-dir or the environment variable REACTIVE_LOCKS_DIR "
+                                    + "(a directory only your application can write; not a shared temporary "
+                                    + "directory)"))
+                    .verify(WAIT);
+        } finally {
+            service.dispose();
+        }
+    }
+
+    @Test
+    void nestedWithLockOnTheSameNameFailsInsteadOfDeadlocking() {
+        Mono<String> nested = locks.withLock("n", locks.withLock("n", Mono.just("inner")));
+        StepVerifier.create(nested)
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(IllegalLockStateException.class)
+                        .hasMessage("Lock 'n' is already held (EXCLUSIVE) by this pipeline; locks are not reentrant"))
+                .verify(WAIT);
+        Mono<String> upgrade = locks.withLock("n", LockOptions.shared(), locks.withLock("n", Mono.just("x")));
+        StepVerifier.create(upgrade).expectError(IllegalLockStateException.class).verify(WAIT);
+        StepVerifier.create(locks.withLock("n", Mono.just("again"))).expectNext("again").verifyComplete();
+    }
+
+    @Test
+    void twoServicesOfOneJvmOnTheSameFileExcludeEachOther() throws Exception {
+        Files.createDirectories(dir);
+        Path alias = tmp.resolve("alias");
+        Files.createSymbolicLink(alias, dir);
+        FileLockService other = FileLockService.create(FileLockConfig.builder().lockDirectory(alias).build());
+        try {
+            LockHandle h = locks.acquire("shared-file").block(WAIT);
+            StepVerifier.create(other.tryAcquire("shared-file")).expectComplete().verify(WAIT);
+            StepVerifier.create(other.acquire("shared-file", LockOptions.exclusive().timeout(Duration.ofMillis(100))))
+                    .expectErrorMessage("Lock 'shared-file' (EXCLUSIVE) not acquired within 100ms")
+                    .verify(WAIT);
+            h.release().block(WAIT);
+            LockHandle o = other.acquire("shared-file").block(WAIT);
+            assertThat(o.isHeld()).isTrue();
+            assertThat(o.fencingToken()).isGreaterThan(h.fencingToken());
+            o.release().block(WAIT);
+        } finally {
+            other.disposeLater().block(WAIT);
+        }
+    }
+
+    @Test
+    void sharedHoldersOfTwoServicesUseOneChannelForTheFile() throws Exception {
+        Path fds = Path.of("/proc/self/fd");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(fds), "needs /proc/self/fd (Linux)");
+        FileLockService other = FileLockService.create(FileLockConfig.builder().lockDirectory(dir).build());
+        try {
+            List<LockHandle> held = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                held.add(locks.acquire("one-fd", LockOptions.shared()).block(WAIT));
+                held.add(other.acquire("one-fd", LockOptions.shared()).block(WAIT));
+            }
+            Path file = dir.toRealPath().resolve("one-fd");
+            assertThat(openDescriptorsOf(fds, file)).isEqualTo(1);
+            for (LockHandle h : held) {
+                h.release().block(WAIT);
+            }
+            await(() -> LockFile.openEntries() == 0, "channel closed");
+            assertThat(openDescriptorsOf(fds, file)).isZero();
+        } finally {
+            other.disposeLater().block(WAIT);
+        }
+    }
+
+    private static long openDescriptorsOf(Path fds, Path file) throws java.io.IOException {
+        try (var links = Files.list(fds)) {
+            return links.filter(l -> {
+                try {
+                    return Files.readSymbolicLink(l).equals(file);
+                } catch (java.io.IOException e) {
+                    return false; // closed meanwhile
+                }
+            }).count();
+        }
+    }
+
+    /**
+     * Pooled threads may carry an interrupt left by earlier work. The file calls the service makes must not
+     * be interruptible ones: an interrupted {@code FileChannel.lock} closes the channel and drops the JVM's
+     * POSIX locks on the file.
+     */
+    @Test
+    void aStaleInterruptOnASchedulerThreadDoesNotCloseTheLockFile() throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        reactor.core.scheduler.Scheduler interrupting = Schedulers.fromExecutor(task -> pool.execute(() -> {
+            Thread.currentThread().interrupt(); // as left behind by earlier work on a pooled thread
+            task.run();
+        }));
+        FileLockService service = FileLockService.create(
+                FileLockConfig.builder().lockDirectory(dir).scheduler(interrupting).build());
+        try {
+            LockHandle a = service.acquire("stale", LockOptions.shared()).block(WAIT);
+            LockHandle b = service.acquire("stale", LockOptions.shared()).block(WAIT);
+            assertThat(a.isHeld()).isTrue();
+            assertThat(b.isHeld()).isTrue();
+            a.release().block(WAIT);
+            b.release().block(WAIT);
+            LockHandle c = service.acquire("stale").block(WAIT);
+            assertThat(c.isHeld()).isTrue();
+            c.release().block(WAIT);
+        } finally {
+            service.disposeLater().block(WAIT);
+            pool.shutdown();
+        }
+    }
+
+    @Test
+    void holdersAreToldWhenTheChannelIsClosedUnderThem() throws Exception {
+        LockHandle first = locks.acquire("dropped", LockOptions.shared()).block(WAIT);
+        Path file = dir.toRealPath().resolve("dropped");
+        LockFile.closeChannelUnderHolders(file, Schedulers.boundedElastic());
+        LockHandle second = locks.acquire("dropped", LockOptions.shared()).block(WAIT); // detects the drop
+        StepVerifier.create(first.lost()).expectComplete().verify(WAIT);
+        assertThat(first.isHeld()).isFalse();
+        assertThat(second.isHeld()).isTrue();
+        StepVerifier.create(second.lost()).expectSubscription().expectNoEvent(Duration.ofMillis(50)).thenCancel()
+                .verify(WAIT);
+        first.release().block(WAIT);
+        second.release().block(WAIT);
+        LockHandle exclusive = locks.acquire("dropped").block(WAIT);
+        exclusive.release().block(WAIT);
+        StepVerifier.create(exclusive.lost()).expectSubscription().expectNoEvent(Duration.ofMillis(20)).thenCancel()
+                .verify(WAIT);
+    }
+
+    @Test
+    void blockHoundRejectsFileLockingOnTheParallelScheduler() throws Exception {
+        Files.createDirectories(dir);
+        Path file = dir.resolve("raw");
+        Mono<java.nio.channels.FileLock> lockOnParallel = Mono.fromCallable(() -> {
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                return ch.tryLock();
+            }
+        }).subscribeOn(Schedulers.parallel());
+        StepVerifier.create(lockOnParallel)
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(BlockingOperationError.class)
+                        .hasMessageContaining("FileChannelImpl"))
+                .verify(WAIT);
+    }
+
+    @Test
+    void acquiringAndReleasingFromParallelThreadsNeverBlocksThem() {
+        Flux<Integer> work = Flux.range(0, 200)
+                .parallel(4).runOn(Schedulers.parallel())
+                .flatMap(i -> locks.withLock("p" + (i % 3), i % 2 == 0 ? LockOptions.shared() : LockOptions.exclusive(),
+                        h -> Mono.just(i).publishOn(Schedulers.parallel())))
+                .sequential();
+        StepVerifier.create(work).expectNextCount(200).expectComplete().verify(Duration.ofSeconds(20));
+    }
+
+    @Test
+    void timeoutInTheJvmQueueUsesTheCoreMessage() {
+        LockHandle h = locks.acquire("t").block(WAIT);
+        StepVerifier.create(locks.acquire("t", LockOptions.shared().timeout(Duration.ofMillis(50))))
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(LockTimeoutException.class)
+                        .hasMessage("Lock 't' (SHARED) not acquired within 50ms"))
+                .verify(WAIT);
+        StepVerifier.create(locks.acquire("t", LockOptions.exclusive().timeout(Duration.ZERO)))
+                .expectErrorMessage("Lock 't' (EXCLUSIVE) not acquired within 0ms")
+                .verify(WAIT);
+        h.release().block(WAIT);
+        LockHandle again = locks.acquire("t", LockOptions.exclusive().timeout(Duration.ZERO)).block(WAIT);
+        again.release().block(WAIT);
+    }
+
+    @Test
+    void cancelRacingGrantNeverLeaksTheLock() {
+        for (int i = 0; i < 200; i++) {
+            LockHandle holder = locks.acquire("race").block(WAIT);
+            // not a lambda subscriber: that one drops an onNext racing its own disposal, and the lock with it
+            RecordingSubscriber waiter = locks.acquire("race").subscribeWith(new RecordingSubscriber());
+            RaceTestUtils.race(() -> holder.release().subscribe(), waiter::dispose);
+            // settled when the grant reached the subscriber (which then owns it) or the lock is free again
+            await(() -> {
+                if (waiter.handle() != null) {
+                    return true;
+                }
+                java.util.Optional<LockHandle> free = locks.tryAcquire("race").blockOptional(WAIT);
+                free.ifPresent(h -> h.release().block(WAIT));
+                return free.isPresent();
+            }, "iteration " + i + ": the lock is neither delivered nor free (leaked)");
+            if (waiter.handle() != null) {
+                waiter.handle().release().block(WAIT);
+            }
+        }
+        LockHandle last = locks.acquire("race", LockOptions.exclusive().timeout(WAIT)).block(WAIT);
+        last.release().block(WAIT);
+        await(() -> LockFile.openEntries() == 0, "lock file closed after the races");
+    }
+
+    @Test
+    void releaseIsIdempotent() {
+        LockHandle h = locks.acquire("idem").block(WAIT);
+        h.release().block(WAIT);
+        h.release().block(WAIT);
+        LockHandle a = locks.acquire("idem", LockOptions.shared()).block(WAIT);
+        LockHandle b = locks.acquire("idem", LockOptions.shared()).block(WAIT);
+        a.release().block(WAIT);
+        a.release().block(WAIT);
+        StepVerifier.create(locks.tryAcquire("idem")).expectComplete().verify(WAIT);
+        b.release().block(WAIT);
+        locks.tryAcquire("idem").flatMap(LockHandle::release).block(WAIT);
+    }
+
+    @Test
+    void disposeFailsPendingAndLaterAcquisitionsButKeepsHeldLocks() {
+        LockHandle h = locks.acquire("d").block(WAIT);
+        StepVerifier.create(locks.acquire("d"))
+                .then(() -> locks.dispose())
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(LockServiceClosedException.class))
+                .verify(WAIT);
+        assertThat(locks.isDisposed()).isTrue();
+        StepVerifier.create(locks.acquire("other")).expectError(LockServiceClosedException.class).verify(WAIT);
+        assertThat(h.isHeld()).isTrue();
+        h.release().block(WAIT);
+        assertThat(h.isHeld()).isFalse();
+    }
+
+    @Test
+    void removeLockFileDeletesOnlyUnusedFiles() throws Exception {
+        FileLockConfig config = locks.config();
+        assertThat(FileLockService.removeLockFile(config, "gone").block(WAIT)).isFalse();
+        LockHandle h = locks.acquire("used").block(WAIT);
+        Path realUsed = dir.toRealPath().resolve("used");
+        StepVerifier.create(FileLockService.removeLockFile(config, "used"))
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(IllegalLockStateException.class)
+                        .hasMessage("Lock file '" + realUsed + "' of lock 'used' is in use"
+                                + " by this JVM; not removing it"))
+                .verify(WAIT);
+        h.release().block(WAIT);
+        await(() -> LockFile.openEntries() == 0, "channel closed");
+        assertThat(FileLockService.removeLockFile(config, "used").block(WAIT)).isTrue();
+        assertThat(dir.resolve("used")).doesNotExist();
+        assertThat(FileLockService.removeLockFile(config, "used").block(WAIT)).isFalse();
+    }
+
+    @Test
+    void fencingTokensIncreaseForEveryGrantOfAName() {
+        long previous = 0;
+        for (int i = 0; i < 5; i++) {
+            LockHandle h = locks.acquire("f", i % 2 == 0 ? LockOptions.exclusive() : LockOptions.shared())
+                    .block(WAIT);
+            assertThat(h.fencingToken()).isGreaterThan(previous);
+            previous = h.fencingToken();
+            h.release().block(WAIT);
+        }
+    }
+}

@@ -1,0 +1,289 @@
+package dev.reactivelocks.process;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+
+class ProcessExecutorTest {
+
+    static final Duration WAIT = Duration.ofSeconds(20);
+    static ProcessExecutor exec;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void createExecutor() {
+        exec = ProcessExecutor.create();
+    }
+
+    @AfterAll
+    static void disposeExecutor() {
+        exec.disposeLater().block(WAIT);
+    }
+
+    static ProcessResult run(ProcessSpec spec) {
+        return exec.execute(spec).block(WAIT);
+    }
+
+    @Test
+    void executeReturnsExactBytesOfStdoutAndStderrAndTheExitCode() {
+        ProcessResult result = run(ProcessSpec.command("sh", "-c",
+                "printf 'a\\000b\\377\\n'; printf 'err\\r\\n' >&2; exit 3").checkExitCode(3).build());
+
+        assertThat(result.exitCode()).isEqualTo(3);
+        assertThat(result.stdout()).containsExactly('a', 0, 'b', 0xff, '\n');
+        assertThat(result.stderrText()).isEqualTo("err\r\n");
+        assertThat(result.stdoutText()).isEqualTo("a\0b\uFFFD\n");
+        assertThat(result.pid()).isPositive();
+        assertThat(result.duration()).isPositive();
+    }
+
+    @Test
+    void argumentsAreNeverResplit() {
+        ProcessResult result = run(ProcessSpec.command("printf", "%s|", "two words", "$HOME", "*").build());
+        assertThat(result.stdoutText()).isEqualTo("two words|$HOME|*|");
+    }
+
+    @Test
+    void shellRunsTheFirstArgumentAsScriptWithFurtherArgumentsAsPositionalParameters() {
+        ProcessResult result = run(ProcessSpec.command("echo \"$0:$1\" $((1+2))", "zero", "one").shell().build());
+        assertThat(result.stdoutText()).isEqualTo("zero:one 3\n");
+    }
+
+    @Test
+    void environmentIsInheritedAndOverriddenOrReplaced() {
+        ProcessResult inherited = run(ProcessSpec.command("sh", "-c", "echo \"$PATH|$RL_X\"")
+                .environment(Map.of("RL_X", "1")).build());
+        assertThat(inherited.stdoutText()).isEqualTo(System.getenv("PATH") + "|1\n");
+
+        ProcessResult replaced = run(ProcessSpec.command("/usr/bin/env")
+                .replaceEnvironment(Map.of("ONLY", "this")).build());
+        assertThat(replaced.stdoutText()).isEqualTo("ONLY=this\n");
+    }
+
+    @Test
+    void workingDirectoryIsApplied() throws Exception {
+        ProcessResult result = run(ProcessSpec.command("pwd").workingDirectory(dir).build());
+        assertThat(result.stdoutText().trim()).isEqualTo(dir.toRealPath().toString());
+    }
+
+    @Test
+    void stdinIsClosedAtStartByDefault() {
+        assertThat(run(ProcessSpec.command("wc", "-c").build()).stdoutText().trim()).isEqualTo("0");
+    }
+
+    @Test
+    void stdinBytesStringAndPublisherAreWrittenThenClosed() {
+        byte[] big = new byte[300_000]; // larger than a pipe
+        big[299_999] = 7;
+        assertThat(run(ProcessSpec.command("wc", "-c").stdin(big).build()).stdoutText().trim()).isEqualTo("300000");
+        assertThat(run(ProcessSpec.command("cat").stdin("héllo").build()).stdoutText()).isEqualTo("héllo");
+        Flux<ByteBuffer> parts = Flux.range(0, 100)
+                .map(i -> ByteBuffer.wrap((i + "\n").getBytes(StandardCharsets.US_ASCII)));
+        ProcessResult result = run(ProcessSpec.command("tail", "-n", "1").stdin(parts).build());
+        assertThat(result.stdoutText()).isEqualTo("99\n");
+    }
+
+    @Test
+    void exitCodePolicyAcceptsOnlyTheListedCodes() {
+        assertThat(run(ProcessSpec.command("sh", "-c", "exit 2").checkExitCode(0, 2).build()).exitCode()).isEqualTo(2);
+        assertThat(run(ProcessSpec.command("sh", "-c", "exit 9").anyExitCode().build()).exitCode()).isEqualTo(9);
+
+        StepVerifier.create(exec.execute(ProcessSpec.command("sh", "-c", "echo out; echo bad >&2; exit 1").build()))
+                .expectErrorSatisfies(e -> {
+                    assertThat(e).isExactlyInstanceOf(ProcessExecutionException.class);
+                    ProcessExecutionException pe = (ProcessExecutionException) e;
+                    assertThat(pe.exitCode()).isEqualTo(1);
+                    assertThat(pe.stdout()).isEqualTo("out\n");
+                    assertThat(pe.stderr()).isEqualTo("bad\n");
+                    assertThat(pe.command()).isEqualTo("sh -c echo out; echo bad >&2; exit 1");
+                    assertThat(pe.description()).isEqualTo("Unexpected error while running command.");
+                    assertThat(pe.getMessage()).isEqualTo("Unexpected error while running command.\n"
+                            + "Command: sh -c echo out; echo bad >&2; exit 1\n"
+                            + "Exit code: 1\n"
+                            + "Stdout: 'out\\n'\n"
+                            + "Stderr: 'bad\\n'");
+                })
+                .verify(WAIT);
+    }
+
+    @Test
+    void executionExceptionIsSerializable() throws Exception {
+        ProcessExecutionException original = new ProcessExecutionException("ls x", 2, "", "it's gone\n", null, null);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+            out.writeObject(original);
+        }
+        Object copy;
+        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
+            copy = in.readObject();
+        }
+        assertThat(copy).isInstanceOf(ProcessExecutionException.class);
+        ProcessExecutionException pe = (ProcessExecutionException) copy;
+        assertThat(pe.getMessage()).isEqualTo(original.getMessage()).endsWith("Stderr: \"it's gone\\n\"");
+        assertThat(pe.exitCode()).isEqualTo(2);
+        assertThat(pe.stderr()).isEqualTo("it's gone\n");
+        ProcessTimeoutException timeout = new ProcessTimeoutException("sleep 9", 143, "", "", Duration.ofMillis(250));
+        assertThat(timeout.getMessage()).startsWith("Command timed out after 250ms; its process group was killed.\n"
+                + "Command: sleep 9\nExit code: 143\n");
+    }
+
+    @Test
+    void spawnFailureIsAnExecutionExceptionWithoutExitCode() {
+        StepVerifier.create(exec.execute(ProcessSpec.command("/nonexistent/program", "--password", "hunter2").build()))
+                .expectErrorSatisfies(e -> {
+                    assertThat(e).isInstanceOf(ProcessExecutionException.class);
+                    ProcessExecutionException pe = (ProcessExecutionException) e;
+                    assertThat(pe.exitCode()).isNull();
+                    assertThat(pe.command()).isEqualTo("/nonexistent/program --password ***");
+                    assertThat(pe.getMessage()).startsWith("Failed to start command: ").contains("Exit code: -")
+                            .doesNotContain("hunter2");
+                })
+                .verify(WAIT);
+    }
+
+    @Test
+    void secretsAreMaskedInTheException() {
+        StepVerifier.create(exec.execute(ProcessSpec.command("sh", "-c",
+                        "echo password=abc; echo '{\"token\": \"xyz\"}' >&2; echo positional-s3cr3t; exit 5", "--password", "p4ss")
+                        .maskSecrets("s3cr3t").build()))
+                .expectErrorSatisfies(e -> {
+                    ProcessExecutionException pe = (ProcessExecutionException) e;
+                    assertThat(pe.stdout()).isEqualTo("password=***\npositional-***\n");
+                    assertThat(pe.stderr()).isEqualTo("{\"token\": \"***\"}\n");
+                    assertThat(pe.command()).endsWith("--password ***").doesNotContain("p4ss");
+                    assertThat(pe.getMessage()).doesNotContain("abc", "xyz", "s3cr3t", "p4ss");
+                })
+                .verify(WAIT);
+    }
+
+    @Test
+    void eachSubscriptionIsOneRunAndNothingStartsBeforeSubscription() {
+        AtomicInteger starts = new AtomicInteger();
+        Mono<ProcessResult> mono = exec.execute(ProcessSpec.command("true").onStart(h -> starts.incrementAndGet()).build());
+        assertThat(starts).hasValue(0);
+        mono.block(WAIT);
+        mono.block(WAIT);
+        assertThat(starts).hasValue(2);
+    }
+
+    @Test
+    void attemptsRerunOnExitCodeFailureAndResendStdin() throws Exception {
+        Path counter = dir.resolve("count");
+        Path inputs = dir.resolve("inputs");
+        // appends its stdin and a mark per attempt; succeeds on the third
+        ProcessSpec spec = ProcessSpec.command("sh", "-c",
+                        "cat >> \"$2\"; echo x >> \"$1\"; [ $(wc -l < \"$1\") -ge 3 ]", "sh", counter.toString(), inputs.toString())
+                .stdin("in;").attempts(3).retryDelay(Duration.ofMillis(1)).build();
+
+        ProcessResult result = run(spec);
+
+        assertThat(result.exitCode()).isZero();
+        assertThat(Files.readAllLines(counter)).hasSize(3);
+        assertThat(Files.readString(inputs)).isEqualTo("in;in;in;");
+    }
+
+    @Test
+    void attemptsStopAfterTheLastFailure() throws Exception {
+        Path counter = dir.resolve("count");
+        ProcessSpec spec = ProcessSpec.command("sh", "-c", "echo x >> \"$1\"; exit 4", "sh", counter.toString())
+                .attempts(2).retryDelay(Duration.ofMillis(1)).build();
+
+        StepVerifier.create(exec.execute(spec))
+                .expectErrorSatisfies(e -> assertThat(((ProcessExecutionException) e).exitCode()).isEqualTo(4))
+                .verify(WAIT);
+        assertThat(Files.readAllLines(counter)).hasSize(2);
+    }
+
+    @Test
+    void attemptsRetrySpawnFailures() {
+        AtomicInteger hooks = new AtomicInteger();
+        ProcessSpec spec = ProcessSpec.command(dir.resolve("appears-later").toString())
+                .attempts(3).retryDelay(Duration.ofMillis(1)).build();
+        StepVerifier.create(exec.execute(spec).doOnError(e -> hooks.incrementAndGet()))
+                .expectErrorSatisfies(e -> assertThat(((ProcessExecutionException) e).exitCode()).isNull())
+                .verify(WAIT);
+        assertThat(hooks).hasValue(1);
+    }
+
+    @Test
+    void attemptsBelowOneAreRejected() {
+        assertThatThrownBy(() -> ProcessSpec.command("true").attempts(0))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("attempts must be >= 1, was 0");
+    }
+
+    @Test
+    void hooksAreCalledOncePerStartedProcessAlsoOnFailure() {
+        List<String> calls = new CopyOnWriteArrayList<>();
+        ProcessSpec spec = ProcessSpec.command("sh", "-c", "exit 7")
+                .onStart(h -> calls.add("start " + h.pid()))
+                .onExit((h, code) -> calls.add("exit " + h.pid() + " " + code))
+                .attempts(2).retryDelay(Duration.ofMillis(1))
+                .build();
+        StepVerifier.create(exec.execute(spec)).expectError(ProcessExecutionException.class).verify(WAIT);
+
+        assertThat(calls).hasSize(4);
+        String pid1 = calls.get(0).substring(6);
+        String pid2 = calls.get(2).substring(6);
+        assertThat(calls).containsExactly("start " + pid1, "exit " + pid1 + " 7", "start " + pid2, "exit " + pid2 + " 7");
+    }
+
+    @Test
+    void childLeadsItsOwnProcessGroup() throws Exception {
+        ProcessResult result = run(ProcessSpec.command("sh", "-c", "cut -d' ' -f5,6 /proc/$$/stat").build());
+        assertThat(result.stdoutText().trim()).isEqualTo(result.pid() + " " + result.pid());
+    }
+
+    @Test
+    void rootHelperPrefixesTheCommandAfterShellLikeSplitting() {
+        ProcessResult result = run(ProcessSpec.command("sh", "-c", "echo \"$HELPER\"")
+                .rootHelper("env 'HELPER=quoted value'").build());
+        assertThat(result.stdoutText()).isEqualTo("quoted value\n");
+    }
+
+    @Test
+    void limitsAreAppliedWithPrlimit() {
+        ProcessResult result = run(ProcessSpec.command("sh", "-c", "ulimit -n; ulimit -c; ulimit -v")
+                .limits(ProcessLimits.builder().openFiles(64).coreFileSize(0).addressSpace(512L << 20).build())
+                .build());
+        assertThat(result.stdoutText()).isEqualTo("64\n0\n524288\n");
+    }
+
+    @Test
+    void limitsWithoutPrlimitFailClearly() {
+        DefaultProcessExecutor noPrlimit = new DefaultProcessExecutor(1, 2, SystemTools.locate().withoutPrlimit());
+        try {
+            StepVerifier.create(noPrlimit.execute(ProcessSpec.command("true")
+                            .limits(ProcessLimits.builder().openFiles(64).build()).attempts(3).build()))
+                    .expectErrorSatisfies(e -> assertThat(e)
+                            .isExactlyInstanceOf(IllegalStateException.class)
+                            .hasMessageStartingWith("ProcessLimits ProcessLimits{OPEN_FILES=64} need util-linux 'prlimit', "
+                                    + "which was not found on PATH ["))
+                    .verify(WAIT);
+        } finally {
+            noPrlimit.disposeLater().block(WAIT);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package dev.reactivelocks.process;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ProcessSpecTest {
+
+    static final SystemTools TOOLS = new SystemTools(List.of("/usr/bin"), "/usr/bin/setsid", "/usr/bin/prlimit",
+            "/usr/bin/kill");
+
+    @Test
+    void argvWrapsTheCommandInSetsidRootHelperPrlimitAndShellInThatOrder() {
+        ProcessSpec spec = ProcessSpec.command("echo $1", "x").shell().rootHelper("sudo -n")
+                .limits(ProcessLimits.builder().openFiles(10).cpuTime(Duration.ofSeconds(3)).build()).build();
+        assertThat(CommandLines.argv(spec, TOOLS)).containsExactly("/usr/bin/setsid", "-w", "sudo", "-n",
+                "/usr/bin/prlimit", "--cpu=3", "--nofile=10", "--", "/bin/sh", "-c", "echo $1", "x");
+        assertThat(CommandLines.argv(ProcessSpec.command("a b").build(), TOOLS.withoutProcessGroups()))
+                .containsExactly("a b");
+    }
+
+    @Test
+    void helperIsSplitLikeAPosixShell() {
+        assertThat(CommandLines.split("  sudo  nova-rootwrap '/etc/my conf' \"a\\\"b\" c\\ d ''"))
+                .containsExactly("sudo", "nova-rootwrap", "/etc/my conf", "a\"b", "c d", "");
+        assertThatThrownBy(() -> CommandLines.split("sudo 'open"))
+                .hasMessage("unterminated single quote in 'sudo 'open'");
+    }
+
+    @Test
+    void invalidSettingsAreRejectedWithTheirNameAndValue() {
+        assertThatThrownBy(() -> ProcessSpec.command(new String[0])).hasMessage("command must have at least one argument, was []");
+        assertThatThrownBy(() -> ProcessSpec.command("a", null)).hasMessage("argv[1] is null");
+        assertThatThrownBy(() -> ProcessSpec.command("a").timeout(Duration.ZERO)).hasMessage("timeout must be > 0, was PT0S");
+        assertThatThrownBy(() -> ProcessSpec.command("a").killGrace(Duration.ofSeconds(-1)))
+                .hasMessage("killGrace must be >= 0, was PT-1S");
+        assertThatThrownBy(() -> ProcessSpec.command("a").retryDelay(Duration.ofSeconds(2), Duration.ofSeconds(1)))
+                .hasMessage("retryDelay needs 0 <= min <= max, was PT2S, PT1S");
+        assertThatThrownBy(() -> ProcessSpec.command("a").checkExitCode())
+                .hasMessage("checkExitCode needs at least one exit code; use anyExitCode()");
+        assertThatThrownBy(() -> ProcessSpec.command("a").rootHelper(" ")).hasMessage("rootHelper must not be blank, was ' '");
+        assertThatThrownBy(() -> ProcessLimits.builder().openFiles(-1)).hasMessage("openFiles must be >= 0, was -1");
+        assertThatThrownBy(() -> ProcessExecutor.builder().pollerThreads(0)).hasMessage("pollerThreads must be >= 1, was 0");
+    }
+
+    @Test
+    void specIsImmutableAndCopiesItsInputs() {
+        byte[] input = {1, 2};
+        List<String> argv = new java.util.ArrayList<>(List.of("cat"));
+        ProcessSpec spec = ProcessSpec.command(argv).stdin(input).build();
+        input[0] = 9;
+        argv.add("extra");
+        assertThat(spec.argv()).containsExactly("cat");
+        assertThat(spec.stdinBytes()).containsExactly(1, 2);
+        ProcessSpec copy = spec.toBuilder().anyExitCode().build();
+        assertThat(copy.acceptsAnyExitCode()).isTrue();
+        assertThat(spec.exitCodes()).containsExactly(0);
+        assertThat(copy.toString()).isEqualTo("ProcessSpec[cat]");
+    }
+
+    @Test
+    void displayCommandMasksSecrets() {
+        assertThat(ProcessSpec.command("mysql", "--password", "x1", "-e", "select 1").build().displayCommand())
+                .isEqualTo("mysql --password *** -e select 1");
+    }
+
+    @Test
+    void defaultRetryDelayIsUniformBetweenOslosBounds() {
+        ProcessSpec spec = ProcessSpec.command("true").attempts(2).build();
+        long min = Long.MAX_VALUE;
+        long max = 0;
+        for (int i = 0; i < 2000; i++) {
+            long millis = DefaultProcessExecutor.retryDelay(spec).toMillis();
+            assertThat(millis).isBetween(200L, 2000L);
+            min = Math.min(min, millis);
+            max = Math.max(max, millis);
+        }
+        assertThat(min).isLessThan(300);
+        assertThat(max).isGreaterThan(1900);
+        assertThat(DefaultProcessExecutor.retryDelay(spec.toBuilder().retryDelay(Duration.ofMillis(7)).build()))
+                .isEqualTo(Duration.ofMillis(7));
+    }
+}

@@ -1,0 +1,500 @@
+package dev.reactivelocks.redis;
+
+import dev.reactivelocks.LockConfigurationException;
+import dev.reactivelocks.LockMode;
+import dev.reactivelocks.spi.BackendLease;
+import dev.reactivelocks.spi.LockBackend;
+import io.lettuce.core.KeyScanArgs;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScanStream;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.pubsub.RedisPubSubAdapter;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.util.retry.Retry;
+
+/**
+ * A {@link LockBackend} on Redis through Lettuce's reactive API: the WEAK store of
+ * {@link dev.reactivelocks.distributed.DistributedLockService}.
+ *
+ * <pre>{@code
+ * RedisClient client = RedisClient.create();
+ * RedisLockBackend redis = RedisLockBackend.create(client, RedisURI.create("redis://127.0.0.1:6379"),
+ *         RedisLockConfig.defaults());
+ * LockService locks = DistributedLockService.builder(redis).lease(Duration.ofSeconds(30)).build();
+ * }</pre>
+ *
+ * <p><b>Keys</b> (prefix {@code P}, see {@link RedisLockConfig}): a hash {@code P lock:<name>} per locked
+ * name maps each owner token to {@code mode:fencing:expiresAtMillis}, and the key expires with its last
+ * lease; {@code P fence:<name>} is the name's fencing counter and never expires; {@code P epoch} marks that
+ * the server still has the data. Names are binary-safe key bytes (UTF-8, unpaired surrogates included), so
+ * names of any characters and length are stored verbatim. Standalone Redis or Sentinel; not Redis Cluster
+ * (the keys of one name are not in one hash slot).
+ *
+ * <p><b>Atomicity</b>: acquisition, renewal and release are each one Lua script, loaded once and run with
+ * {@code EVALSHA} ({@code EVAL} when the server answers {@code NOSCRIPT}, for example after a restart).
+ * Expiry is judged by the Redis server clock ({@code TIME}), never by the clients' clocks; expired leases
+ * are removed by the next script that touches the name.
+ *
+ * <p><b>Fencing tokens</b>: {@code max(INCR P fence:<name>, TIME in microseconds)}, so they increase
+ * strictly per name, and still increase after the counter was lost in a restart (as long as the new
+ * server's clock is not behind the old one's).
+ *
+ * <p><b>Data loss</b>: when {@code P epoch} is missing the server lost its lock data (or the prefix is
+ * new): the first acquisition writes it, and no lock of the prefix is granted during
+ * {@link RedisLockConfig#restartGrace()} (by default one lease), so that holders of lost leases learn the
+ * loss before anyone else is granted their lock.
+ *
+ * <p><b>Wake-ups</b>: {@link #releases()} holds one pub/sub connection subscribed to {@code P released},
+ * shared by every subscriber of this backend (one per service, whatever the number of waiters and names).
+ * Each release publishes the {@link #signalKey signal key} of the name. Lettuce re-subscribes after a
+ * reconnection, and every (re)subscription emits {@link LockBackend#ANY_RELEASE}.
+ *
+ * <p><b>Threading</b>: nothing blocks; results are signalled on Lettuce's event loop.
+ */
+public final class RedisLockBackend implements LockBackend {
+
+    private static final ByteArrayCodec CODEC = ByteArrayCodec.INSTANCE;
+    private static final byte[] LOCK = "lock:".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] FENCE = "fence:".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] EMPTY = new byte[0];
+
+    private static final String NOW = "local t = redis.call('TIME')\n"
+            + "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n";
+
+    /** KEYS: lock, fence, epoch. ARGV: token, mode (E/S), lease ms, grace ms. Returns "mode:fencing" or nil. */
+    static final Script ACQUIRE = new Script(NOW
+            + "local lease = tonumber(ARGV[3])\n"
+            + "local epoch = redis.call('GET', KEYS[3])\n"
+            + "if not epoch then\n"
+            + "  epoch = now\n"
+            + "  redis.call('SET', KEYS[3], string.format('%.0f', now))\n"
+            + "else\n"
+            + "  epoch = tonumber(epoch)\n"
+            + "end\n"
+            + "local entries = redis.call('HGETALL', KEYS[1])\n"
+            + "local mine = nil\n"
+            + "local conflict = false\n"
+            + "local others = 0\n"
+            + "for i = 1, #entries, 2 do\n"
+            + "  local mode, fence, exp = string.match(entries[i + 1], '^(%a):(%d+):(%d+)$')\n"
+            + "  exp = tonumber(exp)\n"
+            + "  if exp <= now then\n"
+            + "    redis.call('HDEL', KEYS[1], entries[i])\n"
+            + "  elseif entries[i] == ARGV[1] then\n"
+            + "    mine = mode .. ':' .. fence\n"
+            + "  else\n"
+            + "    if ARGV[2] == 'E' or mode == 'E' then conflict = true end\n"
+            + "    if exp > others then others = exp end\n"
+            + "  end\n"
+            + "end\n"
+            + "local expires = now + lease\n"
+            + "if not mine then\n"
+            + "  if conflict or now < epoch + tonumber(ARGV[4]) then\n"
+            + "    return false\n"
+            + "  end\n"
+            + "  local f = redis.call('INCR', KEYS[2])\n"
+            + "  local floor = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
+            + "  if f < floor then\n"
+            + "    f = floor\n"
+            + "    redis.call('SET', KEYS[2], string.format('%.0f', f))\n"
+            + "  end\n"
+            + "  mine = ARGV[2] .. ':' .. string.format('%.0f', f)\n"
+            + "end\n"
+            + "redis.call('HSET', KEYS[1], ARGV[1], mine .. ':' .. string.format('%.0f', expires))\n"
+            + "redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', math.max(expires, others)))\n"
+            + "return mine\n");
+
+    /** KEYS: lock. ARGV: token, lease ms. Returns 1 when the live lease was extended, else 0. */
+    static final Script RENEW = new Script("local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
+            + "if not v then return 0 end\n"
+            + NOW
+            + "local head, exp = string.match(v, '^(%a:%d+):(%d+)$')\n"
+            + "if tonumber(exp) <= now then\n"
+            + "  redis.call('HDEL', KEYS[1], ARGV[1])\n"
+            + "  return 0\n"
+            + "end\n"
+            + "local expires = now + tonumber(ARGV[2])\n"
+            + "redis.call('HSET', KEYS[1], ARGV[1], head .. ':' .. string.format('%.0f', expires))\n"
+            + "local ttl = redis.call('PTTL', KEYS[1])\n"
+            + "if ttl < 0 or now + ttl < expires then\n"
+            + "  redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', expires))\n"
+            + "end\n"
+            + "return 1\n");
+
+    /** KEYS: lock. ARGV: token, channel, signal key. Returns 1 when the token's lease was deleted. */
+    static final Script RELEASE = new Script("if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then\n"
+            + "  redis.call('PUBLISH', ARGV[2], ARGV[3])\n"
+            + "  return 1\n"
+            + "end\n"
+            + "return 0\n");
+
+    /** KEYS: lock. Returns lines "token TAB mode TAB fencing TAB remainingMs". */
+    static final Script INSPECT = new Script(NOW
+            + "local entries = redis.call('HGETALL', KEYS[1])\n"
+            + "local out = {}\n"
+            + "for i = 1, #entries, 2 do\n"
+            + "  local mode, fence, exp = string.match(entries[i + 1], '^(%a):(%d+):(%d+)$')\n"
+            + "  out[#out + 1] = entries[i] .. '\\t' .. mode .. '\\t' .. fence .. '\\t'"
+            + " .. string.format('%.0f', tonumber(exp) - now)\n"
+            + "end\n"
+            + "return table.concat(out, '\\n')\n");
+
+    /** KEYS: lock. Deletes the expired leases of the name; returns how many. */
+    static final Script PRUNE = new Script(NOW
+            + "local entries = redis.call('HGETALL', KEYS[1])\n"
+            + "local n = 0\n"
+            + "for i = 1, #entries, 2 do\n"
+            + "  local exp = string.match(entries[i + 1], ':(%d+)$')\n"
+            + "  if tonumber(exp) <= now then\n"
+            + "    redis.call('HDEL', KEYS[1], entries[i])\n"
+            + "    n = n + 1\n"
+            + "  end\n"
+            + "end\n"
+            + "return n\n");
+
+    private final RedisLockConfig config;
+    private final Connections connections;
+    private final byte[] prefix;
+    private final byte[] epochKey;
+    private final byte[] channel;
+    private final Sinks.Empty<Void> closing = Sinks.empty();
+    private final Flux<String> releases;
+
+    private RedisLockBackend(Connections connections, RedisLockConfig config) {
+        this.config = config;
+        this.connections = connections;
+        this.prefix = config.prefixBytes();
+        this.epochKey = Names.concat(prefix, "epoch".getBytes(StandardCharsets.US_ASCII), EMPTY);
+        this.channel = Names.concat(prefix, "released".getBytes(StandardCharsets.US_ASCII), EMPTY);
+        this.releases = listen().takeUntilOther(closing.asMono()).publish().refCount(1);
+    }
+
+    /**
+     * A backend that opens its own two connections with {@code client} to {@code uri}: one for commands
+     * (opened at the first operation) and one for pub/sub (opened while {@link #releases()} has
+     * subscribers). Connecting never blocks. {@link #close()} closes both; the client stays open.
+     *
+     * @param client the Lettuce client (its resources, event loops and options are used)
+     * @param uri the Redis server shared by all services that must exclude each other
+     * @param config key prefix and restart grace
+     * @return a new backend
+     */
+    public static RedisLockBackend create(RedisClient client, RedisURI uri, RedisLockConfig config) {
+        Objects.requireNonNull(client, "client");
+        Objects.requireNonNull(uri, "uri");
+        Objects.requireNonNull(config, "config");
+        return new RedisLockBackend(new ClientConnections(client, uri), config);
+    }
+
+    /**
+     * A backend with {@link RedisLockConfig#defaults()} that opens its own connections.
+     *
+     * @param client the Lettuce client
+     * @param uri the Redis server
+     * @return a new backend
+     */
+    public static RedisLockBackend create(RedisClient client, RedisURI uri) {
+        return create(client, uri, RedisLockConfig.defaults());
+    }
+
+    /**
+     * A backend on connections the caller opened (with {@link ByteArrayCodec}) and keeps owning:
+     * {@code commands} may be shared with the application, {@code subscriptions} is used to subscribe to
+     * the backend's channel (other subscriptions on it are left alone). {@link #close()} unsubscribes but
+     * closes neither.
+     *
+     * @param commands the connection for the scripts
+     * @param subscriptions the pub/sub connection for release signals
+     * @param config key prefix and restart grace
+     * @return a new backend
+     */
+    public static RedisLockBackend create(StatefulRedisConnection<byte[], byte[]> commands,
+                                          StatefulRedisPubSubConnection<byte[], byte[]> subscriptions,
+                                          RedisLockConfig config) {
+        Objects.requireNonNull(commands, "commands");
+        Objects.requireNonNull(subscriptions, "subscriptions");
+        Objects.requireNonNull(config, "config");
+        return new RedisLockBackend(new GivenConnections(commands, subscriptions), config);
+    }
+
+    /** @return the configuration */
+    public RedisLockConfig config() {
+        return config;
+    }
+
+    @Override
+    public Mono<BackendLease> tryAcquire(String name, LockMode mode, String token, Duration lease) {
+        byte[] encoded = Names.encode(name);
+        long grace = config.restartGrace() == null ? lease.toMillis() : config.restartGrace().toMillis();
+        byte[][] keys = {lockKey(encoded), Names.concat(prefix, FENCE, encoded), epochKey};
+        return this.<byte[]>run(ACQUIRE, ScriptOutputType.VALUE, keys, ascii(token),
+                        ascii(mode == LockMode.EXCLUSIVE ? "E" : "S"), ascii(Long.toString(lease.toMillis())),
+                        ascii(Long.toString(grace)))
+                .map(reply -> {
+                    String s = new String(reply, StandardCharsets.US_ASCII);
+                    LockMode granted = s.charAt(0) == 'E' ? LockMode.EXCLUSIVE : LockMode.SHARED;
+                    return BackendLease.of(name, granted, token, Long.parseLong(s.substring(2)));
+                })
+                .onErrorMap(e -> translate(name, e));
+    }
+
+    @Override
+    public Mono<Boolean> renew(String name, String token, Duration lease) {
+        byte[][] keys = {lockKey(Names.encode(name))};
+        return this.<Long>run(RENEW, ScriptOutputType.INTEGER, keys, ascii(token), ascii(Long.toString(lease.toMillis())))
+                .map(n -> n == 1L)
+                .defaultIfEmpty(Boolean.FALSE)
+                .onErrorMap(e -> translate(name, e));
+    }
+
+    @Override
+    public Mono<Boolean> release(String name, String token) {
+        byte[] encoded = Names.encode(name);
+        byte[][] keys = {lockKey(encoded)};
+        return this.<Long>run(RELEASE, ScriptOutputType.INTEGER, keys, ascii(token), channel,
+                        ascii(Names.digest(encoded)))
+                .map(n -> n == 1L)
+                .defaultIfEmpty(Boolean.FALSE)
+                .onErrorMap(e -> translate(name, e));
+    }
+
+    @Override
+    public Flux<String> releases() {
+        return releases;
+    }
+
+    /** @return the lower-case hexadecimal SHA-256 of the name's key bytes, as published on release */
+    @Override
+    public String signalKey(String name) {
+        return Names.digest(Names.encode(name));
+    }
+
+    /**
+     * Reports every lease stored under this backend's prefix, live or expired but not yet removed, by
+     * scanning the lock keys ({@code SCAN}, never {@code KEYS}). Redis deletes a name's hash when its
+     * last lease expires, so expired entries only remain next to a live shared lease of the same name.
+     * Fencing counters ({@code P fence:<name>}) are not reported: they are kept forever on purpose.
+     *
+     * @return a cold {@code Flux} of the leases, in no particular order
+     */
+    public Flux<RedisLeaseInfo> leases() {
+        int nameStart = prefix.length + LOCK.length;
+        return lockKeys().concatMap(key -> this.<byte[]>run(INSPECT, ScriptOutputType.VALUE, new byte[][] {key})
+                .flatMapIterable(reply -> {
+                    String name = Names.decode(key, nameStart);
+                    String text = new String(reply, StandardCharsets.UTF_8);
+                    List<RedisLeaseInfo> out = new ArrayList<>();
+                    if (!text.isEmpty()) {
+                        for (String line : text.split("\n")) {
+                            String[] f = line.split("\t");
+                            out.add(new RedisLeaseInfo(name, f[1].equals("E") ? LockMode.EXCLUSIVE : LockMode.SHARED,
+                                    f[0], Long.parseLong(f[2]), Duration.ofMillis(Long.parseLong(f[3]))));
+                        }
+                    }
+                    return out;
+                }));
+    }
+
+    /**
+     * Deletes the expired leases that are still stored (see {@link #leases()}); names without a live
+     * lease are already gone by key expiry. Harmless at any time: every acquisition of a name also removes
+     * its expired leases first.
+     *
+     * @return a cold {@code Mono} of the number of expired leases deleted
+     */
+    public Mono<Long> purgeExpired() {
+        return lockKeys().concatMap(key -> this.<Long>run(PRUNE, ScriptOutputType.INTEGER, new byte[][] {key}))
+                .reduce(0L, Long::sum);
+    }
+
+    /** Stops listening for releases and closes the connections the backend opened. Leases stay in Redis. */
+    @Override
+    public Mono<Void> close() {
+        return Mono.fromRunnable(closing::tryEmitEmpty).then(connections.close());
+    }
+
+    @Override
+    public String toString() {
+        return "RedisLockBackend{keyPrefix=" + config.keyPrefix() + "}";
+    }
+
+    private Flux<byte[]> lockKeys() {
+        byte[] pattern = Names.concat(prefix, LOCK, "*".getBytes(StandardCharsets.US_ASCII));
+        return connections.commands().flatMapMany(c -> ScanStream.scan(c.reactive(),
+                KeyScanArgs.Builder.limit(200).match(pattern)));
+    }
+
+    private byte[] lockKey(byte[] encodedName) {
+        return Names.concat(prefix, LOCK, encodedName);
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** EVALSHA, and EVAL (which also loads the script) when the server does not know the script. */
+    private <T> Mono<T> run(Script script, ScriptOutputType type, byte[][] keys, byte[]... args) {
+        return connections.commands().flatMap(c -> c.reactive().<T>evalsha(script.sha, type, keys, args)
+                .onErrorResume(RedisNoScriptException.class, e -> c.reactive().eval(script.source, type, keys, args))
+                .next());
+    }
+
+    /** Refusals that retrying cannot cure are permanent ({@code LockException}); the rest is transient. */
+    private Throwable translate(String name, Throwable error) {
+        if (error instanceof RedisCommandExecutionException && error.getMessage() != null) {
+            String m = error.getMessage();
+            if (m.startsWith("WRONGTYPE") || m.startsWith("NOPERM") || m.startsWith("NOAUTH")
+                    || m.startsWith("WRONGPASS") || m.contains("unknown command")) {
+                LockConfigurationException e = new LockConfigurationException(name, "Lock '" + name
+                        + "': Redis refused the lock script under key prefix '" + config.keyPrefix() + "' ("
+                        + m + ")");
+                e.addSuppressed(error);
+                return e;
+            }
+        }
+        return error;
+    }
+
+    /**
+     * The release channel for as long as there are subscribers: emits ANY_RELEASE at each (re)subscription,
+     * then the signal keys published on the channel.
+     */
+    private Flux<String> listen() {
+        return Flux.usingWhen(connections.openSubscriptions(),
+                        c -> Flux.<String>create(sink -> {
+                            RedisPubSubAdapter<byte[], byte[]> listener = new RedisPubSubAdapter<>() {
+                                @Override
+                                public void message(byte[] ch, byte[] message) {
+                                    if (Arrays.equals(ch, channel)) {
+                                        sink.next(new String(message, StandardCharsets.US_ASCII));
+                                    }
+                                }
+
+                                @Override
+                                public void subscribed(byte[] ch, long count) {
+                                    if (Arrays.equals(ch, channel)) {
+                                        sink.next(ANY_RELEASE);
+                                    }
+                                }
+                            };
+                            c.addListener(listener);
+                            sink.onDispose(() -> c.removeListener(listener));
+                            c.reactive().subscribe(channel).subscribe(null, sink::error);
+                        }),
+                        c -> connections.closeSubscriptions(c, channel),
+                        (c, error) -> connections.closeSubscriptions(c, channel),
+                        c -> connections.closeSubscriptions(c, channel))
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)));
+    }
+
+    /** A Lua script with its SHA-1 digest, computed once. */
+    static final class Script {
+        final String source;
+        final String sha;
+
+        Script(String source) {
+            this.source = source;
+            this.sha = Names.sha1(source.getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    /** Where the connections come from, and who closes them. */
+    private interface Connections {
+        Mono<StatefulRedisConnection<byte[], byte[]>> commands();
+
+        Mono<StatefulRedisPubSubConnection<byte[], byte[]>> openSubscriptions();
+
+        Mono<Void> closeSubscriptions(StatefulRedisPubSubConnection<byte[], byte[]> c, byte[] channel);
+
+        Mono<Void> close();
+    }
+
+    /** Connections opened (without blocking) and closed by the backend. */
+    private static final class ClientConnections implements Connections {
+        private final RedisClient client;
+        private final RedisURI uri;
+        private final AtomicReference<@Nullable StatefulRedisConnection<byte[], byte[]>> opened = new AtomicReference<>();
+        private final Mono<StatefulRedisConnection<byte[], byte[]>> commands;
+
+        ClientConnections(RedisClient client, RedisURI uri) {
+            this.client = client;
+            this.uri = uri;
+            this.commands = Mono.fromCompletionStage(() -> client.connectAsync(CODEC, uri))
+                    .doOnNext(opened::set)
+                    .cache(v -> Duration.ofMillis(Long.MAX_VALUE), error -> Duration.ZERO,
+                            () -> Duration.ZERO);
+        }
+
+        @Override
+        public Mono<StatefulRedisConnection<byte[], byte[]>> commands() {
+            return commands;
+        }
+
+        @Override
+        public Mono<StatefulRedisPubSubConnection<byte[], byte[]>> openSubscriptions() {
+            return Mono.fromCompletionStage(() -> client.connectPubSubAsync(CODEC, uri));
+        }
+
+        @Override
+        public Mono<Void> closeSubscriptions(StatefulRedisPubSubConnection<byte[], byte[]> c, byte[] channel) {
+            return Mono.fromCompletionStage(c::closeAsync).onErrorResume(e -> Mono.empty());
+        }
+
+        @Override
+        public Mono<Void> close() {
+            return Mono.defer(() -> {
+                StatefulRedisConnection<byte[], byte[]> c = opened.getAndSet(null);
+                return c == null ? Mono.empty()
+                        : Mono.fromCompletionStage(c::closeAsync).onErrorResume(e -> Mono.empty());
+            });
+        }
+    }
+
+    /** Connections owned by the caller. */
+    private static final class GivenConnections implements Connections {
+        private final Mono<StatefulRedisConnection<byte[], byte[]>> commands;
+        private final StatefulRedisPubSubConnection<byte[], byte[]> subscriptions;
+
+        GivenConnections(StatefulRedisConnection<byte[], byte[]> commands,
+                         StatefulRedisPubSubConnection<byte[], byte[]> subscriptions) {
+            this.commands = Mono.just(commands);
+            this.subscriptions = subscriptions;
+        }
+
+        @Override
+        public Mono<StatefulRedisConnection<byte[], byte[]>> commands() {
+            return commands;
+        }
+
+        @Override
+        public Mono<StatefulRedisPubSubConnection<byte[], byte[]>> openSubscriptions() {
+            return Mono.just(subscriptions);
+        }
+
+        @Override
+        public Mono<Void> closeSubscriptions(StatefulRedisPubSubConnection<byte[], byte[]> c, byte[] channel) {
+            return c.reactive().unsubscribe(channel).onErrorResume(e -> Mono.empty());
+        }
+
+        @Override
+        public Mono<Void> close() {
+            return Mono.empty();
+        }
+    }
+}

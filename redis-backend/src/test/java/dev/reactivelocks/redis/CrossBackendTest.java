@@ -1,0 +1,105 @@
+package dev.reactivelocks.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.postgres.PostgresLockBackend;
+import dev.reactivelocks.postgres.PostgresLockConfig;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.r2dbc.postgresql.PostgresqlConnectionConfiguration;
+import io.r2dbc.postgresql.PostgresqlConnectionFactory;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.Result;
+import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * Services on different stores, or on different prefixes of one Redis, are separate lock spaces: the same
+ * name locked in each is granted in each, and releasing one changes nothing in the others.
+ */
+class CrossBackendTest {
+
+    private static final Duration TIMEOUT = RedisTestSupport.TIMEOUT;
+    private static final LockOptions EXCLUSIVE = LockOptions.exclusive().timeout(Duration.ofSeconds(10));
+
+    private RedisClient client;
+    private PostgresqlConnectionFactory pg;
+    private PostgresLockConfig pgConfig;
+    private RedisLockBackend redis1;
+    private RedisLockBackend redis2;
+    private PostgresLockBackend postgres;
+    private RedisURI uri;
+
+    @BeforeEach
+    void setUp() {
+        client = RedisTestSupport.client();
+        uri = RedisTestSupport.uri("rl-cross");
+        pg = new PostgresqlConnectionFactory(PostgresqlConnectionConfiguration.builder()
+                .host("127.0.0.1").port(5432).username("postgres").database("test")
+                .connectTimeout(Duration.ofSeconds(5)).build());
+        pgConfig = PostgresLockConfig.builder()
+                .table("rl_cross_" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffL)).build();
+        RedisLockConfig base = RedisLockConfig.builder().restartGrace(Duration.ZERO).build();
+        redis1 = RedisLockBackend.create(client, uri, base.toBuilder().keyPrefix(RedisTestSupport.uniquePrefix("cross1")).build());
+        redis2 = RedisLockBackend.create(client, uri, base.toBuilder().keyPrefix(RedisTestSupport.uniquePrefix("cross2")).build());
+        postgres = PostgresLockBackend.create(pg, pgConfig);
+    }
+
+    @AfterEach
+    void tearDown() {
+        for (var b : new dev.reactivelocks.spi.LockBackend[] {redis1, redis2, postgres}) {
+            b.close().block(TIMEOUT);
+        }
+        RedisTestSupport.deleteKeys(client, uri, redis1.config().keyPrefix());
+        RedisTestSupport.deleteKeys(client, uri, redis2.config().keyPrefix());
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        Mono.usingWhen(pg.create(), c -> Flux.just("DROP TABLE IF EXISTS " + pgConfig.table(),
+                                "DROP SEQUENCE IF EXISTS " + pgConfig.table() + "_fencing")
+                        .concatMap(sql -> Flux.from(c.createStatement(sql).execute()).flatMap(Result::getRowsUpdated))
+                        .then(),
+                Connection::close).block(TIMEOUT);
+    }
+
+    private static DistributedLockService service(dev.reactivelocks.spi.LockBackend backend) {
+        return DistributedLockService.builder(backend).lease(Duration.ofSeconds(5)).build();
+    }
+
+    @Test
+    void postgresAndRedisServicesNeverShareALockByAccident() {
+        DistributedLockService onPostgres = service(postgres);
+        DistributedLockService onRedis = service(redis1);
+        DistributedLockService onOtherPrefix = service(redis2);
+        try {
+            LockHandle p = onPostgres.acquire("orders", EXCLUSIVE).block(TIMEOUT);
+            LockHandle r = onRedis.tryAcquire("orders").block(TIMEOUT);
+            LockHandle o = onOtherPrefix.tryAcquire("orders").block(TIMEOUT);
+            assertThat(p).isNotNull();
+            assertThat(r).as("the same name in Redis is another lock").isNotNull();
+            assertThat(o).as("the same name under another prefix is another lock").isNotNull();
+            assertThat(onPostgres.tryAcquire("orders").block(TIMEOUT)).as("each store still excludes").isNull();
+            assertThat(onRedis.tryAcquire("orders").block(TIMEOUT)).isNull();
+
+            r.release().block(TIMEOUT);
+            assertThat(p.isHeld()).isTrue();
+            assertThat(o.isHeld()).isTrue();
+            assertThat(onPostgres.tryAcquire("orders").block(TIMEOUT)).as("a Redis release frees nothing in PostgreSQL")
+                    .isNull();
+            assertThat(redis1.leases().collectList().block(TIMEOUT)).isEmpty();
+            assertThat(redis2.leases().collectList().block(TIMEOUT)).hasSize(1);
+            p.release().block(TIMEOUT);
+            o.release().block(TIMEOUT);
+        } finally {
+            onPostgres.disposeLater().block(TIMEOUT);
+            onRedis.disposeLater().block(TIMEOUT);
+            onOtherPrefix.disposeLater().block(TIMEOUT);
+        }
+    }
+}

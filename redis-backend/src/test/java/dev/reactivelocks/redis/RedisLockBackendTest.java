@@ -1,0 +1,293 @@
+package dev.reactivelocks.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.reactivelocks.LockConfigurationException;
+import dev.reactivelocks.LockMode;
+import dev.reactivelocks.spi.BackendLease;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+
+/** The SPI contract of {@link RedisLockBackend}, script by script, against the real server. */
+class RedisLockBackendTest {
+
+    private static final Duration LEASE = Duration.ofSeconds(30);
+    private static final Duration TIMEOUT = RedisTestSupport.TIMEOUT;
+
+    private static RedisClient client;
+    private static RedisURI uri;
+    private static String prefix;
+    private static RedisLockBackend backend;
+    private static StatefulRedisConnection<byte[], byte[]> raw;
+
+    @BeforeAll
+    static void setUp() {
+        client = RedisTestSupport.client();
+        uri = RedisTestSupport.uri("rl-backend-test");
+        prefix = RedisTestSupport.uniquePrefix("backend");
+        backend = RedisLockBackend.create(client, uri,
+                RedisLockConfig.builder().keyPrefix(prefix).restartGrace(Duration.ZERO).build());
+        raw = client.connect(ByteArrayCodec.INSTANCE, uri);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        backend.close().block(TIMEOUT);
+        raw.close();
+        RedisTestSupport.deleteKeys(client, uri, prefix);
+        client.shutdown();
+    }
+
+    private static BackendLease acquire(String name, LockMode mode, String token) {
+        return backend.tryAcquire(name, mode, token, LEASE).block(TIMEOUT);
+    }
+
+    private static byte[] key(String kind, String name) {
+        return (prefix + kind + ":" + name).getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void exclusiveExcludesEveryoneAndSharedOverlaps() {
+        assertThat(acquire("ex", LockMode.EXCLUSIVE, "a")).isNotNull();
+        assertThat(acquire("ex", LockMode.EXCLUSIVE, "b")).isNull();
+        assertThat(acquire("ex", LockMode.SHARED, "c")).isNull();
+
+        assertThat(acquire("sh", LockMode.SHARED, "a")).isNotNull();
+        assertThat(acquire("sh", LockMode.SHARED, "b")).isNotNull();
+        assertThat(acquire("sh", LockMode.EXCLUSIVE, "c")).isNull();
+        backend.release("sh", "a").block(TIMEOUT);
+        assertThat(acquire("sh", LockMode.EXCLUSIVE, "c")).isNull();
+        backend.release("sh", "b").block(TIMEOUT);
+        assertThat(acquire("sh", LockMode.EXCLUSIVE, "c")).isNotNull();
+    }
+
+    @Test
+    void releaseIsCompareAndDeleteOnTheToken() {
+        BackendLease owner = acquire("cad", LockMode.EXCLUSIVE, "owner");
+        assertThat(backend.release("cad", "intruder").block(TIMEOUT)).isFalse();
+        assertThat(acquire("cad", LockMode.EXCLUSIVE, "other")).isNull();
+        assertThat(backend.release("cad", "owner").block(TIMEOUT)).isTrue();
+        assertThat(backend.release("cad", "owner").block(TIMEOUT)).isFalse();
+        assertThat(raw.sync().exists(key("lock", "cad"))).as("last lease gone: key deleted").isZero();
+        assertThat(acquire("cad", LockMode.EXCLUSIVE, "other").fencingToken()).isGreaterThan(owner.fencingToken());
+    }
+
+    @Test
+    void repeatingAnAcquireWithTheSameTokenReturnsTheSameGrant() {
+        BackendLease first = acquire("idem", LockMode.EXCLUSIVE, "tok");
+        BackendLease again = acquire("idem", LockMode.EXCLUSIVE, "tok");
+        assertThat(again).isEqualTo(first);
+        assertThat(raw.sync().hlen(key("lock", "idem"))).isEqualTo(1L);
+    }
+
+    @Test
+    void expiredLeaseIsTakenOverAndCannotBeRenewedOrReleasedByItsOldOwner() {
+        BackendLease old = backend.tryAcquire("exp", LockMode.EXCLUSIVE, "old", Duration.ofSeconds(1)).block(TIMEOUT);
+        assertThat(backend.renew("exp", "old", Duration.ofSeconds(1)).block(TIMEOUT)).isTrue();
+        assertThat(backend.tryAcquire("exp", LockMode.EXCLUSIVE, "new", LEASE).block(TIMEOUT)).isNull();
+        BackendLease taken = Mono.delay(Duration.ofMillis(1500))
+                .then(backend.tryAcquire("exp", LockMode.EXCLUSIVE, "new", LEASE)).block(TIMEOUT);
+        assertThat(taken).isNotNull();
+        assertThat(taken.fencingToken()).isGreaterThan(old.fencingToken());
+        assertThat(backend.renew("exp", "old", LEASE).block(TIMEOUT)).isFalse();
+        assertThat(backend.release("exp", "old").block(TIMEOUT)).isFalse();
+        assertThat(backend.renew("exp", "new", LEASE).block(TIMEOUT)).isTrue();
+        assertThat(raw.sync().hkeys(key("lock", "exp"))).extracting(b -> new String(b, StandardCharsets.US_ASCII))
+                .containsExactly("new");
+    }
+
+    @Test
+    void anExpiredSharedLeaseNextToALiveOneIsIgnoredAndNotRenewedBackToLife() {
+        backend.tryAcquire("late", LockMode.SHARED, "slow", Duration.ofMillis(100)).block(TIMEOUT);
+        backend.tryAcquire("late", LockMode.SHARED, "live", LEASE).block(TIMEOUT);
+        assertThat(Mono.delay(Duration.ofMillis(300)).then(backend.renew("late", "slow", LEASE)).block(TIMEOUT))
+                .isFalse();
+        assertThat(acquire("late", LockMode.EXCLUSIVE, "x")).as("the live shared lease still excludes").isNull();
+        backend.release("late", "live").block(TIMEOUT);
+        assertThat(acquire("late", LockMode.EXCLUSIVE, "x")).isNotNull();
+    }
+
+    @Test
+    void leaseTimesComeFromTheRedisClockAndTheKeyExpiresWithTheLastLease() {
+        backend.tryAcquire("clock", LockMode.EXCLUSIVE, "clk", Duration.ofMillis(1500)).block(TIMEOUT);
+        List<byte[]> time = raw.sync().time();
+        long serverNow = Long.parseLong(new String(time.get(0), StandardCharsets.US_ASCII)) * 1000
+                + Long.parseLong(new String(time.get(1), StandardCharsets.US_ASCII)) / 1000;
+        String entry = new String(raw.sync().hget(key("lock", "clock"), "clk".getBytes(StandardCharsets.US_ASCII)),
+                StandardCharsets.US_ASCII);
+        long expiresAt = Long.parseLong(entry.substring(entry.lastIndexOf(':') + 1));
+        assertThat(expiresAt - serverNow).isBetween(1000L, 1500L);
+        assertThat(raw.sync().pttl(key("lock", "clock"))).isBetween(1000L, 1500L);
+        Mono.delay(Duration.ofMillis(1700)).block(TIMEOUT);
+        assertThat(raw.sync().exists(key("lock", "clock"))).as("gone by TTL").isZero();
+        assertThat(raw.sync().ttl(key("fence", "clock"))).as("the fencing counter never expires").isEqualTo(-1L);
+    }
+
+    @Test
+    void fencingTokensIncreaseStrictlyPerNameAcrossTakeoversAndFollowTheServerClock() {
+        long last = 0;
+        for (int i = 0; i < 20; i++) {
+            BackendLease lease = acquire("fence", LockMode.EXCLUSIVE, "t" + i);
+            assertThat(lease.fencingToken()).isGreaterThan(last);
+            last = lease.fencingToken();
+            backend.release("fence", "t" + i).block(TIMEOUT);
+        }
+        List<byte[]> time = raw.sync().time();
+        long micros = Long.parseLong(new String(time.get(0), StandardCharsets.US_ASCII)) * 1_000_000
+                + Long.parseLong(new String(time.get(1), StandardCharsets.US_ASCII));
+        assertThat(last).as("at least the server time in microseconds").isBetween(micros - 60_000_000, micros);
+        raw.sync().del(key("fence", "fence"));   // as if the counter was lost
+        assertThat(acquire("fence", LockMode.EXCLUSIVE, "after").fencingToken()).isGreaterThan(last);
+    }
+
+    @Test
+    void namesOfAnyCharactersAndLengthAreStoredVerbatimAndKeptApart() {
+        String quotes = "it's \"quoted\" * ? [x] \\ ; --";
+        String nul1 = "a\u0000b";
+        String nul2 = "a\u0000c";
+        String emoji = "lock-\uD83D\uDD12-\u00e9";
+        String lone1 = "lone-\uD800";
+        String lone2 = "lone-\uDBFF";
+        String huge = "x".repeat(10 * 1024) + "\u0000" + "y".repeat(100);
+        String hugeTwin = "x".repeat(10 * 1024) + "\u0000" + "y".repeat(99) + "z";
+        List<String> names = List.of(quotes, nul1, nul2, emoji, lone1, lone2, huge, hugeTwin);
+        for (String name : names) {
+            assertThat(acquire(name, LockMode.EXCLUSIVE, "first")).as("free: %s", name.length()).isNotNull();
+            assertThat(acquire(name, LockMode.EXCLUSIVE, "second")).as("held: %s", name.length()).isNull();
+        }
+        for (String name : List.of(quotes, emoji, huge)) {
+            assertThat(raw.sync().exists(key("lock", name))).as("readable UTF-8 key").isEqualTo(1L);
+        }
+        assertThat(backend.leases().map(RedisLeaseInfo::name).collectList().block(TIMEOUT))
+                .as("names decode back").containsAll(names);
+        assertThat(backend.signalKey(huge)).hasSize(64).isNotEqualTo(backend.signalKey(hugeTwin));
+        assertThat(backend.signalKey(lone1)).isNotEqualTo(backend.signalKey(lone2));
+        for (String name : names) {
+            assertThat(backend.release(name, "first").block(TIMEOUT)).isTrue();
+        }
+    }
+
+    @Test
+    void leasesReportWhatExistsAndPurgeRemovesOnlyExpiredLeases() {
+        String p = RedisTestSupport.uniquePrefix("purge");
+        RedisLockBackend b = RedisLockBackend.create(client, uri,
+                RedisLockConfig.builder().keyPrefix(p).restartGrace(Duration.ZERO).build());
+        try {
+            BackendLease live = b.tryAcquire("doc", LockMode.SHARED, "live", LEASE).block(TIMEOUT);
+            b.tryAcquire("doc", LockMode.SHARED, "dead", Duration.ofMillis(1)).block(TIMEOUT);
+            b.tryAcquire("gone", LockMode.EXCLUSIVE, "g", Duration.ofMillis(1)).block(TIMEOUT);
+            List<RedisLeaseInfo> seen = Mono.delay(Duration.ofMillis(100)).thenMany(b.leases()).collectList().block(TIMEOUT);
+            assertThat(seen).extracting(RedisLeaseInfo::name, RedisLeaseInfo::token, RedisLeaseInfo::isLive)
+                    .containsExactlyInAnyOrder(org.assertj.core.groups.Tuple.tuple("doc", "live", true),
+                            org.assertj.core.groups.Tuple.tuple("doc", "dead", false));
+            RedisLeaseInfo info = seen.stream().filter(RedisLeaseInfo::isLive).findFirst().orElseThrow();
+            assertThat(info.mode()).isEqualTo(LockMode.SHARED);
+            assertThat(info.fencingToken()).isEqualTo(live.fencingToken());
+            assertThat(info.remaining()).isBetween(Duration.ofSeconds(25), LEASE);
+            assertThat(b.purgeExpired().block(TIMEOUT)).isEqualTo(1L);
+            assertThat(b.purgeExpired().block(TIMEOUT)).isZero();
+            assertThat(b.leases().map(RedisLeaseInfo::token).collectList().block(TIMEOUT)).containsExactly("live");
+        } finally {
+            b.close().block(TIMEOUT);
+            RedisTestSupport.deleteKeys(client, uri, p);
+        }
+    }
+
+    @Test
+    void aNewOrWipedPrefixGrantsNothingDuringTheRestartGrace() {
+        String p = RedisTestSupport.uniquePrefix("grace");
+        RedisLockBackend b = RedisLockBackend.create(client, uri, RedisLockConfig.builder().keyPrefix(p).build());
+        try {
+            assertThat(b.tryAcquire("g", LockMode.EXCLUSIVE, "t1", Duration.ofMillis(800)).block(TIMEOUT)).isNull();
+            assertThat(Mono.delay(Duration.ofMillis(300)).then(b.tryAcquire("g", LockMode.EXCLUSIVE, "t1",
+                    Duration.ofMillis(800))).block(TIMEOUT)).as("still within one lease").isNull();
+            assertThat(Mono.delay(Duration.ofMillis(700)).then(b.tryAcquire("g", LockMode.EXCLUSIVE, "t1",
+                    Duration.ofMillis(800))).block(TIMEOUT)).as("after one lease").isNotNull();
+            assertThat(raw.sync().ttl((p + "epoch").getBytes(StandardCharsets.US_ASCII))).isEqualTo(-1L);
+        } finally {
+            b.close().block(TIMEOUT);
+            RedisTestSupport.deleteKeys(client, uri, p);
+        }
+    }
+
+    @Test
+    void aKeyOfAnotherTypeUnderThePrefixIsAPermanentConfigurationError() {
+        raw.sync().set(key("lock", "string"), "not a hash".getBytes(StandardCharsets.US_ASCII));
+        StepVerifier.create(backend.tryAcquire("string", LockMode.EXCLUSIVE, "t", LEASE))
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(LockConfigurationException.class)
+                        .hasMessageStartingWith("Lock 'string': Redis refused the lock script under key prefix '"
+                                + prefix + "' (WRONGTYPE"))
+                .verify(TIMEOUT);
+    }
+
+    @Test
+    void prefixesAreValidatedBecauseTheyArePatterns() {
+        assertThatThrownBy(() -> RedisLockConfig.builder().keyPrefix("locks:*"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("keyPrefix must be 1 to 200 printable ASCII characters without spaces and without"
+                        + " * ? [ ] \\, was 'locks:*'");
+        assertThatThrownBy(() -> RedisLockConfig.builder().restartGrace(Duration.ofMillis(-1)))
+                .hasMessage("restartGrace must be >= 0, was PT-0.001S");
+        assertThat(RedisLockConfig.defaults().keyPrefix()).isEqualTo("reactivelocks:");
+        assertThat(RedisLockConfig.defaults().restartGrace()).isNull();
+    }
+
+    @Test
+    void releasePublishesTheDigestOfTheName() {
+        String name = "notify-\u0000-me";
+        acquire(name, LockMode.EXCLUSIVE, "n");
+        StepVerifier.create(backend.releases().filter(k -> !k.isEmpty()).next())
+                .expectSubscription()
+                .expectNoEvent(Duration.ofMillis(300))   // subscribed
+                .then(() -> backend.release(name, "n").subscribe())
+                .expectNext(backend.signalKey(name))
+                .verifyComplete();
+    }
+
+    @Test
+    void aBackendOnTheCallersConnectionsLeavesThemOpen() {
+        StatefulRedisPubSubConnection<byte[], byte[]> subscriptions = client.connectPubSub(ByteArrayCodec.INSTANCE, uri);
+        RedisLockBackend given = RedisLockBackend.create(raw, subscriptions,
+                RedisLockConfig.builder().keyPrefix(prefix).restartGrace(Duration.ZERO).build());
+        try {
+            BackendLease lease = given.tryAcquire("given", LockMode.EXCLUSIVE, "g", LEASE).block(TIMEOUT);
+            assertThat(acquire("given", LockMode.EXCLUSIVE, "other")).as("same keys as the other backend").isNull();
+            StepVerifier.create(given.releases().filter(k -> !k.isEmpty()).next())
+                    .expectSubscription()
+                    .expectNoEvent(Duration.ofMillis(300))
+                    .then(() -> given.release("given", "g").subscribe())
+                    .expectNext(given.signalKey("given"))
+                    .verifyComplete();
+            assertThat(lease.fencingToken()).isPositive();
+            given.close().block(TIMEOUT);
+            assertThat(raw.isOpen()).isTrue();
+            assertThat(subscriptions.isOpen()).isTrue();
+            assertThat(subscriptions.sync().pubsubChannels()).as("unsubscribed on close")
+                    .noneMatch(ch -> new String(ch, StandardCharsets.US_ASCII).startsWith(prefix));
+        } finally {
+            subscriptions.close();
+        }
+    }
+
+    @Test
+    void scriptsRunFromTheirDigestOnceLoaded() {
+        acquire("sha", LockMode.EXCLUSIVE, "s");
+        Map<String, Boolean> loaded = Map.of(
+                RedisLockBackend.ACQUIRE.sha, raw.sync().scriptExists(RedisLockBackend.ACQUIRE.sha).get(0),
+                RedisLockBackend.RELEASE.sha, raw.sync().scriptExists(RedisLockBackend.RELEASE.sha).get(0));
+        assertThat(loaded).containsValues(true).doesNotContainValue(false);
+    }
+}

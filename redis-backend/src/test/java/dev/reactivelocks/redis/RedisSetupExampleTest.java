@@ -1,0 +1,61 @@
+package dev.reactivelocks.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.reactivelocks.LockService;
+import dev.reactivelocks.distributed.DistributedLockService;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
+
+/** The Redis set-up shown in docs/src/main/asciidoc/redis.adoc, executed. */
+class RedisSetupExampleTest {
+
+    @Test
+    void theGuideShowsThisSampleVerbatim() throws IOException {
+        String source = Files.readString(Path.of("src/test/java/dev/reactivelocks/redis/RedisSetupExampleTest.java"));
+        String region = source.substring(source.indexOf('\n', source.indexOf("// tag::" + "redis-setup[]")) + 1,
+                source.indexOf("        // end::" + "redis-setup[]"));
+        String sample = region.lines().map(l -> l.length() >= 8 ? l.substring(8) : l.strip())
+                .collect(Collectors.joining("\n"));
+        assertThat(Files.readString(Path.of("../docs/src/main/asciidoc/redis.adoc"))).contains(sample);
+    }
+
+    @Test
+    void setUpAsDocumented() {
+        RedisTestSupport.client().shutdown(Duration.ZERO, Duration.ofSeconds(2));   // fails with start instructions
+        String prefix = RedisTestSupport.uniquePrefix("docs");
+        // tag::redis-setup[]
+        RedisClient client = RedisClient.create();
+        RedisLockConfig config = RedisLockConfig.builder()
+                .keyPrefix(prefix)   // default "reactivelocks:"
+                .build();
+        RedisLockBackend backend = RedisLockBackend.create(client, RedisURI.create("redis://127.0.0.1:6379"), config);
+        LockService locks = DistributedLockService.builder(backend)
+                .lease(Duration.ofSeconds(2))
+                .renewEvery(Duration.ofMillis(500))
+                .build();
+
+        Mono<List<RedisLeaseInfo>> existing = backend.leases().collectList();   // what is stored now
+        Mono<Long> purged = backend.purgeExpired();                              // expired shared leases
+        // end::redis-setup[]
+        try {
+            // the prefix is new: the first grant waits the restart grace (one lease)
+            assertThat(locks.withLock("docs", Mono.just("done")).block(Duration.ofSeconds(15))).isEqualTo("done");
+            assertThat(existing.block(Duration.ofSeconds(15))).isEmpty();
+            assertThat(purged.block(Duration.ofSeconds(15))).isZero();
+        } finally {
+            locks.disposeLater().block(Duration.ofSeconds(15));
+            backend.close().block(Duration.ofSeconds(15));
+            RedisTestSupport.deleteKeys(client, RedisTestSupport.uri("rl-docs"), prefix);
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        }
+    }
+}

@@ -1,0 +1,105 @@
+package dev.reactivelocks.redis;
+
+import io.lettuce.core.KeyScanArgs;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScanStream;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The shared test server: Redis on 127.0.0.1:6379. Tests touch only keys under their own unique prefix
+ * and delete them afterwards.
+ */
+final class RedisTestSupport {
+
+    static final String HOW_TO_START = "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save \"\""
+            + " --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log";
+    static final Duration TIMEOUT = Duration.ofSeconds(15);
+
+    private RedisTestSupport() {
+    }
+
+    static RedisURI uri(String clientName) {
+        return uri(clientName, 6379);
+    }
+
+    static RedisURI uri(String clientName, int port) {
+        return RedisURI.builder().withHost("127.0.0.1").withPort(port).withClientName(clientName)
+                .withTimeout(Duration.ofSeconds(10)).build();
+    }
+
+    /** A client for 127.0.0.1:6379, after checking that the server answers. */
+    static RedisClient client() {
+        return client(6379);
+    }
+
+    static RedisClient client(int port) {
+        RedisClient client = RedisClient.create();
+        try (StatefulRedisConnection<String, String> c = client.connect(uri("rl-check", port))) {
+            c.sync().ping();
+        } catch (RuntimeException e) {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            throw new AssertionError("Redis is not reachable at redis://127.0.0.1:" + port + " (" + e
+                    + "). These tests need it; start it with: " + HOW_TO_START, e);
+        }
+        return client;
+    }
+
+    static String uniquePrefix(String test) {
+        return "rltest:" + test + ":" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffffL) + ":";
+    }
+
+    static String uniqueName(String base) {
+        return base + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffL);
+    }
+
+    /** Deletes every key under {@code prefix} (which has no glob characters). */
+    static long deleteKeys(RedisClient client, RedisURI uri, String prefix) {
+        try (StatefulRedisConnection<byte[], byte[]> c = client.connect(ByteArrayCodec.INSTANCE, uri)) {
+            List<byte[]> keys = keys(c, prefix);
+            return keys.isEmpty() ? 0 : c.sync().del(keys.toArray(new byte[0][]));
+        }
+    }
+
+    static List<byte[]> keys(StatefulRedisConnection<byte[], byte[]> c, String prefix) {
+        List<byte[]> keys = ScanStream.scan(c.reactive(), KeyScanArgs.Builder.limit(500)
+                        .match((prefix + "*").getBytes(StandardCharsets.US_ASCII)))
+                .collectList().block(TIMEOUT);
+        return keys == null ? new ArrayList<>() : keys;
+    }
+
+    /** The ids of the server's clients whose name is {@code clientName} (from {@code CLIENT LIST}). */
+    static List<Long> clientIds(StatefulRedisConnection<String, String> admin, String clientName) {
+        List<Long> ids = new ArrayList<>();
+        for (String line : admin.sync().clientList().split("\n")) {
+            long id = -1;
+            String name = null;
+            for (String field : line.trim().split(" ")) {
+                if (field.startsWith("id=")) {
+                    id = Long.parseLong(field.substring(3));
+                } else if (field.startsWith("name=")) {
+                    name = field.substring(5);
+                }
+            }
+            if (clientName.equals(name)) {
+                ids.add(id);
+            }
+        }
+        return ids;
+    }
+
+    /** Kills the server's connections of {@code clientName}; returns how many. */
+    static int kill(StatefulRedisConnection<String, String> admin, String clientName) {
+        List<Long> ids = clientIds(admin, clientName);
+        for (long id : ids) {
+            admin.sync().clientKill(io.lettuce.core.KillArgs.Builder.id(id));
+        }
+        return ids.size();
+    }
+}

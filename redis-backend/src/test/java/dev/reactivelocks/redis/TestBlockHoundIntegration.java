@@ -1,0 +1,20 @@
+package dev.reactivelocks.redis;
+
+import reactor.blockhound.BlockHound;
+import reactor.blockhound.integration.BlockHoundIntegration;
+
+/**
+ * Allows the JDK's one-time read of {@code net.properties} when the first socket of the JVM is opened on a
+ * Reactor thread (a lazy class initialization, not a blocking call of this library), and the test JVM's
+ * console logging of Lettuce's event loops (Netty registers them as non-blocking threads).
+ */
+public class TestBlockHoundIntegration implements BlockHoundIntegration {
+
+    @Override
+    public void applyTo(BlockHound.Builder builder) {
+        builder.allowBlockingCallsInside("sun.net.NetProperties", "loadDefaultProperties");
+        // Lettuce logs reconnections through Netty's logger, which falls back to java.util.logging here;
+        // its first record initializes the handlers under a lock and each record is written to stderr
+        builder.allowBlockingCallsInside("java.util.logging.Logger", "log");
+    }
+}

@@ -1,0 +1,71 @@
+package dev.reactivelocks.vertx;
+
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockMode;
+import io.vertx.core.Future;
+
+/**
+ * One grant of a lock obtained through a {@link VertxLockService}, owned by whoever received it (never by a
+ * thread or a verticle instance).
+ *
+ * <p><b>Release</b>: {@link #release()} is idempotent; the first call releases, later calls change nothing.
+ * The lock is also released when the Vert.x {@code Context} that acquired it is closed (the acquiring verticle
+ * is undeployed, or the {@code Vertx} instance is closed), so an undeployed verticle never keeps a lock.
+ *
+ * <p><b>Memory effects</b>: actions before a release happen-before the actions of the holder granted next,
+ * whichever verticle, thread or process that is.
+ *
+ * <p><b>Threading</b>: all methods are thread-safe and non-blocking. The {@code Future}s returned here complete
+ * on the Vert.x {@code Context} of the caller (see {@link #release()} and {@link #lost()}).
+ */
+public interface VertxLockHandle {
+
+    /** @return the full lock name, including any prefix of the underlying service view */
+    String name();
+
+    /** @return the mode this grant holds the lock in */
+    LockMode mode();
+
+    /**
+     * A number that is strictly larger for every grant of the same name than for any grant before it; pass
+     * it to the guarded resource so that it can reject writes from a holder whose lock was lost.
+     *
+     * @return this grant's fencing token
+     */
+    long fencingToken();
+
+    /**
+     * @return {@code true} from the grant until this handle is released, its acquiring context is closed, or
+     *         its lock is lost
+     */
+    boolean isHeld();
+
+    /**
+     * Releases this grant. The returned {@code Future} succeeds once the lock is released; the first call
+     * performs the release, later calls succeed at once and change nothing. Releasing may grant the lock to
+     * the next waiters, whose {@code Future}s then complete on their own contexts.
+     *
+     * <p>The returned {@code Future} completes on the caller's Vert.x {@code Context} (a new event-loop context
+     * when called from a thread outside Vert.x).
+     *
+     * @return a {@code Future} of the release
+     */
+    Future<Void> release();
+
+    /**
+     * A {@code Future} that succeeds if the lock is lost before it is released, e.g. because a distributed
+     * lease expired. It never completes for locks that cannot be lost (in-process locks) and never completes
+     * after a regular release. It completes on the Vert.x {@code Context} that acquired the lock.
+     *
+     * @return a signal of loss
+     */
+    Future<Void> lost();
+
+    /**
+     * The handle of the wrapped {@link dev.reactivelocks.LockService}, for code that continues in Project
+     * Reactor. Releasing it releases this grant too.
+     *
+     * @return the underlying Reactor handle
+     */
+    LockHandle lockHandle();
+}
