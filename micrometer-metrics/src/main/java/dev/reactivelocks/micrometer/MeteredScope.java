@@ -69,21 +69,37 @@ final class MeteredScope {
      * @param cancelled whether the subscriber cancelled
      */
     void end(@Nullable Throwable error, boolean cancelled) {
-        if (state.compareAndSet(GRANTED, ENDED)) {
-            meters.mode(mode).hold.record(service.clock().monotonicTime() - grantedAt, TimeUnit.NANOSECONDS);
-            meters.held.decrementAndGet();
-        } else if (state.compareAndSet(PENDING, ENDED)) {
-            meters.pending.decrementAndGet();
-            LockMeterSet.ModeMeters m = meters.mode(mode);
-            if (cancelled) {
-                m.cancels.increment();
-            } else if (error instanceof LockTimeoutException) {
-                m.timeouts.increment();
-            } else if (error instanceof LockUnavailableException) {
-                m.rejections.increment();
-            } else if (error != null) {
-                m.errors(error).increment();
+        for (;;) {
+            int s = state.get();
+            if (s == GRANTED) {
+                if (state.compareAndSet(GRANTED, ENDED)) {
+                    meters.mode(mode).hold.record(service.clock().monotonicTime() - grantedAt, TimeUnit.NANOSECONDS);
+                    meters.held.decrementAndGet();
+                    return;
+                }
+            } else if (s == PENDING) {
+                if (state.compareAndSet(PENDING, ENDED)) {
+                    meters.pending.decrementAndGet();
+                    countUngranted(error, cancelled);
+                    return;
+                }
+            } else {
+                return;
             }
+            // lost a race with granted(): read the state again
+        }
+    }
+
+    private void countUngranted(@Nullable Throwable error, boolean cancelled) {
+        LockMeterSet.ModeMeters m = meters.mode(mode);
+        if (cancelled) {
+            m.cancels.increment();
+        } else if (error instanceof LockTimeoutException) {
+            m.timeouts.increment();
+        } else if (error instanceof LockUnavailableException) {
+            m.rejections.increment();
+        } else if (error != null) {
+            m.errors(error).increment();
         }
     }
 }
