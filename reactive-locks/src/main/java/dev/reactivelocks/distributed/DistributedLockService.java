@@ -58,11 +58,12 @@ import reactor.util.retry.Retry;
  * {@link IllegalLockStateException}.
  *
  * <p><b>Fairness</b>: FIFO with writer preference among the waiters of one service (they queue in an
- * in-process lock first, then the head of the queue competes in the store). Between services there is no
- * ordering: whichever asks the store first after a release wins.
+ * in-process lock first, then the head of the queue goes to the store). Between services, a backend with a
+ * wait queue ({@link LockBackend#acquireOrQueue}) grants in the order the services' waiters first asked and
+ * wakes only the next one; with a backend without one, whichever asks the store first after a release wins.
  *
  * <p><b>Waiting</b>: a waiter does not poll the store in a loop. It sleeps until a release signal from
- * {@link LockBackend#releases()} (PostgreSQL {@code LISTEN/NOTIFY}) names its lock, or until the fallback
+ * {@link LockBackend#releases()} (PostgreSQL {@code LISTEN/NOTIFY}) names its lock or its token, or until the fallback
  * poll interval elapsed (to notice expired leases). Transient backend errors are retried with backoff
  * within the caller's timeout.
  *
@@ -89,6 +90,8 @@ public final class DistributedLockService implements LockService {
     final Duration lease;
     final Duration renewEvery;
     final Duration pollInterval;
+    /** How long a store queue entry outlives the last call of its waiter: a few polls and a retry backoff. */
+    final Duration keepQueued;
     private final @Nullable Scheduler timer;
     private final InProcessLockService local;
     private final String tokenPrefix;
@@ -104,6 +107,7 @@ public final class DistributedLockService implements LockService {
         this.lease = lease;
         this.renewEvery = renewEvery;
         this.pollInterval = pollInterval;
+        this.keepQueued = pollInterval.multipliedBy(3).plus(RETRY_MAX);
         this.timer = timer;
         this.local = timer != null ? LockService.builder().timer(timer).build() : LockService.builder().build();
         this.tokenPrefix = Long.toHexString(new SecureRandom().nextLong());
@@ -199,19 +203,30 @@ public final class DistributedLockService implements LockService {
                 + Long.toHexString(ThreadLocalRandom.current().nextLong());
     }
 
+    /** Registers a waiter for the signals of its name and for those addressed to its token. */
     void register(RemoteAcquisition a) {
-        waiting.compute(a.key, (k, set) -> {
-            Set<RemoteAcquisition> s = set != null ? set : ConcurrentHashMap.newKeySet();
-            s.add(a);
-            return s;
-        });
+        addWaiter(a.key, a);
+        addWaiter(a.token, a);
         if (closed) {
             a.fail(new LockServiceClosedException(a.name));
         }
     }
 
     void deregister(RemoteAcquisition a) {
-        waiting.computeIfPresent(a.key, (k, set) -> {
+        removeWaiter(a.key, a);
+        removeWaiter(a.token, a);
+    }
+
+    private void addWaiter(String key, RemoteAcquisition a) {
+        waiting.compute(key, (k, set) -> {
+            Set<RemoteAcquisition> s = set != null ? set : ConcurrentHashMap.newKeySet();
+            s.add(a);
+            return s;
+        });
+    }
+
+    private void removeWaiter(String key, RemoteAcquisition a) {
+        waiting.computeIfPresent(key, (k, set) -> {
             set.remove(a);
             return set.isEmpty() ? null : set;
         });
@@ -235,7 +250,7 @@ public final class DistributedLockService implements LockService {
             }
             return;
         }
-        Set<RemoteAcquisition> set = waiting.get(key);
+        Set<RemoteAcquisition> set = waiting.get(key); // a name's signal key, or a queued waiter's token
         if (set != null) {
             set.forEach(RemoteAcquisition::wake);
         }

@@ -67,7 +67,10 @@ final class RemoteAcquisition implements Subscription {
     private final AtomicBoolean missed = new AtomicBoolean();
     private final Disposable.Swap sleep = Disposables.swap();
     private final Disposable.Swap deadlineTimer = Disposables.swap();
-    /** Set once a call failed without telling its outcome: the store may hold a lease of our token. */
+    /**
+     * Set once the store may hold a lease or a queue entry of our token: a call failed without telling its
+     * outcome, or a waiting call was answered busy (a backend with a wait queue then queued the token).
+     */
     private volatile boolean maybeHeld;
     /** Consecutive failed calls; touched only by the thread of the call in flight. */
     private int errors;
@@ -120,7 +123,10 @@ final class RemoteAcquisition implements Subscription {
 
     private void attempt() {
         long sentAt = service.now();
-        service.backend.tryAcquire(name, mode, token, service.lease)
+        Mono<BackendLease> call = singleAttempt
+                ? service.backend.tryAcquire(name, mode, token, service.lease)
+                : service.backend.acquireOrQueue(name, mode, token, service.lease, service.keepQueued);
+        call
                 .timeout(service.lease, service.timer())
                 .map(Optional::of)
                 .defaultIfEmpty(Optional.empty())
@@ -163,6 +169,7 @@ final class RemoteAcquisition implements Subscription {
             }
             return;
         }
+        maybeHeld = true; // queued, with a backend that queues: leaving must remove the entry
         sleepThenRetry(service.pollInterval);
     }
 

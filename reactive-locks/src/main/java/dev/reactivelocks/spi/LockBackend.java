@@ -32,6 +32,13 @@ import reactor.core.publisher.Mono;
  *
  * <p><b>Wake-ups</b>: {@link #releases()} lets waiters sleep instead of polling. It is a hint: missing a
  * signal only delays a waiter until its fallback poll.
+ *
+ * <p><b>Wait queues</b> (optional): a backend that can keep a FIFO of waiters per name overrides
+ * {@link #acquireOrQueue}, which the service calls instead of {@link #tryAcquire} for a caller that keeps
+ * waiting. Such a backend grants in queue order across all its clients (fair between processes, not only
+ * within one service) and wakes exactly the waiters that may now be granted by emitting their tokens from
+ * {@link #releases()}, instead of waking every waiter of the name. {@link #tryAcquire} then never barges:
+ * it grants only when the request would also be granted at the tail of the queue.
  */
 public interface LockBackend {
 
@@ -54,6 +61,34 @@ public interface LockBackend {
     Mono<BackendLease> tryAcquire(String name, LockMode mode, String token, Duration lease);
 
     /**
+     * Like {@link #tryAcquire}, for a caller that keeps waiting when the lock is busy. A backend with a wait
+     * queue appends {@code token} to the name's queue when it cannot grant (or keeps its place when it is
+     * queued already) and grants only in queue order: a request is granted when it is compatible with the
+     * live leases and with every live entry queued ahead of it (shared requests are compatible with each
+     * other), and its entry leaves the queue with the grant. An entry lives for {@code keepQueued} (store
+     * clock) after the last call with its token, so the entry of a waiter that died stops blocking the
+     * queue; {@link #release} with the token removes it at once.
+     *
+     * <p>When a release, a removed entry or a grant may let queued waiters through, the backend emits their
+     * tokens from {@link #releases()} (the head of the queue, and the shared entries that follow a shared
+     * head) so that only they ask again.
+     *
+     * <p>The default, for backends without a queue, is {@link #tryAcquire}.
+     *
+     * @param name the lock name
+     * @param mode the requested mode
+     * @param token the owner token, unique per acquisition
+     * @param lease how long the lease lives without renewal, measured by the store's clock
+     * @param keepQueued how long a queue entry lives after this call, {@code > 0}; the caller asks again
+     *                   (or is woken) well within it
+     * @return as {@link #tryAcquire}: the lease, or empty when the token has to wait (it is then queued)
+     */
+    default Mono<BackendLease> acquireOrQueue(String name, LockMode mode, String token, Duration lease,
+                                             Duration keepQueued) {
+        return tryAcquire(name, mode, token, lease);
+    }
+
+    /**
      * Extends the live lease of {@code token} on {@code name} to {@code lease} from now (store clock).
      *
      * @param name the lock name
@@ -66,7 +101,8 @@ public interface LockBackend {
 
     /**
      * Deletes the lease of {@code token} on {@code name}, if it still exists, and signals the release to
-     * waiters through {@link #releases()}. Leases of other tokens are never touched.
+     * waiters through {@link #releases()}. Leases of other tokens are never touched. A backend with a wait
+     * queue also removes the queue entry of {@code token}, if any.
      *
      * @param name the lock name
      * @param token the owner token
@@ -76,7 +112,8 @@ public interface LockBackend {
 
     /**
      * A hot stream of the {@link #signalKey signal keys} of released names, from all clients of the store.
-     * May emit {@link #ANY_RELEASE}. Each subscriber sees the signals that arrive while it is subscribed.
+     * May emit {@link #ANY_RELEASE}. A backend with a wait queue emits the tokens of the queued waiters to
+     * wake instead (see {@link #acquireOrQueue}); a token that no waiter of this client owns is ignored. Each subscriber sees the signals that arrive while it is subscribed.
      *
      * @return the release signals; an empty {@code Flux.never()} is allowed (waiters then poll)
      */
