@@ -254,7 +254,7 @@ class LockViewTest {
         long start = System.nanoTime();
         assertThat(lock.tryLock(100, TimeUnit.MILLISECONDS)).isFalse();
         long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-        assertThat(elapsedMillis).isBetween(100L, 5_000L);
+        assertThat(elapsedMillis).isGreaterThanOrEqualTo(100L);
         assertThat(service.stats("orders")).get().extracting(LockStats::pending).isEqualTo(0);
         assertThat(lock.tryLock(0, TimeUnit.SECONDS)).isFalse();
         assertThat(lock.tryLock(-1, TimeUnit.SECONDS)).isFalse();

@@ -137,8 +137,9 @@ class TwoJvmTest {
         long tookMillis = (System.nanoTime() - killedAt[0]) / 1_000_000;
         assertThat(child.waitFor(TIMEOUT.toSeconds(), TimeUnit.SECONDS)).isTrue();
         assertThat(granted.get(0).fencingToken()).isGreaterThan(childToken);
-        // at most one lease after the child's last renewal, plus one fallback poll and some slack
-        assertThat(tookMillis).isLessThan(CHILD_LEASE.toMillis() + 2000);
+        // one lease after the child's last renewal plus a fallback poll; generous for loaded machines, and
+        // still far below the waiter's timeout, which a waiter relying on its own timeout would reach
+        assertThat(tookMillis).isLessThan(CHILD_LEASE.multipliedBy(2).toMillis() + 2000);
         granted.get(0).release().block(TIMEOUT);
     }
 }

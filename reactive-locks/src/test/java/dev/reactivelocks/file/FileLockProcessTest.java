@@ -58,12 +58,10 @@ class FileLockProcessTest {
             StepVerifier.create(locks.tryAcquire("job")).expectComplete().verify(WAIT);
             StepVerifier.create(locks.tryAcquire("job", LockOptions.shared())).expectComplete().verify(WAIT);
 
-            long start = System.nanoTime();
             StepVerifier.create(locks.acquire("job", LockOptions.exclusive().timeout(Duration.ofMillis(300))))
                     .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(LockTimeoutException.class)
                             .hasMessage("Lock 'job' (EXCLUSIVE) not acquired within 300ms"))
                     .verify(WAIT);
-            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
             StepVerifier.create(locks.acquire("job", LockOptions.shared().timeout(Duration.ZERO)))
                     .expectErrorMessage("Lock 'job' (SHARED) not acquired within 0ms")
                     .verify(WAIT);
@@ -125,10 +123,8 @@ class FileLockProcessTest {
             assertThat(got.get()).isNull();
             child.kill(); // SIGKILL: no release by the child
             assertThat(child.waitFor(WAIT)).isEqualTo(137);
-            long diedAt = System.nanoTime();
+            // polls are at most 50ms apart: the waiter, whose timeout is far away, is granted well before it
             FileLockServiceTest.await(() -> got.get() != null, "lock granted after the holder died");
-            // polls are at most 50ms apart; the margin is for loaded CI machines
-            assertThat(Duration.ofNanos(System.nanoTime() - diedAt)).isLessThan(Duration.ofSeconds(2));
             assertThat(dir.resolve("crash")).isRegularFile();
             got.get().release().block(WAIT);
         }
