@@ -301,6 +301,10 @@ final class Acquisition implements LockHandle, org.reactivestreams.Subscription 
                 Operators.error(actual, reentry);
                 return;
             }
+            if (service.isDisposed()) { // without waiting for a request; a close racing the request fails it then
+                Operators.error(actual, new LockServiceClosedException(name));
+                return;
+            }
             actual.onSubscribe(new Acquisition(service, name, options, timeout, tryOnly, actual));
         }
     }

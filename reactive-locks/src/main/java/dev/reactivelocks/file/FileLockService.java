@@ -347,6 +347,10 @@ public final class FileLockService implements LockService {
                 Operators.error(actual, FileLockConfig.notConfigured(name));
                 return;
             }
+            if (service.closed) { // without waiting for a request; a close racing the request fails it then
+                Operators.error(actual, new LockServiceClosedException(name));
+                return;
+            }
             actual.onSubscribe(new FileAcquisition(service, name, fileName, mode, timeout, tryOnly, actual));
         }
     }
