@@ -85,10 +85,7 @@ class PendingAcquisitionRulesTest {
     void nonPositiveRequestOfAWaiterSignalsIllegalArgumentAndLeavesTheQueue(Function<Path, LockService> factory) {
         LockService locks = open(factory);
         LockHandle holder = locks.acquire("busy").block(WAIT);
-        Recorder r = new Recorder();
-        locks.acquire("busy").subscribe(r);
-        r.subscription.request(1);
-        assertThat(r.signals()).as("waiting").isZero();
+        Recorder r = waiter(locks, "busy");
         r.subscription.request(0);
         assertThat(r.error).isInstanceOf(IllegalArgumentException.class);
         holder.release().block(WAIT);
@@ -101,9 +98,7 @@ class PendingAcquisitionRulesTest {
     void requestsAfterCancelAreNoOps(Function<Path, LockService> factory) {
         LockService locks = open(factory);
         LockHandle holder = locks.acquire("cancelled").block(WAIT);
-        Recorder waiting = new Recorder();
-        locks.acquire("cancelled").subscribe(waiting);
-        waiting.subscription.request(1);
+        Recorder waiting = waiter(locks, "cancelled");
         waiting.subscription.cancel();
         waiting.subscription.request(1);
         waiting.subscription.cancel();
@@ -139,6 +134,15 @@ class PendingAcquisitionRulesTest {
         r.subscription.request(1);
         r.subscription.cancel();
         return new WeakReference<>(r);
+    }
+
+    /** Subscribes to {@code acquire(name)} of a held name and requests: the subscriber waits. */
+    private static Recorder waiter(LockService locks, String name) {
+        Recorder r = new Recorder();
+        locks.acquire(name).subscribe(r);
+        r.subscription.request(1);
+        assertThat(r.signals()).as("waiting").isZero();
+        return r;
     }
 
     /** The lock is (or becomes) free: a new acquisition is granted and released. */
