@@ -71,12 +71,12 @@ public abstract class LockServiceContract {
     }
 
     @BeforeEach
-    void createLockService() {
+    protected void createLockService() {
         locks = createService();
     }
 
     @AfterEach
-    void disposeLockService() {
+    protected void disposeLockService() {
         locks.disposeLater().block(WAIT);
     }
 
@@ -102,7 +102,7 @@ public abstract class LockServiceContract {
     // ---- 1. exclusion -------------------------------------------------------------------------------
 
     @Test
-    void sameNameExcludesAndDifferentNamesAreIndependent() throws Exception {
+    protected void sameNameExcludesAndDifferentNamesAreIndependent() throws Exception {
         LockHandle a = locks.acquire("a").block(WAIT);
         assertThat(a.isHeld()).isTrue();
         assertThat(locks.tryAcquire("a").blockOptional(WAIT)).isEmpty();
@@ -120,7 +120,7 @@ public abstract class LockServiceContract {
     }
 
     @Test
-    void pipelinesUnderOneNameStayContiguous() {
+    protected void pipelinesUnderOneNameStayContiguous() {
         ConcurrentLinkedQueue<Integer> log = new ConcurrentLinkedQueue<>();
         Flux.range(0, 10)
                 .flatMap(p -> locks.withLock("contiguous", Flux.range(0, 10)
@@ -137,7 +137,7 @@ public abstract class LockServiceContract {
     }
 
     @Test
-    void exclusiveHoldersNeverOverlapUnderContention() {
+    protected void exclusiveHoldersNeverOverlapUnderContention() {
         AtomicInteger inside = new AtomicInteger();
         AtomicInteger maxInside = new AtomicInteger();
         int[] unsafeCounter = {0};
@@ -156,7 +156,7 @@ public abstract class LockServiceContract {
     // ---- 2. fairness and modes --------------------------------------------------------------------
 
     @Test
-    void waitersAreGrantedInSubscriptionOrder() throws Exception {
+    protected void waitersAreGrantedInSubscriptionOrder() throws Exception {
         LockHandle holder = locks.acquire("fifo").block(WAIT);
         List<Integer> order = Collections.synchronizedList(new ArrayList<>());
         List<CompletableFuture<Object>> done = new ArrayList<>();
@@ -170,7 +170,7 @@ public abstract class LockServiceContract {
     }
 
     @Test
-    void sharedHoldersOverlapAndExcludeExclusive() throws Exception {
+    protected void sharedHoldersOverlapAndExcludeExclusive() throws Exception {
         LockHandle s1 = locks.acquire("rw", LockOptions.shared()).block(WAIT);
         LockHandle s2 = locks.acquire("rw", LockOptions.shared()).block(WAIT);
         assertThat(s1.isHeld()).isTrue();
@@ -187,7 +187,7 @@ public abstract class LockServiceContract {
     }
 
     @Test
-    void queuedExclusiveBlocksLaterSharedRequests() throws Exception {
+    protected void queuedExclusiveBlocksLaterSharedRequests() throws Exception {
         LockHandle reader = locks.acquire("pref", LockOptions.shared()).block(WAIT);
         CompletableFuture<LockHandle> writer = pending(locks.acquire("pref"));
         assertStillPending(writer);
@@ -203,7 +203,7 @@ public abstract class LockServiceContract {
     }
 
     @Test
-    void consecutiveSharedWaitersAtTheHeadAreGrantedTogether() throws Exception {
+    protected void consecutiveSharedWaitersAtTheHeadAreGrantedTogether() throws Exception {
         LockHandle writer = locks.acquire("batch").block(WAIT);
         List<CompletableFuture<LockHandle>> readers = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
@@ -224,7 +224,7 @@ public abstract class LockServiceContract {
     // ---- 3. cold and lazy -------------------------------------------------------------------------
 
     @Test
-    void nothingIsQueuedBeforeSubscriptionAndEachSubscriptionAcquiresOnce() {
+    protected void nothingIsQueuedBeforeSubscriptionAndEachSubscriptionAcquiresOnce() {
         Mono<LockHandle> acquisition = locks.acquire("lazy");
         LockHandle other = locks.tryAcquire("lazy").block(WAIT);
         assertThat(other).as("an unsubscribed acquire holds nothing").isNotNull();
@@ -241,7 +241,7 @@ public abstract class LockServiceContract {
     // ---- 4. timeout -------------------------------------------------------------------------------
 
     @Test
-    void pendingTimeoutErrorsAndLeavesTheQueue() {
+    protected void pendingTimeoutErrorsAndLeavesTheQueue() {
         LockHandle holder = locks.acquire("orders").block(WAIT);
         Duration timeout = shortTimeout();
         StepVerifier.create(locks.acquire("orders", LockOptions.exclusive().timeout(timeout)))
@@ -259,7 +259,7 @@ public abstract class LockServiceContract {
     }
 
     @Test
-    void zeroTimeoutFailsAtOnceWhenBusy() {
+    protected void zeroTimeoutFailsAtOnceWhenBusy() {
         LockHandle holder = locks.acquire("zero").block(WAIT);
         StepVerifier.create(locks.acquire("zero", LockOptions.exclusive().timeout(Duration.ZERO)))
                 .expectErrorMessage("Lock 'zero' (EXCLUSIVE) not acquired within 0ms")
@@ -268,7 +268,7 @@ public abstract class LockServiceContract {
     }
 
     @Test
-    void timeoutsTooLongToMeasureWaitLikeNoTimeout() throws Exception {
+    protected void timeoutsTooLongToMeasureWaitLikeNoTimeout() throws Exception {
         LockHandle holder = locks.acquire("forever").block(WAIT);
         CompletableFuture<LockHandle> waiter =
                 pending(locks.acquire("forever", LockOptions.exclusive().timeout(Duration.ofSeconds(Long.MAX_VALUE))));
@@ -285,7 +285,7 @@ public abstract class LockServiceContract {
     // ---- 5. cancel-safety -------------------------------------------------------------------------
 
     @Test
-    void cancellingAPendingAcquisitionDequeuesIt() throws Exception {
+    protected void cancellingAPendingAcquisitionDequeuesIt() throws Exception {
         LockHandle holder = locks.acquire("cancel").block(WAIT);
         AtomicBoolean granted = new AtomicBoolean();
         Disposable waiter = locks.acquire("cancel").subscribe(h -> granted.set(true));
@@ -298,7 +298,7 @@ public abstract class LockServiceContract {
     }
 
     @Test
-    void withLockReleasesOnCompleteErrorAndCancel() throws Exception {
+    protected void withLockReleasesOnCompleteErrorAndCancel() throws Exception {
         assertThat(locks.withLock("scoped", Mono.just(42)).block(WAIT)).isEqualTo(42);
         assertFree("scoped");
 
@@ -322,7 +322,7 @@ public abstract class LockServiceContract {
     }
 
     @Test
-    void bodyIsSubscribedOnlyAfterTheGrant() throws Exception {
+    protected void bodyIsSubscribedOnlyAfterTheGrant() throws Exception {
         LockHandle holder = locks.acquire("late-body").block(WAIT);
         AtomicBoolean subscribed = new AtomicBoolean();
         CompletableFuture<String> result =
@@ -335,7 +335,7 @@ public abstract class LockServiceContract {
     }
 
     @Test
-    void grantRacingCancelIsNeverLeaked() throws Exception {
+    protected void grantRacingCancelIsNeverLeaked() throws Exception {
         for (int i = 0; i < raceIterations(); i++) {
             LockHandle holder = locks.acquire("race").block(WAIT);
             RecordingSubscriber waiter = locks.acquire("race").subscribeWith(new RecordingSubscriber());
@@ -359,7 +359,7 @@ public abstract class LockServiceContract {
     }
 
     @Test
-    void timeoutRacingReleaseLeavesOneOwnerOrNone() {
+    protected void timeoutRacingReleaseLeavesOneOwnerOrNone() {
         for (int i = 0; i < raceIterations() / 4; i++) {
             LockHandle holder = locks.acquire("timeout-race").block(WAIT);
             CompletableFuture<LockHandle> waiter =
@@ -386,7 +386,7 @@ public abstract class LockServiceContract {
     // ---- 6. re-entry and release ------------------------------------------------------------------
 
     @Test
-    void reentryFailsAtOnceInsteadOfDeadlocking() {
+    protected void reentryFailsAtOnceInsteadOfDeadlocking() {
         StepVerifier.create(locks.withLock("re", locks.acquire("re")))
                 .expectErrorSatisfies(e -> assertThat(e)
                         .isInstanceOf(IllegalLockStateException.class)
@@ -401,7 +401,7 @@ public abstract class LockServiceContract {
     }
 
     @Test
-    void releasingTwiceIsHarmlessAndReleasesOnlyItsOwnGrant() {
+    protected void releasingTwiceIsHarmlessAndReleasesOnlyItsOwnGrant() {
         LockHandle first = locks.acquire("twice").block(WAIT);
         release(first);
         release(first);
@@ -416,7 +416,7 @@ public abstract class LockServiceContract {
     // ---- 7. fencing -------------------------------------------------------------------------------
 
     @Test
-    void everyGrantGetsALargerFencingToken() {
+    protected void everyGrantGetsALargerFencingToken() {
         long previous = Long.MIN_VALUE;
         for (int i = 0; i < 20; i++) {
             LockOptions options = i % 3 == 0 ? LockOptions.shared() : LockOptions.exclusive();
@@ -430,7 +430,7 @@ public abstract class LockServiceContract {
     // ---- tryAcquire, prefixes, arguments, lifecycle ----------------------------------------------
 
     @Test
-    void tryAcquireNeverQueues() throws Exception {
+    protected void tryAcquireNeverQueues() throws Exception {
         LockHandle holder = locks.acquire("try").block(WAIT);
         StepVerifier.create(locks.tryAcquire("try")).expectComplete().verify(WAIT);
         CompletableFuture<LockHandle> waiter = pending(locks.acquire("try"));
@@ -441,7 +441,7 @@ public abstract class LockServiceContract {
     }
 
     @Test
-    void prefixedViewsShareLocksUnderPrefixedNames() {
+    protected void prefixedViewsShareLocksUnderPrefixedNames() {
         LockService nova = locks.withPrefix("nova");
         LockHandle h = nova.acquire("db").block(WAIT);
         assertThat(h.name()).isEqualTo("nova-db");
@@ -453,7 +453,7 @@ public abstract class LockServiceContract {
     }
 
     @Test
-    void invalidArgumentsThrowAtAssembly() {
+    protected void invalidArgumentsThrowAtAssembly() {
         assertThatThrownBy(() -> locks.acquire("")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> locks.acquire(null)).isInstanceOf(NullPointerException.class);
         assertThatThrownBy(() -> locks.acquire("x", null)).isInstanceOf(NullPointerException.class);
@@ -465,7 +465,7 @@ public abstract class LockServiceContract {
     }
 
     @Test
-    void disposeFailsPendingAndNewAcquisitions() throws Exception {
+    protected void disposeFailsPendingAndNewAcquisitions() throws Exception {
         LockHandle holder = locks.acquire("closing").block(WAIT);
         CompletableFuture<LockHandle> waiter = pending(locks.acquire("closing"));
         assertStillPending(waiter);
@@ -480,7 +480,7 @@ public abstract class LockServiceContract {
     }
 
     @Test
-    void blockHoundIsActiveInThisTestJvm() {
+    protected void blockHoundIsActiveInThisTestJvm() {
         StepVerifier.create(Mono.fromCallable(() -> {
                     Thread.sleep(1);
                     return 1;

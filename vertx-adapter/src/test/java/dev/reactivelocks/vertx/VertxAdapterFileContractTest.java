@@ -1,4 +1,4 @@
-package dev.reactivelocks.contract;
+package dev.reactivelocks.vertx;
 
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.file.FileLockConfig;
