@@ -154,24 +154,27 @@ public final class FileLockService implements LockService {
     public static Mono<Boolean> removeLockFile(FileLockConfig config, String name) {
         Objects.requireNonNull(config, "config");
         String fileName = FileLockConfig.fileName(name);
+        Scheduler scheduler = config.scheduler().orElseGet(Schedulers::boundedElastic);
         return Mono.fromCallable(() -> {
-            Path file = config.lockFile(name);
-            Path dir = Objects.requireNonNull(file.getParent(), "lock directory");
-            if (!Files.isDirectory(dir)) {
-                return false;
-            }
-            Path real = dir.toRealPath().resolve(fileName);
-            if (LockFile.inUse(real)) {
-                throw new IllegalLockStateException(name, "Lock file '" + real + "' of lock '" + name
-                        + "' is in use by this JVM; not removing it");
-            }
-            try {
-                return Files.deleteIfExists(real);
-            } catch (IOException e) {
-                throw new LockException(name, "Cannot remove lock file '" + real + "' of lock '" + name + "': "
-                        + e, e);
-            }
-        }).subscribeOn(config.scheduler().orElseGet(Schedulers::boundedElastic));
+            Path dir = Objects.requireNonNull(config.lockFile(name).getParent(), "lock directory");
+            return Files.isDirectory(dir) ? dir.toRealPath().resolve(fileName) : null;
+        }).flatMap(real -> LockFile.closeIfIdle(real, scheduler)
+                .then(Mono.fromCallable(() -> deleteUnused(real, name)).subscribeOn(scheduler)))
+                .defaultIfEmpty(false)
+                .subscribeOn(scheduler);
+    }
+
+    private static boolean deleteUnused(Path real, String name) {
+        if (LockFile.inUse(real)) {
+            throw new IllegalLockStateException(name, "Lock file '" + real + "' of lock '" + name
+                    + "' is in use by this JVM; not removing it");
+        }
+        try {
+            return Files.deleteIfExists(real);
+        } catch (IOException e) {
+            throw new LockException(name, "Cannot remove lock file '" + real + "' of lock '" + name + "': "
+                    + e, e);
+        }
     }
 
     /** @return this service's configuration */
@@ -280,24 +283,26 @@ public final class FileLockService implements LockService {
 
     /**
      * Closes the service: pending acquisitions error with {@link LockServiceClosedException}, and so do
-     * later ones. Locks already held stay held until their handles are released; a scheduler the service
-     * created is disposed (gracefully) once nothing is held any more.
+     * later ones. Locks already held stay held until their handles are released (their channels are
+     * closed then, without idle timeout). The idle channels of lock files that no acquisition of this JVM
+     * uses are closed; a scheduler the service created is disposed (gracefully) once nothing is held any
+     * more.
      *
-     * @return a {@code Mono} completing when the service is closed
+     * @return a {@code Mono} completing when the service is closed and the idle channels are closed
      */
     @Override
     public Mono<Void> disposeLater() {
-        return Mono.fromRunnable(this::close);
-    }
-
-    private void close() {
-        closed = true;
-        for (FileAcquisition a : pending) {
-            a.fail(new LockServiceClosedException(a.name));
-        }
-        if (active.get() == 0) {
-            disposeOwnedScheduler();
-        }
+        return Mono.defer(() -> {
+            closed = true;
+            for (FileAcquisition a : pending) {
+                a.fail(new LockServiceClosedException(a.name));
+            }
+            return LockFile.closeAllIdle(scheduler);
+        }).doFinally(s -> {
+            if (active.get() == 0) {
+                disposeOwnedScheduler();
+            }
+        });
     }
 
     private void disposeOwnedScheduler() {
