@@ -586,15 +586,19 @@ final class LockFile {
         }
         lastUser = service;
         idleSince = System.nanoTime();
-        if (service.isDisposed()) {
-            scheduleIdleClose(service, Duration.ZERO);
-        } else if (idleTimer == null) {
-            scheduleIdleClose(service, service.config().channelIdleTimeout());
+        Duration timeout = idleTimeout(service);
+        if (timeout.isZero() || idleTimer == null) {
+            scheduleIdleClose(service, timeout);
         }
     }
 
     private boolean idle() {
         return lock == null && waiters.isEmpty() && refsNow() == 0;
+    }
+
+    /** A disposed service keeps no idle channel open. */
+    private static Duration idleTimeout(FileLockService service) {
+        return service.isDisposed() ? Duration.ZERO : service.config().channelIdleTimeout();
     }
 
     private void scheduleIdleClose(FileLockService service, Duration delay) {
@@ -623,7 +627,7 @@ final class LockFile {
         }
         FileLockService user = lastUser;
         if (!now && user != null) {
-            long left = user.config().channelIdleTimeout().toNanos() - (System.nanoTime() - idleSince);
+            long left = idleTimeout(user).toNanos() - (System.nanoTime() - idleSince);
             if (left > 0) {
                 if (idleTimer == null) {
                     scheduleIdleClose(user, Duration.ofNanos(left));
