@@ -256,7 +256,10 @@ public final class FileLockConfig {
         /**
          * The delays between attempts to lock a file that another process holds: the first is {@code min},
          * each next one doubles, up to {@code max}. {@code max} bounds how late a waiter notices that the
-         * other process released the file (or died). Defaults to 1ms and 50ms.
+         * other process released the file (or died). They also bound how long this JVM keeps a file busy
+         * for its own acquisitions: after {@code max} of locks separated by gaps shorter than {@code min},
+         * it leaves the file unlocked for {@code min} (see {@link FileLockService}, <b>Fairness</b>).
+         * Defaults to 1ms and 50ms.
          *
          * @param min the first delay, positive
          * @param max the longest delay, {@code >= min}

@@ -43,8 +43,8 @@ import reactor.util.context.Context;
  * <p>POSIX record locks ({@code fcntl}, which {@code FileChannel.lock} uses on Unix) belong to the
  * process, and closing <em>any</em> descriptor of a file drops all of the process's locks on it. So the
  * JVM keeps exactly one channel per lock file ({@link #FILES}, keyed by the real path), never opens a
- * second one while the first is open, and closes it only when no acquisition uses it. Local holders of
- * one file share its one OS lock: an exclusive local grant needs the file locked exclusively; concurrent
+ * second one while the first is open, and closes it only when no acquisition used it for the idle
+ * timeout. Local holders of one file share its one OS lock: an exclusive local grant needs the file locked exclusively; concurrent
  * shared local grants share one shared OS lock, tracked in {@link #holding}.
  *
  * <p>Before a file is touched, acquisitions queue in {@link #QUEUES}, a JVM-wide in-process lock service

@@ -82,12 +82,18 @@ class FileLockChannelReuseTest {
         h.release().block(WAIT);
     }
 
+    /** Acquires and releases {@code name} with a channel kept open for an hour; returns the lock file. */
+    private Path usedOnce(String name) {
+        acquireAndRelease(service(Duration.ofHours(1)), name);
+        Path file = dir().resolve(name);
+        assertThat(descriptorsOf(file)).isEqualTo(1);
+        return file;
+    }
+
     @Test
     void anIdleChannelStaysOpenWithoutLockingTheFileAndIsReused() throws Exception {
-        FileLockService service = service(Duration.ofHours(1));
-        acquireAndRelease(service, "reuse");
-        Path file = dir().resolve("reuse");
-        assertThat(descriptorsOf(file)).isEqualTo(1);
+        Path file = usedOnce("reuse");
+        FileLockService service = locks;
 
         // the idle channel holds no lock: another process takes the file, and this JVM sees it busy
         try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", dir().toString(), "reuse")) {
@@ -136,10 +142,8 @@ class FileLockChannelReuseTest {
 
     @Test
     void removeLockFileClosesAnIdleChannelBeforeDeletingTheFile() throws Exception {
-        FileLockService service = service(Duration.ofHours(1));
-        acquireAndRelease(service, "removed");
-        Path file = dir().resolve("removed");
-        assertThat(descriptorsOf(file)).isEqualTo(1);
+        Path file = usedOnce("removed");
+        FileLockService service = locks;
         assertThat(FileLockService.removeLockFile(service.config(), "removed").block(WAIT)).isTrue();
         assertThat(file).doesNotExist();
         assertThat(LockFile.openEntries()).isZero();
