@@ -285,7 +285,8 @@ public final class FileLockConfig {
          * uses it, so that the next acquisition neither reopens the file nor waits for the scheduler. An
          * idle channel holds no lock: other processes can lock the file meanwhile. Idle channels are also
          * closed when a service is disposed and by {@link FileLockService#removeLockFile(FileLockConfig,
-         * String)}. {@link Duration#ZERO} closes the channel as soon as the last user leaves.
+         * String)}. {@link Duration#ZERO} closes the channel as soon as the last user leaves. When services
+         * with different timeouts use one file, the timeout of the service that used it last applies.
          *
          * <p>A longer timeout widens one race: if another process deletes the lock file while this JVM
          * keeps its channel open, this JVM's next acquisitions lock the deleted file (see

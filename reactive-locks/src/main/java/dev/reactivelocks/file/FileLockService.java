@@ -210,7 +210,9 @@ public final class FileLockService implements LockService {
      * <p>Per subscription, the returned {@code Mono} additionally errors with
      * {@link dev.reactivelocks.LockConfigurationException} when no lock directory is configured, and with
      * {@link LockException} when the lock directory or file cannot be created, opened or locked (for
-     * example when the lock file is a symbolic link). The handle is emitted on the configured scheduler.
+     * example when the lock file is a symbolic link). The handle is emitted on the thread that locked the
+     * file: the subscribing (or releasing) thread when it may block and the file was open, else one of the
+     * configured scheduler's (see <b>Threading</b> above).
      *
      * @throws IllegalArgumentException for names that {@link FileLockConfig#lockFile(String)} refuses, and
      *         for {@link LockOptions#permits(int)} (semaphores cannot be counted across processes)
@@ -226,7 +228,7 @@ public final class FileLockService implements LockService {
      * {@inheritDoc}
      *
      * <p>Here "free now" means: no holder or waiter in this JVM blocks it and one {@code tryLock} on the
-     * file succeeds. That attempt runs on the configured scheduler.
+     * file succeeds. That attempt runs where {@link #acquire(String, LockOptions)} would make it.
      *
      * @throws IllegalArgumentException for names that {@link FileLockConfig#lockFile(String)} refuses, and
      *         for {@link LockOptions#permits(int)}

@@ -119,6 +119,11 @@ final class LockFile {
         }
     };
 
+    /** How deeply signals may nest on one thread before they go to the scheduler. */
+    private static final int MAX_NESTED_SIGNALS = 8;
+
+    private static final ThreadLocal<int[]> SIGNAL_DEPTH = ThreadLocal.withInitial(() -> new int[1]);
+
     private final ConcurrentLinkedQueue<Task> tasks = new ConcurrentLinkedQueue<>();
     private final AtomicInteger wip = new AtomicInteger();
 
@@ -218,7 +223,7 @@ final class LockFile {
                 if (!run(t, onScheduler)) {
                     List<Runnable> out = takeSignals();
                     submit(t.scheduler()); // the scheduler's thread owns the actor from now on
-                    runAll(out);
+                    runAll(out, t.scheduler());
                     return;
                 }
                 tasks.poll();
@@ -230,7 +235,7 @@ final class LockFile {
                 submit(scheduler); // more work arrived: let the scheduler do it while we signal
                 missed = 0;
             }
-            runAll(out);
+            runAll(out, scheduler);
             if (missed == 0) {
                 return;
             }
@@ -261,14 +266,39 @@ final class LockFile {
         return out;
     }
 
-    private static void runAll(List<Runnable> signals) {
-        for (Runnable r : signals) {
-            try {
-                r.run();
-            } catch (Throwable e) {
-                Exceptions.throwIfJvmFatal(e);
-                Operators.onErrorDropped(e, Context.empty());
+    /**
+     * Runs signals on this thread. A signal's subscriber may release or acquire at once, which drains an
+     * actor and runs signals again, nested; beyond {@link #MAX_NESTED_SIGNALS} levels the signals go to
+     * {@code scheduler} instead, so that a chain of local hand-offs does not grow the stack. (Deferring them
+     * to the outer level of this thread instead would deadlock a subscriber that blocks on a release.)
+     */
+    private static void runAll(List<Runnable> signals, Scheduler scheduler) {
+        if (signals.isEmpty()) {
+            return;
+        }
+        int[] depth = SIGNAL_DEPTH.get();
+        if (depth[0] >= MAX_NESTED_SIGNALS) {
+            for (Runnable r : signals) {
+                try {
+                    scheduler.schedule(() -> runAll(List.of(r), scheduler));
+                } catch (RejectedExecutionException e) {
+                    Schedulers.boundedElastic().schedule(() -> runAll(List.of(r), Schedulers.boundedElastic()));
+                }
             }
+            return;
+        }
+        depth[0]++;
+        try {
+            for (Runnable r : signals) {
+                try {
+                    r.run();
+                } catch (Throwable e) {
+                    Exceptions.throwIfJvmFatal(e);
+                    Operators.onErrorDropped(e, Context.empty());
+                }
+            }
+        } finally {
+            depth[0]--;
         }
     }
 
