@@ -278,12 +278,10 @@ final class LockFile {
         }
         int[] depth = SIGNAL_DEPTH.get();
         if (depth[0] >= MAX_NESTED_SIGNALS) {
-            for (Runnable r : signals) {
-                try {
-                    scheduler.schedule(() -> runAll(List.of(r), scheduler));
-                } catch (RejectedExecutionException e) {
-                    Schedulers.boundedElastic().schedule(() -> runAll(List.of(r), Schedulers.boundedElastic()));
-                }
+            try {
+                scheduler.schedule(() -> runAll(signals, scheduler));
+            } catch (RejectedExecutionException e) {
+                Schedulers.boundedElastic().schedule(() -> runAll(signals, Schedulers.boundedElastic()));
             }
             return;
         }
