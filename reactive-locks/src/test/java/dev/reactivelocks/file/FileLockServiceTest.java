@@ -149,7 +149,7 @@ class FileLockServiceTest {
      */
     @Test
     void aLongChainOfSynchronousHandOffsDoesNotGrowTheStack() throws Exception {
-        int waiters = 2_000;
+        int waiters = 1_000;
         LockHandle first = locks.acquire("chain").block(WAIT);
         java.util.concurrent.atomic.AtomicInteger served = new java.util.concurrent.atomic.AtomicInteger();
         List<Throwable> errors = new CopyOnWriteArrayList<>();
