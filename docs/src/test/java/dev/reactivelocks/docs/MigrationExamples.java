@@ -66,6 +66,20 @@ class MigrationExamples {
     }
 
     @Test
+    void fileChannelIdleTimeout() {
+        // tag::idle-channel[]
+        LockService fileLocks = FileLockService.create(FileLockConfig.builder()
+                .lockDirectory(lockDir)
+                .channelIdleTimeout(Duration.ofSeconds(10))   // keep a file open 10s after its last use (default 1s)
+                .build());                                    // Duration.ZERO: close it with its last user
+        Mono<String> first = fileLocks.withLock("report", Mono.just("first"));
+        Mono<String> second = fileLocks.withLock("report", Mono.just("second")); // reuses the open file
+        // end::idle-channel[]
+        assertThat(first.then(second).block(Duration.ofSeconds(10))).isEqualTo("second");
+        fileLocks.disposeLater().block(Duration.ofSeconds(10));           // closes idle files at once
+    }
+
+    @Test
     void osloWithPrefix() {
         // tag::oslo-prefix[]
         // synchronized = lockutils.synchronized_with_prefix('nova-')

@@ -341,15 +341,6 @@ final class FileAcquisition implements LockHandle, Subscription, CoreSubscriber<
         return false;
     }
 
-    /** Runs a subscriber-facing signal off the file's actor, so that subscriber code never delays it. */
-    void signal(Runnable r) {
-        try {
-            scheduler().schedule(r);
-        } catch (RejectedExecutionException e) {
-            r.run();
-        }
-    }
-
     /** Emits the handle, or releases it when the subscriber cancelled after the OS grant. */
     void deliver() {
         disposeTimer();

@@ -45,6 +45,7 @@ public final class FileLockConfig {
 
     static final Duration DEFAULT_MIN_POLL = Duration.ofMillis(1);
     static final Duration DEFAULT_MAX_POLL = Duration.ofMillis(50);
+    static final Duration DEFAULT_CHANNEL_IDLE_TIMEOUT = Duration.ofSeconds(1);
     private static final int MAX_FILE_NAME_BYTES = 255;
 
     private final @Nullable Path lockDirectory;
@@ -52,6 +53,7 @@ public final class FileLockConfig {
     private final @Nullable Scheduler timer;
     private final Duration minPollInterval;
     private final Duration maxPollInterval;
+    private final Duration channelIdleTimeout;
 
     private FileLockConfig(Builder b, @Nullable Path lockDirectory) {
         this.lockDirectory = lockDirectory;
@@ -59,6 +61,7 @@ public final class FileLockConfig {
         this.timer = b.timer;
         this.minPollInterval = b.minPollInterval;
         this.maxPollInterval = b.maxPollInterval;
+        this.channelIdleTimeout = b.channelIdleTimeout;
     }
 
     /** @return a builder with the defaults */
@@ -84,6 +87,7 @@ public final class FileLockConfig {
         b.timer = timer;
         b.minPollInterval = minPollInterval;
         b.maxPollInterval = maxPollInterval;
+        b.channelIdleTimeout = channelIdleTimeout;
         return b;
     }
 
@@ -110,6 +114,11 @@ public final class FileLockConfig {
     /** @return the longest delay between two attempts to lock a file held by another process */
     public Duration maxPollInterval() {
         return maxPollInterval;
+    }
+
+    /** @return how long a lock file's channel stays open after its last user in this JVM left */
+    public Duration channelIdleTimeout() {
+        return channelIdleTimeout;
     }
 
     /**
@@ -185,7 +194,8 @@ public final class FileLockConfig {
     @Override
     public String toString() {
         return "FileLockConfig{lockDirectory=" + lockDirectory + ", scheduler=" + scheduler + ", timer=" + timer
-                + ", pollInterval=" + minPollInterval + ".." + maxPollInterval + "}";
+                + ", pollInterval=" + minPollInterval + ".." + maxPollInterval + ", channelIdleTimeout="
+                + channelIdleTimeout + "}";
     }
 
     /**
@@ -198,6 +208,7 @@ public final class FileLockConfig {
         private @Nullable Scheduler timer;
         private Duration minPollInterval = DEFAULT_MIN_POLL;
         private Duration maxPollInterval = DEFAULT_MAX_POLL;
+        private Duration channelIdleTimeout = DEFAULT_CHANNEL_IDLE_TIMEOUT;
 
         private Builder() {
         }
@@ -245,7 +256,10 @@ public final class FileLockConfig {
         /**
          * The delays between attempts to lock a file that another process holds: the first is {@code min},
          * each next one doubles, up to {@code max}. {@code max} bounds how late a waiter notices that the
-         * other process released the file (or died). Defaults to 1ms and 50ms.
+         * other process released the file (or died). They also bound how long this JVM keeps a file busy
+         * for its own acquisitions: after {@code max} of locks separated by gaps shorter than {@code min},
+         * it leaves the file unlocked for {@code min} (see {@link FileLockService}, <b>Fairness</b>).
+         * Defaults to 1ms and 50ms.
          *
          * @param min the first delay, positive
          * @param max the longest delay, {@code >= min}
@@ -263,6 +277,31 @@ public final class FileLockConfig {
             }
             this.minPollInterval = min;
             this.maxPollInterval = max;
+            return this;
+        }
+
+        /**
+         * How long the channel (file descriptor) of a lock file stays open once no acquisition of this JVM
+         * uses it, so that the next acquisition neither reopens the file nor waits for the scheduler. An
+         * idle channel holds no lock: other processes can lock the file meanwhile. Idle channels are also
+         * closed when a service is disposed and by {@link FileLockService#removeLockFile(FileLockConfig,
+         * String)}. {@link Duration#ZERO} closes the channel as soon as the last user leaves. When services
+         * with different timeouts use one file, the timeout of the service that used it last applies.
+         *
+         * <p>A longer timeout widens one race: if another process deletes the lock file while this JVM
+         * keeps its channel open, this JVM's next acquisitions lock the deleted file (see
+         * {@link FileLockService#removeLockFile(FileLockConfig, String)}). Defaults to 1 second.
+         *
+         * @param timeout zero or positive
+         * @return this builder
+         * @throws IllegalArgumentException if {@code timeout} is negative
+         */
+        public Builder channelIdleTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "timeout");
+            if (timeout.isNegative()) {
+                throw new IllegalArgumentException("channelIdleTimeout must be >= 0, was " + timeout);
+            }
+            this.channelIdleTimeout = timeout;
             return this;
         }
 

@@ -56,9 +56,14 @@ import reactor.util.context.Context;
  * thousand waiters cost no threads and no file descriptors. <em>Across processes the operating system
  * decides</em>: while another process holds the file, the head polls it with {@code tryLock} after
  * delays that grow from {@link FileLockConfig#minPollInterval()} to {@link FileLockConfig#maxPollInterval()},
- * so a process that releases and re-locks quickly can win over a polling one, and there is no FIFO order
- * between processes. Shared holders of one JVM share one OS shared lock; a waiting exclusive acquisition of
- * <em>another</em> process does not stop new shared holders of this one.
+ * and there is no FIFO order between processes. This JVM releases the OS lock between any two of its
+ * holders (it is never passed from one local holder to the next), and bounds how long it keeps a file
+ * busy: once the file has been locked by this JVM, with gaps shorter than {@code minPollInterval}, for
+ * {@code maxPollInterval}, the next local acquisition waits until the file has been unlocked for
+ * {@code minPollInterval}. Processes blocked in {@code fcntl} get the file in that gap; polling ones get a
+ * chance every {@code maxPollInterval} (with the defaults, a 1ms gap at least every 50ms). {@code tryAcquire}
+ * and zero timeouts do not wait for that gap. Shared holders of one JVM share one OS shared lock; a waiting
+ * exclusive acquisition of <em>another</em> process does not stop new shared holders of this one.
  *
  * <p><b>Memory effects</b>: inside the JVM, actions of a holder before its release happen-before the
  * actions of every holder granted after that release. Across processes, file content that a holder
@@ -69,10 +74,16 @@ import reactor.util.context.Context;
  * file for it; an OS lock or local grant that races the cancellation is released, never leaked. The
  * {@link LockOptions#timeout(Duration) timeout} covers the whole wait, in the queue and for the file.
  *
- * <p><b>Threading</b>: {@code FileChannel} calls (open, {@code tryLock}, unlock, close) run only on the
- * configured bounded scheduler ({@link FileLockConfig#scheduler()}), never on the subscribing thread; no
- * thread waits while another process holds the file. Grants, releases and failures are signalled on that
- * scheduler's threads; timeouts of acquisitions still in the in-JVM queue on the timer. The file calls of
+ * <p><b>Threading</b>: no thread waits while another process holds the file. Opening and closing lock
+ * files run only on the configured bounded scheduler ({@link FileLockConfig#scheduler()}). The
+ * non-blocking calls {@code tryLock} and unlock run on the subscribing or releasing thread when that
+ * thread may block (neither a Reactor non-blocking thread such as {@code Schedulers.parallel()} nor a
+ * Netty or Vert.x event loop) and the lock file's channel is already open; otherwise on the scheduler.
+ * Grants, releases and failures are signalled on the thread that made them (that thread or one of the
+ * scheduler's), after it finished its file calls; timeouts of acquisitions still in the in-JVM queue on
+ * the timer. A lock file's channel stays open for {@link FileLockConfig#channelIdleTimeout()} after its last
+ * user in the JVM left, holding no lock, and is closed then, when a service is disposed or before
+ * {@link #removeLockFile(FileLockConfig, String)} deletes the file. The file calls of
  * one lock file are serialized and run on the scheduler of one of the services using it (when several
  * services of the JVM with different schedulers share a file); should that scheduler reject work because
  * it was disposed meanwhile, the remaining calls finish on {@code Schedulers.boundedElastic()}.
@@ -86,7 +97,9 @@ import reactor.util.context.Context;
  *
  * <p><b>Caveat</b>: POSIX locks belong to the process and closing <em>any</em> descriptor of the file
  * drops them; the service keeps one channel per file for the whole JVM, but other code of the JVM must not
- * open and close the lock files themselves while they are locked. Such a drop is detected at the next
+ * open and close the lock files themselves while they are locked. Another process that deletes a lock file
+ * while this JVM keeps its channel open (within {@link FileLockConfig#channelIdleTimeout()} of its last use)
+ * makes this JVM lock the deleted file afterwards; see {@link #removeLockFile(FileLockConfig, String)}. Such a drop is detected at the next
  * operation of this JVM on that file: the handles that held it then report {@link LockHandle#isHeld()}
  * {@code false} and their {@link LockHandle#lost()} completes.
  *
@@ -139,8 +152,9 @@ public final class FileLockService implements LockService {
      * <p><b>This races</b> with other processes by nature: a process that opened the file before the
      * deletion and locks it afterwards holds a lock on a file without a name, while the next process
      * creates and locks a new file of that name, so both believe they hold the lock. Call it only when no
-     * process can be using or about to use {@code name}. Within this JVM it refuses while any acquisition
-     * of this JVM uses the file.
+     * process can be using or about to use {@code name}; a process keeping the file's channel open
+     * ({@link FileLockConfig#channelIdleTimeout()}) counts as using it. Within this JVM it first closes the
+     * file's idle channel, and refuses while any acquisition of this JVM uses the file.
      *
      * @param config the configuration whose lock directory holds the file
      * @param name the full lock name, as passed to {@link #acquire(String, LockOptions)}
@@ -154,24 +168,27 @@ public final class FileLockService implements LockService {
     public static Mono<Boolean> removeLockFile(FileLockConfig config, String name) {
         Objects.requireNonNull(config, "config");
         String fileName = FileLockConfig.fileName(name);
+        Scheduler scheduler = config.scheduler().orElseGet(Schedulers::boundedElastic);
         return Mono.fromCallable(() -> {
-            Path file = config.lockFile(name);
-            Path dir = Objects.requireNonNull(file.getParent(), "lock directory");
-            if (!Files.isDirectory(dir)) {
-                return false;
-            }
-            Path real = dir.toRealPath().resolve(fileName);
-            if (LockFile.inUse(real)) {
-                throw new IllegalLockStateException(name, "Lock file '" + real + "' of lock '" + name
-                        + "' is in use by this JVM; not removing it");
-            }
-            try {
-                return Files.deleteIfExists(real);
-            } catch (IOException e) {
-                throw new LockException(name, "Cannot remove lock file '" + real + "' of lock '" + name + "': "
-                        + e, e);
-            }
-        }).subscribeOn(config.scheduler().orElseGet(Schedulers::boundedElastic));
+            Path dir = Objects.requireNonNull(config.lockFile(name).getParent(), "lock directory");
+            return Files.isDirectory(dir) ? dir.toRealPath().resolve(fileName) : null;
+        }).flatMap(real -> LockFile.closeIfIdle(real, scheduler)
+                .then(Mono.fromCallable(() -> deleteUnused(real, name)).subscribeOn(scheduler)))
+                .defaultIfEmpty(false)
+                .subscribeOn(scheduler);
+    }
+
+    private static boolean deleteUnused(Path real, String name) {
+        if (LockFile.inUse(real)) {
+            throw new IllegalLockStateException(name, "Lock file '" + real + "' of lock '" + name
+                    + "' is in use by this JVM; not removing it");
+        }
+        try {
+            return Files.deleteIfExists(real);
+        } catch (IOException e) {
+            throw new LockException(name, "Cannot remove lock file '" + real + "' of lock '" + name + "': "
+                    + e, e);
+        }
     }
 
     /** @return this service's configuration */
@@ -193,7 +210,9 @@ public final class FileLockService implements LockService {
      * <p>Per subscription, the returned {@code Mono} additionally errors with
      * {@link dev.reactivelocks.LockConfigurationException} when no lock directory is configured, and with
      * {@link LockException} when the lock directory or file cannot be created, opened or locked (for
-     * example when the lock file is a symbolic link). The handle is emitted on the configured scheduler.
+     * example when the lock file is a symbolic link). The handle is emitted on the thread that locked the
+     * file: the subscribing (or releasing) thread when it may block and the file was open, else one of the
+     * configured scheduler's (see <b>Threading</b> above).
      *
      * @throws IllegalArgumentException for names that {@link FileLockConfig#lockFile(String)} refuses, and
      *         for {@link LockOptions#permits(int)} (semaphores cannot be counted across processes)
@@ -209,7 +228,7 @@ public final class FileLockService implements LockService {
      * {@inheritDoc}
      *
      * <p>Here "free now" means: no holder or waiter in this JVM blocks it and one {@code tryLock} on the
-     * file succeeds. That attempt runs on the configured scheduler.
+     * file succeeds. That attempt runs where {@link #acquire(String, LockOptions)} would make it.
      *
      * @throws IllegalArgumentException for names that {@link FileLockConfig#lockFile(String)} refuses, and
      *         for {@link LockOptions#permits(int)}
@@ -280,24 +299,26 @@ public final class FileLockService implements LockService {
 
     /**
      * Closes the service: pending acquisitions error with {@link LockServiceClosedException}, and so do
-     * later ones. Locks already held stay held until their handles are released; a scheduler the service
-     * created is disposed (gracefully) once nothing is held any more.
+     * later ones. Locks already held stay held until their handles are released (their channels are
+     * closed then, without idle timeout). The idle channels of lock files that no acquisition of this JVM
+     * uses are closed; a scheduler the service created is disposed (gracefully) once nothing is held any
+     * more.
      *
-     * @return a {@code Mono} completing when the service is closed
+     * @return a {@code Mono} completing when the service is closed and the idle channels are closed
      */
     @Override
     public Mono<Void> disposeLater() {
-        return Mono.fromRunnable(this::close);
-    }
-
-    private void close() {
-        closed = true;
-        for (FileAcquisition a : pending) {
-            a.fail(new LockServiceClosedException(a.name));
-        }
-        if (active.get() == 0) {
-            disposeOwnedScheduler();
-        }
+        return Mono.defer(() -> {
+            closed = true;
+            for (FileAcquisition a : pending) {
+                a.fail(new LockServiceClosedException(a.name));
+            }
+            return LockFile.closeAllIdle(scheduler);
+        }).doFinally(s -> {
+            if (active.get() == 0) {
+                disposeOwnedScheduler();
+            }
+        });
     }
 
     private void disposeOwnedScheduler() {

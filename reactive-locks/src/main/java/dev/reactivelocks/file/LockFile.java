@@ -30,6 +30,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
 import reactor.core.Exceptions;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 import reactor.core.publisher.Operators;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
@@ -41,8 +43,8 @@ import reactor.util.context.Context;
  * <p>POSIX record locks ({@code fcntl}, which {@code FileChannel.lock} uses on Unix) belong to the
  * process, and closing <em>any</em> descriptor of a file drops all of the process's locks on it. So the
  * JVM keeps exactly one channel per lock file ({@link #FILES}, keyed by the real path), never opens a
- * second one while the first is open, and closes it only when no acquisition uses it. Local holders of
- * one file share its one OS lock: an exclusive local grant needs the file locked exclusively; concurrent
+ * second one while the first is open, and closes it only when no acquisition used it for the idle
+ * timeout. Local holders of one file share its one OS lock: an exclusive local grant needs the file locked exclusively; concurrent
  * shared local grants share one shared OS lock, tracked in {@link #holding}.
  *
  * <p>Before a file is touched, acquisitions queue in {@link #QUEUES}, a JVM-wide in-process lock service
@@ -51,26 +53,44 @@ import reactor.util.context.Context;
  * Only those grants reach this class.
  *
  * <p>Every state change and every file call of one path runs in a serial task queue (an actor: a
- * lock-free queue drained by one task at a time on a blocking-capable scheduler), so no monitor is held
- * across I/O and callers never wait:
+ * lock-free queue drained by one thread at a time), so no monitor is held across I/O and callers never
+ * wait. The thread that finds the actor idle drains it itself when it may make the non-blocking calls
+ * ({@code tryLock}, unlock: see {@link #inlineAllowed()}); otherwise, and whenever a step must open or
+ * close the channel, the drain moves to the file scheduler. Subscriber-facing signals (grants, errors,
+ * release completions) are collected during a drain and run by the draining thread after it let go of
+ * the actor, so that subscriber code never runs inside it.
  *
  * <pre>
  *   local grant ──request──► lock held shared and request shared? ── yes ──► holders++, deliver
  *                                      │ no
  *                                      ▼
- *                                  waiters += a ──► attempt: tryLock(whole file, shared?)
- *                                                     │ got it: holders += granted waiters, deliver
+ *                                  waiters += a ──► attempt: busy for longer than maxPollInterval and
+ *                                                   unlocked for less than minPollInterval? ── yes ──► pause
+ *                                                     │ no                     (fail try-only, poll later)
+ *                                                     ▼
+ *                                                   tryLock(whole file, shared?)   [opens the channel if
+ *                                                     │ got it: holders += granted waiters, deliver   closed]
  *                                                     │ busy:   fail try-only waiters; poll again after
  *                                                     │         min·2ⁿ (capped at max, jittered) on the timer
  *                                                     │ error:  fail all waiters with LockException
  *   release ──► holders -= a ; no holders left ? unlock ──► release the local grant ──► unref
  *   any task ──► OS lock invalid (channel closed under us)? holders are told lost() ; lock = null
- *   unref   ──► refs == 0 and idle ? close channel, then drop the entry if still unused
+ *   unref   ──► refs == 0 and idle ? ──► channel open ? IDLE: close it after channelIdleTimeout
+ *                                        (or at dispose) unless used again ; then drop the entry
  * </pre>
  *
  * {@link #refs} counts the acquisitions with a local grant that still use this entry; it changes only
  * inside {@code FILES.compute}, so an entry leaves the map only after its channel is closed and while no
- * acquisition uses it.
+ * acquisition uses it. An idle entry keeps its channel open for the grace period so that the next
+ * acquisition neither opens the file nor waits for the scheduler; it holds no OS lock meanwhile.
+ *
+ * <p><b>Fairness towards other processes</b>: a process cannot tell another one that it waits for a POSIX
+ * lock, and this JVM re-locks a file within microseconds of a release when local acquisitions keep
+ * coming. So a <em>busy period</em> (the time since the file was last left unlocked for at least
+ * {@code minPollInterval}) is bounded: once it lasted {@code maxPollInterval}, the next lock attempt waits
+ * until the file has been unlocked for {@code minPollInterval}. Blocked {@code fcntl} waiters of other
+ * processes are woken by the unlock and take the file meanwhile; polling ones get a window every
+ * {@code maxPollInterval}.
  */
 final class LockFile {
 
@@ -84,7 +104,27 @@ final class LockFile {
     /** Guarded by {@code FILES.compute} for {@link #path}. */
     private int refs;
 
-    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    /** How many channels of lock files this JVM has open. */
+    private static final AtomicInteger OPEN_CHANNELS = new AtomicInteger();
+
+    private static final ClassValue<Boolean> EVENT_LOOP_THREADS = new ClassValue<>() {
+        @Override
+        protected Boolean computeValue(Class<?> type) {
+            for (Class<?> c = type; c != null; c = c.getSuperclass()) {
+                if (c.getName().equals("io.netty.util.concurrent.FastThreadLocalThread")) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    };
+
+    /** How deeply signals may nest on one thread before they go to the scheduler. */
+    private static final int MAX_NESTED_SIGNALS = 8;
+
+    private static final ThreadLocal<int[]> SIGNAL_DEPTH = ThreadLocal.withInitial(() -> new int[1]);
+
+    private final ConcurrentLinkedQueue<Task> tasks = new ConcurrentLinkedQueue<>();
     private final AtomicInteger wip = new AtomicInteger();
 
     // Owned by the actor: read and written only inside tasks.
@@ -95,9 +135,16 @@ final class LockFile {
     private @Nullable Disposable pollTimer;
     private long pollGeneration;
     private int busyAttempts;
+    private final List<Runnable> signals = new ArrayList<>();
+    private @Nullable FileLockService lastUser;
+    private @Nullable Disposable idleTimer;
+    private long idleSince;
+    private long unlockedAt;
+    private long busySince;
 
     private LockFile(Path path) {
         this.path = path;
+        this.unlockedAt = System.nanoTime() - TimeUnit.DAYS.toNanos(1);
     }
 
     /** The entry of {@code path}, counted as used until {@link #unref()}. */
@@ -119,36 +166,137 @@ final class LockFile {
         return FILES.size();
     }
 
+    /** @return how many lock file channels (file descriptors) this JVM has open */
+    static int openChannels() {
+        return OPEN_CHANNELS.get();
+    }
+
+    /**
+     * Whether the current thread may make the non-blocking file calls ({@code tryLock}, unlock) itself:
+     * any thread but Reactor's non-blocking ones and Netty (Vert.x) event loops. They return at once on a
+     * local file system, but may wait for a lock manager on a network one, and BlockHound integrations may
+     * count them as blocking. Opening and closing channels always run on the file scheduler.
+     */
+    static boolean inlineAllowed() {
+        return !Schedulers.isInNonBlockingThread() && !EVENT_LOOP_THREADS.get(Thread.currentThread().getClass());
+    }
+
     // ---------------------------------------------------------------- actor
 
-    private void execute(Runnable task, Scheduler scheduler) {
-        tasks.offer(task);
+    /**
+     * One step of the actor. It gets whether it runs on the file scheduler; a step that must open or close
+     * a channel and does not returns {@code false} having changed nothing, and the drain moves there.
+     */
+    @FunctionalInterface
+    private interface Step {
+        boolean run(boolean onScheduler);
+    }
+
+    private record Task(Step step, Scheduler scheduler) {
+    }
+
+    private void execute(Step step, Scheduler scheduler) {
+        tasks.offer(new Task(step, scheduler));
         if (wip.getAndIncrement() == 0) {
-            try {
-                scheduler.schedule(this::drain);
-            } catch (RejectedExecutionException e) {
-                // the submitting service's scheduler is gone; finish the work on Reactor's shared one
-                Schedulers.boundedElastic().schedule(this::drain);
+            if (inlineAllowed()) {
+                drain(false, scheduler);
+            } else {
+                submit(scheduler);
             }
         }
     }
 
-    private void drain() {
+    private void submit(Scheduler scheduler) {
+        try {
+            scheduler.schedule(() -> drain(true, scheduler));
+        } catch (RejectedExecutionException e) {
+            // the submitting service's scheduler is gone; finish the work on Reactor's shared one
+            Schedulers.boundedElastic().schedule(() -> drain(true, Schedulers.boundedElastic()));
+        }
+    }
+
+    private void drain(boolean onScheduler, Scheduler scheduler) {
         int missed = 1;
         for (;;) {
-            Runnable t;
-            while ((t = tasks.poll()) != null) {
+            Task t;
+            while ((t = tasks.peek()) != null) {
+                if (!run(t, onScheduler)) {
+                    List<Runnable> out = takeSignals();
+                    submit(t.scheduler()); // the scheduler's thread owns the actor from now on
+                    runAll(out, t.scheduler());
+                    return;
+                }
+                tasks.poll();
+                scheduler = t.scheduler();
+            }
+            List<Runnable> out = takeSignals();
+            missed = wip.addAndGet(-missed);
+            if (missed != 0 && !out.isEmpty()) {
+                submit(scheduler); // more work arrived: let the scheduler do it while we signal
+                missed = 0;
+            }
+            runAll(out, scheduler);
+            if (missed == 0) {
+                return;
+            }
+        }
+    }
+
+    private static boolean run(Task t, boolean onScheduler) {
+        try {
+            return t.step().run(onScheduler);
+        } catch (Throwable e) {
+            Exceptions.throwIfJvmFatal(e);
+            Operators.onErrorDropped(e, Context.empty());
+            return true;
+        }
+    }
+
+    /** Queues a subscriber-facing signal; the draining thread runs it after letting go of the actor. */
+    private void emit(Runnable signal) {
+        signals.add(signal);
+    }
+
+    private List<Runnable> takeSignals() {
+        if (signals.isEmpty()) {
+            return List.of();
+        }
+        List<Runnable> out = new ArrayList<>(signals);
+        signals.clear();
+        return out;
+    }
+
+    /**
+     * Runs signals on this thread. A signal's subscriber may release or acquire at once, which drains an
+     * actor and runs signals again, nested; beyond {@link #MAX_NESTED_SIGNALS} levels the signals go to
+     * {@code scheduler} instead, so that a chain of local hand-offs does not grow the stack. (Deferring them
+     * to the outer level of this thread instead would deadlock a subscriber that blocks on a release.)
+     */
+    private static void runAll(List<Runnable> signals, Scheduler scheduler) {
+        if (signals.isEmpty()) {
+            return;
+        }
+        int[] depth = SIGNAL_DEPTH.get();
+        if (depth[0] >= MAX_NESTED_SIGNALS) {
+            try {
+                scheduler.schedule(() -> runAll(signals, scheduler));
+            } catch (RejectedExecutionException e) {
+                Schedulers.boundedElastic().schedule(() -> runAll(signals, Schedulers.boundedElastic()));
+            }
+            return;
+        }
+        depth[0]++;
+        try {
+            for (Runnable r : signals) {
                 try {
-                    t.run();
+                    r.run();
                 } catch (Throwable e) {
                     Exceptions.throwIfJvmFatal(e);
                     Operators.onErrorDropped(e, Context.empty());
                 }
             }
-            missed = wip.addAndGet(-missed);
-            if (missed == 0) {
-                return;
-            }
+        } finally {
+            depth[0]--;
         }
     }
 
@@ -156,7 +304,7 @@ final class LockFile {
 
     /** {@code a} holds its local grant and now needs the OS lock. */
     void request(FileAcquisition a) {
-        execute(() -> onRequest(a), a.scheduler());
+        execute(onScheduler -> onRequest(a, onScheduler), a.scheduler());
     }
 
     /**
@@ -164,37 +312,65 @@ final class LockFile {
      * then run {@code after} (off the actor).
      */
     void abandon(FileAcquisition a, @Nullable Runnable after) {
-        execute(() -> {
+        execute(onScheduler -> {
             waiters.remove(a);
             if (waiters.isEmpty()) {
                 stopPolling();
             }
             a.releaseLocal();
-            unref();
+            unref(a.service);
             if (after != null) {
-                a.signal(after);
+                emit(after);
             }
+            return true;
         }, a.scheduler());
     }
 
     /** {@code a} held the OS lock (it is RELEASED): unlock if it was the last holder, then the local grant. */
     void release(FileAcquisition a, Runnable after) {
-        execute(() -> {
+        execute(onScheduler -> {
             checkLost();
             if (holding.remove(a) && holding.isEmpty()) {
                 unlock();
             }
             a.releaseLocal();
-            unref();
-            a.signal(after);
+            unref(a.service);
+            emit(after);
+            return true;
         }, a.scheduler());
+    }
+
+    /**
+     * Closes the channel of {@code path} if nobody in this JVM uses it (for deleting the file or disposing
+     * a service).
+     *
+     * @return a {@code Mono} completing once done, on the file scheduler
+     */
+    static Mono<Void> closeIfIdle(Path path, Scheduler scheduler) {
+        LockFile f = FILES.get(path);
+        return f == null ? Mono.empty() : f.closeIfIdleNow(scheduler);
+    }
+
+    /** {@link #closeIfIdle(Path, Scheduler)} for every lock file of this JVM. */
+    static Mono<Void> closeAllIdle(Scheduler scheduler) {
+        return Flux.fromIterable(FILES.values()).flatMap(f -> f.closeIfIdleNow(scheduler)).then();
+    }
+
+    private Mono<Void> closeIfIdleNow(Scheduler scheduler) {
+        return Mono.create(sink -> execute(onScheduler -> {
+            if (!closeWhenIdle(onScheduler, true)) {
+                return false;
+            }
+            emit(sink::success);
+            return true;
+        }, scheduler));
     }
 
     // ---------------------------------------------------------------- actor tasks
 
-    private void onRequest(FileAcquisition a) {
+    private boolean onRequest(FileAcquisition a, boolean onScheduler) {
         if (!a.isOsPending()) {
-            return; // cancelled meanwhile: its abandon task cleans up
+            return true; // cancelled meanwhile: its abandon task cleans up
         }
         checkLost();
         FileLock held = lock;
@@ -202,18 +378,33 @@ final class LockFile {
             // The local queue only lets a newcomer in next to current holders when both are shared.
             if (a.grantOs()) {
                 holding.add(a);
-                a.signal(a::deliver);
+                emit(a::deliver);
             }
-            return;
+            return true;
         }
+        if (!onScheduler && channel == null) {
+            return false; // opening the file may block
+        }
+        lastUser = a.service;
         waiters.add(a);
         attempt();
+        return true;
     }
 
     private void attempt() {
         FileAcquisition first = waiters.peekFirst();
         if (first == null) {
             stopPolling();
+            return;
+        }
+        FileLockConfig config = first.service.config();
+        long now = System.nanoTime();
+        long unlockedFor = now - unlockedAt;
+        if (unlockedFor >= config.minPollInterval().toNanos()) {
+            busySince = now;
+        } else if (!first.immediate() && now - busySince >= config.maxPollInterval().toNanos()) {
+            // leave the file to other processes for a moment (see "Fairness towards other processes")
+            busy(first, Duration.ofNanos(config.minPollInterval().toNanos() - unlockedFor));
             return;
         }
         FileLock acquired;
@@ -224,10 +415,7 @@ final class LockFile {
             return;
         }
         if (acquired == null) {
-            failImmediateWaiters();
-            if (!waiters.isEmpty()) {
-                schedulePoll(waiters.getFirst());
-            }
+            busy(first, null);
             return;
         }
         stopPolling();
@@ -244,7 +432,15 @@ final class LockFile {
             unlock(); // every waiter left while we were locking
         }
         for (FileAcquisition w : granted) {
-            w.signal(w::deliver);
+            emit(w::deliver);
+        }
+    }
+
+    /** The file is not to be locked now: fail try-only waiters, poll for the others after {@code delay}. */
+    private void busy(FileAcquisition first, @Nullable Duration delay) {
+        failImmediateWaiters();
+        if (!waiters.isEmpty()) {
+            schedulePoll(first, delay);
         }
     }
 
@@ -254,54 +450,59 @@ final class LockFile {
             if (w.immediate() && w.abandonFromFile()) {
                 it.remove();
                 w.releaseLocal();
-                unref();
-                w.signal(w::busy);
+                unref(w.service);
+                emit(w::busy);
             }
         }
     }
 
     private void failWaiters(Throwable error) {
         checkLost();
-        if (channel != null && !channel.isOpen()) {
-            channel = null;
-        }
         stopPolling();
         FileAcquisition w;
         while ((w = waiters.poll()) != null) {
             if (w.abandonFromFile()) {
                 w.releaseLocal();
-                unref();
+                unref(w.service);
                 String message = "Cannot lock file '" + path + "' for lock '" + w.name + "' (" + w.mode + "): "
                         + error;
                 LockException failure = new LockException(w.name, message, error);
                 FileAcquisition failed = w;
-                w.signal(() -> failed.failed(failure));
+                emit(() -> failed.failed(failure));
             }
         }
-        unrefIdleCheck();
     }
 
-    private void schedulePoll(FileAcquisition first) {
+    /** Polls after {@code delay}, or after the next back-off delay when {@code null}. */
+    private void schedulePoll(FileAcquisition first, @Nullable Duration delay) {
         if (pollTimer != null) {
             return;
         }
         long generation = ++pollGeneration;
-        Duration delay = backoff(first.service.config(), busyAttempts++);
+        Duration wait = delay != null ? delay : backoff(first.service.config(), busyAttempts++);
         Scheduler scheduler = first.scheduler();
-        Runnable fire = () -> execute(() -> poll(generation), scheduler);
+        Runnable fire = () -> execute(onScheduler -> poll(generation, onScheduler), scheduler);
+        pollTimer = schedule(first.service, fire, wait);
+    }
+
+    private static Disposable schedule(FileLockService service, Runnable task, Duration delay) {
         try {
-            pollTimer = first.service.timer().schedule(fire, delay.toNanos(), TimeUnit.NANOSECONDS);
+            return service.timer().schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
         } catch (RejectedExecutionException e) {
-            pollTimer = Schedulers.parallel().schedule(fire, delay.toNanos(), TimeUnit.NANOSECONDS);
+            return Schedulers.parallel().schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
         }
     }
 
-    private void poll(long generation) {
+    private boolean poll(long generation, boolean onScheduler) {
         if (generation != pollGeneration) {
-            return; // a stale timer: polling stopped (and maybe restarted) since
+            return true; // a stale timer: polling stopped (and maybe restarted) since
+        }
+        if (!onScheduler && channel == null) {
+            return false;
         }
         pollTimer = null;
         attempt();
+        return true;
     }
 
     private void stopPolling() {
@@ -343,7 +544,7 @@ final class LockFile {
         }
         FileChannel c = channel;
         if (c != null && !c.isOpen()) {
-            channel = null;
+            forgetChannel();
         }
     }
 
@@ -351,8 +552,11 @@ final class LockFile {
     static void closeChannelUnderHolders(Path path, Scheduler scheduler) {
         LockFile f = FILES.get(path);
         if (f != null) {
-            f.execute(() -> {
+            f.execute(onScheduler -> {
                 FileChannel c = f.channel;
+                if (!onScheduler && c != null) {
+                    return false;
+                }
                 if (c != null) {
                     try {
                         c.close();
@@ -360,6 +564,7 @@ final class LockFile {
                         Operators.onErrorDropped(e, Context.empty());
                     }
                 }
+                return true;
             }, scheduler);
         }
     }
@@ -367,15 +572,25 @@ final class LockFile {
     private FileChannel channel() throws IOException {
         FileChannel c = channel;
         if (c == null || !c.isOpen()) {
+            if (c != null) {
+                forgetChannel();
+            }
             c = open(path);
+            OPEN_CHANNELS.incrementAndGet();
             channel = c;
         }
         return c;
     }
 
+    private void forgetChannel() {
+        channel = null;
+        OPEN_CHANNELS.decrementAndGet();
+    }
+
     private void unlock() {
         FileLock l = lock;
         lock = null;
+        unlockedAt = System.nanoTime();
         if (l != null && l.isValid()) {
             try {
                 l.release();
@@ -385,19 +600,81 @@ final class LockFile {
         }
     }
 
-    private void unref() {
+    private void unref(FileLockService service) {
         FILES.computeIfPresent(path, (k, e) -> {
             e.refs--;
             return e;
         });
-        unrefIdleCheck();
-    }
-
-    private void unrefIdleCheck() {
-        if (lock != null || !waiters.isEmpty() || refsNow() != 0) {
+        if (!idle()) {
             return;
         }
+        if (channel == null) {
+            dropEntry();
+            return;
+        }
+        lastUser = service;
+        idleSince = System.nanoTime();
+        Duration timeout = idleTimeout(service);
+        if (timeout.isZero() || idleTimer == null) {
+            scheduleIdleClose(service, timeout);
+        }
+    }
+
+    private boolean idle() {
+        return lock == null && waiters.isEmpty() && refsNow() == 0;
+    }
+
+    /** A disposed service keeps no idle channel open. */
+    private static Duration idleTimeout(FileLockService service) {
+        return service.isDisposed() ? Duration.ZERO : service.config().channelIdleTimeout();
+    }
+
+    private void scheduleIdleClose(FileLockService service, Duration delay) {
+        Step close = onScheduler -> closeWhenIdle(onScheduler, false);
+        if (delay.isZero()) {
+            execute(close, service.scheduler());
+        } else {
+            idleTimer = schedule(service, () -> execute(close, service.isDisposed() ? Schedulers.boundedElastic()
+                    : service.scheduler()), delay);
+        }
+    }
+
+    /**
+     * Closes the channel and drops the entry if nobody used the file for the idle timeout (or at once
+     * when {@code now}); reschedules itself when the file was used meanwhile and is idle again.
+     */
+    private boolean closeWhenIdle(boolean onScheduler, boolean now) {
+        if (!onScheduler) {
+            return false; // closing may block
+        }
+        if (!now) {
+            idleTimer = null;
+        }
+        if (!idle()) {
+            return true; // used again: the next unref schedules a new close
+        }
+        FileLockService user = lastUser;
+        if (!now && user != null) {
+            long left = idleTimeout(user).toNanos() - (System.nanoTime() - idleSince);
+            if (left > 0) {
+                if (idleTimer == null) {
+                    scheduleIdleClose(user, Duration.ofNanos(left));
+                }
+                return true;
+            }
+        }
         closeChannel();
+        dropEntry();
+        return true;
+    }
+
+    private void dropEntry() {
+        lastUser = null;
+        Disposable t = idleTimer;
+        if (t != null) {
+            t.dispose();
+            idleTimer = null;
+        }
         FILES.computeIfPresent(path, (k, e) -> e == this && e.refs == 0 ? null : e);
     }
 
@@ -412,8 +689,8 @@ final class LockFile {
 
     private void closeChannel() {
         FileChannel c = channel;
-        channel = null;
         if (c != null) {
+            forgetChannel();
             try {
                 c.close();
             } catch (IOException e) {

@@ -131,4 +131,32 @@ class FileLockConfigTest {
         h.release().block(Duration.ofSeconds(10));
         FileLockServiceTest.await(() -> locks.scheduler().isDisposed(), "owned scheduler disposed");
     }
+
+    @Test
+    void channelIdleTimeoutIsValidatedAndKeptByToBuilder() {
+        assertThatThrownBy(() -> FileLockConfig.builder().channelIdleTimeout(Duration.ofMillis(-1)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("channelIdleTimeout must be >= 0, was PT-0.001S");
+        assertThat(FileLockConfig.builder().build().channelIdleTimeout()).isEqualTo(Duration.ofSeconds(1));
+        FileLockConfig zero = FileLockConfig.builder().channelIdleTimeout(Duration.ZERO).build();
+        assertThat(zero.toBuilder().build().channelIdleTimeout()).isZero();
+    }
+
+    @Test
+    void anOpenFileIsLockedOnTheCallersThreadWhenItMayBlockAndOnTheSchedulerOtherwise() {
+        Scheduler io = Schedulers.newBoundedElastic(2, 100, "my-file-io");
+        FileLockService locks = FileLockService.create(FileLockConfig.builder().lockDirectory(tmp).scheduler(io)
+                .channelIdleTimeout(Duration.ofHours(1)).build());
+        Mono<String> grantThread = locks.withLock("t", Mono.fromCallable(() -> Thread.currentThread().getName()));
+        try {
+            assertThat(grantThread.block(Duration.ofSeconds(10))).as("opening the file").startsWith("my-file-io");
+            assertThat(grantThread.block(Duration.ofSeconds(10))).as("file open, caller may block")
+                    .isEqualTo(Thread.currentThread().getName());
+            assertThat(grantThread.subscribeOn(Schedulers.parallel()).block(Duration.ofSeconds(10)))
+                    .as("file open, caller must not block").startsWith("my-file-io");
+            locks.disposeLater().block(Duration.ofSeconds(10));
+        } finally {
+            io.dispose();
+        }
+    }
 }

@@ -11,12 +11,16 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import reactor.core.Disposable;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
 
 /**
@@ -111,6 +115,38 @@ class FileLockProcessTest {
             child.closeInput();
             assertThat(child.nextLine(WAIT)).isEqualTo("RELEASED");
             assertThat(child.waitFor(WAIT)).isZero();
+        }
+    }
+
+    /**
+     * Acquisitions of this JVM keep handing the file to each other, re-locking it within microseconds of
+     * each release; another process, which polls, still gets it because a busy period of the file ends
+     * after {@code maxPollInterval} with the file left unlocked for {@code minPollInterval}.
+     */
+    @Test
+    void anotherProcessGetsTheFileWhileThisJvmKeepsHandingItOver() throws Exception {
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger grants = new AtomicInteger();
+        Mono<Void> loop = locks.withLock("busy", Mono.fromRunnable(grants::incrementAndGet))
+                .repeat(() -> !stop.get())
+                .then();
+        List<Disposable> loops = new ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                loops.add(loop.subscribeOn(Schedulers.boundedElastic()).subscribe());
+            }
+            FileLockServiceTest.await(() -> grants.get() > 100, "local holders handing the file over");
+            try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", dir.toString(), "busy")) {
+                assertThat(child.nextLine(WAIT)).startsWith("LOCKED ");
+                child.closeInput();
+                assertThat(child.nextLine(WAIT)).isEqualTo("RELEASED");
+                assertThat(child.waitFor(WAIT)).isZero();
+            }
+            int afterChild = grants.get();
+            FileLockServiceTest.await(() -> grants.get() > afterChild + 100, "local holders going on");
+        } finally {
+            stop.set(true);
+            loops.forEach(Disposable::dispose);
         }
     }
 

@@ -142,6 +142,29 @@ class FileLockServiceTest {
         waiters.forEach(Disposable::dispose);
     }
 
+    /**
+     * The holder's release, made on a thread that locks files itself (with a small stack, as pool threads
+     * have), hands the file from waiter to waiter: each waiter's body completes at once and releases, which
+     * grants the next one on the same thread.
+     */
+    @Test
+    void aLongChainOfSynchronousHandOffsDoesNotGrowTheStack() throws Exception {
+        int waiters = 1_000;
+        LockHandle first = locks.acquire("chain").block(WAIT);
+        java.util.concurrent.atomic.AtomicInteger served = new java.util.concurrent.atomic.AtomicInteger();
+        List<Throwable> errors = new CopyOnWriteArrayList<>();
+        for (int i = 0; i < waiters; i++) {
+            locks.withLock("chain", Mono.fromRunnable(served::incrementAndGet)).subscribe(null, errors::add);
+        }
+        Thread releaser = new Thread(null, () -> first.release().subscribe(null, errors::add), "small-stack",
+                256 * 1024);
+        releaser.start();
+        releaser.join(WAIT.toMillis());
+        await(() -> served.get() == waiters || !errors.isEmpty(), "every waiter served");
+        assertThat(errors).isEmpty();
+        assertThat(served).hasValue(waiters);
+    }
+
     @Test
     void lockFileIsNamedLikeOsloKeepsItsContentAndSurvivesRelease() throws Exception {
         Files.createDirectories(dir);

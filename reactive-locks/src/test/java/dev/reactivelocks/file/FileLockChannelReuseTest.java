@@ -1,0 +1,167 @@
+package dev.reactivelocks.file;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockOptions;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import reactor.test.StepVerifier;
+
+/**
+ * The channel of a lock file stays open for {@link FileLockConfig#channelIdleTimeout()} after its last user
+ * left, holding no lock meanwhile, and is closed after that timeout, on dispose and before the file is
+ * removed. Descriptors are counted in {@code /proc/self/fd}.
+ */
+class FileLockChannelReuseTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(20);
+    private static final Path FDS = Path.of("/proc/self/fd");
+
+    @TempDir
+    Path tmp;
+
+    private FileLockService locks;
+
+    @BeforeAll
+    static void needsProcFs() {
+        assumeTrue(Files.isDirectory(FDS), "needs /proc/self/fd to count descriptors");
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (locks != null) {
+            locks.disposeLater().block(WAIT);
+        }
+        FileLockServiceTest.await(() -> LockFile.openEntries() == 0, "all lock file entries closed");
+    }
+
+    private Path dir() {
+        return tmp.resolve("locks");
+    }
+
+    private FileLockService service(Duration idleTimeout) {
+        locks = FileLockService.create(FileLockConfig.builder().lockDirectory(dir())
+                .channelIdleTimeout(idleTimeout).build());
+        return locks;
+    }
+
+    /** How many descriptors of this process are open on {@code file}. */
+    static long descriptorsOf(Path file) {
+        Path real;
+        try {
+            real = file.toRealPath();
+        } catch (IOException e) {
+            return 0; // no such file: nothing can be open on it under this name
+        }
+        try (Stream<Path> fds = Files.list(FDS)) {
+            return fds.filter(fd -> {
+                try {
+                    return Files.readSymbolicLink(fd).equals(real);
+                } catch (IOException | UnsupportedOperationException e) {
+                    return false; // closed while listing
+                }
+            }).count();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void acquireAndRelease(FileLockService service, String name) {
+        LockHandle h = service.acquire(name).block(WAIT);
+        assertThat(h.isHeld()).isTrue();
+        h.release().block(WAIT);
+    }
+
+    /** Acquires and releases {@code name} with a channel kept open for an hour; returns the lock file. */
+    private Path usedOnce(String name) {
+        acquireAndRelease(service(Duration.ofHours(1)), name);
+        Path file = dir().resolve(name);
+        assertThat(descriptorsOf(file)).isEqualTo(1);
+        return file;
+    }
+
+    @Test
+    void anIdleChannelStaysOpenWithoutLockingTheFileAndIsReused() throws Exception {
+        Path file = usedOnce("reuse");
+        FileLockService service = locks;
+
+        // the idle channel holds no lock: another process takes the file, and this JVM sees it busy
+        try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", dir().toString(), "reuse")) {
+            assertThat(child.nextLine(WAIT)).startsWith("LOCKED ");
+            StepVerifier.create(service.tryAcquire("reuse")).expectComplete().verify(WAIT);
+            child.closeInput();
+            assertThat(child.nextLine(WAIT)).isEqualTo("RELEASED");
+            assertThat(child.waitFor(WAIT)).isZero();
+        }
+        acquireAndRelease(service, "reuse");
+        assertThat(descriptorsOf(file)).isEqualTo(1);
+
+        service.disposeLater().block(WAIT);
+        assertThat(descriptorsOf(file)).isZero();
+        assertThat(LockFile.openEntries()).isZero();
+    }
+
+    @Test
+    void anIdleChannelIsClosedAfterTheIdleTimeout() {
+        FileLockService service = service(Duration.ofMillis(100));
+        acquireAndRelease(service, "idle");
+        Path file = dir().resolve("idle");
+        FileLockServiceTest.await(() -> descriptorsOf(file) == 0 && LockFile.openEntries() == 0,
+                "idle channel closed");
+        acquireAndRelease(service, "idle"); // opens it again
+        FileLockServiceTest.await(() -> descriptorsOf(file) == 0, "idle channel closed again");
+    }
+
+    @Test
+    void aZeroIdleTimeoutClosesTheChannelWithTheLastUser() {
+        FileLockService service = service(Duration.ZERO);
+        acquireAndRelease(service, "zero");
+        FileLockServiceTest.await(() -> descriptorsOf(dir().resolve("zero")) == 0 && LockFile.openEntries() == 0,
+                "channel closed");
+    }
+
+    @Test
+    void aHolderReleasedAfterDisposeClosesItsChannelWithoutWaitingForTheIdleTimeout() {
+        FileLockService service = service(Duration.ofHours(1));
+        LockHandle h = service.acquire("late").block(WAIT);
+        service.disposeLater().block(WAIT);
+        assertThat(descriptorsOf(dir().resolve("late"))).isEqualTo(1);
+        h.release().block(WAIT);
+        FileLockServiceTest.await(() -> descriptorsOf(dir().resolve("late")) == 0, "channel closed");
+    }
+
+    @Test
+    void removeLockFileClosesAnIdleChannelBeforeDeletingTheFile() throws Exception {
+        Path file = usedOnce("removed");
+        FileLockService service = locks;
+        assertThat(FileLockService.removeLockFile(service.config(), "removed").block(WAIT)).isTrue();
+        assertThat(file).doesNotExist();
+        assertThat(LockFile.openEntries()).isZero();
+
+        // the next acquisition locks a new file of that name, which another process can see locked
+        LockHandle h = service.acquire("removed").block(WAIT);
+        assertThat(file).exists();
+        assertThat(descriptorsOf(file)).isEqualTo(1);
+        try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", dir().toString(), "removed")) {
+            assertThat(child.lineNow()).isNull();
+            h.release().block(WAIT);
+            assertThat(child.nextLine(WAIT)).startsWith("LOCKED ");
+            child.closeInput();
+            assertThat(child.nextLine(WAIT)).isEqualTo("RELEASED");
+            assertThat(child.waitFor(WAIT)).isZero();
+        }
+        StepVerifier.create(service.acquire("removed", LockOptions.shared().timeout(WAIT)).flatMap(LockHandle::release))
+                .expectComplete()
+                .verify(WAIT);
+    }
+}
