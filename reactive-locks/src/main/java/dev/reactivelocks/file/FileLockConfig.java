@@ -288,9 +288,9 @@ public final class FileLockConfig {
          * String)}. {@link Duration#ZERO} closes the channel as soon as the last user leaves. When services
          * with different timeouts use one file, the timeout of the service that used it last applies.
          *
-         * <p>A longer timeout widens one race: if another process deletes the lock file while this JVM
-         * keeps its channel open, this JVM's next acquisitions lock the deleted file (see
-         * {@link FileLockService#removeLockFile(FileLockConfig, String)}). Defaults to 1 second.
+         * <p>Another process may delete or replace the lock file while the channel is idle: every lock taken
+         * is checked against the file the path names now (device and inode), and a channel whose file is
+         * gone is closed and the file reopened, so this JVM never locks a deleted file. Defaults to 1 second.
          *
          * @param timeout zero or positive
          * @return this builder

@@ -97,9 +97,10 @@ import reactor.util.context.Context;
  *
  * <p><b>Caveat</b>: POSIX locks belong to the process and closing <em>any</em> descriptor of the file
  * drops them; the service keeps one channel per file for the whole JVM, but other code of the JVM must not
- * open and close the lock files themselves while they are locked. Another process that deletes a lock file
- * while this JVM keeps its channel open (within {@link FileLockConfig#channelIdleTimeout()} of its last use)
- * makes this JVM lock the deleted file afterwards; see {@link #removeLockFile(FileLockConfig, String)}. Such a drop is detected at the next
+ * open and close the lock files themselves while they are locked. A lock file that another process deletes
+ * or replaces while nobody here holds it is noticed when this JVM next locks it (the lock taken is checked
+ * against the file the path names now) and reopened; one deleted while held here is what
+ * {@link #removeLockFile(FileLockConfig, String)} warns about. A dropped OS lock is detected at the next
  * operation of this JVM on that file: the handles that held it then report {@link LockHandle#isHeld()}
  * {@code false} and their {@link LockHandle#lost()} completes.
  *

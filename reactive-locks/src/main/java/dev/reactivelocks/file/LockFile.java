@@ -129,6 +129,8 @@ final class LockFile {
 
     // Owned by the actor: read and written only inside tasks.
     private @Nullable FileChannel channel;
+    /** The identity (device, inode) of the file {@link #channel} was opened on, or null when unknown. */
+    private @Nullable Object channelKey;
     private @Nullable FileLock lock;
     private final Set<FileAcquisition> holding = new LinkedHashSet<>();
     private final ArrayDeque<FileAcquisition> waiters = new ArrayDeque<>();
@@ -419,6 +421,14 @@ final class LockFile {
             return;
         }
         stopPolling();
+        if (!channelStillAtPath()) {
+            // Another process deleted or replaced the lock file since we opened it (oslo's
+            // remove_external_lock_file does): a lock on the old file excludes nobody. Reopen and try again.
+            releaseQuietly(acquired);
+            closeChannel();
+            schedulePoll(first, Duration.ZERO);
+            return;
+        }
         lock = acquired;
         List<FileAcquisition> granted = new ArrayList<>(waiters.size());
         for (FileAcquisition w : waiters) {
@@ -578,6 +588,7 @@ final class LockFile {
             c = open(path);
             OPEN_CHANNELS.incrementAndGet();
             channel = c;
+            channelKey = fileKey(path);
         }
         return c;
     }
@@ -587,16 +598,38 @@ final class LockFile {
         OPEN_CHANNELS.decrementAndGet();
     }
 
-    private void unlock() {
-        FileLock l = lock;
-        lock = null;
-        unlockedAt = System.nanoTime();
-        if (l != null && l.isValid()) {
+    /** Whether the path still names the file the channel was opened on. */
+    private boolean channelStillAtPath() {
+        Object opened = channelKey;
+        return opened == null || opened.equals(fileKey(path));
+    }
+
+    /** The identity of the file at {@code path} (not following links), or null when missing or unknown. */
+    private static @Nullable Object fileKey(Path path) {
+        try {
+            return Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class,
+                    LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static void releaseQuietly(FileLock l) {
+        if (l.isValid()) {
             try {
                 l.release();
             } catch (IOException e) {
                 Operators.onErrorDropped(e, Context.empty());
             }
+        }
+    }
+
+    private void unlock() {
+        FileLock l = lock;
+        lock = null;
+        unlockedAt = System.nanoTime();
+        if (l != null) {
+            releaseQuietly(l);
         }
     }
 

@@ -10,6 +10,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -163,5 +165,26 @@ class FileLockChannelReuseTest {
         StepVerifier.create(service.acquire("removed", LockOptions.shared().timeout(WAIT)).flatMap(LockHandle::release))
                 .expectComplete()
                 .verify(WAIT);
+    }
+
+    @Test
+    void aLockFileDeletedByAnotherProcessWhileTheChannelIsIdleIsReopenedNotLockedStale() throws Exception {
+        Path file = usedOnce("replaced");
+        FileLockService service = locks;
+        Files.delete(file); // what oslo's remove_external_lock_file does, without asking anyone
+
+        // a process creates and locks a new file of that name: this JVM must see it busy, not lock the old one
+        try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", dir().toString(), "replaced")) {
+            assertThat(child.nextLine(WAIT)).startsWith("LOCKED ");
+            StepVerifier.create(service.tryAcquire("replaced")).expectComplete().verify(WAIT);
+            CompletableFuture<LockHandle> waiting = service.acquire("replaced", LockOptions.exclusive().timeout(WAIT))
+                    .toFuture();
+            child.closeInput();
+            assertThat(child.nextLine(WAIT)).isEqualTo("RELEASED");
+            assertThat(child.waitFor(WAIT)).isZero();
+            LockHandle h = waiting.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(descriptorsOf(file)).as("the stale channel was closed, the new file opened").isEqualTo(1);
+            h.release().block(WAIT);
+        }
     }
 }
