@@ -1,5 +1,7 @@
 package dev.reactivelocks.distributed;
 
+import static dev.reactivelocks.distributed.DistributedLockServiceTest.granted;
+import static dev.reactivelocks.distributed.DistributedLockServiceTest.subscribe;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reactivelocks.LockHandle;
@@ -13,7 +15,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
-import reactor.core.publisher.Mono;
 import reactor.test.scheduler.VirtualTimeScheduler;
 import reactor.test.subscriber.TestSubscriber;
 
@@ -46,17 +47,6 @@ class InMemoryWaitQueueTest {
                 .renewEvery(Duration.ofMillis(500)).pollInterval(POLL).timer(vts).build();
         disposables.add(s);
         return s;
-    }
-
-    private static TestSubscriber<LockHandle> subscribe(Mono<LockHandle> mono) {
-        TestSubscriber<LockHandle> ts = TestSubscriber.create();
-        mono.subscribe(ts);
-        return ts;
-    }
-
-    private static LockHandle granted(TestSubscriber<LockHandle> ts) {
-        assertThat(ts.getReceivedOnNext()).as("granted").hasSize(1);
-        return ts.getReceivedOnNext().get(0);
     }
 
     private static boolean waiting(TestSubscriber<LockHandle> ts) {
