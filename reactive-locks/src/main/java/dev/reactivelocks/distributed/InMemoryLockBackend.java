@@ -5,7 +5,10 @@ import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.spi.LockBackend;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -19,19 +22,25 @@ import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 
 /**
- * The reference {@link LockBackend}: leases kept in this JVM's memory, with the clock of a scheduler, so
- * that tests of {@link DistributedLockService} can run in virtual time. Several services sharing one
- * instance behave like clients of one store.
+ * The reference {@link LockBackend}: leases and wait queues kept in this JVM's memory, with the clock of a
+ * scheduler, so that tests of {@link DistributedLockService} can run in virtual time. Several services
+ * sharing one instance behave like clients of one store.
  *
  * <p>Expiry uses {@code Scheduler.now} of the clock scheduler (default {@code Schedulers.parallel()},
  * looked up at each call so that {@code StepVerifier.withVirtualTime} replaces it). Fencing tokens come
- * from one counter for all names. Release signals are delivered synchronously on the releasing thread.
+ * from one counter for all names.
+ *
+ * <p><b>Fairness</b>: each name has a FIFO wait queue ({@link #acquireOrQueue}), so waiters of all the
+ * services sharing this backend are granted in the order they first asked; {@link #tryAcquire} never
+ * barges past a queued waiter. {@link #releases()} emits the tokens of the queued waiters that may pass
+ * (the head, or a run of shared entries at the head), synchronously on the thread whose call let them
+ * through.
  *
  * <p><b>Threading</b>: thread-safe and non-blocking; each operation is atomic per name.
  */
 public final class InMemoryLockBackend implements LockBackend {
 
-    private final ConcurrentHashMap<String, List<Row>> rows = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, NameState> names = new ConcurrentHashMap<>();
     private final AtomicLong fencing = new AtomicLong();
     private final CopyOnWriteArrayList<FluxSink<String>> listeners = new CopyOnWriteArrayList<>();
     private final @Nullable Scheduler clock;
@@ -59,30 +68,44 @@ public final class InMemoryLockBackend implements LockBackend {
 
     @Override
     public Mono<BackendLease> tryAcquire(String name, LockMode mode, String token, Duration lease) {
+        return acquire(name, mode, token, lease, null);
+    }
+
+    @Override
+    public Mono<BackendLease> acquireOrQueue(String name, LockMode mode, String token, Duration lease,
+                                             Duration keepQueued) {
+        Objects.requireNonNull(keepQueued, "keepQueued");
+        return acquire(name, mode, token, lease, keepQueued);
+    }
+
+    /** Grants, or queues {@code token} when {@code keepQueued} is not null; wakes whom pruning let through. */
+    private Mono<BackendLease> acquire(String name, LockMode mode, String token, Duration lease,
+                                       @Nullable Duration keepQueued) {
         return Mono.fromSupplier(() -> {
-            BackendLease[] out = new BackendLease[1];
             long now = now();
-            long expires = now + lease.toNanos();
-            rows.compute(name, (k, list) -> {
-                List<Row> live = new ArrayList<>();
-                if (list != null) {
-                    for (Row r : list) {
-                        if (r.token.equals(token)) {
-                            out[0] = BackendLease.of(name, r.mode, token, r.fencing);
-                            live.add(new Row(token, r.mode, r.fencing, expires));
-                        } else if (r.expiresAt > now) {
-                            live.add(r);
-                        }
-                    }
-                }
-                if (out[0] == null && live.stream().allMatch(r -> mode.compatibleWith(r.mode))) {
+            Outcome out = new Outcome();
+            names.compute(name, (k, existing) -> {
+                NameState state = existing != null ? existing : new NameState();
+                boolean pruned = state.prune(now);
+                Row mine = state.leases.get(token);
+                if (mine != null) {
+                    state.leases.put(token, new Row(mine.mode, mine.fencing, now + lease.toNanos()));
+                    out.grant = BackendLease.of(name, mine.mode, token, mine.fencing);
+                } else if (state.admits(token, mode)) {
                     long f = fencing.incrementAndGet();
-                    live.add(new Row(token, mode, f, expires));
-                    out[0] = BackendLease.of(name, mode, token, f);
+                    state.queue.remove(token);
+                    state.leases.put(token, new Row(mode, f, now + lease.toNanos()));
+                    out.grant = BackendLease.of(name, mode, token, f);
+                } else if (keepQueued != null) {
+                    state.queue.put(token, new Waiter(mode, now + keepQueued.toNanos())); // keeps its place
                 }
-                return live.isEmpty() ? null : live;
+                if (pruned) {
+                    out.wake = state.passable();
+                }
+                return state.isEmpty() ? null : state;
             });
-            return out[0];
+            signal(out.wake);
+            return out.grant;
         });
     }
 
@@ -91,17 +114,13 @@ public final class InMemoryLockBackend implements LockBackend {
         return Mono.fromSupplier(() -> {
             boolean[] renewed = new boolean[1];
             long now = now();
-            rows.computeIfPresent(name, (k, list) -> {
-                List<Row> next = new ArrayList<>(list.size());
-                for (Row r : list) {
-                    if (r.token.equals(token) && r.expiresAt > now) {
-                        renewed[0] = true;
-                        next.add(new Row(token, r.mode, r.fencing, now + lease.toNanos()));
-                    } else {
-                        next.add(r);
-                    }
+            names.computeIfPresent(name, (k, state) -> {
+                Row r = state.leases.get(token);
+                if (r != null && r.expiresAt > now) {
+                    renewed[0] = true;
+                    state.leases.put(token, new Row(r.mode, r.fencing, now + lease.toNanos()));
                 }
-                return next;
+                return state;
             });
             return renewed[0];
         });
@@ -111,24 +130,27 @@ public final class InMemoryLockBackend implements LockBackend {
     public Mono<Boolean> release(String name, String token) {
         return Mono.fromSupplier(() -> {
             boolean[] removed = new boolean[1];
-            rows.computeIfPresent(name, (k, list) -> {
-                List<Row> next = new ArrayList<>(list.size());
-                for (Row r : list) {
-                    if (r.token.equals(token)) {
-                        removed[0] = true;
-                    } else {
-                        next.add(r);
-                    }
+            Outcome out = new Outcome();
+            long now = now();
+            names.computeIfPresent(name, (k, state) -> {
+                removed[0] = state.leases.remove(token) != null;
+                boolean dequeued = state.queue.remove(token) != null;
+                if (state.prune(now) || removed[0] || dequeued) {
+                    out.wake = state.passable();
                 }
-                return next.isEmpty() ? null : next;
+                return state.isEmpty() ? null : state;
             });
-            if (removed[0]) {
-                for (FluxSink<String> l : listeners) {
-                    l.next(name);
-                }
-            }
+            signal(out.wake);
             return removed[0];
         });
+    }
+
+    private void signal(List<String> tokens) {
+        for (String token : tokens) {
+            for (FluxSink<String> l : listeners) {
+                l.next(token);
+            }
+        }
     }
 
     @Override
@@ -147,35 +169,103 @@ public final class InMemoryLockBackend implements LockBackend {
      */
     public List<Long> liveFencingTokens(String name) {
         long now = now();
-        List<Row> list = rows.get(name);
         List<Long> out = new ArrayList<>();
-        if (list != null) {
-            for (Row r : list) {
-                if (r.expiresAt > now) {
-                    out.add(r.fencing);
-                }
-            }
-        }
+        names.computeIfPresent(name, (k, state) -> {
+            state.leases.values().stream().filter(r -> r.expiresAt > now).forEach(r -> out.add(r.fencing));
+            return state;
+        });
         out.sort(null);
+        return out;
+    }
+
+    /**
+     * The live entries of {@code name}'s wait queue, for tests and diagnostics.
+     *
+     * @param name the lock name
+     * @return the tokens of the queued waiters whose entries have not expired, head first
+     */
+    public List<String> queuedTokens(String name) {
+        long now = now();
+        List<String> out = new ArrayList<>();
+        names.computeIfPresent(name, (k, state) -> {
+            state.queue.forEach((token, w) -> {
+                if (w.expiresAt > now) {
+                    out.add(token);
+                }
+            });
+            return state;
+        });
         return out;
     }
 
     @Override
     public String toString() {
-        return "InMemoryLockBackend{names=" + rows.size() + "}";
+        return "InMemoryLockBackend{names=" + names.size() + "}";
     }
 
-    private static final class Row {
-        final String token;
-        final LockMode mode;
-        final long fencing;
-        final long expiresAt;
+    /** What one call decided, carried out of the atomic step. */
+    private static final class Outcome {
+        @Nullable BackendLease grant;
+        List<String> wake = List.of();
+    }
 
-        Row(String token, LockMode mode, long fencing, long expiresAt) {
-            this.token = token;
-            this.mode = mode;
-            this.fencing = fencing;
-            this.expiresAt = expiresAt;
+    /**
+     * The leases and the wait queue of one name; read and changed only inside the map's atomic
+     * {@code compute} of the name.
+     */
+    private static final class NameState {
+        final Map<String, Row> leases = new HashMap<>();
+        /** token → entry, in queue order; {@code put} of a queued token keeps its place. */
+        final LinkedHashMap<String, Waiter> queue = new LinkedHashMap<>();
+
+        /** Removes expired leases and queue entries; returns whether anything was removed. */
+        boolean prune(long now) {
+            boolean leasesPruned = leases.values().removeIf(r -> r.expiresAt <= now);
+            boolean entriesPruned = queue.values().removeIf(w -> w.expiresAt <= now);
+            return leasesPruned || entriesPruned;
         }
+
+        /**
+         * Whether {@code token} may be granted {@code mode} now: compatible with every lease and with every
+         * entry queued ahead of it (all entries when it is not queued).
+         */
+        boolean admits(String token, LockMode mode) {
+            for (Row r : leases.values()) {
+                if (!mode.compatibleWith(r.mode)) {
+                    return false;
+                }
+            }
+            for (Map.Entry<String, Waiter> e : queue.entrySet()) {
+                if (e.getKey().equals(token)) {
+                    return true;
+                }
+                if (!mode.compatibleWith(e.getValue().mode)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** The queued tokens that {@link #admits} would grant now: the head, or a run of shared entries. */
+        List<String> passable() {
+            List<String> out = new ArrayList<>();
+            for (Map.Entry<String, Waiter> e : queue.entrySet()) {
+                if (!admits(e.getKey(), e.getValue().mode)) {
+                    break;
+                }
+                out.add(e.getKey());
+            }
+            return out;
+        }
+
+        boolean isEmpty() {
+            return leases.isEmpty() && queue.isEmpty();
+        }
+    }
+
+    private record Row(LockMode mode, long fencing, long expiresAt) {
+    }
+
+    private record Waiter(LockMode mode, long expiresAt) {
     }
 }

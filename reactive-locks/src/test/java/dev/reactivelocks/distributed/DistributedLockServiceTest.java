@@ -48,12 +48,12 @@ class DistributedLockServiceTest {
         return service(new FaultyBackend(store));
     }
 
-    private static LockHandle granted(TestSubscriber<LockHandle> ts) {
+    static LockHandle granted(TestSubscriber<LockHandle> ts) {
         assertThat(ts.getReceivedOnNext()).as("granted").hasSize(1);
         return ts.getReceivedOnNext().get(0);
     }
 
-    private static TestSubscriber<LockHandle> subscribe(Mono<LockHandle> mono) {
+    static TestSubscriber<LockHandle> subscribe(Mono<LockHandle> mono) {
         TestSubscriber<LockHandle> ts = TestSubscriber.create();
         mono.subscribe(ts);
         return ts;

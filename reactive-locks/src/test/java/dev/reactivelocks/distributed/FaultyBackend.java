@@ -6,6 +6,7 @@ import dev.reactivelocks.spi.LockBackend;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -26,9 +27,20 @@ final class FaultyBackend implements LockBackend {
 
     @Override
     public Mono<BackendLease> tryAcquire(String name, LockMode mode, String token, Duration lease) {
+        return faulty(() -> delegate.tryAcquire(name, mode, token, lease));
+    }
+
+    @Override
+    public Mono<BackendLease> acquireOrQueue(String name, LockMode mode, String token, Duration lease,
+                                             Duration keepQueued) {
+        return faulty(() -> delegate.acquireOrQueue(name, mode, token, lease, keepQueued));
+    }
+
+    /** Counts the acquisition call and applies the configured failures and gate to it. */
+    private Mono<BackendLease> faulty(Supplier<Mono<BackendLease>> acquisition) {
         return Mono.defer(() -> {
             acquireCalls.incrementAndGet();
-            Mono<BackendLease> call = delegate.tryAcquire(name, mode, token, lease);
+            Mono<BackendLease> call = acquisition.get();
             if (acquireFailures.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                 // the store applied the call but the answer was lost
                 return call.then(Mono.error(new IllegalStateException("connection reset")));

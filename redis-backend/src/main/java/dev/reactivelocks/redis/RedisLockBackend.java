@@ -16,6 +16,7 @@ import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -41,15 +42,18 @@ import reactor.util.retry.Retry;
  *
  * <p><b>Keys</b> (prefix {@code P}, see {@link RedisLockConfig}): a hash {@code P lock:<name>} per locked
  * name maps each owner token to {@code mode:fencing:expiresAtMillis}, and the key expires with its last
- * lease; {@code P fence:<name>} is the name's fencing counter and never expires; {@code P epoch} marks that
- * the server still has the data. Names are binary-safe key bytes (UTF-8, unpaired surrogates included), so
+ * lease; the wait queue of a name is the list {@code P queue:<name>} (tokens in arrival order) with the
+ * hash {@code P queued:<name>} (token to {@code mode:expiresAtMillis:backendId}), both expiring with their
+ * last entry; {@code P fence:<name>} is the name's fencing counter and never expires; {@code P epoch}
+ * marks that the server still has the data. A name that is neither held nor waited for leaves only its
+ * fencing counter behind. Names are binary-safe key bytes (UTF-8, unpaired surrogates included), so
  * names of any characters and length are stored verbatim. Standalone Redis or Sentinel; not Redis Cluster
  * (the keys of one name are not in one hash slot).
  *
  * <p><b>Atomicity</b>: acquisition, renewal and release are each one Lua script, loaded once and run with
  * {@code EVALSHA} ({@code EVAL} when the server answers {@code NOSCRIPT}, for example after a restart).
  * Expiry is judged by the Redis server clock ({@code TIME}), never by the clients' clocks; expired leases
- * are removed by the next script that touches the name.
+ * leases and queue entries are removed by the next script that touches the name.
  *
  * <p><b>Fencing tokens</b>: {@code max(INCR P fence:<name>, TIME in microseconds)}, so they increase
  * strictly per name, and still increase after the counter was lost in a restart (as long as the new
@@ -60,9 +64,18 @@ import reactor.util.retry.Retry;
  * {@link RedisLockConfig#restartGrace()} (by default one lease), so that holders of lost leases learn the
  * loss before anyone else is granted their lock.
  *
- * <p><b>Wake-ups</b>: {@link #releases()} holds one pub/sub connection subscribed to {@code P released},
- * shared by every subscriber of this backend (one per service, whatever the number of waiters and names).
- * Each release publishes the {@link #signalKey signal key} of the name. Lettuce re-subscribes after a
+ * <p><b>Fairness</b>: a waiting acquisition ({@link #acquireOrQueue}) appends its token to the name's queue
+ * and is granted only when it fits next to the live leases and every live entry ahead of it, so waiters
+ * of all processes are granted in the order they first asked (a run of shared entries at the head is
+ * granted together). {@link #tryAcquire} never barges past a queued waiter. The entry of a waiter that
+ * stopped asking expires {@code keepQueued} after its last call (Redis clock) and then stops blocking the
+ * waiters behind it.
+ *
+ * <p><b>Wake-ups</b>: each backend has a random id and {@link #releases()} holds one pub/sub connection
+ * subscribed to its own channel {@code P wake:<id>}, shared by every subscriber of this backend (one per
+ * service, whatever the number of waiters and names). A release, or an acquisition that found expired
+ * leases or entries, publishes the token of each queued entry that may now pass on the channel of the
+ * backend that queued it: one message per hand-off, received by one process. Lettuce re-subscribes after a
  * reconnection, and every (re)subscription emits {@link LockBackend#ANY_RELEASE}.
  *
  * <p><b>Threading</b>: nothing blocks; results are signalled on Lettuce's event loop.
@@ -72,51 +85,135 @@ public final class RedisLockBackend implements LockBackend {
     private static final ByteArrayCodec CODEC = ByteArrayCodec.INSTANCE;
     private static final byte[] LOCK = "lock:".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] FENCE = "fence:".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] QUEUE = "queue:".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] QUEUED = "queued:".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] EMPTY = new byte[0];
 
     private static final String NOW = "local t = redis.call('TIME')\n"
             + "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n";
 
-    /** KEYS: lock, fence, epoch. ARGV: token, mode (E/S), lease ms, grace ms. Returns "mode:fencing" or nil. */
-    static final Script ACQUIRE = new Script(NOW
-            + "local lease = tonumber(ARGV[3])\n"
-            + "local epoch = redis.call('GET', KEYS[3])\n"
+    /**
+     * Lua functions shared by the acquisition and release scripts. KEYS[1] is the lease hash, KEYS[2] the
+     * queue list, KEYS[3] the queue entry hash ({@code token -> mode:expiresAtMillis:backendId}); a set
+     * of modes is a table {@code {n = count, e = exclusive count}}.
+     */
+    private static final String QUEUE_FUNCTIONS = NOW
+            + "local function add(set, mode)\n"
+            + "  set.n = set.n + 1\n"
+            + "  if mode == 'E' then set.e = set.e + 1 end\n"
+            + "end\n"
+            // mode fits next to every mode of each set: a set is empty, or all are shared
+            + "local function fits(mode, held, ahead)\n"
+            + "  for _, set in ipairs({held, ahead}) do\n"
+            + "    if set.n > 0 and (mode == 'E' or set.e > 0) then return false end\n"
+            + "  end\n"
+            + "  return true\n"
+            + "end\n"
+            // deletes expired leases; returns the modes of the live leases of others, ours, max expiry, pruned
+            + "local function leases(token)\n"
+            + "  local entries = redis.call('HGETALL', KEYS[1])\n"
+            + "  local held, mine, others, pruned = {n = 0, e = 0}, nil, 0, false\n"
+            + "  for i = 1, #entries, 2 do\n"
+            + "    local mode, fence, exp = string.match(entries[i + 1], '^(%a):(%d+):(%d+)$')\n"
+            + "    exp = tonumber(exp)\n"
+            + "    if exp <= now then\n"
+            + "      redis.call('HDEL', KEYS[1], entries[i])\n"
+            + "      pruned = true\n"
+            + "    elseif entries[i] == token then\n"
+            + "      mine = mode .. ':' .. fence\n"
+            + "    else\n"
+            + "      add(held, mode)\n"
+            + "      if exp > others then others = exp end\n"
+            + "    end\n"
+            + "  end\n"
+            + "  return held, mine, others, pruned\n"
+            + "end\n"
+            + "local function dequeue(token)\n"
+            + "  redis.call('LREM', KEYS[2], 0, token)\n"
+            + "  return redis.call('HDEL', KEYS[3], token)\n"
+            + "end\n"
+            // deletes expired entries; returns the live ones {token, mode, backend} in queue order, pruned
+            + "local function queue()\n"
+            + "  local live, pruned = {}, false\n"
+            + "  for _, token in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do\n"
+            + "    local entry = redis.call('HGET', KEYS[3], token)\n"
+            + "    local mode, exp, owner\n"
+            + "    if entry then mode, exp, owner = string.match(entry, '^(%a):(%d+):(.*)$') end\n"
+            + "    if entry and tonumber(exp) > now then\n"
+            + "      live[#live + 1] = {token, mode, owner}\n"
+            + "    else\n"
+            + "      dequeue(token)\n"
+            + "      pruned = true\n"
+            + "    end\n"
+            + "  end\n"
+            + "  return live, pruned\n"
+            + "end\n"
+            // publishes the token of each entry that may pass now (the head, or a run of shared entries)
+            + "local function wake(live, held, channel)\n"
+            + "  local ahead = {n = 0, e = 0}\n"
+            + "  for _, w in ipairs(live) do\n"
+            + "    if not fits(w[2], held, ahead) then return end\n"
+            + "    redis.call('PUBLISH', channel .. w[3], w[1])\n"
+            + "    add(ahead, w[2])\n"
+            + "  end\n"
+            + "end\n"
+            + "local function expireAtLeast(key, at)\n"
+            + "  local ttl = redis.call('PTTL', key)\n"
+            + "  if ttl < 0 or now + ttl < at then\n"
+            + "    redis.call('PEXPIREAT', key, string.format('%.0f', at))\n"
+            + "  end\n"
+            + "end\n";
+
+    /**
+     * KEYS: lock, queue, queue entries, fence, epoch. ARGV: token, mode (E/S), lease ms, grace ms, keepQueued
+     * ms (0: never queue), wake channel prefix, this backend's id. Returns "mode:fencing", or nil when busy.
+     */
+    static final Script ACQUIRE = new Script(QUEUE_FUNCTIONS
+            + "local token, mode, lease, keep = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[5])\n"
+            + "local epoch = redis.call('GET', KEYS[5])\n"
             + "if not epoch then\n"
             + "  epoch = now\n"
-            + "  redis.call('SET', KEYS[3], string.format('%.0f', now))\n"
+            + "  redis.call('SET', KEYS[5], string.format('%.0f', now))\n"
             + "else\n"
             + "  epoch = tonumber(epoch)\n"
             + "end\n"
-            + "local entries = redis.call('HGETALL', KEYS[1])\n"
-            + "local mine = nil\n"
-            + "local conflict = false\n"
-            + "local others = 0\n"
-            + "for i = 1, #entries, 2 do\n"
-            + "  local mode, fence, exp = string.match(entries[i + 1], '^(%a):(%d+):(%d+)$')\n"
-            + "  exp = tonumber(exp)\n"
-            + "  if exp <= now then\n"
-            + "    redis.call('HDEL', KEYS[1], entries[i])\n"
-            + "  elseif entries[i] == ARGV[1] then\n"
-            + "    mine = mode .. ':' .. fence\n"
-            + "  else\n"
-            + "    if ARGV[2] == 'E' or mode == 'E' then conflict = true end\n"
-            + "    if exp > others then others = exp end\n"
+            + "local held, mine, others, leasesPruned = leases(token)\n"
+            + "if not mine then\n"
+            + "  local live, queuePruned = queue()\n"
+            + "  local ahead, pos = {n = 0, e = 0}, nil\n"
+            + "  for i, w in ipairs(live) do\n"
+            + "    if w[1] == token then\n"
+            + "      pos = i\n"
+            + "      break\n"
+            + "    end\n"
+            + "    add(ahead, w[2])\n"
             + "  end\n"
+            + "  local grace = now < epoch + tonumber(ARGV[4])\n"
+            + "  if not grace and fits(mode, held, ahead) then\n"
+            + "    local f = redis.call('INCR', KEYS[4])\n"
+            + "    local floor = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
+            + "    if f < floor then\n"
+            + "      f = floor\n"
+            + "      redis.call('SET', KEYS[4], string.format('%.0f', f))\n"
+            + "    end\n"
+            + "    mine = mode .. ':' .. string.format('%.0f', f)\n"
+            + "    add(held, mode)\n"
+            + "    if pos then\n"
+            + "      dequeue(token)\n"
+            + "      table.remove(live, pos)\n"
+            + "    end\n"
+            + "  elseif keep > 0 then\n"
+            + "    if not pos then redis.call('RPUSH', KEYS[2], token) end\n"
+            + "    local deadline = now + keep\n"
+            + "    redis.call('HSET', KEYS[3], token, mode .. ':' .. string.format('%.0f', deadline) .. ':' .. ARGV[7])\n"
+            + "    expireAtLeast(KEYS[2], deadline)\n"
+            + "    expireAtLeast(KEYS[3], deadline)\n"
+            + "  end\n"
+            + "  if not grace and (leasesPruned or queuePruned) then wake(live, held, ARGV[6]) end\n"
+            + "  if not mine then return false end\n"
             + "end\n"
             + "local expires = now + lease\n"
-            + "if not mine then\n"
-            + "  if conflict or now < epoch + tonumber(ARGV[4]) then\n"
-            + "    return false\n"
-            + "  end\n"
-            + "  local f = redis.call('INCR', KEYS[2])\n"
-            + "  local floor = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
-            + "  if f < floor then\n"
-            + "    f = floor\n"
-            + "    redis.call('SET', KEYS[2], string.format('%.0f', f))\n"
-            + "  end\n"
-            + "  mine = ARGV[2] .. ':' .. string.format('%.0f', f)\n"
-            + "end\n"
-            + "redis.call('HSET', KEYS[1], ARGV[1], mine .. ':' .. string.format('%.0f', expires))\n"
+            + "redis.call('HSET', KEYS[1], token, mine .. ':' .. string.format('%.0f', expires))\n"
             + "redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', math.max(expires, others)))\n"
             + "return mine\n");
 
@@ -137,12 +234,19 @@ public final class RedisLockBackend implements LockBackend {
             + "end\n"
             + "return 1\n");
 
-    /** KEYS: lock. ARGV: token, channel, signal key. Returns 1 when the token's lease was deleted. */
-    static final Script RELEASE = new Script("if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then\n"
-            + "  redis.call('PUBLISH', ARGV[2], ARGV[3])\n"
-            + "  return 1\n"
+    /**
+     * KEYS: lock, queue, queue entries. ARGV: token, wake channel prefix. Deletes the token's lease and queue
+     * entry, then wakes the entries that may now pass. Returns 1 when the token's lease was deleted.
+     */
+    static final Script RELEASE = new Script(QUEUE_FUNCTIONS
+            + "local removed = redis.call('HDEL', KEYS[1], ARGV[1])\n"
+            + "local dequeued = dequeue(ARGV[1])\n"
+            + "if (removed == 1 or dequeued == 1) and redis.call('EXISTS', KEYS[2]) == 1 then\n"
+            + "  local held = leases('')\n"
+            + "  local live = queue()\n"
+            + "  wake(live, held, ARGV[2])\n"
             + "end\n"
-            + "return 0\n");
+            + "return removed\n");
 
     /** KEYS: lock. Returns lines "token TAB mode TAB fencing TAB remainingMs". */
     static final Script INSPECT = new Script(NOW
@@ -172,6 +276,9 @@ public final class RedisLockBackend implements LockBackend {
     private final Connections connections;
     private final byte[] prefix;
     private final byte[] epochKey;
+    /** This backend's id in queue entries: waking an entry publishes its token on {@code wakePrefix + id}. */
+    private final byte[] id;
+    private final byte[] wakePrefix;
     private final byte[] channel;
     private final Sinks.Empty<Void> closing = Sinks.empty();
     private final Flux<String> releases;
@@ -181,7 +288,9 @@ public final class RedisLockBackend implements LockBackend {
         this.connections = connections;
         this.prefix = config.prefixBytes();
         this.epochKey = Names.concat(prefix, "epoch".getBytes(StandardCharsets.US_ASCII), EMPTY);
-        this.channel = Names.concat(prefix, "released".getBytes(StandardCharsets.US_ASCII), EMPTY);
+        this.id = ascii(Long.toHexString(new SecureRandom().nextLong()));
+        this.wakePrefix = Names.concat(prefix, "wake:".getBytes(StandardCharsets.US_ASCII), EMPTY);
+        this.channel = Names.concat(wakePrefix, id, EMPTY);
         this.releases = listen().takeUntilOther(closing.asMono()).publish().refCount(1);
     }
 
@@ -240,12 +349,35 @@ public final class RedisLockBackend implements LockBackend {
 
     @Override
     public Mono<BackendLease> tryAcquire(String name, LockMode mode, String token, Duration lease) {
+        return acquire(name, mode, token, lease, Duration.ZERO);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The entry is kept in the name's queue keys with an expiry by the Redis clock; a release (or a
+     * removed entry) publishes the tokens of the entries that may now pass on the channels of the backends
+     * that queued them.
+     */
+    @Override
+    public Mono<BackendLease> acquireOrQueue(String name, LockMode mode, String token, Duration lease,
+                                             Duration keepQueued) {
+        if (keepQueued.isNegative() || keepQueued.isZero()) {
+            throw new IllegalArgumentException("keepQueued must be > 0, was " + keepQueued);
+        }
+        return acquire(name, mode, token, lease, keepQueued);
+    }
+
+    /** Runs {@link #ACQUIRE}; a zero {@code keepQueued} never queues. */
+    private Mono<BackendLease> acquire(String name, LockMode mode, String token, Duration lease,
+                                       Duration keepQueued) {
         byte[] encoded = Names.encode(name);
         long grace = config.restartGrace() == null ? lease.toMillis() : config.restartGrace().toMillis();
-        byte[][] keys = {lockKey(encoded), Names.concat(prefix, FENCE, encoded), epochKey};
+        byte[][] keys = {lockKey(encoded), Names.concat(prefix, QUEUE, encoded), Names.concat(prefix, QUEUED, encoded),
+                Names.concat(prefix, FENCE, encoded), epochKey};
         return this.<byte[]>run(ACQUIRE, ScriptOutputType.VALUE, keys, ascii(token),
-                        ascii(mode == LockMode.EXCLUSIVE ? "E" : "S"), ascii(Long.toString(lease.toMillis())),
-                        ascii(Long.toString(grace)))
+                        ascii(mode == LockMode.EXCLUSIVE ? "E" : "S"), millis(lease), millis(Duration.ofMillis(grace)),
+                        millis(keepQueued), wakePrefix, id)
                 .map(reply -> {
                     String s = new String(reply, StandardCharsets.US_ASCII);
                     LockMode granted = s.charAt(0) == 'E' ? LockMode.EXCLUSIVE : LockMode.SHARED;
@@ -257,7 +389,7 @@ public final class RedisLockBackend implements LockBackend {
     @Override
     public Mono<Boolean> renew(String name, String token, Duration lease) {
         byte[][] keys = {lockKey(Names.encode(name))};
-        return this.<Long>run(RENEW, ScriptOutputType.INTEGER, keys, ascii(token), ascii(Long.toString(lease.toMillis())))
+        return this.<Long>run(RENEW, ScriptOutputType.INTEGER, keys, ascii(token), millis(lease))
                 .map(n -> n == 1L)
                 .defaultIfEmpty(Boolean.FALSE)
                 .onErrorMap(e -> translate(name, e));
@@ -266,9 +398,8 @@ public final class RedisLockBackend implements LockBackend {
     @Override
     public Mono<Boolean> release(String name, String token) {
         byte[] encoded = Names.encode(name);
-        byte[][] keys = {lockKey(encoded)};
-        return this.<Long>run(RELEASE, ScriptOutputType.INTEGER, keys, ascii(token), channel,
-                        ascii(Names.digest(encoded)))
+        byte[][] keys = {lockKey(encoded), Names.concat(prefix, QUEUE, encoded), Names.concat(prefix, QUEUED, encoded)};
+        return this.<Long>run(RELEASE, ScriptOutputType.INTEGER, keys, ascii(token), wakePrefix)
                 .map(n -> n == 1L)
                 .defaultIfEmpty(Boolean.FALSE)
                 .onErrorMap(e -> translate(name, e));
@@ -279,7 +410,10 @@ public final class RedisLockBackend implements LockBackend {
         return releases;
     }
 
-    /** @return the lower-case hexadecimal SHA-256 of the name's key bytes, as published on release */
+    /**
+     * @return the lower-case hexadecimal SHA-256 of the name's key bytes; never emitted by
+     *         {@link #releases()}, which wakes queued waiters by their tokens
+     */
     @Override
     public String signalKey(String name) {
         return Names.digest(Names.encode(name));
@@ -344,6 +478,10 @@ public final class RedisLockBackend implements LockBackend {
         return Names.concat(prefix, LOCK, encodedName);
     }
 
+    private static byte[] millis(Duration d) {
+        return ascii(Long.toString(d.toMillis()));
+    }
+
     private static byte[] ascii(String s) {
         return s.getBytes(StandardCharsets.US_ASCII);
     }
@@ -372,8 +510,8 @@ public final class RedisLockBackend implements LockBackend {
     }
 
     /**
-     * The release channel for as long as there are subscribers: emits ANY_RELEASE at each (re)subscription,
-     * then the signal keys published on the channel.
+     * This backend's wake channel for as long as there are subscribers: emits ANY_RELEASE at each
+     * (re)subscription, then the tokens published on the channel.
      */
     private Flux<String> listen() {
         return Flux.usingWhen(connections.openSubscriptions(),

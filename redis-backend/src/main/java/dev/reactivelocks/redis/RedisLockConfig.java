@@ -16,8 +16,9 @@ import org.jspecify.annotations.Nullable;
  * }</pre>
  *
  * <p>Under a prefix {@code P} the backend uses the hashes {@code P lock:<name>} (one per locked name), the
+ * wait queues {@code P queue:<name>} and {@code P queued:<name>} (one pair per name with waiters), the
  * counters {@code P fence:<name>} (fencing tokens, never expired), the string {@code P epoch} (detects that
- * the server lost its data) and the pub/sub channel {@code P released}.
+ * the server lost its data) and one pub/sub channel {@code P wake:<id>} per backend.
  */
 public final class RedisLockConfig {
 

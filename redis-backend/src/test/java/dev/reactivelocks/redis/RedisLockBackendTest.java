@@ -246,15 +246,18 @@ class RedisLockBackendTest {
     }
 
     @Test
-    void releasePublishesTheDigestOfTheName() {
+    void releasePublishesTheTokenOfTheQueuedWaiter() {
         String name = "notify-\u0000-me";
         acquire(name, LockMode.EXCLUSIVE, "n");
+        assertThat(backend.acquireOrQueue(name, LockMode.EXCLUSIVE, "w", LEASE, LEASE).block(TIMEOUT)).isNull();
         StepVerifier.create(backend.releases().filter(k -> !k.isEmpty()).next())
                 .expectSubscription()
                 .expectNoEvent(Duration.ofMillis(300))   // subscribed
                 .then(() -> backend.release(name, "n").subscribe())
-                .expectNext(backend.signalKey(name))
+                .expectNext("w")
                 .verifyComplete();
+        assertThat(backend.acquireOrQueue(name, LockMode.EXCLUSIVE, "w", LEASE, LEASE).block(TIMEOUT)).isNotNull();
+        backend.release(name, "w").block(TIMEOUT);
     }
 
     @Test
@@ -265,12 +268,14 @@ class RedisLockBackendTest {
         try {
             BackendLease lease = given.tryAcquire("given", LockMode.EXCLUSIVE, "g", LEASE).block(TIMEOUT);
             assertThat(acquire("given", LockMode.EXCLUSIVE, "other")).as("same keys as the other backend").isNull();
+            assertThat(given.acquireOrQueue("given", LockMode.EXCLUSIVE, "gw", LEASE, LEASE).block(TIMEOUT)).isNull();
             StepVerifier.create(given.releases().filter(k -> !k.isEmpty()).next())
                     .expectSubscription()
                     .expectNoEvent(Duration.ofMillis(300))
                     .then(() -> given.release("given", "g").subscribe())
-                    .expectNext(given.signalKey("given"))
+                    .expectNext("gw")
                     .verifyComplete();
+            given.release("given", "gw").block(TIMEOUT);
             assertThat(lease.fencingToken()).isPositive();
             given.close().block(TIMEOUT);
             assertThat(raw.isOpen()).isTrue();
