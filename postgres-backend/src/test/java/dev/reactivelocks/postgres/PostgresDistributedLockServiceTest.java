@@ -5,44 +5,31 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockTimeoutException;
+import dev.reactivelocks.contract.DistributedLockServiceContract;
 import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.spi.LockBackend;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 import reactor.core.Disposable;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.test.StepVerifier;
 
 /**
- * {@link DistributedLockService} over PostgreSQL: two services with their own connection pools (as two
- * processes would have) on one table.
+ * {@link DistributedLockService} over PostgreSQL: the {@link DistributedLockServiceContract} with two
+ * services, each with its own connection pool (as two processes would have), on one table, plus what is
+ * particular to PostgreSQL (terminated connections, foreign transactions, names no identifier could hold).
  */
-class PostgresDistributedLockServiceTest {
-
-    private static final Duration LEASE = Duration.ofSeconds(2);
-    private static final Duration RENEW = Duration.ofMillis(250);
-    private static final Duration POLL = Duration.ofMillis(200);
-    private static final Duration TIMEOUT = Duration.ofSeconds(15);
+class PostgresDistributedLockServiceTest extends DistributedLockServiceContract {
 
     private static PostgresqlConnectionFactory admin;
     private static PostgresLockConfig config;
-
-    private final List<Runnable> cleanup = new ArrayList<>();
-    private String appA;
-    private String appB;
 
     @BeforeAll
     static void createTable() {
@@ -55,158 +42,33 @@ class PostgresDistributedLockServiceTest {
         PostgresTestSupport.dropSchema(admin, config);
     }
 
-    @BeforeEach
-    void names(TestInfo info) {
-        String id = Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffL);
-        appA = "rl-a-" + id;
-        appB = "rl-b-" + id;
+    @Override
+    protected LockBackend newBackend(String clientName) {
+        ConnectionPool pool = PostgresTestSupport.pool(PostgresTestSupport.factory(clientName));
+        closeAfterTest(() -> pool.disposeLater().block(TIMEOUT));
+        return PostgresLockBackend.create(pool, config);
     }
 
-    @AfterEach
-    void tearDown() {
-        for (int i = cleanup.size() - 1; i >= 0; i--) {
-            cleanup.get(i).run();
-        }
-    }
-
-    private DistributedLockService service(String applicationName, Duration pollInterval) {
-        ConnectionPool pool = PostgresTestSupport.pool(PostgresTestSupport.factory(applicationName));
-        PostgresLockBackend backend = PostgresLockBackend.create(pool, config);
-        DistributedLockService service = DistributedLockService.builder(backend)
-                .lease(LEASE).renewEvery(RENEW).pollInterval(pollInterval).build();
-        cleanup.add(() -> {
-            service.disposeLater().block(TIMEOUT);
-            backend.close().block(TIMEOUT);
-            pool.disposeLater().block(TIMEOUT);
-        });
-        return service;
-    }
-
-    private DistributedLockService serviceA() {
-        return service(appA, POLL);
-    }
-
-    private DistributedLockService serviceB() {
-        return service(appB, POLL);
-    }
-
-    private static LockHandle acquire(DistributedLockService s, String name) {
-        return s.acquire(name, LockOptions.exclusive().timeout(TIMEOUT)).block(TIMEOUT);
-    }
-
-    private long rows(String name) {
+    @Override
+    protected long liveLeases(String name) {
         return PostgresTestSupport.query(admin, "SELECT count(*) FROM " + config.table()
                 + " WHERE lock_key = $1 AND expires_at > now()", Long.class, (Object) PostgresLockBackend.key(name)).get(0);
     }
 
     @Test
-    void twoServicesWithTheirOwnPoolsExcludeEachOther() {
-        DistributedLockService a = serviceA();
-        DistributedLockService b = serviceB();
-        LockHandle first = acquire(a, "job");
-        StepVerifier.create(b.tryAcquire("job")).expectComplete().verify(TIMEOUT);
-        List<LockHandle> granted = new ArrayList<>();
-        StepVerifier.create(b.acquire("job", LockOptions.exclusive().timeout(TIMEOUT)))
-                .then(() -> first.release().subscribe())
-                .recordWith(() -> granted)
-                .expectNextCount(1)
-                .verifyComplete();
-        LockHandle second = granted.get(0);
-        assertThat(second.fencingToken()).isGreaterThan(first.fencingToken());
-        assertThat(first.isHeld()).isFalse();
-        assertThat(rows("job")).isEqualTo(1);
-        second.release().block(TIMEOUT);
-        assertThat(rows("job")).isZero();
-    }
-
-    @Test
-    void bodiesUnderTheLockNeverOverlapAcrossServices() {
-        DistributedLockService a = serviceA();
-        DistributedLockService b = serviceB();
-        AtomicInteger inside = new AtomicInteger();
-        AtomicInteger maxInside = new AtomicInteger();
-        List<Long> tokens = new CopyOnWriteArrayList<>();
-        Flux<Long> work = Flux.range(0, 16).flatMap(i -> (i % 2 == 0 ? a : b).withLock("counter",
-                LockOptions.exclusive().timeout(TIMEOUT), handle -> {
-                    maxInside.accumulateAndGet(inside.incrementAndGet(), Math::max);
-                    tokens.add(handle.fencingToken());
-                    return Mono.delay(Duration.ofMillis(15)).doOnNext(x -> inside.decrementAndGet())
-                            .thenReturn(handle.fencingToken());
-                }));
-        StepVerifier.create(work).expectNextCount(16).verifyComplete();
-        assertThat(maxInside.get()).isEqualTo(1);
-        assertThat(tokens).as("grant order is fencing order").isSorted().doesNotHaveDuplicates();
-    }
-
-    @Test
-    void sharedHoldersOverlapAndExclusiveWaitsForAllOfThem() {
-        DistributedLockService a = serviceA();
-        DistributedLockService b = serviceB();
-        LockHandle s1 = a.acquire("doc", LockOptions.shared().timeout(TIMEOUT)).block(TIMEOUT);
-        LockHandle s2 = b.acquire("doc", LockOptions.shared().timeout(TIMEOUT)).block(TIMEOUT);
-        assertThat(rows("doc")).isEqualTo(2);
-        StepVerifier.create(a.tryAcquire("doc", LockOptions.exclusive())).expectComplete().verify(TIMEOUT);
-        StepVerifier.create(b.acquire("doc", LockOptions.exclusive().timeout(TIMEOUT)))
-                .then(() -> s1.release().block(TIMEOUT))
-                .expectNoEvent(Duration.ofMillis(500))
-                .then(() -> s2.release().block(TIMEOUT))
-                .assertNext(w -> assertThat(w.fencingToken()).isGreaterThan(Math.max(s1.fencingToken(), s2.fencingToken())))
-                .verifyComplete();
-    }
-
-    @Test
-    void releaseWakesAWaiterOfAnotherServiceThroughNotifyNotPolling() {
-        DistributedLockService a = service(appA, Duration.ofMinutes(5));
-        DistributedLockService b = service(appB, Duration.ofMinutes(5));
-        LockHandle h = acquire(a, "wake");
-        acquire(b, "warm-up").release().block(TIMEOUT);   // b's listener is up
-        StepVerifier.create(b.acquire("wake", LockOptions.exclusive().timeout(Duration.ofSeconds(30))))
-                .expectSubscription()
-                .expectNoEvent(Duration.ofMillis(300))
-                .then(() -> h.release().subscribe())
-                .expectNextCount(1)
-                .expectComplete()
-                .verify(Duration.ofSeconds(5));   // far below the five-minute fallback poll
-    }
-
-    @Test
     void listeningResumesAfterTheListeningConnectionIsTerminated() {
-        DistributedLockService a = service(appA, Duration.ofMinutes(5));
-        DistributedLockService b = service(appB, Duration.ofMinutes(5));
+        DistributedLockService a = service(clientA, Duration.ofMinutes(5));
+        DistributedLockService b = service(clientB, Duration.ofMinutes(5));
         LockHandle h = acquire(b, "relisten");
         StepVerifier.create(a.acquire("relisten", LockOptions.exclusive().timeout(Duration.ofSeconds(60))))
                 .expectSubscription()
                 .expectNoEvent(Duration.ofMillis(500))
-                .then(() -> assertThat(PostgresTestSupport.terminate(admin, appA)).isPositive())
+                .then(() -> assertThat(PostgresTestSupport.terminate(admin, clientA)).isPositive())
                 .expectNoEvent(Duration.ofMillis(1000))
                 .then(() -> h.release().subscribe())
                 .expectNextCount(1)
                 .expectComplete()
                 .verify(Duration.ofSeconds(10));   // the fallback poll is five minutes
-    }
-
-    @Test
-    void aHolderThatStopsRenewingLosesTheLockAndAWaiterTakesOver() {
-        DistributedLockService a = serviceA();
-        DistributedLockService b = serviceB();
-        LockHandle dead = acquire(a, "crash");
-        a.dispose();   // renewals stop, as when the process died
-        StepVerifier.create(b.acquire("crash", LockOptions.exclusive().timeout(TIMEOUT)))
-                .assertNext(taken -> assertThat(taken.fencingToken()).isGreaterThan(dead.fencingToken()))
-                .verifyComplete();
-        StepVerifier.create(dead.lost()).expectComplete().verify(TIMEOUT);
-        assertThat(dead.isHeld()).isFalse();
-    }
-
-    @Test
-    void tryAcquireTakesOverAnExpiredLease() {
-        DistributedLockService a = serviceA();
-        DistributedLockService b = serviceB();
-        LockHandle dead = acquire(a, "expired");
-        a.dispose();
-        StepVerifier.create(Mono.delay(LEASE.plusMillis(300)).then(b.tryAcquire("expired")))
-                .assertNext(taken -> assertThat(taken.fencingToken()).isGreaterThan(dead.fencingToken()))
-                .verifyComplete();
     }
 
     @Test
@@ -228,69 +90,6 @@ class PostgresDistributedLockServiceTest {
     }
 
     @Test
-    void releasedLockIsNotRenewedBackToLife() {
-        DistributedLockService a = serviceA();
-        LockHandle h = acquire(a, "released");
-        h.release().block(TIMEOUT);
-        Mono.delay(RENEW.multipliedBy(4)).block(TIMEOUT);   // several renewal periods
-        assertThat(rows("released")).isZero();
-        assertThat(PostgresTestSupport.query(admin, "SELECT count(*) FROM " + config.table()
-                + " WHERE lock_key = $1", Long.class, (Object) PostgresLockBackend.key("released"))).containsExactly(0L);
-    }
-
-    @Test
-    void timeoutCoversTheWholeWaitAndLeavesNoRowBehind() {
-        DistributedLockService a = serviceA();
-        DistributedLockService b = serviceB();
-        LockHandle h = acquire(a, "slow");
-        StepVerifier.create(b.acquire("slow", LockOptions.exclusive().timeout(Duration.ofMillis(700))))
-                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(LockTimeoutException.class)
-                        .hasMessage("Lock 'slow' (EXCLUSIVE) not acquired within 700ms"))
-                .verify(TIMEOUT);
-        assertThat(rows("slow")).isEqualTo(1);
-        h.release().block(TIMEOUT);
-        // the timed-out acquisition undoes its in-flight database call asynchronously: wait, briefly
-        StepVerifier.create(b.acquire("slow", LockOptions.exclusive().timeout(Duration.ofSeconds(5))))
-                .expectNextCount(1).verifyComplete();
-        assertThat(rows("slow")).isEqualTo(1);
-    }
-
-    @Test
-    void grantsThatRaceCancellationsAreReleasedInTheDatabase() {
-        DistributedLockService a = serviceA();
-        DistributedLockService b = serviceB();
-        List<LockHandle> kept = new CopyOnWriteArrayList<>();
-        for (int i = 0; i < 30; i++) {
-            Disposable d = a.acquire("race").subscribe(kept::add);
-            Mono.delay(Duration.ofMillis(ThreadLocalRandom.current().nextInt(15))).block(TIMEOUT);
-            d.dispose();
-            kept.forEach(h -> h.release().block(TIMEOUT));
-            kept.clear();
-        }
-        // undo is asynchronous: the lock becomes free without waiting for any lease
-        StepVerifier.create(b.acquire("race", LockOptions.exclusive().timeout(Duration.ofMillis(1200))))
-                .expectNextCount(1).verifyComplete();
-    }
-
-    @Test
-    void waitersOfOneServiceAreGrantedInArrivalOrder() {
-        DistributedLockService a = serviceA();
-        DistributedLockService b = serviceB();
-        LockHandle h = acquire(a, "fifo");
-        List<Integer> order = new CopyOnWriteArrayList<>();
-        Flux<Integer> waiters = Flux.range(0, 5).concatMap(i -> Mono.just(i).doOnNext(x ->
-                b.acquire("fifo", LockOptions.exclusive().timeout(TIMEOUT))
-                        .doOnNext(x2 -> order.add(i))
-                        .flatMap(LockHandle::release)
-                        .subscribe()));
-        waiters.blockLast(TIMEOUT);
-        h.release().block(TIMEOUT);
-        StepVerifier.create(Flux.interval(Duration.ofMillis(50)).filter(x -> order.size() == 5).next())
-                .expectNextCount(1).verifyComplete();
-        assertThat(order).containsExactly(0, 1, 2, 3, 4);
-    }
-
-    @Test
     void namesWithQuotesNulAndTenKilobytesLockSafely() {
         DistributedLockService a = serviceA();
         DistributedLockService b = serviceB();
@@ -304,11 +103,11 @@ class PostgresDistributedLockServiceTest {
                     .recordWith(() -> granted)
                     .expectNextCount(1)
                     .verifyComplete();
-            assertThat(rows(name)).isEqualTo(1);
+            assertThat(liveLeases(name)).isEqualTo(1);
             granted.get(0).release().block(TIMEOUT);
         }
-        assertThat(rows("nul\u0000inside")).isZero();
-        assertThat(rows("nul")).isZero();
+        assertThat(liveLeases("nul\u0000inside")).isZero();
+        assertThat(liveLeases("nul")).isZero();
     }
 
     @Test
@@ -350,7 +149,7 @@ class PostgresDistributedLockServiceTest {
         Mono<LockHandle> waiting = a.acquire("handed", LockOptions.exclusive().timeout(TIMEOUT)).cache();
         waiting.subscribe();
 
-        assertThat(PostgresTestSupport.terminate(admin, appA)).as("a's connections terminated").isPositive();
+        assertThat(PostgresTestSupport.terminate(admin, clientA)).as("a's connections terminated").isPositive();
         // held lock: either still held (renewal recovered on a new connection) or reported lost
         StepVerifier.create(Mono.delay(LEASE.multipliedBy(2)).then(b.tryAcquire("kept")).map(h -> h.fencingToken()))
                 .recordWith(ArrayList::new)
@@ -367,7 +166,7 @@ class PostgresDistributedLockServiceTest {
 
         other.release().block(TIMEOUT);
         StepVerifier.create(waiting).expectNextCount(1).verifyComplete();   // the waiter is not stranded
-        PostgresTestSupport.terminate(admin, appA);
+        PostgresTestSupport.terminate(admin, clientA);
         StepVerifier.create(a.acquire("after", LockOptions.exclusive().timeout(TIMEOUT)))
                 .as("a transient error during acquire is retried").expectNextCount(1).verifyComplete();
     }

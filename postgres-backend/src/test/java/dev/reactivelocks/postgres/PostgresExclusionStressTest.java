@@ -1,22 +1,13 @@
 package dev.reactivelocks.postgres;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
-import dev.reactivelocks.LockOptions;
-import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.contract.ExclusionUnderChaos;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import reactor.core.Disposable;
-import reactor.core.publisher.Flux;
-import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Schedulers;
 
 /**
  * Long run (profile {@code -Ploops}): four services with their own pools hammer one name, shared and
@@ -29,58 +20,15 @@ class PostgresExclusionStressTest {
     void exclusionHoldsUnderConnectionTerminations_loop() {
         PostgresqlConnectionFactory admin = PostgresTestSupport.factory("rl-stress-admin");
         PostgresLockConfig config = PostgresLockConfig.builder().table(PostgresTestSupport.uniqueTable("stress")).build();
-        List<Runnable> cleanup = new ArrayList<>();
-        List<DistributedLockService> services = new ArrayList<>();
-        List<String> apps = new ArrayList<>();
-        for (int i = 0; i < 4; i++) {
-            String app = "rl-stress-" + i + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffL);
-            ConnectionPool pool = PostgresTestSupport.pool(PostgresTestSupport.factory(app));
-            PostgresLockBackend backend = PostgresLockBackend.create(pool, config);
-            DistributedLockService s = DistributedLockService.builder(backend).lease(Duration.ofSeconds(3))
-                    .renewEvery(Duration.ofMillis(300)).pollInterval(Duration.ofMillis(200)).build();
-            services.add(s);
-            apps.add(app);
-            cleanup.add(() -> {
-                s.disposeLater().block(Duration.ofSeconds(10));
-                backend.close().block(Duration.ofSeconds(10));
-                pool.disposeLater().block(Duration.ofSeconds(10));
-            });
-        }
-        AtomicInteger exclusive = new AtomicInteger();
-        AtomicInteger shared = new AtomicInteger();
-        AtomicInteger violations = new AtomicInteger();
-        Disposable chaos = Flux.interval(Duration.ofMillis(700), Schedulers.boundedElastic())
-                .doOnNext(i -> PostgresTestSupport.terminate(admin, apps.get((int) (i % apps.size()))))
-                .subscribe(null, e -> { });
+        List<ConnectionPool> pools = new CopyOnWriteArrayList<>();
         try {
-            long done = Flux.range(0, 600).flatMap(i -> {
-                DistributedLockService s = services.get(i % services.size());
-                boolean write = i % 3 == 0;
-                return s.withLock("stress", (write ? LockOptions.exclusive() : LockOptions.shared())
-                                .timeout(Duration.ofSeconds(60)), h -> Mono.fromRunnable(() -> {
-                            if (write) {
-                                if (exclusive.incrementAndGet() != 1 || shared.get() != 0) {
-                                    violations.incrementAndGet();
-                                }
-                            } else if (shared.incrementAndGet() < 1 || exclusive.get() != 0) {
-                                violations.incrementAndGet();
-                            }
-                        }).then(Mono.delay(Duration.ofMillis(2))).then(Mono.fromRunnable(() -> {
-                            if (write) {
-                                exclusive.decrementAndGet();
-                            } else {
-                                shared.decrementAndGet();
-                            }
-                        })).thenReturn(1))
-                        .onErrorResume(e -> Mono.empty());   // a lost lease ends a body early; counted below
-            }, 24).count().block(Duration.ofMinutes(5));
-            assertThat(violations.get()).isZero();
-            assertThat(done).as("bodies completed").isGreaterThan(500);
+            ExclusionUnderChaos.run(app -> {
+                ConnectionPool pool = PostgresTestSupport.pool(PostgresTestSupport.factory(app));
+                pools.add(pool);
+                return PostgresLockBackend.create(pool, config);
+            }, app -> PostgresTestSupport.terminate(admin, app), Duration.ofMillis(700), 600, 501, Duration.ofMillis(2));
         } finally {
-            chaos.dispose();
-            for (int i = cleanup.size() - 1; i >= 0; i--) {
-                cleanup.get(i).run();
-            }
+            pools.forEach(pool -> pool.disposeLater().block(Duration.ofSeconds(10)));
             PostgresTestSupport.dropSchema(admin, config);
         }
     }

@@ -1,0 +1,275 @@
+package dev.reactivelocks.contract;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.LockTimeoutException;
+import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.spi.LockBackend;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+
+/**
+ * What every {@link LockBackend} must give {@link DistributedLockService} on a real store: two services,
+ * each over a backend of its own (its own connections, as two processes would have), sharing one lock
+ * space. A backend module extends this class and adds the tests of its own store (connection loss, store
+ * restart, unusual names).
+ */
+public abstract class DistributedLockServiceContract {
+
+    protected static final Duration LEASE = Duration.ofSeconds(2);
+    protected static final Duration RENEW = Duration.ofMillis(250);
+    protected static final Duration POLL = Duration.ofMillis(200);
+    protected static final Duration TIMEOUT = Duration.ofSeconds(15);
+    /** A poll interval no test waits for: a waiter that gets the lock was woken by a release signal. */
+    protected static final Duration NO_POLL = Duration.ofMinutes(5);
+
+    private final List<Runnable> cleanup = new ArrayList<>();
+    /** Client names of the two services of a test, unique per test, for stores that can show them. */
+    protected String clientA;
+    protected String clientB;
+
+    /**
+     * A backend of its own for one service, on the store and lock space of this test class. The service
+     * closes it; anything else it opened is registered with {@link #closeAfterTest(Runnable)}.
+     *
+     * @param clientName the name its connections should carry where the store can show one
+     * @return a new backend
+     */
+    protected abstract LockBackend newBackend(String clientName);
+
+    /** @return how many live (unexpired) leases of {@code name} the store holds */
+    protected abstract long liveLeases(String name);
+
+    /** Runs {@code action} after the test, after the services and backends created since were closed. */
+    protected final void closeAfterTest(Runnable action) {
+        cleanup.add(action);
+    }
+
+    @BeforeEach
+    protected void nameClients() {
+        String id = Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffL);
+        clientA = "rl-a-" + id;
+        clientB = "rl-b-" + id;
+    }
+
+    @AfterEach
+    protected void closeServices() {
+        for (int i = cleanup.size() - 1; i >= 0; i--) {
+            cleanup.get(i).run();
+        }
+        cleanup.clear();
+    }
+
+    protected DistributedLockService service(String clientName, Duration pollInterval, Duration lease) {
+        LockBackend backend = newBackend(clientName);
+        DistributedLockService service = DistributedLockService.builder(backend)
+                .lease(lease).renewEvery(lease.compareTo(LEASE) == 0 ? RENEW : lease.dividedBy(4))
+                .pollInterval(pollInterval).build();
+        cleanup.add(() -> {
+            service.disposeLater().block(TIMEOUT);
+            backend.close().block(TIMEOUT);
+        });
+        return service;
+    }
+
+    protected DistributedLockService service(String clientName, Duration pollInterval) {
+        return service(clientName, pollInterval, LEASE);
+    }
+
+    protected DistributedLockService serviceA() {
+        return service(clientA, POLL);
+    }
+
+    protected DistributedLockService serviceB() {
+        return service(clientB, POLL);
+    }
+
+    protected static LockHandle acquire(DistributedLockService s, String name) {
+        return s.acquire(name, LockOptions.exclusive().timeout(TIMEOUT)).block(TIMEOUT);
+    }
+
+    @Test
+    protected void twoServicesExcludeEachOtherAndAReleaseHandsTheLockOver() {
+        DistributedLockService a = serviceA();
+        DistributedLockService b = serviceB();
+        LockHandle first = acquire(a, "job");
+        StepVerifier.create(b.tryAcquire("job")).expectComplete().verify(TIMEOUT);
+        List<LockHandle> granted = new ArrayList<>();
+        StepVerifier.create(b.acquire("job", LockOptions.exclusive().timeout(TIMEOUT)))
+                .then(() -> first.release().subscribe())
+                .recordWith(() -> granted)
+                .expectNextCount(1)
+                .verifyComplete();
+        LockHandle second = granted.get(0);
+        assertThat(second.fencingToken()).isGreaterThan(first.fencingToken());
+        assertThat(first.isHeld()).isFalse();
+        assertThat(liveLeases("job")).isEqualTo(1);
+        second.release().block(TIMEOUT);
+        assertThat(liveLeases("job")).isZero();
+    }
+
+    @Test
+    protected void bodiesUnderTheLockNeverOverlapAcrossServices() {
+        DistributedLockService a = serviceA();
+        DistributedLockService b = serviceB();
+        AtomicInteger inside = new AtomicInteger();
+        AtomicInteger maxInside = new AtomicInteger();
+        List<Long> tokens = new CopyOnWriteArrayList<>();
+        Flux<Long> work = Flux.range(0, 16).flatMap(i -> (i % 2 == 0 ? a : b).withLock("counter",
+                LockOptions.exclusive().timeout(TIMEOUT), handle -> {
+                    maxInside.accumulateAndGet(inside.incrementAndGet(), Math::max);
+                    tokens.add(handle.fencingToken());
+                    return Mono.delay(Duration.ofMillis(15)).doOnNext(x -> inside.decrementAndGet())
+                            .thenReturn(handle.fencingToken());
+                }));
+        StepVerifier.create(work).expectNextCount(16).verifyComplete();
+        assertThat(maxInside.get()).isEqualTo(1);
+        assertThat(tokens).as("grant order is fencing order").isSorted().doesNotHaveDuplicates();
+    }
+
+    @Test
+    protected void sharedHoldersOverlapAndExclusiveWaitsForAllOfThem() {
+        DistributedLockService a = serviceA();
+        DistributedLockService b = serviceB();
+        LockHandle s1 = a.acquire("doc", LockOptions.shared().timeout(TIMEOUT)).block(TIMEOUT);
+        LockHandle s2 = b.acquire("doc", LockOptions.shared().timeout(TIMEOUT)).block(TIMEOUT);
+        assertThat(liveLeases("doc")).isEqualTo(2);
+        StepVerifier.create(a.tryAcquire("doc", LockOptions.exclusive())).expectComplete().verify(TIMEOUT);
+        StepVerifier.create(b.acquire("doc", LockOptions.exclusive().timeout(TIMEOUT)))
+                .then(() -> s1.release().block(TIMEOUT))
+                .expectNoEvent(Duration.ofMillis(500))
+                .then(() -> s2.release().block(TIMEOUT))
+                .assertNext(w -> assertThat(w.fencingToken()).isGreaterThan(Math.max(s1.fencingToken(), s2.fencingToken())))
+                .verifyComplete();
+    }
+
+    @Test
+    protected void releaseWakesAWaiterOfAnotherServiceWithoutPolling() {
+        DistributedLockService a = service(clientA, NO_POLL);
+        DistributedLockService b = service(clientB, NO_POLL);
+        LockHandle h = acquire(a, "wake");
+        acquire(b, "warm-up").release().block(TIMEOUT);   // b's release signals are flowing
+        StepVerifier.create(b.acquire("wake", LockOptions.exclusive().timeout(Duration.ofSeconds(60))))
+                .expectSubscription()
+                .expectNoEvent(Duration.ofMillis(300))
+                .then(() -> h.release().subscribe())
+                .expectNextCount(1)
+                .expectComplete()
+                .verify(TIMEOUT);   // far below the fallback poll
+    }
+
+    @Test
+    protected void aHolderThatStopsRenewingLosesTheLockAndAWaiterTakesOver() {
+        DistributedLockService a = serviceA();
+        DistributedLockService b = serviceB();
+        LockHandle dead = acquire(a, "crash");
+        a.dispose();   // renewals stop, as when the process died
+        StepVerifier.create(b.acquire("crash", LockOptions.exclusive().timeout(TIMEOUT)))
+                .assertNext(taken -> assertThat(taken.fencingToken()).isGreaterThan(dead.fencingToken()))
+                .verifyComplete();
+        StepVerifier.create(dead.lost()).expectComplete().verify(TIMEOUT);
+        assertThat(dead.isHeld()).isFalse();
+    }
+
+    @Test
+    protected void tryAcquireTakesOverAnExpiredLease() {
+        DistributedLockService a = serviceA();
+        DistributedLockService b = serviceB();
+        LockHandle dead = acquire(a, "expired");
+        a.dispose();
+        StepVerifier.create(Mono.delay(LEASE.plusMillis(300)).then(b.tryAcquire("expired")))
+                .assertNext(taken -> assertThat(taken.fencingToken()).isGreaterThan(dead.fencingToken()))
+                .verifyComplete();
+    }
+
+    @Test
+    protected void releasedLockIsNotRenewedBackToLife() {
+        DistributedLockService a = serviceA();
+        LockHandle h = acquire(a, "released");
+        h.release().block(TIMEOUT);
+        Mono.delay(RENEW.multipliedBy(4)).block(TIMEOUT);   // several renewal periods
+        assertThat(liveLeases("released")).isZero();
+    }
+
+    @Test
+    protected void timeoutCoversTheWholeWaitAndLeavesNoLeaseBehind() {
+        DistributedLockService a = serviceA();
+        DistributedLockService b = serviceB();
+        LockHandle h = acquire(a, "slow");
+        StepVerifier.create(b.acquire("slow", LockOptions.exclusive().timeout(Duration.ofMillis(700))))
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(LockTimeoutException.class)
+                        .hasMessage("Lock 'slow' (EXCLUSIVE) not acquired within 700ms"))
+                .verify(TIMEOUT);
+        assertThat(liveLeases("slow")).isEqualTo(1);
+        h.release().block(TIMEOUT);
+        // the timed-out acquisition undoes its in-flight store call asynchronously
+        LockHandle next = acquire(b, "slow");
+        assertThat(liveLeases("slow")).isEqualTo(1);
+        next.release().block(TIMEOUT);
+    }
+
+    @Test
+    protected void grantsThatRaceCancellationsAreReleasedInTheStore() throws Exception {
+        // leases far longer than the test's waits: a leaked grant would keep the lock past TIMEOUT
+        Duration longLease = Duration.ofMinutes(2);
+        DistributedLockService a = service(clientA, POLL, longLease);
+        DistributedLockService b = service(clientB, POLL, longLease);
+        List<RecordingSubscriber> subscribers = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            RecordingSubscriber s = a.acquire("race").subscribeWith(new RecordingSubscriber());
+            subscribers.add(s);
+            Mono.delay(Duration.ofMillis(ThreadLocalRandom.current().nextInt(15))).block(TIMEOUT);
+            s.dispose();
+        }
+        // A grant that won its race belongs to its subscriber, which releases it (it may arrive late);
+        // every other grant must be undone by the service, so the lock becomes free long before any lease ends.
+        CompletableFuture<LockHandle> next = b.acquire("race", LockOptions.exclusive().timeout(TIMEOUT)).toFuture();
+        Set<LockHandle> released = new HashSet<>();
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (!next.isDone() && System.nanoTime() < deadline) {
+            for (RecordingSubscriber s : subscribers) {
+                LockHandle h = s.handle();
+                if (h != null && released.add(h)) {
+                    h.release().block(TIMEOUT);
+                }
+            }
+            Thread.sleep(20);
+        }
+        assertThat(next).as("the lock was leaked").succeedsWithin(TIMEOUT);
+        next.get().release().block(TIMEOUT);
+    }
+
+    @Test
+    protected void waitersOfOneServiceAreGrantedInArrivalOrder() {
+        DistributedLockService a = serviceA();
+        DistributedLockService b = serviceB();
+        LockHandle h = acquire(a, "fifo");
+        List<Integer> order = new CopyOnWriteArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            int n = i;
+            b.acquire("fifo", LockOptions.exclusive().timeout(TIMEOUT))
+                    .doOnNext(x -> order.add(n))
+                    .flatMap(LockHandle::release)
+                    .subscribe();
+        }
+        h.release().block(TIMEOUT);
+        StepVerifier.create(Flux.interval(Duration.ofMillis(50)).filter(x -> order.size() == 5).next())
+                .expectNextCount(1).expectComplete().verify(TIMEOUT);
+        assertThat(order).containsExactly(0, 1, 2, 3, 4);
+    }
+}
