@@ -131,14 +131,15 @@ public final class PostgresLockBackend implements LockBackend {
     }
 
     /**
-     * Deletes the rows of leases that expired more than {@code olderThan} ago (by the database clock).
-     * Expired rows are harmless (every acquisition of a name ignores and removes them), but names that are
-     * never locked again leave theirs behind; run this periodically to keep the table small.
+     * Deletes the rows of leases, and the queue entries, that expired more than {@code olderThan} ago (by
+     * the database clock). Expired rows are harmless (every acquisition of a name ignores and removes them),
+     * but names that are never locked again leave theirs behind; run this periodically to keep the tables
+     * small.
      *
      * @param connectionFactory the R2DBC connection factory
      * @param config the configuration naming the table
      * @param olderThan how long a lease must have been expired, zero or positive
-     * @return a cold {@code Mono} of the number of rows deleted
+     * @return a cold {@code Mono} of the number of lease rows deleted
      */
     public static Mono<Long> purgeExpired(ConnectionFactory connectionFactory, PostgresLockConfig config,
                                           Duration olderThan) {
@@ -148,8 +149,9 @@ public final class PostgresLockBackend implements LockBackend {
         if (olderThan.isNegative()) {
             throw new IllegalArgumentException("olderThan must be >= 0, was " + olderThan);
         }
-        String sql = "DELETE FROM " + config.table()
-                + " WHERE expires_at < statement_timestamp() - $1::float8 * interval '1 millisecond'";
+        String before = "statement_timestamp() - $1::float8 * interval '1 millisecond'";
+        String sql = "WITH queue AS (DELETE FROM " + config.queue() + " WHERE expires_at < " + before + ")"
+                + " DELETE FROM " + config.table() + " WHERE expires_at < " + before;
         return Mono.usingWhen(connectionFactory.create(),
                 c -> Flux.from(c.createStatement(sql).bind(0, (double) olderThan.toMillis()).execute())
                         .flatMap(Result::getRowsUpdated)

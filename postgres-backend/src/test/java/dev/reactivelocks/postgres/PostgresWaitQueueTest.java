@@ -234,6 +234,21 @@ class PostgresWaitQueueTest {
     }
 
     @Test
+    void purgeRemovesExpiredQueueEntriesOfNamesNobodyLocksAgain() {
+        assertThat(queue("holder", LockMode.EXCLUSIVE, KEEP)).isNotNull();
+        assertThat(queue("gone", LockMode.EXCLUSIVE, Duration.ofMillis(1))).isNull();
+        assertThat(queue("waiting", LockMode.EXCLUSIVE, KEEP)).isNull();
+        await("the entry expired and was purged", () -> {
+            PostgresLockBackend.purgeExpired(admin, config, Duration.ZERO).block(TIMEOUT);
+            return queued().equals(List.of(token("waiting")));
+        });
+        release("waiting");
+        release("holder");
+        assertThat(queued()).isEmpty();
+        assertThat(leases()).isZero();
+    }
+
+    @Test
     void theEntryOfAWaiterThatStoppedAskingExpiresAndTheNextIsGranted() {
         assertThat(queue("holder", LockMode.EXCLUSIVE, KEEP)).isNotNull();
         assertThat(queue("dead", LockMode.EXCLUSIVE, Duration.ofMillis(300))).isNull();
