@@ -77,7 +77,9 @@ import reactor.util.retry.Retry;
  *
  * <p><b>Wake-ups</b>: when a release, a dropped queue entry or a dropped expired lease lets queued requests
  * through, the transaction notifies the channel {@code <table>_released} once per such request, with its
- * token as payload: only those waiters ask again. {@link #releases()} holds one connection of the factory
+ * token as payload: only those waiters ask again. A release of a name nobody is queued for notifies the
+ * {@link #signalKey} of the name instead, which wakes waiters that do not queue (those of earlier versions
+ * of this backend, during a rolling upgrade). {@link #releases()} holds one connection of the factory
  * in {@code LISTEN} (when the factory's connections are PostgreSQL connections, pooled or not); it is
  * opened at the first subscription, shared by all subscribers, reopened after a failure, and emits
  * {@link LockBackend#ANY_RELEASE} each time it (re)starts listening. With a pool, size it for one connection
@@ -209,18 +211,25 @@ public final class PostgresLockBackend implements LockBackend {
     }
 
     /**
-     * Runs one statement (autocommit: one transaction) whose first parameter is the name's key, after the
-     * schema is ready; emits the first row mapped, if any.
+     * Runs one statement, in a transaction of its own (auto-commit, switched on if a pooled connection had
+     * it off), whose first parameter is the name's key, after the schema is ready; emits the first row
+     * mapped, if any.
      */
     private <T> Mono<T> call(String name, String sql, UnaryOperator<Statement> binder,
                              BiFunction<Row, RowMetadata, @Nullable T> mapper) {
         byte[] key = key(name);
         return ready.then(Mono.usingWhen(connectionFactory.create(),
-                        c -> Flux.from(binder.apply(c.createStatement(sql).bind(0, key)).execute())
+                        c -> autoCommit(c)
+                                .thenMany(Flux.defer(() -> binder.apply(c.createStatement(sql).bind(0, key))
+                                        .execute()))
                                 .concatMap(r -> r.map(mapper))
                                 .next(),
                         Connection::close))
                 .onErrorMap(e -> translate(name, e));
+    }
+
+    private static Mono<Void> autoCommit(Connection c) {
+        return c.isAutoCommit() ? Mono.empty() : Mono.from(c.setAutoCommit(true));
     }
 
     @Override

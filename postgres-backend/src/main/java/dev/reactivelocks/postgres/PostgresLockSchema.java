@@ -18,7 +18,8 @@ import java.util.List;
  *      │  no conflicting entry ahead ─────────► insert the lease (next fencing value), leave the queue, return it
  *      └─ otherwise, keep &gt; 0 ──────────────► enqueue at the tail or keep the place, entry lives keep ms
  *    anything expired was dropped ─► wake(key)
- *  release(key, token)      lock name ─► delete the lease and the queue entry of token ─► wake(key)
+ *  release(key, token)      lock name ─► delete the lease and the queue entry of token ─► wake(key);
+ *                           nobody queued: notify the name's hex key (waiters that do not queue)
  *  renew(key, token, lease) lock name ─► extend the live lease of token
  *  wake(key)                notify the tokens of the entries that acquire would grant now
  * </pre>
@@ -205,6 +206,9 @@ final class PostgresLockSchema {
                 + " AND (token = p_token OR expires_at <= v_now);"
                 + " GET DIAGNOSTICS v_left = ROW_COUNT;"
                 + " IF v_released + v_left > 0 THEN PERFORM " + function("wake") + "(p_key, v_now, NULL); END IF;"
+                + " IF v_released > 0 AND NOT EXISTS (SELECT 1 FROM " + config.queue() + " WHERE lock_key = p_key) THEN"
+                + " PERFORM pg_notify('" + config.channel() + "', encode(p_key, 'hex'));"
+                + " END IF;"
                 + " RETURN v_released > 0;"
                 + " END $fn$";
     }

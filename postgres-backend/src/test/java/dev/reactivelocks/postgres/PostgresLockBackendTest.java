@@ -219,4 +219,16 @@ class PostgresLockBackendTest {
                 .verify(TIMEOUT);
         assertThat(backend.release(name, "next-n").block(TIMEOUT)).isFalse();
     }
+
+    @Test
+    void releaseNotifiesTheHexKeyOfTheNameWhenNobodyIsQueued() {
+        String name = "notify-\u0000-me";
+        acquire(name, LockMode.EXCLUSIVE, "n");
+        StepVerifier.create(backend.releases())
+                .expectNext(LockBackend.ANY_RELEASE)   // listening
+                .then(() -> backend.release(name, "n").subscribe())
+                .expectNext(backend.signalKey(name))
+                .thenCancel()
+                .verify(TIMEOUT);
+    }
 }
