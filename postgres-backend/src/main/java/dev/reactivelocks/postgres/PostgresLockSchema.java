@@ -32,6 +32,16 @@ final class PostgresLockSchema {
     /** Payloads of at most this many bytes are tokens; longer tokens are signalled as "any release". */
     private static final int MAX_PAYLOAD = 7999;
 
+    /**
+     * Plans of the functions' statements: plain index scans only. Every statement looks up one name, and
+     * the tables churn (a row in and out per grant and per queued request): a plain index scan marks the
+     * index entries of dead rows, so later scans and page splits skip or remove them before any vacuum,
+     * while a bitmap scan (which the planner picks for these look-ups on a table without statistics, such
+     * as a new one, or one autovacuum has not analysed yet) visits every dead row of the name again,
+     * each time, until the table is vacuumed.
+     */
+    private static final String SCANS = " SET enable_bitmapscan = off";
+
     /** Bounds the wait for the name's lock by the lease, at least one second (a frozen client must not stall all). */
     private static final String BOUND_WAIT =
             " PERFORM set_config('lock_timeout', greatest(1000, p_lease)::bigint::text, true);";
@@ -124,16 +134,32 @@ final class PostgresLockSchema {
                 + " $fn$";
     }
 
-    /** Notifies the tokens of the queued requests that may be granted now, except {@code p_except}'s. */
+    /**
+     * Notifies the tokens of the queued requests that may be granted now, except {@code p_except}'s: one
+     * look at the live leases and one walk of the live entries in ticket order, which ends at the first
+     * request that must wait (nothing behind it can pass an exclusive entry, or a refused exclusive one).
+     * {@code min(mode)} is the strongest mode of a set, {@code 'EXCLUSIVE' < 'SHARED'}; the outcome is
+     * that of {@link #admitsFunction()} asked for each entry.
+     */
     private String wakeFunction() {
         return "CREATE OR REPLACE FUNCTION " + function("wake")
-                + "(p_key bytea, p_now timestamptz, p_except text) RETURNS void LANGUAGE sql VOLATILE AS $fn$"
-                + " SELECT pg_notify('" + config.channel() + "',"
-                + " CASE WHEN octet_length(w.token) <= " + MAX_PAYLOAD + " THEN w.token ELSE '' END)"
-                + " FROM " + config.queue() + " w WHERE w.lock_key = p_key AND w.expires_at > p_now"
-                + " AND w.token IS DISTINCT FROM p_except"
-                + " AND " + function("admits") + "(p_key, w.mode, w.ticket, p_now)"
-                + " $fn$";
+                + "(p_key bytea, p_now timestamptz, p_except text) RETURNS void LANGUAGE plpgsql VOLATILE"
+                + SCANS + " AS $fn$"
+                + " DECLARE v_leases text; v_ahead text; w record;"
+                + " BEGIN"
+                + " SELECT min(l.mode) INTO v_leases FROM " + config.table() + " l"
+                + " WHERE l.lock_key = p_key AND l.expires_at > p_now;"
+                + " FOR w IN SELECT a.token, a.mode FROM " + config.queue() + " a"
+                + " WHERE a.lock_key = p_key AND a.expires_at > p_now ORDER BY a.ticket LOOP"
+                + " EXIT WHEN v_leases = 'EXCLUSIVE' OR v_ahead = 'EXCLUSIVE'"
+                + " OR (w.mode = 'EXCLUSIVE' AND (v_leases IS NOT NULL OR v_ahead IS NOT NULL));"
+                + " IF w.token IS DISTINCT FROM p_except THEN"
+                + " PERFORM pg_notify('" + config.channel() + "',"
+                + " CASE WHEN octet_length(w.token) <= " + MAX_PAYLOAD + " THEN w.token ELSE '' END);"
+                + " END IF;"
+                + " v_ahead := least(v_ahead, w.mode);"
+                + " END LOOP;"
+                + " END $fn$";
     }
 
     private String acquireFunction() {
@@ -141,7 +167,8 @@ final class PostgresLockSchema {
         String q = config.queue();
         return "CREATE OR REPLACE FUNCTION " + function("acquire")
                 + "(p_key bytea, p_token text, p_mode text, p_lease float8, p_name bytea, p_keep float8)"
-                + " RETURNS TABLE (fencing bigint, mode text) LANGUAGE plpgsql VOLATILE AS $fn$"
+                + " RETURNS TABLE (fencing bigint, mode text) LANGUAGE plpgsql VOLATILE"
+                + SCANS + " AS $fn$"
                 + " #variable_conflict use_column\n"
                 + " DECLARE v_now timestamptz; v_ticket bigint; v_dropped bigint; v_more bigint;"
                 + " BEGIN"
@@ -176,7 +203,8 @@ final class PostgresLockSchema {
 
     private String renewFunction() {
         return "CREATE OR REPLACE FUNCTION " + function("renew")
-                + "(p_key bytea, p_token text, p_lease float8) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $fn$"
+                + "(p_key bytea, p_token text, p_lease float8) RETURNS boolean LANGUAGE plpgsql VOLATILE"
+                + SCANS + " AS $fn$"
                 + " DECLARE v_now timestamptz;"
                 + " BEGIN"
                 + BOUND_WAIT + lockName()
@@ -194,7 +222,8 @@ final class PostgresLockSchema {
      */
     private String releaseFunction() {
         return "CREATE OR REPLACE FUNCTION " + function("release")
-                + "(p_key bytea, p_token text) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $fn$"
+                + "(p_key bytea, p_token text) RETURNS boolean LANGUAGE plpgsql VOLATILE"
+                + SCANS + " AS $fn$"
                 + " DECLARE v_now timestamptz; v_released bigint; v_left bigint;"
                 + " BEGIN"
                 + " PERFORM set_config('synchronous_commit', 'off', true);"
