@@ -10,6 +10,8 @@ import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.R2dbcBadGrammarException;
 import io.r2dbc.spi.R2dbcPermissionDeniedException;
 import io.r2dbc.spi.Result;
+import io.r2dbc.spi.Row;
+import io.r2dbc.spi.RowMetadata;
 import io.r2dbc.spi.Statement;
 import io.r2dbc.spi.Wrapped;
 import java.nio.ByteBuffer;
@@ -19,8 +21,9 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Objects;
-import java.util.Optional;
+import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -41,17 +44,23 @@ import reactor.util.retry.Retry;
  * <p><b>Schema</b>: one row per grant, {@code (lock_key, token, mode, fencing, expires_at, acquired_at,
  * name)}, keyed by {@code (lock_key, token)} where {@code lock_key} is the SHA-256 of the name's UTF-16
  * code units: names of any length and characters (quotes, NUL, megabytes) are stored safely and never
- * collide. {@code name} keeps the UTF-8 bytes for people reading the table. Created on first use when
+ * collide. {@code name} keeps the UTF-8 bytes for people reading the table. Waiters wait in the unlogged
+ * table {@code <table>_queue}; the work is done by server-side functions (see
+ * {@link PostgresLockConfig#ddl()}), created or replaced on first use when
  * {@link PostgresLockConfig#createTable()} is on. Only parameterized SQL touches lock names.
  *
- * <p><b>Atomicity</b>: acquisition and renewal run in a short transaction that first takes a
- * transaction-scoped advisory lock on the name's key (released at commit; waiting for it and idling in the
- * transaction are bounded by the lease through {@code lock_timeout} and
- * {@code idle_in_transaction_session_timeout}, set for that transaction only), then decides in one statement:
- * expired rows of other owners are deleted, an exclusive request needs no live row, a shared request no
- * live exclusive row. Release is one compare-and-delete statement on {@code (lock_key, token)} that
- * notifies the channel {@code <table>_released} with the hexadecimal key.
- * Expiry is judged by {@code statement_timestamp()} of the server, never by the clients' clocks.
+ * <p><b>Atomicity</b>: every operation is one statement, one round trip and one transaction: a function
+ * that first takes a transaction-scoped advisory lock on the name's key (released at commit; the wait for
+ * it is bounded by the lease, at least one second, through {@code lock_timeout}), then decides with fresh
+ * snapshots: expired rows of other owners are deleted, an exclusive request needs no live row, a shared
+ * request no live exclusive row. Release is a compare-and-delete on {@code (lock_key, token)}.
+ * Expiry is judged by the server's clock, never by the clients' clocks.
+ *
+ * <p><b>Fairness</b>: {@link #acquireOrQueue} grants in queue order across all clients of the table. A
+ * request that cannot be granted gets a queue entry at the tail of its name's queue (or keeps its place);
+ * a request is granted only when it is compatible with the live leases and with every live entry ahead of
+ * it, so {@link #tryAcquire} never barges past queued waiters. An entry lives {@code keepQueued} after its
+ * token's last call: the entry of a waiter that died stops blocking the queue after that time.
  *
  * <p><b>Durability</b>: grants and renewals commit synchronously (the server's {@code synchronous_commit}
  * setting applies), so a lease and its fencing token survive a server crash once acquired. A release commits
@@ -59,15 +68,22 @@ import reactor.util.retry.Retry;
  * its cost on an uncontended lock). Should the server crash in the few hundred milliseconds before that
  * flush, the released lease comes back and blocks the name until it expires, as if its holder had died;
  * exclusion is never weakened, because a later grant's synchronous commit flushes the release before it.
+ * Queue entries are not written to the WAL at all and are lost in a crash: their waiters are queued again
+ * at their next call.
  *
  * <p><b>Fencing tokens</b> come from the sequence {@code <table>_fencing} ({@code CACHE 1}: per-session
  * caches would break the order), drawn inside the advisory lock, so they increase strictly per name across
  * all clients, takeovers included.
  *
- * <p><b>Wake-ups</b>: {@link #releases()} holds one connection of the factory in {@code LISTEN} (when the
- * factory's connections are PostgreSQL connections, pooled or not); it is opened at the first subscription,
- * shared by all subscribers, reopened after a failure, and emits {@link LockBackend#ANY_RELEASE} each time
- * it (re)starts listening. With a pool, size it for one connection more than the lock traffic needs.
+ * <p><b>Wake-ups</b>: when a release, a dropped queue entry or a dropped expired lease lets queued requests
+ * through, the transaction notifies the channel {@code <table>_released} once per such request, with its
+ * token as payload: only those waiters ask again. A release of a name nobody is queued for notifies the
+ * {@link #signalKey} of the name instead, which wakes waiters that do not queue (those of earlier versions
+ * of this backend, during a rolling upgrade). {@link #releases()} holds one connection of the factory
+ * in {@code LISTEN} (when the factory's connections are PostgreSQL connections, pooled or not); it is
+ * opened at the first subscription, shared by all subscribers, reopened after a failure, and emits
+ * {@link LockBackend#ANY_RELEASE} each time it (re)starts listening. With a pool, size it for one connection
+ * more than the lock traffic needs.
  *
  * <p><b>Threading</b>: nothing blocks; results are signalled on the driver's event loop.
  */
@@ -77,50 +93,24 @@ public final class PostgresLockBackend implements LockBackend {
 
     private final ConnectionFactory connectionFactory;
     private final PostgresLockConfig config;
-    private final int tableKey;
+    private final PostgresLockSchema schema;
     private final Mono<Void> ready;
     private final Sinks.Empty<Void> closing = Sinks.empty();
     private final Flux<String> releases;
-    private final String acquireSql;
-    private final String renewSql;
-    private final String releaseSql;
 
     private PostgresLockBackend(ConnectionFactory connectionFactory, PostgresLockConfig config) {
         this.connectionFactory = connectionFactory;
         this.config = config;
-        this.tableKey = config.table().hashCode();
-        String t = config.table();
-        this.acquireSql = "WITH mine AS ("
-                + " UPDATE " + t + " SET expires_at = statement_timestamp() + $4::float8 * interval '1 millisecond'"
-                + " WHERE lock_key = $1 AND token = $2 RETURNING fencing, mode),"
-                + " expired AS ("
-                + " DELETE FROM " + t + " WHERE lock_key = $1 AND token <> $2 AND expires_at <= statement_timestamp()),"
-                + " granted AS ("
-                + " INSERT INTO " + t + " (lock_key, token, mode, fencing, expires_at, acquired_at, name)"
-                + " SELECT $1, $2, $3, nextval('" + config.sequence() + "'),"
-                + " statement_timestamp() + $4::float8 * interval '1 millisecond', statement_timestamp(), $5"
-                + " WHERE NOT EXISTS (SELECT 1 FROM mine)"
-                + " AND NOT EXISTS (SELECT 1 FROM " + t + " WHERE lock_key = $1 AND token <> $2"
-                + " AND expires_at > statement_timestamp() AND ($3 = 'EXCLUSIVE' OR mode = 'EXCLUSIVE'))"
-                + " RETURNING fencing, mode)"
-                + " SELECT fencing, mode FROM mine UNION ALL SELECT fencing, mode FROM granted";
-        this.renewSql = "UPDATE " + t + " SET expires_at = statement_timestamp() + $3::float8 * interval '1 millisecond'"
-                + " WHERE lock_key = $1 AND token = $2 AND expires_at > statement_timestamp() RETURNING fencing";
-        // The release commits without waiting for its WAL flush (for this statement's transaction only): losing
-        // it in a server crash brings back a lease that then expires, while any later grant's synchronous commit
-        // flushes the release before it.
-        this.releaseSql = "WITH released AS (DELETE FROM " + t + " WHERE lock_key = $1 AND token = $2 RETURNING lock_key)"
-                + " SELECT pg_notify($3, encode(lock_key, 'hex')), set_config('synchronous_commit', 'off', true)"
-                + " FROM released";
-        Mono<Void> schema = config.createTable() ? createSchema() : Mono.empty();
-        this.ready = schema.cache(v -> Duration.ofMillis(Long.MAX_VALUE), error -> Duration.ZERO,
+        this.schema = new PostgresLockSchema(config);
+        Mono<Void> create = config.createTable() ? createSchema() : Mono.empty();
+        this.ready = create.cache(v -> Duration.ofMillis(Long.MAX_VALUE), error -> Duration.ZERO,
                 () -> Duration.ofMillis(Long.MAX_VALUE));
         this.releases = listen().takeUntilOther(closing.asMono()).publish().refCount(1);
     }
 
     /**
      * A backend on {@code connectionFactory} (normally an {@code io.r2dbc.pool.ConnectionPool}). Nothing is
-     * opened before the first use; the table is then created if missing and configured so.
+     * opened before the first use; the schema objects are then created if missing and configured so.
      *
      * @param connectionFactory the R2DBC connection factory of the database shared by all clients
      * @param config table and schema creation
@@ -143,14 +133,15 @@ public final class PostgresLockBackend implements LockBackend {
     }
 
     /**
-     * Deletes the rows of leases that expired more than {@code olderThan} ago (by the database clock).
-     * Expired rows are harmless (every acquisition of a name ignores and removes them), but names that are
-     * never locked again leave theirs behind; run this periodically to keep the table small.
+     * Deletes the rows of leases, and the queue entries, that expired more than {@code olderThan} ago (by
+     * the database clock). Expired rows are harmless (every acquisition of a name ignores and removes them),
+     * but names that are never locked again leave theirs behind; run this periodically to keep the tables
+     * small.
      *
      * @param connectionFactory the R2DBC connection factory
      * @param config the configuration naming the table
      * @param olderThan how long a lease must have been expired, zero or positive
-     * @return a cold {@code Mono} of the number of rows deleted
+     * @return a cold {@code Mono} of the number of lease rows deleted
      */
     public static Mono<Long> purgeExpired(ConnectionFactory connectionFactory, PostgresLockConfig config,
                                           Duration olderThan) {
@@ -160,8 +151,9 @@ public final class PostgresLockBackend implements LockBackend {
         if (olderThan.isNegative()) {
             throw new IllegalArgumentException("olderThan must be >= 0, was " + olderThan);
         }
-        String sql = "DELETE FROM " + config.table()
-                + " WHERE expires_at < statement_timestamp() - $1::float8 * interval '1 millisecond'";
+        String before = "statement_timestamp() - $1::float8 * interval '1 millisecond'";
+        String sql = "WITH queue AS (DELETE FROM " + config.queue() + " WHERE expires_at < " + before + ")"
+                + " DELETE FROM " + config.table() + " WHERE expires_at < " + before;
         return Mono.usingWhen(connectionFactory.create(),
                 c -> Flux.from(c.createStatement(sql).bind(0, (double) olderThan.toMillis()).execute())
                         .flatMap(Result::getRowsUpdated)
@@ -176,46 +168,68 @@ public final class PostgresLockBackend implements LockBackend {
 
     @Override
     public Mono<BackendLease> tryAcquire(String name, LockMode mode, String token, Duration lease) {
-        byte[] key = key(name);
-        return ready.then(transaction(c -> advisoryLock(c, key, lease)
-                        .then(Flux.from(c.createStatement(acquireSql)
-                                        .bind(0, key).bind(1, token).bind(2, mode.name())
-                                        .bind(3, (double) lease.toMillis())
-                                        .bind(4, name.getBytes(StandardCharsets.UTF_8))
-                                        .execute())
-                                .flatMap(r -> r.map((row, md) -> BackendLease.of(name,
-                                        LockMode.valueOf(Objects.requireNonNull(row.get("mode", String.class))),
-                                        token, Objects.requireNonNull(row.get("fencing", Long.class)))))
-                                .next()
-                                .map(Optional::of)
-                                .defaultIfEmpty(Optional.empty()))))
-                .flatMap(Mono::justOrEmpty)
-                .onErrorMap(e -> translate(name, e));
+        return acquire(name, mode, token, lease, Duration.ZERO);
+    }
+
+    /**
+     * Grants as {@link #tryAcquire}, or appends {@code token} to the name's queue in the table (keeping its
+     * place when queued already). A queued token is granted when it is compatible with the live leases and
+     * with the entries ahead of it; its entry lives {@code keepQueued} after this call.
+     */
+    @Override
+    public Mono<BackendLease> acquireOrQueue(String name, LockMode mode, String token, Duration lease,
+                                            Duration keepQueued) {
+        if (keepQueued.isNegative() || keepQueued.isZero()) {
+            throw new IllegalArgumentException("keepQueued must be > 0, was " + keepQueued);
+        }
+        return acquire(name, mode, token, lease, keepQueued);
+    }
+
+    /** One call of the acquire function; {@code keepQueued} zero: never queue. */
+    private Mono<BackendLease> acquire(String name, LockMode mode, String token, Duration lease,
+                                       Duration keepQueued) {
+        return call(name, schema.acquireSql(), s -> s.bind(1, token).bind(2, mode.name())
+                        .bind(3, (double) lease.toMillis())
+                        .bind(4, name.getBytes(StandardCharsets.UTF_8))
+                        .bind(5, (double) keepQueued.toMillis()),
+                (row, md) -> BackendLease.of(name,
+                        LockMode.valueOf(Objects.requireNonNull(row.get("mode", String.class))),
+                        token, Objects.requireNonNull(row.get("fencing", Long.class))));
     }
 
     @Override
     public Mono<Boolean> renew(String name, String token, Duration lease) {
-        byte[] key = key(name);
-        return ready.then(transaction(c -> advisoryLock(c, key, lease)
-                        .then(Flux.from(c.createStatement(renewSql)
-                                        .bind(0, key).bind(1, token).bind(2, (double) lease.toMillis())
-                                        .execute())
-                                .flatMap(r -> r.map((row, md) -> Boolean.TRUE))
-                                .hasElements())))
-                .onErrorMap(e -> translate(name, e));
+        return call(name, schema.renewSql(), s -> s.bind(1, token).bind(2, (double) lease.toMillis()),
+                (row, md) -> row.get(0, Boolean.class))
+                .defaultIfEmpty(Boolean.FALSE);
     }
 
     @Override
     public Mono<Boolean> release(String name, String token) {
+        return call(name, schema.releaseSql(), s -> s.bind(1, token), (row, md) -> row.get(0, Boolean.class))
+                .defaultIfEmpty(Boolean.FALSE);
+    }
+
+    /**
+     * Runs one statement, in a transaction of its own (auto-commit, switched on if a pooled connection had
+     * it off), whose first parameter is the name's key, after the schema is ready; emits the first row
+     * mapped, if any.
+     */
+    private <T> Mono<T> call(String name, String sql, UnaryOperator<Statement> binder,
+                             BiFunction<Row, RowMetadata, @Nullable T> mapper) {
         byte[] key = key(name);
         return ready.then(Mono.usingWhen(connectionFactory.create(),
-                        c -> Flux.from(c.createStatement(releaseSql)
-                                        .bind(0, key).bind(1, token).bind(2, config.channel())
-                                        .execute())
-                                .flatMap(r -> r.map((row, md) -> Boolean.TRUE))
-                                .hasElements(),
+                        c -> autoCommit(c)
+                                .thenMany(Flux.defer(() -> binder.apply(c.createStatement(sql).bind(0, key))
+                                        .execute()))
+                                .concatMap(r -> r.map(mapper))
+                                .next(),
                         Connection::close))
                 .onErrorMap(e -> translate(name, e));
+    }
+
+    private static Mono<Void> autoCommit(Connection c) {
+        return c.isAutoCommit() ? Mono.empty() : Mono.from(c.setAutoCommit(true));
     }
 
     @Override
@@ -252,38 +266,11 @@ public final class PostgresLockBackend implements LockBackend {
         }
     }
 
-    /**
-     * Serializes the decisions about one name until commit. The same statement bounds, for this transaction
-     * only, how long it may wait for that lock and how long it may sit idle (a frozen client must not keep
-     * the name locked): both by the lease, at least one second.
-     */
-    private Mono<Void> advisoryLock(Connection c, byte[] key, Duration lease) {
-        int objectKey = ByteBuffer.wrap(key).getInt();
-        String limit = Long.toString(Math.max(1000, lease.toMillis()));
-        return Flux.from(c.createStatement("SELECT set_config('lock_timeout', $3, true),"
-                                + " set_config('idle_in_transaction_session_timeout', $3, true),"
-                                + " pg_advisory_xact_lock($1, $2)")
-                        .bind(0, tableKey).bind(1, objectKey).bind(2, limit).execute())
-                .flatMap(r -> r.map((row, md) -> Boolean.TRUE))
-                .then();
-    }
-
     private Mono<Void> createSchema() {
-        String t = config.table();
         return transaction(c -> Flux.from(c.createStatement("SELECT pg_advisory_xact_lock($1, 0)")
-                                .bind(0, tableKey).execute())
+                                .bind(0, schema.tableKey()).execute())
                         .flatMap(r -> r.map((row, md) -> Boolean.TRUE))
-                        .thenMany(execute(c, "CREATE SEQUENCE IF NOT EXISTS " + config.sequence() + " CACHE 1"))
-                        .thenMany(execute(c, "CREATE TABLE IF NOT EXISTS " + t + " ("
-                                + "lock_key bytea NOT NULL, "
-                                + "token text NOT NULL, "
-                                + "mode text NOT NULL CHECK (mode IN ('EXCLUSIVE', 'SHARED')), "
-                                + "fencing bigint NOT NULL, "
-                                + "expires_at timestamptz NOT NULL, "
-                                + "acquired_at timestamptz NOT NULL, "
-                                + "name bytea NOT NULL, "
-                                + "PRIMARY KEY (lock_key, token))"))
-                        .thenMany(execute(c, "CREATE INDEX IF NOT EXISTS " + config.index() + " ON " + t + " (expires_at)"))
+                        .thenMany(Flux.fromIterable(schema.statements()).concatMap(sql -> execute(c, sql)))
                         .then(Mono.just(Boolean.TRUE)))
                 .onErrorMap(e -> translate(config.table(), e))
                 .then();

@@ -1,5 +1,6 @@
 package dev.reactivelocks.postgres;
 
+import java.util.List;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -12,8 +13,10 @@ import java.util.regex.Pattern;
  * }</pre>
  *
  * <p>The backend uses the table {@code <table>}, the sequence {@code <table>_fencing}, the index
- * {@code <table>_expires} and the notification channel {@code <table>_released} (dots replaced by
- * underscores).
+ * {@code <table>_expires}, the unlogged wait-queue table {@code <table>_queue}, the functions
+ * {@code <table>_acquire}, {@code _renew}, {@code _release}, {@code _wake} and {@code _admits}, and the
+ * notification channel {@code <table>_released} (dots replaced by underscores). {@link #ddl()} lists the
+ * statements that create them.
  */
 public final class PostgresLockConfig {
 
@@ -49,13 +52,31 @@ public final class PostgresLockConfig {
         return table;
     }
 
-    /** @return whether the backend creates its table, sequence and index when missing */
+    /** @return whether the backend creates its table, sequence, index, queue table and functions when missing */
     public boolean createTable() {
         return createTable;
     }
 
+    /**
+     * The statements that create every schema object of this configuration, as the backend runs them when
+     * {@link #createTable()} is on. Each is harmless when run again ({@code IF NOT EXISTS},
+     * {@code CREATE OR REPLACE FUNCTION}); with {@code createTable(false)}, run them in a migration, again
+     * after upgrading this library. The role of the backend needs {@code SELECT}, {@code INSERT},
+     * {@code UPDATE}, {@code DELETE} on both tables, {@code USAGE} on the sequence and {@code EXECUTE} on the
+     * functions.
+     *
+     * @return the DDL statements, in order
+     */
+    public List<String> ddl() {
+        return new PostgresLockSchema(this).statements();
+    }
+
     String sequence() {
         return table + "_fencing";
+    }
+
+    String queue() {
+        return table + "_queue";
     }
 
     String index() {
@@ -101,8 +122,9 @@ public final class PostgresLockConfig {
         }
 
         /**
-         * Whether the backend creates its table, sequence and index when missing (on first use). Turn it off
-         * when the schema is managed by migrations. Defaults to {@code true}.
+         * Whether the backend creates its schema objects when missing (on first use), or replaces its
+         * functions with this version's. Turn it off when the schema is managed by migrations, which then run
+         * {@link PostgresLockConfig#ddl()}. Defaults to {@code true}.
          *
          * @param createTable whether to create the schema objects
          * @return this builder

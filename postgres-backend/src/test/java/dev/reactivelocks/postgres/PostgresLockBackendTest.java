@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.reactivelocks.LockConfigurationException;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.spi.BackendLease;
+import dev.reactivelocks.spi.LockBackend;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import java.nio.charset.StandardCharsets;
@@ -206,12 +207,28 @@ class PostgresLockBackendTest {
     }
 
     @Test
-    void releaseNotifiesTheHexKeyOfTheName() {
+    void releaseNotifiesTheTokenOfTheQueuedWaiterWhateverTheName() {
+        String name = "notify-\u0000-me-" + "\u00e9".repeat(5000);
+        acquire(name, LockMode.EXCLUSIVE, "n");
+        assertThat(backend.acquireOrQueue(name, LockMode.EXCLUSIVE, "next-n", LEASE, LEASE).block(TIMEOUT)).isNull();
+        StepVerifier.create(backend.releases().filter(k -> k.isEmpty() || k.endsWith("-n")))
+                .expectNext(LockBackend.ANY_RELEASE)   // listening
+                .then(() -> backend.release(name, "n").subscribe())
+                .expectNext("next-n")
+                .thenCancel()
+                .verify(TIMEOUT);
+        assertThat(backend.release(name, "next-n").block(TIMEOUT)).isFalse();
+    }
+
+    @Test
+    void releaseNotifiesTheHexKeyOfTheNameWhenNobodyIsQueued() {
         String name = "notify-\u0000-me";
         acquire(name, LockMode.EXCLUSIVE, "n");
-        StepVerifier.create(backend.releases().filter(k -> !k.isEmpty()).next())
+        StepVerifier.create(backend.releases())
+                .expectNext(LockBackend.ANY_RELEASE)   // listening
                 .then(() -> backend.release(name, "n").subscribe())
                 .expectNext(backend.signalKey(name))
-                .verifyComplete();
+                .thenCancel()
+                .verify(TIMEOUT);
     }
 }

@@ -54,7 +54,7 @@ final class PostgresTestSupport {
     }
 
     static void dropSchema(ConnectionFactory factory, PostgresLockConfig config) {
-        run(factory, "DROP TABLE IF EXISTS " + config.table(), "DROP SEQUENCE IF EXISTS " + config.sequence());
+        run(factory, new PostgresLockSchema(config).dropStatements().toArray(String[]::new));
     }
 
     static void run(ConnectionFactory factory, String... sql) {

@@ -1,0 +1,253 @@
+package dev.reactivelocks.postgres;
+
+import java.util.List;
+
+/**
+ * The schema objects of one lock table and the statements that call them.
+ *
+ * <p>Three {@code VOLATILE} PL/pgSQL functions do the work, each in one round trip and one implicit
+ * transaction: they first take a transaction-scoped advisory lock on the name's key, and every statement
+ * after it takes a fresh snapshot, so it sees whatever was committed under that lock before (a single SQL
+ * statement could not: its snapshot is taken before it waits for the lock).
+ *
+ * <pre>
+ *  acquire(key, token, mode, lease, name, keep)          keep = 0: never queue (tryAcquire)
+ *    lock name ─► drop expired queue entries and leases of others
+ *      ├─ token holds a lease ──────────────► extend it, leave the queue, return it
+ *      ├─ no live conflicting lease and
+ *      │  no conflicting entry ahead ─────────► insert the lease (next fencing value), leave the queue, return it
+ *      └─ otherwise, keep &gt; 0 ──────────────► enqueue at the tail or keep the place, entry lives keep ms
+ *    anything expired was dropped ─► wake(key)
+ *  release(key, token)      lock name ─► delete the lease and the queue entry of token ─► wake(key);
+ *                           nobody queued: notify the name's hex key (waiters that do not queue)
+ *  renew(key, token, lease) lock name ─► extend the live lease of token
+ *  wake(key)                notify the tokens of the entries that acquire would grant now
+ * </pre>
+ *
+ * "Ahead" is every live entry with a smaller ticket, or every live entry for a token that is not queued;
+ * an exclusive request conflicts with every lease and entry, a shared one with exclusive ones only.
+ */
+final class PostgresLockSchema {
+
+    /** Payloads of at most this many bytes are tokens; longer tokens are signalled as "any release". */
+    private static final int MAX_PAYLOAD = 7999;
+
+    /**
+     * Plans of the functions' statements: plain index scans only. Every statement looks up one name, and
+     * the tables churn (a row in and out per grant and per queued request): a plain index scan marks the
+     * index entries of dead rows, so later scans and page splits skip or remove them before any vacuum,
+     * while a bitmap scan (which the planner picks for these look-ups on a table without statistics, such
+     * as a new one, or one autovacuum has not analysed yet) visits every dead row of the name again,
+     * each time, until the table is vacuumed.
+     */
+    private static final String SCANS = " SET enable_bitmapscan = off";
+
+    /** Bounds the wait for the name's lock by the lease, at least one second (a frozen client must not stall all). */
+    private static final String BOUND_WAIT =
+            " PERFORM set_config('lock_timeout', greatest(1000, p_lease)::bigint::text, true);";
+
+    private final PostgresLockConfig config;
+    private final int tableKey;
+
+    PostgresLockSchema(PostgresLockConfig config) {
+        this.config = config;
+        this.tableKey = config.table().hashCode();
+    }
+
+    /** {@code (fencing, mode)} of the grant, or no row; binds key, token, mode, lease ms, name, keep ms. */
+    String acquireSql() {
+        return "SELECT fencing, mode FROM " + function("acquire") + "($1, $2, $3, $4, $5, $6)";
+    }
+
+    /** Whether the live lease was extended; binds key, token, lease ms. */
+    String renewSql() {
+        return "SELECT " + function("renew") + "($1, $2, $3)";
+    }
+
+    /** Whether a lease was deleted; binds key, token. */
+    String releaseSql() {
+        return "SELECT " + function("release") + "($1, $2)";
+    }
+
+    /** The advisory lock of the schema objects: serializes their creation by concurrent clients. */
+    int tableKey() {
+        return tableKey;
+    }
+
+    /** @return the statements creating every object, in order, each harmless when run again */
+    List<String> statements() {
+        String t = config.table();
+        String q = config.queue();
+        return List.of(
+                "CREATE SEQUENCE IF NOT EXISTS " + config.sequence() + " CACHE 1",
+                "CREATE TABLE IF NOT EXISTS " + t + " ("
+                        + "lock_key bytea NOT NULL, "
+                        + "token text NOT NULL, "
+                        + "mode text NOT NULL CHECK (mode IN ('EXCLUSIVE', 'SHARED')), "
+                        + "fencing bigint NOT NULL, "
+                        + "expires_at timestamptz NOT NULL, "
+                        + "acquired_at timestamptz NOT NULL, "
+                        + "name bytea NOT NULL, "
+                        + "PRIMARY KEY (lock_key, token))",
+                "CREATE INDEX IF NOT EXISTS " + config.index() + " ON " + t + " (expires_at)",
+                "CREATE UNLOGGED TABLE IF NOT EXISTS " + q + " ("
+                        + "lock_key bytea NOT NULL, "
+                        + "token text NOT NULL, "
+                        + "mode text NOT NULL, "
+                        + "ticket bigint NOT NULL, "
+                        + "expires_at timestamptz NOT NULL, "
+                        + "PRIMARY KEY (lock_key, token))",
+                admitsFunction(),
+                wakeFunction(),
+                acquireFunction(),
+                renewFunction(),
+                releaseFunction());
+    }
+
+    /** @return the statements dropping every object */
+    List<String> dropStatements() {
+        return List.of(
+                "DROP FUNCTION IF EXISTS " + function("acquire"),
+                "DROP FUNCTION IF EXISTS " + function("renew"),
+                "DROP FUNCTION IF EXISTS " + function("release"),
+                "DROP FUNCTION IF EXISTS " + function("wake"),
+                "DROP FUNCTION IF EXISTS " + function("admits"),
+                "DROP TABLE IF EXISTS " + config.queue(),
+                "DROP TABLE IF EXISTS " + config.table(),
+                "DROP SEQUENCE IF EXISTS " + config.sequence());
+    }
+
+    private String function(String verb) {
+        return config.table() + "_" + verb;
+    }
+
+    /** Whether a request of {@code p_mode} at {@code p_ticket} (null: the tail) may be granted now. */
+    private String admitsFunction() {
+        return "CREATE OR REPLACE FUNCTION " + function("admits")
+                + "(p_key bytea, p_mode text, p_ticket bigint, p_now timestamptz) RETURNS boolean"
+                + " LANGUAGE sql STABLE AS $fn$"
+                + " SELECT NOT EXISTS (SELECT 1 FROM " + config.table() + " l WHERE l.lock_key = p_key"
+                + " AND l.expires_at > p_now AND (p_mode = 'EXCLUSIVE' OR l.mode = 'EXCLUSIVE'))"
+                + " AND NOT EXISTS (SELECT 1 FROM " + config.queue() + " a WHERE a.lock_key = p_key"
+                + " AND a.expires_at > p_now AND (p_ticket IS NULL OR a.ticket < p_ticket)"
+                + " AND (p_mode = 'EXCLUSIVE' OR a.mode = 'EXCLUSIVE'))"
+                + " $fn$";
+    }
+
+    /**
+     * Notifies the tokens of the queued requests that may be granted now, except {@code p_except}'s: one
+     * look at the live leases and one walk of the live entries in ticket order, which ends at the first
+     * request that must wait (nothing behind it can pass an exclusive entry, or a refused exclusive one).
+     * {@code min(mode)} is the strongest mode of a set, {@code 'EXCLUSIVE' < 'SHARED'}; the outcome is
+     * that of {@link #admitsFunction()} asked for each entry.
+     */
+    private String wakeFunction() {
+        return "CREATE OR REPLACE FUNCTION " + function("wake")
+                + "(p_key bytea, p_now timestamptz, p_except text) RETURNS void LANGUAGE plpgsql VOLATILE"
+                + SCANS + " AS $fn$"
+                + " DECLARE v_leases text; v_ahead text; w record;"
+                + " BEGIN"
+                + " SELECT min(l.mode) INTO v_leases FROM " + config.table() + " l"
+                + " WHERE l.lock_key = p_key AND l.expires_at > p_now;"
+                + " FOR w IN SELECT a.token, a.mode FROM " + config.queue() + " a"
+                + " WHERE a.lock_key = p_key AND a.expires_at > p_now ORDER BY a.ticket LOOP"
+                + " EXIT WHEN v_leases = 'EXCLUSIVE' OR v_ahead = 'EXCLUSIVE'"
+                + " OR (w.mode = 'EXCLUSIVE' AND (v_leases IS NOT NULL OR v_ahead IS NOT NULL));"
+                + " IF w.token IS DISTINCT FROM p_except THEN"
+                + " PERFORM pg_notify('" + config.channel() + "',"
+                + " CASE WHEN octet_length(w.token) <= " + MAX_PAYLOAD + " THEN w.token ELSE '' END);"
+                + " END IF;"
+                + " v_ahead := least(v_ahead, w.mode);"
+                + " END LOOP;"
+                + " END $fn$";
+    }
+
+    private String acquireFunction() {
+        String t = config.table();
+        String q = config.queue();
+        return "CREATE OR REPLACE FUNCTION " + function("acquire")
+                + "(p_key bytea, p_token text, p_mode text, p_lease float8, p_name bytea, p_keep float8)"
+                + " RETURNS TABLE (fencing bigint, mode text) LANGUAGE plpgsql VOLATILE"
+                + SCANS + " AS $fn$"
+                + " #variable_conflict use_column\n"
+                + " DECLARE v_now timestamptz; v_ticket bigint; v_dropped bigint; v_more bigint;"
+                + " BEGIN"
+                + BOUND_WAIT + lockName()
+                + " v_now := clock_timestamp();"
+                + " DELETE FROM " + q + " WHERE lock_key = p_key AND token <> p_token AND expires_at <= v_now;"
+                + " GET DIAGNOSTICS v_dropped = ROW_COUNT;"
+                + " RETURN QUERY UPDATE " + t + " SET expires_at = v_now + p_lease * interval '1 millisecond'"
+                + " WHERE lock_key = p_key AND token = p_token RETURNING fencing, mode;"
+                + " IF FOUND THEN"
+                + " DELETE FROM " + q + " WHERE lock_key = p_key AND token = p_token;"
+                + " RETURN;"
+                + " END IF;"
+                + " DELETE FROM " + t + " WHERE lock_key = p_key AND expires_at <= v_now;"
+                + " GET DIAGNOSTICS v_more = ROW_COUNT;"
+                + " v_dropped := v_dropped + v_more;"
+                + " SELECT ticket INTO v_ticket FROM " + q + " WHERE lock_key = p_key AND token = p_token;"
+                + " IF " + function("admits") + "(p_key, p_mode, v_ticket, v_now) THEN"
+                + " DELETE FROM " + q + " WHERE lock_key = p_key AND token = p_token;"
+                + " RETURN QUERY INSERT INTO " + t + " (lock_key, token, mode, fencing, expires_at, acquired_at, name)"
+                + " VALUES (p_key, p_token, p_mode, nextval('" + config.sequence() + "'),"
+                + " v_now + p_lease * interval '1 millisecond', v_now, p_name) RETURNING fencing, mode;"
+                + " ELSIF p_keep > 0 THEN"
+                + " INSERT INTO " + q + " (lock_key, token, mode, ticket, expires_at)"
+                + " SELECT p_key, p_token, p_mode, coalesce(max(ticket), 0) + 1,"
+                + " v_now + p_keep * interval '1 millisecond' FROM " + q + " WHERE lock_key = p_key"
+                + " ON CONFLICT (lock_key, token) DO UPDATE SET expires_at = excluded.expires_at;"
+                + " END IF;"
+                + " IF v_dropped > 0 THEN PERFORM " + function("wake") + "(p_key, v_now, p_token); END IF;"
+                + " END $fn$";
+    }
+
+    private String renewFunction() {
+        return "CREATE OR REPLACE FUNCTION " + function("renew")
+                + "(p_key bytea, p_token text, p_lease float8) RETURNS boolean LANGUAGE plpgsql VOLATILE"
+                + SCANS + " AS $fn$"
+                + " DECLARE v_now timestamptz;"
+                + " BEGIN"
+                + BOUND_WAIT + lockName()
+                + " v_now := clock_timestamp();"
+                + " UPDATE " + config.table() + " SET expires_at = v_now + p_lease * interval '1 millisecond'"
+                + " WHERE lock_key = p_key AND token = p_token AND expires_at > v_now;"
+                + " RETURN FOUND;"
+                + " END $fn$";
+    }
+
+    /**
+     * Commits without waiting for its WAL flush (for this transaction only): losing the release in a server
+     * crash brings back a lease that then expires, while any later grant's synchronous commit flushes the
+     * release before it. Queue entries live in an unlogged table and never wait for a flush.
+     */
+    private String releaseFunction() {
+        return "CREATE OR REPLACE FUNCTION " + function("release")
+                + "(p_key bytea, p_token text) RETURNS boolean LANGUAGE plpgsql VOLATILE"
+                + SCANS + " AS $fn$"
+                + " DECLARE v_now timestamptz; v_released bigint; v_left bigint;"
+                + " BEGIN"
+                + " PERFORM set_config('synchronous_commit', 'off', true);"
+                + lockName()
+                + " v_now := clock_timestamp();"
+                + " DELETE FROM " + config.table() + " WHERE lock_key = p_key AND token = p_token;"
+                + " GET DIAGNOSTICS v_released = ROW_COUNT;"
+                + " DELETE FROM " + config.queue() + " WHERE lock_key = p_key"
+                + " AND (token = p_token OR expires_at <= v_now);"
+                + " GET DIAGNOSTICS v_left = ROW_COUNT;"
+                + " IF v_released + v_left > 0 THEN PERFORM " + function("wake") + "(p_key, v_now, NULL); END IF;"
+                + " IF v_released > 0 AND NOT EXISTS (SELECT 1 FROM " + config.queue() + " WHERE lock_key = p_key) THEN"
+                + " PERFORM pg_notify('" + config.channel() + "', encode(p_key, 'hex'));"
+                + " END IF;"
+                + " RETURN v_released > 0;"
+                + " END $fn$";
+    }
+
+    /**
+     * Takes the name's advisory lock until commit. The key is the table's hash and the first four bytes of
+     * the name's key (as earlier versions of this backend took it in their own transactions).
+     */
+    private String lockName() {
+        return " PERFORM pg_advisory_xact_lock(" + tableKey + ","
+                + " ('x' || encode(substring(p_key FROM 1 FOR 4), 'hex'))::bit(32)::int);";
+    }
+}

@@ -1,0 +1,289 @@
+package dev.reactivelocks.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockMode;
+import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.LockTimeoutException;
+import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.spi.BackendLease;
+import io.r2dbc.pool.ConnectionPool;
+import io.r2dbc.postgresql.PostgresqlConnectionFactory;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.jspecify.annotations.Nullable;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+
+/**
+ * The wait queue of {@link PostgresLockBackend}: order across backends (as across processes), wake-ups
+ * addressed to the next waiter only, entries that expire or leave, and nothing left in the tables.
+ */
+class PostgresWaitQueueTest {
+
+    private static final Duration LEASE = Duration.ofSeconds(30);
+    private static final Duration KEEP = Duration.ofSeconds(30);
+    private static final Duration TIMEOUT = Duration.ofSeconds(20);
+
+    private static PostgresqlConnectionFactory admin;
+    private static PostgresLockConfig config;
+    private static PostgresLockBackend backend;
+
+    private final List<Runnable> cleanup = new ArrayList<>();
+    private String name;
+
+    @BeforeAll
+    static void createTable() {
+        admin = PostgresTestSupport.factory("rl-queue-admin");
+        config = PostgresLockConfig.builder().table(PostgresTestSupport.uniqueTable("queue")).build();
+        backend = backend("rl-queue-backend");
+    }
+
+    @AfterAll
+    static void dropTable() {
+        PostgresTestSupport.dropSchema(admin, config);
+    }
+
+    @BeforeEach
+    void uniqueName() {
+        name = "queue-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
+    }
+
+    @AfterEach
+    void tearDown() {
+        for (int i = cleanup.size() - 1; i >= 0; i--) {
+            cleanup.get(i).run();
+        }
+    }
+
+    @AfterAll
+    static void closeBackend() {
+        backend.close().block(TIMEOUT);
+    }
+
+    private static PostgresLockBackend backend(String applicationName) {
+        return PostgresLockBackend.create(PostgresTestSupport.pool(PostgresTestSupport.factory(applicationName)),
+                config);
+    }
+
+    /** A service over its own pool and backend, as another process would have. */
+    private DistributedLockService service(String applicationName) {
+        ConnectionPool pool = PostgresTestSupport.pool(PostgresTestSupport.factory(applicationName));
+        PostgresLockBackend own = PostgresLockBackend.create(pool, config);
+        DistributedLockService service = DistributedLockService.builder(own)
+                .lease(Duration.ofSeconds(10)).renewEvery(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(300))
+                .build();
+        cleanup.add(() -> {
+            service.disposeLater().block(TIMEOUT);
+            own.close().block(TIMEOUT);
+            pool.disposeLater().block(TIMEOUT);
+        });
+        return service;
+    }
+
+    /** One call of {@code acquireOrQueue} for this test's name; tokens are unique per test. */
+    private @Nullable BackendLease queue(String token, LockMode mode, Duration keep) {
+        return backend.acquireOrQueue(name, mode, token(token), LEASE, keep).block(TIMEOUT);
+    }
+
+    private void release(String token) {
+        backend.release(name, token(token)).block(TIMEOUT);
+    }
+
+    private String token(String label) {
+        return name + ":" + label;
+    }
+
+    /**
+     * This test's signals, by label, starting with "listening" when the listener is up (no signal is missed
+     * from then on).
+     */
+    private Flux<String> signals() {
+        return backend.releases().filter(k -> k.isEmpty() || k.startsWith(name))
+                .map(k -> k.isEmpty() ? "listening" : k.substring(name.length() + 1));
+    }
+
+    private List<String> queued() {
+        return PostgresTestSupport.query(admin, "SELECT token FROM " + config.queue() + " WHERE lock_key = $1"
+                + " ORDER BY ticket", String.class, (Object) PostgresLockBackend.key(name));
+    }
+
+    private long leases() {
+        return PostgresTestSupport.query(admin, "SELECT count(*) FROM " + config.table() + " WHERE lock_key = $1",
+                Long.class, (Object) PostgresLockBackend.key(name)).get(0);
+    }
+
+    private static void await(String what, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime()).as("waiting for: " + what).isLessThan(deadline);
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    /** Sends {@code label} as a token signal; it arrives after every signal committed before. */
+    private void marker(String label) {
+        PostgresTestSupport.query(admin, "SELECT count(*) FROM (SELECT pg_notify($1, $2)) n", Long.class,
+                config.channel(), token(label));
+    }
+
+    @Test
+    void waitersOfSeparateServicesAreGrantedInTheOrderTheyQueuedWithIncreasingFencing() {
+        DistributedLockService holderService = service("rl-queue-holder");
+        LockHandle holder = holderService.acquire(name, LockOptions.exclusive().timeout(TIMEOUT)).block(TIMEOUT);
+        List<Integer> order = new CopyOnWriteArrayList<>();
+        List<Long> fencing = new CopyOnWriteArrayList<>();
+        List<Mono<Integer>> waits = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            int id = i;
+            DistributedLockService s = service("rl-queue-w" + i);
+            Mono<Integer> wait = s.withLock(name, LockOptions.exclusive().timeout(TIMEOUT), h -> {
+                order.add(id);
+                fencing.add(h.fencingToken());
+                return Mono.just(id);
+            }).cache();
+            wait.subscribe(v -> { }, e -> { });
+            waits.add(wait);
+            await("waiter " + i + " queued", () -> queued().size() == id + 1);
+        }
+        holder.release().block(TIMEOUT);
+        waits.forEach(w -> w.block(TIMEOUT));
+        assertThat(order).containsExactly(0, 1, 2, 3);
+        assertThat(fencing).isSorted().doesNotHaveDuplicates().allMatch(f -> f > holder.fencingToken());
+        assertThat(queued()).isEmpty();
+        assertThat(leases()).isZero();
+    }
+
+    @Test
+    void aReleaseWakesOnlyTheHeadOfTheQueue() {
+        assertThat(queue("holder", LockMode.EXCLUSIVE, KEEP)).isNotNull();
+        assertThat(queue("first", LockMode.EXCLUSIVE, KEEP)).isNull();
+        assertThat(queue("second", LockMode.EXCLUSIVE, KEEP)).isNull();
+        StepVerifier.create(signals())
+                .expectNext("listening")
+                .then(() -> release("holder"))
+                .expectNext("first")
+                .then(() -> marker("end"))
+                .expectNext("end")
+                .then(() -> assertThat(queue("second", LockMode.EXCLUSIVE, KEEP)).as("not before the head").isNull())
+                .then(() -> assertThat(queue("first", LockMode.EXCLUSIVE, KEEP)).isNotNull())
+                .then(() -> release("first"))
+                .expectNext("second")
+                .thenCancel()
+                .verify(TIMEOUT);
+        assertThat(queue("second", LockMode.EXCLUSIVE, KEEP)).isNotNull();
+        release("second");
+        assertThat(queued()).isEmpty();
+        assertThat(leases()).isZero();
+    }
+
+    @Test
+    void aReleaseWakesTheSharedRunAtTheHeadUpToTheFirstExclusive() {
+        List<String> waiters = List.of("s1", "s2", "x3", "s4");
+        assertThat(queue("holder", LockMode.EXCLUSIVE, KEEP)).isNotNull();
+        for (String label : waiters) {
+            assertThat(queue(label, label.startsWith("s") ? LockMode.SHARED : LockMode.EXCLUSIVE, KEEP)).isNull();
+        }
+        StepVerifier.create(signals())
+                .expectNext("listening")
+                .then(() -> release("holder"))
+                .recordWith(ArrayList::new)
+                .expectNextCount(2)
+                .consumeRecordedWith(woken -> assertThat(woken).containsExactlyInAnyOrder("s1", "s2"))
+                .then(() -> marker("end"))
+                .expectNext("end")
+                .thenCancel()
+                .verify(TIMEOUT);
+        assertThat(queue("s4", LockMode.SHARED, KEEP)).as("shared behind a queued exclusive waits").isNull();
+        assertThat(queue("s2", LockMode.SHARED, KEEP)).isNotNull();
+        assertThat(queue("s1", LockMode.SHARED, KEEP)).isNotNull();
+        waiters.forEach(this::release);
+        assertThat(queued()).isEmpty();
+        assertThat(leases()).isZero();
+    }
+
+    @Test
+    void tryAcquireDoesNotBargePastQueuedWaiters() {
+        assertThat(queue("holder", LockMode.SHARED, KEEP)).isNotNull();
+        assertThat(queue("writer", LockMode.EXCLUSIVE, KEEP)).isNull();
+        StepVerifier.create(backend.tryAcquire(name, LockMode.SHARED, token("reader"), LEASE)).verifyComplete();
+        assertThat(queued()).as("tryAcquire never queues").containsExactly(token("writer"));
+        release("holder");
+        StepVerifier.create(backend.tryAcquire(name, LockMode.EXCLUSIVE, token("barger"), LEASE)).verifyComplete();
+        assertThat(queue("writer", LockMode.EXCLUSIVE, KEEP)).isNotNull();
+        release("writer");
+        assertThat(queued()).isEmpty();
+        assertThat(leases()).isZero();
+    }
+
+    @Test
+    void purgeRemovesExpiredQueueEntriesOfNamesNobodyLocksAgain() {
+        assertThat(queue("holder", LockMode.EXCLUSIVE, KEEP)).isNotNull();
+        assertThat(queue("gone", LockMode.EXCLUSIVE, Duration.ofMillis(1))).isNull();
+        assertThat(queue("waiting", LockMode.EXCLUSIVE, KEEP)).isNull();
+        await("the entry expired and was purged", () -> {
+            PostgresLockBackend.purgeExpired(admin, config, Duration.ZERO).block(TIMEOUT);
+            return queued().equals(List.of(token("waiting")));
+        });
+        release("waiting");
+        release("holder");
+        assertThat(queued()).isEmpty();
+        assertThat(leases()).isZero();
+    }
+
+    @Test
+    void theEntryOfAWaiterThatStoppedAskingExpiresAndTheNextIsGranted() {
+        assertThat(queue("holder", LockMode.EXCLUSIVE, KEEP)).isNotNull();
+        assertThat(queue("dead", LockMode.EXCLUSIVE, Duration.ofMillis(300))).isNull();
+        assertThat(queue("alive", LockMode.EXCLUSIVE, KEEP)).isNull();
+        release("holder");
+        await("the dead waiter's entry expired and the next one is granted",
+                () -> queue("alive", LockMode.EXCLUSIVE, KEEP) != null);
+        assertThat(queued()).isEmpty();
+        release("alive");
+        assertThat(leases()).isZero();
+    }
+
+    @Test
+    void waitersThatTimeOutOrCancelLeaveTheQueueAndTheNextIsGranted() {
+        DistributedLockService holderService = service("rl-queue-holder");
+        DistributedLockService timingOut = service("rl-queue-timeout");
+        DistributedLockService cancelled = service("rl-queue-cancel");
+        DistributedLockService next = service("rl-queue-next");
+        LockHandle holder = holderService.acquire(name, LockOptions.exclusive().timeout(TIMEOUT)).block(TIMEOUT);
+        Disposable cancelledWait = cancelled.acquire(name, LockOptions.exclusive().timeout(TIMEOUT)).subscribe();
+        await("the first waiter queued", () -> queued().size() == 1);
+        StepVerifier.create(timingOut.acquire(name, LockOptions.exclusive().timeout(Duration.ofMillis(1500))))
+                .expectError(LockTimeoutException.class)
+                .verify(TIMEOUT);
+        await("the timed-out waiter left", () -> queued().size() == 1);
+        Mono<LockHandle> nextWait = next.acquire(name, LockOptions.exclusive().timeout(TIMEOUT)).cache();
+        nextWait.subscribe(h -> { }, e -> { });
+        await("the next waiter queued", () -> queued().size() == 2);
+        cancelledWait.dispose();
+        await("the cancelled waiter left", () -> queued().size() == 1);
+        holder.release().block(TIMEOUT);
+        LockHandle granted = nextWait.block(TIMEOUT);
+        assertThat(granted.fencingToken()).isGreaterThan(holder.fencingToken());
+        granted.release().block(TIMEOUT);
+        assertThat(queued()).isEmpty();
+        assertThat(leases()).isZero();
+    }
+}
