@@ -40,11 +40,7 @@ class PurgeIT {
 
     @AfterEach
     void dropTable() {
-        execute("DROP TABLE IF EXISTS " + table, "DROP TABLE IF EXISTS " + table + "_queue",
-                "DROP SEQUENCE IF EXISTS " + table + "_fencing");
-        for (String function : List.of("acquire", "renew", "release", "wake", "admits")) {
-            execute("DROP FUNCTION IF EXISTS " + table + "_" + function);
-        }
+        execute(PostgresLockConfig.builder().table(table).build().dropDdl().toArray(String[]::new));
     }
 
     @Test

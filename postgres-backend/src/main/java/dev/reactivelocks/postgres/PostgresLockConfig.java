@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  * {@code <table>_expires}, the unlogged wait-queue table {@code <table>_queue}, the functions
  * {@code <table>_acquire}, {@code _renew}, {@code _release}, {@code _wake} and {@code _admits}, and the
  * notification channel {@code <table>_released} (dots replaced by underscores). {@link #ddl()} lists the
- * statements that create them.
+ * statements that create them, {@link #dropDdl()} those that remove them.
  */
 public final class PostgresLockConfig {
 
@@ -69,6 +69,17 @@ public final class PostgresLockConfig {
      */
     public List<String> ddl() {
         return new PostgresLockSchema(this).statements();
+    }
+
+    /**
+     * The statements that remove every schema object of this configuration (functions, both tables, the
+     * sequence), each harmless when the object is already gone. Removing them drops every lease and queue
+     * entry: run them only when no client uses this table any more.
+     *
+     * @return the DDL statements, in order
+     */
+    public List<String> dropDdl() {
+        return new PostgresLockSchema(this).dropStatements();
     }
 
     String sequence() {

@@ -188,6 +188,26 @@ class PostgresLockBackendTest {
     }
 
     @Test
+    void ddlRunByHandServesABackendThatCreatesNothingAndDropDdlLeavesNoObjectBehind() {
+        String table = PostgresTestSupport.uniqueTable("manual");
+        PostgresLockConfig manual = PostgresLockConfig.builder().table(table).createTable(false).build();
+        String objects = "SELECT count(*) FROM pg_class WHERE relname LIKE '" + table + "%'";
+        String functions = "SELECT count(*) FROM pg_proc WHERE proname LIKE '" + table + "%'";
+        try {
+            PostgresTestSupport.run(factory, manual.ddl().toArray(String[]::new));
+            PostgresLockBackend b = PostgresLockBackend.create(factory, manual);
+            BackendLease lease = b.tryAcquire("n", LockMode.EXCLUSIVE, "t", LEASE).block(TIMEOUT);
+            assertThat(lease).isNotNull();
+            assertThat(b.release("n", "t").block(TIMEOUT)).isTrue();
+            b.close().block(TIMEOUT);
+        } finally {
+            PostgresTestSupport.run(factory, manual.dropDdl().toArray(String[]::new));
+        }
+        assertThat(PostgresTestSupport.query(factory, objects, Long.class)).containsExactly(0L);
+        assertThat(PostgresTestSupport.query(factory, functions, Long.class)).containsExactly(0L);
+    }
+
+    @Test
     void missingTableWithoutCreationIsAPermanentConfigurationError() {
         PostgresLockBackend b = PostgresLockBackend.create(factory,
                 PostgresLockConfig.builder().table("rl_missing_table").createTable(false).build());

@@ -54,7 +54,7 @@ final class PostgresTestSupport {
     }
 
     static void dropSchema(ConnectionFactory factory, PostgresLockConfig config) {
-        run(factory, new PostgresLockSchema(config).dropStatements().toArray(String[]::new));
+        run(factory, config.dropDdl().toArray(String[]::new));
     }
 
     static void run(ConnectionFactory factory, String... sql) {

@@ -61,8 +61,7 @@ class CrossBackendTest {
         RedisTestSupport.deleteKeys(client, uri, redis1.config().keyPrefix());
         RedisTestSupport.deleteKeys(client, uri, redis2.config().keyPrefix());
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-        Mono.usingWhen(pg.create(), c -> Flux.just("DROP TABLE IF EXISTS " + pgConfig.table(),
-                                "DROP SEQUENCE IF EXISTS " + pgConfig.table() + "_fencing")
+        Mono.usingWhen(pg.create(), c -> Flux.fromIterable(pgConfig.dropDdl())
                         .concatMap(sql -> Flux.from(c.createStatement(sql).execute()).flatMap(Result::getRowsUpdated))
                         .then(),
                 Connection::close).block(TIMEOUT);
