@@ -1,15 +1,9 @@
 package dev.reactivelocks.blocking;
 
-import dev.reactivelocks.contract.LockServiceContract;
 import dev.reactivelocks.LockService;
-import dev.reactivelocks.file.FileLockConfig;
+import dev.reactivelocks.contract.LockServiceContract;
+import dev.reactivelocks.contract.TempLockDirectory;
 import dev.reactivelocks.file.FileLockService;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Comparator;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
@@ -21,25 +15,18 @@ import org.junit.jupiter.api.Test;
  */
 class BlockingBridgeFileContractTest extends LockServiceContract {
 
-    private Path tmp;
+    private TempLockDirectory directory;
 
     @Override
     protected LockService createService() {
-        try {
-            tmp = Files.createTempDirectory("blocking-file-contract");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return new BridgedLockService(
-                FileLockService.create(FileLockConfig.builder().lockDirectory(tmp.resolve("locks")).build()));
+        directory = new TempLockDirectory("blocking-file-contract");
+        return new BridgedLockService(directory.newService());
     }
 
     @AfterEach
-    void deleteLockDirectory() throws IOException {
+    void deleteLockDirectory() {
         locks.disposeLater().block(WAIT);
-        try (Stream<Path> files = Files.walk(tmp)) {
-            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        directory.delete();
     }
 
     /** See {@link BlockingBridgeContractTest#reentryFailsAtOnceInsteadOfDeadlocking()}. */

@@ -1,13 +1,8 @@
 package dev.reactivelocks.vertx;
 
 import dev.reactivelocks.LockService;
-import dev.reactivelocks.file.FileLockConfig;
+import dev.reactivelocks.contract.TempLockDirectory;
 import dev.reactivelocks.file.FileLockService;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Comparator;
 import org.junit.jupiter.api.AfterEach;
 
 /**
@@ -16,23 +11,17 @@ import org.junit.jupiter.api.AfterEach;
  */
 class VertxAdapterFileContractTest extends VertxAdapterContractTest {
 
-    private Path tmp;
+    private TempLockDirectory directory;
 
     @Override
     protected LockService createWrappedService() {
-        try {
-            tmp = Files.createTempDirectory("vertx-file-lock-contract");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return FileLockService.create(FileLockConfig.builder().lockDirectory(tmp.resolve("locks")).build());
+        directory = new TempLockDirectory("vertx-file-lock-contract");
+        return directory.newService();
     }
 
     @AfterEach
-    void deleteLockDirectory() throws IOException {
+    void deleteLockDirectory() {
         locks.disposeLater().block(WAIT);
-        try (var files = Files.walk(tmp)) {
-            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        directory.delete();
     }
 }
