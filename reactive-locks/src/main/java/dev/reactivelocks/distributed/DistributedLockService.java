@@ -245,9 +245,8 @@ public final class DistributedLockService implements LockService {
 
     private void onReleaseSignal(String key) {
         if (LockBackend.ANY_RELEASE.equals(key)) {
-            for (Set<RemoteAcquisition> set : waiting.values()) {
-                set.forEach(RemoteAcquisition::wake);
-            }
+            // each waiter is registered twice (name and token): wake it once, or it asks the store twice
+            waiting.values().stream().flatMap(Set::stream).distinct().forEach(RemoteAcquisition::wake);
             return;
         }
         Set<RemoteAcquisition> set = waiting.get(key); // a name's signal key, or a queued waiter's token
