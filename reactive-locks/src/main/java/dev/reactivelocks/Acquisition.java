@@ -5,6 +5,7 @@ import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import dev.reactivelocks.internal.GrantDelivery;
 import org.jspecify.annotations.Nullable;
 import reactor.core.CoreSubscriber;
 import reactor.core.Disposable;
@@ -17,28 +18,26 @@ import reactor.core.publisher.Operators;
  * {@link LockHandle} itself (one object per acquisition).
  *
  * <pre>
- *            request(n)           grant (in queue's critical section)   deliver (outside it)
- *   NEW ─────────────────► PENDING ─────────────────────► GRANTED ───────────────────► DELIVERED
- *    │                      │                               │                             │ release()
- *    │ cancel               │ cancel / timeout / dispose /  │ cancel                      ▼
- *    ▼                      │ try-busy / limit reached      ▼                          RELEASED
- * CANCELLED ◄───────────────┘                           ABANDONED ──deliver()──► RELEASED (never emitted)
+ *            request(n)           grant (in queue's critical section)          release() or the subscriber
+ *   NEW ─────────────────► PENDING ─────────────────────► GRANTED (held) ─────────────────────────► RELEASED
+ *    │                      │                                │ deliver() outside the critical section:
+ *    │ cancel               │ cancel / timeout / dispose /   │ {@link GrantDelivery#emit}; a cancel from now on
+ *    ▼                      │ try-busy / limit reached       │ goes to {@link GrantDelivery#cancelGranted},
+ * CANCELLED ◄───────────────┘                                  which keeps the lock or releases it
  * </pre>
  *
- * One CAS on {@link #state} decides each race: a grant wins over a cancel or timeout only when it moves
- * PENDING to GRANTED first; a cancel that finds GRANTED moves it to ABANDONED, and {@link #deliver()} then
- * releases instead of emitting. Every grant is therefore either emitted exactly once or released exactly
- * once.
+ * One CAS on {@link #state} decides between grant, cancel and timeout: a grant wins only when it moves
+ * PENDING to GRANTED first. After the grant, the delivery protocol shared by every acquisition decides
+ * whether the subscriber owns the handle or gave it up (then it is released, exactly once, by the same
+ * CAS GRANTED to RELEASED as {@link #release()}).
  */
-final class Acquisition implements LockHandle, org.reactivestreams.Subscription {
+final class Acquisition extends GrantDelivery implements LockHandle, org.reactivestreams.Subscription {
 
     static final int NEW = 0;
     static final int PENDING = 1;
     static final int GRANTED = 2;
-    static final int DELIVERED = 3;
-    static final int CANCELLED = 4;
-    static final int ABANDONED = 5;
-    static final int RELEASED = 6;
+    static final int CANCELLED = 3;
+    static final int RELEASED = 4;
 
     /** Why the queue turned this acquisition away (set in the critical section, read by the same thread). */
     static final byte NOT_REJECTED = 0;
@@ -65,6 +64,8 @@ final class Acquisition implements LockHandle, org.reactivestreams.Subscription 
     final CoreSubscriber<? super LockHandle> actual;
 
     private volatile int state;
+    /** Set by every cancel, so that a timeout or rejection racing it signals nothing after it. */
+    private volatile boolean cancelRequested;
     private volatile @Nullable Disposable timer;
     private long fencingToken;
     private long requestedAt;
@@ -125,6 +126,9 @@ final class Acquisition implements LockHandle, org.reactivestreams.Subscription 
 
     /** After {@link InProcessLockService#enqueue}: start the timeout, or signal a rejection. */
     void afterEnqueue() {
+        if (rejected != NOT_REJECTED && cancelRequested) {
+            return; // the subscriber cancelled meanwhile: nothing is signalled after a cancel
+        }
         switch (rejected) {
             case REJECTED_BUSY:
                 if (tryOnly) {
@@ -169,33 +173,38 @@ final class Acquisition implements LockHandle, org.reactivestreams.Subscription 
     void fail(Throwable error) {
         if (casState(PENDING, CANCELLED)) {
             service.remove(this);
-            actual.onError(error);
+            if (!cancelRequested) {
+                actual.onError(error);
+            }
         }
     }
 
     /** The service closed while this acquisition was pending (already moved to CANCELLED). */
     void failClosed() {
         disposeTimer();
-        actual.onError(new LockServiceClosedException(name));
+        if (!cancelRequested) {
+            actual.onError(new LockServiceClosedException(name));
+        }
     }
 
     /** Signals the grant to the subscriber, or releases it when the subscriber cancelled meanwhile. */
     void deliver() {
         disposeTimer();
-        if (casState(GRANTED, DELIVERED)) {
-            if (service.log().isDebugEnabled()) {
-                grantedAt = System.nanoTime();
-                service.log().debug("Acquired lock '{}' ({}) after waiting {}", name, mode, seconds(grantedAt - requestedAt));
-            }
-            actual.onNext(this);
-            actual.onComplete();
-        } else if (casState(ABANDONED, RELEASED)) {
-            service.release(this);
+        if (service.log().isDebugEnabled()) {
+            grantedAt = System.nanoTime();
+            service.log().debug("Acquired lock '{}' ({}) after waiting {}", name, mode, seconds(grantedAt - requestedAt));
         }
+        emit(actual, this);
+    }
+
+    @Override
+    protected void releaseGranted() {
+        releaseNow();
     }
 
     @Override
     public void cancel() {
+        cancelRequested = true;
         for (;;) {
             int s = state;
             if (s == NEW) {
@@ -208,11 +217,10 @@ final class Acquisition implements LockHandle, org.reactivestreams.Subscription 
                     service.remove(this);
                     return;
                 }
-            } else if (s == GRANTED) {
-                if (casState(GRANTED, ABANDONED)) {
-                    return;
-                }
+            } else if (s == CANCELLED) {
+                return;
             } else {
+                cancelGranted(); // GRANTED or RELEASED: the delivery protocol decides
                 return;
             }
         }
@@ -242,7 +250,7 @@ final class Acquisition implements LockHandle, org.reactivestreams.Subscription 
 
     @Override
     public boolean isHeld() {
-        return state == DELIVERED;
+        return state == GRANTED;
     }
 
     @Override
@@ -251,7 +259,7 @@ final class Acquisition implements LockHandle, org.reactivestreams.Subscription 
     }
 
     private void releaseNow() {
-        if (casState(DELIVERED, RELEASED)) {
+        if (casState(GRANTED, RELEASED)) {
             if (service.log().isDebugEnabled()) {
                 service.log().debug("Released lock '{}' ({}) held {}", name, mode, seconds(System.nanoTime() - grantedAt));
             }

@@ -4,6 +4,7 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockTimeoutException;
 import dev.reactivelocks.LockUnavailableException;
+import dev.reactivelocks.internal.GrantDelivery;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
@@ -31,7 +32,10 @@ import reactor.util.context.Context;
  *
  * Request and cancel are serial (Reactive Streams 2.7); only onNext/onError may race cancel, and one CAS on
  * {@link Acquirer#state} decides. Each acquisition leaves PENDING exactly once, so the pending gauge is
- * incremented and decremented once.
+ * incremented and decremented once. The metered handle is emitted through the delivery protocol that every
+ * acquisition shares ({@code GrantDelivery}): a subscriber that gives it up gets it released through the
+ * metered handle, so the held gauge and the hold timer stay right; cancels are also relayed upstream, whose
+ * own delivery protocol releases the delegate's handle (idempotently).
  */
 final class MeteredAcquireMono extends MonoOperator<LockHandle, LockHandle> {
 
@@ -54,7 +58,7 @@ final class MeteredAcquireMono extends MonoOperator<LockHandle, LockHandle> {
         source.subscribe(new Acquirer(actual, service, name, mode, tryOnly));
     }
 
-    static final class Acquirer implements CoreSubscriber<LockHandle>, Subscription {
+    static final class Acquirer extends GrantDelivery implements CoreSubscriber<LockHandle>, Subscription {
 
         static final int NEW = 0;
         static final int PENDING = 1;
@@ -83,6 +87,7 @@ final class MeteredAcquireMono extends MonoOperator<LockHandle, LockHandle> {
         // Written before the CAS to PENDING, read after a CAS from PENDING.
         private @Nullable LockMeterSet meters;
         private long requestedAt;
+        private volatile @Nullable MeteredHandle granted;
 
         Acquirer(CoreSubscriber<? super LockHandle> actual, MeteredLockService service, String name, LockMode mode,
                  boolean tryOnly) {
@@ -135,7 +140,9 @@ final class MeteredAcquireMono extends MonoOperator<LockHandle, LockHandle> {
                 LockMeterSet.ModeMeters m = set.mode(mode);
                 m.wait.record(grantedAt - requestedAt, TimeUnit.NANOSECONDS);
                 set.held.incrementAndGet();
-                actual.onNext(new MeteredHandle(handle, set, m.hold, service.clock(), grantedAt));
+                MeteredHandle metered = new MeteredHandle(handle, set, m.hold, service.clock(), grantedAt);
+                granted = metered;
+                emit(actual, metered);
             } else {
                 // The subscriber cancelled while the grant was on its way: nobody else will release it.
                 handle.release().subscribe(null, e -> Operators.onErrorDropped(e, actual.currentContext()));
@@ -164,8 +171,7 @@ final class MeteredAcquireMono extends MonoOperator<LockHandle, LockHandle> {
         public void onComplete() {
             int s = state;
             if (s == GRANTED) {
-                actual.onComplete();
-                return;
+                return; // completed by emit()
             }
             LockMeterSet set = end();
             if (set == null) {
@@ -203,6 +209,14 @@ final class MeteredAcquireMono extends MonoOperator<LockHandle, LockHandle> {
             }
         }
 
+        @Override
+        protected void releaseGranted() {
+            MeteredHandle h = granted;
+            if (h != null) {
+                h.release().subscribe(null, e -> Operators.onErrorDropped(e, actual.currentContext()));
+            }
+        }
+
         private LockMeterSet pendingMeters() {
             LockMeterSet set = meters;
             if (set == null) {
@@ -227,6 +241,9 @@ final class MeteredAcquireMono extends MonoOperator<LockHandle, LockHandle> {
                         break;
                     }
                 } else {
+                    if (s == GRANTED) {
+                        cancelGranted();
+                    }
                     break;
                 }
             }

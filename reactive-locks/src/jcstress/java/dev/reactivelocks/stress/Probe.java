@@ -43,4 +43,25 @@ final class Probe extends BaseSubscriber<LockHandle> {
         h.release().block();
         return 1;
     }
+
+    /**
+     * For services whose grants and releases complete on other threads: waits (up to 10 s) until the lock
+     * is free, releasing what {@code received} got meanwhile. Returns 1 when it became free.
+     */
+    static int settlesFree(LockService locks, String name, java.util.concurrent.atomic.AtomicReference<LockHandle> received) {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        boolean released = false;
+        do {
+            LockHandle h = received.get();
+            if (h != null && !released) {
+                h.release().block();
+                released = true;
+            }
+            if (free(locks, name) == 1) {
+                return 1;
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+        } while (System.nanoTime() - deadline < 0);
+        return 0;
+    }
 }

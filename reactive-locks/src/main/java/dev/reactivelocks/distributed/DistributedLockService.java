@@ -154,21 +154,12 @@ public final class DistributedLockService implements LockService {
     }
 
     private Mono<LockHandle> acquire(String name, LockMode mode, @Nullable Duration timeout, boolean tryOnly) {
-        return Mono.deferContextual(ctx -> {
-            IllegalLockStateException reentry = HeldLocks.reentry(ctx, this, name, mode);
-            if (reentry != null) {
-                return Mono.error(reentry);
-            }
-            if (closed) {
-                return Mono.error(new LockServiceClosedException(name));
-            }
-            long start = now();
-            LockOptions options = LockOptions.of(mode);
-            Mono<LockHandle> localGrant = tryOnly ? local.tryAcquire(name, options)
-                    : local.acquire(name, timeout == null ? options : options.timeout(timeout));
-            return localGrant.flatMap(localHandle ->
-                    new RemoteAcquisition.AcquireMono(this, localHandle, timeout, start, tryOnly));
-        });
+        return new RemoteAcquisition.AcquireMono(this, name, mode, timeout, tryOnly);
+    }
+
+    /** The in-process service that admits one waiter per name of this service to the store. */
+    LockService local() {
+        return local;
     }
 
     private static void checkName(String name) {

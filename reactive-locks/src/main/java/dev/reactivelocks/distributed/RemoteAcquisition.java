@@ -1,12 +1,18 @@
 package dev.reactivelocks.distributed;
 
+import dev.reactivelocks.IllegalLockStateException;
 import dev.reactivelocks.LockException;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
+import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.LockTimeoutException;
 import dev.reactivelocks.LockUnavailableException;
+import dev.reactivelocks.internal.GrantDelivery;
+import dev.reactivelocks.internal.HeldLocks;
 import dev.reactivelocks.spi.BackendLease;
 import java.time.Duration;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -18,21 +24,25 @@ import reactor.core.Disposable;
 import reactor.core.Disposables;
 import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Operators;
+import reactor.util.context.Context;
 
 /**
- * The store step of one acquisition of a {@link DistributedLockService}: it starts once the acquisition
- * holds the service's in-process lock for the name, and asks the backend until it grants, the deadline
- * passes, or the subscriber cancels.
+ * One subscription to {@link DistributedLockService#acquire}: first the service's in-process lock for the
+ * name (so one service sends one waiter per name to the store), then the store step, which asks the backend
+ * until it grants, the deadline passes, or the subscriber cancels. It is the publisher the caller subscribes
+ * to, so that a cancel always reaches it, also after the grant.
  *
  * <pre>
- *            request              busy / error: sleep until wake-up, poll or backoff
- *   IDLE ───────────────► TRYING ◄───────────────────────────────────────────► IDLE
- *    │                      │ grant                                              │
- *    │ cancel / timeout /   ▼                                                    │ cancel / timeout /
- *    │ dispose            DONE (handle emitted, or tryAcquire empty / error)     │ dispose
- *    ▼                                                                           ▼
- * CANCELLED ◄──── cancel / timeout / dispose while TRYING: the call in flight finishes, then its
- *                 outcome is undone (a grant is released in the store)
+ *           request          local grant        busy / error: sleep until wake-up, poll or backoff
+ *   LOCAL ──────────► (local) ──────────► TRYING ◄───────────────────────────────────────────► IDLE
+ *    │ cancel / local         │             │ grant: GRANTED, the handle goes through
+ *    │ timeout or error       │             │ {@link GrantDelivery#emit} (a cancel from then on:
+ *    ▼                        │             │ {@link GrantDelivery#cancelGranted})
+ * CANCELLED / DONE            │             │ busy with tryAcquire, or error: DONE (empty / error)
+ *                             │  cancel / timeout / dispose while TRYING or IDLE
+ *                             ▼
+ * CANCELLED: the call in flight finishes, then its outcome is undone (a grant is released in the store)
  * </pre>
  *
  * One CAS on {@link #state} decides every race. Only the thread that moved IDLE to TRYING calls the
@@ -41,28 +51,34 @@ import reactor.core.publisher.Mono;
  * Undoing (local release, store release) happens exactly once: by whoever moves the state to CANCELLED
  * when no call is in flight, otherwise by the completion of the call in flight.
  */
-final class RemoteAcquisition implements Subscription {
+final class RemoteAcquisition extends GrantDelivery implements Subscription, CoreSubscriber<LockHandle> {
 
-    static final int IDLE = 0;
-    static final int TRYING = 1;
-    static final int DONE = 2;
-    static final int CANCELLED = 3;
+    static final int LOCAL = 0;
+    static final int IDLE = 1;
+    static final int TRYING = 2;
+    static final int DONE = 3;
+    static final int CANCELLED = 4;
+    static final int GRANTED = 5;
 
     private static final int TRY_ONLY_ATTEMPTS = 3;
 
     final DistributedLockService service;
-    final LockHandle localHandle;
     final String name;
     final String key;
     final LockMode mode;
     final String token;
     private final @Nullable Duration timeout;
-    private final long deadline;
-    private final boolean singleAttempt;
+    private final long start;
     private final boolean tryOnly;
     private final CoreSubscriber<? super LockHandle> actual;
 
-    private final AtomicInteger state = new AtomicInteger(IDLE);
+    private final AtomicInteger state = new AtomicInteger(LOCAL);
+    /** The in-process grant; written before the state leaves LOCAL. */
+    private volatile @Nullable LockHandle localHandle;
+    private volatile @Nullable Subscription localSubscription;
+    // Written before the state leaves LOCAL, read after.
+    private long deadline;
+    private boolean singleAttempt;
     private final AtomicBoolean started = new AtomicBoolean();
     private final AtomicBoolean missed = new AtomicBoolean();
     private final Disposable.Swap sleep = Disposables.swap();
@@ -72,23 +88,24 @@ final class RemoteAcquisition implements Subscription {
      * outcome, or a waiting call was answered busy (a backend with a wait queue then queued the token).
      */
     private volatile boolean maybeHeld;
+    /** Set by every cancel, so that a timeout or error racing it signals nothing after it. */
+    private volatile boolean cancelRequested;
     /** Consecutive failed calls; touched only by the thread of the call in flight. */
     private int errors;
+    /** The granted handle; written before it is emitted. */
+    private volatile @Nullable DistributedHandle handle;
 
-    RemoteAcquisition(DistributedLockService service, LockHandle localHandle, @Nullable Duration timeout,
-                      long start, boolean tryOnly, CoreSubscriber<? super LockHandle> actual) {
+    RemoteAcquisition(DistributedLockService service, String name, LockMode mode, @Nullable Duration timeout,
+                      boolean tryOnly, CoreSubscriber<? super LockHandle> actual) {
         this.service = service;
-        this.localHandle = localHandle;
-        this.name = localHandle.name();
+        this.name = name;
         this.key = service.backend.signalKey(name);
-        this.mode = localHandle.mode();
+        this.mode = mode;
         this.token = service.newToken();
         this.timeout = timeout;
+        this.start = service.now();
         this.tryOnly = tryOnly;
         this.actual = actual;
-        long remaining = timeout == null ? Long.MAX_VALUE : timeout.toNanos() - (service.now() - start);
-        this.deadline = timeout == null ? Long.MAX_VALUE : service.now() + Math.max(0, remaining);
-        this.singleAttempt = tryOnly || (timeout != null && remaining <= 0);
     }
 
     @Override
@@ -101,14 +118,70 @@ final class RemoteAcquisition implements Subscription {
         if (!started.compareAndSet(false, true)) {
             return;
         }
+        LockOptions options = LockOptions.of(mode);
+        Mono<LockHandle> localGrant = tryOnly ? service.local().tryAcquire(name, options)
+                : service.local().acquire(name, timeout == null ? options : options.timeout(timeout));
+        localGrant.subscribe(this);
+    }
+
+    // ---- the in-process lock of the name ---------------------------------------------------------------
+
+    @Override
+    public void onSubscribe(Subscription s) {
+        localSubscription = s;
+        if (state.get() == LOCAL) {
+            s.request(1);
+        } else {
+            s.cancel();
+        }
+    }
+
+    @Override
+    public void onNext(LockHandle local) {
+        localHandle = local;
+        long remaining = timeout == null ? Long.MAX_VALUE : timeout.toNanos() - (service.now() - start);
+        deadline = timeout == null ? Long.MAX_VALUE : service.now() + Math.max(0, remaining);
+        singleAttempt = tryOnly || (timeout != null && remaining <= 0);
+        if (!state.compareAndSet(LOCAL, TRYING)) {
+            local.release().subscribe(null, error -> { }); // cancelled while the grant was on its way
+            return;
+        }
+        startStoreStep();
+    }
+
+    @Override
+    public void onError(Throwable error) {
+        if (state.compareAndSet(LOCAL, DONE) && !cancelRequested) {
+            actual.onError(error); // in-process timeout, or the service closed
+        }
+    }
+
+    @Override
+    public void onComplete() {
+        if (localHandle == null && state.compareAndSet(LOCAL, DONE) && !cancelRequested) {
+            actual.onComplete(); // tryAcquire: busy in this service already
+        }
+    }
+
+    @Override
+    public Context currentContext() {
+        return actual.currentContext();
+    }
+
+    // ---- the store step --------------------------------------------------------------------------------
+
+    /** Holding the in-process lock (state TRYING): registers for wake-ups and asks the store. */
+    private void startStoreStep() {
         service.register(this);
         if (!singleAttempt && timeout != null) {
             long delay = Math.max(0, deadline - service.now());
             deadlineTimer.update(service.timer().schedule(
                     () -> fail(new LockTimeoutException(name, mode, timeout)), delay, TimeUnit.NANOSECONDS));
         }
-        if (state.compareAndSet(IDLE, TRYING)) {
+        if (state.get() == TRYING) {
             attempt();
+        } else {
+            undo(false); // failed (service closed) or cancelled while registering
         }
     }
 
@@ -136,21 +209,30 @@ final class RemoteAcquisition implements Subscription {
                     } else {
                         onBusy();
                     }
-                }, this::onError);
+                }, this::onStoreError);
     }
 
     private void onGrant(BackendLease grant, long sentAt) {
         errors = 0;
-        if (!state.compareAndSet(TRYING, DONE)) {
+        if (!state.compareAndSet(TRYING, GRANTED)) {
             undo(true);
             return;
         }
         finish();
-        DistributedHandle handle = new DistributedHandle(service, localHandle, grant, sentAt);
-        service.holding(handle);
-        handle.start();
-        actual.onNext(handle);
-        actual.onComplete();
+        DistributedHandle granted = new DistributedHandle(service,
+                Objects.requireNonNull(localHandle, "granted before the in-process grant"), grant, sentAt);
+        service.holding(granted);
+        granted.start();
+        handle = granted;
+        emit(actual, granted);
+    }
+
+    @Override
+    protected void releaseGranted() {
+        DistributedHandle h = handle;
+        if (h != null) {
+            h.release().subscribe(null, error -> { });
+        }
     }
 
     private void onBusy() {
@@ -173,7 +255,7 @@ final class RemoteAcquisition implements Subscription {
         sleepThenRetry(service.pollInterval);
     }
 
-    private void onError(Throwable error) {
+    private void onStoreError(Throwable error) {
         maybeHeld = true;
         if (error instanceof LockException) {
             if (state.compareAndSet(TRYING, DONE)) {
@@ -227,20 +309,31 @@ final class RemoteAcquisition implements Subscription {
 
     /** Ends the acquisition with {@code error} (timeout, disposal) unless it is already over. */
     void fail(Throwable error) {
-        if (terminate()) {
+        if (terminate() && !cancelRequested) {
             actual.onError(error);
         }
     }
 
     @Override
     public void cancel() {
-        terminate();
+        cancelRequested = true;
+        if (!terminate() && state.get() == GRANTED) {
+            cancelGranted(); // the delivery protocol decides
+        }
     }
 
     private boolean terminate() {
         for (;;) {
             int s = state.get();
-            if (s == IDLE) {
+            if (s == LOCAL) {
+                if (state.compareAndSet(LOCAL, CANCELLED)) {
+                    Subscription local = localSubscription;
+                    if (local != null) {
+                        local.cancel(); // a grant racing this is released by onNext or by its delivery
+                    }
+                    return true;
+                }
+            } else if (s == IDLE) {
                 if (state.compareAndSet(IDLE, CANCELLED)) {
                     finish();
                     undo(maybeHeld);
@@ -265,31 +358,41 @@ final class RemoteAcquisition implements Subscription {
 
     /** Gives the lock back: in the store when it may hold our lease, then the in-process lock. */
     private void undo(boolean inStore) {
+        LockHandle local = Objects.requireNonNull(localHandle, "undo before the in-process grant");
         Mono<Boolean> store = inStore ? service.releaseInStore(name, token) : Mono.empty();
-        store.then(Mono.defer(localHandle::release)).subscribe(null, error -> { });
+        store.then(Mono.defer(local::release)).subscribe(null, error -> { });
     }
 
-    /** The {@code Mono} of the store step, subscribed once the in-process lock is held. */
+    /** The cold {@code Mono} returned by acquire/tryAcquire: each subscription is one acquisition. */
     static final class AcquireMono extends Mono<LockHandle> {
 
         private final DistributedLockService service;
-        private final LockHandle localHandle;
+        private final String name;
+        private final LockMode mode;
         private final @Nullable Duration timeout;
-        private final long start;
         private final boolean tryOnly;
 
-        AcquireMono(DistributedLockService service, LockHandle localHandle, @Nullable Duration timeout, long start,
+        AcquireMono(DistributedLockService service, String name, LockMode mode, @Nullable Duration timeout,
                     boolean tryOnly) {
             this.service = service;
-            this.localHandle = localHandle;
+            this.name = name;
+            this.mode = mode;
             this.timeout = timeout;
-            this.start = start;
             this.tryOnly = tryOnly;
         }
 
         @Override
         public void subscribe(CoreSubscriber<? super LockHandle> actual) {
-            actual.onSubscribe(new RemoteAcquisition(service, localHandle, timeout, start, tryOnly, actual));
+            IllegalLockStateException reentry = HeldLocks.reentry(actual.currentContext(), service, name, mode);
+            if (reentry != null) {
+                Operators.error(actual, reentry);
+                return;
+            }
+            if (service.closed()) {
+                Operators.error(actual, new LockServiceClosedException(name));
+                return;
+            }
+            actual.onSubscribe(new RemoteAcquisition(service, name, mode, timeout, tryOnly, actual));
         }
     }
 }

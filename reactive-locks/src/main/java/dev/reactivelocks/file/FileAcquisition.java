@@ -4,6 +4,7 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockTimeoutException;
+import dev.reactivelocks.internal.GrantDelivery;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
@@ -26,31 +27,30 @@ import reactor.util.context.Context;
  * waiter for the OS lock and, once granted, the {@link LockHandle}.
  *
  * <pre>
- *          request(n)            local grant (onNext)          OS lock (in the file's actor)   deliver
- *   NEW ───────────► LOCAL_PENDING ─────────────► OS_PENDING ───────────────► GRANTED ──────────► DELIVERED
- *    │ cancel          │ cancel / timeout /          │ cancel / timeout /         │ cancel             │ release()
- *    ▼                 │ dispose / try-busy          │ dispose / try-busy / I/O   ▼                    ▼
- * CANCELLED ◄──────────┘  (inner cancelled)           │ error (local grant      ABANDONED ─deliver─► RELEASED
- *    ▲                                                │ released by the actor)            (never emitted;
- *    └────────────────────────────────────────────────┘                                    OS + local released)
+ *          request(n)            local grant (onNext)          OS lock (in the file's actor)     release() or
+ *   NEW ───────────► LOCAL_PENDING ─────────────► OS_PENDING ───────────────► GRANTED (held) ─────────► RELEASED
+ *    │ cancel          │ cancel / timeout /          │ cancel / timeout /         │ deliver(): {@link GrantDelivery#emit};
+ *    ▼                 │ dispose / try-busy          │ dispose / try-busy / I/O   │ a cancel from now on goes to
+ * CANCELLED ◄──────────┘  (inner cancelled)           │ error (local grant         │ {@link GrantDelivery#cancelGranted}
+ *    ▲                                                │ released by the actor)     │ (keeps the lock or releases it)
+ *    └────────────────────────────────────────────────┘
  * </pre>
  *
- * One CAS on {@link #state} decides each race. A local grant that arrives after the acquisition left
- * LOCAL_PENDING is released at once; an OS lock obtained for a waiter that is no longer OS_PENDING is not
- * counted for it (and unlocked when nobody else wanted it); a grant whose subscriber cancelled before the
- * delivery is released by {@link #deliver()}. So every local grant and every OS lock is either handed to
- * the subscriber exactly once or released exactly once.
+ * One CAS on {@link #state} decides each race before the grant. A local grant that arrives after the
+ * acquisition left LOCAL_PENDING is released at once; an OS lock obtained for a waiter that is no longer
+ * OS_PENDING is not counted for it (and unlocked when nobody else wanted it). After the grant, the delivery
+ * protocol shared by every acquisition decides whether the subscriber owns the handle or gave it up; a
+ * handle given up is released by the same CAS GRANTED to RELEASED as {@link #release()}. So every local
+ * grant and every OS lock is either owned by the subscriber or released exactly once.
  */
-final class FileAcquisition implements LockHandle, Subscription, CoreSubscriber<LockHandle> {
+final class FileAcquisition extends GrantDelivery implements LockHandle, Subscription, CoreSubscriber<LockHandle> {
 
     static final int NEW = 0;
     static final int LOCAL_PENDING = 1;
     static final int OS_PENDING = 2;
     static final int GRANTED = 3;
-    static final int DELIVERED = 4;
-    static final int CANCELLED = 5;
-    static final int ABANDONED = 6;
-    static final int RELEASED = 7;
+    static final int CANCELLED = 4;
+    static final int RELEASED = 5;
 
     private static final VarHandle STATE;
     private static final VarHandle FINISHED;
@@ -74,6 +74,8 @@ final class FileAcquisition implements LockHandle, Subscription, CoreSubscriber<
     final CoreSubscriber<? super LockHandle> actual;
 
     private volatile int state;
+    /** Set by every cancel, so that a timeout or I/O error racing it signals nothing after it. */
+    private volatile boolean cancelRequested;
     private volatile boolean finished;
     private volatile @Nullable Subscription inner;
     private volatile @Nullable Disposable timer;
@@ -154,6 +156,7 @@ final class FileAcquisition implements LockHandle, Subscription, CoreSubscriber<
 
     @Override
     public void cancel() {
+        cancelRequested = true;
         for (;;) {
             int s = state;
             if (s == NEW) {
@@ -173,10 +176,9 @@ final class FileAcquisition implements LockHandle, Subscription, CoreSubscriber<
                     fileOrFail().abandon(this, this::finish);
                     return;
                 }
-            } else if (s == GRANTED) {
-                if (casState(GRANTED, ABANDONED)) {
-                    return;
-                }
+            } else if (s == GRANTED || s == RELEASED) {
+                cancelGranted(); // the delivery protocol decides
+                return;
             } else {
                 return;
             }
@@ -210,7 +212,9 @@ final class FileAcquisition implements LockHandle, Subscription, CoreSubscriber<
     void failed(Throwable error) {
         disposeTimer();
         try {
-            actual.onError(error);
+            if (!cancelRequested) { // nothing is signalled after a cancel
+                actual.onError(error);
+            }
         } finally {
             finish();
         }
@@ -220,6 +224,9 @@ final class FileAcquisition implements LockHandle, Subscription, CoreSubscriber<
     void busy() {
         disposeTimer();
         try {
+            if (cancelRequested) {
+                return; // nothing is signalled after a cancel
+            }
             if (tryOnly) {
                 actual.onComplete();
             } else {
@@ -344,11 +351,13 @@ final class FileAcquisition implements LockHandle, Subscription, CoreSubscriber<
     /** Emits the handle, or releases it when the subscriber cancelled after the OS grant. */
     void deliver() {
         disposeTimer();
-        if (casState(GRANTED, DELIVERED)) {
-            service.delivered(this);
-            actual.onNext(this);
-            actual.onComplete();
-        } else if (casState(ABANDONED, RELEASED)) {
+        service.delivered(this);
+        emit(actual, this);
+    }
+
+    @Override
+    protected void releaseGranted() {
+        if (casState(GRANTED, RELEASED)) {
             fileOrFail().release(this, this::finish);
         }
     }
@@ -373,7 +382,7 @@ final class FileAcquisition implements LockHandle, Subscription, CoreSubscriber<
 
     @Override
     public boolean isHeld() {
-        return state == DELIVERED && !lost;
+        return state == GRANTED && !lost;
     }
 
     /** The OS lock was dropped while this grant held it (called by the file's actor). */
@@ -385,7 +394,7 @@ final class FileAcquisition implements LockHandle, Subscription, CoreSubscriber<
     @Override
     public Mono<Void> release() {
         return Mono.create(sink -> {
-            if (casState(DELIVERED, RELEASED)) {
+            if (casState(GRANTED, RELEASED)) {
                 fileOrFail().release(this, () -> {
                     finish();
                     sink.success();

@@ -1,0 +1,52 @@
+package dev.reactivelocks.stress;
+
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockService;
+import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.distributed.InMemoryLockBackend;
+import java.util.concurrent.atomic.AtomicReference;
+import org.openjdk.jcstress.annotations.Actor;
+import org.openjdk.jcstress.annotations.Arbiter;
+import org.openjdk.jcstress.annotations.Expect;
+import org.openjdk.jcstress.annotations.JCStressTest;
+import org.openjdk.jcstress.annotations.Outcome;
+import org.openjdk.jcstress.annotations.State;
+import org.openjdk.jcstress.infra.results.II_Result;
+import reactor.core.Disposable;
+
+/**
+ * The distributed (in-memory backend) version of {@link DisposeVersusGrantStressTest}: the grant/cancel
+ * window with a subscriber that drops a value arriving after its disposal: the holder releases while the waiter's
+ * {@code Disposable} is disposed. r1: the consumer received the grant; r2: the lock is free afterwards
+ * (after the arbiter released what the consumer received).
+ */
+@JCStressTest
+@Outcome(id = "1, 1", expect = Expect.ACCEPTABLE, desc = "grant won: the consumer got it, released by the arbiter")
+@Outcome(id = "0, 1", expect = Expect.ACCEPTABLE, desc = "dispose won, or the dropped grant was released")
+@Outcome(id = "0, 0", expect = Expect.FORBIDDEN, desc = "lock held by nobody (dropped grant leaked)")
+@Outcome(id = "1, 0", expect = Expect.FORBIDDEN, desc = "lock still held after its only grant was released")
+@State
+public class DistributedDisposeVersusGrantStressTest {
+
+    final LockService locks = DistributedLockService.builder(InMemoryLockBackend.create()).build();
+    final LockHandle holder = locks.acquire("x").block();
+    final AtomicReference<LockHandle> received = new AtomicReference<>();
+    final Disposable waiter = locks.acquire("x").subscribe(received::set);
+
+    @Actor
+    public void release() {
+        holder.release().subscribe();
+    }
+
+    @Actor
+    public void dispose() {
+        waiter.dispose();
+    }
+
+    @Arbiter
+    public void arbiter(II_Result r) {
+        r.r2 = Probe.settlesFree(locks, "x", received);
+        r.r1 = received.get() == null ? 0 : 1;
+        locks.disposeLater().block();
+    }
+}
