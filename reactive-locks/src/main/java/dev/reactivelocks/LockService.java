@@ -20,6 +20,30 @@ import reactor.core.publisher.Mono;
  * and requested; each subscription is one acquisition. Cancelling a pending acquisition removes it from
  * the queue; a grant that races the cancellation is released, never leaked.
  *
+ * <p><b>Cancellation</b>: a lock is never left held by nobody. Reactor subscribers may drop a value that
+ * races their cancellation (a disposed {@code subscribe(consumer)}, {@code timeout()}, a
+ * {@code block(Duration)} that gave up, the losers of {@code firstWithValue}), and nothing tells the
+ * source: there is no global hook for dropped values that a library could install without changing every
+ * other pipeline of the application. Every acquisition of this project therefore decides by where a
+ * cancel comes from, once the lock is granted:
+ * <ul>
+ *   <li>before the handle is emitted: the lock is released and nothing is emitted;</li>
+ *   <li>from inside {@code onNext}/{@code onComplete}, on the emitting thread: the subscriber takes the
+ *       handle and ends its subscription ({@code next()}, {@code take(1)}, {@code blockFirst()}); the lock
+ *       stays held by it;</li>
+ *   <li>from another thread while the handle is being emitted, or from anywhere after that: the subscriber
+ *       gave the handle up (or the chain holding it is being torn down, as {@code flatMap},
+ *       {@code publishOn} or {@code delayElement} cancel their completed source); the lock is released,
+ *       just as {@code withLock} releases when it is cancelled.</li>
+ * </ul>
+ * Subscribers that keep a handle never cancel a completed source: {@code subscribe(consumer)} (its later
+ * {@code dispose()} is a no-op), {@code block()}, {@code toFuture()}, {@code usingWhen}, the Vert.x and
+ * blocking adapters. What remains the caller's job: operators that store a handle and later
+ * <em>discard</em> it without cancelling the source — {@code Mono.zip} whose sibling fails after the grant,
+ * {@code then()}, {@code hasElement()}, {@code collectList()} cut short — hand it only to the discard hook
+ * of the chain. Add {@code .doOnDiscard(LockHandle.class, h -> h.release().subscribe())} to such chains, or
+ * better, scope the lock with {@link #withLock(String, LockOptions, Function)}.
+ *
  * <p><b>Reentrancy</b>: locks are not reentrant. A pipeline that acquires a lock it already holds through
  * {@code withLock} (tracked in the Reactor {@code Context}), including a shared-to-exclusive upgrade, fails
  * at once with {@link IllegalLockStateException} instead of deadlocking. Handles obtained with
@@ -75,10 +99,11 @@ public interface LockService extends Disposable {
      *   <li>on cancellation before the grant leaves the queue; a grant racing the cancellation is released.</li>
      * </ul>
      *
-     * @apiNote The service guarantees that every grant is either signalled to its subscriber or released.
-     * Once signalled, the handle belongs to the subscriber: a subscriber that drops an {@code onNext} racing
-     * its own cancellation (as a disposed lambda subscriber does) drops the lock with it. Prefer
-     * {@link #withLock(String, LockOptions, Function)}, whose {@code usingWhen} scope releases in every outcome.
+     * @apiNote The service guarantees that every grant is either owned by a subscriber that keeps it or
+     * released: a cancel from another thread during the emission of the handle, or any cancel after it,
+     * releases the lock (see <b>Cancellation</b> in the interface comment for the exact rule and for what
+     * stays the caller's job). Prefer {@link #withLock(String, LockOptions, Function)}, whose
+     * {@code usingWhen} scope releases in every outcome.
      *
      * @param name the lock name, not empty
      * @param options mode and timeout

@@ -120,6 +120,19 @@ class GettingStartedExamples {
     }
 
     @Test
+    void discardedHandlesAreReleasedByTheDiscardHook() {
+        Mono<String> failingLookup = Mono.delay(Duration.ofMillis(20))
+                .then(Mono.error(new IllegalStateException("lookup failed")));
+        // tag::discard[]
+        Mono.zip(locks.acquire("report"), failingLookup)            // zip keeps the handle, then discards it
+                .doOnDiscard(LockHandle.class, h -> h.release().subscribe())
+                .onErrorResume(e -> Mono.empty())
+                .block();
+        // end::discard[]
+        assertThat(locks.tryAcquire("report").block()).as("the discarded handle was released").isNotNull();
+    }
+
+    @Test
     void semaphore() {
         // tag::permits[]
         Flux<String> calls = Flux.range(0, 20).flatMap(i ->

@@ -1,0 +1,86 @@
+package dev.reactivelocks.contract;
+
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Two threads (the caller and a helper) released together by a spinning flag, each spinning a random 0-500
+ * iterations before its racing call, so that races land anywhere in a window (barrier-synchronised loops
+ * have missed real leaks: timing jitter matters). The helper parks while idle.
+ */
+public final class SpinRacer implements AutoCloseable {
+
+    private final Thread helper;
+    private volatile int generation;
+    private volatile int ready;
+    private volatile int finished;
+    private volatile Runnable helperTask = () -> { };
+    private volatile boolean closed;
+    private volatile Throwable helperError;
+
+    /** Starts the helper thread; close to stop it. */
+    public SpinRacer() {
+        helper = new Thread(this::helperLoop, "spin-racer");
+        helper.setDaemon(true);
+        helper.start();
+    }
+
+    /**
+     * Runs {@code mine} on this thread and {@code theirs} on the helper, released together.
+     *
+     * @param mine the racing call of this thread
+     * @param theirs the racing call of the helper thread
+     */
+    public void race(Runnable mine, Runnable theirs) {
+        helperTask = theirs;
+        int g = generation + 1;
+        generation = g;
+        LockSupport.unpark(helper);
+        while (ready != g) {       // the helper is awake: both start now
+            Thread.onSpinWait();
+        }
+        spin();
+        mine.run();
+        while (finished != g) {
+            Thread.onSpinWait();
+        }
+        Throwable e = helperError;
+        if (e != null) {
+            helperError = null;
+            throw new IllegalStateException("the racing call failed", e);
+        }
+    }
+
+    private void helperLoop() {
+        int seen = 0;
+        while (!closed) {
+            int g = generation;
+            if (g == seen) {
+                LockSupport.parkNanos(1_000_000);
+                continue;
+            }
+            seen = g;
+            ready = g;
+            spin();
+            try {
+                helperTask.run();
+            } catch (Throwable e) {
+                helperError = e;
+            }
+            finished = g;
+        }
+    }
+
+    private static void spin() {
+        int n = ThreadLocalRandom.current().nextInt(501);
+        for (int i = 0; i < n; i++) {
+            Thread.onSpinWait();
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        LockSupport.unpark(helper);
+    }
+}

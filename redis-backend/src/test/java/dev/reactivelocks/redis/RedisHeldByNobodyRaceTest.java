@@ -1,0 +1,59 @@
+package dev.reactivelocks.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.reactivelocks.contract.HeldByNobodyRaces;
+import dev.reactivelocks.distributed.DistributedLockService;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * No name is left held by nobody by a grant racing its subscriber giving up, over Redis. Leases are two
+ * minutes long, so a leaked grant cannot hide behind lease expiry.
+ */
+class RedisHeldByNobodyRaceTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    private RedisClient client;
+    private RedisURI uri;
+    private RedisLockConfig config;
+    private RedisLockBackend backend;
+    private DistributedLockService locks;
+    private final HeldByNobodyRaces races = new HeldByNobodyRaces();
+
+    @BeforeEach
+    void setUp() {
+        client = RedisTestSupport.client();
+        uri = RedisTestSupport.uri("rl-nobody");
+        config = RedisLockConfig.builder().keyPrefix(RedisTestSupport.uniquePrefix("nobody"))
+                .restartGrace(Duration.ZERO).build();
+        backend = RedisLockBackend.create(client, uri, config);
+        locks = DistributedLockService.builder(backend).lease(Duration.ofMinutes(2)).build();
+    }
+
+    @AfterEach
+    void tearDown() {
+        races.close();
+        locks.disposeLater().block(WAIT);
+        backend.close().block(WAIT);
+        RedisTestSupport.deleteKeys(client, uri, config.keyPrefix());
+        client.shutdown();
+    }
+
+    @Test
+    void redisLeavesNoNameHeldByNobody() {
+        assertThat(races.run(locks, 10_000, HeldByNobodyRaces.Pattern.values())).isEmpty();
+    }
+
+    @Test
+    @Tag("loops")
+    void redisLeavesNoNameHeldByNobody_loop() {
+        assertThat(races.run(locks, 1_000_000, HeldByNobodyRaces.Pattern.values())).isEmpty();
+    }
+}
