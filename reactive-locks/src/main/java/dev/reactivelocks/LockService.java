@@ -179,6 +179,42 @@ public interface LockService extends Disposable {
     }
 
     /**
+     * Runs {@code body} under the exclusive lock {@code name} only if the lock is free now; otherwise
+     * completes empty without running it and without queueing (djangae's {@code @lock(wait=False)},
+     * oslo.concurrency's non-blocking lock).
+     *
+     * @param name the lock name
+     * @param body subscribed only after the grant
+     * @param <T> the body's value type
+     * @return see {@link #withLockIfFree(String, LockOptions, Mono)}
+     */
+    default <T> Mono<T> withLockIfFree(String name, Mono<T> body) {
+        return withLockIfFree(name, LockOptions.exclusive(), body);
+    }
+
+    /**
+     * Runs {@code body} under the lock {@code name}, in the mode of {@code options}, only if it can be
+     * granted at once (as {@link #tryAcquire(String, LockOptions)}: never queues, ignores the timeout, does
+     * not overtake waiters); otherwise completes empty and the body is never subscribed. When granted, the
+     * lock is released as by {@link #withLock(String, LockOptions, Function)}.
+     *
+     * <pre>{@code
+     * Mono<Report> nightly = locks.withLockIfFree("nightly-report", buildReport())
+     *         .switchIfEmpty(Mono.fromRunnable(() -> log.info("another instance is building it")));
+     * }</pre>
+     *
+     * @param name the lock name
+     * @param options the mode
+     * @param body subscribed only after the grant
+     * @param <T> the body's value type
+     * @return a cold {@code Mono} of the body's value, or empty when the lock was busy
+     */
+    default <T> Mono<T> withLockIfFree(String name, LockOptions options, Mono<T> body) {
+        Objects.requireNonNull(body, "body");
+        return ScopedLocks.mono(this, tryAcquire(name, options), handle -> body);
+    }
+
+    /**
      * Like {@link #withLock(String, LockOptions, Function)} for a body of many values: the lock is held until
      * the body's publisher terminates or is cancelled.
      *

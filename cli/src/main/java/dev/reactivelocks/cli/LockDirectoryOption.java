@@ -1,17 +1,22 @@
 package dev.reactivelocks.cli;
 
+import dev.reactivelocks.file.FileLockConfig;
 import java.nio.file.Path;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
-/** The {@code --lock-dir} option, falling back to {@value ReactiveLocksCli#LOCK_DIR_ENV}. */
+/**
+ * The {@code --lock-dir} option, falling back to {@value ReactiveLocksCli#LOCK_DIR_ENV}, then to
+ * oslo.concurrency's {@value FileLockConfig#OSLO_LOCK_PATH_ENV}.
+ */
 final class LockDirectoryOption {
 
     @Option(names = "--lock-dir", paramLabel = "DIR",
             description = "Directory of the lock files. Defaults to the environment variable "
-                    + ReactiveLocksCli.LOCK_DIR_ENV + " (set by 'reactive-locks wrapper').")
+                    + ReactiveLocksCli.LOCK_DIR_ENV + " (set by 'reactive-locks wrapper'), then to "
+                    + FileLockConfig.OSLO_LOCK_PATH_ENV + " (set by oslo's lockutils-wrapper).")
     private @Nullable Path lockDirectory;
 
     /**
@@ -23,8 +28,12 @@ final class LockDirectoryOption {
         if (dir == null) {
             String fromEnv = root.getenv(ReactiveLocksCli.LOCK_DIR_ENV);
             if (fromEnv == null || fromEnv.isBlank()) {
+                fromEnv = root.getenv(FileLockConfig.OSLO_LOCK_PATH_ENV);
+            }
+            if (fromEnv == null || fromEnv.isBlank()) {
                 throw new ParameterException(spec.commandLine(), "Missing lock directory: give --lock-dir DIR"
-                        + " or set the environment variable " + ReactiveLocksCli.LOCK_DIR_ENV);
+                        + " or set the environment variable " + ReactiveLocksCli.LOCK_DIR_ENV + " (or "
+                        + FileLockConfig.OSLO_LOCK_PATH_ENV + ")");
             }
             dir = Path.of(fromEnv);
         }

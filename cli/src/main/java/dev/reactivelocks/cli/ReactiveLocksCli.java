@@ -2,6 +2,8 @@ package dev.reactivelocks.cli;
 
 import dev.reactivelocks.file.FileLockConfig;
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.UnaryOperator;
 import org.jspecify.annotations.Nullable;
@@ -72,6 +74,11 @@ public final class ReactiveLocksCli implements Runnable {
      * one {@link FileLockConfig} reads, so programs started by {@code wrapper} find the directory.
      */
     public static final String LOCK_DIR_ENV = FileLockConfig.LOCK_DIR_ENV;
+
+    /** @return the environment a child runs with to lock in {@code directory}: ours and oslo's variable */
+    static Map<String, String> lockDirectoryEnvironment(Path directory) {
+        return Map.of(LOCK_DIR_ENV, directory.toString(), FileLockConfig.OSLO_LOCK_PATH_ENV, directory.toString());
+    }
 
     private final UnaryOperator<@Nullable String> environment;
 

@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Callable;
@@ -120,7 +119,8 @@ final class RunCommand implements Callable<Integer> {
                 if (stopped) {
                     return ReactiveLocksCli.EXIT_FAILURE;
                 }
-                started = ChildProcess.start(command, Map.of());
+                started = ChildProcess.start(command,
+                        ReactiveLocksCli.lockDirectoryEnvironment(lockFile.getParent()));
                 child = started;
             }
             return started.waitFor();

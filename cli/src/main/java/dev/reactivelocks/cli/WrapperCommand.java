@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
@@ -60,8 +59,7 @@ final class WrapperCommand implements Callable<Integer> {
                     if (stopped) {
                         return ReactiveLocksCli.EXIT_FAILURE;
                     }
-                    started = ChildProcess.start(command,
-                            Map.of(ReactiveLocksCli.LOCK_DIR_ENV, directory.toString()));
+                    started = ChildProcess.start(command, ReactiveLocksCli.lockDirectoryEnvironment(directory));
                     child = started;
                 }
                 return started.waitFor();

@@ -59,6 +59,7 @@ final class CliJar {
                 .redirectOutput(stdout.toFile())
                 .redirectError(stderr.toFile());
         builder.environment().remove(ReactiveLocksCli.LOCK_DIR_ENV);
+        builder.environment().remove(dev.reactivelocks.file.FileLockConfig.OSLO_LOCK_PATH_ENV);
         builder.environment().putAll(environment);
         Process process = builder.start();
         try {
@@ -78,6 +79,7 @@ final class CliJar {
         Path stderr = Files.createTempFile(work, "stderr", ".txt");
         ProcessBuilder builder = new ProcessBuilder(command(args)).redirectError(stderr.toFile());
         builder.environment().remove(ReactiveLocksCli.LOCK_DIR_ENV);
+        builder.environment().remove(dev.reactivelocks.file.FileLockConfig.OSLO_LOCK_PATH_ENV);
         builder.environment().putAll(environment);
         return new Running(builder.start(), stderr);
     }

@@ -38,6 +38,28 @@ class WrapperIT {
     }
 
     @Test
+    void wrapperExportsTheDirectoryAsOslosLockPathToo() throws Exception {
+        CliJar.Result result = CliJar.run(work, Map.of("TMPDIR", tmp.toString()), "wrapper", "--", "sh", "-c",
+                "test \"$OSLO_LOCK_PATH\" = \"$REACTIVE_LOCKS_DIR\" && echo same");
+
+        assertThat(result.stderr()).isEmpty();
+        assertThat(result.exitCode()).isEqualTo(0);
+        assertThat(result.stdout()).isEqualTo("same\n");
+    }
+
+    @Test
+    void runFindsTheDirectoryInOslosLockPathAndExportsBoth() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("oslo-locks"));
+        CliJar.Result result = CliJar.run(work, Map.of("OSLO_LOCK_PATH", dir.toString()), "run", "--name", "job",
+                "--", "sh", "-c", "echo \"$REACTIVE_LOCKS_DIR $OSLO_LOCK_PATH\"");
+
+        assertThat(result.stderr()).isEmpty();
+        assertThat(result.exitCode()).isEqualTo(0);
+        assertThat(result.stdout()).isEqualTo(dir + " " + dir + "\n");
+        assertThat(dir.resolve("job")).exists();
+    }
+
+    @Test
     void runInsideWrapperLocksInTheExportedDirectory() throws Exception {
         String run = String.join(" ", CliJar.command("run", "--name", "suite", "--", "true"));
         CliJar.Result result = CliJar.run(work, Map.of("TMPDIR", tmp.toString()), "wrapper", "--", "sh", "-c",

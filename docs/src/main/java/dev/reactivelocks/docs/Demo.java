@@ -60,10 +60,13 @@ public final class Demo {
         }
     }
 
+    /** The asynchronous gap inside each critical section (a remote call, in real code). */
+    private static final Duration GAP = Duration.ofNanos(50_000);
+
     /** A read-modify-write with an asynchronous gap, run by many pipelines at once. */
     private static Mono<Void> increment(long[] counter) {
         return Mono.fromCallable(() -> counter[0])
-                .publishOn(Schedulers.parallel())
+                .delayElement(GAP, Schedulers.parallel())
                 .doOnNext(v -> counter[0] = v + 1)
                 .then();
     }
@@ -92,7 +95,7 @@ public final class Demo {
                 unlocked[0], expected, expected - unlocked[0], unlockedMillis);
         System.out.printf("  withLock     : counter = %,d of %,d (%,d updates lost) in %d ms%n",
                 locked[0], expected, expected - locked[0], lockedMillis);
-        return locked[0] == expected;
+        return locked[0] == expected && unlocked[0] < expected; // the race is real, and the lock prevents it
     }
 
     static boolean sharedReadersExclusiveWriters(LockService locks) {
@@ -104,14 +107,14 @@ public final class Demo {
         AtomicInteger transfers = new AtomicInteger();
 
         Mono<Void> transfer = Mono.fromRunnable(() -> accounts[0] -= 7)
-                .publishOn(Schedulers.parallel())
+                .then(Mono.delay(GAP, Schedulers.parallel()))
                 .then(Mono.fromRunnable(() -> {
                     accounts[1] += 7;
                     transfers.incrementAndGet();
                 }));
         Mono<Void> audit = Mono.fromRunnable(() -> maxReadersTogether.accumulateAndGet(
                         readersInside.incrementAndGet(), Math::max))
-                .publishOn(Schedulers.parallel())
+                .then(Mono.delay(GAP, Schedulers.parallel()))
                 .then(Mono.fromRunnable(() -> {
                     if (accounts[0] + accounts[1] != 1000) {
                         violations.incrementAndGet();
@@ -133,7 +136,8 @@ public final class Demo {
         System.out.printf("  audits that saw a half-done transfer: %d; most audits running together: %d%n",
                 violations.get(), maxReadersTogether.get());
         System.out.printf("  total balance at the end: %d (expected 1000)%n", accounts[0] + accounts[1]);
-        return violations.get() == 0 && accounts[0] + accounts[1] == 1000 && transfers.get() == 2_000;
+        return violations.get() == 0 && accounts[0] + accounts[1] == 1000 && transfers.get() == 2_000
+                && maxReadersTogether.get() > 1;
     }
 
     private static final int FILE_INCREMENTS = 200;

@@ -43,6 +43,12 @@ public final class FileLockConfig {
     /** The environment variable naming the lock directory when neither builder nor system property do. */
     public static final String LOCK_DIR_ENV = "REACTIVE_LOCKS_DIR";
 
+    /**
+     * oslo.concurrency's environment variable for its lock path ({@code lockutils-wrapper} sets it), the
+     * last fallback for the lock directory, so that a JVM and Python services share one directory.
+     */
+    public static final String OSLO_LOCK_PATH_ENV = "OSLO_LOCK_PATH";
+
     static final Duration DEFAULT_MIN_POLL = Duration.ofMillis(1);
     static final Duration DEFAULT_MAX_POLL = Duration.ofMillis(50);
     static final Duration DEFAULT_CHANNEL_IDLE_TIMEOUT = Duration.ofSeconds(1);
@@ -70,10 +76,11 @@ public final class FileLockConfig {
     }
 
     /**
-     * The defaults, with the lock directory taken from the system property {@value #LOCK_DIR_PROPERTY}
-     * or the environment variable {@value #LOCK_DIR_ENV}; same as {@code builder().build()}.
+     * The defaults, with the lock directory taken from the system property {@value #LOCK_DIR_PROPERTY},
+     * else the environment variable {@value #LOCK_DIR_ENV}, else oslo.concurrency's
+     * {@value #OSLO_LOCK_PATH_ENV}; same as {@code builder().build()}.
      *
-     * @return a configuration; its lock directory is empty when neither is set
+     * @return a configuration; its lock directory is empty when none is set
      */
     public static FileLockConfig fromEnvironment() {
         return builder().build();
@@ -305,7 +312,11 @@ public final class FileLockConfig {
             return this;
         }
 
-        /** @return the configuration; the lock directory falls back to system property and environment */
+        /**
+         * @return the configuration; the lock directory falls back to the system property
+         *         {@value #LOCK_DIR_PROPERTY}, then the environment variables {@value #LOCK_DIR_ENV} and
+         *         {@value #OSLO_LOCK_PATH_ENV}
+         */
         public FileLockConfig build() {
             return build(System::getProperty, System::getenv);
         }
@@ -317,6 +328,9 @@ public final class FileLockConfig {
             }
             if (dir == null) {
                 dir = pathOrNull(env.apply(LOCK_DIR_ENV));
+            }
+            if (dir == null) {
+                dir = pathOrNull(env.apply(OSLO_LOCK_PATH_ENV));
             }
             return new FileLockConfig(this, dir);
         }

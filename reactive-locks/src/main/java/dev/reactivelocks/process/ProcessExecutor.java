@@ -43,12 +43,12 @@ import reactor.core.publisher.Mono;
  *
  * <p><b>Locks</b>: {@code lockService.withLock(name, exec.execute(spec))} starts the process only after the
  * grant (the {@code Mono} is cold) and releases the lock after the process has exited and its result or
- * error was signalled. When the subscription is cancelled, the lock service releases the lock as soon as the
- * cancellation reaches it, while the process group is still being killed (for at most the kill grace). Where
- * the next holder must never overlap a dying child, bound the run with
- * {@link ProcessSpec.Builder#timeout(java.time.Duration) a timeout} rather than cancelling it: a timeout is
- * signalled only after the child was reaped. {@code ProcessExamples.streamUnderLock} in the test-jar shows a
- * streamed run under a lock.
+ * error was signalled. When the subscription is cancelled, {@code withLock} keeps the lock until the killed
+ * child was reaped (the run registers its kill with the scope's cleanup barrier), so the next holder never
+ * overlaps a dying child; the kill takes at most the kill grace. A run bounded by
+ * {@link ProcessSpec.Builder#timeout(java.time.Duration) a timeout} likewise signals its timeout only after
+ * the child was reaped. {@code ProcessExamples.streamUnderLock} in the test-jar shows a streamed run under a
+ * lock.
  */
 public interface ProcessExecutor extends Disposable {
 

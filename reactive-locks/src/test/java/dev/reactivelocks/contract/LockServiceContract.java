@@ -441,6 +441,27 @@ public abstract class LockServiceContract {
     }
 
     @Test
+    protected void withLockIfFreeRunsTheBodyOnlyWhenFreeAndNeverQueues() throws Exception {
+        AtomicInteger runs = new AtomicInteger();
+        Mono<String> body = Mono.fromCallable(() -> {
+            runs.incrementAndGet();
+            return "ran";
+        });
+        assertThat(locks.withLockIfFree("if-free", body).block(WAIT)).isEqualTo("ran");
+        LockHandle holder = locks.acquire("if-free").block(WAIT);
+        StepVerifier.create(locks.withLockIfFree("if-free", LockOptions.shared(), body))
+                .expectComplete().verify(WAIT);
+        assertThat(runs).as("the body of a busy lock never runs").hasValue(1);
+        CompletableFuture<LockHandle> waiter = pending(locks.acquire("if-free"));
+        release(holder);
+        release(await(waiter)); // the busy attempt left nothing queued ahead of this waiter
+        assertThat(locks.withLockIfFree("if-free", body).block(WAIT)).isEqualTo("ran");
+        LockHandle after = locks.tryAcquire("if-free").block(WAIT);
+        assertThat(after).as("released after the body").isNotNull();
+        release(after);
+    }
+
+    @Test
     protected void prefixedViewsShareLocksUnderPrefixedNames() {
         LockService nova = locks.withPrefix("nova");
         LockHandle h = nova.acquire("db").block(WAIT);

@@ -34,6 +34,18 @@ class FileLockConfigTest {
     }
 
     @Test
+    void oslosLockPathIsTheLastFallback() {
+        Map<String, String> both = Map.of("REACTIVE_LOCKS_DIR", "/srv/env-locks", "OSLO_LOCK_PATH", "/srv/oslo");
+        assertThat(FileLockConfig.builder().build(k -> null, both::get).lockDirectory())
+                .contains(Path.of("/srv/env-locks"));
+        Map<String, String> oslo = Map.of("OSLO_LOCK_PATH", "/srv/oslo");
+        assertThat(FileLockConfig.builder().build(k -> null, oslo::get).lockDirectory())
+                .contains(Path.of("/srv/oslo"));
+        assertThat(FileLockConfig.builder().build(Map.of("reactivelocks.lock-dir", "/srv/prop")::get, oslo::get)
+                .lockDirectory()).contains(Path.of("/srv/prop"));
+    }
+
+    @Test
     void fromEnvironmentReadsTheSystemProperty() {
         String old = System.getProperty(FileLockConfig.LOCK_DIR_PROPERTY);
         System.setProperty(FileLockConfig.LOCK_DIR_PROPERTY, tmp.toString());
