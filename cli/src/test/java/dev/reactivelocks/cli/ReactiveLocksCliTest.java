@@ -176,6 +176,23 @@ class ReactiveLocksCliTest {
         holder.release().block(BLOCK);
     }
 
+    /** Issue 14: {@code --timeout 0} without a unit was refused; {@code flock -w 0} users write it so. */
+    @Test
+    void bareZeroTimeoutMeansDoNotWait() {
+        LockHandle holder = hold("build", LockOptions.exclusive());
+        Path marker = dir.resolve("marker");
+        assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "build", "--timeout", "0", "--",
+                "touch", marker.toString())).isEqualTo(75);
+        assertThat(err.toString()).isEqualTo("reactive-locks run: lock 'build' (exclusive) not acquired within 0s"
+                + " (lock file " + dir.toAbsolutePath().resolve("build") + ")" + System.lineSeparator());
+        assertThat(marker).doesNotExist();
+        holder.release().block(BLOCK);
+
+        assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "build", "--timeout", "0", "--",
+                "touch", marker.toString())).isEqualTo(0);
+        assertThat(marker).isRegularFile();
+    }
+
     @Test
     void sharedRunRunsWhileAnotherHoldsTheLockShared() {
         LockHandle holder = hold("reports", LockOptions.shared());
