@@ -46,6 +46,25 @@ class ProcessExecutorTest {
         return exec.execute(spec).block(WAIT);
     }
 
+    /**
+     * Issue 14: {@code setsid -w} was given the program without {@code --}, so a program named {@code -V}
+     * printed setsid's version and exited 0 instead of running.
+     */
+    @Test
+    void programWhoseNameStartsWithADashIsRunNotTakenForASetsidOption() throws Exception {
+        Path program = dir.resolve("-V");
+        Files.writeString(program, "#!/bin/sh\nprintf 'I am -V with %s\\n' \"$*\"\nexit 7\n");
+        assertThat(program.toFile().setExecutable(true)).isTrue();
+
+        ProcessResult result = run(ProcessSpec.command("-V", "x", "y")
+                .environment(Map.of("PATH", dir + ":" + System.getenv("PATH")))
+                .checkExitCode(7).build());
+
+        assertThat(result.exitCode()).isEqualTo(7);
+        assertThat(result.stdoutText()).isEqualTo("I am -V with x y\n");
+        assertThat(result.stderrText()).isEmpty();
+    }
+
     @Test
     void executeReturnsExactBytesOfStdoutAndStderrAndTheExitCode() {
         ProcessResult result = run(ProcessSpec.command("sh", "-c",
