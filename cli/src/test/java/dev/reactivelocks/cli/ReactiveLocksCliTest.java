@@ -269,6 +269,24 @@ class ReactiveLocksCliTest {
                 + System.lineSeparator());
     }
 
+    /**
+     * Issue 14: {@code list} printed file names raw, so a newline in a name forged an output line and an
+     * ANSI escape sequence reached the terminal.
+     */
+    @Test
+    void listEscapesControlCharactersInFileNames() throws Exception {
+        Files.writeString(dir.resolve("a\nb  held (exclusive)"), "");
+        Files.writeString(dir.resolve("\u001b[31mred"), "");
+        Files.writeString(dir.resolve("back\\slash\ttab\u202e"), "");
+        assertThat(execute("list", "--lock-dir", dir.toString())).isEqualTo(0);
+        assertThat(out.toString()).isEqualTo(
+                "\\x1b[31mred             free\n"
+                + "a\\nb  held (exclusive)  free\n"
+                + "back\\\\slash\\ttab\\u202e  free\n");
+        assertThat(out.toString()).doesNotContain("\u001b", "\u202e", "\t");
+        assertThat(err.toString()).isEmpty();
+    }
+
     @Test
     void listOfAnEmptyDirectoryPrintsNothing() {
         assertThat(execute("list", "--lock-dir", dir.toString())).isEqualTo(0);
