@@ -254,14 +254,6 @@ class ReactiveLocksCliTest {
     }
 
     @Test
-    void purgeRedactsPasswordsInUrls() {
-        assertThat(PurgeCommand.redacted("postgresql://app:s3cret@db:5432/x")).isEqualTo("postgresql://app:***@db:5432/x");
-        assertThat(PurgeCommand.redacted("r2dbc:postgresql://app:s3cret@db/x")).isEqualTo("r2dbc:postgresql://app:***@db/x");
-        assertThat(PurgeCommand.redacted("postgresql://app@db/x")).isEqualTo("postgresql://app@db/x");
-        assertThat(PurgeCommand.redacted("postgresql://db:5432/x")).isEqualTo("postgresql://db:5432/x");
-    }
-
-    @Test
     void listOfAMissingDirectoryFailsWithExitCode1() {
         Path missing = dir.resolve("missing");
         assertThat(execute("list", "--lock-dir", missing.toString())).isEqualTo(1);
