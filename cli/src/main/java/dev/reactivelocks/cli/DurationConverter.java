@@ -10,7 +10,8 @@ import picocli.CommandLine.TypeConversionException;
 
 /**
  * Parses durations written as a whole number and a unit — {@code 250ms}, {@code 10s}, {@code 2m},
- * {@code 1h} — or in ISO-8601 ({@code PT1.5S}). Negative durations are refused; {@code 0s} means "do
+ * {@code 1h} — or in ISO-8601 ({@code PT1.5S}). A bare {@code 0} is accepted too, as {@code flock -w 0}
+ * users write it: zero needs no unit. Negative durations are refused; {@code 0} and {@code 0s} mean "do
  * not wait". An invalid value is a usage error.
  */
 final class DurationConverter implements ITypeConverter<Duration> {
@@ -28,6 +29,9 @@ final class DurationConverter implements ITypeConverter<Duration> {
 
     private static Duration parse(String value) {
         String text = value.strip();
+        if (text.equals("0")) {
+            return Duration.ZERO;
+        }
         Matcher m = SIMPLE.matcher(text);
         if (m.matches()) {
             long amount = Long.parseLong(m.group(1));

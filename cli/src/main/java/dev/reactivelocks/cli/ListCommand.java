@@ -31,6 +31,10 @@ import picocli.CommandLine.Spec;
  * so the probe only tells about <em>other</em> processes, which is why it runs in this tool's own process
  * and holds no lock itself. The answer is a snapshot: the state may change right after. A waiter of
  * another process that polls exactly while a probe holds the file tries again at its next poll.
+ *
+ * <p>File names are printed {@linkplain #escaped(String) escaped}: a control character in a name (a
+ * newline that would forge another line, an ANSI escape sequence that would reach the terminal) is printed
+ * as a backslash escape, so each lock file is exactly one line of plain text.
  */
 @Command(name = "list", sortOptions = false, mixinStandardHelpOptions = true,
         versionProvider = ReactiveLocksCli.Version.class,
@@ -66,17 +70,51 @@ final class ListCommand implements Callable<Integer> {
         } catch (IOException | RuntimeException e) {
             throw new CliFailure(ReactiveLocksCli.EXIT_FAILURE, "cannot read lock directory '" + dir + "': " + e);
         }
+        List<String> names = new ArrayList<>(files.size());
         int width = 0;
         for (Path file : files) {
-            width = Math.max(width, file.getFileName().toString().length());
+            String name = escaped(file.getFileName().toString());
+            names.add(name);
+            width = Math.max(width, name.length());
         }
         PrintWriter out = spec.commandLine().getOut();
-        for (Path file : files) {
-            String fileName = file.getFileName().toString();
-            out.println(fileName + " ".repeat(width - fileName.length()) + "  " + probe(file));
+        for (int i = 0; i < files.size(); i++) {
+            String name = names.get(i);
+            out.println(name + " ".repeat(width - name.length()) + "  " + escaped(probe(files.get(i))));
         }
         out.flush();
         return 0;
+    }
+
+    /**
+     * {@code text} made safe for one line of a terminal: a backslash becomes {@code \\}; newline, carriage
+     * return and tab become {@code \n}, {@code \r}, {@code \t}; any other control character (C0, DEL,
+     * C1, such as the {@code ESC} that starts ANSI sequences) becomes {@code \xNN}; line and paragraph
+     * separators and invisible format characters (bidirectional overrides) become <code>&#92;uNNNN</code>.
+     */
+    static String escaped(String text) {
+        StringBuilder b = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            int type = Character.getType(c);
+            if (c == '\\') {
+                b.append("\\\\");
+            } else if (c == '\n') {
+                b.append("\\n");
+            } else if (c == '\r') {
+                b.append("\\r");
+            } else if (c == '\t') {
+                b.append("\\t");
+            } else if (Character.isISOControl(c)) {
+                b.append(String.format("\\x%02x", (int) c));
+            } else if (type == Character.FORMAT || type == Character.LINE_SEPARATOR
+                    || type == Character.PARAGRAPH_SEPARATOR) {
+                b.append(String.format("\\u%04x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
     }
 
     /** The state of {@code file}'s POSIX lock as seen from this process, which holds none. */

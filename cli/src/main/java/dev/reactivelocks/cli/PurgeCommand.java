@@ -10,7 +10,6 @@ import io.lettuce.core.RedisURI;
 import io.r2dbc.spi.ConnectionFactories;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -26,13 +25,18 @@ import picocli.CommandLine.Spec;
  * behind (in Redis only shared leases whose name still has a live lease; the rest expire with their key).
  *
  * <p>PostgreSQL and Redis URLs are supported; other schemes are usage errors.
+ *
+ * <p>No credential is ever printed: the URL is shown {@linkplain RedactedUrl redacted} (user-info
+ * password, password-like query parameters) and every message that may repeat it — driver errors, parse
+ * errors — is {@linkplain RedactedUrl#sanitise(String) sanitised}.
  */
 @Command(name = "purge", sortOptions = false, mixinStandardHelpOptions = true,
         versionProvider = ReactiveLocksCli.Version.class,
         description = {
             "Deletes the expired leases of the PostgreSQL or Redis lock backend and prints how many.",
             "URL: postgresql://user[:password]@host[:port]/database (as libpq), r2dbc:postgresql://...,",
-            "     or redis://[password@]host[:port][/database] (rediss:// for TLS)"
+            "     or redis://[password@]host[:port][/database] (rediss:// for TLS)",
+            "Credentials are never printed: messages show the URL with passwords replaced by ***."
         })
 final class PurgeCommand implements Callable<Integer> {
 
@@ -59,9 +63,10 @@ final class PurgeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        String lower = url.toLowerCase(Locale.ROOT);
-        if (lower.startsWith("redis://") || lower.startsWith("rediss://")) {
-            return purgeRedis();
+        RedactedUrl shown = RedactedUrl.of(url);
+        String scheme = shown.scheme();
+        if (scheme.equals("redis") || scheme.equals("rediss")) {
+            return purgeRedis(shown);
         }
         PostgresLockConfig config;
         try {
@@ -69,13 +74,13 @@ final class PurgeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "Invalid value for option '--table': " + e.getMessage());
         }
-        ConnectionFactory factory = connectionFactory();
+        ConnectionFactory factory = connectionFactory(shown);
         Long purged;
         try {
             purged = PostgresLockBackend.purgeExpired(factory, config, olderThan).block(PURGE_TIMEOUT);
         } catch (RuntimeException e) {
             throw new CliFailure(ReactiveLocksCli.EXIT_FAILURE, "cannot purge expired leases from table '" + table
-                    + "' of " + redacted(url) + ": " + e.getMessage());
+                    + "' of " + shown + ": " + shown.sanitise(String.valueOf(e.getMessage())));
         }
         long n = purged == null ? 0 : purged;
         spec.commandLine().getOut().println("purged " + n + " expired lease" + (n == 1 ? "" : "s") + " from table "
@@ -84,28 +89,32 @@ final class PurgeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private ConnectionFactory connectionFactory() {
-        String lower = url.toLowerCase(Locale.ROOT);
+    private ConnectionFactory connectionFactory(RedactedUrl shown) {
         String r2dbcUrl;
-        if (lower.startsWith("r2dbc:postgresql://") || lower.startsWith("r2dbc:postgres://")) {
-            r2dbcUrl = url;
-        } else if (lower.startsWith("postgresql://") || lower.startsWith("postgres://")) {
-            r2dbcUrl = "r2dbc:" + url;
-        } else {
-            int colon = url.indexOf(':');
-            throw new ParameterException(spec.commandLine(), "Invalid value for URL: '" + redacted(url)
-                    + "' has the unsupported scheme '" + (colon < 0 ? url : url.substring(0, colon))
-                    + "'; supported: postgresql://, r2dbc:postgresql://, redis://, rediss://");
+        switch (shown.hierarchical() ? shown.scheme() : "") {
+            case "r2dbc:postgresql":
+            case "r2dbc:postgres":
+                r2dbcUrl = url;
+                break;
+            case "postgresql":
+            case "postgres":
+                r2dbcUrl = "r2dbc:" + url;
+                break;
+            default:
+                throw new ParameterException(spec.commandLine(), "Invalid value for URL: '" + shown + "' "
+                        + (shown.hierarchical() ? "has the unsupported scheme '" + shown.scheme() + "'"
+                                : "is not of the form scheme://...")
+                        + "; supported: postgresql://, r2dbc:postgresql://, redis://, rediss://");
         }
         try {
             return ConnectionFactories.get(r2dbcUrl);
         } catch (RuntimeException e) {
-            throw new ParameterException(spec.commandLine(), "Invalid value for URL: '" + redacted(url) + "': "
-                    + e.getMessage());
+            throw new ParameterException(spec.commandLine(), "Invalid value for URL: '" + shown + "': "
+                    + shown.sanitise(String.valueOf(e.getMessage())));
         }
     }
 
-    private int purgeRedis() {
+    private int purgeRedis(RedactedUrl shown) {
         if (!olderThan.isZero()) {
             throw new ParameterException(spec.commandLine(), "Invalid value for option '--older-than': Redis"
                     + " leases carry no expiry history; purge removes every expired lease (omit the option)");
@@ -117,7 +126,7 @@ final class PurgeCommand implements Callable<Integer> {
             uri = RedisURI.create(url);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "Invalid value for URL or '--key-prefix': "
-                    + e.getMessage());
+                    + shown.sanitise(String.valueOf(e.getMessage())));
         }
         RedisClient client = RedisClient.create();
         Long purged;
@@ -130,7 +139,7 @@ final class PurgeCommand implements Callable<Integer> {
             }
         } catch (RuntimeException e) {
             throw new CliFailure(ReactiveLocksCli.EXIT_FAILURE, "cannot purge expired leases under key prefix '"
-                    + keyPrefix + "' of " + redacted(url) + ": " + e.getMessage());
+                    + keyPrefix + "' of " + shown + ": " + shown.sanitise(String.valueOf(e.getMessage())));
         } finally {
             client.shutdown();
         }
@@ -141,9 +150,18 @@ final class PurgeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** {@code url} with the password of {@code user:password@} replaced by {@code ***}. */
-    static String redacted(String url) {
-        return url.replaceFirst("^([^:/]+(?::[^:/]+)?://[^:@/]*):[^@/]*@", "$1:***@")
-                .replaceFirst("^(rediss?://)[^:@/]+@", "$1***@");
+    /**
+     * {@code e} with its message {@linkplain RedactedUrl#sanitise(String) sanitised} against every argument
+     * that may be a URL ({@code ://} or {@code @} in it), for the parse errors picocli reports itself (an extra
+     * URL is echoed in "Unmatched argument ...").
+     */
+    static ParameterException sanitised(ParameterException e, String[] args) {
+        String message = String.valueOf(e.getMessage());
+        for (String arg : args) {
+            if (arg.contains("://") || arg.contains("@")) {
+                message = RedactedUrl.of(arg).sanitise(message);
+            }
+        }
+        return new ParameterException(e.getCommandLine(), message); // not e as cause: its message is raw
     }
 }

@@ -114,6 +114,9 @@ public final class ReactiveLocksCli implements Runnable {
     static CommandLine commandLine(UnaryOperator<@Nullable String> environment) {
         CommandLine cli = new CommandLine(new ReactiveLocksCli(environment));
         cli.setExecutionExceptionHandler(ReactiveLocksCli::handleFailure);
+        CommandLine.IParameterExceptionHandler usage = cli.getParameterExceptionHandler();
+        cli.setParameterExceptionHandler((e, args) -> usage.handleParseException(
+                e.getCommandLine().getCommand() instanceof PurgeCommand ? PurgeCommand.sanitised(e, args) : e, args));
         // "run NAME... cmd --flag": everything from the command on belongs to the command
         cli.getSubcommands().get("run").setStopAtPositional(true);
         cli.getSubcommands().get("wrapper").setStopAtPositional(true);

@@ -64,8 +64,8 @@ final class RunCommand implements Callable<Integer> {
     private boolean shared;
 
     @Option(names = "--timeout", paramLabel = "DURATION", converter = DurationConverter.class,
-            description = "Give up after waiting this long for the lock (for example 250ms, 10s, 2m; 0s: do"
-                    + " not wait). Defaults to waiting until the lock is free.")
+            description = "Give up after waiting this long for the lock (for example 250ms, 10s, 2m; 0 or 0s:"
+                    + " do not wait). Defaults to waiting until the lock is free.")
     private @Nullable Duration timeout;
 
     @Parameters(arity = "1..*", paramLabel = "COMMAND",

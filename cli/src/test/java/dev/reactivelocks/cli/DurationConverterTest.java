@@ -21,6 +21,7 @@ class DurationConverterTest {
         "1h, PT1H",
         "0s, PT0S",
         "0ms, PT0S",
+        "0, PT0S",
         "PT1.5S, PT1.5S",
         "pt2m, PT2M"
     })
@@ -29,7 +30,7 @@ class DurationConverterTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"10", "10x", "1.5s", "s", "", "ten seconds", "10 s", "P", "999999999999999999h"})
+    @ValueSource(strings = {"10", "00", "1", "-0", "10x", "1.5s", "s", "", "ten seconds", "10 s", "P", "999999999999999999h"})
     void refusesValuesThatAreNotDurationsAndNamesTheValue(String text) {
         assertThatThrownBy(() -> converter.convert(text))
                 .isInstanceOf(TypeConversionException.class)

@@ -176,6 +176,23 @@ class ReactiveLocksCliTest {
         holder.release().block(BLOCK);
     }
 
+    /** Issue 14: {@code --timeout 0} without a unit was refused; {@code flock -w 0} users write it so. */
+    @Test
+    void bareZeroTimeoutMeansDoNotWait() {
+        LockHandle holder = hold("build", LockOptions.exclusive());
+        Path marker = dir.resolve("marker");
+        assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "build", "--timeout", "0", "--",
+                "touch", marker.toString())).isEqualTo(75);
+        assertThat(err.toString()).isEqualTo("reactive-locks run: lock 'build' (exclusive) not acquired within 0s"
+                + " (lock file " + dir.toAbsolutePath().resolve("build") + ")" + System.lineSeparator());
+        assertThat(marker).doesNotExist();
+        holder.release().block(BLOCK);
+
+        assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "build", "--timeout", "0", "--",
+                "touch", marker.toString())).isEqualTo(0);
+        assertThat(marker).isRegularFile();
+    }
+
     @Test
     void sharedRunRunsWhileAnotherHoldsTheLockShared() {
         LockHandle holder = hold("reports", LockOptions.shared());
@@ -237,19 +254,29 @@ class ReactiveLocksCliTest {
     }
 
     @Test
-    void purgeRedactsPasswordsInUrls() {
-        assertThat(PurgeCommand.redacted("postgresql://app:s3cret@db:5432/x")).isEqualTo("postgresql://app:***@db:5432/x");
-        assertThat(PurgeCommand.redacted("r2dbc:postgresql://app:s3cret@db/x")).isEqualTo("r2dbc:postgresql://app:***@db/x");
-        assertThat(PurgeCommand.redacted("postgresql://app@db/x")).isEqualTo("postgresql://app@db/x");
-        assertThat(PurgeCommand.redacted("postgresql://db:5432/x")).isEqualTo("postgresql://db:5432/x");
-    }
-
-    @Test
     void listOfAMissingDirectoryFailsWithExitCode1() {
         Path missing = dir.resolve("missing");
         assertThat(execute("list", "--lock-dir", missing.toString())).isEqualTo(1);
         assertThat(err.toString()).isEqualTo("reactive-locks list: lock directory '" + missing + "' does not exist"
                 + System.lineSeparator());
+    }
+
+    /**
+     * Issue 14: {@code list} printed file names raw, so a newline in a name forged an output line and an
+     * ANSI escape sequence reached the terminal.
+     */
+    @Test
+    void listEscapesControlCharactersInFileNames() throws Exception {
+        Files.writeString(dir.resolve("a\nb  held (exclusive)"), "");
+        Files.writeString(dir.resolve("\u001b[31mred"), "");
+        Files.writeString(dir.resolve("back\\slash\ttab\u202e"), "");
+        assertThat(execute("list", "--lock-dir", dir.toString())).isEqualTo(0);
+        assertThat(out.toString()).isEqualTo(
+                "\\x1b[31mred             free\n"
+                + "a\\nb  held (exclusive)  free\n"
+                + "back\\\\slash\\ttab\\u202e  free\n");
+        assertThat(out.toString()).doesNotContain("\u001b", "\u202e", "\t");
+        assertThat(err.toString()).isEmpty();
     }
 
     @Test

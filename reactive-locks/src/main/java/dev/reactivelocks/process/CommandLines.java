@@ -80,7 +80,8 @@ final class CommandLines {
 
     /**
      * The argument vector to spawn, outermost wrapper first:
-     * {@code setsid -w} (own session and process group), root helper, {@code prlimit <limits> --},
+     * {@code setsid -w --} (own session and process group; {@code --} so that a program whose name starts
+     * with {@code -} is not taken for a {@code setsid} option), root helper, {@code prlimit <limits> --},
      * {@code /bin/sh -c}, then the command. The order matches oslo, where the root helper runs the
      * {@code prlimit} wrapper, and keeps the group around everything the helper starts.
      */
@@ -89,6 +90,7 @@ final class CommandLines {
         if (tools.setsid() != null) {
             argv.add(tools.setsid());
             argv.add("-w");
+            argv.add("--");
         }
         List<String> helper = spec.rootHelper();
         if (helper != null) {

@@ -165,13 +165,13 @@ final class ProcessRun {
         } catch (IOException | RuntimeException e) {
             finished = true;
             executor.removed(this);
-            LOG.log(Level.DEBUG, () -> "Got an OSError\ncommand: " + display + "\nerror: " + spec.secretMasker()
-                    .mask(String.valueOf(e.getMessage())));
+            Throwable cause = masked(e, spec.secretMasker());
+            LOG.log(Level.DEBUG, () -> "Got an OSError\ncommand: " + display + "\nerror: " + cause.getMessage());
             if (e instanceof IllegalStateException) {
-                sink.error(e);
+                sink.error(e); // names the missing tool and the search path, nothing of the command
             } else {
                 sink.error(new ProcessExecutionException(display, null, "", "",
-                        "Failed to start command: " + spec.secretMasker().mask(String.valueOf(e.getMessage())), e));
+                        "Failed to start command: " + cause.getMessage(), cause));
             }
             return;
         }
@@ -191,6 +191,23 @@ final class ProcessRun {
             }
         }
         poller.register(this);
+    }
+
+    /**
+     * A copy of {@code e} and its causes with every message masked and the same stack traces: the JDK's
+     * start failure names the program and directory, which may hold a secret. An {@code IOException} stays
+     * one; another exception becomes a {@code RuntimeException} whose message starts with its class name.
+     */
+    static Throwable masked(Throwable e, SecretMasker masker) {
+        String message = e.getMessage() == null ? null : masker.mask(e.getMessage());
+        Throwable copy = e instanceof IOException ? new IOException(message)
+                : new RuntimeException(e.getClass().getName() + (message == null ? "" : ": " + message));
+        copy.setStackTrace(e.getStackTrace());
+        Throwable cause = e.getCause();
+        if (cause != null && cause != e) {
+            copy.initCause(masked(cause, masker));
+        }
+        return copy;
     }
 
     private void startStdin(Process p) {

@@ -83,7 +83,7 @@ public final class ProcessSpec {
         this.shell = b.shell;
         this.rootHelper = b.rootHelper;
         this.limits = b.limits;
-        this.masker = b.masker;
+        this.masker = b.masker.withSecretsOf(command);
         this.onStart = b.onStart;
         this.onExit = b.onExit;
         this.outputMode = b.outputMode;
@@ -142,9 +142,12 @@ public final class ProcessSpec {
         return command;
     }
 
-    /** @return the command as a display string with secrets masked, as used in logs and exceptions */
+    /**
+     * @return the command as a display string with secrets masked ({@link SecretMasker#maskCommand(List)}),
+     *     as used in {@link #toString()}, logs and exceptions
+     */
     public String displayCommand() {
-        return masker.mask(String.join(" ", command));
+        return masker.maskCommand(command);
     }
 
     /** @return the working directory, or {@code null} for the JVM's */
@@ -202,7 +205,11 @@ public final class ProcessSpec {
         return limits;
     }
 
-    /** @return the masker for commands, logs and exceptions */
+    /**
+     * @return the masker for commands, logs and exceptions: the one given to the builder, also masking the
+     *     values that follow secret options in {@link #argv()} wherever they appear
+     *     ({@link SecretMasker#maskCommand(List)})
+     */
     public SecretMasker secretMasker() {
         return masker;
     }

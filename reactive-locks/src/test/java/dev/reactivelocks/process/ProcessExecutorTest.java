@@ -46,6 +46,25 @@ class ProcessExecutorTest {
         return exec.execute(spec).block(WAIT);
     }
 
+    /**
+     * Issue 14: {@code setsid -w} was given the program without {@code --}, so a program named {@code -V}
+     * printed setsid's version and exited 0 instead of running.
+     */
+    @Test
+    void programWhoseNameStartsWithADashIsRunNotTakenForASetsidOption() throws Exception {
+        Path program = dir.resolve("-V");
+        Files.writeString(program, "#!/bin/sh\nprintf 'I am -V with %s\\n' \"$*\"\nexit 7\n");
+        assertThat(program.toFile().setExecutable(true)).isTrue();
+
+        ProcessResult result = run(ProcessSpec.command("-V", "x", "y")
+                .environment(Map.of("PATH", dir + ":" + System.getenv("PATH")))
+                .checkExitCode(7).build());
+
+        assertThat(result.exitCode()).isEqualTo(7);
+        assertThat(result.stdoutText()).isEqualTo("I am -V with x y\n");
+        assertThat(result.stderrText()).isEmpty();
+    }
+
     @Test
     void executeReturnsExactBytesOfStdoutAndStderrAndTheExitCode() {
         ProcessResult result = run(ProcessSpec.command("sh", "-c",
@@ -160,6 +179,75 @@ class ProcessExecutorTest {
                     assertThat(pe.getMessage()).startsWith("Failed to start command: ").contains("Exit code: -")
                             .doesNotContain("hunter2");
                 })
+                .verify(WAIT);
+    }
+
+    /**
+     * Issue 14: {@code --password 's3cr3t'}, {@code --password -s3cr3t} and a passphrase with spaces stayed
+     * (partly) visible in {@code toString()}, exception messages and debug logs.
+     */
+    @Test
+    void secretsAfterOptionsAreMaskedInToStringExceptionsAndDebugLogs() {
+        List<String> logged = new CopyOnWriteArrayList<>();
+        java.util.logging.Logger logger = java.util.logging.Logger.getLogger(ProcessExecutor.class.getName());
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord record) {
+                logged.add(record.getMessage());
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        java.util.logging.Level level = logger.getLevel();
+        logger.setLevel(java.util.logging.Level.ALL);
+        logger.addHandler(handler);
+        try {
+            ProcessSpec quoted = ProcessSpec.command("sh", "-c", "echo \"$*\" >&2; exit 3 # --password 's3cr3t'",
+                    "sh", "--password", "-s3cr3t", "--passphrase", "correct horse battery").build();
+            assertThat(quoted).hasToString("ProcessSpec[sh -c echo \"$*\" >&2; exit 3 # --password '***' sh"
+                    + " --password *** --passphrase ***]");
+            StepVerifier.create(exec.execute(quoted))
+                    .expectErrorSatisfies(e -> assertThat(e).hasMessage("Unexpected error while running command.\n"
+                            + "Command: sh -c echo \"$*\" >&2; exit 3 # --password '***' sh --password ***"
+                            + " --passphrase ***\n"
+                            + "Exit code: 3\n"
+                            + "Stdout: ''\n"
+                            + "Stderr: '--password *** --passphrase ***\\n'"))
+                    .verify(WAIT);
+        } finally {
+            logger.removeHandler(handler);
+            logger.setLevel(level);
+        }
+        assertThat(logged).anySatisfy(line -> assertThat(line).startsWith("Running cmd (subprocess): sh -c echo"));
+        assertThat(String.join("\n", logged)).doesNotContain("s3cr3t", "correct", "horse", "battery");
+    }
+
+    /** Issue 14: the IOException cause of a start failure carried the unmasked program path. */
+    @Test
+    void theCauseOfAStartFailureIsMaskedToo() {
+        for (ProcessSpec spec : List.of(
+                ProcessSpec.command("/nonexistent/token=s3cr3t/program").build(),
+                ProcessSpec.command("/nonexistent/s3cr3t/program", "--password", "x").maskSecrets("s3cr3t").build())) {
+            StepVerifier.create(exec.execute(spec))
+                    .expectErrorSatisfies(e -> {
+                        java.io.StringWriter trace = new java.io.StringWriter();
+                        e.printStackTrace(new java.io.PrintWriter(trace));
+                        assertThat(trace.toString()).doesNotContain("s3cr3t").contains("Caused by: java.io.IOException");
+                        assertThat(e.getCause()).isInstanceOf(java.io.IOException.class);
+                        assertThat(e.getCause().getStackTrace()).isNotEmpty();
+                    })
+                    .verify(WAIT);
+        }
+        StepVerifier.create(exec.execute(ProcessSpec.command("/nonexistent/s3cr3t/program").maskSecrets("s3cr3t")
+                        .build()))
+                .expectErrorSatisfies(e -> assertThat(e.getCause()).hasMessage(
+                        "Cannot run program \"/nonexistent/***/program\": error=2, No such file or directory"))
                 .verify(WAIT);
     }
 

@@ -16,7 +16,7 @@ class ProcessSpecTest {
     void argvWrapsTheCommandInSetsidRootHelperPrlimitAndShellInThatOrder() {
         ProcessSpec spec = ProcessSpec.command("echo $1", "x").shell().rootHelper("sudo -n")
                 .limits(ProcessLimits.builder().openFiles(10).cpuTime(Duration.ofSeconds(3)).build()).build();
-        assertThat(CommandLines.argv(spec, TOOLS)).containsExactly("/usr/bin/setsid", "-w", "sudo", "-n",
+        assertThat(CommandLines.argv(spec, TOOLS)).containsExactly("/usr/bin/setsid", "-w", "--", "sudo", "-n",
                 "/usr/bin/prlimit", "--cpu=3", "--nofile=10", "--", "/bin/sh", "-c", "echo $1", "x");
         assertThat(CommandLines.argv(ProcessSpec.command("a b").build(), TOOLS.withoutProcessGroups()))
                 .containsExactly("a b");

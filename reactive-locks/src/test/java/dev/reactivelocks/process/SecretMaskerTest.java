@@ -2,6 +2,7 @@ package dev.reactivelocks.process;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class SecretMaskerTest {
@@ -49,5 +50,53 @@ class SecretMaskerTest {
     void masksLiteralSecretsAndExtraKeys() {
         SecretMasker custom = masker.withSecrets("hunter2", "").withKeys("apikey");
         assertThat(custom.mask("login bob hunter2 apikey=abc")).isEqualTo("login bob *** apikey=***");
+    }
+
+    /** Issue 14: these stayed visible; oslo's mask_password patterns hide them. */
+    @Test
+    void masksWhatOslosPatternsMask() {
+        assertThat(masker.mask("mysql --password 's3cr3t' db")).isEqualTo("mysql --password '***' db");
+        assertThat(masker.mask("mysql --password \"s3 cr3t\" db")).isEqualTo("mysql --password \"***\" db");
+        assertThat(masker.mask("mysql --password -s3cr3t db")).isEqualTo("mysql --password *** db");
+        assertThat(masker.mask("['mysql', 'password', '-p', 's3cr3t']"))
+                .isEqualTo("['mysql', 'password', '-p', '***']");
+        assertThat(masker.mask("login password -p s3cr3t now")).isEqualTo("login password -p *** now");
+        assertThat(masker.mask("<admin_password2>s3cr3t</admin_password2>"))
+                .isEqualTo("<admin_password2>***</admin_password2>");
+        assertThat(masker.mask("rabbitcookie=s3cr3t cephmonkey: x")).isEqualTo("rabbitcookie=*** cephmonkey: x");
+    }
+
+    /** Where oslo stops a quoted value at the other kind of quote, the rest of the secret stays hidden too. */
+    @Test
+    void aQuotedValueEndsOnlyAtTheQuoteThatOpenedIt() {
+        assertThat(masker.mask("password = 's3\"cr3t' next")).isEqualTo("password = '***' next");
+        assertThat(masker.mask("{'password': 's3\"cr3t', 'user': 'bob'}"))
+                .isEqualTo("{'password': '***', 'user': 'bob'}");
+        assertThat(masker.mask("password='s3cr3t")).isEqualTo("password='***");
+    }
+
+    /** Issue 14: a passphrase with spaces after its option was only masked up to the first space. */
+    @Test
+    void maskCommandHidesTheWholeElementAfterASecretOption() {
+        assertThat(masker.maskCommand(List.of("gpg", "--passphrase", "correct horse battery", "--batch")))
+                .isEqualTo("gpg --passphrase *** --batch");
+        assertThat(masker.maskCommand(List.of("mysql", "--password", "-s3cr3t", "db")))
+                .isEqualTo("mysql --password *** db");
+        assertThat(masker.maskCommand(List.of("mysql", "--password", "'s3cr3t'", "db")))
+                .isEqualTo("mysql --password *** db");
+        assertThat(masker.maskCommand(List.of("openstack", "--os-token", "t0k 3n", "-auth_key", "k")))
+                .isEqualTo("openstack --os-token *** -auth_key ***");
+        assertThat(masker.maskCommand(List.of("tool", "--password=s3 cr3t", "DB_PASSWORD=a b", "--user=bob")))
+                .isEqualTo("tool --password=*** DB_PASSWORD=*** --user=bob");
+        assertThat(masker.maskCommand(List.of("sh", "-c", "mysql --password 's3 cr3t' db")))
+                .isEqualTo("sh -c mysql --password '***' db");
+        assertThat(masker.maskCommand(List.of("tool", "--password"))).isEqualTo("tool --password");
+        assertThat(SecretMasker.none().maskCommand(List.of("tool", "--password", "x"))).isEqualTo("tool --password x");
+    }
+
+    @Test
+    void theValuesHiddenInACommandAreMaskedEverywhere() {
+        SecretMasker forCommand = masker.withSecretsOf(List.of("gpg", "--passphrase", "correct horse", "-token", "ab"));
+        assertThat(forCommand.mask("bad passphrase: correct horse; ab")).isEqualTo("bad passphrase: ***; ab");
     }
 }
