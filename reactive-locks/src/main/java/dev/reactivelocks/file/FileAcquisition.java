@@ -9,6 +9,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Objects;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
@@ -80,6 +81,8 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     private volatile @Nullable Subscription inner;
     private volatile @Nullable Disposable timer;
     private volatile @Nullable Path path;
+    /** The identity (device and inode) of the lock file {@link #path} named when it was resolved. */
+    private volatile @Nullable String fileId;
     private volatile @Nullable LockHandle local;
     private volatile @Nullable LockFile file;
     private volatile boolean lost;
@@ -253,16 +256,19 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
 
     // ---------------------------------------------------------------- local queue
 
-    /** The lock file's real path is known: queue in the JVM-wide queue of that path. */
-    void enqueue(Path realPath) {
+    /**
+     * The lock file is known by its real path and identity: queue in the JVM-wide queue of that file, which
+     * every path of the file (hard links, bind mounts) shares.
+     */
+    void enqueue(Path realPath, String id) {
         path = realPath;
+        fileId = id;
         if (state != LOCAL_PENDING) {
             return;
         }
-        String key = realPath.toString();
         Mono<LockHandle> localGrant = immediate()
-                ? LockFile.QUEUES.tryAcquire(key, LockOptions.of(mode))
-                : LockFile.QUEUES.acquire(key, LockOptions.of(mode));
+                ? LockFile.QUEUES.tryAcquire(id, LockOptions.of(mode))
+                : LockFile.QUEUES.acquire(id, LockOptions.of(mode));
         localGrant.subscribe(this);
     }
 
@@ -286,11 +292,11 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     @Override
     public void onNext(LockHandle grant) {
         local = grant;
-        Path p = path;
-        if (p == null) {
-            throw new IllegalStateException("local grant before the path was known: " + this);
+        String id = fileId;
+        if (id == null) {
+            throw new IllegalStateException("local grant before the lock file was known: " + this);
         }
-        LockFile f = LockFile.retain(p);
+        LockFile f = LockFile.retain(id);
         file = f;
         if (casState(LOCAL_PENDING, OS_PENDING)) {
             f.request(this);
@@ -332,6 +338,27 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
 
     boolean isOsPending() {
         return state == OS_PENDING;
+    }
+
+    /** The path through which this acquisition locks the file. */
+    Path path() {
+        return Objects.requireNonNull(path, "path");
+    }
+
+    /**
+     * The path no longer names the file this acquisition queued for (it was deleted or replaced meanwhile):
+     * back to LOCAL_PENDING, if it still waits. The caller releases the local grant, then calls
+     * {@link #resolveAgain()}.
+     */
+    boolean reroute() {
+        return casState(OS_PENDING, LOCAL_PENDING);
+    }
+
+    /** Looks the lock file up again and queues for the file the path names now (after {@link #reroute()}). */
+    void resolveAgain() {
+        local = null;
+        file = null;
+        service.resolveLockFile(this);
     }
 
     /** The OS lock is held for this acquisition, if it still waits. */
