@@ -1,10 +1,12 @@
 package dev.reactivelocks.file;
 
+import dev.reactivelocks.IllegalLockStateException;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockTimeoutException;
 import dev.reactivelocks.internal.GrantDelivery;
+import dev.reactivelocks.internal.HeldLocks;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
@@ -266,10 +268,24 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
         if (state != LOCAL_PENDING) {
             return;
         }
+        LockHandle held = HeldLocks.find(actual.currentContext(),
+                h -> h instanceof FileAcquisition f && id.equals(f.fileId));
+        if (held != null) {
+            fail(reentry(held));
+            return;
+        }
         Mono<LockHandle> localGrant = immediate()
                 ? LockFile.QUEUES.tryAcquire(id, LockOptions.of(mode))
                 : LockFile.QUEUES.acquire(id, LockOptions.of(mode));
         localGrant.subscribe(this);
+    }
+
+    /** Re-entry through another name, path or service of the same lock file (see {@link HeldLocks}). */
+    private IllegalLockStateException reentry(LockHandle held) {
+        String same = "Lock '" + name + "' is the lock file of '" + held.name() + "', held ";
+        return new IllegalLockStateException(name, held.mode() == LockMode.SHARED && mode == LockMode.EXCLUSIVE
+                ? same + "SHARED by this pipeline; upgrading to EXCLUSIVE would deadlock"
+                : same + "(" + held.mode() + ") by this pipeline; locks are not reentrant");
     }
 
     @Override

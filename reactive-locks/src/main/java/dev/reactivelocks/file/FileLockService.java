@@ -47,8 +47,10 @@ import reactor.util.context.Context;
  *
  * <p><b>Reentrancy</b>: not reentrant. Re-entry through {@code withLock} (tracked in the Reactor
  * {@code Context}) and shared-to-exclusive upgrades fail at once with {@link IllegalLockStateException}.
- * Two {@code FileLockService}s of one JVM share the same per-file queue, so a pipeline that holds a file
- * through one service and asks for it through another waits for itself.
+ * A lock file is one lock whichever name, path or service reaches it: once the file is looked up, a
+ * pipeline holding it through {@code withLock} that asks for it again under another name mapping to the
+ * same file ({@code a/b} and {@code a_b}), through another path of the file (a hard link, a bind mount) or
+ * through another {@code FileLockService} of the JVM fails the same way.
  *
  * <p><b>Fairness</b>: inside one JVM, acquisitions of one lock file queue FIFO with writer preference,
  * exactly as {@link LockService#inProcess()} (the queue is shared by every {@code FileLockService} of the

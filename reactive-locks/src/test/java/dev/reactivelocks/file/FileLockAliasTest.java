@@ -2,7 +2,9 @@ package dev.reactivelocks.file;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.reactivelocks.IllegalLockStateException;
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockOptions;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -105,6 +107,28 @@ class FileLockAliasTest {
         Files.createLink(dir.resolve("job"), dir.resolve("Job"));
 
         aliasKeepsItsLock(first, "Job", dir.resolve("Job"), first, "job", dir.resolve("job"));
+    }
+
+    @Test
+    void reenteringALockFileThroughAnotherNameOrServiceFailsInsteadOfWaitingForItself() throws Exception {
+        Path dir = tmp.resolve("locks");
+        first = service(dir);
+        second = service(dir);
+        first.acquire("Job").flatMap(LockHandle::release).block(WAIT);
+        Files.createLink(dir.resolve("job"), dir.resolve("Job"));
+        LockOptions briefly = LockOptions.exclusive().timeout(Duration.ofSeconds(2));
+
+        StepVerifier.create(first.withLock("a/b", LockOptions.exclusive(), h -> first.acquire("a_b", briefly)))
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(IllegalLockStateException.class)
+                        .hasMessage("Lock 'a_b' is the lock file of 'a/b', held (EXCLUSIVE) by this pipeline; "
+                                + "locks are not reentrant"))
+                .verify(WAIT);
+        StepVerifier.create(first.withLock("Job", LockOptions.shared(), h -> second.acquire("job", briefly)))
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(IllegalLockStateException.class)
+                        .hasMessage("Lock 'job' is the lock file of 'Job', held SHARED by this pipeline; "
+                                + "upgrading to EXCLUSIVE would deadlock"))
+                .verify(WAIT);
+        assertThat(pythonTry(dir.resolve("job"))).isEqualTo("LOCKED"); // both scopes released the file
     }
 
     @Test
