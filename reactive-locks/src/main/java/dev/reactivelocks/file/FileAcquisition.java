@@ -449,9 +449,10 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     }
 
     /**
-     * Completes if the OS lock was dropped before the release because this JVM's channel of the lock file
-     * was closed under it; detected at the next operation of this JVM on the file. Never completes after a
-     * regular release.
+     * Completes if the lock stopped excluding other processes before the release: the lock file was
+     * deleted or replaced at the holder's path (detected within {@link FileLockConfig#lockFileCheckInterval()}),
+     * or this JVM's channel of the file was closed under it (detected at the next operation of this JVM on
+     * the file or at that check). Never completes after a regular release.
      */
     @Override
     public Mono<Void> lost() {

@@ -105,10 +105,14 @@ import reactor.util.context.Context;
  * JVM must not open and close the lock files themselves while they are locked. A lock file that another
  * process deletes or replaces while nobody here holds it is noticed when this JVM next locks it (the lock
  * taken is checked against the file the path names now) and the acquisition queues again for the file
- * there now; one deleted while held here is what
- * {@link #removeLockFile(FileLockConfig, String)} warns about. A dropped OS lock is detected at the next
- * operation of this JVM on that file: the handles that held it then report {@link LockHandle#isHeld()}
- * {@code false} and their {@link LockHandle#lost()} completes.
+ * there now. One deleted or replaced while held here (what {@link #removeLockFile(FileLockConfig, String)}
+ * warns about) excludes nobody any more, since the next process locks the new file: while this JVM holds
+ * a lock file, the service checks every {@link FileLockConfig#lockFileCheckInterval()} (default 1 second)
+ * that each holder's path still names the locked file, so the loss is reported within that interval plus
+ * the scheduler's latency. A dropped OS lock (the channel closed under the holders) is detected at the next
+ * operation of this JVM on that file or at that check. Either way the handles concerned then report
+ * {@link LockHandle#isHeld()} {@code false} and their {@link LockHandle#lost()} completes; they still
+ * hold their place in the JVM's queue until released.
  *
  * @implNote The service polls with {@code FileChannel.tryLock} instead of parking a thread in
  * {@code FileChannel.lock}: besides not pinning a thread per waiting file, {@code tryLock} and

@@ -19,9 +19,11 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.Set;
@@ -142,6 +144,8 @@ final class LockFile {
     private final List<FileChannel> strays = new ArrayList<>(0);
     private final ArrayDeque<FileAcquisition> waiters = new ArrayDeque<>();
     private @Nullable Disposable pollTimer;
+    private @Nullable Disposable checkTimer;
+    private long checkGeneration;
     private long pollGeneration;
     private int busyAttempts;
     private final List<Runnable> signals = new ArrayList<>();
@@ -452,6 +456,8 @@ final class LockFile {
         waiters.clear();
         if (holding.isEmpty()) {
             unlock(); // every waiter left while we were locking
+        } else {
+            startChecking(first.service);
         }
         for (FileAcquisition w : granted) {
             emit(w::deliver);
@@ -572,6 +578,7 @@ final class LockFile {
         FileLock l = lock;
         if (l != null && !l.isValid()) {
             lock = null;
+            stopChecking();
             for (FileAcquisition h : holding) {
                 h.markLost();
             }
@@ -580,6 +587,66 @@ final class LockFile {
         FileChannel c = channel;
         if (c != null && !c.isOpen()) {
             forgetChannel();
+        }
+    }
+
+    /**
+     * While the file is locked, checks every {@link FileLockConfig#lockFileCheckInterval()} (of the service
+     * that locked it) that it was neither deleted nor replaced: see {@link #checkHeld}.
+     */
+    private void startChecking(FileLockService service) {
+        if (checkTimer != null) {
+            return;
+        }
+        long generation = ++checkGeneration;
+        Runnable fire = () -> execute(onScheduler -> checkHeld(generation, service), service.scheduler());
+        checkTimer = schedule(service, fire, service.config().lockFileCheckInterval());
+    }
+
+    private void stopChecking() {
+        Disposable t = checkTimer;
+        if (t != null) {
+            t.dispose();
+            checkTimer = null;
+        }
+        checkGeneration++;
+    }
+
+    /**
+     * A holder whose path no longer names this file (deleted, or another file renamed over it) excludes
+     * nobody any more: the next process locks the file there now. Such holders are told through
+     * {@link FileAcquisition#markLost()} (their local grants stay until they release), and the file is
+     * unlocked when no holder is left. One {@code stat} per distinct path of the holders.
+     */
+    private boolean checkHeld(long generation, FileLockService service) {
+        if (generation != checkGeneration) {
+            return true; // a stale timer: the file was unlocked (and maybe locked again) since
+        }
+        checkTimer = null;
+        checkLost();
+        Map<Path, Boolean> named = new HashMap<>();
+        for (Iterator<FileAcquisition> it = holding.iterator(); it.hasNext(); ) {
+            FileAcquisition h = it.next();
+            if (!named.computeIfAbsent(h.path(), this::stillNames)) {
+                it.remove();
+                h.markLost();
+            }
+        }
+        if (lock != null && holding.isEmpty()) {
+            unlock();
+        }
+        if (lock != null) {
+            startChecking(service);
+        }
+        return true;
+    }
+
+    /** Whether {@code path} names this file; true when that cannot be told (the next check tries again). */
+    private boolean stillNames(Path path) {
+        try {
+            return id.equals(idOrNull(path));
+        } catch (IOException e) {
+            return true;
         }
     }
 
@@ -751,6 +818,7 @@ final class LockFile {
     private void unlock() {
         FileLock l = lock;
         lock = null;
+        stopChecking();
         unlockedAt = System.nanoTime();
         if (l != null) {
             releaseQuietly(l);

@@ -12,7 +12,6 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import reactor.test.StepVerifier;
@@ -35,7 +34,7 @@ class FileLockAliasTest {
             + "except OSError:\n"
             + "    print('BUSY', flush=True)\n";
 
-    private static boolean python;
+    private static Boolean python;
 
     @TempDir
     Path tmp;
@@ -43,14 +42,16 @@ class FileLockAliasTest {
     private FileLockService first;
     private FileLockService second;
 
-    @BeforeAll
-    static void findPython() {
-        try {
-            Process p = new ProcessBuilder("python3", "-c", "import fcntl").redirectErrorStream(true).start();
-            python = p.waitFor(20, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException | InterruptedException e) {
-            python = false;
+    private static synchronized boolean python() {
+        if (python == null) {
+            try {
+                Process p = new ProcessBuilder("python3", "-c", "import fcntl").redirectErrorStream(true).start();
+                python = p.waitFor(20, TimeUnit.SECONDS) && p.exitValue() == 0;
+            } catch (IOException | InterruptedException e) {
+                python = false;
+            }
         }
+        return python;
     }
 
     @AfterEach
@@ -70,7 +71,7 @@ class FileLockAliasTest {
 
     /** One non-blocking exclusive {@code fcntl.lockf} attempt by a Python process: LOCKED or BUSY. */
     static String pythonTry(Path file) throws Exception {
-        Assumptions.assumeTrue(python, "python3 (with fcntl) not found on PATH");
+        Assumptions.assumeTrue(python(), "python3 (with fcntl) not found on PATH");
         try (ChildProcess p = ChildProcess.start("python3", "-c", LOCKF_TRY, file.toString())) {
             String answer = p.nextLine(WAIT);
             assertThat(p.waitFor(WAIT)).as("python exit; stderr: %s", p.stderr()).isZero();
