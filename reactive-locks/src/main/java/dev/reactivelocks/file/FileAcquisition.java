@@ -1,14 +1,17 @@
 package dev.reactivelocks.file;
 
+import dev.reactivelocks.IllegalLockStateException;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockTimeoutException;
 import dev.reactivelocks.internal.GrantDelivery;
+import dev.reactivelocks.internal.HeldLocks;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Objects;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
@@ -80,6 +83,8 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     private volatile @Nullable Subscription inner;
     private volatile @Nullable Disposable timer;
     private volatile @Nullable Path path;
+    /** The identity (device and inode) of the lock file {@link #path} named when it was resolved. */
+    private volatile @Nullable String fileId;
     private volatile @Nullable LockHandle local;
     private volatile @Nullable LockFile file;
     private volatile boolean lost;
@@ -253,17 +258,34 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
 
     // ---------------------------------------------------------------- local queue
 
-    /** The lock file's real path is known: queue in the JVM-wide queue of that path. */
-    void enqueue(Path realPath) {
+    /**
+     * The lock file is known by its real path and identity: queue in the JVM-wide queue of that file, which
+     * every path of the file (hard links, bind mounts) shares.
+     */
+    void enqueue(Path realPath, String id) {
         path = realPath;
+        fileId = id;
         if (state != LOCAL_PENDING) {
             return;
         }
-        String key = realPath.toString();
+        LockHandle held = HeldLocks.find(actual.currentContext(),
+                h -> h instanceof FileAcquisition f && id.equals(f.fileId));
+        if (held != null) {
+            fail(reentry(held));
+            return;
+        }
         Mono<LockHandle> localGrant = immediate()
-                ? LockFile.QUEUES.tryAcquire(key, LockOptions.of(mode))
-                : LockFile.QUEUES.acquire(key, LockOptions.of(mode));
+                ? LockFile.QUEUES.tryAcquire(id, LockOptions.of(mode))
+                : LockFile.QUEUES.acquire(id, LockOptions.of(mode));
         localGrant.subscribe(this);
+    }
+
+    /** Re-entry through another name, path or service of the same lock file (see {@link HeldLocks}). */
+    private IllegalLockStateException reentry(LockHandle held) {
+        String same = "Lock '" + name + "' is the lock file of '" + held.name() + "', held ";
+        return new IllegalLockStateException(name, held.mode() == LockMode.SHARED && mode == LockMode.EXCLUSIVE
+                ? same + "SHARED by this pipeline; upgrading to EXCLUSIVE would deadlock"
+                : same + "(" + held.mode() + ") by this pipeline; locks are not reentrant");
     }
 
     @Override
@@ -286,11 +308,11 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     @Override
     public void onNext(LockHandle grant) {
         local = grant;
-        Path p = path;
-        if (p == null) {
-            throw new IllegalStateException("local grant before the path was known: " + this);
+        String id = fileId;
+        if (id == null) {
+            throw new IllegalStateException("local grant before the lock file was known: " + this);
         }
-        LockFile f = LockFile.retain(p);
+        LockFile f = LockFile.retain(id);
         file = f;
         if (casState(LOCAL_PENDING, OS_PENDING)) {
             f.request(this);
@@ -332,6 +354,27 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
 
     boolean isOsPending() {
         return state == OS_PENDING;
+    }
+
+    /** The path through which this acquisition locks the file. */
+    Path path() {
+        return Objects.requireNonNull(path, "path");
+    }
+
+    /**
+     * The path no longer names the file this acquisition queued for (it was deleted or replaced meanwhile):
+     * back to LOCAL_PENDING, if it still waits. The caller releases the local grant, then calls
+     * {@link #resolveAgain()}.
+     */
+    boolean reroute() {
+        return casState(OS_PENDING, LOCAL_PENDING);
+    }
+
+    /** Looks the lock file up again and queues for the file the path names now (after {@link #reroute()}). */
+    void resolveAgain() {
+        local = null;
+        file = null;
+        service.resolveLockFile(this);
     }
 
     /** The OS lock is held for this acquisition, if it still waits. */
@@ -406,9 +449,10 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     }
 
     /**
-     * Completes if the OS lock was dropped before the release because this JVM's channel of the lock file
-     * was closed under it; detected at the next operation of this JVM on the file. Never completes after a
-     * regular release.
+     * Completes if the lock stopped excluding other processes before the release: the lock file was
+     * deleted or replaced at the holder's path (detected within {@link FileLockConfig#lockFileCheckInterval()}),
+     * or this JVM's channel of the file was closed under it (detected at the next operation of this JVM on
+     * the file or at that check). Never completes after a regular release.
      */
     @Override
     public Mono<Void> lost() {

@@ -52,6 +52,7 @@ public final class FileLockConfig {
     static final Duration DEFAULT_MIN_POLL = Duration.ofMillis(1);
     static final Duration DEFAULT_MAX_POLL = Duration.ofMillis(50);
     static final Duration DEFAULT_CHANNEL_IDLE_TIMEOUT = Duration.ofSeconds(1);
+    static final Duration DEFAULT_LOCK_FILE_CHECK_INTERVAL = Duration.ofSeconds(1);
     private static final int MAX_FILE_NAME_BYTES = 255;
 
     private final @Nullable Path lockDirectory;
@@ -60,6 +61,7 @@ public final class FileLockConfig {
     private final Duration minPollInterval;
     private final Duration maxPollInterval;
     private final Duration channelIdleTimeout;
+    private final Duration lockFileCheckInterval;
 
     private FileLockConfig(Builder b, @Nullable Path lockDirectory) {
         this.lockDirectory = lockDirectory;
@@ -68,6 +70,7 @@ public final class FileLockConfig {
         this.minPollInterval = b.minPollInterval;
         this.maxPollInterval = b.maxPollInterval;
         this.channelIdleTimeout = b.channelIdleTimeout;
+        this.lockFileCheckInterval = b.lockFileCheckInterval;
     }
 
     /** @return a builder with the defaults */
@@ -95,6 +98,7 @@ public final class FileLockConfig {
         b.minPollInterval = minPollInterval;
         b.maxPollInterval = maxPollInterval;
         b.channelIdleTimeout = channelIdleTimeout;
+        b.lockFileCheckInterval = lockFileCheckInterval;
         return b;
     }
 
@@ -126,6 +130,11 @@ public final class FileLockConfig {
     /** @return how long a lock file's channel stays open after its last user in this JVM left */
     public Duration channelIdleTimeout() {
         return channelIdleTimeout;
+    }
+
+    /** @return how often, while this JVM holds a lock file, the service checks that it was not deleted or replaced */
+    public Duration lockFileCheckInterval() {
+        return lockFileCheckInterval;
     }
 
     /**
@@ -202,7 +211,7 @@ public final class FileLockConfig {
     public String toString() {
         return "FileLockConfig{lockDirectory=" + lockDirectory + ", scheduler=" + scheduler + ", timer=" + timer
                 + ", pollInterval=" + minPollInterval + ".." + maxPollInterval + ", channelIdleTimeout="
-                + channelIdleTimeout + "}";
+                + channelIdleTimeout + ", lockFileCheckInterval=" + lockFileCheckInterval + "}";
     }
 
     /**
@@ -216,6 +225,7 @@ public final class FileLockConfig {
         private Duration minPollInterval = DEFAULT_MIN_POLL;
         private Duration maxPollInterval = DEFAULT_MAX_POLL;
         private Duration channelIdleTimeout = DEFAULT_CHANNEL_IDLE_TIMEOUT;
+        private Duration lockFileCheckInterval = DEFAULT_LOCK_FILE_CHECK_INTERVAL;
 
         private Builder() {
         }
@@ -296,8 +306,9 @@ public final class FileLockConfig {
          * with different timeouts use one file, the timeout of the service that used it last applies.
          *
          * <p>Another process may delete or replace the lock file while the channel is idle: every lock taken
-         * is checked against the file the path names now (device and inode), and a channel whose file is
-         * gone is closed and the file reopened, so this JVM never locks a deleted file. Defaults to 1 second.
+         * is checked against the file the path names now (device and inode), and an acquisition whose file is
+         * gone queues again for the file the path names now, so this JVM never locks a deleted file (see
+         * {@link #lockFileCheckInterval(Duration)} for a file deleted while held). Defaults to 1 second.
          *
          * @param timeout zero or positive
          * @return this builder
@@ -309,6 +320,30 @@ public final class FileLockConfig {
                 throw new IllegalArgumentException("channelIdleTimeout must be >= 0, was " + timeout);
             }
             this.channelIdleTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * How often the service checks, while this JVM holds a lock file, that the file was not deleted or
+         * replaced (by another process, or by anyone renaming a new file over it): each holder's path must
+         * still name the file that is locked (same device and inode). A lock on a file that no longer has
+         * that name excludes nobody, because the next process locks the new file; when the check finds it,
+         * the holder's {@link dev.reactivelocks.LockHandle#lost()} completes and its
+         * {@link dev.reactivelocks.LockHandle#isHeld()} turns {@code false}. So a deletion or replacement
+         * is reported within this interval plus the time the file scheduler needs to run the check (one
+         * {@code stat} per distinct path of the holders). No check runs while the JVM holds nothing.
+         * Defaults to 1 second.
+         *
+         * @param interval positive
+         * @return this builder
+         * @throws IllegalArgumentException if {@code interval} is zero or negative
+         */
+        public Builder lockFileCheckInterval(Duration interval) {
+            Objects.requireNonNull(interval, "interval");
+            if (interval.isNegative() || interval.isZero()) {
+                throw new IllegalArgumentException("lockFileCheckInterval must be > 0, was " + interval);
+            }
+            this.lockFileCheckInterval = interval;
             return this;
         }
 

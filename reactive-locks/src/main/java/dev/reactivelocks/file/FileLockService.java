@@ -47,12 +47,16 @@ import reactor.util.context.Context;
  *
  * <p><b>Reentrancy</b>: not reentrant. Re-entry through {@code withLock} (tracked in the Reactor
  * {@code Context}) and shared-to-exclusive upgrades fail at once with {@link IllegalLockStateException}.
- * Two {@code FileLockService}s of one JVM share the same per-file queue, so a pipeline that holds a file
- * through one service and asks for it through another waits for itself.
+ * A lock file is one lock whichever name, path or service reaches it: once the file is looked up, a
+ * pipeline holding it through {@code withLock} that asks for it again under another name mapping to the
+ * same file ({@code a/b} and {@code a_b}), through another path of the file (a hard link, a bind mount) or
+ * through another {@code FileLockService} of the JVM fails the same way.
  *
  * <p><b>Fairness</b>: inside one JVM, acquisitions of one lock file queue FIFO with writer preference,
  * exactly as {@link LockService#inProcess()} (the queue is shared by every {@code FileLockService} of the
- * JVM and keyed by the file's real path); only the acquisition(s) at the head touch the file, so a
+ * JVM and keyed by the file's identity, its device and inode, so that every path of one file, such as
+ * hard links, bind mounts, symlinked directories or names differing only in case on a case-insensitive
+ * file system, queues in one queue and shares one channel); only the acquisition(s) at the head touch the file, so a
  * thousand waiters cost no threads and no file descriptors. <em>Across processes the operating system
  * decides</em>: while another process holds the file, the head polls it with {@code tryLock} after
  * delays that grow from {@link FileLockConfig#minPollInterval()} to {@link FileLockConfig#maxPollInterval()},
@@ -74,9 +78,10 @@ import reactor.util.context.Context;
  * file for it; an OS lock or local grant that races the cancellation is released, never leaked. The
  * {@link LockOptions#timeout(Duration) timeout} covers the whole wait, in the queue and for the file.
  *
- * <p><b>Threading</b>: no thread waits while another process holds the file. Opening and closing lock
- * files run only on the configured bounded scheduler ({@link FileLockConfig#scheduler()}). The
- * non-blocking calls {@code tryLock} and unlock run on the subscribing or releasing thread when that
+ * <p><b>Threading</b>: no thread waits while another process holds the file. Creating, opening and closing
+ * lock files run only on the configured bounded scheduler ({@link FileLockConfig#scheduler()}). Looking up
+ * an existing lock file's identity (one {@code stat}) and the non-blocking calls {@code tryLock} and unlock
+ * run on the subscribing or releasing thread when that
  * thread may block (neither a Reactor non-blocking thread such as {@code Schedulers.parallel()} nor a
  * Netty or Vert.x event loop) and the lock file's channel is already open; otherwise on the scheduler.
  * Grants, releases and failures are signalled on the thread that made them (that thread or one of the
@@ -96,13 +101,18 @@ import reactor.util.context.Context;
  * {@code SIGKILL}; waiters in other processes get the lock at their next poll. The file stays.
  *
  * <p><b>Caveat</b>: POSIX locks belong to the process and closing <em>any</em> descriptor of the file
- * drops them; the service keeps one channel per file for the whole JVM, but other code of the JVM must not
- * open and close the lock files themselves while they are locked. A lock file that another process deletes
- * or replaces while nobody here holds it is noticed when this JVM next locks it (the lock taken is checked
- * against the file the path names now) and reopened; one deleted while held here is what
- * {@link #removeLockFile(FileLockConfig, String)} warns about. A dropped OS lock is detected at the next
- * operation of this JVM on that file: the handles that held it then report {@link LockHandle#isHeld()}
- * {@code false} and their {@link LockHandle#lost()} completes.
+ * drops them; the service keeps one channel per file (not per path) for the whole JVM, but other code of the
+ * JVM must not open and close the lock files themselves while they are locked. A lock file that another
+ * process deletes or replaces while nobody here holds it is noticed when this JVM next locks it (the lock
+ * taken is checked against the file the path names now) and the acquisition queues again for the file
+ * there now. One deleted or replaced while held here (what {@link #removeLockFile(FileLockConfig, String)}
+ * warns about) excludes nobody any more, since the next process locks the new file: while this JVM holds
+ * a lock file, the service checks every {@link FileLockConfig#lockFileCheckInterval()} (default 1 second)
+ * that each holder's path still names the locked file, so the loss is reported within that interval plus
+ * the scheduler's latency. A dropped OS lock (the channel closed under the holders) is detected at the next
+ * operation of this JVM on that file or at that check. Either way the handles concerned then report
+ * {@link LockHandle#isHeld()} {@code false} and their {@link LockHandle#lost()} completes; they still
+ * hold their place in the JVM's queue until released.
  *
  * @implNote The service polls with {@code FileChannel.tryLock} instead of parking a thread in
  * {@code FileChannel.lock}: besides not pinning a thread per waiting file, {@code tryLock} and
@@ -173,14 +183,17 @@ public final class FileLockService implements LockService {
         return Mono.fromCallable(() -> {
             Path dir = Objects.requireNonNull(config.lockFile(name).getParent(), "lock directory");
             return Files.isDirectory(dir) ? dir.toRealPath().resolve(fileName) : null;
-        }).flatMap(real -> LockFile.closeIfIdle(real, scheduler)
-                .then(Mono.fromCallable(() -> deleteUnused(real, name)).subscribeOn(scheduler)))
+        }).flatMap(real -> {
+            String id = LockFile.existingId(real);
+            return id == null ? Mono.just(false) : LockFile.closeIfIdle(id, scheduler)
+                    .then(Mono.fromCallable(() -> deleteUnused(real, id, name)).subscribeOn(scheduler));
+        })
                 .defaultIfEmpty(false)
                 .subscribeOn(scheduler);
     }
 
-    private static boolean deleteUnused(Path real, String name) {
-        if (LockFile.inUse(real)) {
+    private static boolean deleteUnused(Path real, String id, String name) {
+        if (LockFile.inUse(id)) {
             throw new IllegalLockStateException(name, "Lock file '" + real + "' of lock '" + name
                     + "' is in use by this JVM; not removing it");
         }
@@ -272,30 +285,51 @@ public final class FileLockService implements LockService {
         }
     }
 
-    /** Resolves the real path of {@code a}'s lock file (creating the directory once) and queues it. */
+    /**
+     * Resolves {@code a}'s lock file, its real path and its identity (creating directory and file when
+     * missing), and queues it. An existing file is looked up on the calling thread when that may block (one
+     * {@code stat}); everything else runs on the scheduler.
+     */
     void resolveLockFile(FileAcquisition a) {
         Path real = realDirectory;
-        if (real != null) {
-            a.enqueue(real.resolve(a.fileName));
-            return;
+        if (real != null && LockFile.inlineAllowed()) {
+            Path file = real.resolve(a.fileName);
+            String id = LockFile.existingId(file);
+            if (id != null) {
+                a.enqueue(file, id);
+                return;
+            }
         }
-        Path dir = Objects.requireNonNull(directory, "directory");
         try {
-            scheduler.schedule(() -> {
-                Path resolved;
-                try {
-                    resolved = LockFile.createDirectory(dir);
-                } catch (IOException | RuntimeException e) {
-                    a.fail(new LockException(a.name, "Cannot create lock directory '" + dir + "' for lock '"
-                            + a.name + "': " + e, e));
-                    return;
-                }
-                realDirectory = resolved;
-                a.enqueue(resolved.resolve(a.fileName));
-            });
+            scheduler.schedule(() -> identify(a));
         } catch (RuntimeException e) {
             a.fail(e);
         }
+    }
+
+    private void identify(FileAcquisition a) {
+        Path real = realDirectory;
+        if (real == null) {
+            Path dir = Objects.requireNonNull(directory, "directory");
+            try {
+                real = LockFile.createDirectory(dir);
+            } catch (IOException | RuntimeException e) {
+                a.fail(new LockException(a.name, "Cannot create lock directory '" + dir + "' for lock '"
+                        + a.name + "': " + e, e));
+                return;
+            }
+            realDirectory = real;
+        }
+        Path file = real.resolve(a.fileName);
+        String id;
+        try {
+            id = LockFile.identify(file);
+        } catch (IOException | RuntimeException e) {
+            a.fail(new LockException(a.name, "Cannot create lock file '" + file + "' for lock '" + a.name
+                    + "': " + e, e));
+            return;
+        }
+        a.enqueue(file, id);
     }
 
     /**

@@ -7,19 +7,25 @@ import dev.reactivelocks.LockService;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -42,17 +48,19 @@ import reactor.util.context.Context;
  *
  * <p>POSIX record locks ({@code fcntl}, which {@code FileChannel.lock} uses on Unix) belong to the
  * process, and closing <em>any</em> descriptor of a file drops all of the process's locks on it. So the
- * JVM keeps exactly one channel per lock file ({@link #FILES}, keyed by the real path), never opens a
- * second one while the first is open, and closes it only when no acquisition used it for the idle
- * timeout. Local holders of one file share its one OS lock: an exclusive local grant needs the file locked exclusively; concurrent
+ * JVM keeps exactly one channel per lock file ({@link #FILES}), never opens a second one while the first
+ * is open, and closes it only when no acquisition used it for the idle timeout. Entries are keyed by the
+ * file's identity (device and inode, {@link #identify(Path)}), not by its path: a hard link, a bind mount or
+ * a case-insensitive file system make two paths one file, and a channel per path would close one
+ * descriptor of a file while the lock is held through another. Local holders of one file share its one OS lock: an exclusive local grant needs the file locked exclusively; concurrent
  * shared local grants share one shared OS lock, tracked in {@link #holding}.
  *
  * <p>Before a file is touched, acquisitions queue in {@link #QUEUES}, a JVM-wide in-process lock service
- * keyed by the real path: it provides FIFO fairness, timeouts and cancellation without threads, and
- * ensures that at any time the local grants of a path are either one exclusive grant or shared grants.
+ * keyed by the same identity: it provides FIFO fairness, timeouts and cancellation without threads, and
+ * ensures that at any time the local grants of a file are either one exclusive grant or shared grants.
  * Only those grants reach this class.
  *
- * <p>Every state change and every file call of one path runs in a serial task queue (an actor: a
+ * <p>Every state change and every file call of one file runs in a serial task queue (an actor: a
  * lock-free queue drained by one thread at a time), so no monitor is held across I/O and callers never
  * wait. The thread that finds the actor idle drains it itself when it may make the non-blocking calls
  * ({@code tryLock}, unlock: see {@link #inlineAllowed()}); otherwise, and whenever a step must open or
@@ -94,14 +102,15 @@ import reactor.util.context.Context;
  */
 final class LockFile {
 
-    /** JVM-wide fair queues, one per real lock file path. Never disposed. */
+    /** JVM-wide fair queues, one per lock file identity. Never disposed. */
     static final InProcessLockService QUEUES = LockService.builder().build();
 
-    private static final ConcurrentHashMap<Path, LockFile> FILES = new ConcurrentHashMap<>();
+    private static final ConcurrentHashMap<String, LockFile> FILES = new ConcurrentHashMap<>();
 
-    final Path path;
+    /** The identity of the lock file (see {@link #identify(Path)}). */
+    final String id;
 
-    /** Guarded by {@code FILES.compute} for {@link #path}. */
+    /** Guarded by {@code FILES.compute} for {@link #id}. */
     private int refs;
 
     /** How many channels of lock files this JVM has open. */
@@ -129,12 +138,14 @@ final class LockFile {
 
     // Owned by the actor: read and written only inside tasks.
     private @Nullable FileChannel channel;
-    /** The identity (device, inode) of the file {@link #channel} was opened on, or null when unknown. */
-    private @Nullable Object channelKey;
     private @Nullable FileLock lock;
     private final Set<FileAcquisition> holding = new LinkedHashSet<>();
+    /** Channels of this file opened by other entries (see {@link #handOver}); closed once it is unlocked. */
+    private final List<FileChannel> strays = new ArrayList<>(0);
     private final ArrayDeque<FileAcquisition> waiters = new ArrayDeque<>();
     private @Nullable Disposable pollTimer;
+    private @Nullable Disposable checkTimer;
+    private long checkGeneration;
     private long pollGeneration;
     private int busyAttempts;
     private final List<Runnable> signals = new ArrayList<>();
@@ -144,23 +155,23 @@ final class LockFile {
     private long unlockedAt;
     private long busySince;
 
-    private LockFile(Path path) {
-        this.path = path;
+    private LockFile(String id) {
+        this.id = id;
         this.unlockedAt = System.nanoTime() - TimeUnit.DAYS.toNanos(1);
     }
 
-    /** The entry of {@code path}, counted as used until {@link #unref()}. */
-    static LockFile retain(Path path) {
-        return FILES.compute(path, (k, e) -> {
+    /** The entry of the file {@code id}, counted as used until {@link #unref}. */
+    static LockFile retain(String id) {
+        return FILES.compute(id, (k, e) -> {
             LockFile f = e != null ? e : new LockFile(k);
             f.refs++;
             return f;
         });
     }
 
-    /** @return whether an acquisition of this JVM currently uses the lock file at real path {@code path} */
-    static boolean inUse(Path path) {
-        return FILES.containsKey(path);
+    /** @return whether an acquisition of this JVM currently uses the lock file {@code id} */
+    static boolean inUse(String id) {
+        return FILES.containsKey(id);
     }
 
     /** @return how many lock files this JVM currently has entries (and possibly open channels) for */
@@ -343,17 +354,17 @@ final class LockFile {
     }
 
     /**
-     * Closes the channel of {@code path} if nobody in this JVM uses it (for deleting the file or disposing
+     * Closes the channel of the file {@code id} if nobody in this JVM uses it (for deleting the file or disposing
      * a service).
      *
      * @return a {@code Mono} completing once done, on the file scheduler
      */
-    static Mono<Void> closeIfIdle(Path path, Scheduler scheduler) {
-        LockFile f = FILES.get(path);
+    static Mono<Void> closeIfIdle(String id, Scheduler scheduler) {
+        LockFile f = FILES.get(id);
         return f == null ? Mono.empty() : f.closeIfIdleNow(scheduler);
     }
 
-    /** {@link #closeIfIdle(Path, Scheduler)} for every lock file of this JVM. */
+    /** {@link #closeIfIdle(String, Scheduler)} for every lock file of this JVM. */
     static Mono<Void> closeAllIdle(Scheduler scheduler) {
         return Flux.fromIterable(FILES.values()).flatMap(f -> f.closeIfIdleNow(scheduler)).then();
     }
@@ -411,7 +422,12 @@ final class LockFile {
         }
         FileLock acquired;
         try {
-            acquired = channel().tryLock(0L, Long.MAX_VALUE, first.mode == LockMode.SHARED);
+            FileChannel c = channel(first);
+            if (c == null) {
+                rerouteWaiters(); // the path names another file now, or none
+                return;
+            }
+            acquired = c.tryLock(0L, Long.MAX_VALUE, first.mode == LockMode.SHARED);
         } catch (IOException | RuntimeException e) {
             failWaiters(e);
             return;
@@ -421,12 +437,12 @@ final class LockFile {
             return;
         }
         stopPolling();
-        if (!channelStillAtPath()) {
-            // Another process deleted or replaced the lock file since we opened it (oslo's
-            // remove_external_lock_file does): a lock on the old file excludes nobody. Reopen and try again.
+        if (!id.equals(existingId(first.path()))) {
+            // Another process deleted or replaced the lock file since it was looked up (oslo's
+            // remove_external_lock_file does): a lock on the old file excludes nobody. Queue again for the
+            // file the path names now; this channel stays this (old) file's until it is idle.
             releaseQuietly(acquired);
-            closeChannel();
-            schedulePoll(first, Duration.ZERO);
+            rerouteWaiters();
             return;
         }
         lock = acquired;
@@ -440,6 +456,8 @@ final class LockFile {
         waiters.clear();
         if (holding.isEmpty()) {
             unlock(); // every waiter left while we were locking
+        } else {
+            startChecking(first.service);
         }
         for (FileAcquisition w : granted) {
             emit(w::deliver);
@@ -466,6 +484,19 @@ final class LockFile {
         }
     }
 
+    /** The waiters' path no longer names this file: each one looks its file up again and queues there. */
+    private void rerouteWaiters() {
+        stopPolling();
+        FileAcquisition w;
+        while ((w = waiters.poll()) != null) {
+            if (w.reroute()) {
+                w.releaseLocal();
+                unref(w.service);
+                emit(w::resolveAgain);
+            }
+        }
+    }
+
     private void failWaiters(Throwable error) {
         checkLost();
         stopPolling();
@@ -474,7 +505,7 @@ final class LockFile {
             if (w.abandonFromFile()) {
                 w.releaseLocal();
                 unref(w.service);
-                String message = "Cannot lock file '" + path + "' for lock '" + w.name + "' (" + w.mode + "): "
+                String message = "Cannot lock file '" + w.path() + "' for lock '" + w.name + "' (" + w.mode + "): "
                         + error;
                 LockException failure = new LockException(w.name, message, error);
                 FileAcquisition failed = w;
@@ -547,6 +578,7 @@ final class LockFile {
         FileLock l = lock;
         if (l != null && !l.isValid()) {
             lock = null;
+            stopChecking();
             for (FileAcquisition h : holding) {
                 h.markLost();
             }
@@ -558,9 +590,70 @@ final class LockFile {
         }
     }
 
+    /**
+     * While the file is locked, checks every {@link FileLockConfig#lockFileCheckInterval()} (of the service
+     * that locked it) that it was neither deleted nor replaced: see {@link #checkHeld}.
+     */
+    private void startChecking(FileLockService service) {
+        if (checkTimer != null) {
+            return;
+        }
+        long generation = ++checkGeneration;
+        Runnable fire = () -> execute(onScheduler -> checkHeld(generation, service), service.scheduler());
+        checkTimer = schedule(service, fire, service.config().lockFileCheckInterval());
+    }
+
+    private void stopChecking() {
+        Disposable t = checkTimer;
+        if (t != null) {
+            t.dispose();
+            checkTimer = null;
+        }
+        checkGeneration++;
+    }
+
+    /**
+     * A holder whose path no longer names this file (deleted, or another file renamed over it) excludes
+     * nobody any more: the next process locks the file there now. Such holders are told through
+     * {@link FileAcquisition#markLost()} (their local grants stay until they release), and the file is
+     * unlocked when no holder is left. One {@code stat} per distinct path of the holders.
+     */
+    private boolean checkHeld(long generation, FileLockService service) {
+        if (generation != checkGeneration) {
+            return true; // a stale timer: the file was unlocked (and maybe locked again) since
+        }
+        checkTimer = null;
+        checkLost();
+        Map<Path, Boolean> named = new HashMap<>();
+        for (Iterator<FileAcquisition> it = holding.iterator(); it.hasNext(); ) {
+            FileAcquisition h = it.next();
+            if (!named.computeIfAbsent(h.path(), this::stillNames)) {
+                it.remove();
+                h.markLost();
+            }
+        }
+        if (lock != null && holding.isEmpty()) {
+            unlock();
+        }
+        if (lock != null) {
+            startChecking(service);
+        }
+        return true;
+    }
+
+    /** Whether {@code path} names this file; true when that cannot be told (the next check tries again). */
+    private boolean stillNames(Path path) {
+        try {
+            return id.equals(idOrNull(path));
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
     /** For tests: closes this JVM's channel of {@code path} as an interrupt would, dropping its OS lock. */
     static void closeChannelUnderHolders(Path path, Scheduler scheduler) {
-        LockFile f = FILES.get(path);
+        String id = existingId(path);
+        LockFile f = id == null ? null : FILES.get(id);
         if (f != null) {
             f.execute(onScheduler -> {
                 FileChannel c = f.channel;
@@ -579,18 +672,68 @@ final class LockFile {
         }
     }
 
-    private FileChannel channel() throws IOException {
+    /**
+     * This file's channel, opened through {@code through}'s path when closed.
+     *
+     * @return the channel, or null when that path no longer names this file
+     */
+    private @Nullable FileChannel channel(FileAcquisition through) throws IOException {
         FileChannel c = channel;
-        if (c == null || !c.isOpen()) {
-            if (c != null) {
-                forgetChannel();
-            }
-            c = open(path);
-            OPEN_CHANNELS.incrementAndGet();
-            channel = c;
-            channelKey = fileKey(path);
+        if (c != null && c.isOpen()) {
+            return c;
         }
+        if (c != null) {
+            forgetChannel();
+        }
+        Path p = through.path();
+        try {
+            c = open(p);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+        String opened = existingId(p);
+        if (!id.equals(opened)) {
+            handOver(opened, c, through.service);
+            return null;
+        }
+        OPEN_CHANNELS.incrementAndGet();
+        channel = c;
         return c;
+    }
+
+    /**
+     * A channel opened on the file {@code other} (replaced at the path since it was looked up) is closed by
+     * that file's entry, never while the entry holds a lock: closing it would drop that lock.
+     */
+    private static void handOver(@Nullable String other, FileChannel c, FileLockService service) {
+        if (other == null) {
+            closeQuietly(c); // the file was removed at once: nothing of this JVM can have it locked
+            return;
+        }
+        LockFile f = retain(other);
+        f.execute(onScheduler -> {
+            if (!onScheduler) {
+                return false;
+            }
+            if (f.lock == null) {
+                closeQuietly(c);
+            } else {
+                f.strays.add(c);
+            }
+            f.unref(service);
+            return true;
+        }, service.scheduler());
+    }
+
+    private boolean closeStrays(boolean onScheduler) {
+        if (!onScheduler) {
+            return false;
+        }
+        if (lock == null) {
+            strays.forEach(LockFile::closeQuietly);
+            strays.clear();
+        }
+        return true;
     }
 
     private void forgetChannel() {
@@ -598,19 +741,67 @@ final class LockFile {
         OPEN_CHANNELS.decrementAndGet();
     }
 
-    /** Whether the path still names the file the channel was opened on. */
-    private boolean channelStillAtPath() {
-        Object opened = channelKey;
-        return opened == null || opened.equals(fileKey(path));
-    }
-
-    /** The identity of the file at {@code path} (not following links), or null when missing or unknown. */
-    private static @Nullable Object fileKey(Path path) {
+    /**
+     * The identity of the file at {@code path} (not following links): its device and inode where the file
+     * system reports them ({@link BasicFileAttributes#fileKey()}), else the path itself.
+     *
+     * @return the identity, or null when the file is missing or cannot be read
+     */
+    static @Nullable String existingId(Path path) {
         try {
-            return Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class,
-                    LinkOption.NOFOLLOW_LINKS).fileKey();
+            return idOrNull(path);
         } catch (IOException e) {
             return null;
+        }
+    }
+
+    private static @Nullable String idOrNull(Path path) throws IOException {
+        BasicFileAttributes attributes;
+        try {
+            attributes = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+        Object key = attributes.fileKey();
+        return key != null ? key.toString() : path.toString();
+    }
+
+    /** {@link #existingId(Path)}, creating the file (and its directory) first when missing. Blocks. */
+    static String identify(Path path) throws IOException {
+        for (;;) {
+            String id = idOrNull(path);
+            if (id != null) {
+                return id;
+            }
+            create(path);
+        }
+    }
+
+    /**
+     * Creates the lock file without ever holding a descriptor of it under its name: a file created in
+     * place is opened and closed, and that close would drop a lock this JVM took meanwhile through another
+     * path of the same file (a bind mount shows the new file at once). So the file is created under a
+     * private temporary name and hard-linked to its name; only where the file system has no hard links is
+     * it created in place.
+     */
+    private static void create(Path path) throws IOException {
+        Path dir = Objects.requireNonNull(path.getParent(), "lock directory");
+        if (!Files.isDirectory(dir)) {
+            createDirectory(dir); // removed since the service resolved it
+        }
+        Path temp = Files.createFile(dir.resolve(".reactive-locks-" + UUID.randomUUID() + ".tmp"));
+        try {
+            Files.createLink(path, temp);
+        } catch (FileAlreadyExistsException e) {
+            // created meanwhile by someone else: use theirs
+        } catch (UnsupportedOperationException | FileSystemException e) {
+            try {
+                Files.createFile(path);
+            } catch (FileAlreadyExistsException ignored) {
+                // created meanwhile
+            }
+        } finally {
+            Files.deleteIfExists(temp);
         }
     }
 
@@ -627,14 +818,19 @@ final class LockFile {
     private void unlock() {
         FileLock l = lock;
         lock = null;
+        stopChecking();
         unlockedAt = System.nanoTime();
         if (l != null) {
             releaseQuietly(l);
         }
+        FileLockService user = lastUser;
+        if (!strays.isEmpty() && user != null) {
+            execute(this::closeStrays, user.scheduler());
+        }
     }
 
     private void unref(FileLockService service) {
-        FILES.computeIfPresent(path, (k, e) -> {
+        FILES.computeIfPresent(id, (k, e) -> {
             e.refs--;
             return e;
         });
@@ -708,12 +904,12 @@ final class LockFile {
             t.dispose();
             idleTimer = null;
         }
-        FILES.computeIfPresent(path, (k, e) -> e == this && e.refs == 0 ? null : e);
+        FILES.computeIfPresent(id, (k, e) -> e == this && e.refs == 0 ? null : e);
     }
 
     private int refsNow() {
         int[] out = new int[1];
-        FILES.computeIfPresent(path, (k, e) -> {
+        FILES.computeIfPresent(id, (k, e) -> {
             out[0] = e.refs;
             return e;
         });
@@ -724,28 +920,32 @@ final class LockFile {
         FileChannel c = channel;
         if (c != null) {
             forgetChannel();
-            try {
-                c.close();
-            } catch (IOException e) {
-                Operators.onErrorDropped(e, Context.empty());
-            }
+            closeQuietly(c);
+        }
+        strays.forEach(LockFile::closeQuietly);
+        strays.clear();
+    }
+
+    private static void closeQuietly(FileChannel c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            Operators.onErrorDropped(e, Context.empty());
         }
     }
 
     // ---------------------------------------------------------------- file system helpers (blocking)
 
-    /** Opens {@code path} for locking: read+write, created if missing, never truncated, never via a symlink. */
+    /**
+     * Opens the existing lock file {@code path} for locking: read+write, never created here (see
+     * {@link #identify(Path)}), never truncated, never via a symlink.
+     */
     static FileChannel open(Path path) throws IOException {
         try {
             return FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE,
-                    StandardOpenOption.CREATE, LinkOption.NOFOLLOW_LINKS);
+                    LinkOption.NOFOLLOW_LINKS);
         } catch (NoSuchFileException e) {
-            Path dir = path.getParent();
-            if (dir == null || Files.isDirectory(dir)) {
-                throw e;
-            }
-            createDirectory(dir); // removed since the service resolved it
-            return open(path);
+            throw e;
         } catch (IOException e) {
             if (Files.isSymbolicLink(path)) {
                 FileSystemException refused = new FileSystemException(path.toString(), null,
@@ -772,6 +972,6 @@ final class LockFile {
 
     @Override
     public String toString() {
-        return "LockFile{" + path + "}";
+        return "LockFile{" + id + "}";
     }
 }

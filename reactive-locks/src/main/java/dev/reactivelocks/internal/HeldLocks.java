@@ -3,6 +3,7 @@ package dev.reactivelocks.internal;
 import dev.reactivelocks.IllegalLockStateException;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
+import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
 import reactor.util.context.Context;
 import reactor.util.context.ContextView;
@@ -19,14 +20,16 @@ public final class HeldLocks {
     private static final Object KEY = HeldLocks.class;
 
     private final Object owner;
+    private final LockHandle handle;
     private final String name;
     private final LockMode mode;
     private final @Nullable HeldLocks next;
 
-    private HeldLocks(Object owner, String name, LockMode mode, @Nullable HeldLocks next) {
+    private HeldLocks(Object owner, LockHandle handle, @Nullable HeldLocks next) {
         this.owner = owner;
-        this.name = name;
-        this.mode = mode;
+        this.handle = handle;
+        this.name = handle.name();
+        this.mode = handle.mode();
         this.next = next;
     }
 
@@ -38,7 +41,7 @@ public final class HeldLocks {
      */
     public static Context with(Context context, Object owner, LockHandle handle) {
         HeldLocks head = context.getOrDefault(KEY, null);
-        return context.put(KEY, new HeldLocks(LockServiceView.unwrap(owner), handle.name(), handle.mode(), head));
+        return context.put(KEY, new HeldLocks(LockServiceView.unwrap(owner), handle, head));
     }
 
     /**
@@ -61,6 +64,23 @@ public final class HeldLocks {
                         ? "Lock '" + name + "' is held SHARED by this pipeline; upgrading to EXCLUSIVE would deadlock"
                         : "Lock '" + name + "' is already held (" + h.mode + ") by this pipeline; locks are not reentrant";
                 return new IllegalLockStateException(name, message);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Finds a held lock by its handle, for services whose locks are identified by more than service and
+     * name (a file lock by its file, whichever service and path reached it).
+     *
+     * @param context the subscriber's context
+     * @param matches tells the handle of the same lock
+     * @return the first matching handle the pipeline holds, or {@code null}
+     */
+    public static @Nullable LockHandle find(ContextView context, Predicate<? super LockHandle> matches) {
+        for (HeldLocks h = context.getOrDefault(KEY, null); h != null; h = h.next) {
+            if (matches.test(h.handle)) {
+                return h.handle;
             }
         }
         return null;
