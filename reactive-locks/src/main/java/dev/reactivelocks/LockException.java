@@ -10,6 +10,7 @@ public class LockException extends RuntimeException {
 
     private static final long serialVersionUID = 1L;
 
+    /** The name of the lock concerned. */
     private final String lockName;
 
     /**

@@ -11,7 +11,9 @@ public class LockTimeoutException extends LockException {
 
     private static final long serialVersionUID = 1L;
 
+    /** The mode that was asked for. */
     private final LockMode mode;
+    /** The timeout that passed. */
     private final Duration timeout;
 
     /**

@@ -25,10 +25,15 @@ public class ProcessExecutionException extends RuntimeException {
     /** oslo's default description. */
     static final String DEFAULT_DESCRIPTION = "Unexpected error while running command.";
 
+    /** The command, secrets masked. */
     private final String command;
+    /** The exit code, when the process exited. */
     private final @Nullable Integer exitCode;
+    /** The collected standard output, secrets masked. */
     private final String stdout;
+    /** The collected standard error, secrets masked. */
     private final String stderr;
+    /** What went wrong. */
     private final String description;
 
     /**

@@ -12,6 +12,7 @@ public class ProcessTimeoutException extends ProcessExecutionException {
 
     private static final long serialVersionUID = 1L;
 
+    /** The timeout that passed. */
     private final Duration timeout;
 
     /**
