@@ -5,6 +5,7 @@ import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import dev.reactivelocks.internal.AcquisitionMono;
 import dev.reactivelocks.internal.GrantDelivery;
 import org.jspecify.annotations.Nullable;
 import reactor.core.CoreSubscriber;
@@ -21,15 +22,15 @@ import reactor.core.publisher.Operators;
  *            request(n)           grant (in queue's critical section)          release() or the subscriber
  *   NEW ─────────────────► PENDING ─────────────────────► GRANTED (held) ─────────────────────────► RELEASED
  *    │                      │                                │ deliver() outside the critical section:
- *    │ cancel               │ cancel / timeout / dispose /   │ {@link GrantDelivery#emit}; a cancel from now on
- *    ▼                      │ try-busy / limit reached       │ goes to {@link GrantDelivery#cancelGranted},
- * CANCELLED ◄───────────────┘                                  which keeps the lock or releases it
+ *    │ cancel               │ cancel / timeout / dispose /   │ {@link GrantDelivery#emit}; a cancel before it
+ *    ▼                      │ try-busy / limit reached       │ releases, a cancel after it is ignored
+ * CANCELLED ◄───────────────┘                                  ({@link GrantDelivery#cancelGranted})
  * </pre>
  *
  * One CAS on {@link #state} decides between grant, cancel and timeout: a grant wins only when it moves
- * PENDING to GRANTED first. After the grant, the delivery protocol shared by every acquisition decides
- * whether the subscriber owns the handle or gave it up (then it is released, exactly once, by the same
- * CAS GRANTED to RELEASED as {@link #release()}).
+ * PENDING to GRANTED first. After the grant, the delivery protocol shared by every acquisition decides: a
+ * cancel before the emission releases the grant (by the same CAS GRANTED to RELEASED as
+ * {@link #release()}, so exactly once); from the emission on, the handle is the subscriber's.
  */
 final class Acquisition extends GrantDelivery implements LockHandle, org.reactivestreams.Subscription {
 
@@ -76,6 +77,8 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
     @Nullable Acquisition next;
     boolean linked;
     byte rejected;
+    /** Granted by {@link InProcessLockService#enqueue} itself; written and read by the enqueuing thread. */
+    boolean grantedOnEnqueue;
 
     // Owned by the thread's GrantTrampoline.
     @Nullable Acquisition nextGrant;
@@ -111,6 +114,9 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
     @Override
     public void request(long n) {
         if (n <= 0) {
+            if (emitted()) {
+                return; // the subscription has completed: nothing to cancel or signal (rules 3.6, 1.7)
+            }
             cancel();
             actual.onError(Exceptions.nullOrNegativeRequestException(n));
             return;
@@ -220,7 +226,7 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
             } else if (s == CANCELLED) {
                 return;
             } else {
-                cancelGranted(); // GRANTED or RELEASED: the delivery protocol decides
+                cancelGranted(); // GRANTED or RELEASED: released if not emitted yet, else ignored
                 return;
             }
         }
@@ -284,7 +290,7 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
     }
 
     /** The cold {@code Mono} returned by acquire/tryAcquire: each subscription is one acquisition. */
-    static final class AcquireMono extends Mono<LockHandle> {
+    static final class AcquireMono extends AcquisitionMono {
 
         private final InProcessLockService service;
         private final String name;

@@ -124,7 +124,10 @@ public final class InProcessLockService implements LockService {
             if (closed) {
                 reject(a, Acquisition.REJECTED_CLOSED);
             } else if (q.admitsNewcomer(a)) {
-                grantLocked(q, a);
+                if (a.grant(fencing.incrementAndGet())) {
+                    q.hold(a.mode);
+                    a.grantedOnEnqueue = true; // delivered below, on this thread
+                }
             } else if (a.tryOnly || Duration.ZERO.equals(a.timeout)) {
                 reject(a, Acquisition.REJECTED_BUSY);
             } else if (q.pending() >= maxPending) {
@@ -134,7 +137,12 @@ public final class InProcessLockService implements LockService {
             }
             return q.idle() ? null : q;
         });
-        GrantTrampoline.drain();
+        if (a.grantedOnEnqueue) {
+            // Not through the trampoline: a subscriber that waits for a free lock inside another grant's
+            // onNext must get it. The stack grows only with the caller's own nesting of acquisitions.
+            a.deliver();
+            return;
+        }
         a.afterEnqueue();
     }
 

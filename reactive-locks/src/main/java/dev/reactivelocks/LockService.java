@@ -20,29 +20,28 @@ import reactor.core.publisher.Mono;
  * and requested; each subscription is one acquisition. Cancelling a pending acquisition removes it from
  * the queue; a grant that races the cancellation is released, never leaked.
  *
- * <p><b>Cancellation</b>: a lock is never left held by nobody. Reactor subscribers may drop a value that
- * races their cancellation (a disposed {@code subscribe(consumer)}, {@code timeout()}, a
- * {@code block(Duration)} that gave up, the losers of {@code firstWithValue}), and nothing tells the
- * source: there is no global hook for dropped values that a library could install without changing every
- * other pipeline of the application. Every acquisition of this project therefore decides by where a
- * cancel comes from, once the lock is granted:
- * <ul>
- *   <li>before the handle is emitted: the lock is released and nothing is emitted;</li>
- *   <li>from inside {@code onNext}/{@code onComplete}, on the emitting thread: the subscriber takes the
- *       handle and ends its subscription ({@code next()}, {@code take(1)}, {@code blockFirst()}); the lock
- *       stays held by it;</li>
- *   <li>from another thread while the handle is being emitted, or from anywhere after that: the subscriber
- *       gave the handle up (or the chain holding it is being torn down, as {@code flatMap},
- *       {@code publishOn} or {@code delayElement} cancel their completed source); the lock is released,
- *       just as {@code withLock} releases when it is cancelled.</li>
- * </ul>
- * Subscribers that keep a handle never cancel a completed source: {@code subscribe(consumer)} (its later
- * {@code dispose()} is a no-op), {@code block()}, {@code toFuture()}, {@code usingWhen}, the Vert.x and
- * blocking adapters. What remains the caller's job: operators that store a handle and later
- * <em>discard</em> it without cancelling the source — {@code Mono.zip} whose sibling fails after the grant,
- * {@code then()}, {@code hasElement()}, {@code collectList()} cut short — hand it only to the discard hook
- * of the chain. Add {@code .doOnDiscard(LockHandle.class, h -> h.release().subscribe())} to such chains, or
- * better, scope the lock with {@link #withLock(String, LockOptions, Function)}.
+ * <p><b>Cancellation</b>: a lock is never left held by nobody, and never released under a subscriber that
+ * keeps its handle. Every acquisition follows one rule once the lock is granted: a cancel that arrives
+ * before the handle is emitted releases the lock, and nothing is emitted; from the emission on, the handle
+ * belongs to the subscriber, and cancels are ignored (no source can tell a subscriber that gave the handle
+ * up from one that keeps it: {@code next()}, {@code take(1)}, {@code switchMap} or a {@code publishOn} in
+ * between all cancel a source whose value they keep). A handle that Reactor reports as abandoned is released
+ * by two hooks this library installs globally, acting on {@link LockHandle}s only:
+ * {@code Hooks.onNextDropped} (a subscriber that received the handle after it was cancelled: a disposed
+ * {@code subscribe(consumer)}, {@code timeout()}) and {@code Hooks.onOperatorError} (an operator whose
+ * function threw while processing the handle: {@code map}, {@code flatMap}, {@code doOnNext}).
+ * {@code block()} and {@code block(Duration)} on an acquisition release a grant that arrives as they give up.
+ *
+ * <p>What remains the caller's job: operators that store a handle and later <em>discard</em> it —
+ * {@code Mono.zip} whose sibling fails after the grant, {@code then()}, {@code hasElement()}, a
+ * {@code publishOn} queue torn down by a cancel — hand it only to the discard hook of the caller's chain.
+ * {@code Mono.firstWithValue}, {@code firstWithSignal} and {@code or()} (Reactor 3.8) ignore a losing value
+ * without telling any hook: an acquisition whose grant arrives in the instant it loses such a race leaves
+ * its lock held by nobody, so bound an acquisition with {@link LockOptions#timeout(java.time.Duration)}
+ * rather than racing it against a timer. Add {@code .doOnDiscard(LockHandle.class, h -> h.release().subscribe())}
+ * to such chains, or better, scope the lock with {@link #withLock(String, LockOptions, Function)}. An
+ * application that resets Reactor's hooks calls {@code dev.reactivelocks.internal.DroppedHandles.reinstall()}
+ * afterwards.
  *
  * <p><b>Reentrancy</b>: locks are not reentrant. A pipeline that acquires a lock it already holds through
  * {@code withLock} (tracked in the Reactor {@code Context}), including a shared-to-exclusive upgrade, fails
@@ -99,11 +98,11 @@ public interface LockService extends Disposable {
      *   <li>on cancellation before the grant leaves the queue; a grant racing the cancellation is released.</li>
      * </ul>
      *
-     * @apiNote The service guarantees that every grant is either owned by a subscriber that keeps it or
-     * released: a cancel from another thread during the emission of the handle, or any cancel after it,
-     * releases the lock (see <b>Cancellation</b> in the interface comment for the exact rule and for what
-     * stays the caller's job). Prefer {@link #withLock(String, LockOptions, Function)}, whose
-     * {@code usingWhen} scope releases in every outcome.
+     * @apiNote The service guarantees that every grant is either owned by the subscriber or released: a
+     * cancel before the emission releases it, a cancel after it is ignored, a handle Reactor drops is
+     * released (see <b>Cancellation</b> in the interface comment for the exact rule and for what stays the
+     * caller's job). Prefer {@link #withLock(String, LockOptions, Function)}, whose {@code usingWhen} scope
+     * releases in every outcome.
      *
      * @param name the lock name, not empty
      * @param options mode and timeout

@@ -1,5 +1,6 @@
 package dev.reactivelocks;
 
+import dev.reactivelocks.internal.AcquisitionMono;
 import dev.reactivelocks.internal.LockServiceView;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -38,12 +39,12 @@ final class WatchedLockService implements LockService, LockServiceView {
 
     @Override
     public Mono<LockHandle> acquire(String name, LockOptions options) {
-        return delegate.acquire(name, options).map(this::watch);
+        return AcquisitionMono.map(delegate.acquire(name, options), this::watch);
     }
 
     @Override
     public Mono<LockHandle> tryAcquire(String name, LockOptions options) {
-        return delegate.tryAcquire(name, options).map(this::watch);
+        return AcquisitionMono.map(delegate.tryAcquire(name, options), this::watch);
     }
 
     private LockHandle watch(LockHandle handle) {

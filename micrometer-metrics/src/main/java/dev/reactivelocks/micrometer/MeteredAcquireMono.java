@@ -4,6 +4,7 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockTimeoutException;
 import dev.reactivelocks.LockUnavailableException;
+import dev.reactivelocks.internal.AcquisitionMono;
 import dev.reactivelocks.internal.GrantDelivery;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -12,7 +13,6 @@ import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Mono;
-import reactor.core.publisher.MonoOperator;
 import reactor.core.publisher.Operators;
 import reactor.util.context.Context;
 
@@ -33,12 +33,12 @@ import reactor.util.context.Context;
  * Request and cancel are serial (Reactive Streams 2.7); only onNext/onError may race cancel, and one CAS on
  * {@link Acquirer#state} decides. Each acquisition leaves PENDING exactly once, so the pending gauge is
  * incremented and decremented once. The metered handle is emitted through the delivery protocol that every
- * acquisition shares ({@code GrantDelivery}): a subscriber that gives it up gets it released through the
- * metered handle, so the held gauge and the hold timer stay right; cancels are also relayed upstream, whose
- * own delivery protocol releases the delegate's handle (idempotently).
+ * acquisition shares ({@code GrantDelivery}): a cancel between the grant and the emission releases it through
+ * the metered handle, so the held gauge and the hold timer stay right.
  */
-final class MeteredAcquireMono extends MonoOperator<LockHandle, LockHandle> {
+final class MeteredAcquireMono extends AcquisitionMono {
 
+    private final Mono<LockHandle> source;
     private final MeteredLockService service;
     private final String name;
     private final LockMode mode;
@@ -46,7 +46,7 @@ final class MeteredAcquireMono extends MonoOperator<LockHandle, LockHandle> {
 
     MeteredAcquireMono(Mono<LockHandle> source, MeteredLockService service, String name, LockMode mode,
                        boolean tryOnly) {
-        super(source);
+        this.source = source;
         this.service = service;
         this.name = name;
         this.mode = mode;

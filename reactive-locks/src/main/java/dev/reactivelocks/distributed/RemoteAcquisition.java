@@ -8,6 +8,7 @@ import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.LockTimeoutException;
 import dev.reactivelocks.LockUnavailableException;
+import dev.reactivelocks.internal.AcquisitionMono;
 import dev.reactivelocks.internal.GrantDelivery;
 import dev.reactivelocks.internal.HeldLocks;
 import dev.reactivelocks.spi.BackendLease;
@@ -37,8 +38,8 @@ import reactor.util.context.Context;
  *           request          local grant        busy / error: sleep until wake-up, poll or backoff
  *   LOCAL ──────────► (local) ──────────► TRYING ◄───────────────────────────────────────────► IDLE
  *    │ cancel / local         │             │ grant: GRANTED, the handle goes through
- *    │ timeout or error       │             │ {@link GrantDelivery#emit} (a cancel from then on:
- *    ▼                        │             │ {@link GrantDelivery#cancelGranted})
+ *    │ timeout or error       │             │ {@link GrantDelivery#emit} (a cancel before the emission
+ *    ▼                        │             │ releases it, a later one is ignored)
  * CANCELLED / DONE            │             │ busy with tryAcquire, or error: DONE (empty / error)
  *                             │  cancel / timeout / dispose while TRYING or IDLE
  *                             ▼
@@ -111,6 +112,9 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
     @Override
     public void request(long n) {
         if (n <= 0) {
+            if (emitted()) {
+                return; // the subscription has completed: nothing to cancel or signal (rules 3.6, 1.7)
+            }
             cancel();
             actual.onError(Exceptions.nullOrNegativeRequestException(n));
             return;
@@ -318,7 +322,7 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
     public void cancel() {
         cancelRequested = true;
         if (!terminate() && state.get() == GRANTED) {
-            cancelGranted(); // the delivery protocol decides
+            cancelGranted(); // released if not emitted yet, else ignored
         }
     }
 
@@ -364,7 +368,7 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
     }
 
     /** The cold {@code Mono} returned by acquire/tryAcquire: each subscription is one acquisition. */
-    static final class AcquireMono extends Mono<LockHandle> {
+    static final class AcquireMono extends AcquisitionMono {
 
         private final DistributedLockService service;
         private final String name;

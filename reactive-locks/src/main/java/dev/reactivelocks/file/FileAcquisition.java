@@ -33,18 +33,18 @@ import reactor.util.context.Context;
  *          request(n)            local grant (onNext)          OS lock (in the file's actor)     release() or
  *   NEW ───────────► LOCAL_PENDING ─────────────► OS_PENDING ───────────────► GRANTED (held) ─────────► RELEASED
  *    │ cancel          │ cancel / timeout /          │ cancel / timeout /         │ deliver(): {@link GrantDelivery#emit};
- *    ▼                 │ dispose / try-busy          │ dispose / try-busy / I/O   │ a cancel from now on goes to
- * CANCELLED ◄──────────┘  (inner cancelled)           │ error (local grant         │ {@link GrantDelivery#cancelGranted}
- *    ▲                                                │ released by the actor)     │ (keeps the lock or releases it)
+ *    ▼                 │ dispose / try-busy          │ dispose / try-busy / I/O   │ a cancel before it releases, a
+ * CANCELLED ◄──────────┘  (inner cancelled)           │ error (local grant         │ cancel after it is ignored
+ *    ▲                                                │ released by the actor)     │ ({@link GrantDelivery#cancelGranted})
  *    └────────────────────────────────────────────────┘
  * </pre>
  *
  * One CAS on {@link #state} decides each race before the grant. A local grant that arrives after the
  * acquisition left LOCAL_PENDING is released at once; an OS lock obtained for a waiter that is no longer
  * OS_PENDING is not counted for it (and unlocked when nobody else wanted it). After the grant, the delivery
- * protocol shared by every acquisition decides whether the subscriber owns the handle or gave it up; a
- * handle given up is released by the same CAS GRANTED to RELEASED as {@link #release()}. So every local
- * grant and every OS lock is either owned by the subscriber or released exactly once.
+ * protocol shared by every acquisition decides: a cancel before the emission releases the grant (by the same
+ * CAS GRANTED to RELEASED as {@link #release()}); from the emission on, the handle is the subscriber's. So
+ * every local grant and every OS lock is either owned by the subscriber or released exactly once.
  */
 final class FileAcquisition extends GrantDelivery implements LockHandle, Subscription, CoreSubscriber<LockHandle> {
 
@@ -119,6 +119,9 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     @Override
     public void request(long n) {
         if (n <= 0) {
+            if (emitted()) {
+                return; // the subscription has completed: nothing to cancel or signal (rules 3.6, 1.7)
+            }
             cancel();
             actual.onError(Exceptions.nullOrNegativeRequestException(n));
             return;
@@ -182,7 +185,7 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
                     return;
                 }
             } else if (s == GRANTED || s == RELEASED) {
-                cancelGranted(); // the delivery protocol decides
+                cancelGranted(); // released if not emitted yet, else ignored
                 return;
             } else {
                 return;

@@ -8,6 +8,7 @@ import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.internal.HeldLocks;
+import dev.reactivelocks.internal.AcquisitionMono;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -373,7 +374,7 @@ public final class FileLockService implements LockService {
     }
 
     /** The cold {@code Mono} of acquire/tryAcquire: each subscription is one acquisition. */
-    static final class AcquireMono extends Mono<LockHandle> {
+    static final class AcquireMono extends AcquisitionMono {
 
         private final FileLockService service;
         private final String name;

@@ -3,41 +3,37 @@ package dev.reactivelocks.internal;
 import dev.reactivelocks.LockHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import org.jspecify.annotations.Nullable;
 import reactor.core.CoreSubscriber;
 
 /**
  * The last step of every acquisition: handing a granted {@link LockHandle} to the subscriber, so that the
- * lock is never left held by nobody. Every acquisition of the project (in-process, file, distributed, and
- * the metered view that re-emits its own handle) extends this class and calls {@link #emit} once the lock
- * is its subscriber's, and {@link #cancelGranted()} from {@code cancel()} once it has been granted.
+ * lock is never left held by nobody and never released under a subscriber that keeps it. Every acquisition
+ * of the project (in-process, file, distributed, and the metered view that re-emits its own handle) extends
+ * this class, calls {@link #emit} once the lock is its subscriber's, and {@link #cancelGranted()} from
+ * {@code cancel()} once it has been granted.
  *
- * <p>The problem it solves: Reactor subscribers may drop a value that arrives after they were cancelled
- * (a disposed {@code subscribe(consumer)}, {@code timeout()}, a {@code block(Duration)} that gave up), and
- * operators that cancel a completed source discard the value they held ({@code zip} with a failing
- * sibling, {@code firstWithValue} losers, {@code publishOn}, {@code delayElement}). A handle that reaches
- * such a subscriber is owned by nobody. The rule applied here, one CAS on {@link #phase} per race:
- *
+ * <p>The rule, one CAS on {@link #phase} per race:
  * <ul>
- *   <li>a cancel that arrives before the emission starts: the handle is released instead of emitted;</li>
- *   <li>a cancel made <em>from inside</em> {@code onNext}/{@code onComplete} on the emitting thread is a
- *       subscriber that takes the handle and ends its subscription ({@code next()}, {@code take(1)},
- *       {@code blockFirst()}, {@code toFuture()}): ignored, the lock stays held by it;</li>
- *   <li>a cancel from any other thread during the emission, or from anywhere after it, is a subscriber
- *       (or an operator chain) giving up on a handle it cannot use any more: the lock is released.
- *       Subscribers that keep the handle do not cancel a completed source ({@code subscribe(consumer)},
- *       {@code block()}, {@code toFuture()}, {@code usingWhen}); operators that do ({@code flatMap},
- *       {@code publishOn}, {@code delayElement}, {@code timeout}) are tearing down the chain that holds
- *       it, which is when {@code withLock} releases too.</li>
+ *   <li>a cancel that arrives after the grant but before the emission starts: the handle never left the
+ *       acquisition, so it is released instead of emitted;</li>
+ *   <li>a cancel that arrives once the emission has started, from any thread: ignored. From then on the
+ *       subscriber owns the handle, and no source can tell a subscriber that gave it up from one that keeps
+ *       it: {@code next()}, {@code take(1)}, {@code switchMap}, {@code concatMap} and a {@code publishOn}
+ *       in between all cancel a source whose value they keep. Releasing there would let two holders in.</li>
  * </ul>
+ * A subscriber that races its own cancellation and then drops the value reports it to Reactor's
+ * {@code onNextDropped} hook ({@code subscribe(consumer)} disposed meanwhile, {@code timeout()},
+ * {@code next()}); {@link DroppedHandles} releases every {@link LockHandle} that reaches that hook. Values an
+ * operator stores and later <em>discards</em> ({@code zip} with a failing sibling, {@code firstWithValue}
+ * losers, {@code then()}, a {@code publishOn} queue torn down) go only to the discard hook of the caller's
+ * chain: that part is the caller's, as {@code LockService}'s javadoc states.
  *
  * <pre>
- *            emit()                  onNext+onComplete returned
- *  WAITING ──────────► EMITTING ──────────────────────────────────► DELIVERED
- *    │                  │  (a cancel on the emitting thread:           │ cancel (any thread)
- *    │ cancel           │   ignored)                                    ▼
- *    ▼                  │ cancel from another thread                   DONE: released
- *  REVOKED ◄────────────┘ ──(emit() returns, or declines to emit)──► DONE: released
+ *            emit()                 onNext + onComplete
+ *  WAITING ──────────► EMITTING ───────────────────────► DELIVERED   (cancels ignored from EMITTING on)
+ *    │ cancel
+ *    ▼
+ *  REVOKED ──emit()──► released, nothing emitted
  * </pre>
  *
  * The lock itself (held or released) is the subclass's state; {@link #releaseGranted()} must therefore be
@@ -48,8 +44,6 @@ public abstract class GrantDelivery {
     private static final int WAITING = 0;
     private static final int EMITTING = 1;
     private static final int REVOKED = 2;
-    private static final int DELIVERED = 3;
-    private static final int DONE = 4;
 
     private static final VarHandle PHASE;
 
@@ -59,11 +53,10 @@ public abstract class GrantDelivery {
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
+        DroppedHandles.install();
     }
 
     private volatile int phase;
-    /** The thread inside {@link #emit}; written before the CAS to EMITTING, cleared before leaving it. */
-    private @Nullable Thread emitter;
 
     /** For subclasses. */
     protected GrantDelivery() {
@@ -71,73 +64,41 @@ public abstract class GrantDelivery {
 
     /**
      * Emits {@code handle} and completes, unless the subscriber cancelled since the grant: then the grant is
-     * released instead (nothing is signalled after a cancel). Called once, after the grant.
+     * released instead, and nothing is signalled. Called once, after the grant.
      *
      * @param actual the subscriber
      * @param handle the granted handle
      * @return whether the handle was emitted
      */
     protected final boolean emit(CoreSubscriber<? super LockHandle> actual, LockHandle handle) {
-        emitter = Thread.currentThread();
         if (!PHASE.compareAndSet(this, WAITING, EMITTING)) {
-            emitter = null;
-            finishRevoked();
+            releaseGranted();
             return false;
         }
-        try {
-            actual.onNext(handle);
-            actual.onComplete();
-        } finally {
-            emitter = null;
-            if (!PHASE.compareAndSet(this, EMITTING, DELIVERED)) {
-                finishRevoked();
-            }
-        }
+        actual.onNext(handle);
+        actual.onComplete();
         return true;
     }
 
-    private void finishRevoked() {
-        if (PHASE.compareAndSet(this, REVOKED, DONE)) {
-            releaseGranted();
-        }
-    }
-
     /**
-     * The subscriber cancelled after the grant (the subclass's state says granted): decides, by the rule
-     * in the class comment, whether the lock is released. Cancels after a release are no-ops.
+     * The subscriber cancelled after the grant (the subclass's state says granted): before the emission,
+     * the lock is released by {@link #emit}; from the emission on, the cancel is ignored.
      */
     protected final void cancelGranted() {
-        for (;;) {
-            int p = phase;
-            switch (p) {
-                case WAITING:
-                    if (PHASE.compareAndSet(this, WAITING, REVOKED)) {
-                        return; // emit() releases instead of emitting
-                    }
-                    break;
-                case EMITTING:
-                    if (emitter == Thread.currentThread()) {
-                        return; // from inside onNext/onComplete: the subscriber takes the handle
-                    }
-                    if (PHASE.compareAndSet(this, EMITTING, REVOKED)) {
-                        return; // the end of the emission releases
-                    }
-                    break;
-                case DELIVERED:
-                    if (PHASE.compareAndSet(this, DELIVERED, DONE)) {
-                        releaseGranted();
-                        return;
-                    }
-                    break;
-                default:
-                    return;
-            }
-        }
+        PHASE.compareAndSet(this, WAITING, REVOKED);
     }
 
     /**
-     * Releases the granted lock because its subscriber gave it up. Must be idempotent with the handle's own
-     * release, and must not throw.
+     * @return whether the handle has been (or is being) emitted; a non-positive {@code request} is then
+     *         ignored, as for a completed subscription
+     */
+    protected final boolean emitted() {
+        return phase == EMITTING;
+    }
+
+    /**
+     * Releases the granted lock because its subscriber cancelled before the emission. Must be idempotent
+     * with the handle's own release, and must not throw.
      */
     protected abstract void releaseGranted();
 }

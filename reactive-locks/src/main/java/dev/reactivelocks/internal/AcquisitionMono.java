@@ -1,0 +1,146 @@
+package dev.reactivelocks.internal;
+
+import dev.reactivelocks.LockHandle;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+import org.reactivestreams.Subscription;
+import reactor.core.CoreSubscriber;
+import reactor.core.Exceptions;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+import reactor.util.context.Context;
+
+/**
+ * The base of every acquisition {@code Mono} of the project: {@link #block()} and {@link #block(Duration)}
+ * behave as Reactor's, except that a grant arriving while the caller gives up (timeout or interrupt) is
+ * either returned (it won the race) or released, never stored in a subscriber nobody reads.
+ */
+public abstract class AcquisitionMono extends Mono<LockHandle> {
+
+    /** For subclasses. */
+    protected AcquisitionMono() {
+    }
+
+    /**
+     * @param source an acquisition
+     * @param mapper wraps the granted handle (a decorating view's handle); must not throw
+     * @return {@code source.map(mapper)}, with this class's {@code block}
+     */
+    public static AcquisitionMono map(Mono<LockHandle> source, Function<LockHandle, LockHandle> mapper) {
+        return new AcquisitionMono() {
+            @Override
+            public void subscribe(CoreSubscriber<? super LockHandle> actual) {
+                source.map(mapper).subscribe(actual);
+            }
+        };
+    }
+
+    @Override
+    public @Nullable LockHandle block() {
+        return await(null);
+    }
+
+    @Override
+    public @Nullable LockHandle block(Duration timeout) {
+        return await(timeout);
+    }
+
+    private @Nullable LockHandle await(@Nullable Duration timeout) {
+        if (Schedulers.isInNonBlockingThread()) {
+            throw new IllegalStateException("block()/blockFirst()/blockLast() are blocking, which is not supported in "
+                    + "thread " + Thread.currentThread().getName());
+        }
+        Blocker blocker = new Blocker();
+        subscribe(blocker);
+        boolean answered;
+        try {
+            if (timeout == null) {
+                blocker.latch.await();
+                answered = true;
+            } else {
+                answered = blocker.latch.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            }
+        } catch (InterruptedException e) {
+            Object r = blocker.giveUp();
+            if (r instanceof LockHandle) {
+                ((LockHandle) r).release().subscribe(null, error -> { }); // nobody will return it
+            }
+            Thread.currentThread().interrupt();
+            throw Exceptions.propagate(e);
+        }
+        Object r = answered ? blocker.result.get() : blocker.giveUp();
+        if (r == null || r == Blocker.ABANDONED) {
+            throw new IllegalStateException("Timeout on blocking read for " + (timeout == null ? 0 : timeout.toNanos())
+                    + " NANOSECONDS");
+        }
+        if (r instanceof Throwable) {
+            throw Exceptions.propagate((Throwable) r);
+        }
+        return r == Blocker.EMPTY ? null : (LockHandle) r;
+    }
+
+    /** One CAS on {@link #result} decides between the answer and the caller giving up. */
+    private static final class Blocker implements CoreSubscriber<LockHandle> {
+
+        static final Object EMPTY = new Object();
+        static final Object ABANDONED = new Object();
+
+        final CountDownLatch latch = new CountDownLatch(1);
+        final AtomicReference<@Nullable Object> result = new AtomicReference<>();
+        final AtomicReference<@Nullable Subscription> subscription = new AtomicReference<>();
+
+        @Override
+        public void onSubscribe(Subscription s) {
+            if (subscription.compareAndSet(null, s)) {
+                s.request(Long.MAX_VALUE);
+            } else {
+                s.cancel();
+            }
+        }
+
+        @Override
+        public void onNext(LockHandle handle) {
+            if (result.compareAndSet(null, handle)) {
+                latch.countDown();
+            } else {
+                handle.release().subscribe(null, error -> { }); // the caller gave up first
+            }
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            if (result.compareAndSet(null, error)) {
+                latch.countDown();
+            }
+        }
+
+        @Override
+        public void onComplete() {
+            if (result.compareAndSet(null, EMPTY)) {
+                latch.countDown();
+            }
+        }
+
+        @Override
+        public Context currentContext() {
+            return Context.empty();
+        }
+
+        /** @return {@link #ABANDONED} when this won (the acquisition is cancelled), else the answer */
+        Object giveUp() {
+            if (result.compareAndSet(null, ABANDONED)) {
+                Subscription s = subscription.get();
+                if (s != null) {
+                    s.cancel();
+                }
+                return ABANDONED;
+            }
+            Object r = result.get();
+            return r == null ? ABANDONED : r;
+        }
+    }
+}
