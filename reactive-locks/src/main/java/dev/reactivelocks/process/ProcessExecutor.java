@@ -70,6 +70,10 @@ public interface ProcessExecutor extends Disposable {
      *   <li>emits the {@link ProcessResult} when the child exited with an accepted code;</li>
      *   <li>errors with {@link ProcessExecutionException} when the last attempt exited with another code or
      *       could not be started (after {@code attempts - 1} retries, uniformly random pauses between);</li>
+     *   <li>errors with {@link ProcessExecutionException} when stdout and stderr together exceeded
+     *       {@link ProcessSpec#maxOutput()} (64 MiB unless set): the process group was killed and the
+     *       exception names the limit; the output never grows past it, so a huge output cannot exhaust the
+     *       memory of the poller thread shared with other runs;</li>
      *   <li>errors with {@link ProcessTimeoutException} when an attempt timed out (not retried);</li>
      *   <li>errors with {@link IllegalStateException} when the spec has limits and {@code prlimit} is
      *       missing, or when the executor is or gets disposed;</li>
