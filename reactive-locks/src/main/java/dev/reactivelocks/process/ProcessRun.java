@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.ObjIntConsumer;
+import dev.reactivelocks.internal.RunMarker;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
 import reactor.core.Disposable;
@@ -74,6 +75,7 @@ final class ProcessRun {
     private @Nullable Pipe out;
     private @Nullable Pipe err;
     private volatile List<ProcessHandle> descendantsAtTerm = List.of();
+    private @Nullable RunMarker marker;
 
     // poller-confined
     private Phase phase = Phase.RUNNING;
@@ -158,6 +160,9 @@ final class ProcessRun {
                 env.clear();
             }
             env.putAll(spec.environment());
+            RunMarker m = RunMarker.create();
+            m.addTo(env);
+            marker = m;
             LOG.log(Level.DEBUG, () -> "Running cmd (subprocess): " + display);
             if (tools.setsid() != null && !spec.shell() && spec.rootHelper() == null) {
                 // behind the setsid wrapper a missing program would look like exit code 127
@@ -370,6 +375,7 @@ final class ProcessRun {
                 } else {
                     signalDescendants(p, kill);
                 }
+                signalEscaped(kill);
                 // the leader directly too: covers a signal that races the child's own setsid()
                 if (kill) {
                     p.destroyForcibly();
@@ -402,6 +408,24 @@ final class ProcessRun {
             signalDescendants(p, "KILL".equals(name));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Signals the processes that left the tree and the group but still carry the run's marker: a grandchild
+     * that double-forked and called {@code setsid}, and its own descendants.
+     */
+    private void signalEscaped(boolean kill) {
+        RunMarker m = marker;
+        if (m == null) {
+            return;
+        }
+        for (ProcessHandle h : m.carriers()) {
+            if (kill) {
+                h.destroyForcibly();
+            } else {
+                h.destroy();
+            }
         }
     }
 

@@ -337,7 +337,9 @@ public final class ProcessSpec {
 
         /**
          * Starts the child with exactly these variables instead of inheriting the JVM's environment, like
-         * oslo's {@code env_variables}. Defaults to inheriting.
+         * oslo's {@code env_variables}, plus the marker {@code REACTIVE_LOCKS_RUN} that every child gets
+         * (it lets a kill reach descendants that left the process group, see {@link ProcessExecutor}).
+         * Defaults to inheriting.
          *
          * @param variables the whole environment
          * @return this builder
@@ -422,8 +424,8 @@ public final class ProcessSpec {
         }
 
         /**
-         * @param timeout how long one attempt may take from spawn to exit; then its process group is
-         *     killed and the run fails with {@link ProcessTimeoutException}. Defaults to none.
+         * @param timeout how long one attempt may take from spawn to exit; then its process group (and
+         *     what else {@link ProcessExecutor} lists under "Cancellation and timeouts") is killed and the run fails with {@link ProcessTimeoutException}. Defaults to none.
          * @return this builder
          */
         public Builder timeout(Duration timeout) {
