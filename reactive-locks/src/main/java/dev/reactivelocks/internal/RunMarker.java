@@ -28,12 +28,12 @@ public final class RunMarker {
 
     private static final Path PROC = Path.of("/proc");
 
+    private static final String PREFIX = VARIABLE + "=";
+
     private final String value;
-    private final byte[] entry;
 
     private RunMarker(String value) {
         this.value = value;
-        this.entry = (VARIABLE + "=" + value + "\0").getBytes(StandardCharsets.UTF_8);
     }
 
     /** @return a marker with a random value; may read the system's entropy, so not on a Reactor thread */
@@ -46,9 +46,14 @@ public final class RunMarker {
         return value;
     }
 
-    /** Puts the variable into {@code environment}, the one a {@code ProcessBuilder} will start with. */
+    /**
+     * Puts the variable into {@code environment}, the one a {@code ProcessBuilder} will start with. A marker
+     * already there (this JVM runs under another marked run) is kept: the value becomes a comma-separated
+     * list, so the outer run still finds the processes of this one.
+     */
     public void addTo(Map<String, String> environment) {
-        environment.put(VARIABLE, value);
+        String outer = environment.get(VARIABLE);
+        environment.put(VARIABLE, outer == null || outer.isEmpty() ? value : outer + "," + value);
     }
 
     /**
@@ -76,26 +81,21 @@ public final class RunMarker {
     }
 
     private boolean carries(Path environ) {
-        byte[] bytes;
+        String text;
         try {
-            bytes = Files.readAllBytes(environ);
+            text = new String(Files.readAllBytes(environ), StandardCharsets.UTF_8);
         } catch (IOException | RuntimeException e) {
             return false; // gone, or another user's
         }
-        for (int start = 0; start + entry.length <= bytes.length; start++) {
-            if ((start == 0 || bytes[start - 1] == 0) && matchesAt(bytes, start)) {
-                return true;
+        for (String variable : text.split("\0")) {
+            if (variable.startsWith(PREFIX)) {
+                for (String token : variable.substring(PREFIX.length()).split(",")) {
+                    if (token.equals(value)) {
+                        return true;
+                    }
+                }
             }
         }
         return false;
-    }
-
-    private boolean matchesAt(byte[] bytes, int start) {
-        for (int i = 0; i < entry.length; i++) {
-            if (bytes[start + i] != entry[i]) {
-                return false;
-            }
-        }
-        return true;
     }
 }
