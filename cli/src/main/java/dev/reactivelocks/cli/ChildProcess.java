@@ -1,5 +1,6 @@
 package dev.reactivelocks.cli;
 
+import dev.reactivelocks.internal.RunMarker;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -16,8 +17,19 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * The command a subcommand runs: started with the tool's standard input, output and error (so its output
  * streams through unchanged), waited for, and killed with its descendants when the tool is stopped.
+ *
+ * <p>The descendants are those the command's process tree holds when it is killed and, on Linux, every
+ * process of the same user that carries the command's {@link RunMarker} variable
+ * ({@code REACTIVE_LOCKS_RUN}) in its environment: that reaches a daemon that double-forked and called
+ * {@code setsid}, which has left the tree. Not reached: such a daemon when it runs as another user or was
+ * started with a scrubbed environment ({@code env -i}, {@code sudo}).
  */
 final class ChildProcess {
+
+    /** What "descendants" means in the help of the subcommands that run a command. */
+    static final String DESCENDANTS_HELP = "Descendants: its process tree, plus (Linux) processes of this user"
+            + " whose environment holds its REACTIVE_LOCKS_RUN marker, e.g. a double-forked setsid daemon; not one"
+            + " running as another user or with a scrubbed environment (env -i, sudo).";
 
     /** How long a command may take to exit after {@code SIGTERM} before it is killed with {@code SIGKILL}. */
     static final Duration KILL_GRACE = Duration.ofSeconds(5);
@@ -25,9 +37,11 @@ final class ChildProcess {
     private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
     private final Process process;
+    private final RunMarker marker;
 
-    private ChildProcess(Process process) {
+    private ChildProcess(Process process, RunMarker marker) {
         this.process = process;
+        this.marker = marker;
     }
 
     /**
@@ -38,8 +52,10 @@ final class ChildProcess {
     static ChildProcess start(List<String> command, Map<String, String> extraEnvironment) {
         ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
         builder.environment().putAll(extraEnvironment);
+        RunMarker marker = RunMarker.create();
+        marker.addTo(builder.environment());
         try {
-            return new ChildProcess(builder.start());
+            return new ChildProcess(builder.start(), marker);
         } catch (IOException | RuntimeException e) {
             throw new ReactiveLocksCli.CliFailure(ReactiveLocksCli.EXIT_FAILURE,
                     "cannot run '" + command.get(0) + "': " + e.getMessage());
@@ -97,11 +113,16 @@ final class ChildProcess {
         }
     }
 
-    /** The command, then its descendants; a snapshot. */
+    /** The command, then its descendants, then the other carriers of its marker; a snapshot. */
     private List<ProcessHandle> tree() {
         List<ProcessHandle> tree = new ArrayList<>();
         tree.add(process.toHandle());
         process.descendants().forEach(tree::add);
+        for (ProcessHandle escaped : marker.carriers()) {
+            if (!tree.contains(escaped)) {
+                tree.add(escaped);
+            }
+        }
         return tree;
     }
 

@@ -36,7 +36,9 @@ import picocli.CommandLine.Spec;
  *   <li>{@value #EXIT_FAILURE}: any other failure (the command cannot be started, the lock directory
  *       cannot be created or read, ...), with a message on standard error;</li>
  *   <li>when the tool itself is stopped by {@code SIGTERM} or {@code SIGINT} (Ctrl-C), it first kills the
- *       command with its descendants and releases the lock or removes the directory, then exits with
+ *       command with its descendants (its process tree and, on Linux, the processes of the same user that
+ *       carry its {@code REACTIVE_LOCKS_RUN} environment marker, which reaches daemons that double-forked
+ *       and called {@code setsid}) and releases the lock or removes the directory, then exits with
  *       {@code 143} or {@code 130}, as the JVM does for these signals.</li>
  * </ul>
  *

@@ -41,7 +41,8 @@ import picocli.CommandLine.Spec;
         description = {
             "Runs COMMAND while holding the file lock NAME, streams its output and exits with its exit code.",
             "Exits with 75 without running COMMAND when the lock is not acquired within --timeout.",
-            "SIGTERM or Ctrl-C kill COMMAND with its descendants, then release the lock."
+            "SIGTERM or Ctrl-C kill COMMAND with its descendants, then release the lock.",
+            ChildProcess.DESCENDANTS_HELP
         })
 final class RunCommand implements Callable<Integer> {
 

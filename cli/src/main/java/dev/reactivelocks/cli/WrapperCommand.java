@@ -30,7 +30,8 @@ import picocli.CommandLine.Spec;
             "Creates a private temporary lock directory, runs COMMAND with " + ReactiveLocksCli.LOCK_DIR_ENV
                     + " set to it, removes the directory and exits with COMMAND's exit code.",
             "The directory is created in $TMPDIR, else in the JVM's temporary directory.",
-            "SIGTERM or Ctrl-C kill COMMAND with its descendants, then remove the directory."
+            "SIGTERM or Ctrl-C kill COMMAND with its descendants, then remove the directory.",
+            ChildProcess.DESCENDANTS_HELP
         })
 final class WrapperCommand implements Callable<Integer> {
 

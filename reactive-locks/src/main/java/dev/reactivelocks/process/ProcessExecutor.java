@@ -27,12 +27,23 @@ import reactor.core.publisher.Mono;
  * descendants write after the child's exit is normally not delivered (and they get {@code EPIPE}); in rare
  * races the run instead waits until those descendants close the pipes, bounded by the spec's timeout.
  *
- * <p><b>Cancellation and timeouts</b>: cancelling the subscription, the spec's timeout and
- * {@link #dispose()} kill the whole process tree: the child is started as the leader of its own session and
- * process group (util-linux {@code setsid}), the group receives SIGTERM, then SIGKILL after the kill grace,
- * and as soon as the child has been reaped whatever is left of its group receives SIGKILL. Errors and
- * completion are signalled only after the child has been reaped. Without {@code setsid} and {@code kill} on
- * the {@code PATH}, the signals go to the child and the descendants the JDK can see.
+ * <p><b>Cancellation and timeouts</b>: cancelling the subscription, the spec's timeout,
+ * {@link #dispose()} and {@link ProcessSpec.Builder#maxOutput(long) too much output} kill the child and
+ * its descendants. Exactly these receive SIGTERM, then SIGKILL after the kill grace (and SIGKILL as soon
+ * as the child has been reaped):
+ * <ul>
+ *   <li>the child's process group: the child is started as the leader of its own session and group
+ *       (util-linux {@code setsid}), so this is every descendant that did not move to another group;
+ *       without {@code setsid} and {@code kill} on the {@code PATH}, the child and the descendants the JDK
+ *       can see instead;</li>
+ *   <li>on Linux, every process of the same user that carries the run's marker variable
+ *       {@code REACTIVE_LOCKS_RUN} in its initial environment: descendants that left the group and the
+ *       tree, such as a daemon that double-forked and called {@code setsid}.</li>
+ * </ul>
+ * Not reached: a descendant that left the group <em>and</em> runs as another user or was started with a
+ * scrubbed environment ({@code env -i}, {@code sudo}'s {@code env_reset}, so typically what a
+ * {@linkplain ProcessSpec.Builder#rootHelper(String) root helper} starts). Errors and completion are
+ * signalled only after the child has been reaped and the signals were sent.
  *
  * <p><b>Threading</b>: outputs are emitted on a poller thread named {@code reactive-locks-process-poller-N}
  * shared by many runs: move heavy work elsewhere with {@code publishOn}. Spawning, stdin writes, signals,
@@ -70,6 +81,10 @@ public interface ProcessExecutor extends Disposable {
      *   <li>emits the {@link ProcessResult} when the child exited with an accepted code;</li>
      *   <li>errors with {@link ProcessExecutionException} when the last attempt exited with another code or
      *       could not be started (after {@code attempts - 1} retries, uniformly random pauses between);</li>
+     *   <li>errors with {@link ProcessExecutionException} when stdout and stderr together exceeded
+     *       {@link ProcessSpec#maxOutput()} (64 MiB unless set): the process group was killed and the
+     *       exception names the limit; the output never grows past it, so a huge output cannot exhaust the
+     *       memory of the poller thread shared with other runs;</li>
      *   <li>errors with {@link ProcessTimeoutException} when an attempt timed out (not retried);</li>
      *   <li>errors with {@link IllegalStateException} when the spec has limits and {@code prlimit} is
      *       missing, or when the executor is or gets disposed;</li>

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.ObjIntConsumer;
+import dev.reactivelocks.internal.RunMarker;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
 import reactor.core.Disposable;
@@ -74,10 +75,13 @@ final class ProcessRun {
     private @Nullable Pipe out;
     private @Nullable Pipe err;
     private volatile List<ProcessHandle> descendantsAtTerm = List.of();
+    private @Nullable RunMarker marker;
 
     // poller-confined
     private Phase phase = Phase.RUNNING;
     private boolean timedOut;
+    private long collectedBytes;
+    private boolean outputExceeded;
     private boolean exited;
     private int exitCode;
     private long exitNanos;
@@ -156,6 +160,9 @@ final class ProcessRun {
                 env.clear();
             }
             env.putAll(spec.environment());
+            RunMarker m = RunMarker.create();
+            m.addTo(env);
+            marker = m;
             LOG.log(Level.DEBUG, () -> "Running cmd (subprocess): " + display);
             if (tools.setsid() != null && !spec.shell() && spec.rootHelper() == null) {
                 // behind the setsid wrapper a missing program would look like exit code 127
@@ -368,6 +375,7 @@ final class ProcessRun {
                 } else {
                     signalDescendants(p, kill);
                 }
+                signalEscaped(kill);
                 // the leader directly too: covers a signal that races the child's own setsid()
                 if (kill) {
                     p.destroyForcibly();
@@ -403,6 +411,24 @@ final class ProcessRun {
         }
     }
 
+    /**
+     * Signals the processes that left the tree and the group but still carry the run's marker: a grandchild
+     * that double-forked and called {@code setsid}, and its own descendants.
+     */
+    private void signalEscaped(boolean kill) {
+        RunMarker m = marker;
+        if (m == null) {
+            return;
+        }
+        for (ProcessHandle h : m.carriers()) {
+            if (kill) {
+                h.destroyForcibly();
+            } else {
+                h.destroy();
+            }
+        }
+    }
+
     private void signalDescendants(Process p, boolean kill) {
         List<ProcessHandle> targets = new ArrayList<>(descendantsAtTerm);
         p.toHandle().descendants().forEach(targets::add);
@@ -435,6 +461,10 @@ final class ProcessRun {
                 error = DefaultProcessExecutor.disposedError();
             } else if (cancelRequested && !timedOut) {
                 signalNothing = true;
+            } else if (outputExceeded) {
+                error = new ProcessExecutionException(display, code, o.maskedTail(), e.maskedTail(),
+                        "Output exceeded maxOutput of " + spec.maxOutput() + " bytes; its process group was killed.",
+                        null);
             } else if (timedOut) {
                 Duration timeout = spec.timeout();
                 assert timeout != null;
@@ -445,7 +475,8 @@ final class ProcessRun {
                 result = new ProcessResult(display, code, o.collected(), e.collected(), spec.charset(), duration, pid);
             }
         }
-        String outcome = signalNothing ? "cancelled" : timedOut ? "timed out" : String.valueOf(code);
+        String outcome = signalNothing ? "cancelled" : timedOut ? "timed out"
+                : outputExceeded ? "output exceeded maxOutput" : String.valueOf(code);
         LOG.log(Level.DEBUG, () -> "CMD \"" + display + "\" returned: " + outcome + " in "
                 + duration.toMillis() / 1000.0 + "s");
         Disposable writer = stdinWriter;
@@ -597,13 +628,33 @@ final class ProcessRun {
                 return;
             }
             if (all != null) {
-                all.write(bytes, 0, n);
+                collect(bytes, n);
                 return;
             }
             appendTail(bytes, n);
             if (emit) {
                 assert cutter != null;
                 cutter.feed(bytes, 0, n, pending);
+            }
+        }
+
+        /**
+         * Keeps what fits under the spec's {@code maxOutput} (both pipes together); the first byte beyond it
+         * starts the kill, and what the dying group still writes is read and dropped.
+         */
+        private void collect(byte[] bytes, int n) {
+            assert all != null;
+            long room = spec.maxOutput() - collectedBytes;
+            int kept = (int) Math.min(n, Math.max(0, room));
+            all.write(bytes, 0, kept);
+            collectedBytes += kept;
+            if (kept < n && !outputExceeded) {
+                outputExceeded = true;
+                LOG.log(Level.DEBUG, () -> "Command " + display + " exceeded maxOutput of " + spec.maxOutput()
+                        + " bytes; killing its process group");
+                if (phase == Phase.RUNNING) {
+                    startKill(System.nanoTime());
+                }
             }
         }
 
@@ -644,6 +695,13 @@ final class ProcessRun {
 
         String maskedText() {
             return spec.secretMasker().mask(new String(collected(), spec.charset()));
+        }
+
+        /** The last {@value ProcessRun#TAIL_BYTES} bytes of what was collected, decoded and masked. */
+        String maskedTail() {
+            byte[] bytes = collected();
+            int from = Math.max(0, bytes.length - TAIL_BYTES);
+            return spec.secretMasker().mask(new String(bytes, from, bytes.length - from, spec.charset()));
         }
     }
 }

@@ -38,6 +38,9 @@ import org.reactivestreams.Publisher;
  */
 public final class ProcessSpec {
 
+    /** The default of {@link Builder#maxOutput(long)}: 64 MiB. */
+    public static final long DEFAULT_MAX_OUTPUT = 64L << 20;
+
     /** Where stdin comes from. */
     enum StdinKind { NONE, BYTES, PUBLISHER }
 
@@ -62,6 +65,7 @@ public final class ProcessSpec {
     private final @Nullable ObjIntConsumer<? super ProcessHandle> onExit;
     private final OutputMode outputMode;
     private final int maxLineLength;
+    private final long maxOutput;
     private final Charset charset;
 
     private ProcessSpec(Builder b) {
@@ -88,6 +92,7 @@ public final class ProcessSpec {
         this.onExit = b.onExit;
         this.outputMode = b.outputMode;
         this.maxLineLength = b.maxLineLength;
+        this.maxOutput = b.maxOutput;
         this.charset = b.charset;
     }
 
@@ -133,6 +138,7 @@ public final class ProcessSpec {
         b.onExit = onExit;
         b.outputMode = outputMode;
         b.maxLineLength = maxLineLength;
+        b.maxOutput = maxOutput;
         b.charset = charset;
         return b;
     }
@@ -193,6 +199,11 @@ public final class ProcessSpec {
     /** @return the output mode of {@link ProcessExecutor#stream(ProcessSpec)} */
     public OutputMode outputMode() {
         return outputMode;
+    }
+
+    /** @return the most bytes of stdout and stderr together that {@link ProcessExecutor#execute(ProcessSpec)} collects */
+    public long maxOutput() {
+        return maxOutput;
     }
 
     /** @return the charset output is decoded with and string stdin is encoded with */
@@ -287,6 +298,7 @@ public final class ProcessSpec {
         private @Nullable ObjIntConsumer<? super ProcessHandle> onExit;
         private OutputMode outputMode = OutputMode.LINES;
         private int maxLineLength = 1 << 20;
+        private long maxOutput = DEFAULT_MAX_OUTPUT;
         private Charset charset = StandardCharsets.UTF_8;
 
         private Builder(List<String> argv) {
@@ -325,7 +337,9 @@ public final class ProcessSpec {
 
         /**
          * Starts the child with exactly these variables instead of inheriting the JVM's environment, like
-         * oslo's {@code env_variables}. Defaults to inheriting.
+         * oslo's {@code env_variables}, plus the marker {@code REACTIVE_LOCKS_RUN} that every child gets
+         * (it lets a kill reach descendants that left the process group, see {@link ProcessExecutor}).
+         * Defaults to inheriting.
          *
          * @param variables the whole environment
          * @return this builder
@@ -410,8 +424,8 @@ public final class ProcessSpec {
         }
 
         /**
-         * @param timeout how long one attempt may take from spawn to exit; then its process group is
-         *     killed and the run fails with {@link ProcessTimeoutException}. Defaults to none.
+         * @param timeout how long one attempt may take from spawn to exit; then its process group (and
+         *     what else {@link ProcessExecutor} lists under "Cancellation and timeouts") is killed and the run fails with {@link ProcessTimeoutException}. Defaults to none.
          * @return this builder
          */
         public Builder timeout(Duration timeout) {
@@ -573,6 +587,27 @@ public final class ProcessSpec {
                 throw new IllegalArgumentException("maxLineLength must be >= 16, was " + bytes);
             }
             this.maxLineLength = bytes;
+            return this;
+        }
+
+        /**
+         * Bounds the output that {@link ProcessExecutor#execute(ProcessSpec)} holds in memory: when stdout and
+         * stderr together exceed {@code bytes}, the process group is killed as on a timeout and the run fails
+         * with a {@link ProcessExecutionException} whose {@link ProcessExecutionException#description()
+         * description} names the limit ({@code "Output exceeded maxOutput of 1024 bytes; its process group
+         * was killed."}) and whose stdout and stderr hold the last 64 KiB collected of each; with
+         * {@link #attempts(int) attempts} left, it is retried like any failed exit-code check.
+         * {@link ProcessExecutor#stream(ProcessSpec)} holds no output (backpressure bounds it)
+         * and ignores this limit. Defaults to 64 MiB.
+         *
+         * @param bytes the most bytes collected, at least 1
+         * @return this builder
+         */
+        public Builder maxOutput(long bytes) {
+            if (bytes < 1) {
+                throw new IllegalArgumentException("maxOutput must be >= 1, was " + bytes);
+            }
+            this.maxOutput = bytes;
             return this;
         }
 

@@ -98,7 +98,7 @@ class ProcessExecutorTest {
 
         ProcessResult replaced = run(ProcessSpec.command("/usr/bin/env")
                 .replaceEnvironment(Map.of("ONLY", "this")).build());
-        assertThat(replaced.stdoutText()).isEqualTo("ONLY=this\n");
+        assertThat(replaced.stdoutText()).matches("ONLY=this\nREACTIVE_LOCKS_RUN=[0-9a-f-]{36}\n");
     }
 
     @Test
@@ -248,6 +248,58 @@ class ProcessExecutorTest {
                         .build()))
                 .expectErrorSatisfies(e -> assertThat(e.getCause()).hasMessage(
                         "Cannot run program \"/nonexistent/***/program\": error=2, No such file or directory"))
+                .verify(WAIT);
+    }
+
+    /**
+     * Issue 14: {@code execute()} collected output without bound and ended in an {@code OutOfMemoryError} on
+     * the poller thread that serves every run. A run past {@code maxOutput} is killed and fails naming the
+     * limit, while a run on the same poller completes with its exact output.
+     */
+    @Test
+    void outputBeyondMaxOutputKillsTheRunAndLeavesTheOtherRunsOfThePollerAlone() {
+        ProcessExecutor single = ProcessExecutor.builder().pollerThreads(1).build();
+        try {
+            Mono<Throwable> flood = single.execute(ProcessSpec.command("yes", "flood").maxOutput(100_000).build())
+                    .map(r -> (Throwable) new AssertionError("completed: " + r))
+                    .onErrorResume(Mono::just);
+            Mono<ProcessResult> neighbour = single.execute(ProcessSpec.command("sh", "-c",
+                    "head -c 300000 /dev/zero | tr '\\000' a; printf end >&2").build());
+
+            reactor.util.function.Tuple2<Throwable, ProcessResult> both = Mono.zip(flood, neighbour).block(WAIT);
+
+            assertThat(both.getT1()).isExactlyInstanceOf(ProcessExecutionException.class);
+            ProcessExecutionException failure = (ProcessExecutionException) both.getT1();
+            assertThat(failure.description())
+                    .isEqualTo("Output exceeded maxOutput of 100000 bytes; its process group was killed.");
+            assertThat(failure.getMessage()).startsWith("Output exceeded maxOutput of 100000 bytes; its process group"
+                    + " was killed.\nCommand: yes flood\nExit code: 143\nStdout: 'flood\\nflood\\n");
+            assertThat(failure.exitCode()).isEqualTo(143);
+            // exactly 100,000 bytes were kept (16,666 lines and "floo"); the exception holds their last 64 KiB
+            assertThat(failure.stdout()).isEqualTo("flood\n".repeat(10_922) + "floo");
+            assertThat(failure.stderr()).isEmpty();
+
+            ProcessResult result = both.getT2();
+            assertThat(result.stdout()).hasSize(300_000).containsOnly('a');
+            assertThat(result.stderrText()).isEqualTo("end");
+            assertThat(((DefaultProcessExecutor) single).pollers()[0].thread().isAlive()).isTrue();
+            assertThat(single.execute(ProcessSpec.command("printf", "after").build()).block(WAIT).stdoutText())
+                    .isEqualTo("after");
+        } finally {
+            single.disposeLater().block(WAIT);
+        }
+    }
+
+    @Test
+    void maxOutputIsExactAndDefaultsTo64MiB() {
+        assertThat(ProcessSpec.command("x").build().maxOutput()).isEqualTo(64L * 1024 * 1024);
+        assertThatThrownBy(() -> ProcessSpec.command("x").maxOutput(0)).hasMessage("maxOutput must be >= 1, was 0");
+        ProcessResult atLimit = run(ProcessSpec.command("head", "-c", "5000", "/dev/zero").maxOutput(5000).build());
+        assertThat(atLimit.stdout()).hasSize(5000);
+        StepVerifier.create(exec.execute(ProcessSpec.command("head", "-c", "5001", "/dev/zero").maxOutput(5000)
+                        .build()))
+                .expectErrorSatisfies(e -> assertThat(((ProcessExecutionException) e).description())
+                        .isEqualTo("Output exceeded maxOutput of 5000 bytes; its process group was killed."))
                 .verify(WAIT);
     }
 

@@ -60,6 +60,48 @@ class ProcessKillTest {
         assertThat(Procs.awaitDead(grandchild, DEATH)).as("grandchild %s is gone", grandchild).isTrue();
     }
 
+    /**
+     * Issue 14: a grandchild that double-forks and calls {@code setsid} leaves the tree and the process
+     * group, and survived a timeout. It keeps the run's marker variable, by which the kill finds it.
+     */
+    @Test
+    void timeoutKillsADoubleForkedSetsidGrandchild() throws Exception {
+        CompletableFuture<Long> child = new CompletableFuture<>();
+        ProcessSpec spec = ProcessSpec.command("python3", "-c", String.join("\n",
+                        "import os, sys, time",
+                        "pid = os.fork()",
+                        "if pid == 0:",
+                        "    os.setsid()",
+                        "    if os.fork() == 0:",
+                        "        print(os.getpid(), os.getsid(0), flush=True)",
+                        "        null = os.open('/dev/null', os.O_RDWR)",
+                        "        for fd in (0, 1, 2):",
+                        "            os.dup2(null, fd)",
+                        "        time.sleep(100)",
+                        "    os._exit(0)",
+                        "os.waitpid(pid, 0)",
+                        "time.sleep(100)"))
+                .timeout(Duration.ofSeconds(3))
+                .onStart(h -> child.complete(h.pid()))
+                .build();
+        Throwable failure = exec.execute(spec).map(r -> (Throwable) new AssertionError("completed: " + r))
+                .onErrorResume(reactor.core.publisher.Mono::just).block(WAIT);
+
+        assertThat(failure).isInstanceOf(ProcessTimeoutException.class);
+        ProcessTimeoutException timeout = (ProcessTimeoutException) failure;
+        String[] pidAndSession = timeout.stdout().trim().split(" ");
+        long grandchild = Long.parseLong(pidAndSession[0]);
+        try {
+            assertThat(Long.parseLong(pidAndSession[1])).as("the grandchild's session is not the child's")
+                    .isNotEqualTo(child.get());
+            assertThat(timeout.exitCode()).isEqualTo(128 + 15);
+            assertThat(Procs.awaitDead(grandchild, DEATH)).as("double-forked grandchild %s is gone", grandchild)
+                    .isTrue();
+        } finally {
+            ProcessHandle.of(grandchild).ifPresent(ProcessHandle::destroyForcibly);
+        }
+    }
+
     @Test
     void errorIsSignalledOnlyAfterTheChildWasReaped() {
         List<Long> pids = new CopyOnWriteArrayList<>();

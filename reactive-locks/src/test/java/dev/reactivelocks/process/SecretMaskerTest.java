@@ -1,9 +1,14 @@
 package dev.reactivelocks.process;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 class SecretMaskerTest {
 
@@ -52,27 +57,29 @@ class SecretMaskerTest {
         assertThat(custom.mask("login bob hunter2 apikey=abc")).isEqualTo("login bob *** apikey=***");
     }
 
-    /** Issue 14: these stayed visible; oslo's mask_password patterns hide them. */
-    @Test
-    void masksWhatOslosPatternsMask() {
-        assertThat(masker.mask("mysql --password 's3cr3t' db")).isEqualTo("mysql --password '***' db");
-        assertThat(masker.mask("mysql --password \"s3 cr3t\" db")).isEqualTo("mysql --password \"***\" db");
-        assertThat(masker.mask("mysql --password -s3cr3t db")).isEqualTo("mysql --password *** db");
-        assertThat(masker.mask("['mysql', 'password', '-p', 's3cr3t']"))
-                .isEqualTo("['mysql', 'password', '-p', '***']");
-        assertThat(masker.mask("login password -p s3cr3t now")).isEqualTo("login password -p *** now");
-        assertThat(masker.mask("<admin_password2>s3cr3t</admin_password2>"))
-                .isEqualTo("<admin_password2>***</admin_password2>");
-        assertThat(masker.mask("rabbitcookie=s3cr3t cephmonkey: x")).isEqualTo("rabbitcookie=*** cephmonkey: x");
+    /**
+     * Issue 14: {@code --password 's3cr3t'} and {@code --password -s3cr3t} stayed visible; oslo's
+     * mask_password patterns hide them. Where oslo stops a quoted value at the other kind of quote, the rest
+     * of the secret stays hidden too.
+     */
+    @ParameterizedTest
+    @MethodSource("oslosForms")
+    void masksWhatOslosPatternsMask(String text, String masked) {
+        assertThat(masker.mask(text)).isEqualTo(masked);
     }
 
-    /** Where oslo stops a quoted value at the other kind of quote, the rest of the secret stays hidden too. */
-    @Test
-    void aQuotedValueEndsOnlyAtTheQuoteThatOpenedIt() {
-        assertThat(masker.mask("password = 's3\"cr3t' next")).isEqualTo("password = '***' next");
-        assertThat(masker.mask("{'password': 's3\"cr3t', 'user': 'bob'}"))
-                .isEqualTo("{'password': '***', 'user': 'bob'}");
-        assertThat(masker.mask("password='s3cr3t")).isEqualTo("password='***");
+    static Stream<Arguments> oslosForms() {
+        return Stream.of(
+                arguments("mysql --password 's3cr3t' db", "mysql --password '***' db"),
+                arguments("mysql --password \"s3 cr3t\" db", "mysql --password \"***\" db"),
+                arguments("mysql --password -s3cr3t db", "mysql --password *** db"),
+                arguments("['mysql', 'password', '-p', 's3cr3t']", "['mysql', 'password', '-p', '***']"),
+                arguments("login password -p s3cr3t now", "login password -p *** now"),
+                arguments("<admin_password2>s3cr3t</admin_password2>", "<admin_password2>***</admin_password2>"),
+                arguments("rabbitcookie=s3cr3t cephmonkey: x", "rabbitcookie=*** cephmonkey: x"),
+                arguments("password = 's3\"cr3t' next", "password = '***' next"),
+                arguments("{'password': 's3\"cr3t', 'user': 'bob'}", "{'password': '***', 'user': 'bob'}"),
+                arguments("password='s3cr3t", "password='***"));
     }
 
     /** Issue 14: a passphrase with spaces after its option was only masked up to the first space. */
