@@ -11,6 +11,8 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -90,6 +92,23 @@ class FileLockReplacedTest {
             Path fresh = Files.writeString(dir.resolve("fresh"), "");
             Files.move(fresh, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         });
+    }
+
+    @Test
+    void aWaiterQueuedForADeletedLockFileLocksTheFileCreatedInItsPlace() throws Exception {
+        LockHandle held = locks.acquire("moved").block(WAIT);
+        CompletableFuture<LockHandle> waiting = locks.acquire("moved", LockOptions.exclusive().timeout(WAIT))
+                .toFuture();
+        Files.delete(dir.resolve("moved"));
+        StepVerifier.create(held.lost()).expectComplete().verify(WAIT);
+        held.release().block(WAIT);
+
+        LockHandle next = waiting.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(next.isHeld()).isTrue();
+        assertThat(dir.resolve("moved")).isRegularFile();
+        assertThat(FileLockAliasTest.pythonTry(dir.resolve("moved"))).isEqualTo("BUSY");
+        next.release().block(WAIT);
+        assertThat(FileLockAliasTest.pythonTry(dir.resolve("moved"))).isEqualTo("LOCKED");
     }
 
     @Test
