@@ -722,7 +722,9 @@ final class LockFile {
      */
     private static void handOver(@Nullable String other, FileChannel c, FileLockService service) {
         if (other == null) {
-            closeQuietly(c); // the file was removed at once: nothing of this JVM can have it locked
+            // removed again at once: a lock on a file without a name excludes nobody, and the check of its
+            // holders (if any in this JVM) reports them lost
+            closeQuietly(c);
             return;
         }
         LockFile f = retain(other);
