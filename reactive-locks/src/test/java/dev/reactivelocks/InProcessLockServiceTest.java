@@ -182,10 +182,11 @@ class InProcessLockServiceTest extends LockServiceContract {
         RecordingSubscriber waiter = locks.acquire("r").subscribeWith(new RecordingSubscriber());
         RaceTestUtils.race(waiter::dispose, () -> holder.release().subscribe());
         LockHandle h = waiter.handle();
-        if (h != null) {
-            assertThat(h.isHeld()).isTrue();
-            h.release().block();
+        if (h != null && h.isHeld()) {
+            h.release().block(); // delivered and completed before the cancel: the subscriber owns it
         }
+        // else not delivered, or the cancel landed between onNext and onComplete and the delivery protocol
+        // (GrantDelivery) released the handle; either way nothing may be left held by nobody
         assertThat(service().stats("r")).as("iteration %d", i).isEmpty();
     }
 
