@@ -562,11 +562,7 @@ final class LockFile {
     }
 
     private void stopPolling() {
-        Disposable t = pollTimer;
-        if (t != null) {
-            t.dispose();
-            pollTimer = null;
-        }
+        pollTimer = disposed(pollTimer);
         pollGeneration++;
         busyAttempts = 0;
     }
@@ -619,12 +615,16 @@ final class LockFile {
     }
 
     private void stopChecking() {
-        Disposable t = checkTimer;
-        if (t != null) {
-            t.dispose();
-            checkTimer = null;
-        }
+        checkTimer = disposed(checkTimer);
         checkGeneration++;
+    }
+
+    /** Disposes {@code timer} if any; returns null, the value of a field holding no timer. */
+    private static @Nullable Disposable disposed(@Nullable Disposable timer) {
+        if (timer != null) {
+            timer.dispose();
+        }
+        return null;
     }
 
     /**
