@@ -53,6 +53,7 @@ public final class FileLockConfig {
     static final Duration DEFAULT_MAX_POLL = Duration.ofMillis(50);
     static final Duration DEFAULT_CHANNEL_IDLE_TIMEOUT = Duration.ofSeconds(1);
     static final Duration DEFAULT_LOCK_FILE_CHECK_INTERVAL = Duration.ofSeconds(1);
+    static final int DEFAULT_MAX_IDLE_CHANNELS = 256;
     private static final int MAX_FILE_NAME_BYTES = 255;
 
     private final @Nullable Path lockDirectory;
@@ -62,6 +63,7 @@ public final class FileLockConfig {
     private final Duration maxPollInterval;
     private final Duration channelIdleTimeout;
     private final Duration lockFileCheckInterval;
+    private final int maxIdleChannels;
 
     private FileLockConfig(Builder b, @Nullable Path lockDirectory) {
         this.lockDirectory = lockDirectory;
@@ -71,6 +73,7 @@ public final class FileLockConfig {
         this.maxPollInterval = b.maxPollInterval;
         this.channelIdleTimeout = b.channelIdleTimeout;
         this.lockFileCheckInterval = b.lockFileCheckInterval;
+        this.maxIdleChannels = b.maxIdleChannels;
     }
 
     /** @return a builder with the defaults */
@@ -99,6 +102,7 @@ public final class FileLockConfig {
         b.maxPollInterval = maxPollInterval;
         b.channelIdleTimeout = channelIdleTimeout;
         b.lockFileCheckInterval = lockFileCheckInterval;
+        b.maxIdleChannels = maxIdleChannels;
         return b;
     }
 
@@ -135,6 +139,11 @@ public final class FileLockConfig {
     /** @return how often, while this JVM holds a lock file, the service checks that it was not deleted or replaced */
     public Duration lockFileCheckInterval() {
         return lockFileCheckInterval;
+    }
+
+    /** @return how many idle lock file channels (file descriptors) the JVM keeps open at most */
+    public int maxIdleChannels() {
+        return maxIdleChannels;
     }
 
     /**
@@ -211,7 +220,8 @@ public final class FileLockConfig {
     public String toString() {
         return "FileLockConfig{lockDirectory=" + lockDirectory + ", scheduler=" + scheduler + ", timer=" + timer
                 + ", pollInterval=" + minPollInterval + ".." + maxPollInterval + ", channelIdleTimeout="
-                + channelIdleTimeout + ", lockFileCheckInterval=" + lockFileCheckInterval + "}";
+                + channelIdleTimeout + ", maxIdleChannels=" + maxIdleChannels + ", lockFileCheckInterval="
+                + lockFileCheckInterval + "}";
     }
 
     /**
@@ -226,6 +236,7 @@ public final class FileLockConfig {
         private Duration maxPollInterval = DEFAULT_MAX_POLL;
         private Duration channelIdleTimeout = DEFAULT_CHANNEL_IDLE_TIMEOUT;
         private Duration lockFileCheckInterval = DEFAULT_LOCK_FILE_CHECK_INTERVAL;
+        private int maxIdleChannels = DEFAULT_MAX_IDLE_CHANNELS;
 
         private Builder() {
         }
@@ -320,6 +331,29 @@ public final class FileLockConfig {
                 throw new IllegalArgumentException("channelIdleTimeout must be >= 0, was " + timeout);
             }
             this.channelIdleTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * How many idle channels (open file descriptors of lock files that no acquisition of this JVM uses)
+         * are kept open at most, so that many distinct names used in a short time do not exhaust the
+         * process's descriptor limit, at which every lock of the JVM would fail. The list of idle channels
+         * is shared by every {@code FileLockService} of the JVM, like the channels themselves; when a file
+         * becomes idle and the list is longer than the limit of the service that used the file last, the
+         * least recently used idle channels are closed (on the file scheduler) before their
+         * {@link #channelIdleTimeout(Duration) idle timeout}. A channel whose file has a holder or waiter in
+         * this JVM is never idle, so never closed to make room: held files do not count against the limit.
+         * {@code 0} closes each channel with its last user. Defaults to 256.
+         *
+         * @param max zero or positive
+         * @return this builder
+         * @throws IllegalArgumentException if {@code max} is negative
+         */
+        public Builder maxIdleChannels(int max) {
+            if (max < 0) {
+                throw new IllegalArgumentException("maxIdleChannels must be >= 0, was " + max);
+            }
+            this.maxIdleChannels = max;
             return this;
         }
 

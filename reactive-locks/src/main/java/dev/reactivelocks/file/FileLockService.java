@@ -88,8 +88,10 @@ import reactor.util.context.Context;
  * Grants, releases and failures are signalled on the thread that made them (that thread or one of the
  * scheduler's), after it finished its file calls; timeouts of acquisitions still in the in-JVM queue on
  * the timer. A lock file's channel stays open for {@link FileLockConfig#channelIdleTimeout()} after its last
- * user in the JVM left, holding no lock, and is closed then, when a service is disposed or before
- * {@link #removeLockFile(FileLockConfig, String)} deletes the file. The file calls of
+ * user in the JVM left, holding no lock, and is closed then, when a service is disposed, before
+ * {@link #removeLockFile(FileLockConfig, String)} deletes the file, or earlier when more than
+ * {@link FileLockConfig#maxIdleChannels()} (default 256) channels are idle in the JVM (the least recently
+ * used first; a channel whose file is held or awaited in this JVM is never idle). The file calls of
  * one lock file are serialized and run on the scheduler of one of the services using it (when several
  * services of the JVM with different schedulers share a file); should that scheduler reject work because
  * it was disposed meanwhile, the remaining calls finish on {@code Schedulers.boundedElastic()}.

@@ -85,6 +85,9 @@ import reactor.util.context.Context;
  *   any task ──► OS lock invalid (channel closed under us)? holders are told lost() ; lock = null
  *   unref   ──► refs == 0 and idle ? ──► channel open ? IDLE: close it after channelIdleTimeout
  *                                        (or at dispose) unless used again ; then drop the entry
+ *                                        more than maxIdleChannels IDLE ? close the least recently used
+ *   while locked, every lockFileCheckInterval ──► holders whose path names another file (or none) are
+ *                                        told lost() ; none left ? unlock
  * </pre>
  *
  * {@link #refs} counts the acquisitions with a local grant that still use this entry; it changes only
@@ -107,11 +110,21 @@ final class LockFile {
 
     private static final ConcurrentHashMap<String, LockFile> FILES = new ConcurrentHashMap<>();
 
+    /**
+     * The entries whose channel is open while no acquisition uses them, least recently used first, at most
+     * {@link FileLockConfig#maxIdleChannels()}; guarded by itself. An entry may stay listed for a moment
+     * after it is used again; closing it then finds it busy and leaves it open.
+     */
+    private static final Set<LockFile> IDLE = new LinkedHashSet<>();
+
     /** The identity of the lock file (see {@link #identify(Path)}). */
     final String id;
 
     /** Guarded by {@code FILES.compute} for {@link #id}. */
     private int refs;
+
+    /** Whether this entry is in {@link #IDLE}; written under its monitor. */
+    private volatile boolean listedIdle;
 
     /** How many channels of lock files this JVM has open. */
     private static final AtomicInteger OPEN_CHANNELS = new AtomicInteger();
@@ -162,11 +175,13 @@ final class LockFile {
 
     /** The entry of the file {@code id}, counted as used until {@link #unref}. */
     static LockFile retain(String id) {
-        return FILES.compute(id, (k, e) -> {
+        LockFile used = FILES.compute(id, (k, e) -> {
             LockFile f = e != null ? e : new LockFile(k);
             f.refs++;
             return f;
         });
+        used.unlistIdle();
+        return used;
     }
 
     /** @return whether an acquisition of this JVM currently uses the lock file {@code id} */
@@ -547,11 +562,7 @@ final class LockFile {
     }
 
     private void stopPolling() {
-        Disposable t = pollTimer;
-        if (t != null) {
-            t.dispose();
-            pollTimer = null;
-        }
+        pollTimer = disposed(pollTimer);
         pollGeneration++;
         busyAttempts = 0;
     }
@@ -604,12 +615,16 @@ final class LockFile {
     }
 
     private void stopChecking() {
-        Disposable t = checkTimer;
-        if (t != null) {
-            t.dispose();
-            checkTimer = null;
-        }
+        checkTimer = disposed(checkTimer);
         checkGeneration++;
+    }
+
+    /** Disposes {@code timer} if any; returns null, the value of a field holding no timer. */
+    private static @Nullable Disposable disposed(@Nullable Disposable timer) {
+        if (timer != null) {
+            timer.dispose();
+        }
+        return null;
     }
 
     /**
@@ -707,7 +722,9 @@ final class LockFile {
      */
     private static void handOver(@Nullable String other, FileChannel c, FileLockService service) {
         if (other == null) {
-            closeQuietly(c); // the file was removed at once: nothing of this JVM can have it locked
+            // removed again at once: a lock on a file without a name excludes nobody, and the check of its
+            // holders (if any in this JVM) reports them lost
+            closeQuietly(c);
             return;
         }
         LockFile f = retain(other);
@@ -847,6 +864,42 @@ final class LockFile {
         if (timeout.isZero() || idleTimer == null) {
             scheduleIdleClose(service, timeout);
         }
+        if (!timeout.isZero()) {
+            listIdle(service);
+        }
+    }
+
+    /**
+     * Puts this idle entry at the most recent end of {@link #IDLE}; when that holds more than the service's
+     * {@link FileLockConfig#maxIdleChannels()}, closes the least recently used ones now (each in its own
+     * actor, and only if still idle there: a file with a holder or waiter is never closed).
+     */
+    private void listIdle(FileLockService service) {
+        List<LockFile> evicted = new ArrayList<>(0);
+        synchronized (IDLE) {
+            IDLE.remove(this);
+            IDLE.add(this);
+            listedIdle = true;
+            int max = service.config().maxIdleChannels();
+            for (Iterator<LockFile> it = IDLE.iterator(); IDLE.size() - evicted.size() > max; ) {
+                LockFile eldest = it.next();
+                it.remove();
+                eldest.listedIdle = false;
+                evicted.add(eldest);
+            }
+        }
+        for (LockFile f : evicted) {
+            f.execute(onScheduler -> f.closeWhenIdle(onScheduler, true), service.scheduler());
+        }
+    }
+
+    private void unlistIdle() {
+        if (listedIdle) {
+            synchronized (IDLE) {
+                IDLE.remove(this);
+                listedIdle = false;
+            }
+        }
     }
 
     private boolean idle() {
@@ -917,6 +970,7 @@ final class LockFile {
     }
 
     private void closeChannel() {
+        unlistIdle();
         FileChannel c = channel;
         if (c != null) {
             forgetChannel();

@@ -1,6 +1,7 @@
 package dev.reactivelocks.file;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.reactivelocks.LockHandle;
@@ -12,17 +13,19 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import reactor.core.publisher.Flux;
 import reactor.test.StepVerifier;
 
 /**
  * The channel of a lock file stays open for {@link FileLockConfig#channelIdleTimeout()} after its last user
- * left, holding no lock meanwhile, and is closed after that timeout, on dispose and before the file is
- * removed. Descriptors are counted in {@code /proc/self/fd}.
+ * left, holding no lock meanwhile, and is closed after that timeout, on dispose, before the file is
+ * removed, and when more than {@link FileLockConfig#maxIdleChannels()} are idle (never while held). Descriptors are counted in {@code /proc/self/fd}.
  */
 class FileLockChannelReuseTest {
 
@@ -52,8 +55,11 @@ class FileLockChannelReuseTest {
     }
 
     private FileLockService service(Duration idleTimeout) {
-        locks = FileLockService.create(FileLockConfig.builder().lockDirectory(dir())
-                .channelIdleTimeout(idleTimeout).build());
+        return service(FileLockConfig.builder().channelIdleTimeout(idleTimeout));
+    }
+
+    private FileLockService service(FileLockConfig.Builder config) {
+        locks = FileLockService.create(config.lockDirectory(dir()).build());
         return locks;
     }
 
@@ -65,10 +71,25 @@ class FileLockChannelReuseTest {
         } catch (IOException e) {
             return 0; // no such file: nothing can be open on it under this name
         }
+        return descriptors(real::equals);
+    }
+
+    /** How many descriptors of this process are open on files in the lock directory. */
+    private long descriptorsInLockDirectory() {
+        Path real;
+        try {
+            real = dir().toRealPath();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return descriptors(target -> target.startsWith(real));
+    }
+
+    private static long descriptors(Predicate<Path> target) {
         try (Stream<Path> fds = Files.list(FDS)) {
             return fds.filter(fd -> {
                 try {
-                    return Files.readSymbolicLink(fd).equals(real);
+                    return target.test(Files.readSymbolicLink(fd));
                 } catch (IOException | UnsupportedOperationException e) {
                     return false; // closed while listing
                 }
@@ -186,5 +207,60 @@ class FileLockChannelReuseTest {
             assertThat(descriptorsOf(file)).as("the stale channel was closed, the new file opened").isEqualTo(1);
             h.release().block(WAIT);
         }
+    }
+
+    private static void useNames(FileLockService service, String prefix, int count) {
+        Flux.range(0, count)
+                .flatMap(i -> service.acquire(prefix + i).flatMap(LockHandle::release), 16)
+                .blockLast(Duration.ofMinutes(2)); // creating 5,000 files takes seconds on a busy disk
+    }
+
+    /**
+     * Issue 14, section 3: idle lock-file descriptors were unbounded. 5,000 distinct names used within a
+     * second kept about 5,000 descriptors open for the idle timeout, and at the process limit every lock of
+     * the JVM failed. Now at most {@link FileLockConfig#maxIdleChannels()} idle channels stay open, the most
+     * recently used.
+     */
+    @Test
+    void fiveThousandNamesKeepAtMostTheDefaultOf256IdleChannelsTheMostRecentlyUsed() {
+        FileLockService service = service(FileLockConfig.builder().channelIdleTimeout(Duration.ofHours(1)));
+        assertThat(service.config().maxIdleChannels()).isEqualTo(256);
+        useNames(service, "n", 5000);
+
+        FileLockServiceTest.await(() -> descriptorsInLockDirectory() <= 256, "idle channels capped");
+        assertThat(descriptorsInLockDirectory()).isEqualTo(256);
+        assertThat(LockFile.openChannels()).isEqualTo(256);
+        assertThat(descriptorsOf(dir().resolve("n4999"))).isEqualTo(1);
+        assertThat(descriptorsOf(dir().resolve("n0"))).isZero();
+    }
+
+    @Test
+    void aChannelWhoseFileIsHeldIsNeverClosedToMakeRoom() throws Exception {
+        FileLockService service = service(FileLockConfig.builder().channelIdleTimeout(Duration.ofHours(1)).maxIdleChannels(2));
+        LockHandle held = service.acquire("held").block(WAIT);
+        useNames(service, "other", 50);
+
+        FileLockServiceTest.await(() -> descriptorsInLockDirectory() <= 3, "idle channels capped");
+        assertThat(descriptorsInLockDirectory()).isEqualTo(3); // the held file and the two idle ones
+        assertThat(held.isHeld()).isTrue();
+        assertThat(FileLockAliasTest.pythonTry(dir().resolve("held"))).isEqualTo("BUSY");
+        held.release().block(WAIT);
+        FileLockServiceTest.await(() -> descriptorsInLockDirectory() == 2, "the released file's channel is idle too");
+        assertThat(FileLockAliasTest.pythonTry(dir().resolve("held"))).isEqualTo("LOCKED");
+    }
+
+    @Test
+    void zeroIdleChannelsClosesEachChannelWithItsLastUser() {
+        FileLockService service = service(FileLockConfig.builder().channelIdleTimeout(Duration.ofHours(1)).maxIdleChannels(0));
+        useNames(service, "z", 20);
+        FileLockServiceTest.await(() -> descriptorsInLockDirectory() == 0, "no idle channel kept");
+        assertThat(LockFile.openEntries()).isZero();
+    }
+
+    @Test
+    void theLimitMustNotBeNegative() {
+        assertThatThrownBy(() -> FileLockConfig.builder().maxIdleChannels(-1))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("maxIdleChannels must be >= 0, was -1");
     }
 }

@@ -14,12 +14,15 @@ import dev.reactivelocks.LockTimeoutException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterEach;
@@ -48,7 +51,8 @@ class FileLockServiceTest {
     @BeforeEach
     void setUp() {
         dir = tmp.resolve("locks");
-        locks = FileLockService.create(FileLockConfig.builder().lockDirectory(dir).build());
+        locks = FileLockService.create(FileLockConfig.builder().lockDirectory(dir)
+                .lockFileCheckInterval(Duration.ofMillis(100)).build());
     }
 
     @AfterEach
@@ -488,5 +492,91 @@ class FileLockServiceTest {
             previous = h.fencingToken();
             h.release().block(WAIT);
         }
+    }
+
+    /** Holds {@code name} {@code holders} times, lets {@code breakIt} act on its file, expects the loss reported. */
+    private void holdersAreToldOfTheLoss(String name, LockOptions options, int holders, FileAction breakIt)
+            throws Exception {
+        List<LockHandle> held = new ArrayList<>();
+        for (int i = 0; i < holders; i++) {
+            held.add(locks.acquire(name, options).block(WAIT));
+        }
+        StepVerifier.create(held.get(0).lost()).expectSubscription().expectNoEvent(Duration.ofMillis(300))
+                .thenCancel().verify(WAIT);
+        assertThat(held).allSatisfy(h -> assertThat(h.isHeld()).isTrue());
+
+        breakIt.apply(dir.resolve(name));
+        for (LockHandle h : held) {
+            StepVerifier.create(h.lost()).expectComplete().verify(WAIT);
+            assertThat(h.isHeld()).isFalse();
+        }
+
+        // the name works again on the file it names now, once the lost holders left
+        held.forEach(h -> h.release().block(WAIT));
+        LockHandle next = locks.acquire(name, LockOptions.exclusive().timeout(WAIT)).block(WAIT);
+        assertThat(next.isHeld()).isTrue();
+        assertThat(FileLockAliasTest.pythonTry(dir.resolve(name))).isEqualTo("BUSY");
+        StepVerifier.create(next.lost()).expectSubscription().expectNoEvent(Duration.ofMillis(300)).thenCancel()
+                .verify(WAIT);
+        next.release().block(WAIT);
+        assertThat(FileLockAliasTest.pythonTry(dir.resolve(name))).isEqualTo("LOCKED");
+    }
+
+    @FunctionalInterface
+    interface FileAction {
+        void apply(Path file) throws Exception;
+    }
+
+    /**
+     * Issue 14, section 2: a lock file deleted or replaced while this JVM holds it excludes nobody any more
+     * (the next process creates or opens the new file and locks it), yet the holder kept reporting
+     * {@code isHeld()}. Now the service checks, every {@link FileLockConfig#lockFileCheckInterval()} while it
+     * holds a file, that each holder's path still names the locked file, and completes {@code lost()}.
+     */
+    @Test
+    void aLockFileDeletedWhileHeldIsReportedLost() throws Exception {
+        holdersAreToldOfTheLoss("deleted", LockOptions.exclusive(), 1, Files::delete);
+    }
+
+    @Test
+    void aLockFileReplacedByRenameWhileHeldIsReportedLostToEverySharedHolder() throws Exception {
+        holdersAreToldOfTheLoss("renamed", LockOptions.shared(), 2, file -> {
+            Path fresh = Files.writeString(dir.resolve("fresh"), "");
+            Files.move(fresh, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        });
+    }
+
+    @Test
+    void aWaiterQueuedForADeletedLockFileLocksTheFileCreatedInItsPlace() throws Exception {
+        LockHandle held = locks.acquire("moved").block(WAIT);
+        CompletableFuture<LockHandle> waiting = locks.acquire("moved", LockOptions.exclusive().timeout(WAIT))
+                .toFuture();
+        Files.delete(dir.resolve("moved"));
+        StepVerifier.create(held.lost()).expectComplete().verify(WAIT);
+        held.release().block(WAIT);
+
+        LockHandle next = waiting.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(next.isHeld()).isTrue();
+        assertThat(dir.resolve("moved")).isRegularFile();
+        assertThat(FileLockAliasTest.pythonTry(dir.resolve("moved"))).isEqualTo("BUSY");
+        next.release().block(WAIT);
+        assertThat(FileLockAliasTest.pythonTry(dir.resolve("moved"))).isEqualTo("LOCKED");
+    }
+
+    @Test
+    void anUntouchedLockFileIsNeverReportedLost() {
+        LockHandle held = locks.acquire("kept").block(WAIT);
+        StepVerifier.create(held.lost()).expectSubscription().expectNoEvent(Duration.ofSeconds(1)).thenCancel()
+                .verify(WAIT);
+        assertThat(held.isHeld()).isTrue();
+        held.release().block(WAIT);
+    }
+
+    @Test
+    void theCheckIntervalMustBePositive() {
+        assertThat(FileLockConfig.builder().build().lockFileCheckInterval()).isEqualTo(Duration.ofSeconds(1));
+        assertThatThrownBy(() -> FileLockConfig.builder().lockFileCheckInterval(Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("lockFileCheckInterval must be > 0, was PT0S");
     }
 }
