@@ -5,6 +5,7 @@ import dev.reactivelocks.redis.RedisLockConfig;
 import dev.reactivelocks.spi.LockBackend;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
+import java.util.concurrent.TimeUnit;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import reactor.core.publisher.Mono;
 
@@ -51,7 +52,7 @@ final class RedisBackends {
         RedisLockBackend backend = RedisLockBackend.create(client, uri, config.build());
         Mono<Void> close = shared != null
                 ? backend.close()
-                : backend.close().then(Mono.fromCompletionStage(client::shutdownAsync));
+                : backend.close().then(Mono.fromCompletionStage(() -> client.shutdownAsync(0, 2, TimeUnit.SECONDS)));
         return new Created(backend, close);
     }
 }
