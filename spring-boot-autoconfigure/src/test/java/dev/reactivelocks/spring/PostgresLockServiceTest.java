@@ -50,8 +50,8 @@ class PostgresLockServiceTest {
     private ConfigurableApplicationContext start() {
         return new SpringApplicationBuilder(ReactiveLocksAutoConfiguration.class, Connections.class)
                 .web(WebApplicationType.NONE)
-                .properties("reactive-locks.type=postgres", "reactive-locks.postgres.table=" + table,
-                        "reactive-locks.lease=10s", "reactive-locks.shutdown-timeout=100ms",
+                .properties("spring.config.import=classpath:guide/postgres.properties",   // the guide's sample
+                        "reactive-locks.postgres.table=" + table, "reactive-locks.shutdown-timeout=100ms",
                         "spring.main.banner-mode=off")
                 .run();
     }
