@@ -94,7 +94,8 @@ class LockServiceConfigurationFailureTest {
     @Test
     void aFailedApplicationPrintsTheAnalysis(CapturedOutput output) {
         assertThatThrownBy(() -> new SpringApplicationBuilder(App.class).web(WebApplicationType.NONE)
-                .properties("reactive-locks.type=file", "spring.main.banner-mode=off").run().close())
+                .properties("reactive-locks.type=file", "spring.main.banner-mode=off",
+                        "spring.main.log-startup-info=false").run().close())
                 .isNotNull();
         assertThat(output).contains("APPLICATION FAILED TO START",
                 "Invalid property 'reactive-locks.file.directory': is required with reactive-locks.type=file",

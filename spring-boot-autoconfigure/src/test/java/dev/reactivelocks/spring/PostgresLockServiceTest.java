@@ -52,7 +52,8 @@ class PostgresLockServiceTest {
                 .web(WebApplicationType.NONE)
                 .properties("spring.config.import=classpath:guide/postgres.properties",   // the guide's sample
                         "reactive-locks.postgres.table=" + table, "reactive-locks.shutdown-timeout=100ms",
-                        "spring.main.banner-mode=off")
+                        "spring.main.banner-mode=off",
+                        "spring.main.log-startup-info=false")
                 .run();
     }
 

@@ -47,7 +47,8 @@ class RedisLockServiceTest {
         return new SpringApplicationBuilder(all).web(WebApplicationType.NONE)
                 .properties("reactive-locks.type=redis", "reactive-locks.redis.url=" + url(),
                         "reactive-locks.redis.key-prefix=" + PREFIX, "reactive-locks.lease=3s",
-                        "reactive-locks.shutdown-timeout=100ms", "spring.main.banner-mode=off")
+                        "reactive-locks.shutdown-timeout=100ms", "spring.main.banner-mode=off",
+                        "spring.main.log-startup-info=false")
                 .run();
     }
 

@@ -31,7 +31,8 @@ import reactor.netty.resources.ConnectionProvider;
  * 200 concurrent requests at {@link WithLock} endpoints of a WebFlux application. Bodies are plain text: Jackson's
  * codec caches take a JDK lock on first use, which BlockHound reports on the event loop.
  */
-@SpringBootTest(classes = WebFluxLockingTest.App.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@SpringBootTest(classes = WebFluxLockingTest.App.class, webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = "spring.main.log-startup-info=false")
 class WebFluxLockingTest {
 
     private static final int REQUESTS = 200;
