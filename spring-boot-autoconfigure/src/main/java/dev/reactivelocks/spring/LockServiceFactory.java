@@ -40,20 +40,22 @@ final class LockServiceFactory {
         Type type = props.getType();
         LockService service;
         Mono<Void> closeBackend = Mono.empty();
+        LockBackend backend = null;
         switch (type) {
             case IN_PROCESS -> service = inProcess();
             case FILE -> service = file();
             case POSTGRES -> {
                 requireClass("dev.reactivelocks.postgres.PostgresLockBackend", "reactive-locks-postgres");
                 requireClass("io.r2dbc.spi.ConnectionFactory", "io.r2dbc:r2dbc-spi and a driver");
-                LockBackend backend = PostgresBackends.create(props, beans, BEAN_NAME);
+                backend = PostgresBackends.create(props, beans, BEAN_NAME);
                 service = distributed(backend);
                 closeBackend = backend.close();
             }
             case REDIS -> {
                 requireClass("dev.reactivelocks.redis.RedisLockBackend", "reactive-locks-redis");
                 RedisBackends.Created created = RedisBackends.create(props, beans, BEAN_NAME);
-                service = distributed(created.backend());
+                backend = created.backend();
+                service = distributed(backend);
                 closeBackend = created.close();
             }
             default -> throw new IllegalStateException("unknown type " + type);
@@ -63,7 +65,8 @@ final class LockServiceFactory {
             service = service.withPrefix(prefix);
         }
         service = Meters.bind(service, props, beans);
-        return new ManagedLockService(service, closeBackend, props.getShutdownTimeout(), Clock.systemUTC());
+        return new ManagedLockService(service, type.value(), backend, closeBackend, props.getShutdownTimeout(),
+                Clock.systemUTC());
     }
 
     private LockService inProcess() {

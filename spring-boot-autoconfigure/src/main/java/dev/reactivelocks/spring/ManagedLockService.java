@@ -4,6 +4,7 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.internal.LockServiceView;
+import dev.reactivelocks.spi.LockBackend;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -15,6 +16,7 @@ import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
 import org.springframework.beans.factory.DisposableBean;
 import reactor.core.publisher.Flux;
@@ -35,16 +37,22 @@ import reactor.core.scheduler.Schedulers;
 final class ManagedLockService implements LockService, LockServiceView, DisposableBean {
 
     private static final Duration RELEASE_POLL = Duration.ofMillis(20);
+    private static final String PROBE = "reactive-locks-health-probe";
 
     private final LockService delegate;
+    private final String type;
+    private final @Nullable LockBackend backend;
     private final Mono<Void> closeBackend;
     private final Duration shutdownTimeout;
     private final Clock clock;
     private final Map<LockHandle, Instant> granted = new ConcurrentHashMap<>();
     private final AtomicInteger sweepAt = new AtomicInteger(64);
 
-    ManagedLockService(LockService delegate, Mono<Void> closeBackend, Duration shutdownTimeout, Clock clock) {
+    ManagedLockService(LockService delegate, String type, @Nullable LockBackend backend, Mono<Void> closeBackend,
+                       Duration shutdownTimeout, Clock clock) {
         this.delegate = Objects.requireNonNull(delegate, "delegate");
+        this.type = Objects.requireNonNull(type, "type");
+        this.backend = backend;
         this.closeBackend = Objects.requireNonNull(closeBackend, "closeBackend");
         this.shutdownTimeout = Objects.requireNonNull(shutdownTimeout, "shutdownTimeout");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -92,6 +100,21 @@ final class ManagedLockService implements LockService, LockServiceView, Disposab
         granted.forEach((h, since) -> locks.add(new HeldLock(h.name(), h.mode(), since, h.fencingToken())));
         locks.sort(Comparator.comparing(HeldLock::since));
         return locks;
+    }
+
+    /** @return the {@code reactive-locks.type} value of this service */
+    String type() {
+        return type;
+    }
+
+    /**
+     * One round trip to the backend without side effects (a renewal of a lease nobody holds).
+     *
+     * @return a {@code Mono} completing when the backend answered; empty at once without a backend
+     */
+    Mono<Void> probe() {
+        return backend == null ? Mono.empty()
+                : backend.renew(PROBE, PROBE, Duration.ofSeconds(1)).then();
     }
 
     private void record(LockHandle handle) {

@@ -16,7 +16,7 @@ import org.springframework.beans.factory.config.BeanDefinition;
 /**
  * Auto-configuration of reactive-locks: one {@link LockService} bean chosen by {@code reactive-locks.type}
  * (unless the application defines its own), Micrometer meters when a {@code MeterRegistry} bean exists, the
- * {@link WithLock} annotation, and the {@code locks} Actuator endpoint. Off with
+ * {@link WithLock} annotation, a health indicator ({@code lockService}) and the {@code locks} Actuator endpoint. Off with
  * {@code reactive-locks.enabled=false}.
  */
 @AutoConfiguration
@@ -56,6 +56,19 @@ public class ReactiveLocksAutoConfiguration {
         WithLockInterceptor interceptor = new WithLockInterceptor(services::getObject,
                 () -> properties.getObject().getDefaultTimeout(), beans::resolveEmbeddedValue);
         return new WithLockPostProcessor(interceptor);
+    }
+
+    /** The health of the lock service's backend, when Spring Boot's health support is on the classpath. */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(name = "org.springframework.boot.health.contributor.ReactiveHealthIndicator")
+    static class Healths {
+
+        @Bean
+        @ConditionalOnMissingBean(name = "lockServiceHealthIndicator")
+        org.springframework.boot.health.contributor.ReactiveHealthIndicator lockServiceHealthIndicator(
+                ObjectProvider<LockService> services) {
+            return new LockServiceHealthIndicator(services);
+        }
     }
 
     /** The {@code locks} Actuator endpoint, when Actuator is on the classpath. */

@@ -20,6 +20,9 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.ReactiveHealthIndicator;
+import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -187,6 +190,25 @@ class LockServiceAutoConfigurationTest {
             b.release().block(WAIT);
             assertThat(endpoint.locks().locks()).isEmpty();
         });
+    }
+
+    @Test
+    void healthIsUpInProcessAndDownWhenTheRedisServerDoesNotAnswer() {
+        runner.run(context -> StepVerifier.create(health(context))
+                .assertNext(h -> assertThat(h).isEqualTo(Health.up().withDetail("type", "in-process")
+                        .withDetail("held", 0).build()))
+                .expectComplete().verify(WAIT));
+        runner.withPropertyValues("reactive-locks.type=redis", "reactive-locks.redis.url=redis://127.0.0.1:1")
+                .run(context -> StepVerifier.create(health(context))
+                        .assertNext(h -> {
+                            assertThat(h.getStatus()).isEqualTo(Status.DOWN);
+                            assertThat(h.getDetails()).containsEntry("type", "redis").containsKey("error");
+                        })
+                        .expectComplete().verify(WAIT));
+    }
+
+    static Mono<Health> health(org.springframework.context.ApplicationContext context) {
+        return context.getBean("lockServiceHealthIndicator", ReactiveHealthIndicator.class).health();
     }
 
     @Configuration(proxyBeanMethods = false)

@@ -12,6 +12,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.health.contributor.Health;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -61,6 +62,10 @@ class RedisLockServiceTest {
             assertThat(LockServiceView.unwrap(a)).isInstanceOf(DistributedLockService.class);
             LockHandle held = a.acquire(name).block(WAIT);
             StepVerifier.create(b.tryAcquire(name)).expectComplete().verify(WAIT);
+            StepVerifier.create(LockServiceAutoConfigurationTest.health(first))
+                    .assertNext(h -> assertThat(h).isEqualTo(Health.up().withDetail("type", "redis")
+                            .withDetail("held", 1).build()))
+                    .expectComplete().verify(WAIT);
 
             first.close();
             assertThat(held.isHeld()).isFalse();

@@ -58,25 +58,16 @@ class WebFluxLockingTest {
 
     @RestController
     static class Endpoints {
-        private final AtomicInteger inside = new AtomicInteger();
-        private final AtomicInteger maxInside = new AtomicInteger();
+        private final GappedCounter counter = new GappedCounter();
         private final AtomicInteger readers = new AtomicInteger();
         private final AtomicInteger maxReaders = new AtomicInteger();
         private final Sinks.Empty<Void> secondReader = Sinks.empty();
-        private int counter;
 
         /** Read, wait, write: loses updates unless the lock excludes. */
         @PostMapping("/increment")
         @WithLock(name = "counter")
         Mono<String> increment() {
-            return Mono.fromCallable(() -> {
-                maxInside.accumulateAndGet(inside.incrementAndGet(), Math::max);
-                return counter;
-            }).delayElement(Duration.ofMillis(1)).map(v -> {
-                counter = v + 1;
-                inside.decrementAndGet();
-                return Integer.toString(counter);
-            });
+            return counter.increment().map(String::valueOf);
         }
 
         /** Each reader waits until a second one is inside: only possible if readers share the lock. */
@@ -100,11 +91,11 @@ class WebFluxLockingTest {
         }
 
         int counter() {
-            return counter;
+            return counter.value();
         }
 
         int maxInside() {
-            return maxInside.get();
+            return counter.maxInside();
         }
 
         int maxReaders() {

@@ -76,33 +76,24 @@ class WithLockTest {
     /** Annotated on the class. Tests read its state through methods: fields of a proxy are not the target's. */
     static class Counter {
         final AtomicInteger calls = new AtomicInteger();
-        final AtomicInteger inside = new AtomicInteger();
-        final AtomicInteger maxInside = new AtomicInteger();
-        int value;
+        final GappedCounter counter = new GappedCounter();
 
         int calls() {
             return calls.get();
         }
 
         int value() {
-            return value;
+            return counter.value();
         }
 
         int maxInside() {
-            return maxInside.get();
+            return counter.maxInside();
         }
 
         @WithLock(name = "counter")
         Mono<Integer> increment() {
             calls.incrementAndGet();
-            return Mono.fromCallable(() -> {
-                maxInside.accumulateAndGet(inside.incrementAndGet(), Math::max);
-                return value;
-            }).delayElement(Duration.ofMillis(1)).map(v -> {
-                value = v + 1;
-                inside.decrementAndGet();
-                return value;
-            });
+            return counter.increment();
         }
 
         @WithLock(name = "never")
