@@ -23,12 +23,12 @@ public class ReactiveLocksProperties {
     private Type type = Type.IN_PROCESS;
 
     /**
-     * How long a {@code @WithLock} method whose annotation sets no timeout waits for its lock. Unset: as
+     * How long a @WithLock method whose annotation sets no timeout waits for its lock. Unset: as
      * long as it takes. Does not change calls made on the LockService bean directly.
      */
     private @Nullable Duration defaultTimeout;
 
-    /** A prefix for every lock name of the service ({@code prefix-name}), to keep applications sharing a backend apart. */
+    /** A prefix for every lock name of the service (prefix-name), to keep applications sharing a backend apart. */
     private @Nullable String prefix;
 
     /**
