@@ -1,0 +1,183 @@
+package dev.reactivelocks.spring;
+
+import dev.reactivelocks.InProcessLockServiceBuilder;
+import dev.reactivelocks.LockService;
+import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.distributed.DistributedLockServiceBuilder;
+import dev.reactivelocks.file.FileLockConfig;
+import dev.reactivelocks.file.FileLockService;
+import dev.reactivelocks.spi.LockBackend;
+import dev.reactivelocks.spring.ReactiveLocksProperties.Type;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
+import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
+import org.springframework.util.ClassUtils;
+import reactor.core.publisher.Mono;
+
+/**
+ * Checks the {@code reactive-locks.*} properties and builds the service they describe. Every problem is a
+ * {@link LockConfigurationPropertyException} naming the property, raised while the bean is created.
+ */
+final class LockServiceFactory {
+
+    static final String P = ReactiveLocksProperties.PREFIX + ".";
+    static final String BEAN_NAME = "reactiveLocksLockService";
+
+    private final ReactiveLocksProperties props;
+    private final ConfigurableListableBeanFactory beans;
+
+    LockServiceFactory(ReactiveLocksProperties props, ConfigurableListableBeanFactory beans) {
+        this.props = props;
+        this.beans = beans;
+    }
+
+    ManagedLockService create() {
+        checkOnlyForTypes();
+        checkCommon();
+        Type type = props.getType();
+        LockService service;
+        Mono<Void> closeBackend = Mono.empty();
+        LockBackend backend = null;
+        switch (type) {
+            case IN_PROCESS -> service = inProcess();
+            case FILE -> service = file();
+            case POSTGRES -> {
+                requireClass("dev.reactivelocks.postgres.PostgresLockBackend", "reactive-locks-postgres");
+                requireClass("io.r2dbc.spi.ConnectionFactory", "io.r2dbc:r2dbc-spi and a driver");
+                backend = PostgresBackends.create(props, beans, BEAN_NAME);
+                service = distributed(backend);
+                closeBackend = backend.close();
+            }
+            case REDIS -> {
+                requireClass("dev.reactivelocks.redis.RedisLockBackend", "reactive-locks-redis");
+                RedisBackends.Created created = RedisBackends.create(props, beans, BEAN_NAME);
+                backend = created.backend();
+                service = distributed(backend);
+                closeBackend = created.close();
+            }
+            default -> throw new IllegalStateException("unknown type " + type);
+        }
+        String prefix = props.getPrefix();
+        if (prefix != null) {
+            service = service.withPrefix(prefix);
+        }
+        service = Meters.bind(service, props, beans);
+        return new ManagedLockService(service, type.value(), backend, closeBackend, props.getShutdownTimeout(),
+                Clock.systemUTC());
+    }
+
+    private LockService inProcess() {
+        Integer maxPending = props.getMaxPending();
+        InProcessLockServiceBuilder builder = LockService.builder();
+        if (maxPending != null) {
+            if (maxPending < 1) {
+                throw new LockConfigurationPropertyException(P + "max-pending", "must be >= 1, was " + maxPending,
+                        "Set reactive-locks.max-pending to a positive number, or remove it for an unbounded queue.");
+            }
+            builder.maxPending(maxPending);
+        }
+        return builder.build();
+    }
+
+    private LockService file() {
+        FileLockConfig.Builder config = FileLockConfig.builder();
+        if (props.getFile().getDirectory() != null) {
+            config.lockDirectory(props.getFile().getDirectory());
+        } else if (FileLockConfig.fromEnvironment().lockDirectory().isEmpty()) {
+            throw new LockConfigurationPropertyException(P + "file.directory",
+                    "is required with reactive-locks.type=file",
+                    "Set reactive-locks.file.directory to the directory of the lock files (or the system property "
+                            + FileLockConfig.LOCK_DIR_PROPERTY + " / environment variable "
+                            + FileLockConfig.LOCK_DIR_ENV + ").");
+        } else {
+            config = FileLockConfig.fromEnvironment().toBuilder();
+        }
+        return FileLockService.create(config.build());
+    }
+
+    private LockService distributed(LockBackend backend) {
+        DistributedLockServiceBuilder builder = DistributedLockService.builder(backend);
+        Duration lease = props.getLease();
+        Duration renew = props.getRenewEvery();
+        Duration poll = props.getPollInterval();
+        if (lease != null) {
+            positive("lease", lease);
+            builder.lease(lease);
+        }
+        if (renew != null) {
+            positive("renew-every", renew);
+            Duration effectiveLease = lease != null ? lease : Duration.ofSeconds(30);
+            if (renew.compareTo(effectiveLease) >= 0) {
+                throw new LockConfigurationPropertyException(P + "renew-every",
+                        "must be less than reactive-locks.lease (" + effectiveLease + "), was " + renew,
+                        "Renew well within the lease, e.g. reactive-locks.renew-every = a third of reactive-locks.lease.");
+            }
+            builder.renewEvery(renew);
+        }
+        if (poll != null) {
+            positive("poll-interval", poll);
+            builder.pollInterval(poll);
+        }
+        return builder.build();
+    }
+
+    private void checkCommon() {
+        Duration timeout = props.getDefaultTimeout();
+        if (timeout != null && timeout.isNegative()) {
+            throw new LockConfigurationPropertyException(P + "default-timeout", "must be >= 0, was " + timeout,
+                    "Set reactive-locks.default-timeout to zero or a positive duration, or remove it.");
+        }
+        if (props.getShutdownTimeout().isNegative()) {
+            throw new LockConfigurationPropertyException(P + "shutdown-timeout",
+                    "must be >= 0, was " + props.getShutdownTimeout(),
+                    "Set reactive-locks.shutdown-timeout to zero or a positive duration.");
+        }
+        String prefix = props.getPrefix();
+        if (prefix != null && prefix.isBlank()) {
+            throw new LockConfigurationPropertyException(P + "prefix", "must not be empty",
+                    "Set reactive-locks.prefix to a non-empty name, or remove it.");
+        }
+    }
+
+    /** A property that belongs to other types is a contradiction, not something to ignore silently. */
+    private void checkOnlyForTypes() {
+        only(props.getMaxPending(), "max-pending", Type.IN_PROCESS);
+        only(props.getLease(), "lease", Type.POSTGRES, Type.REDIS);
+        only(props.getRenewEvery(), "renew-every", Type.POSTGRES, Type.REDIS);
+        only(props.getPollInterval(), "poll-interval", Type.POSTGRES, Type.REDIS);
+        only(props.getFile().getDirectory(), "file.directory", Type.FILE);
+        only(props.getPostgres().getTable(), "postgres.table", Type.POSTGRES);
+        only(props.getPostgres().getCreateTable(), "postgres.create-table", Type.POSTGRES);
+        only(props.getRedis().getUrl(), "redis.url", Type.REDIS);
+        only(props.getRedis().getKeyPrefix(), "redis.key-prefix", Type.REDIS);
+    }
+
+    private void only(@Nullable Object value, String property, Type... types) {
+        Type type = props.getType();
+        if (value == null || Arrays.asList(types).contains(type)) {
+            return;
+        }
+        String allowed = Arrays.stream(types).map(Type::value).collect(Collectors.joining(" or "));
+        throw new LockConfigurationPropertyException(P + property,
+                "applies only to reactive-locks.type=" + allowed + ", but reactive-locks.type=" + type.value(),
+                "Remove " + P + property + ", or change reactive-locks.type.");
+    }
+
+    private static void positive(String property, Duration value) {
+        if (value.isNegative() || value.isZero()) {
+            throw new LockConfigurationPropertyException(P + property, "must be > 0, was " + value,
+                    "Set " + P + property + " to a positive duration, e.g. 30s.");
+        }
+    }
+
+    private void requireClass(String className, String artifact) {
+        if (!ClassUtils.isPresent(className, getClass().getClassLoader())) {
+            throw new LockConfigurationPropertyException(P + "type",
+                    "is " + props.getType().value() + ", but " + className + " is not on the classpath",
+                    "Add " + artifact + " to the application's dependencies, or change reactive-locks.type.");
+        }
+    }
+}

@@ -1,0 +1,119 @@
+package dev.reactivelocks.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.r2dbc.postgresql.PostgresqlConnectionConfiguration;
+import io.r2dbc.postgresql.PostgresqlConnectionFactory;
+import io.r2dbc.spi.ConnectionFactory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.springframework.boot.SpringBootConfiguration;
+import org.springframework.boot.WebApplicationType;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/** Every missing or contradictory property fails the startup with a report that names it. */
+@ExtendWith(OutputCaptureExtension.class)
+class LockServiceConfigurationFailureTest {
+
+    private final ApplicationContextRunner runner = new ApplicationContextRunner()
+            .withConfiguration(AutoConfigurations.of(ReactiveLocksAutoConfiguration.class))
+            .withUserConfiguration(Connections.class);
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+        reactive-locks.type=file                                           | reactive-locks.file.directory | is required with reactive-locks.type=file
+        reactive-locks.type=redis                                          | reactive-locks.redis.url | is required with reactive-locks.type=redis
+        reactive-locks.type=redis,reactive-locks.redis.url=http://x:1      | reactive-locks.redis.url | is not a Redis URI
+        reactive-locks.lease=10s                                           | reactive-locks.lease | applies only to reactive-locks.type=postgres or redis, but reactive-locks.type=in-process
+        reactive-locks.renew-every=1s                                      | reactive-locks.renew-every | applies only to reactive-locks.type=postgres or redis
+        reactive-locks.poll-interval=1s,reactive-locks.type=file           | reactive-locks.poll-interval | applies only to reactive-locks.type=postgres or redis, but reactive-locks.type=file
+        reactive-locks.file.directory=/tmp                                 | reactive-locks.file.directory | applies only to reactive-locks.type=file, but reactive-locks.type=in-process
+        reactive-locks.postgres.table=locks,reactive-locks.type=redis      | reactive-locks.postgres.table | applies only to reactive-locks.type=postgres, but reactive-locks.type=redis
+        reactive-locks.postgres.create-table=false                         | reactive-locks.postgres.create-table | applies only to reactive-locks.type=postgres
+        reactive-locks.redis.url=redis://127.0.0.1                         | reactive-locks.redis.url | applies only to reactive-locks.type=redis
+        reactive-locks.redis.key-prefix=p:,reactive-locks.type=postgres    | reactive-locks.redis.key-prefix | applies only to reactive-locks.type=redis, but reactive-locks.type=postgres
+        reactive-locks.max-pending=5,reactive-locks.type=redis             | reactive-locks.max-pending | applies only to reactive-locks.type=in-process, but reactive-locks.type=redis
+        reactive-locks.max-pending=0                                       | reactive-locks.max-pending | must be >= 1, was 0
+        reactive-locks.default-timeout=-1s                                 | reactive-locks.default-timeout | must be >= 0, was PT-1S
+        reactive-locks.shutdown-timeout=-1s                                | reactive-locks.shutdown-timeout | must be >= 0, was PT-1S
+        reactive-locks.prefix=                                             | reactive-locks.prefix | must not be empty
+        reactive-locks.type=postgres,reactive-locks.lease=0s               | reactive-locks.lease | must be > 0, was PT0S
+        reactive-locks.type=postgres,reactive-locks.poll-interval=-1s      | reactive-locks.poll-interval | must be > 0, was PT-1S
+        reactive-locks.type=postgres,reactive-locks.renew-every=30s        | reactive-locks.renew-every | must be less than reactive-locks.lease (PT30S), was PT30S
+        reactive-locks.type=postgres,reactive-locks.lease=5s,reactive-locks.renew-every=6s | reactive-locks.renew-every | must be less than reactive-locks.lease (PT5S), was PT6S
+        reactive-locks.type=postgres,reactive-locks.postgres.table=Bad-Name | reactive-locks.postgres.table | table must be a lower-case identifier
+        reactive-locks.type=redis,reactive-locks.redis.url=redis://127.0.0.1,reactive-locks.redis.key-prefix=' a b ' | reactive-locks.redis.key-prefix | keyPrefix must be
+        reactive-locks.type=redis,reactive-locks.redis.url=redis://127.0.0.1,reactive-locks.metrics.service-name= | reactive-locks.metrics.service-name | serviceName
+        """)
+    void failsAtStartupNamingTheProperty(String properties, String property, String problem) {
+        runner.withPropertyValues(properties.split(","))
+                .withUserConfiguration(LockServiceAutoConfigurationTest.Registry.class)
+                .run(context -> {
+                    assertThat(context).hasFailed();
+                    FailureAnalysis analysis = new ReactiveLocksFailureAnalyzer().analyze(context.getStartupFailure());
+                    assertThat(analysis).as("analysed").isNotNull();
+                    assertThat(analysis.getDescription()).startsWith("Invalid property '" + property + "': ")
+                            .contains(problem);
+                    assertThat(analysis.getAction()).isNotBlank();
+                });
+    }
+
+    @Test
+    void postgresWithoutAConnectionFactoryNamesTheTypeProperty() {
+        new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(ReactiveLocksAutoConfiguration.class))
+                .withPropertyValues("reactive-locks.type=postgres")
+                .run(context -> {
+                    FailureAnalysis analysis = new ReactiveLocksFailureAnalyzer().analyze(context.getStartupFailure());
+                    assertThat(analysis.getDescription()).isEqualTo("Invalid property 'reactive-locks.type': is "
+                            + "postgres, but the application has no single R2DBC ConnectionFactory bean");
+                    assertThat(analysis.getAction()).contains("ConnectionFactory bean");
+                });
+    }
+
+    @Test
+    void anUnknownTypeFailsTheBinding() {
+        runner.withPropertyValues("reactive-locks.type=zookeeper").run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(context.getStartupFailure()).rootCause().hasMessageContaining("zookeeper");
+            assertThat(context.getStartupFailure()).hasMessageContaining("reactive-locks");
+        });
+    }
+
+    @Test
+    void aFailedApplicationPrintsTheAnalysis(CapturedOutput output) {
+        assertThatThrownBy(() -> new SpringApplicationBuilder(App.class).web(WebApplicationType.NONE)
+                .properties("reactive-locks.type=file", "spring.main.banner-mode=off",
+                        "spring.main.log-startup-info=false").run().close())
+                .isNotNull();
+        assertThat(output).contains("APPLICATION FAILED TO START",
+                "Invalid property 'reactive-locks.file.directory': is required with reactive-locks.type=file",
+                "Set reactive-locks.file.directory to the directory of the lock files");
+    }
+
+    @SpringBootConfiguration
+    @EnableAutoConfiguration
+    static class App {
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class Connections {
+        /** Never connects: the failures happen before any use. */
+        @Bean
+        ConnectionFactory connectionFactory() {
+            return new PostgresqlConnectionFactory(PostgresqlConnectionConfiguration.builder()
+                    .host("127.0.0.1").username("postgres").database("test").build());
+        }
+    }
+}

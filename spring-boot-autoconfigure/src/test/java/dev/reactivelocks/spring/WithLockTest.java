@@ -1,0 +1,349 @@
+package dev.reactivelocks.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.reactivelocks.IllegalLockStateException;
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockMode;
+import dev.reactivelocks.LockService;
+import dev.reactivelocks.LockTimeoutException;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+import reactor.test.StepVerifier;
+
+/** {@link WithLock} on classes and interfaces, reactive and blocking, with SpEL names, timeouts and ifFree. */
+class WithLockTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    private final ApplicationContextRunner runner = new ApplicationContextRunner()
+            .withConfiguration(AutoConfigurations.of(ReactiveLocksAutoConfiguration.class))
+            .withUserConfiguration(Beans.class)
+            .withPropertyValues("test.timeout=50ms");
+
+    record Order(String id) {
+    }
+
+    /** Annotated on the interface only. */
+    interface Orders {
+        @WithLock(name = "#{'order-' + #order.id}")
+        Mono<List<String>> place(Order order);
+
+        @WithLock(name = "order-#{#p0.id}", mode = LockMode.SHARED)
+        Flux<List<String>> read(Order order);
+
+        @WithLock(name = "#{#order.id}")
+        Mono<List<String>> cancel(Order order);
+    }
+
+    static class DefaultOrders implements Orders {
+        final LocksEndpoint endpoint;
+
+        DefaultOrders(LocksEndpoint endpoint) {
+            this.endpoint = endpoint;
+        }
+
+        @Override
+        public Mono<List<String>> place(Order order) {
+            return Mono.fromCallable(this::held);
+        }
+
+        @Override
+        public Mono<List<String>> cancel(Order order) {
+            return Mono.fromCallable(this::held);
+        }
+
+        @Override
+        public Flux<List<String>> read(Order order) {
+            return Flux.range(0, 3).map(i -> held());
+        }
+
+        private List<String> held() {
+            return endpoint.locks().locks().stream().map(l -> l.name() + ":" + l.mode()).toList();
+        }
+    }
+
+    /** Annotated on the class. Tests read its state through methods: fields of a proxy are not the target's. */
+    static class Counter {
+        final AtomicInteger calls = new AtomicInteger();
+        final GappedCounter counter = new GappedCounter();
+
+        int calls() {
+            return calls.get();
+        }
+
+        int value() {
+            return counter.value();
+        }
+
+        int maxInside() {
+            return counter.maxInside();
+        }
+
+        @WithLock(name = "counter")
+        Mono<Integer> increment() {
+            calls.incrementAndGet();
+            return counter.increment();
+        }
+
+        @WithLock(name = "never")
+        Mono<String> never() {
+            return Mono.never();
+        }
+
+        @WithLock(name = "busy", ifFree = true)
+        Mono<String> ifFree() {
+            calls.incrementAndGet();
+            return Mono.just("ran");
+        }
+
+        @WithLock(name = "busy", ifFree = true)
+        Flux<String> ifFreeMany() {
+            calls.incrementAndGet();
+            return Flux.just("ran", "twice");
+        }
+
+        @WithLock(name = "busy", ifFree = true)
+        String ifFreeBlocking() {
+            calls.incrementAndGet();
+            return "ran";
+        }
+
+        @WithLock(name = "busy")
+        String blocking() {
+            calls.incrementAndGet();
+            return "ran";
+        }
+
+        @WithLock(name = "busy", timeout = "${test.timeout}")
+        Mono<String> timed() {
+            calls.incrementAndGet();
+            return Mono.just("ran");
+        }
+
+        @WithLock(name = "busy")
+        Mono<String> untimed() {
+            calls.incrementAndGet();
+            return Mono.just("ran");
+        }
+    }
+
+    /** Two beans locking the same name: the nested call is a re-entry. */
+    static class Outer {
+        final Inner inner;
+
+        Outer(Inner inner) {
+            this.inner = inner;
+        }
+
+        @WithLock(name = "account-#{#id}")
+        Mono<String> transfer(String id) {
+            return inner.audit(id);
+        }
+    }
+
+    static class Inner {
+        @WithLock(name = "account-#{#id}")
+        Mono<String> audit(String id) {
+            return Mono.just("audited " + id);
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class Beans {
+        @Bean
+        Orders orders(LocksEndpoint endpoint) {
+            return new DefaultOrders(endpoint);
+        }
+
+        @Bean
+        Counter counter() {
+            return new Counter();
+        }
+
+        @Bean
+        Inner inner() {
+            return new Inner();
+        }
+
+        @Bean
+        Outer outer(Inner inner) {
+            return new Outer(inner);
+        }
+    }
+
+    @Test
+    void annotationOnAnInterfaceLocksTheEvaluatedNameWhileTheBodyRuns() {
+        runner.run(context -> {
+            Orders orders = context.getBean(Orders.class);
+            StepVerifier.create(orders.place(new Order("42")))
+                    .expectNext(List.of("order-42:EXCLUSIVE")).expectComplete().verify(WAIT);
+            StepVerifier.create(orders.read(new Order("7")))
+                    .expectNext(List.of("order-7:SHARED"), List.of("order-7:SHARED"), List.of("order-7:SHARED"))
+                    .expectComplete().verify(WAIT);
+            assertThat(context.getBean(LocksEndpoint.class).locks().locks()).isEmpty();
+        });
+    }
+
+    @Test
+    void theLockIsTakenOnSubscriptionAndTheBodyRunsOncePerSubscription() {
+        runner.run(context -> {
+            Counter counter = context.getBean(Counter.class);
+            Mono<Integer> increment = counter.increment();
+            assertThat(counter.calls()).isEqualTo(0);
+            assertThat(context.getBean(LocksEndpoint.class).locks().locks()).isEmpty();
+            increment.block(WAIT);
+            increment.block(WAIT);
+            assertThat(counter.calls()).isEqualTo(2);
+            assertThat(counter.value()).isEqualTo(2);
+        });
+    }
+
+    @Test
+    void concurrentSubscriptionsAreExcluded() {
+        runner.run(context -> {
+            Counter counter = context.getBean(Counter.class);
+            Flux.range(0, 100).flatMap(i -> counter.increment().subscribeOn(Schedulers.parallel()), 100)
+                    .then().block(WAIT);
+            assertThat(counter.value()).isEqualTo(100);
+            assertThat(counter.maxInside()).isEqualTo(1);
+        });
+    }
+
+    @Test
+    void cancellingTheResultReleasesTheLock() {
+        runner.run(context -> {
+            Counter counter = context.getBean(Counter.class);
+            LocksEndpoint endpoint = context.getBean(LocksEndpoint.class);
+            Disposable subscription = counter.never().subscribe();
+            assertThat(endpoint.locks().locks()).extracting(HeldLock::name).containsExactly("never");
+            subscription.dispose();
+            LockService locks = context.getBean(LockService.class);
+            StepVerifier.create(locks.tryAcquire("never").flatMap(h -> h.release().thenReturn("free")))
+                    .expectNext("free").expectComplete().verify(WAIT);
+        });
+    }
+
+    @Test
+    void ifFreeSkipsTheBodyWhenTheLockIsBusy() {
+        runner.run(context -> {
+            Counter counter = context.getBean(Counter.class);
+            LockHandle busy = context.getBean(LockService.class).acquire("busy").block(WAIT);
+            StepVerifier.create(counter.ifFree()).expectComplete().verify(WAIT);
+            StepVerifier.create(counter.ifFreeMany()).expectComplete().verify(WAIT);
+            assertThat(counter.ifFreeBlocking()).isNull();
+            assertThat(counter.calls()).isEqualTo(0);
+            busy.release().block(WAIT);
+            StepVerifier.create(counter.ifFree()).expectNext("ran").expectComplete().verify(WAIT);
+            StepVerifier.create(counter.ifFreeMany()).expectNext("ran", "twice").expectComplete().verify(WAIT);
+            assertThat(counter.ifFreeBlocking()).isEqualTo("ran");
+            assertThat(counter.calls()).isEqualTo(3);
+        });
+    }
+
+    @Test
+    void aTimeoutFromAPlaceholderEndsTheWaitAndTheBodyNeverRuns() {
+        runner.run(context -> {
+            Counter counter = context.getBean(Counter.class);
+            LockHandle busy = context.getBean(LockService.class).acquire("busy").block(WAIT);
+            StepVerifier.create(counter.timed()).expectError(LockTimeoutException.class).verify(WAIT);
+            assertThat(counter.calls()).isEqualTo(0);
+            busy.release().block(WAIT);
+        });
+    }
+
+    @Test
+    void theDefaultTimeoutAppliesToMethodsWithoutOne() {
+        runner.withPropertyValues("reactive-locks.default-timeout=50ms").run(context -> {
+            Counter counter = context.getBean(Counter.class);
+            LockHandle busy = context.getBean(LockService.class).acquire("busy").block(WAIT);
+            StepVerifier.create(counter.untimed()).expectError(LockTimeoutException.class).verify(WAIT);
+            busy.release().block(WAIT);
+            StepVerifier.create(counter.untimed()).expectNext("ran").expectComplete().verify(WAIT);
+        });
+    }
+
+    @Test
+    void aBlockingMethodHoldsTheLockOnTheCallingThread() {
+        runner.run(context -> {
+            Counter counter = context.getBean(Counter.class);
+            assertThat(counter.blocking()).isEqualTo("ran");
+            LockHandle busy = context.getBean(LockService.class).acquire("busy").block(WAIT);
+            Thread caller = new Thread(counter::blocking);
+            caller.start();
+            caller.join(200);
+            assertThat(caller.isAlive()).as("waits for the lock").isTrue();
+            assertThat(counter.calls()).isEqualTo(1);
+            busy.release().block(WAIT);
+            caller.join(WAIT.toMillis());
+            assertThat(counter.calls()).isEqualTo(2);
+        });
+    }
+
+    @Test
+    void aBlockingMethodIsRefusedOnANonBlockingThread() {
+        runner.run(context -> {
+            Counter counter = context.getBean(Counter.class);
+            StepVerifier.create(Mono.fromCallable(counter::blocking).subscribeOn(Schedulers.parallel()))
+                    .expectError(IllegalStateException.class).verify(WAIT);
+            assertThat(counter.calls()).isEqualTo(0);
+        });
+    }
+
+    @Test
+    void aNestedCallForAHeldLockIsAReentryError() {
+        runner.run(context -> StepVerifier.create(context.getBean(Outer.class).transfer("a"))
+                .expectError(IllegalLockStateException.class).verify(WAIT));
+    }
+
+    static class BadTimeout {
+        @WithLock(name = "x", timeout = "two seconds")
+        Mono<String> run() {
+            return Mono.empty();
+        }
+    }
+
+    static class BadName {
+        @WithLock(name = "#{#a +}")
+        Mono<String> run(String a) {
+            return Mono.empty();
+        }
+    }
+
+    static class PrimitiveIfFree {
+        @WithLock(name = "x", ifFree = true)
+        int run() {
+            return 1;
+        }
+    }
+
+    @Test
+    void invalidAnnotationsFailTheStartupNamingTheMethod() {
+        runner.withBean(BadTimeout.class).run(context -> assertThat(context.getStartupFailure())
+                .rootCause().hasMessageContaining("@WithLock on " + BadTimeout.class.getName() + ".run: timeout "
+                        + "\"two seconds\" is not a duration"));
+        runner.withBean(BadName.class).run(context -> assertThat(context.getStartupFailure())
+                .rootCause().hasMessageContaining("@WithLock on " + BadName.class.getName() + ".run: name"));
+        runner.withBean(PrimitiveIfFree.class).run(context -> assertThat(context.getStartupFailure())
+                .rootCause().hasMessageContaining("ifFree = true needs a return type that can be null, not int"));
+    }
+
+    @Test
+    void aNameEvaluatingToNullIsAnArgumentError() {
+        runner.run(context -> {
+            Orders orders = context.getBean(Orders.class);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> orders.cancel(new Order(null)))
+                    .isInstanceOf(IllegalArgumentException.class);
+        });
+    }
+}
