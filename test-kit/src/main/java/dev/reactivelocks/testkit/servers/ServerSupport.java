@@ -30,9 +30,10 @@ final class ServerSupport {
     private ServerSupport() {
     }
 
+    /** Prints {@code line} to standard error (standard output may be a child JVM's protocol with its parent). */
     static void log(String line) {
-        System.out.println("[reactive-locks test servers] " + line);
-        System.out.flush();
+        System.err.println("[reactive-locks test servers] " + line);
+        System.err.flush();
     }
 
     /** Whether something accepts TCP connections at {@code host:port} within {@code timeout}. */
