@@ -35,10 +35,13 @@ final class EmbeddedPostgres {
     static final String DATABASE = "postgres";
 
     final int port;
+    /** The server's directory under {@code target/test-servers/}: its cluster and its log. */
+    final Path directory;
     private final Watchdog watchdog;
 
-    private EmbeddedPostgres(int port, Watchdog watchdog) {
+    private EmbeddedPostgres(int port, Path directory, Watchdog watchdog) {
         this.port = port;
+        this.directory = directory;
         this.watchdog = watchdog;
     }
 
@@ -70,7 +73,7 @@ final class EmbeddedPostgres {
         while (process.isAlive() && System.nanoTime() < deadline) {
             if (ServerSupport.accepts("127.0.0.1", port, Duration.ofMillis(200))
                     && TestPostgres.problem("127.0.0.1", port, USER, null, DATABASE, Duration.ofSeconds(2)) == null) {
-                return new EmbeddedPostgres(port, watchdog);
+                return new EmbeddedPostgres(port, work, watchdog);
             }
             Thread.sleep(50);   // polling a child process that has no readiness signal
         }

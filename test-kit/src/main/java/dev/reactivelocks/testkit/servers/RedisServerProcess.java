@@ -88,19 +88,14 @@ public final class RedisServerProcess implements AutoCloseable {
         if (executable == null) {
             String chosen = System.getProperty(EXECUTABLE_PROPERTY, "");
             Path onPath = ServerSupport.onPath("redis-server");
-            if (chosen.equals("bundled") || (chosen.isEmpty() && onPath == null)) {
-                executable = ExecutableProvider.newJarResourceProvider().get().toPath();
-                executableDescription = "the redis-server bundled in embedded-redis";
-            } else {
-                executable = chosen.isEmpty() ? onPath : Path.of(chosen);
-                executableDescription = "redis-server from " + executable;
-            }
-            String version = ServerSupport.output(executable.toString(), "--version");
-            if (version != null && version.contains(" v=")) {
-                String v = version.substring(version.indexOf(" v=") + 3);
-                executableDescription = executableDescription.replace("redis-server", "redis-server "
-                        + (v.contains(" ") ? v.substring(0, v.indexOf(' ')) : v));
-            }
+            boolean bundled = chosen.equals("bundled") || (chosen.isEmpty() && onPath == null);
+            Path path = bundled ? ExecutableProvider.newJarResourceProvider().get().toPath()
+                    : chosen.isEmpty() ? onPath : Path.of(chosen);
+            String version = ServerSupport.output(path.toString(), "--version");   // "Redis server v=7.0.15 sha=..."
+            String number = version == null || !version.contains(" v=") ? "" : version.substring(version.indexOf(" v=") + 3);
+            number = number.contains(" ") ? number.substring(0, number.indexOf(' ')) + " " : number.isEmpty() ? "" : number + " ";
+            executable = path;
+            executableDescription = "redis-server " + number + (bundled ? "bundled in embedded-redis" : "from " + path);
         }
         return executable;
     }

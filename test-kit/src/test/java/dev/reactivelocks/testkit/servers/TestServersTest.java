@@ -59,7 +59,7 @@ class TestServersTest {
                 .isNull();
         server.stop();
         assertThat(ServerSupport.accepts("127.0.0.1", server.port, Duration.ofMillis(500))).isFalse();
-        assertThat(serverDirectories("postgres-" + ProcessHandle.current().pid() + "-")).isEmpty();
+        assertThat(server.directory).doesNotExist();
     }
 
     @Test
