@@ -129,6 +129,16 @@ final class ServerSupport {
         }
     }
 
+    /** The exception and, when it has one, its root cause, in one line. */
+    static String describe(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String text = e.getClass().getSimpleName() + ": " + e.getMessage();
+        return root == e ? text : text + ", caused by " + root.getClass().getSimpleName() + ": " + root.getMessage();
+    }
+
     /** {@code url} with the password part of its user information replaced by {@code ***}. */
     static String redacted(String url) {
         return url.replaceFirst("://([^:/@]*):[^@/]*@", "://$1:***@");

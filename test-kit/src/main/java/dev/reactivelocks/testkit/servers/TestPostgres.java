@@ -149,7 +149,7 @@ public final class TestPostgres {
             query(host, port, user, password, database, "SELECT 1");
             return null;
         } catch (RuntimeException e) {
-            return e.getClass().getSimpleName() + ": " + e.getMessage();
+            return ServerSupport.describe(e);
         }
     }
 

@@ -118,7 +118,7 @@ public final class TestRedis {
             c.sync().ping();
             return null;
         } catch (RuntimeException e) {
-            return e.getClass().getSimpleName() + ": " + e.getMessage();
+            return ServerSupport.describe(e);
         } finally {
             client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         }
