@@ -34,8 +34,8 @@ public final class TestPostgres {
     /** The local default, used when the variable is not set and it answers. */
     public static final String LOCAL_URL = "r2dbc:postgresql://postgres@127.0.0.1:5432/test";
 
-    private static @Nullable TestPostgres instance;
-    private static @Nullable String failure;
+    private static final OncePerJvm<TestPostgres> SERVER =
+            new OncePerJvm<>("PostgreSQL", () -> find(System.getenv(VARIABLE)), TestPostgres::description);
 
     private final ServerSource source;
     private final String host;
@@ -62,20 +62,8 @@ public final class TestPostgres {
      * @throws AssertionError when {@value #VARIABLE} names a server that does not answer, or when no embedded
      *     server could be started; later calls fail the same way
      */
-    public static synchronized TestPostgres get() {
-        if (instance == null && failure == null) {
-            try {
-                instance = find(System.getenv(VARIABLE));
-                ServerSupport.log("PostgreSQL: " + instance.description());
-            } catch (AssertionError e) {
-                failure = e.getMessage();
-                ServerSupport.log("PostgreSQL: none (" + failure + ")");
-            }
-        }
-        if (instance == null) {
-            throw new AssertionError(failure);
-        }
-        return instance;
+    public static TestPostgres get() {
+        return SERVER.get();
     }
 
     static TestPostgres find(@Nullable String configured) {

@@ -31,8 +31,8 @@ public final class TestRedis {
     /** The local default, used when the variable is not set and it answers. */
     public static final String LOCAL_URL = "redis://127.0.0.1:6379";
 
-    private static @Nullable TestRedis instance;
-    private static @Nullable String failure;
+    private static final OncePerJvm<TestRedis> SERVER =
+            new OncePerJvm<>("Redis", () -> find(System.getenv(VARIABLE)), TestRedis::description);
     private static @Nullable RedisServerProcess embedded;   // referenced until the JVM ends
 
     private final ServerSource source;
@@ -53,20 +53,8 @@ public final class TestRedis {
      * @throws AssertionError when {@value #VARIABLE} names a server that does not answer, or when no embedded
      *     server could be started; later calls fail the same way
      */
-    public static synchronized TestRedis get() {
-        if (instance == null && failure == null) {
-            try {
-                instance = find(System.getenv(VARIABLE));
-                ServerSupport.log("Redis: " + instance.description());
-            } catch (AssertionError e) {
-                failure = e.getMessage();
-                ServerSupport.log("Redis: none (" + failure + ")");
-            }
-        }
-        if (instance == null) {
-            throw new AssertionError(failure);
-        }
-        return instance;
+    public static TestRedis get() {
+        return SERVER.get();
     }
 
     static TestRedis find(@Nullable String configured) {
