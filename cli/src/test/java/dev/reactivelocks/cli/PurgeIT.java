@@ -5,8 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.postgres.PostgresLockBackend;
 import dev.reactivelocks.postgres.PostgresLockConfig;
+import dev.reactivelocks.testkit.servers.TestPostgres;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.r2dbc.spi.Connection;
-import io.r2dbc.spi.ConnectionFactories;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Result;
 import java.nio.file.Path;
@@ -22,13 +23,14 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * {@code reactive-locks purge} from the real jar against the PostgreSQL of the test machines
- * ({@code 127.0.0.1:5432}, user {@code postgres}, database {@code test}), on a table of its own.
+ * {@code reactive-locks purge} from the real jar against the test servers ({@link TestPostgres}, {@link TestRedis}:
+ * configured, local or embedded), on a table and a key prefix of its own.
  */
 @Timeout(90)
 class PurgeIT {
 
-    private static final String URL = "postgresql://postgres@127.0.0.1:5432/test";
+    private static final String URL = TestPostgres.get().url();
+    private static final String REDIS_URL = TestRedis.get().url();
     private static final Duration BLOCK = Duration.ofSeconds(20);
 
     @TempDir
@@ -36,7 +38,7 @@ class PurgeIT {
 
     private final String table = "cli_purge_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12)
             .toLowerCase(Locale.ROOT);
-    private final ConnectionFactory factory = ConnectionFactories.get("r2dbc:" + URL);
+    private final ConnectionFactory factory = TestPostgres.get().connectionFactory("cli-purge-it");
 
     @AfterEach
     void dropTable() {
@@ -73,7 +75,7 @@ class PurgeIT {
         String prefix = "cli-purge-" + UUID.randomUUID() + ":";
         io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create();
         dev.reactivelocks.redis.RedisLockBackend backend = dev.reactivelocks.redis.RedisLockBackend.create(client,
-                io.lettuce.core.RedisURI.create("redis://127.0.0.1:6379"),
+                TestRedis.get().uri("cli-purge-it"),
                 dev.reactivelocks.redis.RedisLockConfig.builder().keyPrefix(prefix).restartGrace(Duration.ZERO)
                         .build());
         try {
@@ -88,7 +90,7 @@ class PurgeIT {
                 Thread.sleep(20);
             }
 
-            CliJar.Result result = CliJar.run(work, "purge", "--key-prefix", prefix, "redis://127.0.0.1:6379");
+            CliJar.Result result = CliJar.run(work, "purge", "--key-prefix", prefix, REDIS_URL);
 
             assertThat(result.stderr()).isEmpty();
             assertThat(result.exitCode()).isEqualTo(0);
@@ -103,7 +105,7 @@ class PurgeIT {
 
     @Test
     void purgeOfRedisRejectsOlderThanAndHidesItsPassword() throws Exception {
-        CliJar.Result usage = CliJar.run(work, "purge", "--older-than", "1h", "redis://127.0.0.1:6379");
+        CliJar.Result usage = CliJar.run(work, "purge", "--older-than", "1h", REDIS_URL);
         assertThat(usage.exitCode()).isEqualTo(2);
         assertThat(usage.stderr()).contains("Invalid value for option '--older-than'");
 

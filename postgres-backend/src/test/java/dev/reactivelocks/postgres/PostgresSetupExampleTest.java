@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.testkit.servers.TestPostgres;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.ConnectionFactories;
@@ -28,11 +29,11 @@ class PostgresSetupExampleTest {
 
     @Test
     void setUpAsDocumented() {
-        PostgresTestSupport.factory("rl-docs");   // fails with start instructions when the server is down
+        String url = TestPostgres.get().r2dbcUrl();   // the test server; fails naming the cause when there is none
         String table = PostgresTestSupport.uniqueTable("docs");
         // tag::postgres-setup[]
         ConnectionPool pool = new ConnectionPool(ConnectionPoolConfiguration.builder(
-                        ConnectionFactories.get("r2dbc:postgresql://postgres@127.0.0.1:5432/test"))
+                        ConnectionFactories.get(url))   // e.g. "r2dbc:postgresql://app:secret@db:5432/app"
                 .maxSize(8)
                 .build());
         PostgresLockConfig config = PostgresLockConfig.builder().table(table).build();   // created if missing

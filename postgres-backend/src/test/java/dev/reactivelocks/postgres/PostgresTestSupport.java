@@ -1,8 +1,8 @@
 package dev.reactivelocks.postgres;
 
+import dev.reactivelocks.testkit.servers.TestPostgres;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.ConnectionPoolConfiguration;
-import io.r2dbc.postgresql.PostgresqlConnectionConfiguration;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
@@ -13,33 +13,18 @@ import java.util.concurrent.ThreadLocalRandom;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
-/** The test database: PostgreSQL on 127.0.0.1:5432, database {@code test}, user {@code postgres}, trust. */
+/**
+ * The test database: the PostgreSQL server of this JVM ({@link TestPostgres}: {@code REACTIVE_LOCKS_TEST_POSTGRES},
+ * else 127.0.0.1:5432, else an embedded server), and helpers for tables and connections.
+ */
 final class PostgresTestSupport {
-
-    static final String HOW_TO_START = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start";
 
     private PostgresTestSupport() {
     }
 
     /** A connection factory whose connections carry {@code applicationName}, after checking the server is up. */
     static PostgresqlConnectionFactory factory(String applicationName) {
-        return factory(applicationName, 5432);
-    }
-
-    static PostgresqlConnectionFactory factory(String applicationName, int port) {
-        PostgresqlConnectionFactory factory = new PostgresqlConnectionFactory(PostgresqlConnectionConfiguration.builder()
-                .host("127.0.0.1").port(port).username("postgres").database("test")
-                .applicationName(applicationName)
-                .connectTimeout(Duration.ofSeconds(5))
-                .build());
-        try {
-            Mono.usingWhen(factory.create(), c -> Mono.from(c.createStatement("SELECT 1").execute()), c -> c.close())
-                    .block(Duration.ofSeconds(10));
-        } catch (RuntimeException e) {
-            throw new AssertionError("PostgreSQL is not reachable at r2dbc:postgresql://postgres@127.0.0.1:" + port + "/test ("
-                    + e + "). These tests need it; start it with: " + HOW_TO_START, e);
-        }
-        return factory;
+        return TestPostgres.get().connectionFactory(applicationName);
     }
 
     static ConnectionPool pool(ConnectionFactory factory) {

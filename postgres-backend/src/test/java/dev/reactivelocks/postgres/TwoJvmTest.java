@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.testkit.servers.TestPostgres;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import java.io.BufferedReader;
@@ -65,10 +66,11 @@ class TwoJvmTest {
 
     private Process startHolder(String name) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+        ProcessBuilder builder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
                 LockHolderMain.class.getName(), config.table(), name, Long.toString(CHILD_LEASE.toMillis()))
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
+                .redirectError(ProcessBuilder.Redirect.INHERIT);
+        builder.environment().put(TestPostgres.VARIABLE, TestPostgres.get().r2dbcUrl());   // this JVM's server
+        Process p = builder.start();
         children.add(p);
         return p;
     }

@@ -7,9 +7,9 @@ import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.postgres.PostgresLockBackend;
 import dev.reactivelocks.postgres.PostgresLockConfig;
+import dev.reactivelocks.testkit.servers.TestPostgres;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
-import io.r2dbc.postgresql.PostgresqlConnectionConfiguration;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.Result;
@@ -42,9 +42,7 @@ class CrossBackendTest {
     void setUp() {
         client = RedisTestSupport.client();
         uri = RedisTestSupport.uri("rl-cross");
-        pg = new PostgresqlConnectionFactory(PostgresqlConnectionConfiguration.builder()
-                .host("127.0.0.1").port(5432).username("postgres").database("test")
-                .connectTimeout(Duration.ofSeconds(5)).build());
+        pg = TestPostgres.get().connectionFactory("rl-cross");
         pgConfig = PostgresLockConfig.builder()
                 .table("rl_cross_" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffL)).build();
         RedisLockConfig base = RedisLockConfig.builder().restartGrace(Duration.ZERO).build();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import java.io.IOException;
@@ -30,14 +31,14 @@ class RedisSetupExampleTest {
 
     @Test
     void setUpAsDocumented() {
-        RedisTestSupport.client().shutdown(Duration.ZERO, Duration.ofSeconds(2));   // fails with start instructions
+        String url = TestRedis.get().url();   // the test server; fails naming the cause when there is none
         String prefix = RedisTestSupport.uniquePrefix("docs");
         // tag::redis-setup[]
         RedisClient client = RedisClient.create();
         RedisLockConfig config = RedisLockConfig.builder()
                 .keyPrefix(prefix)   // default "reactivelocks:"
                 .build();
-        RedisLockBackend backend = RedisLockBackend.create(client, RedisURI.create("redis://127.0.0.1:6379"), config);
+        RedisLockBackend backend = RedisLockBackend.create(client, RedisURI.create(url), config);   // "redis://host:6379"
         LockService locks = DistributedLockService.builder(backend)
                 .lease(Duration.ofSeconds(2))
                 .renewEvery(Duration.ofMillis(500))

@@ -1,5 +1,6 @@
 package dev.reactivelocks.redis;
 
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.KeyScanArgs;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
@@ -13,42 +14,26 @@ import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * The shared test server: Redis on 127.0.0.1:6379. Tests touch only keys under their own unique prefix
- * and delete them afterwards.
+ * The shared test server: the Redis server of this JVM ({@link TestRedis}: {@code REACTIVE_LOCKS_TEST_REDIS}, else
+ * 127.0.0.1:6379, else an embedded server). Tests touch only keys under their own unique prefix and delete them
+ * afterwards.
  */
 final class RedisTestSupport {
 
-    static final String HOW_TO_START = "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save \"\""
-            + " --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log";
     static final Duration TIMEOUT = Duration.ofSeconds(15);
 
     private RedisTestSupport() {
     }
 
+    /** A URI of the test server whose connections are named {@code clientName}. */
     static RedisURI uri(String clientName) {
-        return uri(clientName, 6379);
+        return TestRedis.get().uri(clientName);
     }
 
-    static RedisURI uri(String clientName, int port) {
-        return RedisURI.builder().withHost("127.0.0.1").withPort(port).withClientName(clientName)
-                .withTimeout(Duration.ofSeconds(10)).build();
-    }
-
-    /** A client for 127.0.0.1:6379, after checking that the server answers. */
+    /** A new client, after checking that the test server answers. */
     static RedisClient client() {
-        return client(6379);
-    }
-
-    static RedisClient client(int port) {
-        RedisClient client = RedisClient.create();
-        try (StatefulRedisConnection<String, String> c = client.connect(uri("rl-check", port))) {
-            c.sync().ping();
-        } catch (RuntimeException e) {
-            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-            throw new AssertionError("Redis is not reachable at redis://127.0.0.1:" + port + " (" + e
-                    + "). These tests need it; start it with: " + HOW_TO_START, e);
-        }
-        return client;
+        TestRedis.get();
+        return RedisClient.create();
     }
 
     static String uniquePrefix(String test) {

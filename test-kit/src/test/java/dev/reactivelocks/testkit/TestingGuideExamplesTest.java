@@ -5,6 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockTimeoutException;
+import dev.reactivelocks.testkit.servers.TestPostgres;
+import dev.reactivelocks.testkit.servers.TestServers;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,6 +21,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.parallel.ResourceLock;
 import org.junit.jupiter.api.parallel.Resources;
@@ -41,7 +49,7 @@ class TestingGuideExamplesTest {
             assertThat(include.group(1)).isEqualTo(THIS_FILE.getFileName().toString());
             assertThat(source).contains("// tag::" + include.group(2) + "[]", "// end::" + include.group(2) + "[]");
         }
-        assertThat(includes).isEqualTo(2);
+        assertThat(includes).isEqualTo(3);
     }
 
     // tag::temp-lock-dir[]
@@ -86,4 +94,34 @@ class TestingGuideExamplesTest {
         }
     }
     // end::lock-fixture[]
+
+    // tag::test-servers[]
+    @Nested
+    @ExtendWith(TestServers.class)
+    class OnRealServers {
+
+        @Test
+        void theDatabaseAnswers(ConnectionFactory database) {
+            Mono<Integer> one = Mono.usingWhen(database.create(),
+                    c -> Mono.from(c.createStatement("SELECT 1").execute())
+                            .flatMap(result -> Mono.from(result.map((row, meta) -> row.get(0, Integer.class)))),
+                    Connection::close);
+            StepVerifier.create(one).expectNext(1).expectComplete().verify(Duration.ofSeconds(10));
+        }
+
+        @Test
+        void redisAnswers(RedisClient client, RedisURI server) {
+            try (StatefulRedisConnection<String, String> connection = client.connect(server)) {
+                StepVerifier.create(connection.reactive().ping())
+                        .expectNext("PONG").expectComplete().verify(Duration.ofSeconds(10));
+            }
+        }
+
+        @Test
+        void whereTheServerComesFrom(TestPostgres postgres) {
+            // CONFIGURED (REACTIVE_LOCKS_TEST_POSTGRES), LOCAL (127.0.0.1:5432) or EMBEDDED
+            assertThat(postgres.r2dbcUrl()).startsWith("r2dbc:postgresql://");
+        }
+    }
+    // end::test-servers[]
 }

@@ -1,0 +1,126 @@
+package dev.reactivelocks.testkit.servers;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+class TestServersTest {
+
+    @Test
+    void aConfiguredPostgresThatDoesNotAnswerFailsNamingTheVariableWithoutThePassword() {
+        assertThatThrownBy(() -> TestPostgres.find("r2dbc:postgresql://app:s3cret@127.0.0.1:1/locks"))
+                .isInstanceOf(AssertionError.class)
+                .hasMessageStartingWith("REACTIVE_LOCKS_TEST_POSTGRES=r2dbc:postgresql://app:***@127.0.0.1:1/locks"
+                        + " does not answer (")
+                .hasMessageEndingWith("); start that server, or unset REACTIVE_LOCKS_TEST_POSTGRES to use a local or"
+                        + " embedded one")
+                .message().doesNotContain("s3cret");
+    }
+
+    @Test
+    void aConfiguredPostgresUrlOfAnotherDriverIsRejected() {
+        assertThatThrownBy(() -> TestPostgres.find("r2dbc:h2:mem:///test"))
+                .isInstanceOf(AssertionError.class)
+                .hasMessageContaining("is not a PostgreSQL R2DBC URL");
+    }
+
+    @Test
+    void aConfiguredRedisThatDoesNotAnswerFailsNamingTheVariableWithoutThePassword() {
+        assertThatThrownBy(() -> TestRedis.find("redis://:s3cret@127.0.0.1:1"))
+                .isInstanceOf(AssertionError.class)
+                .hasMessageStartingWith("REACTIVE_LOCKS_TEST_REDIS=redis://:***@127.0.0.1:1 does not answer (")
+                .message().doesNotContain("s3cret");
+    }
+
+    @Test
+    void theServersOfThisJvmAnswer() {
+        TestPostgres postgres = TestPostgres.get();
+        assertThat(TestPostgres.problem(postgres.host(), postgres.port(), postgres.username(), postgres.password(),
+                postgres.database(), Duration.ofSeconds(5))).isNull();
+        assertThat(TestPostgres.get()).isSameAs(postgres);
+        TestRedis redis = TestRedis.get();
+        assertThat(TestRedis.get()).isSameAs(redis);
+        assertThat(postgres.description()).startsWith(postgres.source().name().toLowerCase(java.util.Locale.ROOT));
+        assertThat(redis.description()).startsWith(redis.source().name().toLowerCase(java.util.Locale.ROOT));
+    }
+
+    @Test
+    void anEmbeddedPostgresAnswersAndIsGoneWithItsDataAfterStop() throws Exception {
+        EmbeddedPostgres server = EmbeddedPostgres.start();
+        assertThat(TestPostgres.problem("127.0.0.1", server.port, "postgres", null, "postgres", Duration.ofSeconds(5)))
+                .isNull();
+        server.stop();
+        assertThat(ServerSupport.accepts("127.0.0.1", server.port, Duration.ofMillis(500))).isFalse();
+        assertThat(server.directory).doesNotExist();
+    }
+
+    @Test
+    void aRedisServerProcessRestartsEmptyOnTheSamePort() throws Exception {
+        try (RedisServerProcess server = RedisServerProcess.start()) {
+            assertThat(ServerSupport.redisCommand(server.port(), "SET k v")).isEqualTo("+OK\r\n");
+            long pid = server.pid();
+            server.restart();
+            assertThat(server.pid()).isNotEqualTo(pid);
+            assertThat(ServerSupport.redisCommand(server.port(), "EXISTS k")).isEqualTo(":0\r\n");
+        }
+    }
+
+    /** A test JVM killed with SIGKILL runs no shutdown hook: its servers must stop anyway, and their data go. */
+    @Test
+    void serversDoNotOutliveAKilledJvm() throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                ServerHolderMain.class.getName())
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+            String line = out.readLine();
+            while (line != null && !line.startsWith("PORTS ")) {
+                line = out.readLine();
+            }
+            assertThat(line).as("the child's ports").isNotNull();
+            String[] ports = line.split(" ");
+            int postgresPort = Integer.parseInt(ports[1]);
+            int redisPort = Integer.parseInt(ports[2]);
+            assertThat(ServerSupport.accepts("127.0.0.1", postgresPort, Duration.ofSeconds(1))).isTrue();
+            assertThat(ServerSupport.accepts("127.0.0.1", redisPort, Duration.ofSeconds(1))).isTrue();
+
+            child.destroyForcibly();   // SIGKILL
+            child.waitFor();
+
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while ((ServerSupport.accepts("127.0.0.1", postgresPort, Duration.ofMillis(200))
+                    || ServerSupport.accepts("127.0.0.1", redisPort, Duration.ofMillis(200)))
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertThat(ServerSupport.accepts("127.0.0.1", postgresPort, Duration.ofMillis(200))).as("PostgreSQL").isFalse();
+            assertThat(ServerSupport.accepts("127.0.0.1", redisPort, Duration.ofMillis(200))).as("Redis").isFalse();
+            while (!serverDirectories("-" + child.pid() + "-").isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertThat(serverDirectories("-" + child.pid() + "-")).as("data directories").isEmpty();
+        } finally {
+            child.destroyForcibly();
+        }
+    }
+
+    private static java.util.List<Path> serverDirectories(String part) throws java.io.IOException {
+        Path root = Path.of("target", "test-servers");
+        if (!Files.isDirectory(root)) {
+            return java.util.List.of();
+        }
+        try (Stream<Path> dirs = Files.list(root)) {
+            return dirs.filter(d -> d.getFileName().toString().contains(part)).toList();
+        }
+    }
+}
