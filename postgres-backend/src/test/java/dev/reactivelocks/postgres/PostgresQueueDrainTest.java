@@ -1,0 +1,101 @@
+package dev.reactivelocks.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.reactivelocks.contract.QueueDrain;
+import io.r2dbc.pool.ConnectionPool;
+import io.r2dbc.pool.ConnectionPoolConfiguration;
+import io.r2dbc.postgresql.PostgresqlConnectionFactory;
+import io.r2dbc.spi.ConnectionFactory;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 21: thousands of services (one waiter each, all over one backend) queued on one name must drain
+ * completely and in queue order once the holder releases. A waiter's periodic refresh of its queue entry
+ * used to scan the name's whole queue under the name's lock, so past about a thousand entries the
+ * refreshes outlasted the entries' lifetime, entries expired, their owners queued again at the tail, and a
+ * free lock was granted to a few waiters a minute; with a factory that opens a connection per operation,
+ * 300 waiting services already exhausted the server's connections.
+ */
+class PostgresQueueDrainTest {
+
+    private static final Duration LEASE = Duration.ofSeconds(10);
+    private static final Duration BOUND = Duration.ofSeconds(Long.getLong("drain.boundSeconds", 120));
+
+    private static PostgresqlConnectionFactory admin;
+    private static PostgresLockConfig config;
+
+    @BeforeAll
+    static void createTable() {
+        admin = PostgresTestSupport.factory("rl-drain-admin");
+        config = PostgresLockConfig.builder().table(PostgresTestSupport.uniqueTable("drain")).build();
+    }
+
+    @AfterAll
+    static void dropTable() {
+        PostgresTestSupport.dropSchema(admin, config);
+    }
+
+    /** The tokens queued for {@code name}, in queue order. */
+    private static List<String> queued(String name) {
+        return PostgresTestSupport.query(admin, "SELECT token FROM " + config.queue() + " WHERE lock_key = $1"
+                + " ORDER BY ticket", String.class, (Object) PostgresLockBackend.key(name));
+    }
+
+    private static String uniqueName(String base) {
+        return base + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffL);
+    }
+
+    private static void drain(ConnectionFactory factory, int services, Duration pollInterval, boolean reference) {
+        PostgresLockBackend backend = PostgresLockBackend.create(factory, config);
+        try {
+            QueueDrain drain = new QueueDrain(backend, LEASE, pollInterval, BOUND);
+            if (reference) {
+                String one = uniqueName("drain-one");
+                System.out.println("PostgreSQL, " + services + " waiters in one service: "
+                        + drain.inOneService(one, services, () -> queued(one)));
+            }
+            String name = uniqueName("drain");
+            QueueDrain.Result result = drain.acrossServices(name, services, () -> queued(name));
+            System.out.println("PostgreSQL (" + factory.getClass().getSimpleName() + "), " + services
+                    + " services x 1 waiter: " + result);
+            assertThat(result.granted()).as(result.toString()).isEqualTo(services);
+            assertThat(result.maxDisplacement()).as(result.toString()).isZero();
+            assertThat(queued(name)).isEmpty();
+        } finally {
+            backend.close().block(BOUND);
+        }
+    }
+
+    private static void drainPooled(int services, Duration pollInterval) {
+        ConnectionPool pool = new ConnectionPool(ConnectionPoolConfiguration.builder(
+                PostgresTestSupport.factory("rl-drain")).initialSize(0).maxSize(10).build());
+        try {
+            drain(pool, services, pollInterval, true);
+        } finally {
+            pool.disposeLater().block(BOUND);
+        }
+    }
+
+    @Test
+    void aThousandServicesDrainInQueueOrder() {
+        drainPooled(Integer.getInteger("drain.services", 1000), Duration.ofMillis(Long.getLong("drain.pollMs", 2000)));
+    }
+
+    @Test
+    void servicesOnAFactoryWithoutPoolDrainInQueueOrder() {
+        drain(PostgresTestSupport.factory("rl-drain-unpooled"), 300, Duration.ofSeconds(2), false);
+    }
+
+    @Test
+    @Tag("loops")
+    void tenThousandServicesDrainInQueueOrder_loop() {
+        drainPooled(10_000, Duration.ofSeconds(10));
+    }
+}
