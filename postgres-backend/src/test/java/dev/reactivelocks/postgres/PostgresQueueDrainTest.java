@@ -6,14 +6,19 @@ import dev.reactivelocks.contract.QueueDrain;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
+import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 
 /**
  * Issue 21: thousands of services (one waiter each, all over one backend) queued on one name must drain
@@ -53,9 +58,14 @@ class PostgresQueueDrainTest {
     }
 
     private static void drain(ConnectionFactory factory, int services, Duration pollInterval, boolean reference) {
+        drain(factory, services, pollInterval, reference, BOUND);
+    }
+
+    private static void drain(ConnectionFactory factory, int services, Duration pollInterval, boolean reference,
+                              Duration bound) {
         PostgresLockBackend backend = PostgresLockBackend.create(factory, config);
         try {
-            QueueDrain drain = new QueueDrain(backend, LEASE, pollInterval, BOUND);
+            QueueDrain drain = new QueueDrain(backend, LEASE, pollInterval, bound);
             if (reference) {
                 String one = uniqueName("drain-one");
                 System.out.println("PostgreSQL, " + services + " waiters in one service: "
@@ -73,11 +83,11 @@ class PostgresQueueDrainTest {
         }
     }
 
-    private static void drainPooled(int services, Duration pollInterval) {
+    private static void drainPooled(int services, Duration pollInterval, Duration bound) {
         ConnectionPool pool = new ConnectionPool(ConnectionPoolConfiguration.builder(
                 PostgresTestSupport.factory("rl-drain")).initialSize(0).maxSize(10).build());
         try {
-            drain(pool, services, pollInterval, true);
+            drain(pool, services, pollInterval, true, bound);
         } finally {
             pool.disposeLater().block(BOUND);
         }
@@ -85,17 +95,33 @@ class PostgresQueueDrainTest {
 
     @Test
     void aThousandServicesDrainInQueueOrder() {
-        drainPooled(Integer.getInteger("drain.services", 1000), Duration.ofMillis(Long.getLong("drain.pollMs", 2000)));
+        drainPooled(Integer.getInteger("drain.services", 1000), Duration.ofMillis(Long.getLong("drain.pollMs", 2000)),
+                BOUND);
     }
 
     @Test
-    void servicesOnAFactoryWithoutPoolDrainInQueueOrder() {
-        drain(PostgresTestSupport.factory("rl-drain-unpooled"), 300, Duration.ofSeconds(2), false);
+    void servicesOnAFactoryWithoutPoolDrainInQueueOrderOnAtMostMaxConnections() {
+        String application = "rl-drain-unpooled";
+        AtomicLong most = new AtomicLong();
+        Disposable sampler = Flux.interval(Duration.ofMillis(50))
+                .concatMap(i -> Mono.usingWhen(admin.create(),
+                        c -> Flux.from(c.createStatement("SELECT count(*) FROM pg_stat_activity"
+                                        + " WHERE application_name = $1").bind(0, application).execute())
+                                .flatMap(r -> r.map((row, md) -> row.get(0, Long.class))).next(),
+                        Connection::close))
+                .subscribe(n -> most.accumulateAndGet(n, Math::max), error -> { });
+        try {
+            drain(PostgresTestSupport.factory(application), 300, Duration.ofSeconds(2), false);
+        } finally {
+            sampler.dispose();
+        }
+        assertThat(most.get()).as("connections of the backend, listening one included")
+                .isBetween(1L, config.maxConnections() + 1L);
     }
 
     @Test
     @Tag("loops")
     void tenThousandServicesDrainInQueueOrder_loop() {
-        drainPooled(10_000, Duration.ofSeconds(10));
+        drainPooled(10_000, Duration.ofSeconds(10), Duration.ofMinutes(10));
     }
 }
