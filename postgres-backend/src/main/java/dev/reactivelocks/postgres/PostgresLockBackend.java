@@ -82,8 +82,19 @@ import reactor.util.retry.Retry;
  * of this backend, during a rolling upgrade). {@link #releases()} holds one connection of the factory
  * in {@code LISTEN} (when the factory's connections are PostgreSQL connections, pooled or not); it is
  * opened at the first subscription, shared by all subscribers, reopened after a failure, and emits
- * {@link LockBackend#ANY_RELEASE} each time it (re)starts listening. With a pool, size it for one connection
- * more than the lock traffic needs.
+ * {@link LockBackend#ANY_RELEASE} each time it (re)starts listening.
+ *
+ * <p><b>Connections</b>: a backend runs its operations on at most {@link PostgresLockConfig#maxConnections()}
+ * connections of the factory at once, whatever the number of services and waiters on it; the other
+ * operations wait their turn in the backend (first come first served, no thread blocked), and a connection
+ * serves the operations queued meanwhile before it is closed (returned to the pool). So a factory that
+ * opens a connection per call (not a pool) works too: one connection per burst, never more than
+ * {@code maxConnections} at once. With a pool, size it for {@code maxConnections} plus one (the
+ * {@code LISTEN} connection).
+ *
+ * <p><b>Cost</b>: every operation is a few index look-ups in the database, whatever the number of
+ * waiters queued for the name (see {@link PostgresLockConfig#ddl()}): a queued waiter's periodic call
+ * refreshes its own entry and looks at most at the head of the queue.
  *
  * <p><b>Threading</b>: nothing blocks; results are signalled on the driver's event loop.
  */
@@ -94,6 +105,8 @@ public final class PostgresLockBackend implements LockBackend {
     private final ConnectionFactory connectionFactory;
     private final PostgresLockConfig config;
     private final PostgresLockSchema schema;
+    /** Runs the operations on at most {@link PostgresLockConfig#maxConnections()} connections at once. */
+    private final ConnectionLanes lanes;
     private final Mono<Void> ready;
     private final Sinks.Empty<Void> closing = Sinks.empty();
     private final Flux<String> releases;
@@ -102,6 +115,7 @@ public final class PostgresLockBackend implements LockBackend {
         this.connectionFactory = connectionFactory;
         this.config = config;
         this.schema = new PostgresLockSchema(config);
+        this.lanes = new ConnectionLanes(connectionFactory, config.maxConnections());
         Mono<Void> create = config.createTable() ? createSchema() : Mono.empty();
         this.ready = create.cache(v -> Duration.ofMillis(Long.MAX_VALUE), error -> Duration.ZERO,
                 () -> Duration.ofMillis(Long.MAX_VALUE));
@@ -212,19 +226,16 @@ public final class PostgresLockBackend implements LockBackend {
 
     /**
      * Runs one statement, in a transaction of its own (auto-commit, switched on if a pooled connection had
-     * it off), whose first parameter is the name's key, after the schema is ready; emits the first row
-     * mapped, if any.
+     * it off), whose first parameter is the name's key, after the schema is ready and once fewer than
+     * {@link PostgresLockConfig#maxConnections()} operations are running; emits the first row mapped, if any.
      */
     private <T> Mono<T> call(String name, String sql, UnaryOperator<Statement> binder,
                              BiFunction<Row, RowMetadata, @Nullable T> mapper) {
         byte[] key = key(name);
-        return ready.then(Mono.usingWhen(connectionFactory.create(),
-                        c -> autoCommit(c)
-                                .thenMany(Flux.defer(() -> binder.apply(c.createStatement(sql).bind(0, key))
-                                        .execute()))
-                                .concatMap(r -> r.map(mapper))
-                                .next(),
-                        Connection::close))
+        return ready.then(lanes.run(c -> autoCommit(c)
+                        .thenMany(Flux.defer(() -> binder.apply(c.createStatement(sql).bind(0, key)).execute()))
+                        .concatMap(r -> r.map(mapper))
+                        .next()))
                 .onErrorMap(e -> translate(name, e));
     }
 

@@ -13,10 +13,12 @@ import java.util.regex.Pattern;
  * }</pre>
  *
  * <p>The backend uses the table {@code <table>}, the sequence {@code <table>_fencing}, the index
- * {@code <table>_expires}, the unlogged wait-queue table {@code <table>_queue}, the functions
- * {@code <table>_acquire}, {@code _renew}, {@code _release}, {@code _wake} and {@code _admits}, and the
- * notification channel {@code <table>_released} (dots replaced by underscores). {@link #ddl()} lists the
- * statements that create them, {@link #dropDdl()} those that remove them.
+ * {@code <table>_expires}, the unlogged wait-queue table {@code <table>_queue} with its indexes
+ * {@code <table>_queue_order} and {@code <table>_queue_exclusive}, the functions {@code <table>_acquire},
+ * {@code _renew}, {@code _release} and {@code _wake}, and the notification channel
+ * {@code <table>_released} (dots replaced by underscores). {@link #ddl()} lists the statements that create
+ * them, {@link #dropDdl()} those that remove them (and the function {@code <table>_admits} of earlier
+ * versions).
  */
 public final class PostgresLockConfig {
 
@@ -26,13 +28,15 @@ public final class PostgresLockConfig {
 
     private final String table;
     private final boolean createTable;
+    private final int maxConnections;
 
     private PostgresLockConfig(Builder b) {
         this.table = b.table;
         this.createTable = b.createTable;
+        this.maxConnections = b.maxConnections;
     }
 
-    /** @return the defaults: table {@code reactive_locks}, created when missing */
+    /** @return the defaults: table {@code reactive_locks}, created when missing, at most 8 operations at once */
     public static PostgresLockConfig defaults() {
         return DEFAULTS;
     }
@@ -44,7 +48,7 @@ public final class PostgresLockConfig {
 
     /** @return a builder starting from this configuration */
     public Builder toBuilder() {
-        return new Builder().table(table).createTable(createTable);
+        return new Builder().table(table).createTable(createTable).maxConnections(maxConnections);
     }
 
     /** @return the lease table, possibly schema-qualified */
@@ -55,6 +59,11 @@ public final class PostgresLockConfig {
     /** @return whether the backend creates its table, sequence, index, queue table and functions when missing */
     public boolean createTable() {
         return createTable;
+    }
+
+    /** @return how many operations of one backend run at once, each on a connection of the factory */
+    public int maxConnections() {
+        return maxConnections;
     }
 
     /**
@@ -91,8 +100,13 @@ public final class PostgresLockConfig {
     }
 
     String index() {
+        return localName("_expires");
+    }
+
+    /** The table's name without its schema, then {@code suffix}: the name of one of its indexes. */
+    String localName(String suffix) {
         int dot = table.indexOf('.');
-        return (dot < 0 ? table : table.substring(dot + 1)) + "_expires";
+        return (dot < 0 ? table : table.substring(dot + 1)) + suffix;
     }
 
     String channel() {
@@ -101,7 +115,8 @@ public final class PostgresLockConfig {
 
     @Override
     public String toString() {
-        return "PostgresLockConfig{table=" + table + ", createTable=" + createTable + "}";
+        return "PostgresLockConfig{table=" + table + ", createTable=" + createTable + ", maxConnections="
+                + maxConnections + "}";
     }
 
     /** Builds a {@link PostgresLockConfig}. Not thread-safe. */
@@ -109,6 +124,7 @@ public final class PostgresLockConfig {
 
         private String table = "reactive_locks";
         private boolean createTable = true;
+        private int maxConnections = 8;
 
         private Builder() {
         }
@@ -142,6 +158,26 @@ public final class PostgresLockConfig {
          */
         public Builder createTable(boolean createTable) {
             this.createTable = createTable;
+            return this;
+        }
+
+        /**
+         * How many connections of the factory one backend uses at once for its operations (acquire, renew,
+         * release), whatever the number of its services and waiters; further operations wait their turn,
+         * first come first served, without blocking a thread, and a connection serves the operations queued
+         * meanwhile before it is closed. One more connection listens for wake-ups. With a pool, size the pool
+         * for one connection more; a factory that opens a connection per call (not a pool) then opens one per
+         * burst of operations, never more than this many at once. Defaults to 8.
+         *
+         * @param maxConnections the bound, {@code >= 1}
+         * @return this builder
+         * @throws IllegalArgumentException if {@code maxConnections < 1}
+         */
+        public Builder maxConnections(int maxConnections) {
+            if (maxConnections < 1) {
+                throw new IllegalArgumentException("maxConnections must be >= 1, was " + maxConnections);
+            }
+            this.maxConnections = maxConnections;
             return this;
         }
 

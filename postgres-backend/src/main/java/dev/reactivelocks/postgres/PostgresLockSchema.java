@@ -12,20 +12,25 @@ import java.util.List;
  *
  * <pre>
  *  acquire(key, token, mode, lease, name, keep)          keep = 0: never queue (tryAcquire)
- *    lock name ─► drop expired queue entries and leases of others
+ *    lock name ─► drop expired leases
  *      ├─ token holds a lease ──────────────► extend it, leave the queue, return it
  *      ├─ no live conflicting lease and
  *      │  no conflicting entry ahead ─────────► insert the lease (next fencing value), leave the queue, return it
+ *      │  (the head of the queue, or of its exclusive entries; expired entries met there are dropped)
  *      └─ otherwise, keep &gt; 0 ──────────────► enqueue at the tail or keep the place, entry lives keep ms
  *    anything expired was dropped ─► wake(key)
  *  release(key, token)      lock name ─► delete the lease and the queue entry of token ─► wake(key);
  *                           nobody queued: notify the name's hex key (waiters that do not queue)
  *  renew(key, token, lease) lock name ─► extend the live lease of token
  *  wake(key)                notify the tokens of the entries that acquire would grant now
+ *                           (dropping the expired entries met on the way)
  * </pre>
  *
  * "Ahead" is every live entry with a smaller ticket, or every live entry for a token that is not queued;
- * an exclusive request conflicts with every lease and entry, a shared one with exclusive ones only.
+ * an exclusive request conflicts with every lease and entry, a shared one with exclusive ones only. No
+ * function reads a name's whole queue: each call is a few index look-ups, plus one deletion per expired
+ * entry it meets (each entry is deleted once), so a waiter's periodic refresh costs the same with ten or
+ * ten thousand waiters queued.
  */
 final class PostgresLockSchema {
 
@@ -97,7 +102,9 @@ final class PostgresLockSchema {
                         + "ticket bigint NOT NULL, "
                         + "expires_at timestamptz NOT NULL, "
                         + "PRIMARY KEY (lock_key, token))",
-                admitsFunction(),
+                "CREATE INDEX IF NOT EXISTS " + config.localName("_queue_order") + " ON " + q + " (lock_key, ticket)",
+                "CREATE INDEX IF NOT EXISTS " + config.localName("_queue_exclusive") + " ON " + q
+                        + " (lock_key, ticket) WHERE mode = 'EXCLUSIVE'",
                 wakeFunction(),
                 acquireFunction(),
                 renewFunction(),
@@ -121,25 +128,12 @@ final class PostgresLockSchema {
         return config.table() + "_" + verb;
     }
 
-    /** Whether a request of {@code p_mode} at {@code p_ticket} (null: the tail) may be granted now. */
-    private String admitsFunction() {
-        return "CREATE OR REPLACE FUNCTION " + function("admits")
-                + "(p_key bytea, p_mode text, p_ticket bigint, p_now timestamptz) RETURNS boolean"
-                + " LANGUAGE sql STABLE AS $fn$"
-                + " SELECT NOT EXISTS (SELECT 1 FROM " + config.table() + " l WHERE l.lock_key = p_key"
-                + " AND l.expires_at > p_now AND (p_mode = 'EXCLUSIVE' OR l.mode = 'EXCLUSIVE'))"
-                + " AND NOT EXISTS (SELECT 1 FROM " + config.queue() + " a WHERE a.lock_key = p_key"
-                + " AND a.expires_at > p_now AND (p_ticket IS NULL OR a.ticket < p_ticket)"
-                + " AND (p_mode = 'EXCLUSIVE' OR a.mode = 'EXCLUSIVE'))"
-                + " $fn$";
-    }
-
     /**
      * Notifies the tokens of the queued requests that may be granted now, except {@code p_except}'s: one
-     * look at the live leases and one walk of the live entries in ticket order, which ends at the first
-     * request that must wait (nothing behind it can pass an exclusive entry, or a refused exclusive one).
-     * {@code min(mode)} is the strongest mode of a set, {@code 'EXCLUSIVE' < 'SHARED'}; the outcome is
-     * that of {@link #admitsFunction()} asked for each entry.
+     * look at the live leases and one walk of the entries in ticket order, which deletes the expired
+     * entries it meets and ends at the first live request that must wait (nothing behind it can pass an
+     * exclusive entry, or a refused exclusive one). {@code min(mode)} is the strongest mode of a set,
+     * {@code 'EXCLUSIVE' < 'SHARED'}. It reads as many entries as it notifies or deletes, plus one.
      */
     private String wakeFunction() {
         return "CREATE OR REPLACE FUNCTION " + function("wake")
@@ -149,10 +143,15 @@ final class PostgresLockSchema {
                 + " BEGIN"
                 + " SELECT min(l.mode) INTO v_leases FROM " + config.table() + " l"
                 + " WHERE l.lock_key = p_key AND l.expires_at > p_now;"
-                + " FOR w IN SELECT a.token, a.mode FROM " + config.queue() + " a"
-                + " WHERE a.lock_key = p_key AND a.expires_at > p_now ORDER BY a.ticket LOOP"
-                + " EXIT WHEN v_leases = 'EXCLUSIVE' OR v_ahead = 'EXCLUSIVE'"
-                + " OR (w.mode = 'EXCLUSIVE' AND (v_leases IS NOT NULL OR v_ahead IS NOT NULL));"
+                + " FOR w IN SELECT a.token, a.mode, a.expires_at FROM " + config.queue() + " a"
+                + " WHERE a.lock_key = p_key ORDER BY a.ticket LOOP"
+                + " EXIT WHEN v_leases = 'EXCLUSIVE' OR v_ahead = 'EXCLUSIVE';"
+                + " IF w.expires_at <= p_now AND w.token IS DISTINCT FROM p_except THEN"
+                + " DELETE FROM " + config.queue() + " WHERE lock_key = p_key AND token = w.token"
+                + " AND expires_at <= p_now;"
+                + " CONTINUE;"
+                + " END IF;"
+                + " EXIT WHEN w.mode = 'EXCLUSIVE' AND (v_leases IS NOT NULL OR v_ahead IS NOT NULL);"
                 + " IF w.token IS DISTINCT FROM p_except THEN"
                 + " PERFORM pg_notify('" + config.channel() + "',"
                 + " CASE WHEN octet_length(w.token) <= " + MAX_PAYLOAD + " THEN w.token ELSE '' END);"
@@ -162,6 +161,18 @@ final class PostgresLockSchema {
                 + " END $fn$";
     }
 
+    /**
+     * A queued waiter's refresh while a live lease conflicts (the common call: each waiter repeats it every
+     * poll interval) extends its own live entry and returns, without the name's lock: it never grants, and
+     * the entry it extends is live, so a decision taken concurrently under the lock sees it live either
+     * way. Every other call decides under the name's lock.
+     *
+     * <p>Decides with index look-ups only, whatever the queue length: the token's own lease and entry by
+     * primary key; while a live lease conflicts nothing else; otherwise the first entry of the queue (an
+     * exclusive request passes when it is that entry, or when nothing is queued) or the first exclusive
+     * entry (a shared request passes when it is behind the token's ticket, or when there is none), deleting
+     * the expired entries met at that head first; the tail's ticket by a backward index scan.
+     */
     private String acquireFunction() {
         String t = config.table();
         String q = config.queue();
@@ -170,12 +181,19 @@ final class PostgresLockSchema {
                 + " RETURNS TABLE (fencing bigint, mode text) LANGUAGE plpgsql VOLATILE"
                 + SCANS + " AS $fn$"
                 + " #variable_conflict use_column\n"
-                + " DECLARE v_now timestamptz; v_ticket bigint; v_dropped bigint; v_more bigint;"
+                + " DECLARE v_now timestamptz; v_ticket bigint; v_dropped bigint; v_pass boolean; v_head record;"
                 + " BEGIN"
+                + " v_now := clock_timestamp();"
+                + " IF p_keep > 0 THEN"
+                + " UPDATE " + q + " SET expires_at = v_now + p_keep * interval '1 millisecond'"
+                + " WHERE lock_key = p_key AND token = p_token AND expires_at > v_now;"
+                + " IF FOUND AND EXISTS (SELECT 1 FROM " + t + " l WHERE l.lock_key = p_key AND l.token <> p_token"
+                + " AND l.expires_at > v_now AND (p_mode = 'EXCLUSIVE' OR l.mode = 'EXCLUSIVE')) THEN"
+                + " RETURN;"
+                + " END IF;"
+                + " END IF;"
                 + BOUND_WAIT + lockName()
                 + " v_now := clock_timestamp();"
-                + " DELETE FROM " + q + " WHERE lock_key = p_key AND token <> p_token AND expires_at <= v_now;"
-                + " GET DIAGNOSTICS v_dropped = ROW_COUNT;"
                 + " RETURN QUERY UPDATE " + t + " SET expires_at = v_now + p_lease * interval '1 millisecond'"
                 + " WHERE lock_key = p_key AND token = p_token RETURNING fencing, mode;"
                 + " IF FOUND THEN"
@@ -183,10 +201,27 @@ final class PostgresLockSchema {
                 + " RETURN;"
                 + " END IF;"
                 + " DELETE FROM " + t + " WHERE lock_key = p_key AND expires_at <= v_now;"
-                + " GET DIAGNOSTICS v_more = ROW_COUNT;"
-                + " v_dropped := v_dropped + v_more;"
+                + " GET DIAGNOSTICS v_dropped = ROW_COUNT;"
                 + " SELECT ticket INTO v_ticket FROM " + q + " WHERE lock_key = p_key AND token = p_token;"
-                + " IF " + function("admits") + "(p_key, p_mode, v_ticket, v_now) THEN"
+                + " v_pass := NOT EXISTS (SELECT 1 FROM " + t + " l WHERE l.lock_key = p_key"
+                + " AND l.expires_at > v_now AND (p_mode = 'EXCLUSIVE' OR l.mode = 'EXCLUSIVE'));"
+                + " WHILE v_pass LOOP"
+                + " IF p_mode = 'EXCLUSIVE' THEN"
+                + " SELECT a.token, a.ticket, a.expires_at INTO v_head FROM " + q + " a"
+                + " WHERE a.lock_key = p_key ORDER BY a.ticket LIMIT 1;"
+                + " ELSE"
+                + " SELECT a.token, a.ticket, a.expires_at INTO v_head FROM " + q + " a"
+                + " WHERE a.lock_key = p_key AND a.mode = 'EXCLUSIVE' ORDER BY a.ticket LIMIT 1;"
+                + " END IF;"
+                + " IF NOT FOUND THEN EXIT; END IF;"
+                + " IF v_head.expires_at > v_now OR v_head.token = p_token THEN"
+                + " v_pass := v_head.token = p_token OR (p_mode = 'SHARED' AND v_head.ticket > v_ticket);"
+                + " EXIT;"
+                + " END IF;"
+                + " DELETE FROM " + q + " WHERE lock_key = p_key AND token = v_head.token AND expires_at <= v_now;"
+                + " v_dropped := v_dropped + 1;"
+                + " END LOOP;"
+                + " IF v_pass THEN"
                 + " DELETE FROM " + q + " WHERE lock_key = p_key AND token = p_token;"
                 + " RETURN QUERY INSERT INTO " + t + " (lock_key, token, mode, fencing, expires_at, acquired_at, name)"
                 + " VALUES (p_key, p_token, p_mode, nextval('" + config.sequence() + "'),"
@@ -231,8 +266,7 @@ final class PostgresLockSchema {
                 + " v_now := clock_timestamp();"
                 + " DELETE FROM " + config.table() + " WHERE lock_key = p_key AND token = p_token;"
                 + " GET DIAGNOSTICS v_released = ROW_COUNT;"
-                + " DELETE FROM " + config.queue() + " WHERE lock_key = p_key"
-                + " AND (token = p_token OR expires_at <= v_now);"
+                + " DELETE FROM " + config.queue() + " WHERE lock_key = p_key AND token = p_token;"
                 + " GET DIAGNOSTICS v_left = ROW_COUNT;"
                 + " IF v_released + v_left > 0 THEN PERFORM " + function("wake") + "(p_key, v_now, NULL); END IF;"
                 + " IF v_released > 0 AND NOT EXISTS (SELECT 1 FROM " + config.queue() + " WHERE lock_key = p_key) THEN"

@@ -42,9 +42,10 @@ import reactor.util.retry.Retry;
  *
  * <p><b>Keys</b> (prefix {@code P}, see {@link RedisLockConfig}): a hash {@code P lock:<name>} per locked
  * name maps each owner token to {@code mode:fencing:expiresAtMillis}, and the key expires with its last
- * lease; the wait queue of a name is the list {@code P queue:<name>} (tokens in arrival order) with the
- * hash {@code P queued:<name>} (token to {@code mode:expiresAtMillis:backendId}), both expiring with their
- * last entry; {@code P fence:<name>} is the name's fencing counter and never expires; {@code P epoch}
+ * lease; the wait queue of a name is the sorted set {@code P wait:<name>} (tokens scored by their ticket,
+ * in arrival order) with the hash {@code P waiter:<name>} (token to {@code mode:expiresAtMillis:backendId})
+ * and the sorted set {@code P waitx:<name>} (the exclusive entries, by ticket), all expiring with their last
+ * entry; {@code P fence:<name>} is the name's fencing counter and never expires; {@code P epoch}
  * marks that the server still has the data. A name that is neither held nor waited for leaves only its
  * fencing counter behind. Names are binary-safe key bytes (UTF-8, unpaired surrogates included), so
  * names of any characters and length are stored verbatim. Standalone Redis or Sentinel; not Redis Cluster
@@ -71,6 +72,12 @@ import reactor.util.retry.Retry;
  * stopped asking expires {@code keepQueued} after its last call (Redis clock) and then stops blocking the
  * waiters behind it.
  *
+ * <p><b>Cost</b>: no script reads a whole queue. A queued waiter's periodic call refreshes its own entry and,
+ * while a live lease conflicts, does nothing else; otherwise it looks only at the first live entry of the
+ * queue (exclusive request) or of the exclusive entries (shared request). Dead entries are removed when
+ * they are met at such a head, once each. Every call is O(log n) in the queue length, amortised, so
+ * thousands of services can wait on one name.
+ *
  * <p><b>Wake-ups</b>: each backend has a random id and {@link #releases()} holds one pub/sub connection
  * subscribed to its own channel {@code P wake:<id>}, shared by every subscriber of this backend (one per
  * service, whatever the number of waiters and names). A release, or an acquisition that found expired
@@ -85,8 +92,9 @@ public final class RedisLockBackend implements LockBackend {
     private static final ByteArrayCodec CODEC = ByteArrayCodec.INSTANCE;
     private static final byte[] LOCK = "lock:".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] FENCE = "fence:".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] QUEUE = "queue:".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] QUEUED = "queued:".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] QUEUE = "wait:".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] ENTRIES = "waiter:".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] EXCLUSIVE = "waitx:".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] EMPTY = new byte[0];
 
     private static final String NOW = "local t = redis.call('TIME')\n"
@@ -94,8 +102,13 @@ public final class RedisLockBackend implements LockBackend {
 
     /**
      * Lua functions shared by the acquisition and release scripts. KEYS[1] is the lease hash, KEYS[2] the
-     * queue list, KEYS[3] the queue entry hash ({@code token -> mode:expiresAtMillis:backendId}); a set
-     * of modes is a table {@code {n = count, e = exclusive count}}.
+     * queue (sorted set: token by ticket, in arrival order), KEYS[3] the queue entries (hash: token to
+     * {@code mode:expiresAtMillis:backendId}), KEYS[4] the exclusive entries (sorted set: token by ticket);
+     * a set of modes is a table {@code {n = count, e = exclusive count}}.
+     *
+     * <p>No function reads the whole queue: a dead entry (expired, or its hash field gone) is removed when
+     * it is met at the head of the queue or of the exclusive entries, so each entry is removed once and
+     * every call costs O(log n) in the queue length, amortised.
      */
     private static final String QUEUE_FUNCTIONS = NOW
             + "local function add(set, mode)\n"
@@ -129,32 +142,44 @@ public final class RedisLockBackend implements LockBackend {
             + "  return held, mine, others, pruned\n"
             + "end\n"
             + "local function dequeue(token)\n"
-            + "  redis.call('LREM', KEYS[2], 0, token)\n"
+            + "  redis.call('ZREM', KEYS[2], token)\n"
+            + "  redis.call('ZREM', KEYS[4], token)\n"
             + "  return redis.call('HDEL', KEYS[3], token)\n"
             + "end\n"
-            // deletes expired entries; returns the live ones {token, mode, backend} in queue order, pruned
-            + "local function queue()\n"
-            + "  local live, pruned = {}, false\n"
-            + "  for _, token in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do\n"
-            + "    local entry = redis.call('HGET', KEYS[3], token)\n"
-            + "    local mode, exp, owner\n"
-            + "    if entry then mode, exp, owner = string.match(entry, '^(%a):(%d+):(.*)$') end\n"
-            + "    if entry and tonumber(exp) > now then\n"
-            + "      live[#live + 1] = {token, mode, owner}\n"
-            + "    else\n"
-            + "      dequeue(token)\n"
-            + "      pruned = true\n"
-            + "    end\n"
+            // the live entry of token: mode, owner; nil when it is missing or expired
+            + "local function live(token)\n"
+            + "  local entry = redis.call('HGET', KEYS[3], token)\n"
+            + "  if not entry then return nil end\n"
+            + "  local mode, exp, owner = string.match(entry, '^(%a):(%d+):(.*)$')\n"
+            + "  if tonumber(exp) <= now then return nil end\n"
+            + "  return mode, owner\n"
+            + "end\n"
+            // the first live token of the sorted set and its ticket, removing the dead ones before it; pruned
+            + "local function first(key)\n"
+            + "  local pruned = false\n"
+            + "  while true do\n"
+            + "    local head = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')\n"
+            + "    if #head == 0 then return nil, nil, pruned end\n"
+            + "    if live(head[1]) then return head[1], tonumber(head[2]), pruned end\n"
+            + "    dequeue(head[1])\n"
+            + "    pruned = true\n"
             + "  end\n"
-            + "  return live, pruned\n"
             + "end\n"
             // publishes the token of each entry that may pass now (the head, or a run of shared entries)
-            + "local function wake(live, held, channel)\n"
-            + "  local ahead = {n = 0, e = 0}\n"
-            + "  for _, w in ipairs(live) do\n"
-            + "    if not fits(w[2], held, ahead) then return end\n"
-            + "    redis.call('PUBLISH', channel .. w[3], w[1])\n"
-            + "    add(ahead, w[2])\n"
+            + "local function wake(held, channel)\n"
+            + "  local ahead, i = {n = 0, e = 0}, 0\n"
+            + "  while true do\n"
+            + "    local at = redis.call('ZRANGE', KEYS[2], i, i)\n"
+            + "    if #at == 0 then return end\n"
+            + "    local mode, owner = live(at[1])\n"
+            + "    if mode then\n"
+            + "      if not fits(mode, held, ahead) then return end\n"
+            + "      redis.call('PUBLISH', channel .. owner, at[1])\n"
+            + "      add(ahead, mode)\n"
+            + "      i = i + 1\n"
+            + "    else\n"
+            + "      dequeue(at[1])\n"
+            + "    end\n"
             + "  end\n"
             + "end\n"
             + "local function expireAtLeast(key, at)\n"
@@ -165,51 +190,66 @@ public final class RedisLockBackend implements LockBackend {
             + "end\n";
 
     /**
-     * KEYS: lock, queue, queue entries, fence, epoch. ARGV: token, mode (E/S), lease ms, grace ms, keepQueued
-     * ms (0: never queue), wake channel prefix, this backend's id. Returns "mode:fencing", or nil when busy.
+     * KEYS: lock, queue, queue entries, exclusive entries, fence, epoch. ARGV: token, mode (E/S), lease ms,
+     * grace ms, keepQueued ms (0: never queue), wake channel prefix, this backend's id. Returns
+     * "mode:fencing", or nil when busy.
+     *
+     * <p>A queued caller refreshes its entry first. While a live lease conflicts, that is all (O(1) in the
+     * queue length). Otherwise an exclusive request passes when it is the first live entry of the queue
+     * (or, not queued, when there is none), a shared one when the first live exclusive entry is behind it
+     * (or there is none); the dead entries met at those heads are removed.
      */
     static final Script ACQUIRE = new Script(QUEUE_FUNCTIONS
             + "local token, mode, lease, keep = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[5])\n"
-            + "local epoch = redis.call('GET', KEYS[5])\n"
+            + "local epoch = redis.call('GET', KEYS[6])\n"
             + "if not epoch then\n"
             + "  epoch = now\n"
-            + "  redis.call('SET', KEYS[5], string.format('%.0f', now))\n"
+            + "  redis.call('SET', KEYS[6], string.format('%.0f', now))\n"
             + "else\n"
             + "  epoch = tonumber(epoch)\n"
             + "end\n"
             + "local held, mine, others, leasesPruned = leases(token)\n"
             + "if not mine then\n"
-            + "  local live, queuePruned = queue()\n"
-            + "  local ahead, pos = {n = 0, e = 0}, nil\n"
-            + "  for i, w in ipairs(live) do\n"
-            + "    if w[1] == token then\n"
-            + "      pos = i\n"
-            + "      break\n"
-            + "    end\n"
-            + "    add(ahead, w[2])\n"
-            + "  end\n"
+            + "  local ticket = tonumber(redis.call('ZSCORE', KEYS[2], token) or nil)\n"
+            + "  local deadline = now + keep\n"
+            + "  local entry = mode .. ':' .. string.format('%.0f', deadline) .. ':' .. ARGV[7]\n"
+            + "  if ticket and keep > 0 then redis.call('HSET', KEYS[3], token, entry) end\n"
             + "  local grace = now < epoch + tonumber(ARGV[4])\n"
-            + "  if not grace and fits(mode, held, ahead) then\n"
-            + "    local f = redis.call('INCR', KEYS[4])\n"
+            + "  local pass, queuePruned = false, false\n"
+            + "  if not grace and fits(mode, held, {n = 0, e = 0}) then\n"
+            + "    local head, headTicket\n"
+            + "    if mode == 'E' then\n"
+            + "      head, headTicket, queuePruned = first(KEYS[2])\n"
+            + "      pass = head == nil or head == token\n"
+            + "    else\n"
+            + "      head, headTicket, queuePruned = first(KEYS[4])\n"
+            + "      pass = head == nil or (ticket ~= nil and headTicket > ticket)\n"
+            + "    end\n"
+            + "  end\n"
+            + "  if pass then\n"
+            + "    local f = redis.call('INCR', KEYS[5])\n"
             + "    local floor = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
             + "    if f < floor then\n"
             + "      f = floor\n"
-            + "      redis.call('SET', KEYS[4], string.format('%.0f', f))\n"
+            + "      redis.call('SET', KEYS[5], string.format('%.0f', f))\n"
             + "    end\n"
             + "    mine = mode .. ':' .. string.format('%.0f', f)\n"
             + "    add(held, mode)\n"
-            + "    if pos then\n"
-            + "      dequeue(token)\n"
-            + "      table.remove(live, pos)\n"
-            + "    end\n"
+            + "    if ticket then dequeue(token) end\n"
             + "  elseif keep > 0 then\n"
-            + "    if not pos then redis.call('RPUSH', KEYS[2], token) end\n"
-            + "    local deadline = now + keep\n"
-            + "    redis.call('HSET', KEYS[3], token, mode .. ':' .. string.format('%.0f', deadline) .. ':' .. ARGV[7])\n"
+            + "    if not ticket then\n"
+            + "      local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')\n"
+            + "      ticket = (#last > 0 and tonumber(last[2]) or 0) + 1\n"
+            + "      local score = string.format('%.0f', ticket)\n"
+            + "      redis.call('ZADD', KEYS[2], score, token)\n"
+            + "      if mode == 'E' then redis.call('ZADD', KEYS[4], score, token) end\n"
+            + "      redis.call('HSET', KEYS[3], token, entry)\n"
+            + "    end\n"
             + "    expireAtLeast(KEYS[2], deadline)\n"
             + "    expireAtLeast(KEYS[3], deadline)\n"
+            + "    expireAtLeast(KEYS[4], deadline)\n"
             + "  end\n"
-            + "  if not grace and (leasesPruned or queuePruned) then wake(live, held, ARGV[6]) end\n"
+            + "  if not grace and (leasesPruned or queuePruned) then wake(held, ARGV[6]) end\n"
             + "  if not mine then return false end\n"
             + "end\n"
             + "local expires = now + lease\n"
@@ -235,16 +275,16 @@ public final class RedisLockBackend implements LockBackend {
             + "return 1\n");
 
     /**
-     * KEYS: lock, queue, queue entries. ARGV: token, wake channel prefix. Deletes the token's lease and queue
-     * entry, then wakes the entries that may now pass. Returns 1 when the token's lease was deleted.
+     * KEYS: lock, queue, queue entries, exclusive entries. ARGV: token, wake channel prefix. Deletes the
+     * token's lease and queue entry, then wakes the entries that may now pass. Returns 1 when the token's
+     * lease was deleted.
      */
     static final Script RELEASE = new Script(QUEUE_FUNCTIONS
             + "local removed = redis.call('HDEL', KEYS[1], ARGV[1])\n"
             + "local dequeued = dequeue(ARGV[1])\n"
             + "if (removed == 1 or dequeued == 1) and redis.call('EXISTS', KEYS[2]) == 1 then\n"
             + "  local held = leases('')\n"
-            + "  local live = queue()\n"
-            + "  wake(live, held, ARGV[2])\n"
+            + "  wake(held, ARGV[2])\n"
             + "end\n"
             + "return removed\n");
 
@@ -373,8 +413,7 @@ public final class RedisLockBackend implements LockBackend {
                                        Duration keepQueued) {
         byte[] encoded = Names.encode(name);
         long grace = config.restartGrace() == null ? lease.toMillis() : config.restartGrace().toMillis();
-        byte[][] keys = {lockKey(encoded), Names.concat(prefix, QUEUE, encoded), Names.concat(prefix, QUEUED, encoded),
-                Names.concat(prefix, FENCE, encoded), epochKey};
+        byte[][] keys = queueKeys(encoded, Names.concat(prefix, FENCE, encoded), epochKey);
         return this.<byte[]>run(ACQUIRE, ScriptOutputType.VALUE, keys, ascii(token),
                         ascii(mode == LockMode.EXCLUSIVE ? "E" : "S"), millis(lease), millis(Duration.ofMillis(grace)),
                         millis(keepQueued), wakePrefix, id)
@@ -398,7 +437,7 @@ public final class RedisLockBackend implements LockBackend {
     @Override
     public Mono<Boolean> release(String name, String token) {
         byte[] encoded = Names.encode(name);
-        byte[][] keys = {lockKey(encoded), Names.concat(prefix, QUEUE, encoded), Names.concat(prefix, QUEUED, encoded)};
+        byte[][] keys = queueKeys(encoded);
         return this.<Long>run(RELEASE, ScriptOutputType.INTEGER, keys, ascii(token), wakePrefix)
                 .map(n -> n == 1L)
                 .defaultIfEmpty(Boolean.FALSE)
@@ -472,6 +511,14 @@ public final class RedisLockBackend implements LockBackend {
         byte[] pattern = Names.concat(prefix, LOCK, "*".getBytes(StandardCharsets.US_ASCII));
         return connections.commands().flatMapMany(c -> ScanStream.scan(c.reactive(),
                 KeyScanArgs.Builder.limit(200).match(pattern)));
+    }
+
+    /** The lease hash and the three queue keys of a name, then {@code more}: KEYS of the queue scripts. */
+    private byte[][] queueKeys(byte[] encodedName, byte[]... more) {
+        byte[][] keys = Arrays.copyOf(new byte[][] {lockKey(encodedName), Names.concat(prefix, QUEUE, encodedName),
+                Names.concat(prefix, ENTRIES, encodedName), Names.concat(prefix, EXCLUSIVE, encodedName)}, 4 + more.length);
+        System.arraycopy(more, 0, keys, 4, more.length);
+        return keys;
     }
 
     private byte[] lockKey(byte[] encodedName) {

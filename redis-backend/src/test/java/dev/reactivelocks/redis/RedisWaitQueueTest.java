@@ -125,7 +125,7 @@ class RedisWaitQueueTest {
 
     private static List<String> queued(String name) {
         List<String> tokens = new ArrayList<>();
-        raw.sync().lrange(ascii(prefix + "queue:" + name), 0, -1).forEach(t -> tokens.add(ascii(t)));
+        raw.sync().zrange(ascii(prefix + "wait:" + name), 0, -1).forEach(t -> tokens.add(ascii(t)));
         return tokens;
     }
 
@@ -200,7 +200,7 @@ class RedisWaitQueueTest {
         assertThat(granted).as("behind the dead waiter's live entry").isEmpty();
         assertThat(queued(name)).startsWith("dead").hasSize(2);
         // the entry's expiry, as if its minute had passed
-        raw.sync().hset(ascii(prefix + "queued:" + name), ascii("dead"), ascii("E:1:gone"));
+        raw.sync().hset(ascii(prefix + "waiter:" + name), ascii("dead"), ascii("E:1:gone"));
         await(() -> granted.size() == 1);
         assertThat(queued(name)).isEmpty();
         granted.get(0).release().block(TIMEOUT);
@@ -214,7 +214,8 @@ class RedisWaitQueueTest {
         assertThat(backend.tryAcquire(name, LockMode.EXCLUSIVE, "holder", LEASE).block(TIMEOUT)).isNotNull();
         assertThat(backend.acquireOrQueue(name, LockMode.EXCLUSIVE, "gone", LEASE, Duration.ofMillis(200))
                 .block(TIMEOUT)).isNull();
-        await(() -> raw.sync().exists(ascii(prefix + "queue:" + name), ascii(prefix + "queued:" + name)) == 0);
+        await(() -> raw.sync().exists(ascii(prefix + "wait:" + name), ascii(prefix + "waiter:" + name),
+                ascii(prefix + "waitx:" + name)) == 0);
         assertThat(backend.release(name, "holder").block(TIMEOUT)).isTrue();
         assertNothingLeftBut(name);
     }

@@ -16,5 +16,9 @@ public class TestBlockHoundIntegration implements BlockHoundIntegration {
         // Lettuce logs reconnections through Netty's logger, which falls back to java.util.logging here;
         // its first record initializes the handlers under a lock and each record is written to stderr
         builder.allowBlockingCallsInside("java.util.logging.Logger", "log");
+        // Lettuce guards each command write with a lock held for a few instructions; with many services
+        // writing through one connection from Reactor's threads it is sometimes contended (a brief park)
+        builder.allowBlockingCallsInside("io.lettuce.core.protocol.SharedLock", "incrementWriters");
+        builder.allowBlockingCallsInside("io.lettuce.core.protocol.SharedLock", "doExclusive");
     }
 }
