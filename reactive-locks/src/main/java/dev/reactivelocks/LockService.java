@@ -36,9 +36,11 @@ import reactor.core.publisher.Mono;
  * {@code Mono.zip} whose sibling fails after the grant, {@code then()}, {@code hasElement()}, a
  * {@code publishOn} queue torn down by a cancel — hand it only to the discard hook of the caller's chain.
  * {@code Mono.firstWithValue}, {@code firstWithSignal} and {@code or()} (Reactor 3.8) ignore a losing value
- * without telling any hook: an acquisition whose grant arrives in the instant it loses such a race leaves
- * its lock held by nobody, so bound an acquisition with {@link LockOptions#timeout(java.time.Duration)}
- * rather than racing it against a timer. Add {@code .doOnDiscard(LockHandle.class, h -> h.release().subscribe())}
+ * without telling any hook; an acquisition that is a direct source of such a race detects that it lost right
+ * after its {@code onNext} and releases, where Reactor's classes are open to deep reflection (the class
+ * path). With operators between the acquisition and the race, or on a module path that does not open
+ * {@code reactor.core.publisher}, bound the acquisition with {@link LockOptions#timeout(java.time.Duration)}
+ * instead of racing it against a timer. Add {@code .doOnDiscard(LockHandle.class, h -> h.release().subscribe())}
  * to such chains, or better, scope the lock with {@link #withLock(String, LockOptions, Function)}. An
  * application that resets Reactor's hooks calls {@code dev.reactivelocks.internal.DroppedHandles.reinstall()}
  * afterwards.

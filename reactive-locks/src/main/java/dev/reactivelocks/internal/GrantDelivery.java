@@ -24,9 +24,10 @@ import reactor.core.CoreSubscriber;
  * A subscriber that races its own cancellation and then drops the value reports it to Reactor's
  * {@code onNextDropped} hook ({@code subscribe(consumer)} disposed meanwhile, {@code timeout()},
  * {@code next()}); {@link DroppedHandles} releases every {@link LockHandle} that reaches that hook. Values an
- * operator stores and later <em>discards</em> ({@code zip} with a failing sibling, {@code firstWithValue}
- * losers, {@code then()}, a {@code publishOn} queue torn down) go only to the discard hook of the caller's
- * chain: that part is the caller's, as {@code LockService}'s javadoc states.
+ * operator stores and later <em>discards</em> ({@code zip} with a failing sibling, {@code then()}, a
+ * {@code publishOn} queue torn down) go only to the discard hook of the caller's chain: that part is the
+ * caller's, as {@code LockService}'s javadoc states. The losers of {@code firstWithValue}/{@code firstWithSignal}
+ * ignore the value without any hook; {@link RaceLosers} detects that right after {@code onNext}.
  *
  * <pre>
  *            emit()                 onNext + onComplete
@@ -76,7 +77,11 @@ public abstract class GrantDelivery {
             return false;
         }
         actual.onNext(handle);
+        boolean ignored = RaceLosers.ignoredBy(actual);
         actual.onComplete();
+        if (ignored) {
+            releaseGranted(); // a firstWithValue/firstWithSignal loser dropped it without telling anyone
+        }
         return true;
     }
 

@@ -39,6 +39,8 @@ public final class HeldByNobodyRaces implements AutoCloseable {
         TIMEOUT_OPERATOR,
         /** {@code acquire(name).block(d)} timing out, racing the release. */
         BLOCK_WITH_TIMEOUT,
+        /** {@code Mono.firstWithValue(acquire(name), a handle-typed value after a short delay)}. */
+        FIRST_WITH_VALUE,
         /**
          * {@code Mono.zip(acquire(name), a sibling failing after a short delay)} with
          * {@code doOnDiscard(LockHandle.class, release)}: zip keeps a handle that arrived first and discards
@@ -51,6 +53,39 @@ public final class HeldByNobodyRaces implements AutoCloseable {
         /** {@code acquire(name).flux().next().subscribe(consumer)}, then {@code dispose()}. */
         NEXT_DISPOSE
     }
+
+    /** The value of the timer that races an acquisition in {@link Pattern#FIRST_WITH_VALUE}. */
+    private static final LockHandle NOT_A_LOCK = new LockHandle() {
+        @Override
+        public String name() {
+            return "not-a-lock";
+        }
+
+        @Override
+        public dev.reactivelocks.LockMode mode() {
+            return dev.reactivelocks.LockMode.EXCLUSIVE;
+        }
+
+        @Override
+        public long fencingToken() {
+            return 0;
+        }
+
+        @Override
+        public boolean isHeld() {
+            return false;
+        }
+
+        @Override
+        public Mono<Void> release() {
+            return Mono.empty();
+        }
+
+        @Override
+        public Mono<Void> lost() {
+            return Mono.never();
+        }
+    };
 
     private final SpinRacer racer = new SpinRacer();
 
@@ -111,6 +146,17 @@ public final class HeldByNobodyRaces implements AutoCloseable {
                         // gave up
                     }
                 });
+                break;
+            }
+            case FIRST_WITH_VALUE: {
+                Duration d = Duration.ofNanos(random.nextLong(200_000));
+                Mono.firstWithValue(locks.acquire(name), Mono.delay(d, Schedulers.parallel()).map(x -> NOT_A_LOCK))
+                        .subscribe(h -> {
+                            if (h != NOT_A_LOCK) {
+                                owned.add(h);
+                            }
+                        }, e -> { });
+                racer.race(release, () -> { });
                 break;
             }
             case ZIP_WITH_FAILING_SIBLING: {
