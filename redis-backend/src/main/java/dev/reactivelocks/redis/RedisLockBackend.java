@@ -541,11 +541,20 @@ public final class RedisLockBackend implements LockBackend {
     }
 
     /** Refusals that retrying cannot cure are permanent ({@code LockException}); the rest is transient. */
+    /**
+     * Whether a Redis error message carries {@code code}: at its start (Redis 7), or after the script
+     * location that Redis 6.2 puts before errors raised inside a script
+     * ({@code ERR Error running script ...: @user_script:1: WRONGTYPE ...}).
+     */
+    static boolean refusal(String message, String code) {
+        return message.startsWith(code) || message.contains(": " + code + " ");
+    }
+
     private Throwable translate(String name, Throwable error) {
         if (error instanceof RedisCommandExecutionException && error.getMessage() != null) {
             String m = error.getMessage();
-            if (m.startsWith("WRONGTYPE") || m.startsWith("NOPERM") || m.startsWith("NOAUTH")
-                    || m.startsWith("WRONGPASS") || m.contains("unknown command")) {
+            if (refusal(m, "WRONGTYPE") || refusal(m, "NOPERM") || refusal(m, "NOAUTH")
+                    || refusal(m, "WRONGPASS") || m.contains("unknown command")) {
                 LockConfigurationException e = new LockConfigurationException(name, "Lock '" + name
                         + "': Redis refused the lock script under key prefix '" + config.keyPrefix() + "' ("
                         + m + ")");
