@@ -26,15 +26,19 @@ public abstract class AcquisitionMono extends Mono<LockHandle> {
     }
 
     /**
+     * A decorating view's acquisition: the source's handle wrapped by {@code mapper}, emitted through the
+     * delivery protocol of every acquisition ({@link GrantDelivery}), so that a cancel between the grant
+     * and the emission releases the wrapped handle, and a race operator that ignores it is detected.
+     *
      * @param source an acquisition
      * @param mapper wraps the granted handle (a decorating view's handle); must not throw
-     * @return {@code source.map(mapper)}, with this class's {@code block}
+     * @return the acquisition of the wrapped handle
      */
     public static AcquisitionMono map(Mono<LockHandle> source, Function<LockHandle, LockHandle> mapper) {
         return new AcquisitionMono() {
             @Override
             public void subscribe(CoreSubscriber<? super LockHandle> actual) {
-                source.map(mapper).subscribe(actual);
+                source.subscribe(new Mapping(actual, mapper));
             }
         };
     }
@@ -141,6 +145,82 @@ public abstract class AcquisitionMono extends Mono<LockHandle> {
             }
             Object r = result.get();
             return r == null ? ABANDONED : r;
+        }
+    }
+
+    /** Relays one acquisition, wrapping its handle. Request and cancel are serial (rule 2.7). */
+    private static final class Mapping extends GrantDelivery implements CoreSubscriber<LockHandle>, Subscription {
+
+        private final CoreSubscriber<? super LockHandle> actual;
+        private final Function<LockHandle, LockHandle> mapper;
+        private @Nullable Subscription upstream;
+        private volatile @Nullable LockHandle mapped;
+        private volatile boolean cancelled;
+
+        Mapping(CoreSubscriber<? super LockHandle> actual, Function<LockHandle, LockHandle> mapper) {
+            this.actual = actual;
+            this.mapper = mapper;
+        }
+
+        @Override
+        public void onSubscribe(Subscription s) {
+            upstream = s;
+            actual.onSubscribe(this);
+        }
+
+        @Override
+        public void onNext(LockHandle handle) {
+            LockHandle m = mapper.apply(handle);
+            mapped = m;
+            if (cancelled) {
+                cancelGranted(); // cancelled while the grant was on its way: emit() releases instead
+            }
+            emit(actual, m);
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            actual.onError(error);
+        }
+
+        @Override
+        public void onComplete() {
+            if (mapped == null) {
+                actual.onComplete(); // empty: tryAcquire found the lock busy (emit() completes otherwise)
+            }
+        }
+
+        @Override
+        public void request(long n) {
+            Subscription s = upstream;
+            if (s != null) {
+                s.request(n);
+            }
+        }
+
+        @Override
+        public void cancel() {
+            cancelled = true;
+            if (mapped != null) {
+                cancelGranted();
+            }
+            Subscription s = upstream;
+            if (s != null) {
+                s.cancel();
+            }
+        }
+
+        @Override
+        protected void releaseGranted() {
+            LockHandle m = mapped;
+            if (m != null) {
+                m.release().subscribe(null, error -> { });
+            }
+        }
+
+        @Override
+        public Context currentContext() {
+            return actual.currentContext();
         }
     }
 }
