@@ -1,12 +1,12 @@
 package dev.reactivelocks;
 
+import dev.reactivelocks.internal.AcquisitionMono;
+import dev.reactivelocks.internal.GrantDelivery;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import dev.reactivelocks.internal.AcquisitionMono;
-import dev.reactivelocks.internal.GrantDelivery;
 import org.jspecify.annotations.Nullable;
 import reactor.core.CoreSubscriber;
 import reactor.core.Disposable;
@@ -65,8 +65,6 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
     final CoreSubscriber<? super LockHandle> actual;
 
     private volatile int state;
-    /** Set by every cancel, so that a timeout or rejection racing it signals nothing after it. */
-    private volatile boolean cancelRequested;
     private volatile @Nullable Disposable timer;
     private long fencingToken;
     private long requestedAt;
@@ -132,7 +130,7 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
 
     /** After {@link InProcessLockService#enqueue}: start the timeout, or signal a rejection. */
     void afterEnqueue() {
-        if (rejected != NOT_REJECTED && cancelRequested) {
+        if (rejected != NOT_REJECTED && cancelRequested()) {
             return; // the subscriber cancelled meanwhile: nothing is signalled after a cancel
         }
         switch (rejected) {
@@ -179,7 +177,7 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
     void fail(Throwable error) {
         if (casState(PENDING, CANCELLED)) {
             service.remove(this);
-            if (!cancelRequested) {
+            if (!cancelRequested()) {
                 actual.onError(error);
             }
         }
@@ -188,7 +186,7 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
     /** The service closed while this acquisition was pending (already moved to CANCELLED). */
     void failClosed() {
         disposeTimer();
-        if (!cancelRequested) {
+        if (!cancelRequested()) {
             actual.onError(new LockServiceClosedException(name));
         }
     }
@@ -210,7 +208,7 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
 
     @Override
     public void cancel() {
-        cancelRequested = true;
+        noteCancel();
         for (;;) {
             int s = state;
             if (s == NEW) {

@@ -89,8 +89,6 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
      * outcome, or a waiting call was answered busy (a backend with a wait queue then queued the token).
      */
     private volatile boolean maybeHeld;
-    /** Set by every cancel, so that a timeout or error racing it signals nothing after it. */
-    private volatile boolean cancelRequested;
     /** Consecutive failed calls; touched only by the thread of the call in flight. */
     private int errors;
     /** The granted handle; written before it is emitted. */
@@ -155,14 +153,14 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
 
     @Override
     public void onError(Throwable error) {
-        if (state.compareAndSet(LOCAL, DONE) && !cancelRequested) {
+        if (state.compareAndSet(LOCAL, DONE) && !cancelRequested()) {
             actual.onError(error); // in-process timeout, or the service closed
         }
     }
 
     @Override
     public void onComplete() {
-        if (localHandle == null && state.compareAndSet(LOCAL, DONE) && !cancelRequested) {
+        if (localHandle == null && state.compareAndSet(LOCAL, DONE) && !cancelRequested()) {
             actual.onComplete(); // tryAcquire: busy in this service already
         }
     }
@@ -313,14 +311,14 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
 
     /** Ends the acquisition with {@code error} (timeout, disposal) unless it is already over. */
     void fail(Throwable error) {
-        if (terminate() && !cancelRequested) {
+        if (terminate() && !cancelRequested()) {
             actual.onError(error);
         }
     }
 
     @Override
     public void cancel() {
-        cancelRequested = true;
+        noteCancel();
         if (!terminate() && state.get() == GRANTED) {
             cancelGranted(); // released if not emitted yet, else ignored
         }

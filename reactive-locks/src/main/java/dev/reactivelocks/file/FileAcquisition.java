@@ -77,8 +77,6 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     final CoreSubscriber<? super LockHandle> actual;
 
     private volatile int state;
-    /** Set by every cancel, so that a timeout or I/O error racing it signals nothing after it. */
-    private volatile boolean cancelRequested;
     private volatile boolean finished;
     private volatile @Nullable Subscription inner;
     private volatile @Nullable Disposable timer;
@@ -164,7 +162,7 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
 
     @Override
     public void cancel() {
-        cancelRequested = true;
+        noteCancel();
         for (;;) {
             int s = state;
             if (s == NEW) {
@@ -220,7 +218,7 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     void failed(Throwable error) {
         disposeTimer();
         try {
-            if (!cancelRequested) { // nothing is signalled after a cancel
+            if (!cancelRequested()) { // nothing is signalled after a cancel
                 actual.onError(error);
             }
         } finally {
@@ -232,7 +230,7 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     void busy() {
         disposeTimer();
         try {
-            if (cancelRequested) {
+            if (cancelRequested()) {
                 return; // nothing is signalled after a cancel
             }
             if (tryOnly) {

@@ -155,7 +155,6 @@ public abstract class AcquisitionMono extends Mono<LockHandle> {
         private final Function<LockHandle, LockHandle> mapper;
         private @Nullable Subscription upstream;
         private volatile @Nullable LockHandle mapped;
-        private volatile boolean cancelled;
 
         Mapping(CoreSubscriber<? super LockHandle> actual, Function<LockHandle, LockHandle> mapper) {
             this.actual = actual;
@@ -172,7 +171,7 @@ public abstract class AcquisitionMono extends Mono<LockHandle> {
         public void onNext(LockHandle handle) {
             LockHandle m = mapper.apply(handle);
             mapped = m;
-            if (cancelled) {
+            if (cancelRequested()) {
                 cancelGranted(); // cancelled while the grant was on its way: emit() releases instead
             }
             emit(actual, m);
@@ -200,7 +199,7 @@ public abstract class AcquisitionMono extends Mono<LockHandle> {
 
         @Override
         public void cancel() {
-            cancelled = true;
+            noteCancel();
             if (mapped != null) {
                 cancelGranted();
             }

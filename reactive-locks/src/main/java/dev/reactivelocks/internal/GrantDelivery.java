@@ -58,6 +58,8 @@ public abstract class GrantDelivery {
     }
 
     private volatile int phase;
+    /** Set by every cancel of the subscriber, before or after the grant. */
+    private volatile boolean cancelRequested;
 
     /** For subclasses. */
     protected GrantDelivery() {
@@ -99,6 +101,19 @@ public abstract class GrantDelivery {
      */
     protected final boolean emitted() {
         return phase == EMITTING;
+    }
+
+    /** Records a cancel of the subscriber; acquisitions call it first thing in {@code cancel()}. */
+    protected final void noteCancel() {
+        cancelRequested = true;
+    }
+
+    /**
+     * @return whether the subscriber has cancelled: a timeout, rejection or error that an acquisition decides
+     *         afterwards is not signalled (a signal already in flight cannot be recalled)
+     */
+    protected final boolean cancelRequested() {
+        return cancelRequested;
     }
 
     /**
