@@ -8,6 +8,7 @@ import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.internal.HeldLocks;
+import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -99,6 +100,7 @@ public final class DistributedLockService implements LockService {
     private final ConcurrentHashMap<String, Set<RemoteAcquisition>> waiting = new ConcurrentHashMap<>();
     private final Set<DistributedHandle> held = ConcurrentHashMap.newKeySet();
     private final Disposable releaseSignals;
+    private final Disposable handOffs;
     private volatile boolean closed;
 
     DistributedLockService(LockBackend backend, Duration lease, Duration renewEvery, Duration pollInterval,
@@ -114,6 +116,9 @@ public final class DistributedLockService implements LockService {
         this.releaseSignals = backend.releases()
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)))
                 .subscribe(this::onReleaseSignal, error -> { });
+        this.handOffs = backend.handOffs()
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)))
+                .subscribe(this::onHandOff, error -> { });
     }
 
     /**
@@ -246,6 +251,14 @@ public final class DistributedLockService implements LockService {
         }
     }
 
+    /** A grant the store made to a queued token: only a waiter of this service with that token takes it. */
+    private void onHandOff(HandOff handOff) {
+        Set<RemoteAcquisition> set = waiting.get(handOff.token()); // the map also holds names' signal keys
+        if (set != null) {
+            set.stream().filter(a -> a.token.equals(handOff.token())).forEach(a -> a.handOff(handOff));
+        }
+    }
+
     /**
      * Deletes the lease of {@code token} in the store, retrying transient errors a few times.
      *
@@ -281,6 +294,7 @@ public final class DistributedLockService implements LockService {
     private void close() {
         closed = true;
         releaseSignals.dispose();
+        handOffs.dispose();
         List<RemoteAcquisition> pending = new ArrayList<>();
         waiting.values().forEach(pending::addAll);
         for (RemoteAcquisition a : pending) {
