@@ -113,12 +113,14 @@ public final class DistributedLockService implements LockService {
         this.timer = timer;
         this.local = timer != null ? LockService.builder().timer(timer).build() : LockService.builder().build();
         this.tokenPrefix = Long.toHexString(new SecureRandom().nextLong());
-        this.releaseSignals = backend.releases()
-                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)))
-                .subscribe(this::onReleaseSignal, error -> { });
+        // hand-offs first: a backend sharing one source for both signals a hand-off to its earlier subscribers
+        // first, so the waiter takes it before the wake-up for the same token would send it to the store
         this.handOffs = backend.handOffs()
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)))
                 .subscribe(this::onHandOff, error -> { });
+        this.releaseSignals = backend.releases()
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)))
+                .subscribe(this::onReleaseSignal, error -> { });
     }
 
     /**

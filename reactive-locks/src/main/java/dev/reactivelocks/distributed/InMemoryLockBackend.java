@@ -35,8 +35,8 @@ import reactor.core.scheduler.Schedulers;
  * services sharing this backend are granted in the order they first asked; {@link #tryAcquire} never
  * barges past a queued waiter. {@link #releases()} emits the tokens of the queued waiters that may pass
  * (the head, or a run of shared entries at the head), synchronously on the thread whose call let them
- * through. A backend made by {@link #createHandingOff} grants those waiters in that same step instead and
- * emits the grants from {@link #handOffs()}; each such lease lives until the waiter's queue entry would
+ * through. A backend made by {@link #createHandingOff} also grants those waiters in that same step and
+ * emits the grants from {@link #handOffs()} first; each such lease lives until the waiter's queue entry would
  * have expired, unless renewed.
  *
  * <p><b>Threading</b>: thread-safe and non-blocking; each operation is atomic per name.
@@ -171,8 +171,8 @@ public final class InMemoryLockBackend implements LockBackend {
     /** Wakes, or grants, the queued waiters that may pass now (inside the name's atomic step). */
     private void letThrough(NameState state, Outcome out) {
         List<String> passable = state.passable();
+        out.wake = passable;
         if (!handsOff) {
-            out.wake = passable;
             return;
         }
         List<HandOff> granted = new ArrayList<>(passable.size());
@@ -185,15 +185,16 @@ public final class InMemoryLockBackend implements LockBackend {
         out.handOffs = granted;
     }
 
+    /** Announces the hand-offs, then wakes the same tokens (a client not taking hand-offs asks again). */
     private void signal(Outcome out) {
-        for (String token : out.wake) {
-            for (FluxSink<String> l : listeners) {
-                l.next(token);
-            }
-        }
         for (HandOff h : out.handOffs) {
             for (FluxSink<HandOff> l : handOffListeners) {
                 l.next(h);
+            }
+        }
+        for (String token : out.wake) {
+            for (FluxSink<String> l : listeners) {
+                l.next(token);
             }
         }
     }

@@ -128,8 +128,10 @@ public interface LockBackend {
      * A hot stream of the grants this backend made on its own to queued tokens, from all clients of the
      * store: when a release, an expired lease or a removed entry lets queued requests through, a backend
      * that hands off grants them in that same atomic step (the head of the queue, or the run of shared
-     * entries at the head, each with its own fencing token) and emits them here instead of their tokens on
-     * {@link #releases()}. A hand-off that no waiter of this client owns is ignored.
+     * entries at the head, each with its own fencing token) and emits them here, each before its token on
+     * {@link #releases()} (which it emits as well, so that a client that does not take hand-offs is still
+     * woken, and finds the lease with its next call). A hand-off that no waiter of this client owns is
+     * ignored.
      *
      * <p>Rules, so that a hand-off is never lost or leaked:
      * <ul>

@@ -66,9 +66,12 @@ final class FaultyBackend implements LockBackend {
         return delegate.release(name, token);
     }
 
+    /** What reaches the services of the store's wake-ups; set before building them. */
+    volatile UnaryOperator<Flux<String>> releases = UnaryOperator.identity();
+
     @Override
     public Flux<String> releases() {
-        return delegate.releases();
+        return releases.apply(delegate.releases());
     }
 
     /** What reaches the services of the store's hand-offs; set before building them. */

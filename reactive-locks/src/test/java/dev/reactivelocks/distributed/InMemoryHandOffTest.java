@@ -123,6 +123,7 @@ class InMemoryHandOffTest {
     @Test
     void aWaiterThatTimesOutWhileTheLockIsHandedToItReleasesTheHandOffToTheNextWaiter() {
         tap.handOffs = f -> f.delayElements(Duration.ofMillis(100), vts);
+        tap.releases = f -> f.delayElements(Duration.ofMillis(100), vts);
         LockService a = service();
         LockService b = service();
         LockService c = service();
@@ -143,20 +144,36 @@ class InMemoryHandOffTest {
     }
 
     @Test
-    void aMissedHandOffIsFoundByTheWaitersNextPoll() {
+    void aWaiterThatDoesNotSeeTheHandOffIsWokenAndFindsTheLeaseWithItsNextCall() {
         tap.handOffs = f -> Flux.never();
         LockService a = service();
         LockService b = service();
         LockHandle held = granted(subscribe(a.acquire("missed")));
         TestSubscriber<LockHandle> waiter = subscribe(b.acquire("missed"));
+        int callsBefore = tap.acquireCalls.get();
+
+        held.release().block();
+        LockHandle next = granted(waiter);
+        assertThat(tap.acquireCalls.get()).as("one call, which found the lease").isEqualTo(callsBefore + 1);
+        assertThat(handOffs).containsExactly(HandOff.of(token(next), LockMode.EXCLUSIVE, next.fencingToken()));
+        vts.advanceTimeBy(KEEP.multipliedBy(3));
+        assertThat(next.isHeld()).as("the call extended the lease to the full one").isTrue();
+    }
+
+    @Test
+    void aWaiterThatMissesEverySignalFindsTheLeaseAtItsNextPoll() {
+        tap.handOffs = f -> Flux.never();
+        tap.releases = f -> Flux.never();
+        LockService a = service();
+        LockService b = service();
+        LockHandle held = granted(subscribe(a.acquire("lost")));
+        TestSubscriber<LockHandle> waiter = subscribe(b.acquire("lost"));
         held.release().block();
         assertThat(waiting(waiter)).isTrue();
 
         vts.advanceTimeBy(POLL);
         LockHandle next = granted(waiter);
         assertThat(handOffs).containsExactly(HandOff.of(token(next), LockMode.EXCLUSIVE, next.fencingToken()));
-        vts.advanceTimeBy(KEEP.multipliedBy(3));
-        assertThat(next.isHeld()).as("the next call extended the lease to the full one").isTrue();
     }
 
     @Test
