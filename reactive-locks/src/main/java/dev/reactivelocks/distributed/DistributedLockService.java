@@ -134,8 +134,10 @@ public final class DistributedLockService implements LockService {
     /**
      * {@inheritDoc}
      *
-     * <p>Named semaphores ({@link LockOptions#permits(int)}) are not supported and throw
-     * {@link IllegalArgumentException}. The timeout covers the wait behind this service's own waiters and the wait in the store. Transient
+     * <p>Named semaphores ({@link LockOptions#permits(int)}) count permits in the store, across all services,
+     * when the backend does ({@link LockBackend#countsPermits()}); otherwise they throw
+     * {@link IllegalArgumentException}. Services that disagree on the number of permits of a name get a
+     * {@link dev.reactivelocks.LockConfigurationException}. The timeout covers the wait behind this service's own waiters and the wait in the store. Transient
      * backend errors are retried until the timeout; without timeout they are retried until the grant, a
      * cancel or the service's disposal. A permanent backend error (a {@code LockException}, such as a
      * misconfigured store) is signalled as is.
@@ -144,7 +146,7 @@ public final class DistributedLockService implements LockService {
     public Mono<LockHandle> acquire(String name, LockOptions options) {
         checkName(name);
         checkOptions(options);
-        return acquire(name, options.mode(), options.timeoutOrNull(), false);
+        return acquire(name, options, options.timeoutOrNull(), false);
     }
 
     /**
@@ -157,11 +159,12 @@ public final class DistributedLockService implements LockService {
     public Mono<LockHandle> tryAcquire(String name, LockOptions options) {
         checkName(name);
         checkOptions(options);
-        return acquire(name, options.mode(), null, true);
+        return acquire(name, options, null, true);
     }
 
-    private Mono<LockHandle> acquire(String name, LockMode mode, @Nullable Duration timeout, boolean tryOnly) {
-        return new RemoteAcquisition.AcquireMono(this, name, mode, timeout, tryOnly);
+    private Mono<LockHandle> acquire(String name, LockOptions options, @Nullable Duration timeout, boolean tryOnly) {
+        return new RemoteAcquisition.AcquireMono(this, name, options.mode(),
+                options.limitsHolders() ? options.maxHolders() : 0, timeout, tryOnly);
     }
 
     /** The in-process service that admits one waiter per name of this service to the store. */
@@ -176,11 +179,11 @@ public final class DistributedLockService implements LockService {
         }
     }
 
-    private static void checkOptions(LockOptions options) {
+    private void checkOptions(LockOptions options) {
         Objects.requireNonNull(options, "options");
-        if (options.limitsHolders()) {
-            throw new IllegalArgumentException("DistributedLockService does not count holders: "
-                    + "LockOptions.permits(" + options.maxHolders() + ") is not supported, was " + options);
+        if (options.limitsHolders() && !backend.countsPermits()) {
+            throw new IllegalArgumentException("DistributedLockService does not count holders on " + backend
+                    + ": LockOptions.permits(" + options.maxHolders() + ") is not supported, was " + options);
         }
     }
 

@@ -1,6 +1,8 @@
 package dev.reactivelocks.distributed;
 
+import dev.reactivelocks.LockConfigurationException;
 import dev.reactivelocks.LockMode;
+import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
@@ -91,18 +93,46 @@ public final class InMemoryLockBackend implements LockBackend {
 
     @Override
     public Mono<BackendLease> tryAcquire(String name, LockMode mode, String token, Duration lease) {
-        return acquire(name, mode, token, lease, null);
+        return acquire(name, mode, 0, token, lease, null);
     }
 
     @Override
     public Mono<BackendLease> acquireOrQueue(String name, LockMode mode, String token, Duration lease,
                                              Duration keepQueued) {
         Objects.requireNonNull(keepQueued, "keepQueued");
-        return acquire(name, mode, token, lease, keepQueued);
+        return acquire(name, mode, 0, token, lease, keepQueued);
     }
 
-    /** Grants, or queues {@code token} when {@code keepQueued} is not null; wakes whom pruning let through. */
-    private Mono<BackendLease> acquire(String name, LockMode mode, String token, Duration lease,
+    /** @return {@code true}: {@link LockOptions#permits(int)} names are semaphores across all clients */
+    @Override
+    public boolean countsPermits() {
+        return true;
+    }
+
+    @Override
+    public Mono<BackendLease> tryAcquirePermit(String name, int permits, String token, Duration lease) {
+        return acquire(name, LockMode.SHARED, checkPermits(permits), token, lease, null);
+    }
+
+    @Override
+    public Mono<BackendLease> acquireOrQueuePermit(String name, int permits, String token, Duration lease,
+                                                   Duration keepQueued) {
+        Objects.requireNonNull(keepQueued, "keepQueued");
+        return acquire(name, LockMode.SHARED, checkPermits(permits), token, lease, keepQueued);
+    }
+
+    private static int checkPermits(int permits) {
+        if (permits < 1) {
+            throw new IllegalArgumentException("permits must be >= 1, was " + permits);
+        }
+        return permits;
+    }
+
+    /**
+     * Grants, or queues {@code token} when {@code keepQueued} is not null; wakes whom pruning let through.
+     * {@code permits} 0: a plain lock.
+     */
+    private Mono<BackendLease> acquire(String name, LockMode mode, int permits, String token, Duration lease,
                                        @Nullable Duration keepQueued) {
         return Mono.fromSupplier(() -> {
             long now = now();
@@ -112,15 +142,19 @@ public final class InMemoryLockBackend implements LockBackend {
                 boolean pruned = state.prune(now);
                 Row mine = state.leases.get(token);
                 if (mine != null) {
-                    state.leases.put(token, new Row(mine.mode, mine.fencing, now + lease.toNanos()));
+                    state.leases.put(token, new Row(mine.mode, mine.permits, mine.fencing, now + lease.toNanos()));
                     out.grant = BackendLease.of(name, mine.mode, token, mine.fencing);
-                } else if (state.admits(token, mode)) {
+                } else if (state.disagreesWith(mode, permits)) {
+                    out.error = new LockConfigurationException(name, "Lock '" + name + "': asked with "
+                            + describe(mode, permits) + ", but it is held or awaited with "
+                            + describe(mode, state.permitsInUse()) + ": every caller of a name must agree");
+                } else if (state.admits(token, mode, permits)) {
                     long f = fencing.incrementAndGet();
                     state.queue.remove(token);
-                    state.leases.put(token, new Row(mode, f, now + lease.toNanos()));
+                    state.leases.put(token, new Row(mode, permits, f, now + lease.toNanos()));
                     out.grant = BackendLease.of(name, mode, token, f);
                 } else if (keepQueued != null) {
-                    state.queue.put(token, new Waiter(mode, now + keepQueued.toNanos())); // keeps its place
+                    state.queue.put(token, new Waiter(mode, permits, now + keepQueued.toNanos())); // keeps its place
                 }
                 if (pruned) {
                     letThrough(state, out);
@@ -128,8 +162,15 @@ public final class InMemoryLockBackend implements LockBackend {
                 return state.isEmpty() ? null : state;
             });
             signal(out);
+            if (out.error != null) {
+                throw out.error;
+            }
             return out.grant;
         });
+    }
+
+    private static String describe(LockMode mode, int permits) {
+        return permits > 0 ? "LockOptions.permits(" + permits + ")" : mode + " without permits";
     }
 
     @Override
@@ -141,7 +182,7 @@ public final class InMemoryLockBackend implements LockBackend {
                 Row r = state.leases.get(token);
                 if (r != null && r.expiresAt > now) {
                     renewed[0] = true;
-                    state.leases.put(token, new Row(r.mode, r.fencing, now + lease.toNanos()));
+                    state.leases.put(token, new Row(r.mode, r.permits, r.fencing, now + lease.toNanos()));
                 }
                 return state;
             });
@@ -179,7 +220,7 @@ public final class InMemoryLockBackend implements LockBackend {
         for (String token : passable) {
             Waiter w = Objects.requireNonNull(state.queue.remove(token));
             long f = fencing.incrementAndGet();
-            state.leases.put(token, new Row(w.mode, f, w.expiresAt)); // lives as long as the entry would have
+            state.leases.put(token, new Row(w.mode, w.permits, f, w.expiresAt)); // lives as long as the entry would have
             granted.add(HandOff.of(token, w.mode, f));
         }
         out.handOffs = granted;
@@ -263,6 +304,7 @@ public final class InMemoryLockBackend implements LockBackend {
     /** What one call decided, carried out of the atomic step. */
     private static final class Outcome {
         @Nullable BackendLease grant;
+        @Nullable LockConfigurationException error;
         List<String> wake = List.of();
         List<HandOff> handOffs = List.of();
     }
@@ -285,30 +327,58 @@ public final class InMemoryLockBackend implements LockBackend {
 
         /**
          * Whether {@code token} may be granted {@code mode} now: compatible with every lease and with every
-         * entry queued ahead of it (all entries when it is not queued).
+         * entry queued ahead of it (all entries when it is not queued); with {@code permits}, also fewer
+         * shared leases and entries ahead than permits.
          */
-        boolean admits(String token, LockMode mode) {
+        boolean admits(String token, LockMode mode, int permits) {
+            int taken = 0;
             for (Row r : leases.values()) {
                 if (!mode.compatibleWith(r.mode)) {
                     return false;
                 }
+                taken++;
             }
             for (Map.Entry<String, Waiter> e : queue.entrySet()) {
                 if (e.getKey().equals(token)) {
-                    return true;
+                    break;
                 }
                 if (!mode.compatibleWith(e.getValue().mode)) {
                     return false;
                 }
+                taken++;
             }
-            return true;
+            return permits == 0 || taken < permits;
+        }
+
+        /** Whether a shared request disagrees with the live shared leases or entries on the permits. */
+        boolean disagreesWith(LockMode mode, int permits) {
+            if (mode != LockMode.SHARED) {
+                return false;
+            }
+            int inUse = permitsInUse();
+            return inUse >= 0 && inUse != permits;
+        }
+
+        /** The permits of the shared leases and entries (0: plain shared), -1 when there are none. */
+        int permitsInUse() {
+            for (Row r : leases.values()) {
+                if (r.mode == LockMode.SHARED) {
+                    return r.permits;
+                }
+            }
+            for (Waiter w : queue.values()) {
+                if (w.mode == LockMode.SHARED) {
+                    return w.permits;
+                }
+            }
+            return -1;
         }
 
         /** The queued tokens that {@link #admits} would grant now: the head, or a run of shared entries. */
         List<String> passable() {
             List<String> out = new ArrayList<>();
             for (Map.Entry<String, Waiter> e : queue.entrySet()) {
-                if (!admits(e.getKey(), e.getValue().mode)) {
+                if (!admits(e.getKey(), e.getValue().mode, e.getValue().permits)) {
                     break;
                 }
                 out.add(e.getKey());
@@ -321,9 +391,10 @@ public final class InMemoryLockBackend implements LockBackend {
         }
     }
 
-    private record Row(LockMode mode, long fencing, long expiresAt) {
+    /** A lease; {@code permits} 0 unless granted as a permit of a semaphore. */
+    private record Row(LockMode mode, int permits, long fencing, long expiresAt) {
     }
 
-    private record Waiter(LockMode mode, long expiresAt) {
+    private record Waiter(LockMode mode, int permits, long expiresAt) {
     }
 }

@@ -13,6 +13,7 @@ import dev.reactivelocks.internal.GrantDelivery;
 import dev.reactivelocks.internal.HeldLocks;
 import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.spi.HandOff;
+import dev.reactivelocks.spi.LockBackend;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -73,6 +74,8 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
     final String name;
     final String key;
     final LockMode mode;
+    /** The permits of a semaphore's name, 0 for a plain lock. */
+    final int permits;
     final String token;
     private final @Nullable Duration timeout;
     private final long start;
@@ -106,12 +109,13 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
     /** The granted handle; written before it is emitted. */
     private volatile @Nullable DistributedHandle handle;
 
-    RemoteAcquisition(DistributedLockService service, String name, LockMode mode, @Nullable Duration timeout,
-                      boolean tryOnly, CoreSubscriber<? super LockHandle> actual) {
+    RemoteAcquisition(DistributedLockService service, String name, LockMode mode, int permits,
+                      @Nullable Duration timeout, boolean tryOnly, CoreSubscriber<? super LockHandle> actual) {
         this.service = service;
         this.name = name;
         this.key = service.backend.signalKey(name);
         this.mode = mode;
+        this.permits = permits;
         this.token = service.newToken();
         this.timeout = timeout;
         this.start = service.now();
@@ -132,7 +136,7 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
         if (!started.compareAndSet(false, true)) {
             return;
         }
-        LockOptions options = LockOptions.of(mode);
+        LockOptions options = permits > 0 ? LockOptions.permits(permits) : LockOptions.of(mode);
         Mono<LockHandle> localGrant = tryOnly ? service.local().tryAcquire(name, options)
                 : service.local().acquire(name, timeout == null ? options : options.timeout(timeout));
         localGrant.subscribe(this);
@@ -210,9 +214,15 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
 
     private void attempt() {
         long sentAt = service.now();
-        Mono<BackendLease> call = singleAttempt
-                ? service.backend.tryAcquire(name, mode, token, service.lease)
-                : service.backend.acquireOrQueue(name, mode, token, service.lease, service.keepQueued);
+        LockBackend backend = service.backend;
+        Mono<BackendLease> call;
+        if (permits > 0) {
+            call = singleAttempt ? backend.tryAcquirePermit(name, permits, token, service.lease)
+                    : backend.acquireOrQueuePermit(name, permits, token, service.lease, service.keepQueued);
+        } else {
+            call = singleAttempt ? backend.tryAcquire(name, mode, token, service.lease)
+                    : backend.acquireOrQueue(name, mode, token, service.lease, service.keepQueued);
+        }
         call
                 .timeout(service.lease, service.timer())
                 .map(Optional::of)
@@ -407,14 +417,16 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
         private final DistributedLockService service;
         private final String name;
         private final LockMode mode;
+        private final int permits;
         private final @Nullable Duration timeout;
         private final boolean tryOnly;
 
-        AcquireMono(DistributedLockService service, String name, LockMode mode, @Nullable Duration timeout,
-                    boolean tryOnly) {
+        AcquireMono(DistributedLockService service, String name, LockMode mode, int permits,
+                    @Nullable Duration timeout, boolean tryOnly) {
             this.service = service;
             this.name = name;
             this.mode = mode;
+            this.permits = permits;
             this.timeout = timeout;
             this.tryOnly = tryOnly;
         }
@@ -430,7 +442,7 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
                 Operators.error(actual, new LockServiceClosedException(name));
                 return;
             }
-            actual.onSubscribe(new RemoteAcquisition(service, name, mode, timeout, tryOnly, actual));
+            actual.onSubscribe(new RemoteAcquisition(service, name, mode, permits, timeout, tryOnly, actual));
         }
     }
 }

@@ -94,6 +94,54 @@ public interface LockBackend {
     }
 
     /**
+     * Whether this backend counts permits: {@link #tryAcquirePermit} and {@link #acquireOrQueuePermit} work,
+     * so that {@link dev.reactivelocks.LockOptions#permits(int)} makes a name a semaphore across all clients.
+     *
+     * @return {@code false} unless overridden
+     */
+    default boolean countsPermits() {
+        return false;
+    }
+
+    /**
+     * Grants {@code token} one of {@code permits} shared leases of {@code name}: when no live exclusive lease
+     * exists, fewer than {@code permits} shared leases are live, and (for a backend with a wait queue) nobody
+     * is queued ahead who would take the permit first. The lease is a {@link LockMode#SHARED} lease with a
+     * fencing token of its own, renewed and released like any other; an exclusive request conflicts with it.
+     * Idempotent per token like {@link #tryAcquire}.
+     *
+     * <p>Callers of one name must agree on {@code permits}: a request whose {@code permits} differs from that
+     * of a live lease of the name (or that meets live plain shared leases, or whose plain shared counterpart
+     * meets live permits) fails with a {@link dev.reactivelocks.LockConfigurationException} naming both.
+     *
+     * @param name the lock name
+     * @param permits how many holders the name admits together, {@code >= 1}
+     * @param token the owner token, unique per acquisition
+     * @param lease how long the lease lives without renewal, measured by the store's clock
+     * @return the lease, or empty when no permit is free
+     */
+    default Mono<BackendLease> tryAcquirePermit(String name, int permits, String token, Duration lease) {
+        return Mono.error(new UnsupportedOperationException(getClass().getName() + " does not count permits"));
+    }
+
+    /**
+     * Like {@link #tryAcquirePermit}, for a caller that keeps waiting: queued as {@link #acquireOrQueue}
+     * queues, granted in queue order; the permits freed by a release go to the entries at the head of the
+     * queue, in order, as many as are free.
+     *
+     * @param name the lock name
+     * @param permits how many holders the name admits together, {@code >= 1}
+     * @param token the owner token, unique per acquisition
+     * @param lease how long the lease lives without renewal, measured by the store's clock
+     * @param keepQueued how long a queue entry lives after this call, {@code > 0}
+     * @return the lease, or empty when the token has to wait (it is then queued)
+     */
+    default Mono<BackendLease> acquireOrQueuePermit(String name, int permits, String token, Duration lease,
+                                                   Duration keepQueued) {
+        return tryAcquirePermit(name, permits, token, lease);
+    }
+
+    /**
      * Extends the live lease of {@code token} on {@code name} to {@code lease} from now (store clock).
      *
      * @param name the lock name
