@@ -201,7 +201,9 @@ public final class FileLockService implements LockService {
                     + "' is in use by this JVM; not removing it");
         }
         try {
-            return Files.deleteIfExists(real);
+            boolean deleted = Files.deleteIfExists(real);
+            Files.deleteIfExists(FencingCounter.sidecar(real));
+            return deleted;
         } catch (IOException e) {
             throw new LockException(name, "Cannot remove lock file '" + real + "' of lock '" + name + "': "
                     + e, e);

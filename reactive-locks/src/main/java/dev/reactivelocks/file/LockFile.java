@@ -151,6 +151,8 @@ final class LockFile {
 
     // Owned by the actor: read and written only inside tasks.
     private @Nullable FileChannel channel;
+    /** The fencing counter of the file, mapped while {@link #channel} is open. */
+    private @Nullable FencingCounter fencing;
     private @Nullable FileLock lock;
     private final Set<FileAcquisition> holding = new LinkedHashSet<>();
     /** Channels of this file opened by other entries (see {@link #handOver}); closed once it is unlocked. */
@@ -404,7 +406,7 @@ final class LockFile {
         FileLock held = lock;
         if (held != null && held.isShared() && a.mode == LockMode.SHARED) {
             // The local queue only lets a newcomer in next to current holders when both are shared.
-            if (a.grantOs()) {
+            if (a.grantOs(fencing().next())) {
                 holding.add(a);
                 emit(a::deliver);
             }
@@ -462,8 +464,9 @@ final class LockFile {
         }
         lock = acquired;
         List<FileAcquisition> granted = new ArrayList<>(waiters.size());
+        FencingCounter counter = fencing();
         for (FileAcquisition w : waiters) {
-            if (w.grantOs()) {
+            if (w.grantOs(counter.next())) {
                 holding.add(w);
                 granted.add(w);
             }
@@ -711,9 +714,21 @@ final class LockFile {
             handOver(opened, c, through.service);
             return null;
         }
+        FencingCounter counter;
+        try {
+            counter = FencingCounter.open(p);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(c); // this entry holds no lock without a channel: closing drops none
+            throw e;
+        }
         OPEN_CHANNELS.incrementAndGet();
         channel = c;
+        fencing = counter;
         return c;
+    }
+
+    private FencingCounter fencing() {
+        return Objects.requireNonNull(fencing, "fencing counter of an open lock file");
     }
 
     /**
@@ -755,6 +770,7 @@ final class LockFile {
 
     private void forgetChannel() {
         channel = null;
+        fencing = null;
         OPEN_CHANNELS.decrementAndGet();
     }
 

@@ -83,7 +83,7 @@ class FileLockConfigTest {
                 .hasMessageContaining("FileLockConfig.builder().lockDirectory(path)")
                 .hasMessageContaining("reactivelocks.lock-dir")
                 .hasMessageContaining("REACTIVE_LOCKS_DIR");
-        assertThatThrownBy(() -> none.lockFile("../x")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> none.lockFile("..")).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
