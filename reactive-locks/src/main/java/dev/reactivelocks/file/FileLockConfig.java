@@ -27,11 +27,16 @@ import reactor.core.scheduler.Scheduler;
  * deliberately no default in a shared temporary directory (other users could create or hold the lock
  * files there): without one, acquisitions error with {@link LockConfigurationException}.
  *
- * <p><b>Lock file names</b> follow oslo.concurrency's external locks, so that Java and Python programs
- * lock the same files: the lock {@code name} (including the {@code prefix-} of a
- * {@link dev.reactivelocks.LockService#withPrefix(String) prefixed view}) lives in
- * {@code lockDirectory/name}, with every {@code '/'} (and the platform's separator) replaced by
- * {@code '_'}. See {@link #lockFile(String)} for the names that are refused.
+ * <p><b>Lock file names</b> follow oslo.concurrency's external locks ({@code lockutils._get_lock_path}), so
+ * that Java and Python programs lock the same files: the lock {@code name} (including the {@code prefix-}
+ * of a {@link dev.reactivelocks.LockService#withPrefix(String) prefixed view}, which joins prefix and name
+ * as oslo's {@code lock_file_prefix} does) lives in {@code lockDirectory/name}, with every {@code '/'} (and
+ * the platform's separator) replaced by {@code '_'}: {@code "a/b"}, {@code "/abs"} and {@code "x/../y"}
+ * are the files {@code a_b}, {@code _abs} and {@code x_.._y}. One difference: oslo does not map separators
+ * in the prefix (a prefix {@code "a/b"} would put oslo's files in a subdirectory), while here the whole name
+ * is mapped, so that a lock file is always directly in the lock directory. See {@link #lockFile(String)}
+ * for the few names that are refused. The directory {@code .reactive-locks-fencing} in the lock directory
+ * holds the fencing token counters (see {@link FileLockService}); a lock of that name fails.
  *
  * <p>Instances are immutable and thread-safe.
  */
