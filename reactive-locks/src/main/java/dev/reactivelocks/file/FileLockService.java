@@ -86,8 +86,9 @@ import reactor.util.context.Context;
  * lock files (and mapping their fencing counters) run only on the configured bounded scheduler
  * ({@link FileLockConfig#scheduler()}). Looking up an existing lock file's identity (one {@code stat}),
  * the non-blocking calls {@code tryLock} and unlock, and taking a fencing token (no system call) run on the
- * subscribing or releasing thread when that thread may block (neither a Reactor non-blocking thread such as {@code Schedulers.parallel()} nor a
- * Netty or Vert.x event loop) and the lock file's channel is already open; otherwise on the scheduler.
+ * subscribing or releasing thread when that thread may block (neither a Reactor non-blocking thread such
+ * as {@code Schedulers.parallel()} nor a Netty or Vert.x event loop) and the lock file's channel is already
+ * open; otherwise on the scheduler.
  * Grants, releases and failures are signalled on the thread that made them (that thread or one of the
  * scheduler's), after it finished its file calls; timeouts of acquisitions still in the in-JVM queue on
  * the timer. A lock file's channel stays open for {@link FileLockConfig#channelIdleTimeout()} after its last

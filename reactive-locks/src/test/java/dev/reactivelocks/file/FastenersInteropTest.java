@@ -6,15 +6,13 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -32,8 +30,8 @@ class FastenersInteropTest {
     @TempDir
     static Path scripts;
 
-    @TempDir
-    Path tmp;
+    @RegisterExtension
+    final FileLockFixture fixture = new FileLockFixture();
 
     private Path python;
     private Path script;
@@ -43,22 +41,9 @@ class FastenersInteropTest {
     @BeforeEach
     void setUp() throws IOException {
         python = FastenersVenv.python();
-        script = scripts.resolve("fasteners_peer.py");
-        if (!Files.exists(script)) {
-            try (InputStream in = Objects.requireNonNull(getClass().getResourceAsStream("fasteners_peer.py"))) {
-                Files.copy(in, script);
-            }
-        }
-        dir = tmp.resolve("locks");
-        locks = FileLockService.create(FileLockConfig.builder().lockDirectory(dir).build());
-    }
-
-    @AfterEach
-    void tearDown() {
-        if (locks != null) {
-            locks.disposeLater().block(WAIT);
-            FileLockServiceTest.await(() -> LockFile.openEntries() == 0, "all lock file entries closed");
-        }
+        script = FileLockFixture.script(scripts, "fasteners_peer.py");
+        dir = fixture.dir();
+        locks = fixture.locks();
     }
 
     private ChildProcess peer(String prefix, String name, String mode, String action) throws IOException {

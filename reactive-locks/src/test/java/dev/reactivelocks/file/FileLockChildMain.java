@@ -115,7 +115,8 @@ public final class FileLockChildMain {
             throw new IllegalStateException("expected GO, got " + go);
         }
         for (int i = 0; i < n; i++) {
-            locks.withLock(args[2], LockOptions.exclusive(), h -> Mono.<Void>fromRunnable(() -> appendToken(log, h.fencingToken())))
+            locks.withLock(args[2], LockOptions.exclusive(),
+                    h -> Mono.<Void>fromRunnable(() -> appendToken(log, h.fencingToken())))
                     .block(Duration.ofSeconds(60));
         }
         System.out.println("DONE");

@@ -22,10 +22,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
@@ -37,26 +35,12 @@ class FileLockFencingTest {
 
     private static final Duration WAIT = Duration.ofSeconds(20);
 
-    @TempDir
-    Path tmp;
-
-    private Path dir;
-    private FileLockService locks;
-
-    @BeforeEach
-    void setUp() {
-        dir = tmp.resolve("locks");
-        locks = FileLockService.create(FileLockConfig.builder().lockDirectory(dir).build());
-    }
-
-    @AfterEach
-    void tearDown() {
-        locks.disposeLater().block(WAIT);
-        FileLockServiceTest.await(() -> LockFile.openEntries() == 0, "all lock file entries closed");
-    }
+    @RegisterExtension
+    final FileLockFixture fixture = new FileLockFixture();
 
     private long childToken(String name, String mode) throws Exception {
-        try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", dir.toString(), name, mode)) {
+        try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", fixture.dir().toString(), name,
+                mode)) {
             String locked = child.nextLine(WAIT);
             assertThat(locked).startsWith("LOCKED ");
             child.send("release");
@@ -67,7 +51,7 @@ class FileLockFencingTest {
     }
 
     private long ourToken(String name) {
-        LockHandle h = locks.acquire(name).block(WAIT);
+        LockHandle h = fixture.locks().acquire(name).block(WAIT);
         long token = h.fencingToken();
         h.release().block(WAIT);
         return token;
@@ -84,58 +68,41 @@ class FileLockFencingTest {
         assertThat(tokens).isSorted().doesNotHaveDuplicates();
         assertThat(tokens.get(0)).as("at least the wall clock in microseconds")
                 .isGreaterThanOrEqualTo(ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now()) - 60_000_000L);
-        assertThat(Files.size(dir.resolve("jobs_nightly"))).as("the lock file stays untouched").isZero();
+        assertThat(Files.size(fixture.dir().resolve("jobs_nightly"))).as("the lock file stays untouched").isZero();
         assertThat(counterFileValue("jobs_nightly")).isEqualTo(tokens.get(4));
     }
 
     /** Three JVMs contend; each appends its token to one log while holding the lock, so the log is grant order. */
     @Test
     void underContentionTheTokensOfThreeJvmsIncreaseInGrantOrder() throws Exception {
-        Path log = tmp.resolve("tokens.log");
+        Path log = fixture.tmp().resolve("tokens.log");
         int each = 200;
-        List<ChildProcess> children = new ArrayList<>();
-        try {
-            for (int i = 0; i < 2; i++) {
-                children.add(ChildProcess.java(FileLockChildMain.class, "tokens", dir.toString(), "ledger",
-                        log.toString(), Integer.toString(each)));
-            }
-            for (ChildProcess c : children) {
-                assertThat(c.nextLine(WAIT)).isEqualTo("READY");
-            }
-            for (ChildProcess c : children) {
-                c.send("GO");
-            }
-            for (int i = 0; i < each; i++) {
-                locks.withLock("ledger", LockOptions.exclusive(), h -> Mono.<Void>fromRunnable(() -> FileLockChildMain.appendToken(log,
-                        h.fencingToken()))).block(WAIT);
-            }
-            for (ChildProcess c : children) {
-                assertThat(c.nextLine(Duration.ofSeconds(60))).isEqualTo("DONE");
-                assertThat(c.waitFor(WAIT)).as("exit code; stderr: %s", c.stderr()).isZero();
-            }
-        } finally {
-            for (ChildProcess c : children) {
-                c.close();
-            }
-        }
+        ChildProcess.together(2, i -> ChildProcess.java(FileLockChildMain.class, "tokens", fixture.dir().toString(),
+                "ledger", log.toString(), Integer.toString(each)), () -> {
+                    for (int i = 0; i < each; i++) {
+                        fixture.locks().withLock("ledger", LockOptions.exclusive(), h -> Mono.<Void>fromRunnable(
+                                () -> FileLockChildMain.appendToken(log, h.fencingToken()))).block(WAIT);
+                    }
+                    return null;
+                });
         List<Long> tokens = Files.readAllLines(log, StandardCharsets.US_ASCII).stream().map(Long::parseLong).toList();
         assertThat(tokens).hasSize(3 * each).isSorted().doesNotHaveDuplicates();
     }
 
     @Test
     void sharedHoldersOfTwoJvmsHoldTogetherEachWithItsOwnLargerToken() throws Exception {
-        try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", dir.toString(), "report",
+        try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", fixture.dir().toString(), "report",
                 "SHARED")) {
             String locked = child.nextLine(WAIT);
             long childToken = Long.parseLong(locked.substring("LOCKED ".length()));
-            LockHandle first = locks.acquire("report", LockOptions.shared().timeout(WAIT)).block(WAIT);
-            LockHandle second = locks.acquire("report", LockOptions.shared().timeout(WAIT)).block(WAIT);
+            LockHandle first = fixture.locks().acquire("report", LockOptions.shared().timeout(WAIT)).block(WAIT);
+            LockHandle second = fixture.locks().acquire("report", LockOptions.shared().timeout(WAIT)).block(WAIT);
             assertThat(first.isHeld()).isTrue();
             assertThat(second.isHeld()).isTrue();
             assertThat(child.lineNow()).as("the child still holds it").isNull();
             assertThat(List.of(childToken, first.fencingToken(), second.fencingToken())).isSorted()
                     .doesNotHaveDuplicates();
-            StepVerifier.create(locks.tryAcquire("report")).expectComplete().verify(WAIT);
+            StepVerifier.create(fixture.locks().tryAcquire("report")).expectComplete().verify(WAIT);
             first.release().block(WAIT);
             second.release().block(WAIT);
             child.send("release");
@@ -146,8 +113,8 @@ class FileLockFencingTest {
 
     @Test
     void twoMappingsOfOneCounterNeverIssueATokenTwice() throws Exception {
-        Files.createDirectories(dir);
-        Path lockFile = dir.resolve("c");
+        Files.createDirectories(fixture.dir());
+        Path lockFile = fixture.dir().resolve("c");
         FencingCounter one = FencingCounter.open(lockFile);
         FencingCounter other = FencingCounter.open(lockFile); // as a second process maps it
         List<Set<Long>> issued = new CopyOnWriteArrayList<>();
@@ -180,44 +147,44 @@ class FileLockFencingTest {
 
     @Test
     void aCounterAheadOfTheClockGoesOnFromItsValueAndAShortFileStartsAtTheClock() throws Exception {
-        Files.createDirectories(dir.resolve(FencingCounter.DIRECTORY));
+        Files.createDirectories(fixture.dir().resolve(FencingCounter.DIRECTORY));
         long future = Long.MAX_VALUE / 2;
-        Files.write(dir.resolve(FencingCounter.DIRECTORY).resolve("ahead"),
+        Files.write(fixture.dir().resolve(FencingCounter.DIRECTORY).resolve("ahead"),
                 ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(future).array());
         assertThat(ourToken("ahead")).isEqualTo(future + 1);
         assertThat(ourToken("ahead")).isEqualTo(future + 2);
 
-        Files.write(dir.resolve(FencingCounter.DIRECTORY).resolve("short"), new byte[] {7, 7, 7});
+        Files.write(fixture.dir().resolve(FencingCounter.DIRECTORY).resolve("short"), new byte[] {7, 7, 7});
         long before = ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now());
         assertThat(ourToken("short")).isGreaterThanOrEqualTo(before);
-        assertThat(Files.size(dir.resolve(FencingCounter.DIRECTORY).resolve("short"))).isEqualTo(8);
+        assertThat(Files.size(fixture.dir().resolve(FencingCounter.DIRECTORY).resolve("short"))).isEqualTo(8);
     }
 
     @Test
     void removingALockFileRemovesItsCounterAndLaterTokensAreStillLarger() throws Exception {
         long first = ourToken("gone");
         FileLockServiceTest.await(() -> LockFile.openEntries() == 0, "idle channel closed");
-        assertThat(FileLockService.removeLockFile(locks.config(), "gone").block(WAIT)).isTrue();
-        assertThat(dir.resolve(FencingCounter.DIRECTORY).resolve("gone")).doesNotExist();
+        assertThat(FileLockService.removeLockFile(fixture.locks().config(), "gone").block(WAIT)).isTrue();
+        assertThat(fixture.dir().resolve(FencingCounter.DIRECTORY).resolve("gone")).doesNotExist();
         assertThat(ourToken("gone")).isGreaterThan(first);
     }
 
     @Test
     void aCounterThatCannotBeOpenedFailsTheAcquisitionNamingIt() throws Exception {
-        Files.createDirectories(dir.resolve(FencingCounter.DIRECTORY));
-        Path target = Files.writeString(tmp.resolve("elsewhere"), "");
-        Files.createSymbolicLink(dir.resolve(FencingCounter.DIRECTORY).resolve("linked"), target);
-        StepVerifier.create(locks.acquire("linked"))
+        Files.createDirectories(fixture.dir().resolve(FencingCounter.DIRECTORY));
+        Path target = Files.writeString(fixture.tmp().resolve("elsewhere"), "");
+        Files.createSymbolicLink(fixture.dir().resolve(FencingCounter.DIRECTORY).resolve("linked"), target);
+        StepVerifier.create(fixture.locks().acquire("linked"))
                 .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(LockException.class)
                         .hasMessageContaining("Cannot open the fencing token counter '"))
                 .verify(WAIT);
         assertThat(Files.size(target)).isZero();
-        assertThatThrownBy(() -> FencingCounter.open(dir.resolve("linked")))
+        assertThatThrownBy(() -> FencingCounter.open(fixture.dir().resolve("linked")))
                 .hasMessageContaining(FencingCounter.DIRECTORY + "/linked");
     }
 
     private long counterFileValue(String fileName) throws Exception {
-        byte[] bytes = Files.readAllBytes(dir.resolve(FencingCounter.DIRECTORY).resolve(fileName));
+        byte[] bytes = Files.readAllBytes(fixture.dir().resolve(FencingCounter.DIRECTORY).resolve(fileName));
         return ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong();
     }
 }

@@ -11,11 +11,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -34,23 +32,8 @@ class FileLockNameTest {
     /** 252 bytes of 4-byte code points plus 3 ASCII bytes: exactly the 255-byte limit. */
     private static final String LOCKS_255_BYTES = "🔒".repeat(63) + "abc";
 
-    @TempDir
-    Path tmp;
-
-    private Path dir;
-    private FileLockService locks;
-
-    @BeforeEach
-    void setUp() {
-        dir = tmp.resolve("locks");
-        locks = FileLockService.create(FileLockConfig.builder().lockDirectory(dir).build());
-    }
-
-    @AfterEach
-    void tearDown() {
-        locks.disposeLater().block(WAIT);
-        FileLockServiceTest.await(() -> LockFile.openEntries() == 0, "all lock file entries closed");
-    }
+    @RegisterExtension
+    final FileLockFixture fixture = new FileLockFixture();
 
     static Stream<Arguments> acceptedNames() {
         return Stream.of(
@@ -73,32 +56,32 @@ class FileLockNameTest {
     @ParameterizedTest(name = "[{index}] {1}")
     @MethodSource("acceptedNames")
     void aNameIsTheFileOsloWouldLockDirectlyInTheLockDirectory(String name, String fileName) throws Exception {
-        assertThat(locks.config().lockFile(name)).isEqualTo(dir.resolve(fileName));
+        assertThat(fixture.locks().config().lockFile(name)).isEqualTo(fixture.dir().resolve(fileName));
         Assumptions.assumeTrue(fileName.chars().allMatch(c -> c < 128)
                         || "UTF-8".equals(System.getProperty("sun.jnu.encoding")),
                 "file names are not UTF-8 in this JVM (sun.jnu.encoding); skipping the on-disk part");
-        LockHandle h = locks.acquire(name).block(WAIT);
+        LockHandle h = fixture.locks().acquire(name).block(WAIT);
         try {
             assertThat(fileName.getBytes(StandardCharsets.UTF_8).length).isLessThanOrEqualTo(255);
-            Path file = dir.resolve(fileName);
+            Path file = fixture.dir().resolve(fileName);
             assertThat(file).isRegularFile();
             assertThat(Files.isSymbolicLink(file)).isFalse();
-            try (Stream<Path> entries = Files.list(dir)) {
+            try (Stream<Path> entries = Files.list(fixture.dir())) {
                 assertThat(entries.map(p -> p.getFileName().toString()))
                         .containsExactlyInAnyOrder(fileName, FencingCounter.DIRECTORY);
             }
-            try (Stream<Path> entries = Files.list(tmp)) {
-                assertThat(entries).containsExactly(dir); // nothing next to the lock directory
+            try (Stream<Path> entries = Files.list(fixture.tmp())) {
+                assertThat(entries).containsExactly(fixture.dir()); // nothing next to the lock directory
             }
-            assertThat(dir.resolve(FencingCounter.DIRECTORY).resolve(fileName))
+            assertThat(fixture.dir().resolve(FencingCounter.DIRECTORY).resolve(fileName))
                     .as("the fencing counter keeps the name: a 255-byte name fits").isRegularFile();
-            StepVerifier.create(locks.tryAcquire(name)).expectComplete().verify(WAIT);
-            StepVerifier.create(locks.tryAcquire(fileName)).as("the mapped name is the same lock")
+            StepVerifier.create(fixture.locks().tryAcquire(name)).expectComplete().verify(WAIT);
+            StepVerifier.create(fixture.locks().tryAcquire(fileName)).as("the mapped name is the same lock")
                     .expectComplete().verify(WAIT);
         } finally {
             h.release().block(WAIT);
         }
-        assertThat(Files.size(dir.resolve(fileName))).as("the lock file is never written").isZero();
+        assertThat(Files.size(fixture.dir().resolve(fileName))).as("the lock file is never written").isZero();
     }
 
     static Stream<Arguments> refusedNames() {
@@ -119,23 +102,23 @@ class FileLockNameTest {
     void aNameThatIsNoFileOfTheLockDirectoryIsRefusedWithItsReason(String name, String shown, String reason) {
         String message = "Lock name '" + name.replace("\0", "\\0")
                 + "' maps to the lock file name '" + shown + "', " + reason;
-        assertThatThrownBy(() -> locks.acquire(name)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> fixture.locks().acquire(name)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage(message);
-        assertThatThrownBy(() -> locks.tryAcquire(name)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> fixture.locks().tryAcquire(name)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage(message);
-        assertThatThrownBy(() -> locks.config().lockFile(name)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> fixture.locks().config().lockFile(name)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage(message);
-        assertThatThrownBy(() -> FileLockService.removeLockFile(locks.config(), name))
+        assertThatThrownBy(() -> FileLockService.removeLockFile(fixture.locks().config(), name))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage(message);
-        assertThat(dir).doesNotExist();
+        assertThat(fixture.dir()).doesNotExist();
     }
 
     @Test
     void namesDifferingOnlyInSeparatorsAreOneLockAsInOslo() {
-        LockHandle h = locks.acquire("/x/../y").block(WAIT);
+        LockHandle h = fixture.locks().acquire("/x/../y").block(WAIT);
         try {
             for (String alias : List.of("_x/.._y", "_x_.._y", "/x_../y")) {
-                StepVerifier.create(locks.tryAcquire(alias)).as(alias).expectComplete().verify(WAIT);
+                StepVerifier.create(fixture.locks().tryAcquire(alias)).as(alias).expectComplete().verify(WAIT);
             }
         } finally {
             h.release().block(WAIT);
@@ -144,12 +127,13 @@ class FileLockNameTest {
 
     @Test
     void aLockNamedLikeTheFencingDirectoryFailsClearlyWithoutTouchingIt() throws Exception {
-        locks.withLock("warm-up", Mono.just(1)).block(WAIT);
-        Path real = dir.toRealPath();
-        StepVerifier.create(locks.acquire(FencingCounter.DIRECTORY))
+        fixture.locks().withLock("warm-up", Mono.just(1)).block(WAIT);
+        Path real = fixture.dir().toRealPath();
+        StepVerifier.create(fixture.locks().acquire(FencingCounter.DIRECTORY))
                 .expectErrorSatisfies(e -> assertThat(e).hasMessageContaining("Cannot lock file '"
                         + real.resolve(FencingCounter.DIRECTORY) + "'"))
                 .verify(WAIT);
-        assertThat(Files.isDirectory(dir.resolve(FencingCounter.DIRECTORY), LinkOption.NOFOLLOW_LINKS)).isTrue();
+        assertThat(Files.isDirectory(fixture.dir().resolve(FencingCounter.DIRECTORY), LinkOption.NOFOLLOW_LINKS))
+                .isTrue();
     }
 }
