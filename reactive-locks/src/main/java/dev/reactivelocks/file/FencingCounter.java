@@ -34,11 +34,12 @@ import java.util.Objects;
  *   <li><b>Never backwards after a crash</b>: the update is one aligned 8-byte CAS instruction, so a
  *       process killed at any point leaves the old or the new value, never a torn one; the page belongs
  *       to the file in the kernel's page cache, so the value survives the process. What an operating
- *       system crash or a deleted sidecar may lose is covered by the floor: a token is at least the wall
- *       clock in microseconds since the epoch, so a lost counter restarts above every token issued before,
- *       unless the clock was set back meanwhile.</li>
- *   <li><b>Cheap</b>: no system call per grant (tens of nanoseconds); the file is opened and mapped once
- *       per opening of the lock file's channel, on the file scheduler.</li>
+ *       system crash or a deleted sidecar may lose is covered by a floor: each process that maps the
+ *       counter first raises it to the wall clock in microseconds since the epoch. Grants are far slower
+ *       than one per microsecond, so tokens never run ahead of the clock, and a lost counter restarts
+ *       above every token issued before (unless the clock was set back meanwhile).</li>
+ *   <li><b>Cheap</b>: no system call per grant, one atomic add on shared memory; the file is opened and
+ *       mapped once per opening of the lock file's channel, on the file scheduler.</li>
  * </ul>
  *
  * <p>Limits: grants by processes that do not use this library (Python's oslo.concurrency and fasteners)
@@ -81,7 +82,10 @@ final class FencingCounter {
                 try (FileChannel channel = openSidecar(file)) {
                     // a file shorter than 8 bytes is extended with zeros (to exactly 8: a concurrent
                     // extension by another process writes nothing), so a new counter starts at 0
-                    return new FencingCounter(channel.map(FileChannel.MapMode.READ_WRITE, 0, Long.BYTES));
+                    FencingCounter counter = new FencingCounter(
+                            channel.map(FileChannel.MapMode.READ_WRITE, 0, Long.BYTES));
+                    counter.raiseToClock();
+                    return counter;
                 } catch (ClosedByInterruptException e) {
                     interrupted |= Thread.interrupted();
                 } catch (IOException e) {
@@ -127,20 +131,22 @@ final class FencingCounter {
         }
     }
 
-    /**
-     * The next token: larger than every token this counter issued before, in any process, and at least
-     * the wall clock in microseconds. Lock-free; call it only while the grant holds the lock file.
-     */
-    long next() {
+    /** Raises the counter to the wall clock in microseconds since the epoch, if it is below. */
+    private void raiseToClock() {
         Instant now = Instant.now();
         long floor = now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
-        for (;;) {
-            long current = (long) LONG.getVolatile(counter, 0);
-            long next = Math.max(current + 1, floor);
-            if (LONG.compareAndSet(counter, 0, current, next)) {
-                return next;
-            }
-        }
+        long current;
+        do {
+            current = (long) LONG.getVolatile(counter, 0);
+        } while (current < floor && !LONG.compareAndSet(counter, 0, current, floor));
+    }
+
+    /**
+     * The next token: larger than every token this counter issued before, in any process. Lock-free and
+     * without system call; call it only while the grant holds the lock file.
+     */
+    long next() {
+        return (long) LONG.getAndAdd(counter, 0, 1L) + 1;
     }
 
     /** The last token issued (0 for a new counter). */
