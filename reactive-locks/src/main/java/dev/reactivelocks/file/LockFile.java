@@ -69,15 +69,16 @@ import reactor.util.context.Context;
  * the actor, so that subscriber code never runs inside it.
  *
  * <pre>
- *   local grant ──request──► lock held shared and request shared? ── yes ──► holders++, deliver
+ *   local grant ──request──► lock held shared and request shared? ── yes ──► holders++, next token, deliver
  *                                      │ no
  *                                      ▼
  *                                  waiters += a ──► attempt: busy for longer than maxPollInterval and
  *                                                   unlocked for less than minPollInterval? ── yes ──► pause
  *                                                     │ no                     (fail try-only, poll later)
  *                                                     ▼
- *                                                   tryLock(whole file, shared?)   [opens the channel if
- *                                                     │ got it: holders += granted waiters, deliver   closed]
+ *                                                   tryLock(whole file, shared?)   [opens the channel and
+ *                                                     │ got it: holders += granted waiters,   maps the fencing
+ *                                                     │         each takes the next token, deliver   counter if closed]
  *                                                     │ busy:   fail try-only waiters; poll again after
  *                                                     │         min·2ⁿ (capped at max, jittered) on the timer
  *                                                     │ error:  fail all waiters with LockException
