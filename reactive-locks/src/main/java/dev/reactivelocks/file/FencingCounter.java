@@ -24,19 +24,20 @@ import java.util.Objects;
  * The fencing counter of one lock file, shared by every process that locks the file through this library:
  * eight bytes at the start of a sidecar file, {@code lockDirectory/}{@value #DIRECTORY}{@code /fileName}
  * (the lock file itself stays untouched, as Python peers expect), mapped into memory and advanced with an
- * atomic compare-and-set on the mapped page, which every process mapping the file shares.
+ * atomic add on the mapped page, which every process mapping the file shares.
  *
  * <p>Why this shape:
  * <ul>
  *   <li><b>No extra lock, shared grants stay concurrent</b>: shared holders of several processes hold the
- *       lock file together, so "read, increment, write under the lock" would race between them. A CAS on
- *       shared memory needs no lock at all, so exclusive and shared grants take a token the same way.</li>
- *   <li><b>Never backwards after a crash</b>: the update is one aligned 8-byte CAS instruction, so a
+ *       lock file together, so "read, increment, write under the lock" would race between them. An atomic
+ *       add on shared memory needs no lock at all, so exclusive and shared grants take a token the same
+ *       way.</li>
+ *   <li><b>Never backwards after a crash</b>: the update is one aligned 8-byte atomic instruction, so a
  *       process killed at any point leaves the old or the new value, never a torn one; the page belongs
  *       to the file in the kernel's page cache, so the value survives the process. What an operating
  *       system crash or a deleted sidecar may lose is covered by a floor: each process that maps the
- *       counter first raises it to the wall clock in microseconds since the epoch. Grants are far slower
- *       than one per microsecond, so tokens never run ahead of the clock, and a lost counter restarts
+ *       counter first raises it to the wall clock in microseconds since the epoch. Grants are far rarer
+ *       than one per microsecond, so tokens do not run ahead of the clock, and a lost counter restarts
  *       above every token issued before (unless the clock was set back meanwhile).</li>
  *   <li><b>Cheap</b>: no system call per grant, one atomic add on shared memory; the file is opened and
  *       mapped once per opening of the lock file's channel, on the file scheduler.</li>

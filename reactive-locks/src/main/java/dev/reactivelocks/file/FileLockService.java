@@ -106,13 +106,13 @@ import reactor.util.context.Context;
  * in any of these processes. The counter is eight bytes in a sidecar file,
  * {@code lockDirectory/.reactive-locks-fencing/<lock file name>} (created with the lock directory's
  * permissions; the lock file itself is never written, as Python peers expect), mapped into memory and
- * advanced by an atomic compare-and-set on the shared page: no system call and no extra lock per grant, so
- * shared holders of several processes stay concurrent, and a process killed at any instant leaves the old
- * or the new value, never a torn one. Each process that maps the counter first raises it to the wall clock
- * in microseconds since the epoch; grants are far slower than one per microsecond, so tokens never run
- * ahead of the clock, and a counter lost to an operating system crash or to a deleted sidecar restarts
- * above the tokens issued before (unless the clock was set back meanwhile). Grants by programs that do not use this library
- * (oslo.concurrency, fasteners) do not advance the counter: a Java token is larger than every earlier Java
+ * advanced by one atomic add on the shared page: no system call and no extra lock per grant, so shared
+ * holders of several processes stay concurrent, and a process killed at any instant leaves the old or the
+ * new value, never a torn one. Each process that maps the counter first raises it to the wall clock in
+ * microseconds since the epoch; grants are far rarer than one per microsecond, so tokens do not run ahead
+ * of the clock, and a counter lost to an operating system crash or to a deleted sidecar restarts above the
+ * tokens issued before (unless the clock was set back meanwhile). Grants by programs that do not use this
+ * library (oslo.concurrency, fasteners) do not advance the counter: a Java token is larger than every earlier Java
  * token of the file, whoever held the file in between. Paths of one file that differ in their file name
  * (hard links, bind mounts with other names) have separate counters. On network file systems, where
  * POSIX locks may not lock either, the mapped page is not shared between hosts.
