@@ -9,6 +9,7 @@ import io.r2dbc.postgresql.api.PostgresqlConnection;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.R2dbcBadGrammarException;
+import io.r2dbc.spi.R2dbcException;
 import io.r2dbc.spi.R2dbcPermissionDeniedException;
 import io.r2dbc.spi.Result;
 import io.r2dbc.spi.Row;
@@ -187,7 +188,43 @@ public final class PostgresLockBackend implements LockBackend {
 
     @Override
     public Mono<BackendLease> tryAcquire(String name, LockMode mode, String token, Duration lease) {
-        return acquire(name, mode, token, lease, Duration.ZERO);
+        return acquire(name, mode, 0, token, lease, Duration.ZERO);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @return {@code true}: a permit is a shared lease row that records the name's permits, counted under the
+     *         name's advisory lock
+     */
+    @Override
+    public boolean countsPermits() {
+        return true;
+    }
+
+    @Override
+    public Mono<BackendLease> tryAcquirePermit(String name, int permits, String token, Duration lease) {
+        return acquire(name, LockMode.SHARED, checkPermits(permits), token, lease, Duration.ZERO);
+    }
+
+    @Override
+    public Mono<BackendLease> acquireOrQueuePermit(String name, int permits, String token, Duration lease,
+                                                   Duration keepQueued) {
+        checkKeepQueued(keepQueued);
+        return acquire(name, LockMode.SHARED, checkPermits(permits), token, lease, keepQueued);
+    }
+
+    private static int checkPermits(int permits) {
+        if (permits < 1) {
+            throw new IllegalArgumentException("permits must be >= 1, was " + permits);
+        }
+        return permits;
+    }
+
+    private static void checkKeepQueued(Duration keepQueued) {
+        if (keepQueued.isNegative() || keepQueued.isZero()) {
+            throw new IllegalArgumentException("keepQueued must be > 0, was " + keepQueued);
+        }
     }
 
     /**
@@ -198,22 +235,34 @@ public final class PostgresLockBackend implements LockBackend {
     @Override
     public Mono<BackendLease> acquireOrQueue(String name, LockMode mode, String token, Duration lease,
                                             Duration keepQueued) {
-        if (keepQueued.isNegative() || keepQueued.isZero()) {
-            throw new IllegalArgumentException("keepQueued must be > 0, was " + keepQueued);
-        }
-        return acquire(name, mode, token, lease, keepQueued);
+        checkKeepQueued(keepQueued);
+        return acquire(name, mode, 0, token, lease, keepQueued);
     }
 
-    /** One call of the acquire function; {@code keepQueued} zero: never queue. */
-    private Mono<BackendLease> acquire(String name, LockMode mode, String token, Duration lease,
+    /** One call of the acquire function; {@code keepQueued} zero: never queue; {@code permits} 0: a plain lock. */
+    private Mono<BackendLease> acquire(String name, LockMode mode, int permits, String token, Duration lease,
                                        Duration keepQueued) {
         return call(name, schema.acquireSql(), s -> s.bind(1, token).bind(2, mode.name())
                         .bind(3, (double) lease.toMillis())
                         .bind(4, name.getBytes(StandardCharsets.UTF_8))
-                        .bind(5, (double) keepQueued.toMillis()),
+                        .bind(5, (double) keepQueued.toMillis())
+                        .bind(6, permits),
                 (row, md) -> BackendLease.of(name,
                         LockMode.valueOf(Objects.requireNonNull(row.get("mode", String.class))),
-                        token, Objects.requireNonNull(row.get("fencing", Long.class))));
+                        token, Objects.requireNonNull(row.get("fencing", Long.class))))
+                .onErrorMap(e -> e instanceof R2dbcException r
+                                && PostgresLockSchema.PERMITS_DISAGREE.equals(r.getSqlState()),
+                        e -> disagreement(name, mode, permits, e));
+    }
+
+    private static LockConfigurationException disagreement(String name, LockMode mode, int permits, Throwable e) {
+        String inUse = e.getMessage() == null ? "?" : e.getMessage().trim();
+        LockConfigurationException error = new LockConfigurationException(name, "Lock '" + name + "': asked with "
+                + (permits > 0 ? "LockOptions.permits(" + permits + ")" : mode + " without permits")
+                + ", but it is held with " + ("0".equals(inUse) ? "SHARED without permits"
+                : "LockOptions.permits(" + inUse + ")") + ": every caller of a name must agree");
+        error.addSuppressed(e);
+        return error;
     }
 
     @Override

@@ -45,6 +45,9 @@ final class PostgresLockSchema {
     /** Starts the payload of a hand-off, {@code =fencing:E|S:token}; never the first character of a token we make. */
     static final char HAND_OFF = '=';
 
+    /** The SQLSTATE of a request whose permits disagree with those of the name's live leases. */
+    static final String PERMITS_DISAGREE = "RL001";
+
     /** Room for the hand-off prefix: '=', a bigint, ':', the mode letter, ':'. */
     private static final int HAND_OFF_PREFIX = 24;
 
@@ -70,9 +73,13 @@ final class PostgresLockSchema {
         this.tableKey = config.table().hashCode();
     }
 
-    /** {@code (fencing, mode)} of the grant, or no row; binds key, token, mode, lease ms, name, keep ms. */
+    /**
+     * {@code (fencing, mode)} of the grant, or no row; binds key, token, mode, lease ms, name, keep ms, permits
+     * (0: a plain lock). Fails with SQLSTATE {@link #PERMITS_DISAGREE} (message: the permits in use, 0 for plain
+     * shared leases) when a shared request disagrees with the live shared leases on the permits.
+     */
     String acquireSql() {
-        return "SELECT fencing, mode FROM " + function("acquire") + "($1, $2, $3, $4, $5, $6)";
+        return "SELECT fencing, mode FROM " + function("acquire") + "($1, $2, $3, $4, $5, $6, $7)";
     }
 
     /** Whether the live lease was extended; binds key, token, lease ms. */
@@ -104,6 +111,7 @@ final class PostgresLockSchema {
                         + "expires_at timestamptz NOT NULL, "
                         + "acquired_at timestamptz NOT NULL, "
                         + "name bytea NOT NULL, "
+                        + "permits integer, "
                         + "PRIMARY KEY (lock_key, token))",
                 "CREATE INDEX IF NOT EXISTS " + config.index() + " ON " + t + " (expires_at)",
                 "CREATE UNLOGGED TABLE IF NOT EXISTS " + q + " ("
@@ -112,8 +120,12 @@ final class PostgresLockSchema {
                         + "mode text NOT NULL, "
                         + "ticket bigint NOT NULL, "
                         + "expires_at timestamptz NOT NULL, "
+                        + "name bytea, "
+                        + "permits integer, "
                         + "PRIMARY KEY (lock_key, token))",
-                "ALTER TABLE " + q + " ADD COLUMN IF NOT EXISTS name bytea",
+                addColumn(q, "name", "bytea"),
+                addColumn(q, "permits", "integer"),
+                addColumn(t, "permits", "integer"),
                 "CREATE INDEX IF NOT EXISTS " + config.localName("_queue_order") + " ON " + q + " (lock_key, ticket)",
                 "CREATE INDEX IF NOT EXISTS " + config.localName("_queue_exclusive") + " ON " + q
                         + " (lock_key, ticket) WHERE mode = 'EXCLUSIVE'",
@@ -123,10 +135,21 @@ final class PostgresLockSchema {
                 releaseFunction());
     }
 
+    /**
+     * Adds a column that tables made by earlier versions lack, without locking a table that has it (an
+     * {@code ALTER TABLE} would take its exclusive lock, and wait behind every transaction using it).
+     */
+    private static String addColumn(String table, String column, String type) {
+        return "DO $do$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '" + table + "'::regclass"
+                + " AND attname = '" + column + "' AND NOT attisdropped) THEN"
+                + " ALTER TABLE " + table + " ADD COLUMN " + column + " " + type + "; END IF; END $do$";
+    }
+
     /** @return the statements dropping every object */
     List<String> dropStatements() {
         return List.of(
-                "DROP FUNCTION IF EXISTS " + function("acquire"),
+                "DROP FUNCTION IF EXISTS " + function("acquire") + "(bytea, text, text, float8, bytea, float8, integer)",
+                "DROP FUNCTION IF EXISTS " + function("acquire") + "(bytea, text, text, float8, bytea, float8)",
                 "DROP FUNCTION IF EXISTS " + function("renew"),
                 "DROP FUNCTION IF EXISTS " + function("release"),
                 "DROP FUNCTION IF EXISTS " + function("pass"),
@@ -157,11 +180,12 @@ final class PostgresLockSchema {
         return "CREATE OR REPLACE FUNCTION " + function("pass")
                 + "(p_key bytea, p_now timestamptz, p_except text) RETURNS integer LANGUAGE plpgsql VOLATILE"
                 + SCANS + " AS $fn$"
-                + " DECLARE v_leases text; v_ahead text; v_granted integer := 0; v_fencing bigint; w record;"
+                + " DECLARE v_leases text; v_holders bigint; v_ahead text; v_granted integer := 0; v_fencing bigint;"
+                + " w record;"
                 + " BEGIN"
-                + " SELECT min(l.mode) INTO v_leases FROM " + t + " l"
+                + " SELECT min(l.mode), count(*) INTO v_leases, v_holders FROM " + t + " l"
                 + " WHERE l.lock_key = p_key AND l.expires_at > p_now;"
-                + " FOR w IN SELECT a.token, a.mode, a.expires_at, a.name FROM " + q + " a"
+                + " FOR w IN SELECT a.token, a.mode, a.expires_at, a.name, a.permits FROM " + q + " a"
                 + " WHERE a.lock_key = p_key ORDER BY a.ticket LOOP"
                 + " EXIT WHEN v_leases = 'EXCLUSIVE' OR v_ahead = 'EXCLUSIVE';"
                 + " IF w.expires_at <= p_now AND w.token IS DISTINCT FROM p_except THEN"
@@ -169,12 +193,14 @@ final class PostgresLockSchema {
                 + " CONTINUE;"
                 + " END IF;"
                 + " EXIT WHEN w.mode = 'EXCLUSIVE' AND (v_leases IS NOT NULL OR v_ahead IS NOT NULL);"
+                + " EXIT WHEN w.permits IS NOT NULL AND v_holders >= w.permits;"
                 + " IF w.token IS DISTINCT FROM p_except THEN"
                 + " IF w.name IS NOT NULL AND octet_length(w.token) <= " + (MAX_PAYLOAD - HAND_OFF_PREFIX) + " THEN"
                 + " DELETE FROM " + q + " WHERE lock_key = p_key AND token = w.token;"
                 + " DELETE FROM " + t + " WHERE lock_key = p_key AND token = w.token;"
-                + " INSERT INTO " + t + " (lock_key, token, mode, fencing, expires_at, acquired_at, name)"
-                + " VALUES (p_key, w.token, w.mode, nextval('" + config.sequence() + "'), w.expires_at, p_now, w.name)"
+                + " INSERT INTO " + t + " (lock_key, token, mode, fencing, expires_at, acquired_at, name, permits)"
+                + " VALUES (p_key, w.token, w.mode, nextval('" + config.sequence() + "'), w.expires_at, p_now, w.name,"
+                + " w.permits)"
                 + " RETURNING fencing INTO v_fencing;"
                 + " v_granted := v_granted + 1;"
                 + " PERFORM pg_notify('" + config.channel() + "', '" + HAND_OFF + "' || v_fencing || ':'"
@@ -185,6 +211,7 @@ final class PostgresLockSchema {
                 + " END IF;"
                 + " END IF;"
                 + " v_ahead := least(v_ahead, w.mode);"
+                + " v_holders := v_holders + 1;"
                 + " END LOOP;"
                 + " RETURN v_granted;"
                 + " END $fn$";
@@ -206,18 +233,21 @@ final class PostgresLockSchema {
         String t = config.table();
         String q = config.queue();
         return "CREATE OR REPLACE FUNCTION " + function("acquire")
-                + "(p_key bytea, p_token text, p_mode text, p_lease float8, p_name bytea, p_keep float8)"
+                + "(p_key bytea, p_token text, p_mode text, p_lease float8, p_name bytea, p_keep float8,"
+                + " p_permits integer)"
                 + " RETURNS TABLE (fencing bigint, mode text) LANGUAGE plpgsql VOLATILE"
                 + SCANS + " AS $fn$"
                 + " #variable_conflict use_column\n"
                 + " DECLARE v_now timestamptz; v_ticket bigint; v_dropped bigint; v_pass boolean; v_head record;"
+                + " v_other integer;"
                 + " BEGIN"
                 + " v_now := clock_timestamp();"
                 + " IF p_keep > 0 THEN"
                 + " UPDATE " + q + " SET expires_at = v_now + p_keep * interval '1 millisecond'"
                 + " WHERE lock_key = p_key AND token = p_token AND expires_at > v_now;"
-                + " IF FOUND AND EXISTS (SELECT 1 FROM " + t + " l WHERE l.lock_key = p_key AND l.token <> p_token"
-                + " AND l.expires_at > v_now AND (p_mode = 'EXCLUSIVE' OR l.mode = 'EXCLUSIVE')) THEN"
+                + " IF FOUND AND (EXISTS (SELECT 1 FROM " + t + " l WHERE l.lock_key = p_key AND l.token <> p_token"
+                + " AND l.expires_at > v_now AND (p_mode = 'EXCLUSIVE' OR l.mode = 'EXCLUSIVE'))"
+                + " OR (p_permits > 0 AND " + holders(t, "p_permits") + " >= p_permits)) THEN"
                 + " RETURN;"
                 + " END IF;"
                 + " END IF;"
@@ -231,9 +261,21 @@ final class PostgresLockSchema {
                 + " END IF;"
                 + " DELETE FROM " + t + " WHERE lock_key = p_key AND expires_at <= v_now;"
                 + " GET DIAGNOSTICS v_dropped = ROW_COUNT;"
+                + " IF p_mode = 'SHARED' THEN"
+                + " SELECT coalesce(l.permits, 0) INTO v_other FROM " + t + " l WHERE l.lock_key = p_key"
+                + " AND l.mode = 'SHARED' AND coalesce(l.permits, 0) <> p_permits LIMIT 1;"
+                + " IF FOUND THEN"
+                + " RAISE EXCEPTION USING ERRCODE = '" + PERMITS_DISAGREE + "', MESSAGE = v_other::text;"
+                + " END IF;"
+                + " END IF;"
                 + " SELECT ticket INTO v_ticket FROM " + q + " WHERE lock_key = p_key AND token = p_token;"
                 + " v_pass := NOT EXISTS (SELECT 1 FROM " + t + " l WHERE l.lock_key = p_key"
                 + " AND l.expires_at > v_now AND (p_mode = 'EXCLUSIVE' OR l.mode = 'EXCLUSIVE'));"
+                + " IF v_pass AND p_permits > 0 THEN"
+                + " v_pass := " + holders(t, "p_permits") + " + (SELECT count(*) FROM (SELECT 1 FROM " + q + " a"
+                + " WHERE a.lock_key = p_key AND a.expires_at > v_now AND a.token <> p_token"
+                + " AND (v_ticket IS NULL OR a.ticket < v_ticket) LIMIT p_permits) c) < p_permits;"
+                + " END IF;"
                 + " WHILE v_pass LOOP"
                 + " IF p_mode = 'EXCLUSIVE' THEN"
                 + " SELECT a.token, a.ticket, a.expires_at INTO v_head FROM " + q + " a"
@@ -252,17 +294,26 @@ final class PostgresLockSchema {
                 + " END LOOP;"
                 + " IF v_pass THEN"
                 + " DELETE FROM " + q + " WHERE lock_key = p_key AND token = p_token;"
-                + " RETURN QUERY INSERT INTO " + t + " (lock_key, token, mode, fencing, expires_at, acquired_at, name)"
-                + " VALUES (p_key, p_token, p_mode, nextval('" + config.sequence() + "'),"
-                + " v_now + p_lease * interval '1 millisecond', v_now, p_name) RETURNING fencing, mode;"
+                + " RETURN QUERY INSERT INTO " + t + " (lock_key, token, mode, fencing, expires_at, acquired_at, name,"
+                + " permits) VALUES (p_key, p_token, p_mode, nextval('" + config.sequence() + "'),"
+                + " v_now + p_lease * interval '1 millisecond', v_now, p_name, nullif(p_permits, 0))"
+                + " RETURNING fencing, mode;"
                 + " ELSIF p_keep > 0 THEN"
-                + " INSERT INTO " + q + " (lock_key, token, mode, ticket, expires_at, name)"
+                + " INSERT INTO " + q + " (lock_key, token, mode, ticket, expires_at, name, permits)"
                 + " SELECT p_key, p_token, p_mode, coalesce(max(ticket), 0) + 1,"
-                + " v_now + p_keep * interval '1 millisecond', p_name FROM " + q + " WHERE lock_key = p_key"
-                + " ON CONFLICT (lock_key, token) DO UPDATE SET expires_at = excluded.expires_at, name = excluded.name;"
+                + " v_now + p_keep * interval '1 millisecond', p_name, nullif(p_permits, 0) FROM " + q
+                + " WHERE lock_key = p_key"
+                + " ON CONFLICT (lock_key, token) DO UPDATE SET expires_at = excluded.expires_at, name = excluded.name,"
+                + " permits = excluded.permits;"
                 + " END IF;"
                 + " IF v_dropped > 0 THEN PERFORM " + function("pass") + "(p_key, v_now, p_token); END IF;"
                 + " END $fn$";
+    }
+
+    /** How many live leases of the name other than the token's, counting at most {@code limit}. */
+    private static String holders(String table, String limit) {
+        return "(SELECT count(*) FROM (SELECT 1 FROM " + table + " l WHERE l.lock_key = p_key AND l.token <> p_token"
+                + " AND l.expires_at > v_now LIMIT " + limit + ") h)";
     }
 
     private String renewFunction() {
