@@ -40,8 +40,8 @@ final class DistributedHandle implements LockHandle {
     private final Disposable.Swap expiryTask = Disposables.swap();
     private volatile long leaseEnd;
     private volatile boolean renewing = true;
-    /** Consecutive failed renewals; touched only by the renewal chain, one step at a time. */
-    private int failures;
+    /** Consecutive failed renewals; written only by the renewal chain, one step at a time; read by health checks. */
+    private volatile int failures;
 
     DistributedHandle(DistributedLockService service, LockHandle localHandle, BackendLease grant, long sentAt) {
         this.service = service;
@@ -87,6 +87,7 @@ final class DistributedHandle implements LockHandle {
                         lose();
                     }
                 }, error -> {
+                    service.renewalFailed(error);
                     long remaining = leaseEnd - service.now();
                     if (remaining <= 0) {
                         lose();
@@ -191,6 +192,11 @@ final class DistributedHandle implements LockHandle {
 
     String token() {
         return grant.token();
+    }
+
+    /** @return whether the latest renewal of this grant failed (an error or a timeout) */
+    boolean renewalFailing() {
+        return failures > 0;
     }
 
     @Override
