@@ -134,6 +134,13 @@ public class ReactiveLocksProperties {
         /** The prefix of every Redis key of the backend. Unset: the backend's default. */
         private @Nullable String keyPrefix;
 
+        /**
+         * After the server lost its lock data (a restart without persistence, a failover, the first use of a
+         * key prefix), how long no lock of the prefix is granted, so that holders of lost leases notice first;
+         * at least the longest lease on the prefix, zero turns it off. Unset: the lease.
+         */
+        private @Nullable Duration restartGrace;
+
         public @Nullable String getUrl() {
             return url;
         }
@@ -148,6 +155,14 @@ public class ReactiveLocksProperties {
 
         public void setKeyPrefix(@Nullable String keyPrefix) {
             this.keyPrefix = keyPrefix;
+        }
+
+        public @Nullable Duration getRestartGrace() {
+            return restartGrace;
+        }
+
+        public void setRestartGrace(@Nullable Duration restartGrace) {
+            this.restartGrace = restartGrace;
         }
     }
 
