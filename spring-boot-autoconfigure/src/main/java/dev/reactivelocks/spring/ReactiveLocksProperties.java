@@ -156,9 +156,11 @@ public class ReactiveLocksProperties {
         }
 
         /**
-         * The Redis server every service that must exclude this one uses, e.g. redis://127.0.0.1:6379; required
-         * with type=redis. Connections are opened with the application's Lettuce RedisClient bean, or with a
-         * client of this library's own (shut down with the context) when there is none.
+         * The Redis server every service that must exclude this one uses, e.g. redis://127.0.0.1:6379. Connections
+         * are opened with the application's Lettuce RedisClient bean, or with a client of this library's own (shut
+         * down with the context) when there is none. Unset: the server of the application's Spring Data Redis
+         * LettuceConnectionFactory (standalone, Sentinel or Unix socket), through the factory's client; required
+         * when there is no such factory.
          */
         private @Nullable String url;
 
