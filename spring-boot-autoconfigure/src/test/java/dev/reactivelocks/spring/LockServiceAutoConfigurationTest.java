@@ -16,6 +16,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -177,9 +178,14 @@ class LockServiceAutoConfigurationTest {
     void theLocksEndpointListsTheHeldLocks() {
         runner.run(context -> {
             LockService locks = context.getBean(LockService.class);
+            Instant before = Instant.now();
             LockHandle a = locks.acquire("a").block(WAIT);
             LockHandle b = locks.acquire("b", LockOptions.shared()).block(WAIT);
+            Instant after = Instant.now();
             LocksEndpoint endpoint = context.getBean(LocksEndpoint.class);
+            assertThat(endpoint.locks().locks()).extracting(HeldLock::since)
+                    .allSatisfy(since -> assertThat(since).isBetween(before, after))
+                    .isSorted();
             assertThat(endpoint.locks().locks())
                     .extracting(HeldLock::name, HeldLock::mode, HeldLock::fencingToken)
                     .containsExactlyInAnyOrder(
