@@ -3,6 +3,7 @@ package dev.reactivelocks.postgres;
 import dev.reactivelocks.LockConfigurationException;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.spi.BackendLease;
+import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
 import io.r2dbc.postgresql.api.PostgresqlConnection;
 import io.r2dbc.spi.Connection;
@@ -75,14 +76,17 @@ import reactor.util.retry.Retry;
  * caches would break the order), drawn inside the advisory lock, so they increase strictly per name across
  * all clients, takeovers included.
  *
- * <p><b>Wake-ups</b>: when a release, a dropped queue entry or a dropped expired lease lets queued requests
- * through, the transaction notifies the channel {@code <table>_released} once per such request, with its
- * token as payload: only those waiters ask again. A release of a name nobody is queued for notifies the
- * {@link #signalKey} of the name instead, which wakes waiters that do not queue (those of earlier versions
- * of this backend, during a rolling upgrade). {@link #releases()} holds one connection of the factory
- * in {@code LISTEN} (when the factory's connections are PostgreSQL connections, pooled or not); it is
- * opened at the first subscription, shared by all subscribers, reopened after a failure, and emits
- * {@link LockBackend#ANY_RELEASE} each time it (re)starts listening.
+ * <p><b>Hand-offs</b>: when a release, a dropped queue entry or a dropped expired lease lets queued requests
+ * through, the same transaction grants them (see {@link LockBackend#handOffs()}) and notifies the channel
+ * {@code <table>_released} once per grant, with {@code =fencing:mode:token} as payload: the waiter takes
+ * the lock without another round trip, so a hand-off between services costs one statement. A release
+ * that lets nobody through notifies nothing. {@link #releases()} and {@link #handOffs()} share one
+ * connection of the factory in {@code LISTEN} (when the factory's connections are PostgreSQL connections,
+ * pooled or not); it is opened at the first subscription, shared by all subscribers, reopened after a
+ * failure, and {@link #releases()} emits {@link LockBackend#ANY_RELEASE} each time it (re)starts listening,
+ * so that waiters ask again for what they may have missed. During a rolling upgrade from a version that
+ * notified tokens only, entries queued by the older version are woken rather than granted, and older
+ * waiters find a hand-off at their next poll.
  *
  * <p><b>Connections</b>: a backend runs its operations on at most {@link PostgresLockConfig#maxConnections()}
  * connections of the factory at once, whatever the number of services and waiters on it; the other
@@ -109,7 +113,8 @@ public final class PostgresLockBackend implements LockBackend {
     private final ConnectionLanes lanes;
     private final Mono<Void> ready;
     private final Sinks.Empty<Void> closing = Sinks.empty();
-    private final Flux<String> releases;
+    /** The channel's payloads while listening; {@link LockBackend#ANY_RELEASE} each time it starts. */
+    private final Flux<String> notifications;
 
     private PostgresLockBackend(ConnectionFactory connectionFactory, PostgresLockConfig config) {
         this.connectionFactory = connectionFactory;
@@ -119,7 +124,7 @@ public final class PostgresLockBackend implements LockBackend {
         Mono<Void> create = config.createTable() ? createSchema() : Mono.empty();
         this.ready = create.cache(v -> Duration.ofMillis(Long.MAX_VALUE), error -> Duration.ZERO,
                 () -> Duration.ofMillis(Long.MAX_VALUE));
-        this.releases = listen().takeUntilOther(closing.asMono()).publish().refCount(1);
+        this.notifications = listen().takeUntilOther(closing.asMono()).publish().refCount(1);
     }
 
     /**
@@ -243,9 +248,32 @@ public final class PostgresLockBackend implements LockBackend {
         return c.isAutoCommit() ? Mono.empty() : Mono.from(c.setAutoCommit(true));
     }
 
+    /** {@inheritDoc} A hand-off is emitted as its token, after {@link #handOffs()} emitted it. */
     @Override
     public Flux<String> releases() {
-        return releases;
+        return notifications.map(p -> isHandOff(p) ? handOff(p).token() : p);
+    }
+
+    private static boolean isHandOff(String payload) {
+        return !payload.isEmpty() && payload.charAt(0) == PostgresLockSchema.HAND_OFF;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>A hand-off is durable when announced: the transaction that grants it commits synchronously.
+     */
+    @Override
+    public Flux<HandOff> handOffs() {
+        return notifications.filter(PostgresLockBackend::isHandOff).map(PostgresLockBackend::handOff);
+    }
+
+    /** Parses {@code =fencing:E|S:token}. */
+    static HandOff handOff(String payload) {
+        int fencingEnd = payload.indexOf(':');
+        long fencing = Long.parseLong(payload, 1, fencingEnd, 10);
+        LockMode mode = payload.charAt(fencingEnd + 1) == 'S' ? LockMode.SHARED : LockMode.EXCLUSIVE;
+        return HandOff.of(payload.substring(fencingEnd + 3), mode, fencing);
     }
 
     /** @return the lower-case hexadecimal SHA-256 of the name's UTF-16 code units, as notified */

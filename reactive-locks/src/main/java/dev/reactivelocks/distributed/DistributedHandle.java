@@ -43,16 +43,20 @@ final class DistributedHandle implements LockHandle {
     /** Consecutive failed renewals; written only by the renewal chain, one step at a time; read by health checks. */
     private volatile int failures;
 
-    DistributedHandle(DistributedLockService service, LockHandle localHandle, BackendLease grant, long sentAt) {
+    /**
+     * @param leaseEnd the local, conservative end of the granted lease (service clock)
+     */
+    DistributedHandle(DistributedLockService service, LockHandle localHandle, BackendLease grant, long leaseEnd) {
         this.service = service;
         this.localHandle = localHandle;
         this.grant = grant;
-        this.leaseEnd = sentAt + service.lease.toNanos();
+        this.leaseEnd = leaseEnd;
     }
 
-    void start() {
+    /** Starts watching the lease's end, and renewing it: first after {@code firstRenewal}, then every renewEvery. */
+    void start(Duration firstRenewal) {
         armExpiry();
-        scheduleRenewal(service.renewEvery);
+        scheduleRenewal(firstRenewal);
     }
 
     /** The service was disposed: no more renewals; the lease runs out unless released first. */

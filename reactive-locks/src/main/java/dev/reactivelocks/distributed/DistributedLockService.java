@@ -8,6 +8,7 @@ import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.internal.HeldLocks;
+import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -99,6 +100,7 @@ public final class DistributedLockService implements LockService {
     private final ConcurrentHashMap<String, Set<RemoteAcquisition>> waiting = new ConcurrentHashMap<>();
     private final Set<DistributedHandle> held = ConcurrentHashMap.newKeySet();
     private final Disposable releaseSignals;
+    private final Disposable handOffs;
     private volatile boolean closed;
     private volatile @Nullable Throwable lastRenewalFailure;
 
@@ -112,6 +114,11 @@ public final class DistributedLockService implements LockService {
         this.timer = timer;
         this.local = timer != null ? LockService.builder().timer(timer).build() : LockService.builder().build();
         this.tokenPrefix = Long.toHexString(new SecureRandom().nextLong());
+        // hand-offs first: a backend sharing one source for both signals a hand-off to its earlier subscribers
+        // first, so the waiter takes it before the wake-up for the same token would send it to the store
+        this.handOffs = backend.handOffs()
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)))
+                .subscribe(this::onHandOff, error -> { });
         this.releaseSignals = backend.releases()
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)))
                 .subscribe(this::onReleaseSignal, error -> { });
@@ -247,6 +254,14 @@ public final class DistributedLockService implements LockService {
         }
     }
 
+    /** A grant the store made to a queued token: only a waiter of this service with that token takes it. */
+    private void onHandOff(HandOff handOff) {
+        Set<RemoteAcquisition> set = waiting.get(handOff.token()); // the map also holds names' signal keys
+        if (set != null) {
+            set.stream().filter(a -> a.token.equals(handOff.token())).forEach(a -> a.handOff(handOff));
+        }
+    }
+
     /**
      * Deletes the lease of {@code token} in the store, retrying transient errors a few times.
      *
@@ -316,6 +331,7 @@ public final class DistributedLockService implements LockService {
     private void close() {
         closed = true;
         releaseSignals.dispose();
+        handOffs.dispose();
         List<RemoteAcquisition> pending = new ArrayList<>();
         waiting.values().forEach(pending::addAll);
         for (RemoteAcquisition a : pending) {

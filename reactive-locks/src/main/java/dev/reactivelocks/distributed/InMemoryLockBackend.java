@@ -2,6 +2,7 @@ package dev.reactivelocks.distributed;
 
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.spi.BackendLease;
+import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,7 +35,9 @@ import reactor.core.scheduler.Schedulers;
  * services sharing this backend are granted in the order they first asked; {@link #tryAcquire} never
  * barges past a queued waiter. {@link #releases()} emits the tokens of the queued waiters that may pass
  * (the head, or a run of shared entries at the head), synchronously on the thread whose call let them
- * through.
+ * through. A backend made by {@link #createHandingOff} also grants those waiters in that same step and
+ * emits the grants from {@link #handOffs()} first; each such lease lives until the waiter's queue entry would
+ * have expired, unless renewed.
  *
  * <p><b>Threading</b>: thread-safe and non-blocking; each operation is atomic per name.
  */
@@ -43,23 +46,43 @@ public final class InMemoryLockBackend implements LockBackend {
     private final ConcurrentHashMap<String, NameState> names = new ConcurrentHashMap<>();
     private final AtomicLong fencing = new AtomicLong();
     private final CopyOnWriteArrayList<FluxSink<String>> listeners = new CopyOnWriteArrayList<>();
+    private final CopyOnWriteArrayList<FluxSink<HandOff>> handOffListeners = new CopyOnWriteArrayList<>();
     private final @Nullable Scheduler clock;
+    private final boolean handsOff;
 
-    private InMemoryLockBackend(@Nullable Scheduler clock) {
+    private InMemoryLockBackend(@Nullable Scheduler clock, boolean handsOff) {
         this.clock = clock;
+        this.handsOff = handsOff;
     }
 
-    /** @return a new, empty backend on the clock of {@code Schedulers.parallel()} */
+    /** @return a new, empty backend on the clock of {@code Schedulers.parallel()} that wakes waiters */
     public static InMemoryLockBackend create() {
-        return new InMemoryLockBackend(null);
+        return new InMemoryLockBackend(null, false);
     }
 
     /**
      * @param clock the scheduler whose {@code now} is the store's clock
-     * @return a new, empty backend on that clock
+     * @return a new, empty backend on that clock that wakes waiters
      */
     public static InMemoryLockBackend create(Scheduler clock) {
-        return new InMemoryLockBackend(Objects.requireNonNull(clock, "clock"));
+        return new InMemoryLockBackend(Objects.requireNonNull(clock, "clock"), false);
+    }
+
+    /**
+     * @return a new, empty backend on the clock of {@code Schedulers.parallel()} that hands the lock off to
+     *         the waiters a release lets through ({@link LockBackend#handOffs()})
+     */
+    public static InMemoryLockBackend createHandingOff() {
+        return new InMemoryLockBackend(null, true);
+    }
+
+    /**
+     * @param clock the scheduler whose {@code now} is the store's clock
+     * @return a new, empty backend on that clock that hands the lock off to the waiters a release lets
+     *         through ({@link LockBackend#handOffs()})
+     */
+    public static InMemoryLockBackend createHandingOff(Scheduler clock) {
+        return new InMemoryLockBackend(Objects.requireNonNull(clock, "clock"), true);
     }
 
     private long now() {
@@ -100,11 +123,11 @@ public final class InMemoryLockBackend implements LockBackend {
                     state.queue.put(token, new Waiter(mode, now + keepQueued.toNanos())); // keeps its place
                 }
                 if (pruned) {
-                    out.wake = state.passable();
+                    letThrough(state, out);
                 }
                 return state.isEmpty() ? null : state;
             });
-            signal(out.wake);
+            signal(out);
             return out.grant;
         });
     }
@@ -136,17 +159,40 @@ public final class InMemoryLockBackend implements LockBackend {
                 removed[0] = state.leases.remove(token) != null;
                 boolean dequeued = state.queue.remove(token) != null;
                 if (state.prune(now) || removed[0] || dequeued) {
-                    out.wake = state.passable();
+                    letThrough(state, out);
                 }
                 return state.isEmpty() ? null : state;
             });
-            signal(out.wake);
+            signal(out);
             return removed[0];
         });
     }
 
-    private void signal(List<String> tokens) {
-        for (String token : tokens) {
+    /** Wakes, or grants, the queued waiters that may pass now (inside the name's atomic step). */
+    private void letThrough(NameState state, Outcome out) {
+        List<String> passable = state.passable();
+        out.wake = passable;
+        if (!handsOff) {
+            return;
+        }
+        List<HandOff> granted = new ArrayList<>(passable.size());
+        for (String token : passable) {
+            Waiter w = Objects.requireNonNull(state.queue.remove(token));
+            long f = fencing.incrementAndGet();
+            state.leases.put(token, new Row(w.mode, f, w.expiresAt)); // lives as long as the entry would have
+            granted.add(HandOff.of(token, w.mode, f));
+        }
+        out.handOffs = granted;
+    }
+
+    /** Announces the hand-offs, then wakes the same tokens (a client not taking hand-offs asks again). */
+    private void signal(Outcome out) {
+        for (HandOff h : out.handOffs) {
+            for (FluxSink<HandOff> l : handOffListeners) {
+                l.next(h);
+            }
+        }
+        for (String token : out.wake) {
             for (FluxSink<String> l : listeners) {
                 l.next(token);
             }
@@ -158,6 +204,17 @@ public final class InMemoryLockBackend implements LockBackend {
         return Flux.create(sink -> {
             listeners.add(sink);
             sink.onDispose(() -> listeners.remove(sink));
+        });
+    }
+
+    @Override
+    public Flux<HandOff> handOffs() {
+        if (!handsOff) {
+            return Flux.empty();
+        }
+        return Flux.create(sink -> {
+            handOffListeners.add(sink);
+            sink.onDispose(() -> handOffListeners.remove(sink));
         });
     }
 
@@ -207,6 +264,7 @@ public final class InMemoryLockBackend implements LockBackend {
     private static final class Outcome {
         @Nullable BackendLease grant;
         List<String> wake = List.of();
+        List<HandOff> handOffs = List.of();
     }
 
     /**

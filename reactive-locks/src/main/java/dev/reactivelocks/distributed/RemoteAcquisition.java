@@ -12,6 +12,7 @@ import dev.reactivelocks.internal.AcquisitionMono;
 import dev.reactivelocks.internal.GrantDelivery;
 import dev.reactivelocks.internal.HeldLocks;
 import dev.reactivelocks.spi.BackendLease;
+import dev.reactivelocks.spi.HandOff;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -45,6 +46,11 @@ import reactor.util.context.Context;
  *                             ▼
  * CANCELLED: the call in flight finishes, then its outcome is undone (a grant is released in the store)
  * </pre>
+ *
+ * A hand-off from the store ({@link dev.reactivelocks.spi.LockBackend#handOffs()}) that finds the
+ * acquisition IDLE moves it straight to GRANTED, without a call; while TRYING it only counts as a wake-up
+ * (the next call finds the lease as already held); after CANCELLED or DONE it is ignored, because leaving
+ * releases the token in the store, which deletes a handed-off lease as well as a queue entry.
  *
  * One CAS on {@link #state} decides every race. Only the thread that moved IDLE to TRYING calls the
  * backend, so at most one call is in flight. A wake-up that arrives while TRYING sets {@link #missed} and
@@ -91,6 +97,12 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
     private volatile boolean maybeHeld;
     /** Consecutive failed calls; touched only by the thread of the call in flight. */
     private int errors;
+    /**
+     * When the last call that left the token queued was sent: the store's entry, and so a hand-off's lease,
+     * lives at least {@code keepQueued} from then. Written by the call in flight before the state leaves
+     * TRYING, read after a CAS from IDLE.
+     */
+    private long queuedAt;
     /** The granted handle; written before it is emitted. */
     private volatile @Nullable DistributedHandle handle;
 
@@ -209,6 +221,7 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
                     if (grant.isPresent()) {
                         onGrant(grant.get(), sentAt);
                     } else {
+                        queuedAt = sentAt;
                         onBusy();
                     }
                 }, this::onStoreError);
@@ -220,11 +233,34 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
             undo(true);
             return;
         }
+        deliver(grant, sentAt + service.lease.toNanos(), service.renewEvery);
+    }
+
+    /**
+     * The store granted the lease to this waiter's queued token on its own. Granted at once when IDLE,
+     * if enough of the hand-off's lease is left to renew it; otherwise a wake-up.
+     */
+    void handOff(HandOff handOff) {
+        if (state.get() != IDLE) {
+            wake(); // TRYING: the call in flight, or the next one, finds the lease; CANCELLED/DONE: ignored
+            return;
+        }
+        long leaseEnd = queuedAt + service.keepQueued.toNanos(); // read after IDLE, which was set after it
+        long left = leaseEnd - service.now();
+        if (left < DistributedLockService.RETRY_MAX.toNanos() || !state.compareAndSet(IDLE, GRANTED)) {
+            wake(); // too little left to renew in time, or no longer IDLE: ask the store
+            return;
+        }
+        deliver(handOff.lease(name), leaseEnd, Duration.ofNanos(Math.min(service.renewEvery.toNanos(), left / 2)));
+    }
+
+    /** In state GRANTED: the handle, renewed first after {@code firstRenewal}, goes to the subscriber. */
+    private void deliver(BackendLease grant, long leaseEnd, Duration firstRenewal) {
         finish();
         DistributedHandle granted = new DistributedHandle(service,
-                Objects.requireNonNull(localHandle, "granted before the in-process grant"), grant, sentAt);
+                Objects.requireNonNull(localHandle, "granted before the in-process grant"), grant, leaseEnd);
         service.holding(granted);
-        granted.start();
+        granted.start(firstRenewal);
         handle = granted;
         emit(actual, granted);
     }

@@ -39,6 +39,11 @@ import reactor.core.publisher.Mono;
  * within one service) and wakes exactly the waiters that may now be granted by emitting their tokens from
  * {@link #releases()}, instead of waking every waiter of the name. {@link #tryAcquire} then never barges:
  * it grants only when the request would also be granted at the tail of the queue.
+ *
+ * <p><b>Hand-offs</b> (optional, for backends with a wait queue): instead of waking the waiters a release
+ * lets through, a backend may grant them at once, in the same atomic step, and announce each grant on
+ * {@link #handOffs()}; the lock then passes to the next service in one store operation instead of two. See
+ * {@link #handOffs()} for the rules that keep a hand-off from outliving a waiter that died or left.
  */
 public interface LockBackend {
 
@@ -118,6 +123,34 @@ public interface LockBackend {
      * @return the release signals; an empty {@code Flux.never()} is allowed (waiters then poll)
      */
     Flux<String> releases();
+
+    /**
+     * A hot stream of the grants this backend made on its own to queued tokens, from all clients of the
+     * store: when a release, an expired lease or a removed entry lets queued requests through, a backend
+     * that hands off grants them in that same atomic step (the head of the queue, or the run of shared
+     * entries at the head, each with its own fencing token) and emits them here, each before its token on
+     * {@link #releases()} (which it emits as well, so that a client that does not take hand-offs is still
+     * woken, and finds the lease with its next call). A hand-off that no waiter of this client owns is
+     * ignored.
+     *
+     * <p>Rules, so that a hand-off is never lost or leaked:
+     * <ul>
+     *   <li>Only live queue entries are granted, and the lease of a hand-off expires when the entry would
+     *       have (its {@code keepQueued} after the token's last call): a waiter that died or left is handed
+     *       on within {@code keepQueued}. The service extends the lease with {@link #renew} in time.</li>
+     *   <li>{@link #acquireOrQueue} with a token that was handed off returns the lease like any held one,
+     *       so a hand-off missed on this stream is found by the waiter's next call; and {@link #release} of
+     *       the token deletes it, so a waiter that leaves releases a hand-off it never saw.</li>
+     *   <li>A hand-off is durable when announced, like any grant.</li>
+     * </ul>
+     *
+     * <p>The default, for backends that only wake, is an empty stream.
+     *
+     * @return the hand-offs, in no particular order across names
+     */
+    default Flux<HandOff> handOffs() {
+        return Flux.empty();
+    }
 
     /**
      * The key under which {@link #releases()} reports {@code name}. Backends whose signals cannot carry any
