@@ -122,6 +122,6 @@ class InventoryApplicationTest {
         } finally {
             held.release().block(WAIT);
         }
-        assertThat(quantity(impatient).block(WAIT)).isEqualTo("200 1");
+        assertThat(quantity(first).block(WAIT)).as("nothing sold").isEqualTo("200 1");
     }
 }
