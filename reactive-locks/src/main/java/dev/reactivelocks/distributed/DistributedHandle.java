@@ -40,8 +40,8 @@ final class DistributedHandle implements LockHandle {
     private final Disposable.Swap expiryTask = Disposables.swap();
     private volatile long leaseEnd;
     private volatile boolean renewing = true;
-    /** Consecutive failed renewals; touched only by the renewal chain, one step at a time. */
-    private int failures;
+    /** Consecutive failed renewals; written only by the renewal chain, one step at a time; read by health checks. */
+    private volatile int failures;
 
     /**
      * @param leaseEnd the local, conservative end of the granted lease (service clock)
@@ -91,6 +91,7 @@ final class DistributedHandle implements LockHandle {
                         lose();
                     }
                 }, error -> {
+                    service.renewalFailed(error);
                     long remaining = leaseEnd - service.now();
                     if (remaining <= 0) {
                         lose();
@@ -195,6 +196,11 @@ final class DistributedHandle implements LockHandle {
 
     String token() {
         return grant.token();
+    }
+
+    /** @return whether the latest renewal of this grant failed (an error or a timeout) */
+    boolean renewalFailing() {
+        return failures > 0;
     }
 
     @Override

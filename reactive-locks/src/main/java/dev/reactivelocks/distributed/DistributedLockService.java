@@ -102,6 +102,7 @@ public final class DistributedLockService implements LockService {
     private final Disposable releaseSignals;
     private final Disposable handOffs;
     private volatile boolean closed;
+    private volatile @Nullable Throwable lastRenewalFailure;
 
     DistributedLockService(LockBackend backend, Duration lease, Duration renewEvery, Duration pollInterval,
                            @Nullable Scheduler timer) {
@@ -282,6 +283,40 @@ public final class DistributedLockService implements LockService {
      */
     public int heldCount() {
         return held.size();
+    }
+
+    void renewalFailed(Throwable error) {
+        lastRenewalFailure = error;
+    }
+
+    /**
+     * How many of the locks this service holds are failing to renew their lease: their latest renewal
+     * ended in an error or did not answer within {@code renewEvery}. Each keeps retrying with backoff and is
+     * lost when no renewal succeeds within its lease; a renewal that finds the lease gone is a loss, not a
+     * failure. Zero while the store confirms the renewals (and when nothing is held), so a store that became
+     * unreachable or too slow shows here before the locks are lost: a health check reads it.
+     *
+     * @apiNote Costs one pass over the held locks; meant for health checks, not for every acquisition.
+     * @return the number of held locks whose latest renewal failed
+     */
+    public int failingRenewalCount() {
+        int failing = 0;
+        for (DistributedHandle h : held) {
+            if (h.renewalFailing()) {
+                failing++;
+            }
+        }
+        return failing;
+    }
+
+    /**
+     * The error of the most recent failed renewal of this service, kept after later renewals succeed; read
+     * it together with {@link #failingRenewalCount()}.
+     *
+     * @return the error, or {@code null} if no renewal has failed yet
+     */
+    public @Nullable Throwable lastRenewalFailure() {
+        return lastRenewalFailure;
     }
 
     /**
