@@ -114,8 +114,8 @@ public final class PostgresLockBackend implements LockBackend {
     private final ConnectionLanes lanes;
     private final Mono<Void> ready;
     private final Sinks.Empty<Void> closing = Sinks.empty();
-    /** The channel's payloads while listening; {@link LockBackend#ANY_RELEASE} each time it starts. */
-    private final Flux<String> notifications;
+    /** The channel's payloads while listening, parsed once; {@link LockBackend#ANY_RELEASE} each time it starts. */
+    private final Flux<Notification> notifications;
 
     private PostgresLockBackend(ConnectionFactory connectionFactory, PostgresLockConfig config) {
         this.connectionFactory = connectionFactory;
@@ -125,7 +125,7 @@ public final class PostgresLockBackend implements LockBackend {
         Mono<Void> create = config.createTable() ? createSchema() : Mono.empty();
         this.ready = create.cache(v -> Duration.ofMillis(Long.MAX_VALUE), error -> Duration.ZERO,
                 () -> Duration.ofMillis(Long.MAX_VALUE));
-        this.notifications = listen().takeUntilOther(closing.asMono()).publish().refCount(1);
+        this.notifications = listen().map(Notification::parse).takeUntilOther(closing.asMono()).publish().refCount(1);
     }
 
     /**
@@ -300,11 +300,7 @@ public final class PostgresLockBackend implements LockBackend {
     /** {@inheritDoc} A hand-off is emitted as its token, after {@link #handOffs()} emitted it. */
     @Override
     public Flux<String> releases() {
-        return notifications.map(p -> isHandOff(p) ? handOff(p).token() : p);
-    }
-
-    private static boolean isHandOff(String payload) {
-        return !payload.isEmpty() && payload.charAt(0) == PostgresLockSchema.HAND_OFF;
+        return notifications.map(Notification::wake);
     }
 
     /**
@@ -314,15 +310,23 @@ public final class PostgresLockBackend implements LockBackend {
      */
     @Override
     public Flux<HandOff> handOffs() {
-        return notifications.filter(PostgresLockBackend::isHandOff).map(PostgresLockBackend::handOff);
+        return notifications.filter(n -> n.handOff != null).map(n -> Objects.requireNonNull(n.handOff));
     }
 
-    /** Parses {@code =fencing:E|S:token}. */
-    static HandOff handOff(String payload) {
-        int fencingEnd = payload.indexOf(':');
-        long fencing = Long.parseLong(payload, 1, fencingEnd, 10);
-        LockMode mode = payload.charAt(fencingEnd + 1) == 'S' ? LockMode.SHARED : LockMode.EXCLUSIVE;
-        return HandOff.of(payload.substring(fencingEnd + 3), mode, fencing);
+    /** A notification: the token (or key) to wake, and the grant when it announces a hand-off. */
+    private record Notification(String wake, @Nullable HandOff handOff) {
+
+        /** Parses a token, a key, {@link LockBackend#ANY_RELEASE}, or a hand-off {@code =fencing:E|S:token}. */
+        static Notification parse(String payload) {
+            if (payload.isEmpty() || payload.charAt(0) != PostgresLockSchema.HAND_OFF) {
+                return new Notification(payload, null);
+            }
+            int fencingEnd = payload.indexOf(':');
+            long fencing = Long.parseLong(payload, 1, fencingEnd, 10);
+            LockMode mode = payload.charAt(fencingEnd + 1) == 'S' ? LockMode.SHARED : LockMode.EXCLUSIVE;
+            String token = payload.substring(fencingEnd + 3);
+            return new Notification(token, HandOff.of(token, mode, fencing));
+        }
     }
 
     /** @return the lower-case hexadecimal SHA-256 of the name's UTF-16 code units, as notified */
