@@ -44,6 +44,11 @@ final class RedisTestSupport {
         return base + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffL);
     }
 
+    /** The key of {@code kind} ({@code lock}, {@code wait}, {@code fence}, ...) of a name not starting with } or ~. */
+    static String key(String prefix, String name, String kind) {
+        return prefix + "{" + name + "}:" + kind;
+    }
+
     /** Deletes every key under {@code prefix} (which has no glob characters). */
     static long deleteKeys(RedisClient client, RedisURI uri, String prefix) {
         try (StatefulRedisConnection<byte[], byte[]> c = client.connect(ByteArrayCodec.INSTANCE, uri)) {
