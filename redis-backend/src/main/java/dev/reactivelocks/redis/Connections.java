@@ -68,8 +68,11 @@ interface Connections {
         }
 
         static Connections cluster(RedisClusterClient client) {
-            return new Opened<StatefulRedisClusterConnection<byte[], byte[]>>(() -> client.connectAsync(CODEC),
-                    StatefulRedisClusterConnection::reactive, () -> client.connectPubSubAsync(CODEC), true,
+            // connectAsync needs the topology: load it (without blocking) first
+            return new Opened<StatefulRedisClusterConnection<byte[], byte[]>>(
+                    () -> client.refreshPartitionsAsync().thenCompose(v -> client.connectAsync(CODEC)),
+                    StatefulRedisClusterConnection::reactive,
+                    () -> client.refreshPartitionsAsync().thenCompose(v -> client.connectPubSubAsync(CODEC)), true,
                     client.getResources().eventBus().get().filter(ClusterTopologyChangedEvent.class::isInstance)
                             .cast(Object.class));
         }

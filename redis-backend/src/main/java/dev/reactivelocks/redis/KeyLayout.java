@@ -42,6 +42,9 @@ final class KeyLayout {
         this.openTag = Names.concat(prefix, ascii("{"), new byte[0]);
         this.epoch = Names.concat(prefix, ascii("epoch"), new byte[0]);
         this.wake = Names.concat(prefix, ascii("wake:"), new byte[0]);
+        if (cluster) {
+            SlotTags.of(0);   // computes the table now rather than on an event loop
+        }
     }
 
     /** The name's keys, in the order of the acquisition script's KEYS: lock, queue, entries, exclusive, fence, epoch. */

@@ -26,6 +26,11 @@ final class LuaScripts {
     private LuaScripts() {
     }
 
+    /** Initialises this class (reads every script) on the calling thread; a blocking call. */
+    static void load() {
+        // the static fields above are read when this method is first called
+    }
+
     private static Script load(String... resources) {
         StringBuilder source = new StringBuilder();
         for (String resource : resources) {

@@ -94,6 +94,10 @@ import reactor.core.publisher.Sinks;
  */
 public final class RedisLockBackend implements LockBackend {
 
+    static {
+        LuaScripts.load();   // reads the .lua resources now, on the caller's thread, never on an event loop
+    }
+
     private final RedisLockConfig config;
     private final Connections connections;
     private final KeyLayout layout;
