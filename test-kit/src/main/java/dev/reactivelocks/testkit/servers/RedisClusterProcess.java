@@ -40,6 +40,7 @@ public final class RedisClusterProcess implements AutoCloseable {
             "--cluster-node-timeout", "1000", "--repl-diskless-sync-delay", "0");
     private static @Nullable RedisClusterProcess shared;
     private static @Nullable String sharedFailure;
+    private static @Nullable String missingExecutable;
 
     private final List<RedisServerProcess> nodes;
     private final RedisClient admin = RedisClient.create();
@@ -54,29 +55,43 @@ public final class RedisClusterProcess implements AutoCloseable {
      * can be found; fails it when one is found but the cluster does not form.
      */
     public static synchronized RedisClusterProcess shared() {
+        assumeExecutable();
         if (shared == null && sharedFailure == null) {
             try {
-                RedisServerProcess.executable();
-            } catch (IOException | RuntimeException e) {
-                sharedFailure = "no redis-server executable for a local cluster: " + ServerSupport.describe(e);
-                ServerSupport.log("Redis Cluster: skipped (" + sharedFailure + ")");
-            }
-            if (sharedFailure == null) {
-                try {
-                    long started = System.nanoTime();
-                    shared = start();
-                    ServerSupport.log("Redis Cluster: " + shared + ", " + RedisServerProcess.executableDescription()
-                            + ", formed in " + Duration.ofNanos(System.nanoTime() - started).toMillis() + " ms");
-                } catch (IOException e) {
-                    throw new AssertionError("the local Redis Cluster did not form: " + e.getMessage(), e);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new AssertionError("interrupted while the local Redis Cluster formed", e);
-                }
+                long started = System.nanoTime();
+                shared = start();
+                ServerSupport.log("Redis Cluster: " + shared + ", " + RedisServerProcess.executableDescription()
+                        + ", formed in " + Duration.ofNanos(System.nanoTime() - started).toMillis() + " ms");
+            } catch (IOException e) {
+                sharedFailure = "the local Redis Cluster did not form: " + e.getMessage();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                sharedFailure = "interrupted while the local Redis Cluster formed";
             }
         }
-        Assumptions.assumeTrue(shared != null, () -> sharedFailure);
-        return shared;
+        RedisClusterProcess cluster = shared;
+        if (cluster == null) {
+            throw new AssertionError(sharedFailure);
+        }
+        return cluster;
+    }
+
+    /**
+     * Aborts the calling test (a JUnit assumption, with the reason printed once) when no {@code redis-server}
+     * executable can be found for a local cluster.
+     */
+    public static synchronized void assumeExecutable() {
+        if (missingExecutable == null) {
+            try {
+                RedisServerProcess.executable();
+                missingExecutable = "";
+            } catch (IOException | RuntimeException e) {
+                missingExecutable = "no redis-server executable for a local cluster: " + ServerSupport.describe(e);
+                ServerSupport.log("Redis Cluster: skipped (" + missingExecutable + ")");
+            }
+        }
+        String reason = missingExecutable;
+        Assumptions.assumeTrue(reason.isEmpty(), reason);
     }
 
     /**
@@ -170,6 +185,28 @@ public final class RedisClusterProcess implements AutoCloseable {
     /** Kills the node on {@code port} (SIGKILL, as a crash); its replica takes over within a few seconds. */
     public void kill(int port) throws InterruptedException {
         node(port).stop();
+    }
+
+    /**
+     * Freezes the node on {@code port} ({@code SIGSTOP}): it answers nothing and, as a replica, receives no
+     * replication until {@link #resume(int)}.
+     */
+    public void pause(int port) throws IOException, InterruptedException {
+        signal(port, "STOP");
+    }
+
+    /** Lets a node frozen by {@link #pause(int)} run again ({@code SIGCONT}). */
+    public void resume(int port) throws IOException, InterruptedException {
+        signal(port, "CONT");
+    }
+
+    private void signal(int port, String signal) throws IOException, InterruptedException {
+        java.nio.file.Path log = java.nio.file.Files.createTempFile("redis-cluster-signal", ".log");
+        try {
+            ServerSupport.run(List.of("kill", "-s", signal, Long.toString(node(port).pid())), log, Duration.ofSeconds(10));
+        } finally {
+            java.nio.file.Files.deleteIfExists(log);
+        }
     }
 
     /**
