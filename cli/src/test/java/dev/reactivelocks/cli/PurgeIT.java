@@ -104,11 +104,45 @@ class PurgeIT {
     }
 
     @Test
-    void purgeOfRedisRejectsOlderThanAndHidesItsPassword() throws Exception {
-        CliJar.Result usage = CliJar.run(work, "purge", "--older-than", "1h", REDIS_URL);
-        assertThat(usage.exitCode()).isEqualTo(2);
-        assertThat(usage.stderr()).contains("Invalid value for option '--older-than'");
+    void purgeOfRedisWithOlderThanKeepsLeasesThatExpiredMoreRecently() throws Exception {
+        String prefix = "cli-purge-older-" + UUID.randomUUID() + ":";
+        io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create();
+        dev.reactivelocks.redis.RedisLockBackend backend = dev.reactivelocks.redis.RedisLockBackend.create(client,
+                TestRedis.get().uri("cli-purge-older-it"),
+                dev.reactivelocks.redis.RedisLockConfig.builder().keyPrefix(prefix).restartGrace(Duration.ZERO)
+                        .build());
+        try {
+            assertThat(backend.tryAcquire("shared", LockMode.SHARED, "token-long", Duration.ofMinutes(10))
+                    .block(BLOCK)).isNotNull();
+            assertThat(backend.tryAcquire("shared", LockMode.SHARED, "token-short", Duration.ofMillis(100))
+                    .block(BLOCK)).isNotNull();
+            // the short lease expires by the Redis clock; wait until Redis itself reports it expired
+            long deadline = System.nanoTime() + BLOCK.toNanos();
+            while (backend.leases().filter(l -> l.token().equals("token-short") && !l.isLive()).hasElements()
+                    .block(BLOCK) != Boolean.TRUE && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
 
+            CliJar.Result recent = CliJar.run(work, "purge", "--older-than", "1h", "--key-prefix", prefix, REDIS_URL);
+            assertThat(recent.stderr()).isEmpty();
+            assertThat(recent.exitCode()).isEqualTo(0);
+            assertThat(recent.stdout()).isEqualTo("purged 0 expired leases under key prefix " + prefix + "\n");
+            assertThat(backend.leases().map(l -> l.token()).collectList().block(BLOCK))
+                    .containsExactlyInAnyOrder("token-long", "token-short");
+
+            CliJar.Result old = CliJar.run(work, "purge", "--older-than", "50ms", "--key-prefix", prefix, REDIS_URL);
+            assertThat(old.exitCode()).isEqualTo(0);
+            assertThat(old.stdout()).isEqualTo("purged 1 expired lease under key prefix " + prefix + "\n");
+            assertThat(backend.leases().map(l -> l.token()).collectList().block(BLOCK)).containsExactly("token-long");
+            backend.release("shared", "token-long").block(BLOCK);
+        } finally {
+            backend.close().block(BLOCK);
+            client.shutdown();
+        }
+    }
+
+    @Test
+    void purgeOfAnUnreachableRedisFailsWithExitCode1AndHidesItsPassword() throws Exception {
         CliJar.Result unreachable = CliJar.run(work, "purge", "redis://s3cret@127.0.0.1:1");
         assertThat(unreachable.exitCode()).isEqualTo(1);
         assertThat(unreachable.stderr()).startsWith("reactive-locks purge: cannot purge expired leases under key"

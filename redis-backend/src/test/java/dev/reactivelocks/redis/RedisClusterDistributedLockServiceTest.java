@@ -35,6 +35,7 @@ class RedisClusterDistributedLockServiceTest extends DistributedLockServiceContr
     private static RedisClusterClient adminClient;
     private static StatefulRedisClusterConnection<String, String> admin;
     private static String prefix;
+    private boolean plainPubSub;
 
     @BeforeAll
     static void setUp() {
@@ -57,13 +58,45 @@ class RedisClusterDistributedLockServiceTest extends DistributedLockServiceContr
     protected LockBackend newBackend(String clientName) {
         RedisClusterClient client = RedisClusterSupport.client(cluster, clientName);
         closeAfterTest(() -> RedisClusterSupport.shutdown(client));
-        return RedisLockBackend.create(client, RedisLockConfig.builder().keyPrefix(prefix).restartGrace(Duration.ZERO).build());
+        RedisLockConfig config = RedisLockConfig.builder().keyPrefix(prefix).restartGrace(Duration.ZERO).build();
+        return plainPubSub ? RedisLockBackend.withPlainPubSub(client, config) : RedisLockBackend.create(client, config);
     }
 
     @Override
     protected long liveLeases(String name) {
         Long n = admin.sync().hlen(RedisTestSupport.key(prefix, name, "lock"));
         return n == null ? 0 : n;
+    }
+
+    @Test
+    void clustersBeforeRedis7WakeWaitersWithPlainPubSub() {
+        plainPubSub = true;
+        DistributedLockService a = serviceA();
+        DistributedLockService b = service(clientB, NO_POLL);   // only a wake-up can grant b's waiter
+        LockHandle held = acquire(a, "plain");
+        List<LockHandle> granted = new CopyOnWriteArrayList<>();
+        Disposable waiter = b.acquire("plain", LockOptions.exclusive().timeout(TIMEOUT)).subscribe(granted::add);
+        closeAfterTest(waiter::dispose);
+        StepVerifier.create(Flux.interval(Duration.ofMillis(50)).filter(x -> liveQueueEntries("plain") == 1).next())
+                .expectNextCount(1).verifyComplete();
+        held.release().block(TIMEOUT);
+        StepVerifier.create(Flux.interval(Duration.ofMillis(50)).filter(x -> granted.size() == 1).next())
+                .expectNextCount(1).verifyComplete();
+        assertThat(granted.get(0).fencingToken()).isGreaterThan(held.fencingToken());
+        granted.get(0).release().block(TIMEOUT);
+    }
+
+    private long liveQueueEntries(String name) {
+        Long n = admin.sync().zcard(RedisTestSupport.key(prefix, name, "wait"));
+        return n == null ? 0 : n;
+    }
+
+    @Test
+    void redisVersionsFrom7OnHaveShardedPubSub() {
+        assertThat(WakeUps.atLeastRedis7("# Server\r\nredis_version:7.0.15\r\nredis_git_sha1:0")).isTrue();
+        assertThat(WakeUps.atLeastRedis7("# Server\r\nredis_version:10.2.0\r\n")).isTrue();
+        assertThat(WakeUps.atLeastRedis7("# Server\r\nredis_version:6.2.6\r\n")).isFalse();
+        assertThat(WakeUps.atLeastRedis7("# Server\r\n")).isFalse();
     }
 
     @Test
