@@ -22,6 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
 /**
@@ -77,8 +78,11 @@ class RedisClusterDistributedLockServiceTest extends DistributedLockServiceContr
         List<LockHandle> granted = new CopyOnWriteArrayList<>();
         Disposable waiter = b.acquire("plain", LockOptions.exclusive().timeout(TIMEOUT)).subscribe(granted::add);
         closeAfterTest(waiter::dispose);
-        StepVerifier.create(Flux.interval(Duration.ofMillis(50)).filter(x -> liveQueueEntries("plain") == 1).next())
-                .expectNextCount(1).verifyComplete();
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (liveQueueEntries("plain") != 1) {   // on the test thread: the admin connection is synchronous
+            assertThat(System.nanoTime()).as("b's waiter queued").isLessThan(deadline);
+            Mono.delay(Duration.ofMillis(50)).block();
+        }
         held.release().block(TIMEOUT);
         StepVerifier.create(Flux.interval(Duration.ofMillis(50)).filter(x -> granted.size() == 1).next())
                 .expectNextCount(1).verifyComplete();
