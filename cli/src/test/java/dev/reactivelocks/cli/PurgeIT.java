@@ -70,8 +70,11 @@ class PurgeIT {
         assertThat(tokens()).containsExactly("token-expired-just-now", "token-live");
     }
 
-    @Test
-    void purgeOfARedisBackendDeletesExpiredSharedLeasesAndKeepsLiveOnes() throws Exception {
+    /**
+     * Runs {@code test} on a Redis backend under a new prefix where the name "shared" has a live shared lease
+     * ("token-long", ten minutes) and one that Redis reports expired ("token-short").
+     */
+    private void withAnExpiredSharedLease(RedisTest test) throws Exception {
         String prefix = "cli-purge-" + UUID.randomUUID() + ":";
         io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create();
         dev.reactivelocks.redis.RedisLockBackend backend = dev.reactivelocks.redis.RedisLockBackend.create(client,
@@ -89,13 +92,7 @@ class PurgeIT {
                     .block(BLOCK) != Boolean.TRUE && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }
-
-            CliJar.Result result = CliJar.run(work, "purge", "--key-prefix", prefix, REDIS_URL);
-
-            assertThat(result.stderr()).isEmpty();
-            assertThat(result.exitCode()).isEqualTo(0);
-            assertThat(result.stdout()).isEqualTo("purged 1 expired lease under key prefix " + prefix + "\n");
-            assertThat(backend.leases().map(l -> l.token()).collectList().block(BLOCK)).containsExactly("token-long");
+            test.run(backend, prefix);
             backend.release("shared", "token-long").block(BLOCK);
         } finally {
             backend.close().block(BLOCK);
@@ -103,26 +100,25 @@ class PurgeIT {
         }
     }
 
+    private interface RedisTest {
+        void run(dev.reactivelocks.redis.RedisLockBackend backend, String prefix) throws Exception;
+    }
+
+    @Test
+    void purgeOfARedisBackendDeletesExpiredSharedLeasesAndKeepsLiveOnes() throws Exception {
+        withAnExpiredSharedLease((backend, prefix) -> {
+            CliJar.Result result = CliJar.run(work, "purge", "--key-prefix", prefix, REDIS_URL);
+
+            assertThat(result.stderr()).isEmpty();
+            assertThat(result.exitCode()).isEqualTo(0);
+            assertThat(result.stdout()).isEqualTo("purged 1 expired lease under key prefix " + prefix + "\n");
+            assertThat(backend.leases().map(l -> l.token()).collectList().block(BLOCK)).containsExactly("token-long");
+        });
+    }
+
     @Test
     void purgeOfRedisWithOlderThanKeepsLeasesThatExpiredMoreRecently() throws Exception {
-        String prefix = "cli-purge-older-" + UUID.randomUUID() + ":";
-        io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create();
-        dev.reactivelocks.redis.RedisLockBackend backend = dev.reactivelocks.redis.RedisLockBackend.create(client,
-                TestRedis.get().uri("cli-purge-older-it"),
-                dev.reactivelocks.redis.RedisLockConfig.builder().keyPrefix(prefix).restartGrace(Duration.ZERO)
-                        .build());
-        try {
-            assertThat(backend.tryAcquire("shared", LockMode.SHARED, "token-long", Duration.ofMinutes(10))
-                    .block(BLOCK)).isNotNull();
-            assertThat(backend.tryAcquire("shared", LockMode.SHARED, "token-short", Duration.ofMillis(100))
-                    .block(BLOCK)).isNotNull();
-            // the short lease expires by the Redis clock; wait until Redis itself reports it expired
-            long deadline = System.nanoTime() + BLOCK.toNanos();
-            while (backend.leases().filter(l -> l.token().equals("token-short") && !l.isLive()).hasElements()
-                    .block(BLOCK) != Boolean.TRUE && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-
+        withAnExpiredSharedLease((backend, prefix) -> {
             CliJar.Result recent = CliJar.run(work, "purge", "--older-than", "1h", "--key-prefix", prefix, REDIS_URL);
             assertThat(recent.stderr()).isEmpty();
             assertThat(recent.exitCode()).isEqualTo(0);
@@ -134,11 +130,7 @@ class PurgeIT {
             assertThat(old.exitCode()).isEqualTo(0);
             assertThat(old.stdout()).isEqualTo("purged 1 expired lease under key prefix " + prefix + "\n");
             assertThat(backend.leases().map(l -> l.token()).collectList().block(BLOCK)).containsExactly("token-long");
-            backend.release("shared", "token-long").block(BLOCK);
-        } finally {
-            backend.close().block(BLOCK);
-            client.shutdown();
-        }
+        });
     }
 
     @Test

@@ -65,8 +65,7 @@ class RedisClusterDistributedLockServiceTest extends DistributedLockServiceContr
 
     @Override
     protected long liveLeases(String name) {
-        Long n = admin.sync().hlen(RedisTestSupport.key(prefix, name, "lock"));
-        return n == null ? 0 : n;
+        return RedisTestSupport.orZero(admin.sync().hlen(RedisTestSupport.key(prefix, name, "lock")));
     }
 
     @Test
@@ -91,8 +90,7 @@ class RedisClusterDistributedLockServiceTest extends DistributedLockServiceContr
     }
 
     private long liveQueueEntries(String name) {
-        Long n = admin.sync().zcard(RedisTestSupport.key(prefix, name, "wait"));
-        return n == null ? 0 : n;
+        return RedisTestSupport.orZero(admin.sync().zcard(RedisTestSupport.key(prefix, name, "wait")));
     }
 
     @Test

@@ -2,9 +2,7 @@ package dev.reactivelocks.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.reactivelocks.LockService;
 import dev.reactivelocks.contract.HeldByNobodyRaces;
-import dev.reactivelocks.contract.LockServiceContract;
 import dev.reactivelocks.contract.QueueDrain;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.testkit.servers.RedisClusterProcess;
@@ -24,7 +22,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The suites that the standalone server runs, on the local Redis Cluster ({@link RedisClusterProcess#shared()}):
- * the core {@link LockServiceContract}, the held-by-nobody races and the drain of a long wait queue.
+ * the core {@link dev.reactivelocks.contract.LockServiceContract}, the held-by-nobody races and the drain of a long wait queue.
  */
 class RedisClusterSuitesTest {
 
@@ -53,35 +51,11 @@ class RedisClusterSuitesTest {
 
     /** The core contract, run by {@link DistributedLockService} over the cluster. */
     @Nested
-    class Contract extends LockServiceContract {
-
-        private RedisLockBackend backend;
-
-        @AfterEach
-        void closeBackend() {
-            backend.close().block(WAIT);
-        }
+    class Contract extends RedisLockServiceContract {
 
         @Override
-        protected LockService createService() {
-            backend = RedisLockBackend.create(client, config());
-            return DistributedLockService.builder(backend)
-                    .lease(Duration.ofSeconds(2)).renewEvery(Duration.ofMillis(500)).build();
-        }
-
-        @Override
-        protected Duration quietPeriod() {
-            return Duration.ofMillis(300);
-        }
-
-        @Override
-        protected int raceIterations() {
-            return 40;
-        }
-
-        @Override
-        protected int contentionOps() {
-            return 60;
+        protected RedisLockBackend newBackend() {
+            return RedisLockBackend.create(client, config());
         }
     }
 

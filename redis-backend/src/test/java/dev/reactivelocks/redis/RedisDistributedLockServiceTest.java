@@ -55,8 +55,7 @@ class RedisDistributedLockServiceTest extends DistributedLockServiceContract {
 
     @Override
     protected long liveLeases(String name) {
-        Long n = admin.sync().hlen(RedisTestSupport.key(prefix, name, "lock"));
-        return n == null ? 0 : n;
+        return RedisTestSupport.orZero(admin.sync().hlen(RedisTestSupport.key(prefix, name, "lock")));
     }
 
     @Test

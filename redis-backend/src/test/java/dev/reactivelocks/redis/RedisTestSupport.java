@@ -49,6 +49,11 @@ final class RedisTestSupport {
         return prefix + "{" + name + "}:" + kind;
     }
 
+    /** A count that Redis may answer as null, as a number. */
+    static long orZero(Long count) {
+        return count == null ? 0 : count;
+    }
+
     /** Deletes every key under {@code prefix} (which has no glob characters). */
     static long deleteKeys(RedisClient client, RedisURI uri, String prefix) {
         try (StatefulRedisConnection<byte[], byte[]> c = client.connect(ByteArrayCodec.INSTANCE, uri)) {
