@@ -9,7 +9,7 @@ import java.util.Arrays;
  *
  * <p>Every key of a name starts with {@code P{<name>}}: {@code :lock}, {@code :wait}, {@code :waiter},
  * {@code :waitx} and {@code :fence}. The part between the braces is the Redis Cluster hash tag, so all keys
- * one script touches for a name are in one hash slot. A name whose first character is {@code '}'} or
+ * one script touches for a name are in one hash slot. A name whose first character is <code>'&#125;'</code> or
  * {@code '~'} is written with a {@code '~'} before it, so the hash tag is never empty (an empty tag would
  * hash the whole key) and decoding stays unambiguous. The prefix contains no braces
  * ({@link RedisLockConfig.Builder#keyPrefix}).

@@ -27,7 +27,7 @@ final class LuaScripts {
     }
 
     /** Initialises this class (reads every script) on the calling thread; a blocking call. */
-    static void load() {
+    static void init() {
         // the static fields above are read when this method is first called
     }
 

@@ -49,7 +49,7 @@ import reactor.core.publisher.Sinks;
  * {@code P epoch} (on a cluster, one {@code P{<slot tag>}:epoch} per slot) marks that the server still has
  * the data. A name that is neither held nor waited for leaves no key behind once its last lease and queue
  * entry have expired. Names are binary-safe key bytes (UTF-8, unpaired surrogates included), so names of
- * any characters and length are stored verbatim (a name starting with {@code '}'} or {@code '~'} gets a
+ * any characters and length are stored verbatim (a name starting with <code>'&#125;'</code> or {@code '~'} gets a
  * {@code '~'} before it).
  *
  * <p><b>Atomicity</b>: acquisition, renewal and release are each one Lua script (the {@code .lua} resources
@@ -95,7 +95,7 @@ import reactor.core.publisher.Sinks;
 public final class RedisLockBackend implements LockBackend {
 
     static {
-        LuaScripts.load();   // reads the .lua resources now, on the caller's thread, never on an event loop
+        LuaScripts.init();   // reads the .lua resources now, on the caller's thread, never on an event loop
     }
 
     private final RedisLockConfig config;
