@@ -5,6 +5,7 @@ import dev.reactivelocks.LockMode;
 import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
+import dev.reactivelocks.spi.Permits;
 import io.r2dbc.postgresql.api.PostgresqlConnection;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
@@ -256,11 +257,8 @@ public final class PostgresLockBackend implements LockBackend {
     }
 
     private static LockConfigurationException disagreement(String name, LockMode mode, int permits, Throwable e) {
-        String inUse = e.getMessage() == null ? "?" : e.getMessage().trim();
-        LockConfigurationException error = new LockConfigurationException(name, "Lock '" + name + "': asked with "
-                + (permits > 0 ? "LockOptions.permits(" + permits + ")" : mode + " without permits")
-                + ", but it is held with " + ("0".equals(inUse) ? "SHARED without permits"
-                : "LockOptions.permits(" + inUse + ")") + ": every caller of a name must agree");
+        String inUse = e.getMessage() == null ? "-1" : e.getMessage().trim();
+        LockConfigurationException error = Permits.disagreement(name, mode, permits, Integer.parseInt(inUse));
         error.addSuppressed(e);
         return error;
     }

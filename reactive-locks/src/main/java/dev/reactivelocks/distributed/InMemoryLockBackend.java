@@ -6,6 +6,7 @@ import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
+import dev.reactivelocks.spi.Permits;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -145,9 +146,7 @@ public final class InMemoryLockBackend implements LockBackend {
                     state.leases.put(token, new Row(mine.mode, mine.permits, mine.fencing, now + lease.toNanos()));
                     out.grant = BackendLease.of(name, mine.mode, token, mine.fencing);
                 } else if (state.disagreesWith(mode, permits)) {
-                    out.error = new LockConfigurationException(name, "Lock '" + name + "': asked with "
-                            + describe(mode, permits) + ", but it is held or awaited with "
-                            + describe(mode, state.permitsInUse()) + ": every caller of a name must agree");
+                    out.error = Permits.disagreement(name, mode, permits, state.permitsInUse());
                 } else if (state.admits(token, mode, permits)) {
                     long f = fencing.incrementAndGet();
                     state.queue.remove(token);
@@ -167,10 +166,6 @@ public final class InMemoryLockBackend implements LockBackend {
             }
             return out.grant;
         });
-    }
-
-    private static String describe(LockMode mode, int permits) {
-        return permits > 0 ? "LockOptions.permits(" + permits + ")" : mode + " without permits";
     }
 
     @Override

@@ -26,6 +26,7 @@ final class KeyLayout {
     private static final byte[] ENTRIES = ascii("}:waiter");
     private static final byte[] EXCLUSIVE = ascii("}:waitx");
     private static final byte[] FENCE = ascii("}:fence");
+    private static final byte[] PERMITS = ascii("}:permits");
     private static final byte[] EPOCH = ascii("}:epoch");
     private static final byte[] WAKE = ascii("}:wake:");
     private static final byte ESCAPE = '~';
@@ -47,17 +48,22 @@ final class KeyLayout {
         }
     }
 
-    /** The name's keys, in the order of the acquisition script's KEYS: lock, queue, entries, exclusive, fence, epoch. */
+    /**
+     * The name's keys, in the order of the acquisition and release scripts' KEYS: lock, queue, entries,
+     * exclusive, fence, epoch, permits.
+     */
     byte[][] acquireKeys(String name) {
         byte[] tagged = tagged(name);
         byte[] lock = Names.concat(openTag, tagged, LOCK);
         return new byte[][] {lock, Names.concat(openTag, tagged, QUEUE), Names.concat(openTag, tagged, ENTRIES),
-                Names.concat(openTag, tagged, EXCLUSIVE), Names.concat(openTag, tagged, FENCE), epochOf(lock)};
+                Names.concat(openTag, tagged, EXCLUSIVE), Names.concat(openTag, tagged, FENCE), epochOf(lock),
+                Names.concat(openTag, tagged, PERMITS)};
     }
 
-    /** The name's lease hash, queue keys and fencing key: the KEYS of the release script. */
-    byte[][] releaseKeys(String name) {
-        return Arrays.copyOf(acquireKeys(name), 5);
+    /** The name's lease hash and permits: the KEYS of the renewal script. */
+    byte[][] renewKeys(String name) {
+        byte[] tagged = tagged(name);
+        return new byte[][] {Names.concat(openTag, tagged, LOCK), Names.concat(openTag, tagged, PERMITS)};
     }
 
     /** The name's lease hash. */

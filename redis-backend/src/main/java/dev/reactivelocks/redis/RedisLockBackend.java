@@ -5,6 +5,7 @@ import dev.reactivelocks.LockMode;
 import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
+import dev.reactivelocks.spi.Permits;
 import io.lettuce.core.KeyScanArgs;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandExecutionException;
@@ -22,6 +23,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -213,7 +216,44 @@ public final class RedisLockBackend implements LockBackend {
 
     @Override
     public Mono<BackendLease> tryAcquire(String name, LockMode mode, String token, Duration lease) {
-        return acquire(name, mode, token, lease, Duration.ZERO);
+        return acquire(name, mode, 0, token, lease, Duration.ZERO);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @return {@code true}: the name's permits are kept next to its leases (key {@code P{name}:permits},
+     *         living as long as the name's leases and queue entries)
+     */
+    @Override
+    public boolean countsPermits() {
+        return true;
+    }
+
+    @Override
+    public Mono<BackendLease> tryAcquirePermit(String name, int permits, String token, Duration lease) {
+        return acquire(name, LockMode.SHARED, checkPermits(permits), token, lease, Duration.ZERO);
+    }
+
+    @Override
+    public Mono<BackendLease> acquireOrQueuePermit(String name, int permits, String token, Duration lease,
+                                                   Duration keepQueued) {
+        checkKeepQueued(keepQueued);
+        return wakeUps.ready(name).then(acquire(name, LockMode.SHARED, checkPermits(permits), token, lease,
+                keepQueued));
+    }
+
+    private static int checkPermits(int permits) {
+        if (permits < 1) {
+            throw new IllegalArgumentException("permits must be >= 1, was " + permits);
+        }
+        return permits;
+    }
+
+    private static void checkKeepQueued(Duration keepQueued) {
+        if (keepQueued.isNegative() || keepQueued.isZero()) {
+            throw new IllegalArgumentException("keepQueued must be > 0, was " + keepQueued);
+        }
     }
 
     /**
@@ -226,32 +266,44 @@ public final class RedisLockBackend implements LockBackend {
     @Override
     public Mono<BackendLease> acquireOrQueue(String name, LockMode mode, String token, Duration lease,
                                              Duration keepQueued) {
-        if (keepQueued.isNegative() || keepQueued.isZero()) {
-            throw new IllegalArgumentException("keepQueued must be > 0, was " + keepQueued);
-        }
-        return wakeUps.ready(name).then(acquire(name, mode, token, lease, keepQueued));
+        checkKeepQueued(keepQueued);
+        return wakeUps.ready(name).then(acquire(name, mode, 0, token, lease, keepQueued));
     }
 
-    /** Runs the acquisition script; a zero {@code keepQueued} never queues. */
-    private Mono<BackendLease> acquire(String name, LockMode mode, String token, Duration lease,
+    /** Runs the acquisition script; a zero {@code keepQueued} never queues; {@code permits} 0: a plain lock. */
+    private Mono<BackendLease> acquire(String name, LockMode mode, int permits, String token, Duration lease,
                                        Duration keepQueued) {
         long grace = config.restartGrace() == null ? lease.toMillis() : config.restartGrace().toMillis();
         return wakeUps.publishArguments(name)
                 .flatMap(wake -> this.<byte[]>run(LuaScripts.ACQUIRE, ScriptOutputType.VALUE, layout.acquireKeys(name),
                         ascii(token), ascii(mode == LockMode.EXCLUSIVE ? "E" : "S"), millis(lease),
-                        millis(Duration.ofMillis(grace)), millis(keepQueued), wake[0], id, wake[1]))
+                        millis(Duration.ofMillis(grace)), millis(keepQueued), wake[0], id, wake[1],
+                        ascii(Integer.toString(permits))))
                 .map(reply -> {
                     String s = new String(reply, StandardCharsets.US_ASCII);
                     LockMode granted = s.charAt(0) == 'E' ? LockMode.EXCLUSIVE : LockMode.SHARED;
                     return BackendLease.of(name, granted, token, Long.parseLong(s.substring(2)));
                 })
+                .onErrorMap(e -> e instanceof RedisCommandExecutionException && e.getMessage() != null
+                        && PERMITS_IN_USE.matcher(e.getMessage()).find(), e -> disagreement(name, mode, permits, e))
                 .onErrorMap(e -> translate(name, e));
+    }
+
+    /** The error reply of acquire.lua when the permits disagree (also inside Redis 6.2's wrapped script errors). */
+    private static final Pattern PERMITS_IN_USE = Pattern.compile("PERMITS (\\d+)");
+
+    private static LockConfigurationException disagreement(String name, LockMode mode, int permits, Throwable e) {
+        Matcher m = PERMITS_IN_USE.matcher(Objects.requireNonNull(e.getMessage()));
+        int inUse = m.find() ? Integer.parseInt(m.group(1)) : -1;
+        LockConfigurationException error = Permits.disagreement(name, mode, permits, inUse);
+        error.addSuppressed(e);
+        return error;
     }
 
     @Override
     public Mono<Boolean> renew(String name, String token, Duration lease) {
-        byte[][] keys = {layout.lockKey(name)};
-        return this.<Long>run(LuaScripts.RENEW, ScriptOutputType.INTEGER, keys, ascii(token), millis(lease))
+        return this.<Long>run(LuaScripts.RENEW, ScriptOutputType.INTEGER, layout.renewKeys(name), ascii(token),
+                        millis(lease))
                 .map(n -> n == 1L)
                 .defaultIfEmpty(Boolean.FALSE)
                 .onErrorMap(e -> translate(name, e));
@@ -260,7 +312,7 @@ public final class RedisLockBackend implements LockBackend {
     @Override
     public Mono<Boolean> release(String name, String token) {
         return wakeUps.publishArguments(name)
-                .flatMap(wake -> this.<Long>run(LuaScripts.RELEASE, ScriptOutputType.INTEGER, layout.releaseKeys(name),
+                .flatMap(wake -> this.<Long>run(LuaScripts.RELEASE, ScriptOutputType.INTEGER, layout.acquireKeys(name),
                         ascii(token), wake[0], wake[1]))
                 .map(n -> n == 1L)
                 .defaultIfEmpty(Boolean.FALSE)

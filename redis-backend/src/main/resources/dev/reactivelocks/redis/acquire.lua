@@ -2,10 +2,12 @@
 -- KEYS[1..4] the lease hash and the queue keys of the name (see queue.lua)
 -- KEYS[5] the name's fencing key: the last token granted, expiring once the server clock has passed it
 -- KEYS[6] the epoch key: the server time of the first grant after the data was lost, in the name's slot
+-- KEYS[7] the name's permits: how many shared holders a semaphore admits (absent: a plain lock)
 -- ARGV[1] token, ARGV[2] mode (E or S), ARGV[3] lease ms, ARGV[4] restart grace ms,
 -- ARGV[5] keepQueued ms (0: never queue), ARGV[6] wake channel prefix, ARGV[7] this backend's id,
--- ARGV[8] the publish command (PUBLISH or SPUBLISH)
--- Returns 'mode:fencing' when granted (or already held by the token), false when busy.
+-- ARGV[8] the publish command (PUBLISH or SPUBLISH), ARGV[9] permits (0: a plain lock)
+-- Returns 'mode:fencing' when granted (or already held by the token), false when busy; an error reply
+-- 'PERMITS <n>' when a shared request disagrees with the live shared leases on the permits (0: plain).
 --
 -- A queued caller refreshes its entry first. While a live lease conflicts, that is all (O(1) in the queue
 -- length). Otherwise an exclusive request passes when it is the first live entry of the queue (or, not
@@ -15,7 +17,7 @@
 -- Fencing: max(last + 1, server time in microseconds). The fencing key expires one lease after the grant,
 -- and never before the server clock has passed the token, so a missing key means that the time alone is
 -- larger than every token granted before.
-local token, mode, lease, keep = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[5])
+local token, mode, lease, keep, permits = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[5]), tonumber(ARGV[9])
 local epoch = redis.call('GET', KEYS[6])
 if not epoch then
   epoch = now
@@ -24,6 +26,10 @@ else
   epoch = tonumber(epoch)
 end
 local held, mine, others, leasesPruned = leases(token)
+if not mine and mode == 'S' and held.n > held.e then
+  local inUse = tonumber(redis.call('GET', KEYS[7]) or '0')
+  if inUse ~= permits then return redis.error_reply('PERMITS ' .. inUse) end
+end
 if not mine then
   local ticket = tonumber(redis.call('ZSCORE', KEYS[2], token) or nil)
   local deadline = now + keep
@@ -39,13 +45,26 @@ if not mine then
     else
       head, headTicket, queuePruned = first(KEYS[4])
       pass = head == nil or (ticket ~= nil and headTicket > ticket)
+      if pass and permits > 0 then
+        local _, _, pruned = first(KEYS[2])
+        local ahead = ticket and redis.call('ZCOUNT', KEYS[2], '-inf', '(' .. ticket) or redis.call('ZCARD', KEYS[2])
+        pass = held.n + ahead < permits
+        queuePruned = queuePruned or pruned
+      end
     end
   end
   if pass then
     mine = mode .. ':' .. nextFencing(now + lease)
     add(held, mode)
     if ticket then dequeue(token) end
-  elseif keep > 0 then
+  end
+  if permits > 0 and (pass or keep > 0) then
+    -- lives as long as any lease or entry of the name (renew.lua extends it with the leases)
+    local keepPermits, ttl = math.max(now + lease, deadline), redis.call('PTTL', KEYS[7])
+    if ttl > 0 then keepPermits = math.max(keepPermits, now + ttl) end
+    redis.call('SET', KEYS[7], permits, 'PXAT', string.format('%.0f', keepPermits))
+  end
+  if not pass and keep > 0 then
     if not ticket then
       local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
       ticket = (#last > 0 and tonumber(last[2]) or 0) + 1

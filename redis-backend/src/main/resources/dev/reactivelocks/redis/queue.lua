@@ -1,5 +1,5 @@
 -- queue.lua: functions shared by acquire.lua and release.lua (after clock.lua).
--- KEYS[5] (when a function hands off) the name's fencing key (see acquire.lua)
+-- KEYS[5] (when a function hands off) the name's fencing key, KEYS[7] its permits (see acquire.lua)
 -- KEYS[1] the lease hash: owner token -> 'mode:fencing:expiresAtMillis'
 -- KEYS[2] the wait queue, a sorted set: token by ticket, in arrival order
 -- KEYS[3] the queue entries, a hash: token -> 'mode:expiresAtMillis:backendId'
@@ -94,12 +94,14 @@ end
 -- with command PUBLISH or SPUBLISH
 local function wake(held, channel, command, handOff)
   local ahead, i = {n = 0, e = 0}, 0
+  local permits = tonumber(redis.call('GET', KEYS[7]) or '0')
   while true do
     local at = redis.call('ZRANGE', KEYS[2], i, i)
     if #at == 0 then return end
     local mode, owner, exp = live(at[1])
     if mode then
       if not fits(mode, held, ahead) then return end
+      if mode == 'S' and permits > 0 and held.n + ahead.n >= permits then return end
       if handOff then
         local f = nextFencing(exp)
         dequeue(at[1])
