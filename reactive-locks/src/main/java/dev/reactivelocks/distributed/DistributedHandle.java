@@ -286,7 +286,7 @@ final class DistributedHandle implements LockHandle {
         }
         if (state.compareAndSet(DOWNGRADING, HELD)) {
             armExpiry();
-            scheduleRenewal(Duration.ZERO);
+            scheduleRenewal(service.renewEvery); // one call since the last renewal: the usual cadence
         }
         return Mono.error(error);
     }
