@@ -8,8 +8,6 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockLostException;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
-import dev.reactivelocks.spi.BackendLease;
-import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,8 +15,6 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
-import reactor.core.publisher.Flux;
-import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.test.scheduler.VirtualTimeScheduler;
 import reactor.test.subscriber.TestSubscriber;
@@ -113,12 +109,9 @@ class DistributedDowngradeTest {
     @Test
     void aCancelWhileTheStoreDowngradesReleasesTheSharedGrant() {
         Sinks.Empty<Void> gate = Sinks.empty();
-        DistributedLockService locks = service(new Delegating(store) {
-            @Override
-            public Mono<BackendLease> downgrade(String name, String token, Duration lease) {
-                return gate.asMono().then(store.downgrade(name, token, lease));
-            }
-        });
+        FaultyBackend gated = new FaultyBackend(store);
+        gated.downgrade = (name, token, lease) -> gate.asMono().then(store.downgrade(name, token, lease));
+        DistributedLockService locks = service(gated);
         LockHandle exclusive = granted(subscribe(locks.acquire("cancelled")));
         TestSubscriber<LockHandle> downgrade = subscribe(exclusive.downgrade());
         downgrade.cancel();
@@ -152,45 +145,5 @@ class DistributedDowngradeTest {
         vts.advanceTimeBy(LEASE);
         assertThat(isLost(shared)).isTrue();
         assertThat(isLost(exclusive)).isTrue();
-    }
-
-    /** Forwards every call to {@code delegate}. */
-    private static class Delegating implements LockBackend {
-        private final LockBackend delegate;
-
-        Delegating(LockBackend delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public Mono<BackendLease> tryAcquire(String name, LockMode mode, String token, Duration lease) {
-            return delegate.tryAcquire(name, mode, token, lease);
-        }
-
-        @Override
-        public Mono<BackendLease> acquireOrQueue(String name, LockMode mode, String token, Duration lease,
-                                                 Duration keepQueued) {
-            return delegate.acquireOrQueue(name, mode, token, lease, keepQueued);
-        }
-
-        @Override
-        public Mono<Boolean> renew(String name, String token, Duration lease) {
-            return delegate.renew(name, token, lease);
-        }
-
-        @Override
-        public Mono<Boolean> release(String name, String token) {
-            return delegate.release(name, token);
-        }
-
-        @Override
-        public Flux<String> releases() {
-            return delegate.releases();
-        }
-
-        @Override
-        public Flux<HandOff> handOffs() {
-            return delegate.handOffs();
-        }
     }
 }
