@@ -1,10 +1,12 @@
 package dev.reactivelocks;
 
 import dev.reactivelocks.internal.AcquisitionMono;
+import dev.reactivelocks.internal.Downgrades;
 import dev.reactivelocks.internal.GrantDelivery;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
+import java.util.Objects;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
@@ -24,7 +26,10 @@ import reactor.core.publisher.Operators;
  *    │                      │                                │ deliver() outside the critical section:
  *    │ cancel               │ cancel / timeout / dispose /   │ {@link GrantDelivery#emit}; a cancel before it
  *    ▼                      │ try-busy / limit reached       │ releases, a cancel after it is ignored
- * CANCELLED ◄───────────────┘                                  ({@link GrantDelivery#cancelGranted})
+ * CANCELLED ◄───────────────┘                                │ ({@link GrantDelivery#cancelGranted})
+ *                                                            │ downgrade() (in the critical section)
+ *                                                            ▼
+ *                                  DOWNGRADED: release() releases the successor, a new GRANTED shared grant
  * </pre>
  *
  * One CAS on {@link #state} decides between grant, cancel and timeout: a grant wins only when it moves
@@ -39,6 +44,8 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
     static final int GRANTED = 2;
     static final int CANCELLED = 3;
     static final int RELEASED = 4;
+    /** Replaced by the shared grant {@link #successor} ({@link #downgrade()}); not held any more. */
+    static final int DOWNGRADED = 5;
 
     /** Why the queue turned this acquisition away (set in the critical section, read by the same thread). */
     static final byte NOT_REJECTED = 0;
@@ -81,6 +88,9 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
     // Owned by the thread's GrantTrampoline.
     @Nullable Acquisition nextGrant;
 
+    /** The shared grant that replaced this one; written before the state becomes DOWNGRADED. */
+    private volatile @Nullable Acquisition successor;
+
     Acquisition(InProcessLockService service, String name, LockOptions options, @Nullable Duration timeout,
                 boolean tryOnly, CoreSubscriber<? super LockHandle> actual) {
         this.service = service;
@@ -92,8 +102,31 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
         this.actual = actual;
     }
 
+    /** A shared grant replacing {@code exclusive} (see {@link InProcessLockService#downgrade}); not granted yet. */
+    private Acquisition(Acquisition exclusive) {
+        this(exclusive.service, exclusive.name, LockOptions.shared(), null, false, exclusive.actual);
+        state = PENDING;
+    }
+
     int state() {
         return state;
+    }
+
+    /**
+     * In the critical section of the name: replaces this held exclusive grant by a shared one with fencing
+     * token {@code token}.
+     *
+     * @return the shared grant, or {@code null} when this grant is not held any more
+     */
+    @Nullable Acquisition downgradeLocked(long token) {
+        Acquisition shared = new Acquisition(this);
+        successor = shared;
+        if (!casState(GRANTED, DOWNGRADED)) {
+            return null;
+        }
+        shared.grant(token);
+        shared.grantedAt = System.nanoTime();
+        return shared;
     }
 
     boolean casState(int expected, int next) {
@@ -268,7 +301,23 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
                 service.log().debug("Released lock '{}' ({}) held {}", name, mode, seconds(System.nanoTime() - grantedAt));
             }
             service.release(this);
+        } else if (state == DOWNGRADED) {
+            Objects.requireNonNull(successor, "downgraded without successor").releaseNow();
         }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>In-process: one step in the name's critical section, on the subscribing thread; shared waiters it
+     * lets through are signalled on that thread before the shared handle is.
+     */
+    @Override
+    public Mono<LockHandle> downgrade() {
+        return Downgrades.deliver(() -> {
+            IllegalLockStateException refused = Downgrades.refusal(this);
+            return refused != null ? Mono.error(refused) : Mono.fromSupplier(() -> service.downgrade(this));
+        });
     }
 
     /** Formats like oslo.concurrency's lock logging: {@code 0.012s}. */

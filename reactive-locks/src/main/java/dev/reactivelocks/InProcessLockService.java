@@ -1,5 +1,6 @@
 package dev.reactivelocks;
 
+import dev.reactivelocks.internal.Downgrades;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -169,6 +170,31 @@ public final class InProcessLockService implements LockService {
             return q.idle() ? null : q;
         });
         GrantTrampoline.drain();
+    }
+
+    /**
+     * Replaces the exclusive grant {@code a} by a shared one in one step of the name's critical section: the
+     * new grant's token is taken before the waiters it lets through are granted (they get larger ones).
+     *
+     * @throws IllegalLockStateException when {@code a} is not held any more
+     */
+    LockHandle downgrade(Acquisition a) {
+        Acquisition[] shared = new Acquisition[1];
+        queues.computeIfPresent(a.name, (name, q) -> {
+            Acquisition s = a.downgradeLocked(fencing.incrementAndGet());
+            if (s != null) {
+                shared[0] = s;
+                q.unhold(LockMode.EXCLUSIVE);
+                q.hold(LockMode.SHARED);
+                q.drain(this);
+            }
+            return q.idle() ? null : q;
+        });
+        GrantTrampoline.drain();
+        if (shared[0] == null) {
+            throw Downgrades.notHeld(a);
+        }
+        return shared[0];
     }
 
     /** A waiter leaves the queue (cancel or timeout); waiters behind it may become grantable. */

@@ -54,7 +54,7 @@ final class WatchedLockService implements LockService, LockServiceView {
                         handle.name(), handle.mode(), Durations.format(threshold), handle.fencingToken());
             }
         }, threshold.toNanos(), TimeUnit.NANOSECONDS);
-        return new WatchedHandle(handle, alarm);
+        return new WatchedHandle(handle, alarm, this);
     }
 
     @Override
@@ -76,10 +76,12 @@ final class WatchedLockService implements LockService, LockServiceView {
     private static final class WatchedHandle implements LockHandle {
         private final LockHandle handle;
         private final Disposable alarm;
+        private final WatchedLockService view;
 
-        WatchedHandle(LockHandle handle, Disposable alarm) {
+        WatchedHandle(LockHandle handle, Disposable alarm, WatchedLockService view) {
             this.handle = handle;
             this.alarm = alarm;
+            this.view = view;
         }
 
         @Override
@@ -113,6 +115,15 @@ final class WatchedLockService implements LockService, LockServiceView {
         @Override
         public Mono<Void> lost() {
             return handle.lost();
+        }
+
+        /** {@inheritDoc} The shared grant is watched afresh: its threshold counts from the downgrade. */
+        @Override
+        public Mono<LockHandle> downgrade() {
+            return AcquisitionMono.map(handle.downgrade(), shared -> {
+                alarm.dispose();
+                return view.watch(shared);
+            });
         }
 
         @Override

@@ -1,5 +1,6 @@
 package dev.reactivelocks.blocking;
 
+import dev.reactivelocks.LockException;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import java.util.Objects;
@@ -107,6 +108,54 @@ public final class BlockingLockHandle implements AutoCloseable {
         if (answer instanceof Waiter.Failure failure) {
             throw Errors.unchecked(handle.name(), "not released", failure.error());
         }
+    }
+
+    /**
+     * Turns this exclusive grant into a shared one in one atomic step, as {@link LockHandle#downgrade()}
+     * describes (no other exclusive holder gets in between; shared requests at the head of the queue may
+     * join), and waits for it. Afterwards this handle is not held, and releasing or closing it releases the
+     * shared grant, so a try-with-resources block of this handle still releases the lock:
+     *
+     * <pre>{@code
+     * try (BlockingLockHandle h = locks.lock("report")) {
+     *     writeReport(h.fencingToken());
+     *     BlockingLockHandle shared = h.downgrade();   // readers may join now, writers still wait
+     *     publishReport(shared.fencingToken());
+     * }                                                // releases the shared grant
+     * }</pre>
+     *
+     * <p>An interrupt does not stop the wait (the downgrade cannot stop halfway); the thread's interrupt status
+     * is kept.
+     *
+     * @return the shared grant
+     * @throws IllegalStateException on a thread that must not block (a Reactor {@code parallel} thread, a
+     *         Vert.x event loop)
+     * @throws dev.reactivelocks.IllegalLockStateException when this handle does not hold the lock or holds it
+     *         shared (it is then unchanged)
+     * @throws UnsupportedOperationException when the service cannot downgrade atomically (file locks); this
+     *         handle then still holds the lock exclusively
+     * @throws dev.reactivelocks.LockException (or another unchecked exception) when the service fails, e.g.
+     *         {@link dev.reactivelocks.LockLostException} for a lease lost meanwhile
+     */
+    public BlockingLockHandle downgrade() {
+        NonBlockingThreads.checkMayBlock("downgrade", handle.name());
+        Waiter<LockHandle> waiter = new Waiter<>(late -> late.release().subscribe(null,
+                e -> Operators.onErrorDropped(e, Context.empty())));
+        handle.downgrade().subscribe(waiter);
+        Object answer;
+        try {
+            answer = waiter.await(null, Waiter.OnInterrupt.IGNORE);
+        } catch (InterruptedException impossible) {
+            throw new AssertionError(impossible);
+        }
+        if (answer instanceof LockHandle shared) {
+            return new BlockingLockHandle(shared);
+        }
+        if (answer instanceof Waiter.Failure failure) {
+            throw Errors.unchecked(handle.name(), "not downgraded", failure.error());
+        }
+        throw new LockException(handle.name(), "Lock '" + handle.name() + "' not downgraded: the service "
+                + "completed the downgrade without a handle");
     }
 
     /**

@@ -7,6 +7,7 @@ import static dev.reactivelocks.blocking.Conditions.awaitPending;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.reactivelocks.IllegalLockStateException;
 import dev.reactivelocks.InProcessLockService;
 import dev.reactivelocks.LockException;
 import dev.reactivelocks.LockHandle;
@@ -529,5 +530,34 @@ class BlockingLockServiceTest {
         assertThatThrownBy(() -> BlockingLockService.of(null)).isInstanceOf(NullPointerException.class)
                 .hasMessage("service");
         assertThat(service.size()).isZero();
+    }
+    @Test
+    void downgradeLetsReadersInKeepsWritersOutAndTheTryBlockReleasesTheSharedGrant() throws Exception {
+        BlockingLockHandle shared;
+        try (BlockingLockHandle h = locks.lock("dg")) {
+            shared = h.downgrade();
+            assertThat(h.isHeld()).isFalse();
+            assertThat(shared.mode()).isEqualTo(LockMode.SHARED);
+            assertThat(shared.fencingToken()).isGreaterThan(h.fencingToken());
+            assertThat(locks.tryLock("dg")).isEmpty();
+            locks.tryLock("dg", LockOptions.shared()).orElseThrow().release();
+        }
+        assertThat(shared.isHeld()).isFalse();
+        locks.tryLock("dg").orElseThrow().release();
+        assertThatThrownBy(shared::downgrade).isInstanceOf(IllegalLockStateException.class)
+                .hasMessage("Lock 'dg' cannot be downgraded: this handle does not hold it (released, lost, or "
+                        + "downgraded already)");
+    }
+
+    @Test
+    void downgradeOnANonBlockingThreadIsRefused() throws Exception {
+        BlockingLockHandle h = locks.lock("dg-nb");
+        StepVerifier.create(Mono.fromCallable(h::downgrade).subscribeOn(Schedulers.parallel()))
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(IllegalStateException.class)
+                        .hasMessageStartingWith("downgrade(\"dg-nb\") would block"))
+                .verify(Duration.ofSeconds(10));
+        assertThat(h.mode()).isEqualTo(LockMode.EXCLUSIVE);
+        assertThat(h.isHeld()).isTrue();
+        h.release();
     }
 }

@@ -4,6 +4,7 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
+import dev.reactivelocks.internal.Downgrades;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -217,6 +218,12 @@ public final class BridgedLockService implements LockService {
         @Override
         public Mono<Void> lost() {
             return handle.handle().lost();
+        }
+
+        /** Calls {@link BlockingLockHandle#downgrade()} on the subscribing thread; a cancel releases the result. */
+        @Override
+        public Mono<LockHandle> downgrade() {
+            return Downgrades.deliver(() -> Mono.fromCallable(() -> new BridgedHandle(handle.downgrade())));
         }
     }
 }

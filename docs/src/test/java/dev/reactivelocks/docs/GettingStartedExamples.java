@@ -143,6 +143,22 @@ class GettingStartedExamples {
     }
 
     @Test
+    void downgrade() {
+        List<String> published = new java.util.concurrent.CopyOnWriteArrayList<>();
+        // tag::downgrade[]
+        Mono<String> report = locks.withLock("report", LockOptions.exclusive(), exclusive ->
+                Mono.fromRunnable(() -> published.add("written with token " + exclusive.fencingToken()))
+                        .then(exclusive.downgrade())            // readers may join now, no writer in between
+                        .map(shared -> "read back with token " + shared.fencingToken()));
+        // end::downgrade[]
+        assertThat(report.block(Duration.ofSeconds(10))).startsWith("read back with token ");
+        assertThat(published).hasSize(1);
+        LockHandle free = locks.tryAcquire("report").block(Duration.ofSeconds(10)); // the scope released it
+        assertThat(free).isNotNull();
+        free.release().block();
+    }
+
+    @Test
     void prefixes() {
         // tag::prefix[]
         LockService nova = locks.withPrefix("nova");             // oslo: synchronized_with_prefix('nova-')

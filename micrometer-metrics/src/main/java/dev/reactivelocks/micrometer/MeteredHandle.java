@@ -2,10 +2,12 @@ package dev.reactivelocks.micrometer;
 
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
+import dev.reactivelocks.internal.AcquisitionMono;
 import io.micrometer.core.instrument.Clock;
 import io.micrometer.core.instrument.Timer;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 
 /**
@@ -20,6 +22,8 @@ final class MeteredHandle implements LockHandle {
     private final Clock clock;
     private final long grantedAt;
     private final AtomicBoolean released = new AtomicBoolean();
+    /** The metered shared grant that replaced this one ({@link #downgrade()}). */
+    private volatile @Nullable LockHandle successor;
 
     MeteredHandle(LockHandle delegate, LockMeterSet meters, Timer hold, Clock clock, long grantedAt) {
         this.delegate = delegate;
@@ -52,6 +56,10 @@ final class MeteredHandle implements LockHandle {
     @Override
     public Mono<Void> release() {
         return Mono.defer(() -> {
+            LockHandle next = successor;
+            if (next != null) {
+                return next.release();
+            }
             if (released.compareAndSet(false, true)) {
                 hold.record(clock.monotonicTime() - grantedAt, TimeUnit.NANOSECONDS);
                 meters.held.decrementAndGet();
@@ -63,6 +71,25 @@ final class MeteredHandle implements LockHandle {
     @Override
     public Mono<Void> lost() {
         return delegate.lost();
+    }
+
+    /**
+     * {@inheritDoc} The exclusive hold time is recorded at the downgrade; the shared grant is metered as a
+     * hold of its own, and the held gauge counts the lock once throughout.
+     */
+    @Override
+    public Mono<LockHandle> downgrade() {
+        return AcquisitionMono.map(delegate.downgrade(), shared -> {
+            long now = clock.monotonicTime();
+            MeteredHandle next = new MeteredHandle(shared, meters, meters.mode(LockMode.SHARED).hold, clock, now);
+            if (released.compareAndSet(false, true)) {
+                hold.record(now - grantedAt, TimeUnit.NANOSECONDS);
+            } else {
+                next.released.set(true); // released meanwhile: the gauge counted this lock out already
+            }
+            successor = next;
+            return next;
+        });
     }
 
     @Override

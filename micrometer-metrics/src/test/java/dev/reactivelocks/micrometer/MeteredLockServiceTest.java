@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.reactivelocks.IllegalLockStateException;
 import dev.reactivelocks.InProcessLockService;
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockServiceClosedException;
@@ -418,5 +419,26 @@ class MeteredLockServiceTest {
 
     private double count(String name) {
         return registry.get(name).tag("service", "orders").counters().stream().mapToDouble(Counter::count).sum();
+    }
+    @Test
+    void aDowngradeEndsTheExclusiveHoldStartsASharedOneAndCountsTheLockOnce() {
+        LockHandle exclusive = locks.acquire("d").block(WAIT);
+        clock.add(Duration.ofMillis(30));
+        LockHandle shared = exclusive.downgrade().block(WAIT);
+        assertThat(shared.mode()).isEqualTo(LockMode.SHARED);
+        assertThat(gauge(LockMeters.HELD)).isEqualTo(1);
+        Timer exclusiveHold = registry.get(LockMeters.HOLD).tag("mode", "exclusive").timer();
+        assertThat(exclusiveHold.count()).isEqualTo(1);
+        assertThat(exclusiveHold.totalTime(TimeUnit.MILLISECONDS)).isEqualTo(30);
+
+        clock.add(Duration.ofMillis(20));
+        exclusive.release().block(WAIT); // releases the shared grant that replaced it
+        assertThat(shared.isHeld()).isFalse();
+        shared.release().block(WAIT);
+        assertThat(gauge(LockMeters.HELD)).isZero();
+        Timer sharedHold = registry.get(LockMeters.HOLD).tag("mode", "shared").timer();
+        assertThat(sharedHold.count()).isEqualTo(1);
+        assertThat(sharedHold.totalTime(TimeUnit.MILLISECONDS)).isEqualTo(20);
+        assertThat(exclusiveHold.count()).isEqualTo(1);
     }
 }

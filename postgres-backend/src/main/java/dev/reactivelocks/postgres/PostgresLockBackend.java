@@ -248,12 +248,16 @@ public final class PostgresLockBackend implements LockBackend {
                         .bind(4, name.getBytes(StandardCharsets.UTF_8))
                         .bind(5, (double) keepQueued.toMillis())
                         .bind(6, permits),
-                (row, md) -> BackendLease.of(name,
-                        LockMode.valueOf(Objects.requireNonNull(row.get("mode", String.class))),
-                        token, Objects.requireNonNull(row.get("fencing", Long.class))))
+                (row, md) -> lease(name, token, row))
                 .onErrorMap(e -> e instanceof R2dbcException r
                                 && PostgresLockSchema.PERMITS_DISAGREE.equals(r.getSqlState()),
                         e -> disagreement(name, mode, permits, e));
+    }
+
+    /** The lease in a {@code (fencing, mode)} row. */
+    private static BackendLease lease(String name, String token, Row row) {
+        return BackendLease.of(name, LockMode.valueOf(Objects.requireNonNull(row.get("mode", String.class))),
+                token, Objects.requireNonNull(row.get("fencing", Long.class)));
     }
 
     private static LockConfigurationException disagreement(String name, LockMode mode, int permits, Throwable e) {
@@ -268,6 +272,20 @@ public final class PostgresLockBackend implements LockBackend {
         return call(name, schema.renewSql(), s -> s.bind(1, token).bind(2, (double) lease.toMillis()),
                 (row, md) -> row.get(0, Boolean.class))
                 .defaultIfEmpty(Boolean.FALSE);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One call of the {@code <table>_downgrade} function: under the name's advisory lock, the lease row
+     * becomes {@code SHARED} with the next value of the sequence, and the queued shared requests at the head
+     * are handed the lock in the same transaction. Tables created by an earlier version get the function
+     * when the schema is created again ({@link PostgresLockConfig#ddl()}).
+     */
+    @Override
+    public Mono<BackendLease> downgrade(String name, String token, Duration lease) {
+        return call(name, schema.downgradeSql(), s -> s.bind(1, token).bind(2, (double) lease.toMillis()),
+                (row, md) -> lease(name, token, row));
     }
 
     @Override

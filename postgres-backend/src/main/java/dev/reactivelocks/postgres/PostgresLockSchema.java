@@ -21,6 +21,9 @@ import java.util.List;
  *    anything expired was dropped ─► pass(key)
  *  release(key, token)      lock name ─► delete the lease and the queue entry of token ─► pass(key)
  *  renew(key, token, lease) lock name ─► extend the live lease of token
+ *  downgrade(key, token, lease)
+ *                           lock name ─► the live lease of token: EXCLUSIVE becomes SHARED with the next
+ *                           fencing value (SHARED stays as is), extended ─► pass(key); no live lease: no row
  *  pass(key)                hand the lock off to the entries that acquire would grant now: grant each
  *                           (next fencing value, the lease ends when the entry would have expired),
  *                           delete the entry, notify {@code =fencing:mode:token}; dropping the expired
@@ -87,6 +90,11 @@ final class PostgresLockSchema {
         return "SELECT " + function("renew") + "($1, $2, $3)";
     }
 
+    /** {@code (fencing, mode)} of the shared lease, or no row; binds key, token, lease ms. */
+    String downgradeSql() {
+        return "SELECT fencing, mode FROM " + function("downgrade") + "($1, $2, $3)";
+    }
+
     /** Whether a lease was deleted; binds key, token. */
     String releaseSql() {
         return "SELECT " + function("release") + "($1, $2)";
@@ -132,7 +140,8 @@ final class PostgresLockSchema {
                 passFunction(),
                 acquireFunction(),
                 renewFunction(),
-                releaseFunction());
+                releaseFunction(),
+                downgradeFunction());
     }
 
     /**
@@ -152,6 +161,7 @@ final class PostgresLockSchema {
                 "DROP FUNCTION IF EXISTS " + function("acquire") + "(bytea, text, text, float8, bytea, float8)",
                 "DROP FUNCTION IF EXISTS " + function("renew"),
                 "DROP FUNCTION IF EXISTS " + function("release"),
+                "DROP FUNCTION IF EXISTS " + function("downgrade"),
                 "DROP FUNCTION IF EXISTS " + function("pass"),
                 "DROP FUNCTION IF EXISTS " + function("wake"),
                 "DROP FUNCTION IF EXISTS " + function("admits"),
@@ -352,6 +362,31 @@ final class PostgresLockSchema {
                 + " IF v_released + v_left > 0 THEN v_granted := " + function("pass") + "(p_key, v_now, NULL); END IF;"
                 + " IF v_granted = 0 THEN PERFORM set_config('synchronous_commit', 'off', true); END IF;"
                 + " RETURN v_released > 0;"
+                + " END $fn$";
+    }
+
+    /**
+     * Turns the token's live exclusive lease into a shared one under the name's lock, so no other grant of
+     * the name comes between the two modes, then lets through the queued requests {@code pass} admits now
+     * (the shared requests at the head; a queued exclusive request and everything behind it keep waiting).
+     * A shared lease is only extended, so a retried call returns the same grant. The grant commits
+     * synchronously, like every grant.
+     */
+    private String downgradeFunction() {
+        return "CREATE OR REPLACE FUNCTION " + function("downgrade")
+                + "(p_key bytea, p_token text, p_lease float8)"
+                + " RETURNS TABLE (fencing bigint, mode text) LANGUAGE plpgsql VOLATILE"
+                + SCANS + " AS $fn$"
+                + " #variable_conflict use_column\n"
+                + " DECLARE v_now timestamptz;"
+                + " BEGIN"
+                + BOUND_WAIT + lockName()
+                + " v_now := clock_timestamp();"
+                + " RETURN QUERY UPDATE " + config.table() + " SET mode = 'SHARED',"
+                + " fencing = CASE WHEN mode = 'EXCLUSIVE' THEN nextval('" + config.sequence() + "') ELSE fencing END,"
+                + " expires_at = v_now + p_lease * interval '1 millisecond'"
+                + " WHERE lock_key = p_key AND token = p_token AND expires_at > v_now RETURNING fencing, mode;"
+                + " IF FOUND THEN PERFORM " + function("pass") + "(p_key, v_now, NULL); END IF;"
                 + " END $fn$";
     }
 

@@ -1,15 +1,21 @@
 package dev.reactivelocks.distributed;
 
+import dev.reactivelocks.IllegalLockStateException;
+import dev.reactivelocks.LockException;
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockLostException;
 import dev.reactivelocks.LockMode;
+import dev.reactivelocks.internal.Downgrades;
 import dev.reactivelocks.spi.BackendLease;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
 import reactor.core.Disposables;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
+import reactor.util.retry.Retry;
 
 /**
  * A grant of a {@link DistributedLockService}: the lease in the store plus the service's in-process lock,
@@ -17,12 +23,16 @@ import reactor.core.publisher.Sinks;
  *
  * <pre>
  *   HELD ──release()──► RELEASED   (renewal stops, lease deleted in the store, then the local lock released)
- *    │
+ *    │ │
+ *    │ └──downgrade()──► DOWNGRADING ──store: shared lease──► DOWNGRADED (the local lock downgraded too;
+ *    │                     │   renewals paused            release() and lost() are the successor's)
+ *    │                     ├──store: unsupported / refused (nothing changed)──► HELD (renewals resume)
+ *    │                     └──store: no lease, or outcome unknown──► LOST
  *    └──renewal says gone, or no successful renewal for a whole lease──► LOST
  *                       (lost() completes, renewal stops, lease deleted if still ours, local lock released)
  * </pre>
  *
- * One CAS on {@link #state} decides release against loss. {@link #leaseEnd} is the local, conservative
+ * One CAS on {@link #state} decides release against loss and downgrade. {@link #leaseEnd} is the local, conservative
  * end of the lease: the time the last successful grant or renewal was sent, plus the lease.
  */
 final class DistributedHandle implements LockHandle {
@@ -30,27 +40,37 @@ final class DistributedHandle implements LockHandle {
     private static final int HELD = 0;
     private static final int RELEASED = 1;
     private static final int LOST = 2;
+    private static final int DOWNGRADING = 3;
+    private static final int DOWNGRADED = 4;
 
     private final DistributedLockService service;
     private final LockHandle localHandle;
     private final BackendLease grant;
     private final AtomicInteger state = new AtomicInteger(HELD);
-    private final Sinks.Empty<Void> lost = Sinks.empty();
+    private final Sinks.Empty<Void> lost;
     private final Disposable.Swap renewTask = Disposables.swap();
     private final Disposable.Swap expiryTask = Disposables.swap();
     private volatile long leaseEnd;
     private volatile boolean renewing = true;
     /** Consecutive failed renewals; written only by the renewal chain, one step at a time; read by health checks. */
     private volatile int failures;
+    /** The shared grant that replaced this one; written before the state becomes DOWNGRADED. */
+    private volatile @Nullable DistributedHandle successor;
 
     /**
      * @param leaseEnd the local, conservative end of the granted lease (service clock)
      */
     DistributedHandle(DistributedLockService service, LockHandle localHandle, BackendLease grant, long leaseEnd) {
+        this(service, localHandle, grant, leaseEnd, Sinks.empty());
+    }
+
+    private DistributedHandle(DistributedLockService service, LockHandle localHandle, BackendLease grant,
+                              long leaseEnd, Sinks.Empty<Void> lost) {
         this.service = service;
         this.localHandle = localHandle;
         this.grant = grant;
         this.leaseEnd = leaseEnd;
+        this.lost = lost;
     }
 
     /** Starts watching the lease's end, and renewing it: first after {@code firstRenewal}, then every renewEvery. */
@@ -123,7 +143,7 @@ final class DistributedHandle implements LockHandle {
     }
 
     private void lose() {
-        if (!state.compareAndSet(HELD, LOST)) {
+        if (!state.compareAndSet(HELD, LOST) && !state.compareAndSet(DOWNGRADING, LOST)) {
             return;
         }
         renewTask.dispose();
@@ -168,7 +188,8 @@ final class DistributedHandle implements LockHandle {
     public Mono<Void> release() {
         return Mono.defer(() -> {
             if (!state.compareAndSet(HELD, RELEASED)) {
-                return Mono.empty();
+                DistributedHandle s = successor;
+                return state.get() == DOWNGRADED && s != null ? s.release() : Mono.empty();
             }
             renewTask.dispose();
             expiryTask.dispose();
@@ -201,6 +222,79 @@ final class DistributedHandle implements LockHandle {
     /** @return whether the latest renewal of this grant failed (an error or a timeout) */
     boolean renewalFailing() {
         return failures > 0;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Distributed: first the lease in the store ({@link dev.reactivelocks.spi.LockBackend#downgrade}, one
+     * atomic step that also lets the store's queued shared requests through; transient errors are retried a
+     * few times within the lease), then this service's in-process lock of the name, so that the shared
+     * waiters of this service follow. Renewals pause during the store call; the shared handle renews the
+     * same lease token, and {@link #lost()} of this handle completes when the shared grant is lost.
+     * Signalled on the backend's thread.
+     */
+    @Override
+    public Mono<LockHandle> downgrade() {
+        return Downgrades.deliver(() -> {
+            IllegalLockStateException refused = Downgrades.refusal(this);
+            if (refused != null) {
+                return Mono.error(refused);
+            }
+            if (!state.compareAndSet(HELD, DOWNGRADING)) {
+                return Mono.error(Downgrades.notHeld(this));
+            }
+            long sentAt = service.now();
+            return service.backend.downgrade(grant.name(), grant.token(), service.lease)
+                    .timeout(service.lease, service.timer())
+                    .retryWhen(Retry.backoff(3, DistributedLockService.RETRY_MIN)
+                            .maxBackoff(DistributedLockService.RETRY_MAX)
+                            .filter(DistributedHandle::transientError)
+                            .scheduler(service.timer()))
+                    .onErrorResume(this::failed)
+                    .flatMap(shared -> localHandle.downgrade().map(local -> downgraded(local, shared, sentAt)))
+                    .switchIfEmpty(Mono.defer(() -> {
+                        lose();
+                        return Mono.error(new LockLostException(grant.name(), "Lock '" + grant.name()
+                                + "' not downgraded: the lease was lost before (expired, released or taken over)",
+                                null));
+                    }));
+        });
+    }
+
+    private static boolean transientError(Throwable error) {
+        return !(error instanceof LockException) && !(error instanceof UnsupportedOperationException);
+    }
+
+    /** The store and the in-process lock are shared now: the successor takes over renewals and release. */
+    private LockHandle downgraded(LockHandle local, BackendLease shared, long sentAt) {
+        DistributedHandle next = new DistributedHandle(service, local, shared, sentAt + service.lease.toNanos(), lost);
+        successor = next;
+        state.set(DOWNGRADED);
+        renewTask.dispose();
+        expiryTask.dispose();
+        service.notHolding(this);
+        service.holding(next);
+        next.start(service.renewEvery);
+        return next;
+    }
+
+    /**
+     * The store refused without changing anything (unsupported, or a permanent error): still exclusive,
+     * renewals resume. Any other error leaves the lease's mode unknown, so the lock is given up.
+     */
+    private Mono<BackendLease> failed(Throwable error) {
+        if (transientError(error)) {
+            lose();
+            return Mono.error(new LockLostException(grant.name(), "Lock '" + grant.name()
+                    + "' given up: the store failed during its downgrade, which may or may not have happened",
+                    error));
+        }
+        if (state.compareAndSet(DOWNGRADING, HELD)) {
+            armExpiry();
+            scheduleRenewal(service.renewEvery); // one call since the last renewal: the usual cadence
+        }
+        return Mono.error(error);
     }
 
     @Override

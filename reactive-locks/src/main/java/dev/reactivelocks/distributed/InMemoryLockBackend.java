@@ -38,7 +38,8 @@ import reactor.core.scheduler.Schedulers;
  * services sharing this backend are granted in the order they first asked; {@link #tryAcquire} never
  * barges past a queued waiter. {@link #releases()} emits the tokens of the queued waiters that may pass
  * (the head, or a run of shared entries at the head), synchronously on the thread whose call let them
- * through. A backend made by {@link #createHandingOff} also grants those waiters in that same step and
+ * through. {@link #downgrade} turns an exclusive lease into a shared one and lets through whom that admits.
+ * A backend made by {@link #createHandingOff} also grants those waiters in that same step and
  * emits the grants from {@link #handOffs()} first; each such lease lives until the waiter's queue entry would
  * have expired, unless renewed.
  *
@@ -182,6 +183,29 @@ public final class InMemoryLockBackend implements LockBackend {
                 return state;
             });
             return renewed[0];
+        });
+    }
+
+    @Override
+    public Mono<BackendLease> downgrade(String name, String token, Duration lease) {
+        return Mono.fromSupplier(() -> {
+            long now = now();
+            Outcome out = new Outcome();
+            names.computeIfPresent(name, (k, state) -> {
+                boolean pruned = state.prune(now);
+                Row r = state.leases.get(token);
+                if (r != null) {
+                    long f = r.mode == LockMode.SHARED ? r.fencing : fencing.incrementAndGet();
+                    state.leases.put(token, new Row(LockMode.SHARED, r.permits, f, now + lease.toNanos()));
+                    out.grant = BackendLease.of(name, LockMode.SHARED, token, f);
+                }
+                if (pruned || r != null) {
+                    letThrough(state, out);
+                }
+                return state.isEmpty() ? null : state;
+            });
+            signal(out);
+            return out.grant;
         });
     }
 

@@ -5,6 +5,7 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockTimeoutException;
+import dev.reactivelocks.internal.Downgrades;
 import dev.reactivelocks.internal.GrantDelivery;
 import dev.reactivelocks.internal.HeldLocks;
 import java.lang.invoke.MethodHandles;
@@ -471,6 +472,27 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     @Override
     public Mono<Void> lost() {
         return lostSignal.asMono();
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>File locks cannot be downgraded: the POSIX record lock could be converted in place
+     * ({@code fcntl(F_SETLK, F_RDLCK)} on the held region), but Java's {@code FileChannel} refuses a second
+     * lock on a region this JVM holds ({@code OverlappingFileLockException}), so the only way there is to
+     * unlock and lock again, which lets another process's writer in between. An exclusive handle errors with
+     * {@link UnsupportedOperationException} and keeps the lock exclusively; release it and acquire the lock
+     * shared instead, where a writer getting in between is acceptable.
+     */
+    @Override
+    public Mono<LockHandle> downgrade() {
+        return Mono.defer(() -> {
+            IllegalLockStateException refused = Downgrades.refusal(this);
+            return Mono.error(refused != null ? refused : new UnsupportedOperationException("File lock '" + name
+                    + "' cannot be downgraded atomically: Java's FileChannel refuses to convert a held lock in "
+                    + "place, and unlocking first would let another process's writer in; the handle still "
+                    + "holds the lock EXCLUSIVE"));
+        });
     }
 
     @Override

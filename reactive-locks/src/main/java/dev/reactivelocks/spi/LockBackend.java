@@ -164,6 +164,39 @@ public interface LockBackend {
     Mono<Boolean> release(String name, String token);
 
     /**
+     * Turns the live {@link LockMode#EXCLUSIVE} lease of {@code token} on {@code name} into a
+     * {@link LockMode#SHARED} one, in one atomic step of the store, and lets the queued requests through
+     * that may pass now, as {@link #release} does (waking them, or handing the lock off to them): the shared
+     * requests at the head of the queue; an exclusive request waits for every shared lease, and the requests
+     * queued behind it keep waiting too. No other exclusive lease can be granted between the two modes.
+     *
+     * <ul>
+     *   <li>The shared lease gets a new fencing token, larger than that of every earlier grant of the name
+     *       (the exclusive one included), and lives {@code lease} from now (store clock), as after
+     *       {@link #renew}.</li>
+     *   <li>Idempotent per token, so the service can retry a call whose outcome it did not learn: a token
+     *       whose live lease is shared already gets it extended and returned unchanged.</li>
+     *   <li>A token without a live lease (expired, released or taken over) gets nothing: the {@code Mono}
+     *       completes empty, and the lock is lost.</li>
+     * </ul>
+     *
+     * <p>The default, for backends that cannot do it in one step, errors with
+     * {@link UnsupportedOperationException} without touching the store; a backend signals that error only
+     * when it changed nothing, and the service then keeps the exclusive lease. Backends written before this
+     * method existed therefore keep working, and their users get a clear error instead of a downgrade that
+     * would let a writer in between.
+     *
+     * @param name the lock name
+     * @param token the owner token of the exclusive lease
+     * @param lease the shared lease's lifetime from now
+     * @return the shared lease, empty when the token holds no live lease of the name
+     */
+    default Mono<BackendLease> downgrade(String name, String token, Duration lease) {
+        return Mono.error(new UnsupportedOperationException(getClass().getName()
+                + " does not implement LockBackend.downgrade: lock '" + name + "' stays EXCLUSIVE"));
+    }
+
+    /**
      * A hot stream of the {@link #signalKey signal keys} of released names, from all clients of the store.
      * May emit {@link #ANY_RELEASE}. A backend with a wait queue emits the tokens of the queued waiters to
      * wake instead (see {@link #acquireOrQueue}); a token that no waiter of this client owns is ignored. Each subscriber sees the signals that arrive while it is subscribed.

@@ -16,6 +16,8 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -364,5 +366,66 @@ public abstract class DistributedLockServiceContract {
         StepVerifier.create(Flux.interval(Duration.ofMillis(50)).filter(x -> order.size() == 5).next())
                 .expectNextCount(1).expectComplete().verify(TIMEOUT);
         assertThat(order).containsExactly(0, 1, 2, 3, 4);
+    }
+    /**
+     * A downgrade in one service, with requests of three other services queued in the store behind it: a
+     * reader, then a writer, then another reader. The first reader joins the shared holder, the writer gets
+     * nothing between the two modes nor beside the readers, and the last reader stays behind the writer. A
+     * backend that cannot downgrade must say so and keep the lock exclusive (then the test is skipped).
+     */
+    @Test
+    protected void downgradeAdmitsQueuedReadersOfOtherServicesAheadOfAWriterAndNoWriterInBetween() throws Exception {
+        DistributedLockService holder = serviceA();
+        LockHandle exclusive = acquire(holder, "dg");
+        LockOptions shared = LockOptions.shared().timeout(TIMEOUT);
+        CompletableFuture<LockHandle> reader = queued(serviceB().acquire("dg", shared));
+        CompletableFuture<LockHandle> writer = queued(service(clientA + "-w", NO_POLL).acquire("dg",
+                LockOptions.exclusive().timeout(TIMEOUT)));
+        CompletableFuture<LockHandle> lateReader = queued(service(clientB + "-r", NO_POLL).acquire("dg", shared));
+
+        LockHandle downgraded;
+        try {
+            downgraded = exclusive.downgrade().block(TIMEOUT);
+        } catch (UnsupportedOperationException e) {
+            assertThat(exclusive.isHeld()).isTrue();
+            assertThat(liveLeases("dg")).isEqualTo(1);
+            exclusive.release().block(TIMEOUT);
+            for (CompletableFuture<LockHandle> f : List.of(reader, writer, lateReader)) {
+                f.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).release().block(TIMEOUT);
+            }
+            Assumptions.abort("this backend cannot downgrade, and says so: " + e.getMessage());
+            return;
+        }
+        assertThat(downgraded.fencingToken()).isGreaterThan(exclusive.fencingToken());
+        LockHandle first = reader.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        assertThat(first.fencingToken()).isGreaterThan(downgraded.fencingToken());
+        assertWaiting(writer); // no writer between the modes, nor beside the readers
+        assertWaiting(lateReader); // behind the queued writer
+        assertThat(liveLeases("dg")).isEqualTo(2);
+
+        exclusive.release().block(TIMEOUT); // releases the shared grant that replaced it
+        first.release().block(TIMEOUT);
+        LockHandle w = writer.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        assertThat(w.fencingToken()).isGreaterThan(first.fencingToken());
+        assertWaiting(lateReader);
+        w.release().block(TIMEOUT);
+        lateReader.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).release().block(TIMEOUT);
+    }
+
+    /** Subscribes and gives the request a few polls to reach the store's queue; it must still wait then. */
+    private static CompletableFuture<LockHandle> queued(Mono<LockHandle> acquisition) throws Exception {
+        CompletableFuture<LockHandle> f = acquisition.toFuture();
+        assertWaiting(f);
+        return f;
+    }
+
+    /** Asserts that {@code f} is not granted within three polls. */
+    private static void assertWaiting(CompletableFuture<LockHandle> f) throws Exception {
+        try {
+            f.get(POLL.multipliedBy(3).toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException expected) {
+            return;
+        }
+        throw new AssertionError("granted while it had to wait: " + f.get());
     }
 }

@@ -2,9 +2,11 @@ package dev.reactivelocks.contract;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.reactivelocks.IllegalLockStateException;
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockServiceClosedException;
@@ -20,7 +22,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import reactor.blockhound.BlockingOperationError;
@@ -508,6 +512,179 @@ public abstract class LockServiceContract {
                 }).subscribeOn(Schedulers.parallel()))
                 .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(BlockingOperationError.class))
                 .verify(WAIT);
+    }
+
+    // ---- 8. downgrade -----------------------------------------------------------------------------
+
+    /**
+     * Downgrades {@code exclusive}, a handle of {@code name}. A service that cannot downgrade must say so
+     * with {@link UnsupportedOperationException} and keep the lock exclusive: asserted, then the test is
+     * skipped.
+     */
+    protected LockHandle downgradeOrSkip(LockHandle exclusive, String name) {
+        try {
+            return exclusive.downgrade().block(WAIT);
+        } catch (UnsupportedOperationException e) {
+            assertThat(exclusive.isHeld()).isTrue();
+            assertThat(exclusive.mode()).isEqualTo(LockMode.EXCLUSIVE);
+            assertThat(locks.tryAcquire(name, LockOptions.shared()).blockOptional(WAIT)).isEmpty();
+            release(exclusive);
+            assertFree(name);
+            Assumptions.abort("this service cannot downgrade, and says so: " + e.getMessage());
+            throw e;
+        }
+    }
+
+    /** Skips the test, after {@link #downgradeOrSkip} asserted the refusal, when the service cannot downgrade. */
+    protected void assumeDowngrades() {
+        release(downgradeOrSkip(locks.acquire("dg-probe").block(WAIT), "dg-probe"));
+        assertFree("dg-probe");
+    }
+
+    @Test
+    protected void downgradeAdmitsSharedWaitersAheadOfAWriterAndNoWriterInBetween() throws Exception {
+        assumeDowngrades();
+        LockHandle exclusive = locks.acquire("dg").block(WAIT);
+        CompletableFuture<LockHandle> reader = pending(locks.acquire("dg", LockOptions.shared()));
+        assertStillPending(reader);
+        CompletableFuture<LockHandle> writer = pending(locks.acquire("dg"));
+        CompletableFuture<LockHandle> lateReader = pending(locks.acquire("dg", LockOptions.shared()));
+        assertStillPending(lateReader);
+
+        LockHandle shared = downgradeOrSkip(exclusive, "dg");
+        assertThat(shared.mode()).isEqualTo(LockMode.SHARED);
+        assertThat(shared.isHeld()).isTrue();
+        assertThat(shared.fencingToken()).isGreaterThan(exclusive.fencingToken());
+        assertThat(exclusive.isHeld()).isFalse();
+        LockHandle first = await(reader);
+        assertThat(first.fencingToken()).isGreaterThan(shared.fencingToken());
+        assertStillPending(writer);
+        assertStillPending(lateReader); // behind the waiting writer (writer preference)
+
+        release(shared);
+        assertStillPending(writer);
+        release(first);
+        LockHandle w = await(writer);
+        assertStillPending(lateReader);
+        release(w);
+        release(await(lateReader));
+        assertFree("dg");
+    }
+
+    @Test
+    protected void downgradeOfASharedReleasedOrDowngradedHandleIsRefused() {
+        LockHandle shared = locks.acquire("dg-refused", LockOptions.shared()).block(WAIT);
+        StepVerifier.create(shared.downgrade())
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(IllegalLockStateException.class).hasMessage(
+                        "Lock 'dg-refused' is held SHARED by this handle; only an EXCLUSIVE grant can be downgraded"))
+                .verify(WAIT);
+        assertThat(shared.isHeld()).isTrue();
+        release(shared);
+
+        String notHeld = "Lock 'dg-refused' cannot be downgraded: this handle does not hold it (released, lost, "
+                + "or downgraded already)";
+        LockHandle released = locks.acquire("dg-refused").block(WAIT);
+        release(released);
+        StepVerifier.create(released.downgrade())
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(IllegalLockStateException.class).hasMessage(notHeld))
+                .verify(WAIT);
+
+        LockHandle exclusive = locks.acquire("dg-refused").block(WAIT);
+        LockHandle downgraded = downgradeOrSkip(exclusive, "dg-refused");
+        StepVerifier.create(exclusive.downgrade())
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(IllegalLockStateException.class).hasMessage(notHeld))
+                .verify(WAIT);
+        assertThat(downgraded.isHeld()).isTrue();
+        release(downgraded);
+        assertFree("dg-refused");
+    }
+
+    @Test
+    protected void releasingTheDowngradedHandleReleasesTheSharedGrant() {
+        LockHandle exclusive = locks.acquire("dg-forward").block(WAIT);
+        LockHandle shared = downgradeOrSkip(exclusive, "dg-forward");
+        LockHandle other = locks.acquire("dg-forward", LockOptions.shared()).block(WAIT);
+        release(exclusive);
+        assertThat(shared.isHeld()).isFalse();
+        assertThat(other.isHeld()).isTrue();
+        release(shared);
+        release(other);
+        assertFree("dg-forward");
+    }
+
+    @Test
+    protected void withLockBodyThatDowngradesStillRefusesReentryAndReleasesAtTheEnd() {
+        AtomicReference<LockHandle> shared = new AtomicReference<>();
+        Throwable error = catchThrowable(() -> locks.withLock("dg-scope", LockOptions.exclusive(),
+                h -> h.downgrade().doOnNext(shared::set).then(locks.acquire("dg-scope", LockOptions.shared())))
+                .block(WAIT));
+        assertFree("dg-scope");
+        if (error instanceof UnsupportedOperationException) {
+            Assumptions.abort("this service cannot downgrade, and says so: " + error.getMessage());
+        }
+        assertThat(error).isInstanceOf(IllegalLockStateException.class)
+                .hasMessage("Lock 'dg-scope' is already held (EXCLUSIVE) by this pipeline; locks are not reentrant");
+        assertThat(shared.get().isHeld()).as("released by the scope's release of the downgraded handle").isFalse();
+    }
+
+    /**
+     * Spin-timed races of a downgrade against a concurrent cancel of a waiting shared acquisition, against a
+     * release of the handle being downgraded, and against a cancel of the downgrade itself; afterwards the
+     * test releases every handle it received, and an exclusive acquisition of the name must succeed (a
+     * grant held by nobody would make it time out).
+     */
+    @Test
+    protected void downgradeRacingCancelOrReleaseLeavesNothingHeldByNobody() throws Exception {
+        assumeDowngrades();
+        int leaked = 0;
+        try (SpinRacer racer = new SpinRacer()) {
+            for (int i = 0; i < raceIterations(); i++) {
+                String name = "dg-race-" + i;
+                LockHandle exclusive = locks.acquire(name).block(WAIT);
+                RecordingSubscriber reader = locks.acquire(name, LockOptions.shared())
+                        .subscribeWith(new RecordingSubscriber());
+                RecordingSubscriber downgrade = new RecordingSubscriber();
+                switch (i % 3) {
+                    case 0 -> racer.race(() -> exclusive.downgrade().subscribe(downgrade), reader::dispose);
+                    case 1 -> racer.race(() -> exclusive.downgrade().subscribe(downgrade),
+                            () -> exclusive.release().block(WAIT));
+                    default -> racer.race(() -> exclusive.downgrade().subscribe(downgrade), downgrade::dispose);
+                }
+                if (!held(name, i % 3 == 0 ? null : exclusive, reader, downgrade)) {
+                    leaked++;
+                }
+            }
+        }
+        assertThat(leaked).as("names left held by nobody").isZero();
+    }
+
+    /**
+     * Releases what the racers received (handles may still arrive) and whether an exclusive acquisition of
+     * {@code name} then succeeds. {@code exclusive} is released only while it still holds the lock itself:
+     * a downgraded handle's release would hide a leaked shared grant.
+     */
+    private boolean held(String name, LockHandle exclusive, RecordingSubscriber... received) throws Exception {
+        CompletableFuture<LockHandle> next = pending(locks.acquire(name));
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        java.util.Set<LockHandle> released = new java.util.HashSet<>();
+        while (!next.isDone() && System.nanoTime() < deadline) {
+            if (exclusive != null && exclusive.isHeld() && released.add(exclusive)) {
+                release(exclusive);
+            }
+            for (RecordingSubscriber r : received) {
+                LockHandle h = r.handle();
+                if (h != null && released.add(h)) {
+                    release(h);
+                }
+            }
+            Thread.sleep(1);
+        }
+        if (!next.isDone()) {
+            next.cancel(true);
+            return false;
+        }
+        release(await(next));
+        return true;
     }
 
     /** Asserts that {@code name} is free now (an exclusive tryAcquire succeeds) and leaves it free. */

@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -59,6 +60,23 @@ final class FaultyBackend implements LockBackend {
             return renewFails ? Mono.error(new IllegalStateException("store unreachable"))
                     : delegate.renew(name, token, lease);
         });
+    }
+
+    /**
+     * How {@link #downgrade} behaves; {@code null} (the default): as a backend that does not implement it.
+     * Set before use.
+     */
+    volatile @Nullable Downgrade downgrade;
+
+    /** A {@link LockBackend#downgrade} replacement. */
+    interface Downgrade {
+        Mono<BackendLease> downgrade(String name, String token, Duration lease);
+    }
+
+    @Override
+    public Mono<BackendLease> downgrade(String name, String token, Duration lease) {
+        Downgrade d = downgrade;
+        return d != null ? d.downgrade(name, token, lease) : LockBackend.super.downgrade(name, token, lease);
     }
 
     @Override

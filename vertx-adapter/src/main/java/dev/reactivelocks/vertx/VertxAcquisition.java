@@ -3,6 +3,7 @@ package dev.reactivelocks.vertx;
 import dev.reactivelocks.LockException;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
+import dev.reactivelocks.internal.Downgrades;
 import io.vertx.core.Future;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.PromiseInternal;
@@ -62,6 +63,8 @@ final class VertxAcquisition implements CoreSubscriber<LockHandle>, VertxLockHan
     private volatile int state;
     private volatile @Nullable Subscription subscription;
     private volatile @Nullable LockHandle handle;
+    /** The shared grant that replaced this one ({@link #downgrade()}). */
+    private volatile @Nullable VertxAcquisition successor;
     private @Nullable Future<Void> lost;            // guarded by this
     private @Nullable Disposable lostSubscription;  // guarded by this
 
@@ -180,12 +183,43 @@ final class VertxAcquisition implements CoreSubscriber<LockHandle>, VertxLockHan
     public Future<Void> release() {
         ContextInternal caller = (ContextInternal) context.owner().getOrCreateContext();
         if (!STATE.compareAndSet(this, HELD, DONE)) {
-            return caller.succeededFuture();
+            VertxAcquisition next = successor;
+            return next != null ? next.release() : caller.succeededFuture();
         }
         owner.remove(this);
         PromiseInternal<Void> released = caller.promise();
         releaseHeld().subscribe(null, released::fail, released::complete);
         return released.future();
+    }
+
+    @Override
+    public Future<VertxLockHandle> downgrade() {
+        ContextInternal caller = (ContextInternal) context.owner().getOrCreateContext();
+        PromiseInternal<VertxLockHandle> promise = caller.promise();
+        LockHandle h = handle;
+        if (h == null) {
+            promise.fail(new IllegalStateException("Lock '" + name + "' was not granted to this acquisition"));
+            return promise.future();
+        }
+        if (state != HELD) {
+            promise.fail(Downgrades.notHeld(h)); // released, downgraded, or its context closed
+            return promise.future();
+        }
+        VertxAcquisition next = new VertxAcquisition(owner, context, name, LockMode.SHARED, promise);
+        if (!owner.add(next)) {
+            promise.fail(contextClosed(name, LockMode.SHARED));
+            return promise.future();
+        }
+        h.downgrade().doOnNext(shared -> retire(next)).subscribe(next);
+        return promise.future();
+    }
+
+    /** Downgraded: {@code next} holds the lock now, and this handle's release is its release. */
+    private void retire(VertxAcquisition next) {
+        successor = next;
+        if (STATE.compareAndSet(this, HELD, DONE)) {
+            owner.remove(this);
+        }
     }
 
     @Override

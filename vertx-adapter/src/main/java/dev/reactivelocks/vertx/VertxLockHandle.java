@@ -62,6 +62,21 @@ public interface VertxLockHandle {
     Future<Void> lost();
 
     /**
+     * Turns this exclusive grant into a shared one atomically, as {@link LockHandle#downgrade()} describes:
+     * no other exclusive holder gets in between, and the shared requests at the head of the queue may join.
+     * The returned {@code Future} succeeds with the shared handle, on the caller's Vert.x {@code Context}; it
+     * fails with the error of {@link LockHandle#downgrade()} (an {@link dev.reactivelocks.IllegalLockStateException}
+     * for a handle that is not held or is shared, an {@link UnsupportedOperationException} for a service that
+     * cannot downgrade, this handle then staying exclusive).
+     *
+     * <p>The shared handle belongs to the context that acquired this one: it is released when that context is
+     * closed. Afterwards this handle is not held; releasing it releases the shared grant.
+     *
+     * @return a {@code Future} of the shared grant
+     */
+    Future<VertxLockHandle> downgrade();
+
+    /**
      * The handle of the wrapped {@link dev.reactivelocks.LockService}, for code that continues in Project
      * Reactor. Releasing it releases this grant too.
      *

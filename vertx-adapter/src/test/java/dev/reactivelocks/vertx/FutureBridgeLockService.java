@@ -118,5 +118,20 @@ public final class FutureBridgeLockService implements LockService {
         public Mono<Void> lost() {
             return Mono.defer(() -> Mono.fromCompletionStage(handle.lost().toCompletionStage()));
         }
+
+        /** A cancel closes the scope, which releases the shared grant (and this one) like an undeployment. */
+        @Override
+        public Mono<LockHandle> downgrade() {
+            return Mono.create(sink -> {
+                sink.onCancel(scope::close);
+                handle.downgrade().onComplete((shared, error) -> {
+                    if (error != null) {
+                        sink.error(error);
+                    } else {
+                        sink.success(new BridgedHandle(shared, scope));
+                    }
+                });
+            });
+        }
     }
 }
