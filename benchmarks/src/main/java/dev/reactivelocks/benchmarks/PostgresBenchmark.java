@@ -42,19 +42,20 @@ import reactor.core.publisher.Mono;
  *
  * <p>Hand-offs ({@link Contention}): {@code *_handoff8} is 8 contenders on one name, one per simulated
  * process, {@value #BUDGET_8} grants per invocation; {@code *_handoff64x4} is 4 processes × 64 names (4
- * contenders per name), {@value #BUDGET_64X4} grants per invocation. The primary score is grants per second,
- * the secondary {@code ownerChanges} the grants that went to another contender than the name's previous holder
- * (the true hand-offs); grants per contender are recorded for fairness.
+ * contenders per name), {@value #BUDGET_64X4} grants per invocation, every candidate on
+ * {@value #POOL_64X4} connections per process. The primary score is grants per second, the secondary
+ * {@code ownerChanges} the grants that went to another contender than the name's previous holder (the true
+ * hand-offs); grants per contender are recorded for fairness.
  * <ul>
  *   <li>ours: one {@code DistributedLockService} over its own {@code PostgresLockBackend} per process, all on
- *       one R2DBC pool of {@value #OURS_POOL} connections; each contender loops
+ *       one R2DBC pool ({@value #OURS_POOL_8} connections with one name); each contender loops
  *       {@code withLock(name, criticalSection)};</li>
  *   <li>session {@code pg_advisory_lock(k)} / {@code pg_advisory_unlock(k)}: with one name, one connection per
- *       contender; with 64 names, an R2DBC pool of {@value #ADVISORY_POOL_64X4} connections per process, a
- *       connection held from lock to unlock (a session lock needs it);</li>
+ *       contender; with 64 names, an R2DBC pool per process, a connection held from lock to unlock (a session
+ *       lock needs it);</li>
  *   <li>Spring Integration {@code JdbcLockRegistry} ({@link SpringJdbcLocks}): one registry, repository and
- *       HikariCP pool per process ({@value #JDBC_CONNECTIONS} connections in all), each contender on its own
- *       platform thread ({@link ContenderThreads}) looping {@code lock()} / {@code unlock()}.</li>
+ *       HikariCP pool per process ({@value #JDBC_POOL_8} connections each with one name), each contender on
+ *       its own platform thread ({@link ContenderThreads}) looping {@code lock()} / {@code unlock()}.</li>
  * </ul>
  * Uncontended: one caller's acquire + release, ours versus advisory lock + unlock on one connection and
  * {@code JdbcLockRegistry}. {@code durableCommit}: a one-row autocommit {@code INSERT} on one JDBC connection
@@ -72,9 +73,9 @@ public class PostgresBenchmark {
     static final long ADVISORY_KEY = 0x5EED_0001L;
     static final int BUDGET_8 = 200;
     static final int BUDGET_64X4 = 1_024;
-    static final int OURS_POOL = 18;
-    static final int ADVISORY_POOL_64X4 = 8;
-    static final int JDBC_CONNECTIONS = 16;
+    static final int OURS_POOL_8 = 18;
+    static final int JDBC_POOL_8 = 2;
+    static final int POOL_64X4 = 8;
 
     static PostgresqlConnectionFactory factory() {
         return new PostgresqlConnectionFactory(PostgresqlConnectionConfiguration.builder()
@@ -107,7 +108,7 @@ public class PostgresBenchmark {
 
         @Override
         void open() {
-            pool = pool(OURS_POOL);
+            pool = pool(names == 1 ? OURS_POOL_8 : POOL_64X4 * processes);
             PostgresLockConfig config = PostgresLockConfig.builder().table("rl_benchmarks").build();
             for (int i = 0; i < processes; i++) {
                 PostgresLockBackend backend = PostgresLockBackend.create(pool, config);
@@ -158,7 +159,7 @@ public class PostgresBenchmark {
                 if (names == 1) {
                     connections.add(Mono.from(factory.create()).block(Duration.ofSeconds(10)));
                 } else {
-                    pools.add(pool(ADVISORY_POOL_64X4));
+                    pools.add(pool(POOL_64X4));
                 }
             }
         }
@@ -223,7 +224,7 @@ public class PostgresBenchmark {
         void open() throws SQLException {
             for (int i = 0; i < processes; i++) {
                 HikariDataSource dataSource = SpringJdbcLocks.dataSource(region + "-" + i,
-                        Math.max(2, JDBC_CONNECTIONS / processes));
+                        names == 1 ? JDBC_POOL_8 : POOL_64X4);
                 dataSources.add(dataSource);
                 registries.add(SpringJdbcLocks.registry(dataSource, region));
             }

@@ -58,7 +58,8 @@ import reactor.core.publisher.Mono;
  *       {@code withLock(name, criticalSection)}, lease 30 s renewed every 10 s (Redisson's watchdog
  *       defaults);</li>
  *   <li>Redisson {@code RLock} / {@code RFairLock}: one {@code RedissonClient} per process (pool of 4
- *       command connections, 1 subscription connection), all on one shared 2-thread Netty event loop group
+ *       command connections, 1 subscription connection carrying up to {@value #SUBSCRIPTIONS} channels, so one
+ *       per name), all on one shared 2-thread Netty event loop group
  *       (as Lettuce's default), reactive API {@code lock(threadId).then(unlock(threadId))} with the
  *       watchdog (no lease time), a thread id per contender;</li>
  *   <li>Spring Integration {@code RedisLockRegistry} in {@code SPIN_LOCK} and {@code PUB_SUB_LOCK} mode
@@ -81,6 +82,10 @@ public class RedisBenchmark {
     static final int PORT = 6379;
     static final Duration LEASE = Duration.ofSeconds(30);
     static final Duration RENEW = Duration.ofSeconds(10);
+    /** The command timeout of every client (ours, Redisson, Spring's Lettuce connection factory). */
+    static final Duration TIMEOUT = Duration.ofSeconds(10);
+    /** Redisson's channels per subscription connection: one per name a client waits on (default 5). */
+    static final int SUBSCRIPTIONS = 64;
     static final int BUDGET_8 = 500;
     static final int BUDGET_64X4 = 2_048;
 
@@ -94,7 +99,7 @@ public class RedisBenchmark {
     }
 
     static RedisURI uri() {
-        return RedisURI.builder().withHost(HOST).withPort(PORT).withTimeout(Duration.ofSeconds(10)).build();
+        return RedisURI.builder().withHost(HOST).withPort(PORT).withTimeout(TIMEOUT).build();
     }
 
     static LockService ours(RedisClient client, String runId, List<RedisLockBackend> backends) {
@@ -110,7 +115,8 @@ public class RedisBenchmark {
         config.setThreads(2);
         config.useSingleServer().setAddress("redis://" + HOST + ":" + PORT)
                 .setConnectionMinimumIdleSize(1).setConnectionPoolSize(4)
-                .setSubscriptionConnectionMinimumIdleSize(1).setSubscriptionConnectionPoolSize(1);
+                .setSubscriptionConnectionMinimumIdleSize(1).setSubscriptionConnectionPoolSize(1)
+                .setSubscriptionsPerConnection(SUBSCRIPTIONS).setTimeout((int) TIMEOUT.toMillis());
         return Redisson.create(config);
     }
 

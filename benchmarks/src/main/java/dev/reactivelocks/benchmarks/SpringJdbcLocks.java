@@ -10,6 +10,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -22,7 +23,9 @@ import org.springframework.jdbc.datasource.DataSourceTransactionManager;
  * Spring Integration's {@code JdbcLockRegistry}, the blocking PostgreSQL peer, set up as an application
  * would without a Spring context: a HikariCP pool to the local PostgreSQL, a {@code DefaultLockRepository}
  * with its own client id (one per simulated process) and a {@code DataSourceTransactionManager}, and the
- * registry with its defaults (time-to-live 10 s, 100 ms between tries). The lock table is the
+ * registry with 100 ms between tries (its default) and a time-to-live of 30 s, the lease ours and Redisson's
+ * watchdog use (its default of 10 s expires locks whose release waits that long for a pooled connection
+ * behind the polling of 64 contenders on a loaded machine, and the release then fails). The lock table is the
  * {@code INT_LOCK} table of the {@code schema-postgresql.sql} shipped in spring-integration-jdbc, created
  * under the prefix {@value #PREFIX}; each trial uses a region of its own and deletes its rows at the end. The
  * insert ends with {@code ON CONFLICT DO NOTHING}, as the repository's javadoc recommends for PostgreSQL
@@ -33,6 +36,7 @@ final class SpringJdbcLocks {
     static final String PREFIX = "RLBENCH_";
     static final String URL = "jdbc:postgresql://127.0.0.1:5432/test";
     static final String USER = "postgres";
+    static final Duration TTL = Duration.ofSeconds(30);
     private static final String SCHEMA = "org/springframework/integration/jdbc/schema-postgresql.sql";
 
     private SpringJdbcLocks() {
@@ -89,6 +93,6 @@ final class SpringJdbcLocks {
         repository.setTransactionManager(new DataSourceTransactionManager(dataSource));
         repository.afterPropertiesSet();
         repository.afterSingletonsInstantiated();
-        return new JdbcLockRegistry(repository);
+        return new JdbcLockRegistry(repository, TTL);
     }
 }

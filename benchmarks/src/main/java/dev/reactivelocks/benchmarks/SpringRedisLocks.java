@@ -1,7 +1,6 @@
 package dev.reactivelocks.benchmarks;
 
 import io.lettuce.core.resource.ClientResources;
-import java.time.Duration;
 import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
 import org.springframework.data.redis.connection.lettuce.LettuceClientConfiguration;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
@@ -21,7 +20,7 @@ final class SpringRedisLocks {
 
     static LettuceConnectionFactory connectionFactory(ClientResources resources) {
         LettuceClientConfiguration client = LettuceClientConfiguration.builder()
-                .clientResources(resources).commandTimeout(Duration.ofSeconds(10)).build();
+                .clientResources(resources).commandTimeout(RedisBenchmark.TIMEOUT).build();
         LettuceConnectionFactory factory = new LettuceConnectionFactory(
                 new RedisStandaloneConfiguration(RedisBenchmark.HOST, RedisBenchmark.PORT), client);
         factory.afterPropertiesSet();
