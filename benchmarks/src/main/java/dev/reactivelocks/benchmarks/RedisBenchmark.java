@@ -124,7 +124,17 @@ public class RedisBenchmark {
         return new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
     }
 
-    /** Deletes the keys whose names contain {@code runId} (ours and Redisson's), nothing else. */
+    /** {@link #deleteKeys(RedisClient, String)} through a client of its own. */
+    static void deleteKeys(String runId) {
+        RedisClient client = lettuce();
+        try {
+            deleteKeys(client, runId);
+        } finally {
+            client.shutdown();
+        }
+    }
+
+    /** Deletes the keys whose names contain {@code runId} (ours, Redisson's and Spring's), nothing else. */
     static void deleteKeys(RedisClient client, String runId) {
         try (StatefulRedisConnection<String, String> c = client.connect(uri())) {
             ScanCursor cursor = ScanCursor.INITIAL;
@@ -188,14 +198,15 @@ public class RedisBenchmark {
     /** Redisson {@code RLock} or {@code RFairLock}, one client per process. */
     public abstract static class RedissonContenders extends Contention {
         final String runId = runId();
+        final BiFunction<RedissonReactiveClient, String, RLockReactive> lockType;
         EventLoopGroup group;
         final List<RedissonClient> clients = new ArrayList<>();
 
-        RedissonContenders(int processes, int names, int budget) {
+        RedissonContenders(int processes, int names, int budget,
+                           BiFunction<RedissonReactiveClient, String, RLockReactive> lockType) {
             super(processes, names, budget);
+            this.lockType = lockType;
         }
-
-        abstract RLockReactive lock(RedissonReactiveClient client, String name);
 
         @Override
         void open() {
@@ -207,19 +218,14 @@ public class RedisBenchmark {
 
         @Override
         Mono<?> step(int c) {
-            RLockReactive lock = lock(clients.get(c / names).reactive(), name(runId + "-orders", c));
+            RLockReactive lock = lockType.apply(clients.get(c / names).reactive(), name(runId + "-orders", c));
             return lockUnlock(lock, 1_000L + c, criticalSection(c));
         }
 
         @Override
         void close() throws Exception {
             clients.forEach(RedissonClient::shutdown);
-            RedisClient client = lettuce();
-            try {
-                deleteKeys(client, runId);
-            } finally {
-                client.shutdown();
-            }
+            deleteKeys(runId);
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
         }
     }
@@ -231,59 +237,41 @@ public class RedisBenchmark {
 
     public static class RedissonLock extends RedissonContenders {
         public RedissonLock() {
-            this(8, 1, BUDGET_8);
-        }
-
-        RedissonLock(int processes, int names, int budget) {
-            super(processes, names, budget);
-        }
-
-        @Override
-        RLockReactive lock(RedissonReactiveClient client, String name) {
-            return client.getLock(name);
+            super(8, 1, BUDGET_8, RedissonReactiveClient::getLock);
         }
     }
 
-    public static class RedissonLock64x4 extends RedissonLock {
+    public static class RedissonLock64x4 extends RedissonContenders {
         public RedissonLock64x4() {
-            super(4, 64, BUDGET_64X4);
+            super(4, 64, BUDGET_64X4, RedissonReactiveClient::getLock);
         }
     }
 
     public static class RedissonFairLock extends RedissonContenders {
         public RedissonFairLock() {
-            this(8, 1, BUDGET_8);
-        }
-
-        RedissonFairLock(int processes, int names, int budget) {
-            super(processes, names, budget);
-        }
-
-        @Override
-        RLockReactive lock(RedissonReactiveClient client, String name) {
-            return client.getFairLock(name);
+            super(8, 1, BUDGET_8, RedissonReactiveClient::getFairLock);
         }
     }
 
-    public static class RedissonFairLock64x4 extends RedissonFairLock {
+    public static class RedissonFairLock64x4 extends RedissonContenders {
         public RedissonFairLock64x4() {
-            super(4, 64, BUDGET_64X4);
+            super(4, 64, BUDGET_64X4, RedissonReactiveClient::getFairLock);
         }
     }
 
     /** Spring Integration {@code RedisLockRegistry}, one connection factory and registry per process. */
     public abstract static class SpringRedis extends Contention {
         final String runId = runId();
+        final RedisLockRegistry.RedisLockType type;
         ClientResources resources;
         final List<LettuceConnectionFactory> factories = new ArrayList<>();
         final List<RedisLockRegistry> registries = new ArrayList<>();
         ContenderThreads threads;
 
-        SpringRedis(int processes, int names, int budget) {
+        SpringRedis(int processes, int names, int budget, RedisLockRegistry.RedisLockType type) {
             super(processes, names, budget);
+            this.type = type;
         }
-
-        abstract RedisLockRegistry.RedisLockType type();
 
         @Override
         void open() {
@@ -291,7 +279,7 @@ public class RedisBenchmark {
             for (int i = 0; i < processes; i++) {
                 LettuceConnectionFactory factory = SpringRedisLocks.connectionFactory(resources);
                 factories.add(factory);
-                registries.add(SpringRedisLocks.registry(factory, runId + "-registry", type()));
+                registries.add(SpringRedisLocks.registry(factory, runId + "-registry", type));
             }
             threads = new ContenderThreads("redis-lock-registry", contenders());
         }
@@ -307,55 +295,32 @@ public class RedisBenchmark {
             threads.close();
             registries.forEach(RedisLockRegistry::destroy);
             factories.forEach(LettuceConnectionFactory::destroy);
-            RedisClient client = lettuce();
-            try {
-                deleteKeys(client, runId);
-            } finally {
-                client.shutdown();
-            }
+            deleteKeys(runId);
             resources.shutdown(0, 2, TimeUnit.SECONDS).get(10, TimeUnit.SECONDS);
         }
     }
 
     public static class SpringRedisSpin extends SpringRedis {
         public SpringRedisSpin() {
-            this(8, 1, BUDGET_8);
-        }
-
-        SpringRedisSpin(int processes, int names, int budget) {
-            super(processes, names, budget);
-        }
-
-        @Override
-        RedisLockRegistry.RedisLockType type() {
-            return RedisLockRegistry.RedisLockType.SPIN_LOCK;
+            super(8, 1, BUDGET_8, RedisLockRegistry.RedisLockType.SPIN_LOCK);
         }
     }
 
-    public static class SpringRedisSpin64x4 extends SpringRedisSpin {
+    public static class SpringRedisSpin64x4 extends SpringRedis {
         public SpringRedisSpin64x4() {
-            super(4, 64, BUDGET_64X4);
+            super(4, 64, BUDGET_64X4, RedisLockRegistry.RedisLockType.SPIN_LOCK);
         }
     }
 
     public static class SpringRedisPubSub extends SpringRedis {
         public SpringRedisPubSub() {
-            this(8, 1, BUDGET_8);
-        }
-
-        SpringRedisPubSub(int processes, int names, int budget) {
-            super(processes, names, budget);
-        }
-
-        @Override
-        RedisLockRegistry.RedisLockType type() {
-            return RedisLockRegistry.RedisLockType.PUB_SUB_LOCK;
+            super(8, 1, BUDGET_8, RedisLockRegistry.RedisLockType.PUB_SUB_LOCK);
         }
     }
 
-    public static class SpringRedisPubSub64x4 extends SpringRedisPubSub {
+    public static class SpringRedisPubSub64x4 extends SpringRedis {
         public SpringRedisPubSub64x4() {
-            super(4, 64, BUDGET_64X4);
+            super(4, 64, BUDGET_64X4, RedisLockRegistry.RedisLockType.PUB_SUB_LOCK);
         }
     }
 
@@ -505,12 +470,7 @@ public class RedisBenchmark {
             spinRegistry.destroy();
             pubSubRegistry.destroy();
             factory.destroy();
-            RedisClient client = lettuce();
-            try {
-                deleteKeys(client, runId);
-            } finally {
-                client.shutdown();
-            }
+            deleteKeys(runId);
             resources.shutdown(0, 2, TimeUnit.SECONDS).get(10, TimeUnit.SECONDS);
         }
     }
