@@ -3,11 +3,15 @@ package dev.reactivelocks.benchmarks;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.openjdk.jmh.results.RunResult;
@@ -19,13 +23,22 @@ import org.openjdk.jmh.runner.options.CommandLineOptions;
  * option is accepted), then the memory and file-waiter probes in fresh JVMs, and prints every comparison as a ratio
  * ours / baseline of the median scores, next to the project's target.
  *
+ * <p>Secondary results (such as {@code ownerChanges} of the hand-off benchmarks) are compared too, under the
+ * name {@code <benchmark>:<secondary>} as JMH prints them.
+ *
+ * <p>A loaded machine flatters some candidates and hurts others, so a run prints the 1-minute load average
+ * at its start and end, and refuses to start when it is above {@value #MAX_LOAD} unless given
+ * {@code --allow-loaded-machine} (for trying a benchmark out, never for publishing its numbers).
+ *
  * <p>Extra options, removed before JMH sees the rest: {@code --no-memory} skips the probes
- * ({@link MemoryFootprint}, {@link FileWaitersProbe}); {@code --memory-only} runs only them. {@code -h}, {@code -l}, {@code -lp}, {@code -lprof} and {@code -lrf} go
- * straight to JMH.
+ * ({@link MemoryFootprint}, {@link FileWaitersProbe}); {@code --memory-only} runs only them;
+ * {@code --allow-loaded-machine} runs whatever the load. {@code -h}, {@code -l}, {@code -lp}, {@code -lprof}
+ * and {@code -lrf} go straight to JMH.
  */
 public final class BenchmarkMain {
 
     private static final Set<String> JMH_ONLY = Set.of("-h", "-l", "-lp", "-lprof", "-lrf");
+    static final double MAX_LOAD = 1.5;
 
     private BenchmarkMain() {
     }
@@ -40,6 +53,7 @@ public final class BenchmarkMain {
     public static void main(String[] args) throws Exception {
         boolean memory = true;
         boolean jmh = true;
+        boolean allowLoad = false;
         List<String> jmhArgs = new ArrayList<>();
         for (String a : args) {
             if (JMH_ONLY.contains(a)) {
@@ -49,9 +63,20 @@ public final class BenchmarkMain {
                 memory = false;
             } else if (a.equals("--memory-only")) {
                 jmh = false;
+            } else if (a.equals("--allow-loaded-machine")) {
+                allowLoad = true;
             } else {
                 jmhArgs.add(a);
             }
+        }
+        double loadAtStart = loadAverage();
+        System.out.printf(Locale.ROOT, "# Load average (1 min) at start: %.2f%n", loadAtStart);
+        if (loadAtStart > MAX_LOAD && !allowLoad) {
+            System.out.printf(Locale.ROOT, "Refusing to run: the 1-minute load average is %.2f, above %.1f, and"
+                    + " results on a loaded machine are not comparable. Wait for a quiet machine, or add"
+                    + " --allow-loaded-machine to try the benchmarks out (never to publish their numbers).%n",
+                    loadAtStart, MAX_LOAD);
+            System.exit(2);
         }
         Map<String, Double> scores = new HashMap<>();
         Map<String, String> units = new HashMap<>();
@@ -64,6 +89,10 @@ public final class BenchmarkMain {
                 String name = shortName(r.getParams().getBenchmark());
                 scores.put(name, r.getPrimaryResult().getStatistics().getPercentile(50));
                 units.put(name, r.getPrimaryResult().getScoreUnit());
+                r.getSecondaryResults().forEach((label, result) -> {
+                    scores.put(name + ":" + label, result.getStatistics().getPercentile(50));
+                    units.put(name + ":" + label, result.getScoreUnit());
+                });
                 double[] f = Fairness.read(name, startMillis);
                 if (f != null) {
                     fairness.put(name, f);
@@ -72,6 +101,17 @@ public final class BenchmarkMain {
         }
         Map<String, Double> memoryResults = memory ? runMemoryProbe() : Map.of();
         System.out.println(Summary.render(scores, units, fairness, memoryResults));
+        System.out.printf(Locale.ROOT, "# Load average (1 min) at start: %.2f, at end: %.2f%s%n", loadAtStart,
+                loadAverage(), loadAtStart > MAX_LOAD ? " (above " + MAX_LOAD + ": do not publish)" : "");
+    }
+
+    /** The 1-minute load average: from {@code /proc/loadavg}, else the JVM's (-1 where neither has one). */
+    static double loadAverage() {
+        try {
+            return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+")[0]);
+        } catch (IOException | RuntimeException e) {
+            return ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        }
     }
 
     /**

@@ -7,32 +7,22 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.shareddata.SharedData;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import kotlinx.coroutines.sync.Mutex;
-import org.jspecify.annotations.Nullable;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Scope;
-import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-import org.openjdk.jmh.infra.BenchmarkParams;
-import org.openjdk.jmh.infra.IterationParams;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
@@ -64,65 +54,22 @@ public class HandoffBenchmark {
     static final String NAME = "orders";
 
     /** What every candidate shares: the ticket budget, the mutual-exclusion check and the fairness record. */
-    @State(Scope.Benchmark)
-    public abstract static class Contended {
+    public abstract static class Contended extends ContendedRounds {
         static final int PIPELINES = 200;
         static final int BUDGET = 20_000;
 
-        final AtomicInteger budget = new AtomicInteger();
         final AtomicInteger inside = new AtomicInteger();
-        final int[] grants = new int[PIPELINES];
-        final Fairness fairness = new Fairness(PIPELINES);
         final Scheduler hop = Schedulers.parallel();
-        volatile CountDownLatch done = new CountDownLatch(0);
-        volatile @Nullable Throwable failure;
-        String benchmark = "";
 
-        @Setup(Level.Trial)
-        public void setUpTrial(BenchmarkParams params) throws Exception {
-            benchmark = BenchmarkMain.shortName(params.getBenchmark());
-            open();
+        Contended() {
+            super(PIPELINES);
         }
-
-        @Setup(Level.Iteration)
-        public void setUpIteration(IterationParams params) {
-            fairness.startIteration(params);
-            Arrays.fill(grants, 0);
-        }
-
-        @TearDown(Level.Iteration)
-        public void tearDownIteration() {
-            fairness.endIteration(grants);
-        }
-
-        @TearDown(Level.Trial)
-        public void tearDownTrial() throws Exception {
-            fairness.write(benchmark);
-            close();
-        }
-
-        abstract void open() throws Exception;
 
         abstract void startPipelines();
 
-        abstract void close() throws Exception;
-
         /** One invocation: {@value #BUDGET} hand-offs over all pipelines. */
         final void round() throws Exception {
-            budget.set(BUDGET);
-            done = new CountDownLatch(PIPELINES);
-            startPipelines();
-            if (!done.await(60, TimeUnit.SECONDS)) {
-                throw new IllegalStateException(benchmark + ": round did not finish in 60s, " + budget.get() + " tickets left");
-            }
-            Throwable f = failure;
-            if (f != null) {
-                throw new IllegalStateException(benchmark + " failed", f);
-            }
-        }
-
-        final boolean takeTicket() {
-            return budget.getAndDecrement() > 0;
+            runRound(BUDGET, PIPELINES, this::startPipelines, 60);
         }
 
         final void enter() {
@@ -134,13 +81,6 @@ public class HandoffBenchmark {
         final void exit(int pipeline) {
             grants[pipeline]++;
             inside.decrementAndGet();
-        }
-
-        final void fail(Throwable e) {
-            failure = e;
-            while (done.getCount() > 0) {
-                done.countDown();
-            }
         }
     }
 

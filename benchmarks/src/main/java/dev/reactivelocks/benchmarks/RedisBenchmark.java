@@ -10,19 +10,18 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Lock;
 import java.util.function.BiFunction;
-import org.jspecify.annotations.Nullable;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -36,30 +35,37 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-import org.openjdk.jmh.infra.BenchmarkParams;
-import org.openjdk.jmh.infra.IterationParams;
 import org.redisson.Redisson;
 import org.redisson.api.RLockReactive;
 import org.redisson.api.RedissonClient;
 import org.redisson.api.RedissonReactiveClient;
 import org.redisson.config.Config;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+import org.springframework.integration.redis.util.RedisLockRegistry;
 import reactor.core.publisher.Mono;
 
 /**
  * Comparison 5 (Redis part): the local Redis at 127.0.0.1:6379 (database 0).
  *
- * <p>Hand-offs: {@value Contenders#CONTENDERS} contenders on one name, each its own client as 8 processes
- * would be, each looping lock → release; {@value Contenders#BUDGET} hand-offs per invocation, grants per
- * contender recorded for fairness.
+ * <p>Hand-offs ({@link Contention}): {@code *_handoff8} is 8 contenders on one name, one per simulated
+ * process (its own client), {@value #BUDGET_8} grants per invocation; {@code *_handoff64x4} is 4 processes ×
+ * 64 names (4 contenders per name), {@value #BUDGET_64X4} grants per invocation. The primary score is grants
+ * per second, the secondary {@code ownerChanges} the grants that went to another contender than the name's
+ * previous holder (the true hand-offs); grants per contender are recorded for fairness.
  * <ul>
- *   <li>ours: one {@code DistributedLockService} over its own {@code RedisLockBackend} per contender (two
+ *   <li>ours: one {@code DistributedLockService} over its own {@code RedisLockBackend} per process (two
  *       connections each: commands and pub/sub), all on one Lettuce {@code RedisClient};
- *       {@code withLock(name, Mono.just(1))}, lease 30 s renewed every 10 s (Redisson's watchdog
+ *       {@code withLock(name, criticalSection)}, lease 30 s renewed every 10 s (Redisson's watchdog
  *       defaults);</li>
- *   <li>Redisson {@code RLock} / {@code RFairLock}: one {@code RedissonClient} per contender (pool of 4
- *       command connections, 1 subscription connection), all on one shared 2-thread Netty event loop group
+ *   <li>Redisson {@code RLock} / {@code RFairLock}: one {@code RedissonClient} per process (pool of 4
+ *       command connections, 1 subscription connection carrying up to {@value #SUBSCRIPTIONS} channels, so one
+ *       per name, subscription timeout 30 s), all on one shared 2-thread Netty event loop group
  *       (as Lettuce's default), reactive API {@code lock(threadId).then(unlock(threadId))} with the
- *       watchdog (no lease time).</li>
+ *       watchdog (no lease time), a thread id per contender;</li>
+ *   <li>Spring Integration {@code RedisLockRegistry} in {@code SPIN_LOCK} and {@code PUB_SUB_LOCK} mode
+ *       ({@link SpringRedisLocks}): one {@code LettuceConnectionFactory} and registry per process, each
+ *       contender on its own platform thread ({@link ContenderThreads}) looping {@code lock()} /
+ *       {@code unlock()}.</li>
  * </ul>
  * Every trial uses key names with a fresh random id, our backend with {@code restartGrace(Duration.ZERO)}
  * (a fresh prefix would otherwise wait one lease before its first grant), and deletes the keys with that
@@ -76,6 +82,17 @@ public class RedisBenchmark {
     static final int PORT = 6379;
     static final Duration LEASE = Duration.ofSeconds(30);
     static final Duration RENEW = Duration.ofSeconds(10);
+    /** The command timeout of every client (ours, Redisson, Spring's Lettuce connection factory). */
+    static final Duration TIMEOUT = Duration.ofSeconds(10);
+    /** Redisson's channels per subscription connection: one per name a client waits on (default 5). */
+    static final int SUBSCRIPTIONS = 64;
+    /**
+     * How long Redisson may take to subscribe to a name's channel (default 7.5 s, which 64 names per client
+     * exceeded on a loaded machine and failed the benchmark).
+     */
+    static final Duration SUBSCRIPTION_TIMEOUT = Duration.ofSeconds(30);
+    static final int BUDGET_8 = 500;
+    static final int BUDGET_64X4 = 2_048;
 
     /** A fresh id for the key names of one trial: {@code rlbench-<random>}. */
     static String runId() {
@@ -87,7 +104,7 @@ public class RedisBenchmark {
     }
 
     static RedisURI uri() {
-        return RedisURI.builder().withHost(HOST).withPort(PORT).withTimeout(Duration.ofSeconds(10)).build();
+        return RedisURI.builder().withHost(HOST).withPort(PORT).withTimeout(TIMEOUT).build();
     }
 
     static LockService ours(RedisClient client, String runId, List<RedisLockBackend> backends) {
@@ -103,7 +120,9 @@ public class RedisBenchmark {
         config.setThreads(2);
         config.useSingleServer().setAddress("redis://" + HOST + ":" + PORT)
                 .setConnectionMinimumIdleSize(1).setConnectionPoolSize(4)
-                .setSubscriptionConnectionMinimumIdleSize(1).setSubscriptionConnectionPoolSize(1);
+                .setSubscriptionConnectionMinimumIdleSize(1).setSubscriptionConnectionPoolSize(1)
+                .setSubscriptionsPerConnection(SUBSCRIPTIONS).setSubscriptionTimeout((int) SUBSCRIPTION_TIMEOUT.toMillis())
+                .setTimeout((int) TIMEOUT.toMillis());
         return Redisson.create(config);
     }
 
@@ -111,7 +130,17 @@ public class RedisBenchmark {
         return new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
     }
 
-    /** Deletes the keys whose names contain {@code runId} (ours and Redisson's), nothing else. */
+    /** {@link #deleteKeys(RedisClient, String)} through a client of its own. */
+    static void deleteKeys(String runId) {
+        RedisClient client = lettuce();
+        try {
+            deleteKeys(client, runId);
+        } finally {
+            client.shutdown();
+        }
+    }
+
+    /** Deletes the keys whose names contain {@code runId} (ours, Redisson's and Spring's), nothing else. */
     static void deleteKeys(RedisClient client, String runId) {
         try (StatefulRedisConnection<String, String> c = client.connect(uri())) {
             ScanCursor cursor = ScanCursor.INITIAL;
@@ -126,117 +155,31 @@ public class RedisBenchmark {
         }
     }
 
-    @State(Scope.Benchmark)
-    public abstract static class Contenders {
-        static final int CONTENDERS = 8;
-        static final int BUDGET = 500;
-
-        final AtomicInteger budget = new AtomicInteger();
-        final AtomicInteger inside = new AtomicInteger();
-        final int[] grants = new int[CONTENDERS];
-        final Fairness fairness = new Fairness(CONTENDERS);
-        final List<AsyncLoop> loops = new ArrayList<>();
-        final List<Mono<?>> steps = new ArrayList<>();
+    public static class Ours extends Contention {
         final String runId = runId();
-        final String name = runId + "-orders";
-        volatile CountDownLatch done = new CountDownLatch(0);
-        volatile @Nullable Throwable failure;
-        String benchmark = "";
-
-        @Setup(Level.Trial)
-        public void setUpTrial(BenchmarkParams params) throws Exception {
-            benchmark = BenchmarkMain.shortName(params.getBenchmark());
-            open();
-            for (int i = 0; i < CONTENDERS; i++) {
-                int id = i;
-                loops.add(new AsyncLoop() {
-                    @Override
-                    protected boolean startOne() {
-                        if (budget.getAndDecrement() <= 0) {
-                            return false;
-                        }
-                        steps.get(id).subscribe(v -> { }, Contenders.this::fail, () -> {
-                            grants[id]++;
-                            next();
-                        });
-                        return true;
-                    }
-
-                    @Override
-                    protected void finished() {
-                        done.countDown();
-                    }
-                });
-            }
-        }
-
-        @Setup(Level.Iteration)
-        public void setUpIteration(IterationParams params) {
-            fairness.startIteration(params);
-            Arrays.fill(grants, 0);
-        }
-
-        @TearDown(Level.Iteration)
-        public void tearDownIteration() {
-            fairness.endIteration(grants);
-        }
-
-        @TearDown(Level.Trial)
-        public void tearDownTrial() throws Exception {
-            fairness.write(benchmark);
-            close();
-        }
-
-        /** Opens the clients and adds one step per contender to {@link #steps}. */
-        abstract void open() throws Exception;
-
-        abstract void close() throws Exception;
-
-        /** The critical section: checks that it is alone (a lock that let two in fails the benchmark). */
-        final Mono<Integer> criticalSection() {
-            return Mono.fromCallable(() -> {
-                if (inside.incrementAndGet() != 1) {
-                    throw new IllegalStateException(benchmark + ": two contenders inside the critical section");
-                }
-                inside.decrementAndGet();
-                return 1;
-            });
-        }
-
-        final void round() throws Exception {
-            budget.set(BUDGET);
-            done = new CountDownLatch(CONTENDERS);
-            loops.forEach(AsyncLoop::next);
-            if (!done.await(120, TimeUnit.SECONDS)) {
-                throw new IllegalStateException(benchmark + ": round did not finish in 120s");
-            }
-            Throwable f = failure;
-            if (f != null) {
-                throw new IllegalStateException(benchmark + " failed", f);
-            }
-        }
-
-        final void fail(Throwable e) {
-            failure = e;
-            while (done.getCount() > 0) {
-                done.countDown();
-            }
-        }
-    }
-
-    public static class Ours extends Contenders {
         RedisClient client;
         final List<RedisLockBackend> backends = new ArrayList<>();
         final List<LockService> services = new ArrayList<>();
 
+        public Ours() {
+            this(8, 1, BUDGET_8);
+        }
+
+        Ours(int processes, int names, int budget) {
+            super(processes, names, budget);
+        }
+
         @Override
         void open() {
             client = lettuce();
-            for (int i = 0; i < CONTENDERS; i++) {
-                LockService service = ours(client, runId, backends);
-                services.add(service);
-                steps.add(service.withLock(name, criticalSection()));
+            for (int i = 0; i < processes; i++) {
+                services.add(ours(client, runId, backends));
             }
+        }
+
+        @Override
+        Mono<?> step(int c) {
+            return services.get(c / names).withLock(name(runId + "-orders", c), criticalSection(c));
         }
 
         @Override
@@ -252,34 +195,43 @@ public class RedisBenchmark {
         }
     }
 
-    /** Redisson {@code RLock} or {@code RFairLock}, one client per contender. */
-    public abstract static class RedissonContenders extends Contenders {
+    public static class Ours64x4 extends Ours {
+        public Ours64x4() {
+            super(4, 64, BUDGET_64X4);
+        }
+    }
+
+    /** Redisson {@code RLock} or {@code RFairLock}, one client per process. */
+    public abstract static class RedissonContenders extends Contention {
+        final String runId = runId();
+        final BiFunction<RedissonReactiveClient, String, RLockReactive> lockType;
         EventLoopGroup group;
         final List<RedissonClient> clients = new ArrayList<>();
 
-        abstract RLockReactive lock(RedissonReactiveClient client, String name);
+        RedissonContenders(int processes, int names, int budget,
+                           BiFunction<RedissonReactiveClient, String, RLockReactive> lockType) {
+            super(processes, names, budget);
+            this.lockType = lockType;
+        }
 
         @Override
         void open() {
             group = eventLoops();
-            for (int i = 0; i < CONTENDERS; i++) {
-                RedissonClient client = redisson(group);
-                clients.add(client);
-                RLockReactive lock = lock(client.reactive(), name);
-                long threadId = 1_000 + i;
-                steps.add(lockUnlock(lock, threadId, criticalSection()));
+            for (int i = 0; i < processes; i++) {
+                clients.add(redisson(group));
             }
+        }
+
+        @Override
+        Mono<?> step(int c) {
+            RLockReactive lock = lockType.apply(clients.get(c / names).reactive(), name(runId + "-orders", c));
+            return lockUnlock(lock, 1_000L + c, criticalSection(c));
         }
 
         @Override
         void close() throws Exception {
             clients.forEach(RedissonClient::shutdown);
-            RedisClient client = lettuce();
-            try {
-                deleteKeys(client, runId);
-            } finally {
-                client.shutdown();
-            }
+            deleteKeys(runId);
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
         }
     }
@@ -290,35 +242,154 @@ public class RedisBenchmark {
     }
 
     public static class RedissonLock extends RedissonContenders {
-        @Override
-        RLockReactive lock(RedissonReactiveClient client, String name) {
-            return client.getLock(name);
+        public RedissonLock() {
+            super(8, 1, BUDGET_8, RedissonReactiveClient::getLock);
+        }
+    }
+
+    public static class RedissonLock64x4 extends RedissonContenders {
+        public RedissonLock64x4() {
+            super(4, 64, BUDGET_64X4, RedissonReactiveClient::getLock);
         }
     }
 
     public static class RedissonFairLock extends RedissonContenders {
+        public RedissonFairLock() {
+            super(8, 1, BUDGET_8, RedissonReactiveClient::getFairLock);
+        }
+    }
+
+    public static class RedissonFairLock64x4 extends RedissonContenders {
+        public RedissonFairLock64x4() {
+            super(4, 64, BUDGET_64X4, RedissonReactiveClient::getFairLock);
+        }
+    }
+
+    /** Spring Integration {@code RedisLockRegistry}, one connection factory and registry per process. */
+    public abstract static class SpringRedis extends Contention {
+        final String runId = runId();
+        final RedisLockRegistry.RedisLockType type;
+        ClientResources resources;
+        final List<LettuceConnectionFactory> factories = new ArrayList<>();
+        final List<RedisLockRegistry> registries = new ArrayList<>();
+        ContenderThreads threads;
+
+        SpringRedis(int processes, int names, int budget, RedisLockRegistry.RedisLockType type) {
+            super(processes, names, budget);
+            this.type = type;
+        }
+
         @Override
-        RLockReactive lock(RedissonReactiveClient client, String name) {
-            return client.getFairLock(name);
+        void open() {
+            resources = DefaultClientResources.create();
+            for (int i = 0; i < processes; i++) {
+                LettuceConnectionFactory factory = SpringRedisLocks.connectionFactory(resources);
+                factories.add(factory);
+                registries.add(SpringRedisLocks.registry(factory, runId + "-registry", type));
+            }
+            threads = new ContenderThreads("redis-lock-registry", contenders());
+        }
+
+        @Override
+        Mono<?> step(int c) {
+            Lock lock = registries.get(c / names).obtain(name("orders", c));
+            return threads.step(this, c, lock);
+        }
+
+        @Override
+        void close() throws Exception {
+            threads.close();
+            registries.forEach(RedisLockRegistry::destroy);
+            factories.forEach(LettuceConnectionFactory::destroy);
+            deleteKeys(runId);
+            resources.shutdown(0, 2, TimeUnit.SECONDS).get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    public static class SpringRedisSpin extends SpringRedis {
+        public SpringRedisSpin() {
+            super(8, 1, BUDGET_8, RedisLockRegistry.RedisLockType.SPIN_LOCK);
+        }
+    }
+
+    public static class SpringRedisSpin64x4 extends SpringRedis {
+        public SpringRedisSpin64x4() {
+            super(4, 64, BUDGET_64X4, RedisLockRegistry.RedisLockType.SPIN_LOCK);
+        }
+    }
+
+    public static class SpringRedisPubSub extends SpringRedis {
+        public SpringRedisPubSub() {
+            super(8, 1, BUDGET_8, RedisLockRegistry.RedisLockType.PUB_SUB_LOCK);
+        }
+    }
+
+    public static class SpringRedisPubSub64x4 extends SpringRedis {
+        public SpringRedisPubSub64x4() {
+            super(4, 64, BUDGET_64X4, RedisLockRegistry.RedisLockType.PUB_SUB_LOCK);
         }
     }
 
     @Benchmark
-    @OperationsPerInvocation(Contenders.BUDGET)
-    public void ours_handoff8(Ours s) throws Exception {
-        s.round();
+    @OperationsPerInvocation(BUDGET_8)
+    public void ours_handoff8(Ours s, OwnerChanges changes) throws Exception {
+        changes.ownerChanges += s.round();
     }
 
     @Benchmark
-    @OperationsPerInvocation(Contenders.BUDGET)
-    public void redissonLock_handoff8(RedissonLock s) throws Exception {
-        s.round();
+    @OperationsPerInvocation(BUDGET_8)
+    public void redissonLock_handoff8(RedissonLock s, OwnerChanges changes) throws Exception {
+        changes.ownerChanges += s.round();
     }
 
     @Benchmark
-    @OperationsPerInvocation(Contenders.BUDGET)
-    public void redissonFairLock_handoff8(RedissonFairLock s) throws Exception {
-        s.round();
+    @OperationsPerInvocation(BUDGET_8)
+    public void redissonFairLock_handoff8(RedissonFairLock s, OwnerChanges changes) throws Exception {
+        changes.ownerChanges += s.round();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BUDGET_8)
+    public void springRedisLockRegistrySpin_handoff8(SpringRedisSpin s, OwnerChanges changes) throws Exception {
+        changes.ownerChanges += s.round();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BUDGET_8)
+    public void springRedisLockRegistryPubSub_handoff8(SpringRedisPubSub s, OwnerChanges changes) throws Exception {
+        changes.ownerChanges += s.round();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BUDGET_64X4)
+    public void ours_handoff64x4(Ours64x4 s, OwnerChanges changes) throws Exception {
+        changes.ownerChanges += s.round();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BUDGET_64X4)
+    public void redissonLock_handoff64x4(RedissonLock64x4 s, OwnerChanges changes) throws Exception {
+        changes.ownerChanges += s.round();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BUDGET_64X4)
+    public void redissonFairLock_handoff64x4(RedissonFairLock64x4 s, OwnerChanges changes) throws Exception {
+        changes.ownerChanges += s.round();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BUDGET_64X4)
+    public void springRedisLockRegistrySpin_handoff64x4(SpringRedisSpin64x4 s, OwnerChanges changes)
+            throws Exception {
+        changes.ownerChanges += s.round();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BUDGET_64X4)
+    public void springRedisLockRegistryPubSub_handoff64x4(SpringRedisPubSub64x4 s, OwnerChanges changes)
+            throws Exception {
+        changes.ownerChanges += s.round();
     }
 
     /** Uncontended acquire + release latency, one caller, one name per candidate. */
@@ -376,5 +447,53 @@ public class RedisBenchmark {
     @OutputTimeUnit(TimeUnit.MICROSECONDS)
     public Integer redissonFairLock_uncontended(Single s) {
         return s.redissonFairLockStep.block(Duration.ofSeconds(30));
+    }
+
+    /** {@code RedisLockRegistry} uncontended, both modes on one connection factory, one caller. */
+    @State(Scope.Thread)
+    public static class SpringRedisSingle {
+        final String runId = runId();
+        ClientResources resources;
+        LettuceConnectionFactory factory;
+        RedisLockRegistry spinRegistry;
+        RedisLockRegistry pubSubRegistry;
+        Lock spin;
+        Lock pubSub;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            resources = DefaultClientResources.create();
+            factory = SpringRedisLocks.connectionFactory(resources);
+            spinRegistry = SpringRedisLocks.registry(factory, runId + "-spin", RedisLockRegistry.RedisLockType.SPIN_LOCK);
+            pubSubRegistry = SpringRedisLocks.registry(factory, runId + "-pubsub",
+                    RedisLockRegistry.RedisLockType.PUB_SUB_LOCK);
+            spin = spinRegistry.obtain("single");
+            pubSub = pubSubRegistry.obtain("single");
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() throws Exception {
+            spinRegistry.destroy();
+            pubSubRegistry.destroy();
+            factory.destroy();
+            deleteKeys(runId);
+            resources.shutdown(0, 2, TimeUnit.SECONDS).get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public void springRedisLockRegistrySpin_uncontended(SpringRedisSingle s) {
+        s.spin.lock();
+        s.spin.unlock();
+    }
+
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public void springRedisLockRegistryPubSub_uncontended(SpringRedisSingle s) {
+        s.pubSub.lock();
+        s.pubSub.unlock();
     }
 }

@@ -21,6 +21,9 @@ final class Summary {
     record Section(String title, String scoreMeaning, List<Row> rows) {
     }
 
+    /** {@code PostgresBenchmark.durableCommit} (commits per second) as microseconds per commit. */
+    static final String DURABLE_COMMIT_MICROS = "PostgresBenchmark.durableCommit:us/op";
+
     static final List<Section> SECTIONS = List.of(
             new Section("1. Uncontended acquire + release", "time per op: ratio < 1 = ours faster", List.of(
                     Row.plain("UncontendedBenchmark.ours_acquireRelease", "UncontendedBenchmark.reentrantLock_lockUnlock"),
@@ -51,17 +54,54 @@ final class Summary {
                     Row.plain("file.waiters.ours.threads", "file.waiters.threadPerWaiter.threads"),
                     Row.plain("file.waiters.ours.peakThreads", "file.waiters.threadPerWaiter.peakThreads"),
                     Row.plain("file.waiters.ours.millis", "file.waiters.threadPerWaiter.millis"))),
-            new Section("5. PostgreSQL, 8 contenders on one name (hand-offs/s) and uncontended (us/op)",
-                    "hand-offs: ratio > 1 = ours faster; us/op: ratio < 1 = ours faster", List.of(
+            new Section("5. PostgreSQL, hand-offs: 8 contenders on one name (handoff8), 4 on each of 64 names"
+                    + " (handoff64x4); grants/s, and owner changes/s (:ownerChanges, the true hand-offs)",
+                    "per second: ratio > 1 = ours faster", List.of(
                     Row.plain("PostgresBenchmark.ours_handoff8", "PostgresBenchmark.pgAdvisoryLock_handoff8"),
-                    Row.plain("PostgresBenchmark.ours_uncontended", "PostgresBenchmark.pgAdvisoryLock_uncontended"),
+                    Row.plain("PostgresBenchmark.ours_handoff8", "PostgresBenchmark.springJdbcLockRegistry_handoff8"),
+                    new Row("PostgresBenchmark.ours_handoff8:ownerChanges",
+                            "PostgresBenchmark.springJdbcLockRegistry_handoff8:ownerChanges", 10.0, null),
+                    Row.plain("PostgresBenchmark.ours_handoff8:ownerChanges",
+                            "PostgresBenchmark.pgAdvisoryLock_handoff8:ownerChanges"),
+                    new Row("PostgresBenchmark.ours_handoff8:ownerChanges", "PostgresBenchmark.durableCommit", 0.5, null),
+                    Row.plain("PostgresBenchmark.ours_handoff64x4:ownerChanges",
+                            "PostgresBenchmark.springJdbcLockRegistry_handoff64x4:ownerChanges"),
+                    Row.plain("PostgresBenchmark.ours_handoff64x4:ownerChanges",
+                            "PostgresBenchmark.pgAdvisoryLock_handoff64x4:ownerChanges"),
                     new Row("PostgresBenchmark.ours_handoff8", "RedisBenchmark.redissonLock_handoff8", 5.0, null))),
-            new Section("5. Redis, 8 contenders on one name (hand-offs/s) and uncontended (us/op)",
-                    "hand-offs: ratio > 1 = ours faster; us/op: ratio < 1 = ours faster", List.of(
-                    new Row("RedisBenchmark.ours_handoff8", "RedisBenchmark.redissonLock_handoff8", 1.5, null),
+            new Section("5. PostgreSQL, uncontended acquire + release; durableCommit:us/op = time of one durable"
+                    + " one-row commit (JDBC)", "time per op: ratio < 1 = ours faster", List.of(
+                    Row.plain("PostgresBenchmark.ours_uncontended", "PostgresBenchmark.pgAdvisoryLock_uncontended"),
+                    Row.plain("PostgresBenchmark.ours_uncontended",
+                            "PostgresBenchmark.springJdbcLockRegistry_uncontended"),
+                    new Row("PostgresBenchmark.ours_uncontended", DURABLE_COMMIT_MICROS, null, 3.0))),
+            new Section("5. Redis, hand-offs: 8 contenders on one name (handoff8), 4 on each of 64 names"
+                    + " (handoff64x4); grants/s, and owner changes/s (:ownerChanges, the true hand-offs)",
+                    "per second: ratio > 1 = ours faster", List.of(
+                    Row.plain("RedisBenchmark.ours_handoff8", "RedisBenchmark.redissonLock_handoff8"),
                     Row.plain("RedisBenchmark.ours_handoff8", "RedisBenchmark.redissonFairLock_handoff8"),
+                    new Row("RedisBenchmark.ours_handoff8:ownerChanges",
+                            "RedisBenchmark.redissonLock_handoff8:ownerChanges", 2.0, null),
+                    Row.plain("RedisBenchmark.ours_handoff8:ownerChanges",
+                            "RedisBenchmark.redissonFairLock_handoff8:ownerChanges"),
+                    new Row("RedisBenchmark.ours_handoff8:ownerChanges",
+                            "RedisBenchmark.springRedisLockRegistrySpin_handoff8:ownerChanges", 1.5, null),
+                    new Row("RedisBenchmark.ours_handoff8:ownerChanges",
+                            "RedisBenchmark.springRedisLockRegistryPubSub_handoff8:ownerChanges", 1.5, null),
+                    Row.plain("RedisBenchmark.ours_handoff64x4:ownerChanges",
+                            "RedisBenchmark.redissonLock_handoff64x4:ownerChanges"),
+                    Row.plain("RedisBenchmark.ours_handoff64x4:ownerChanges",
+                            "RedisBenchmark.redissonFairLock_handoff64x4:ownerChanges"),
+                    Row.plain("RedisBenchmark.ours_handoff64x4:ownerChanges",
+                            "RedisBenchmark.springRedisLockRegistrySpin_handoff64x4:ownerChanges"),
+                    Row.plain("RedisBenchmark.ours_handoff64x4:ownerChanges",
+                            "RedisBenchmark.springRedisLockRegistryPubSub_handoff64x4:ownerChanges"))),
+            new Section("5. Redis, uncontended acquire + release", "time per op: ratio < 1 = ours faster", List.of(
                     Row.plain("RedisBenchmark.ours_uncontended", "RedisBenchmark.redissonLock_uncontended"),
-                    Row.plain("RedisBenchmark.ours_uncontended", "RedisBenchmark.redissonFairLock_uncontended"))),
+                    Row.plain("RedisBenchmark.ours_uncontended", "RedisBenchmark.redissonFairLock_uncontended"),
+                    Row.plain("RedisBenchmark.ours_uncontended", "RedisBenchmark.springRedisLockRegistrySpin_uncontended"),
+                    Row.plain("RedisBenchmark.ours_uncontended",
+                            "RedisBenchmark.springRedisLockRegistryPubSub_uncontended"))),
             new Section("6. Process executor: /bin/true, one at a time", "spawns per second: ratio > 1 = ours faster",
                     List.of(Row.plain("ProcessSpawnBenchmark.ours_execute",
                             "ProcessSpawnBenchmark.processBuilder_startWaitFor"))),
@@ -88,8 +128,15 @@ final class Summary {
             "HandoffBenchmark.vertx_localLock", "HandoffBenchmark.reentrantLock_threads",
             "HandoffBenchmark.reentrantLockFair_threads",
             "PostgresBenchmark.ours_handoff8", "PostgresBenchmark.pgAdvisoryLock_handoff8",
+            "PostgresBenchmark.springJdbcLockRegistry_handoff8",
+            "PostgresBenchmark.ours_handoff64x4", "PostgresBenchmark.pgAdvisoryLock_handoff64x4",
+            "PostgresBenchmark.springJdbcLockRegistry_handoff64x4",
             "RedisBenchmark.ours_handoff8", "RedisBenchmark.redissonLock_handoff8",
-            "RedisBenchmark.redissonFairLock_handoff8");
+            "RedisBenchmark.redissonFairLock_handoff8", "RedisBenchmark.springRedisLockRegistrySpin_handoff8",
+            "RedisBenchmark.springRedisLockRegistryPubSub_handoff8",
+            "RedisBenchmark.ours_handoff64x4", "RedisBenchmark.redissonLock_handoff64x4",
+            "RedisBenchmark.redissonFairLock_handoff64x4", "RedisBenchmark.springRedisLockRegistrySpin_handoff64x4",
+            "RedisBenchmark.springRedisLockRegistryPubSub_handoff64x4");
 
     private Summary() {
     }
@@ -138,6 +185,10 @@ final class Summary {
     }
 
     private static @Nullable Double value(Map<String, Double> scores, Map<String, Double> memory, String key) {
+        if (key.equals(DURABLE_COMMIT_MICROS)) {
+            Double commitsPerSecond = scores.get("PostgresBenchmark.durableCommit");
+            return commitsPerSecond == null ? null : 1e6 / commitsPerSecond;
+        }
         Double v = scores.get(key);
         return v != null ? v : memory.get(key);
     }
