@@ -18,6 +18,8 @@ final class LuaScripts {
     static final Script RENEW = load("clock.lua", "renew.lua");
     /** Deletes a token's lease and queue entry, then wakes the waiters that may pass. */
     static final Script RELEASE = load("clock.lua", "queue.lua", "release.lua");
+    /** Turns an exclusive lease into a shared one, then hands the lock to the shared waiters that may pass. */
+    static final Script DOWNGRADE = load("clock.lua", "queue.lua", "downgrade.lua");
     /** Reports the stored leases of a name. */
     static final Script INSPECT = load("clock.lua", "inspect.lua");
     /** Deletes the expired leases of a name. */

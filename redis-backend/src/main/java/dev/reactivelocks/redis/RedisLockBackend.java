@@ -320,6 +320,22 @@ public final class RedisLockBackend implements LockBackend {
     }
 
     /** {@inheritDoc} A hand-off is emitted as its token too, after {@link #handOffs()} emitted it. */
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One script: the lease becomes shared with the next fencing token, then the queued shared requests
+     * at the head are handed the lock, as by a release.
+     */
+    @Override
+    public Mono<BackendLease> downgrade(String name, String token, Duration lease) {
+        return wakeUps.publishArguments(name)
+                .flatMap(wake -> this.<byte[]>run(LuaScripts.DOWNGRADE, ScriptOutputType.VALUE, layout.acquireKeys(name),
+                        ascii(token), millis(lease), wake[0], wake[1]))
+                .map(reply -> BackendLease.of(name, LockMode.SHARED, token,
+                        Long.parseLong(new String(reply, StandardCharsets.US_ASCII).substring(2))))
+                .onErrorMap(e -> translate(name, e));
+    }
+
     @Override
     public Flux<String> releases() {
         return signals.map(Signal::wake);

@@ -1,0 +1,19 @@
+-- downgrade.lua: turns a token's live exclusive lease into a shared one (after clock.lua and queue.lua),
+-- then hands the lock off to the queued shared requests that may now pass.
+-- KEYS[1..7] the name's keys, as for acquire.lua
+-- ARGV[1] token, ARGV[2] lease ms, ARGV[3] wake channel prefix, ARGV[4] the publish command
+-- Returns 'S:fencing' (a new fencing token; an already shared lease is extended and returned unchanged),
+-- false when the token holds no live lease of the name.
+local token, lease = ARGV[1], tonumber(ARGV[2])
+local held, mine = leases(token)
+if not mine then return false end
+local mode, f = string.match(mine, '^(%a):(%d+)$')
+if mode == 'E' then f = nextFencing(now + lease) end
+local expires = now + lease
+redis.call('HSET', KEYS[1], token, 'S:' .. f .. ':' .. string.format('%.0f', expires))
+expireAtLeast(KEYS[1], expires)
+if mode == 'E' and redis.call('EXISTS', KEYS[2]) == 1 then
+  add(held, 'S')
+  wake(held, ARGV[3], ARGV[4], true)
+end
+return 'S:' .. f
