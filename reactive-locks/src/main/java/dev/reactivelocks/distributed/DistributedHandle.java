@@ -34,6 +34,9 @@ final class DistributedHandle implements LockHandle {
     private final DistributedLockService service;
     private final LockHandle localHandle;
     private final BackendLease grant;
+    /** This grant's lease and renewal period. */
+    private final Duration lease;
+    private final Duration renewEvery;
     private final AtomicInteger state = new AtomicInteger(HELD);
     private final Sinks.Empty<Void> lost = Sinks.empty();
     private final Disposable.Swap renewTask = Disposables.swap();
@@ -43,16 +46,19 @@ final class DistributedHandle implements LockHandle {
     /** Consecutive failed renewals; touched only by the renewal chain, one step at a time. */
     private int failures;
 
-    DistributedHandle(DistributedLockService service, LockHandle localHandle, BackendLease grant, long sentAt) {
+    DistributedHandle(DistributedLockService service, LockHandle localHandle, BackendLease grant, Duration lease,
+                      long sentAt) {
         this.service = service;
         this.localHandle = localHandle;
         this.grant = grant;
-        this.leaseEnd = sentAt + service.lease.toNanos();
+        this.lease = lease;
+        this.renewEvery = service.renewEvery(lease);
+        this.leaseEnd = sentAt + lease.toNanos();
     }
 
     void start() {
         armExpiry();
-        scheduleRenewal(service.renewEvery);
+        scheduleRenewal(renewEvery);
     }
 
     /** The service was disposed: no more renewals; the lease runs out unless released first. */
@@ -72,17 +78,17 @@ final class DistributedHandle implements LockHandle {
             return;
         }
         long sentAt = service.now();
-        service.backend.renew(grant.name(), grant.token(), service.lease)
-                .timeout(service.renewEvery, service.timer())
+        service.backend.renew(grant.name(), grant.token(), lease)
+                .timeout(renewEvery, service.timer())
                 .subscribe(renewed -> {
                     if (renewed) {
                         failures = 0;
-                        long end = sentAt + service.lease.toNanos();
+                        long end = sentAt + lease.toNanos();
                         if (end > leaseEnd) {
                             leaseEnd = end;
                         }
                         armExpiry();
-                        scheduleRenewal(service.renewEvery);
+                        scheduleRenewal(renewEvery);
                     } else {
                         lose();
                     }

@@ -3,15 +3,21 @@ package dev.reactivelocks.distributed;
 import dev.reactivelocks.IllegalLockStateException;
 import dev.reactivelocks.InProcessLockService;
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockInfo;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockServiceClosedException;
+import dev.reactivelocks.LockStats;
 import dev.reactivelocks.internal.HeldLocks;
+import dev.reactivelocks.internal.Owners;
 import dev.reactivelocks.spi.LockBackend;
+import dev.reactivelocks.spi.StoredLease;
+import dev.reactivelocks.spi.StoredLock;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -21,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
@@ -95,6 +102,7 @@ public final class DistributedLockService implements LockService {
     private final @Nullable Scheduler timer;
     private final InProcessLockService local;
     private final String tokenPrefix;
+    private final String owner;
     private final AtomicLong tokenCounter = new AtomicLong();
     private final ConcurrentHashMap<String, Set<RemoteAcquisition>> waiting = new ConcurrentHashMap<>();
     private final Set<DistributedHandle> held = ConcurrentHashMap.newKeySet();
@@ -102,7 +110,7 @@ public final class DistributedLockService implements LockService {
     private volatile boolean closed;
 
     DistributedLockService(LockBackend backend, Duration lease, Duration renewEvery, Duration pollInterval,
-                           @Nullable Scheduler timer) {
+                           @Nullable Scheduler timer, String owner) {
         this.backend = backend;
         this.lease = lease;
         this.renewEvery = renewEvery;
@@ -110,7 +118,8 @@ public final class DistributedLockService implements LockService {
         this.keepQueued = pollInterval.multipliedBy(3).plus(RETRY_MAX);
         this.timer = timer;
         this.local = timer != null ? LockService.builder().timer(timer).build() : LockService.builder().build();
-        this.tokenPrefix = Long.toHexString(new SecureRandom().nextLong());
+        this.owner = owner;
+        this.tokenPrefix = owner + Owners.SEPARATOR + Long.toHexString(new SecureRandom().nextLong());
         this.releaseSignals = backend.releases()
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)))
                 .subscribe(this::onReleaseSignal, error -> { });
@@ -128,7 +137,8 @@ public final class DistributedLockService implements LockService {
      * {@inheritDoc}
      *
      * <p>Named semaphores ({@link LockOptions#permits(int)}) are not supported and throw
-     * {@link IllegalArgumentException}. The timeout covers the wait behind this service's own waiters and the wait in the store. Transient
+     * {@link IllegalArgumentException}. A {@link LockOptions#lease(Duration) lease} in the options replaces
+     * the service's for this grant, and is renewed at the service's ratio of renewal period to lease. The timeout covers the wait behind this service's own waiters and the wait in the store. Transient
      * backend errors are retried until the timeout; without timeout they are retried until the grant, a
      * cancel or the service's disposal. A permanent backend error (a {@code LockException}, such as a
      * misconfigured store) is signalled as is.
@@ -137,7 +147,7 @@ public final class DistributedLockService implements LockService {
     public Mono<LockHandle> acquire(String name, LockOptions options) {
         checkName(name);
         checkOptions(options);
-        return acquire(name, options.mode(), options.timeoutOrNull(), false);
+        return acquire(name, options.mode(), options.timeoutOrNull(), leaseOf(options), false);
     }
 
     /**
@@ -150,16 +160,77 @@ public final class DistributedLockService implements LockService {
     public Mono<LockHandle> tryAcquire(String name, LockOptions options) {
         checkName(name);
         checkOptions(options);
-        return acquire(name, options.mode(), null, true);
+        return acquire(name, options.mode(), null, leaseOf(options), true);
     }
 
-    private Mono<LockHandle> acquire(String name, LockMode mode, @Nullable Duration timeout, boolean tryOnly) {
-        return new RemoteAcquisition.AcquireMono(this, name, mode, timeout, tryOnly);
+    private Mono<LockHandle> acquire(String name, LockMode mode, @Nullable Duration timeout, Duration lease,
+                                     boolean tryOnly) {
+        return new RemoteAcquisition.AcquireMono(this, name, mode, timeout, lease, tryOnly);
+    }
+
+    private Duration leaseOf(LockOptions options) {
+        return options.lease().orElse(lease);
+    }
+
+    /**
+     * The renewal period of a grant with {@code grantLease}: the service's renewal period for its own lease,
+     * the same fraction of any other lease.
+     */
+    Duration renewEvery(Duration grantLease) {
+        if (grantLease.equals(lease)) {
+            return renewEvery;
+        }
+        double fraction = (double) renewEvery.toNanos() / lease.toNanos();
+        return Duration.ofNanos(Math.max(1L, (long) (grantLease.toNanos() * fraction)));
     }
 
     /** The in-process service that admits one waiter per name of this service to the store. */
     LockService local() {
         return local;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Reads the name's live leases from the backend ({@link LockBackend#inspect(String)}): the holders
+     * of every service sharing the store. Times and expiries are the store's; the
+     * {@link LockInfo#owners() owners} are those the holding services were built with
+     * ({@link DistributedLockServiceBuilder#owner(String)}); {@link LockInfo#waiting()} counts the entries of
+     * the store's wait queue plus this service's acquisitions waiting behind its own holders, and is empty
+     * when the backend keeps no queue. Errors with {@link UnsupportedOperationException} when the backend
+     * does not support inspection, and with the backend's error when the store cannot be read.
+     */
+    @Override
+    public Mono<LockInfo> inspect(String name) {
+        checkName(name);
+        return backend.inspect(name).map(this::info);
+    }
+
+    /** {@inheritDoc} See {@link #inspect(String)}; the backend lists the names ({@link LockBackend#locks}). */
+    @Override
+    public Flux<LockInfo> locks(String prefix) {
+        Objects.requireNonNull(prefix, "prefix");
+        return backend.locks(prefix).map(this::info);
+    }
+
+    private LockInfo info(StoredLock stored) {
+        List<StoredLease> leases = new ArrayList<>(stored.leases());
+        leases.sort(Comparator.comparingLong(StoredLease::fencingToken));
+        StoredLease latest = leases.get(leases.size() - 1);
+        LockMode mode = leases.stream().anyMatch(l -> l.mode() == LockMode.EXCLUSIVE) ? LockMode.EXCLUSIVE
+                : LockMode.SHARED;
+        LockInfo.Builder info = LockInfo.builder(stored.name(), mode, mode == LockMode.EXCLUSIVE ? 1 : leases.size())
+                .fencingToken(latest.fencingToken())
+                .leaseExpiry(leases.stream().map(StoredLease::expiresAt).max(Comparator.naturalOrder()).orElseThrow());
+        leases.stream().flatMap(l -> l.grantedAt().stream()).min(Comparator.naturalOrder()).ifPresent(info::heldSince);
+        leases.forEach(l -> Owners.of(l.token()).ifPresent(info::owner));
+        stored.waiting().ifPresent(queued -> info.waiting(queued + local.stats(stored.name()).map(LockStats::pending).orElse(0)));
+        return info.build();
+    }
+
+    /** @return the owner description this service writes with its leases */
+    public String owner() {
+        return owner;
     }
 
     private static void checkName(String name) {

@@ -3,7 +3,10 @@ package dev.reactivelocks.distributed;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.spi.LockBackend;
+import dev.reactivelocks.spi.StoredLease;
+import dev.reactivelocks.spi.StoredLock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -89,12 +92,12 @@ public final class InMemoryLockBackend implements LockBackend {
                 boolean pruned = state.prune(now);
                 Row mine = state.leases.get(token);
                 if (mine != null) {
-                    state.leases.put(token, new Row(mine.mode, mine.fencing, now + lease.toNanos()));
+                    state.leases.put(token, new Row(mine.mode, mine.fencing, now + lease.toNanos(), mine.grantedAt));
                     out.grant = BackendLease.of(name, mine.mode, token, mine.fencing);
                 } else if (state.admits(token, mode)) {
                     long f = fencing.incrementAndGet();
                     state.queue.remove(token);
-                    state.leases.put(token, new Row(mode, f, now + lease.toNanos()));
+                    state.leases.put(token, new Row(mode, f, now + lease.toNanos(), now));
                     out.grant = BackendLease.of(name, mode, token, f);
                 } else if (keepQueued != null) {
                     state.queue.put(token, new Waiter(mode, now + keepQueued.toNanos())); // keeps its place
@@ -118,7 +121,7 @@ public final class InMemoryLockBackend implements LockBackend {
                 Row r = state.leases.get(token);
                 if (r != null && r.expiresAt > now) {
                     renewed[0] = true;
-                    state.leases.put(token, new Row(r.mode, r.fencing, now + lease.toNanos()));
+                    state.leases.put(token, new Row(r.mode, r.fencing, now + lease.toNanos(), r.grantedAt));
                 }
                 return state;
             });
@@ -198,6 +201,51 @@ public final class InMemoryLockBackend implements LockBackend {
         return out;
     }
 
+    /** {@inheritDoc} Times are those of the clock scheduler, as an {@code Instant} after the epoch. */
+    @Override
+    public Flux<StoredLock> locks(String namePrefix) {
+        Objects.requireNonNull(namePrefix, "namePrefix");
+        return Flux.defer(() -> {
+            List<StoredLock> out = new ArrayList<>();
+            for (String name : names.keySet()) {
+                if (name.startsWith(namePrefix)) {
+                    StoredLock lock = stored(name);
+                    if (lock != null) {
+                        out.add(lock);
+                    }
+                }
+            }
+            return Flux.fromIterable(out);
+        });
+    }
+
+    @Override
+    public Mono<StoredLock> inspect(String name) {
+        Objects.requireNonNull(name, "name");
+        return Mono.fromSupplier(() -> stored(name));
+    }
+
+    private @Nullable StoredLock stored(String name) {
+        long now = now();
+        StoredLock[] out = new StoredLock[1];
+        names.computeIfPresent(name, (k, state) -> {
+            List<StoredLease> live = new ArrayList<>();
+            state.leases.forEach((token, r) -> {
+                if (r.expiresAt > now) {
+                    live.add(StoredLease.of(r.mode, token, r.fencing, instant(r.expiresAt), instant(r.grantedAt)));
+                }
+            });
+            int queued = (int) state.queue.values().stream().filter(w -> w.expiresAt > now).count();
+            out[0] = live.isEmpty() ? null : StoredLock.of(k, live, queued);
+            return state;
+        });
+        return out[0];
+    }
+
+    private static Instant instant(long clockNanos) {
+        return Instant.EPOCH.plusNanos(clockNanos);
+    }
+
     @Override
     public String toString() {
         return "InMemoryLockBackend{names=" + names.size() + "}";
@@ -263,7 +311,8 @@ public final class InMemoryLockBackend implements LockBackend {
         }
     }
 
-    private record Row(LockMode mode, long fencing, long expiresAt) {
+    /** Times in nanoseconds of the clock scheduler. */
+    private record Row(LockMode mode, long fencing, long expiresAt, long grantedAt) {
     }
 
     private record Waiter(LockMode mode, long expiresAt) {

@@ -69,6 +69,8 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
     final LockMode mode;
     final String token;
     private final @Nullable Duration timeout;
+    /** The lease of this grant: the service's, or the one of the caller's options. */
+    private final Duration lease;
     private final long start;
     private final boolean tryOnly;
     private final CoreSubscriber<? super LockHandle> actual;
@@ -95,13 +97,14 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
     private volatile @Nullable DistributedHandle handle;
 
     RemoteAcquisition(DistributedLockService service, String name, LockMode mode, @Nullable Duration timeout,
-                      boolean tryOnly, CoreSubscriber<? super LockHandle> actual) {
+                      Duration lease, boolean tryOnly, CoreSubscriber<? super LockHandle> actual) {
         this.service = service;
         this.name = name;
         this.key = service.backend.signalKey(name);
         this.mode = mode;
         this.token = service.newToken();
         this.timeout = timeout;
+        this.lease = lease;
         this.start = service.now();
         this.tryOnly = tryOnly;
         this.actual = actual;
@@ -199,10 +202,10 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
     private void attempt() {
         long sentAt = service.now();
         Mono<BackendLease> call = singleAttempt
-                ? service.backend.tryAcquire(name, mode, token, service.lease)
-                : service.backend.acquireOrQueue(name, mode, token, service.lease, service.keepQueued);
+                ? service.backend.tryAcquire(name, mode, token, lease)
+                : service.backend.acquireOrQueue(name, mode, token, lease, service.keepQueued);
         call
-                .timeout(service.lease, service.timer())
+                .timeout(lease, service.timer())
                 .map(Optional::of)
                 .defaultIfEmpty(Optional.empty())
                 .subscribe(grant -> {
@@ -222,7 +225,7 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
         }
         finish();
         DistributedHandle granted = new DistributedHandle(service,
-                Objects.requireNonNull(localHandle, "granted before the in-process grant"), grant, sentAt);
+                Objects.requireNonNull(localHandle, "granted before the in-process grant"), grant, lease, sentAt);
         service.holding(granted);
         granted.start();
         handle = granted;
@@ -372,14 +375,16 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
         private final String name;
         private final LockMode mode;
         private final @Nullable Duration timeout;
+        private final Duration lease;
         private final boolean tryOnly;
 
         AcquireMono(DistributedLockService service, String name, LockMode mode, @Nullable Duration timeout,
-                    boolean tryOnly) {
+                    Duration lease, boolean tryOnly) {
             this.service = service;
             this.name = name;
             this.mode = mode;
             this.timeout = timeout;
+            this.lease = lease;
             this.tryOnly = tryOnly;
         }
 
@@ -394,7 +399,7 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
                 Operators.error(actual, new LockServiceClosedException(name));
                 return;
             }
-            actual.onSubscribe(new RemoteAcquisition(service, name, mode, timeout, tryOnly, actual));
+            actual.onSubscribe(new RemoteAcquisition(service, name, mode, timeout, lease, tryOnly, actual));
         }
     }
 }
