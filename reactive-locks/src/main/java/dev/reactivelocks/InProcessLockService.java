@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
@@ -112,8 +111,8 @@ public final class InProcessLockService implements LockService {
     /**
      * {@inheritDoc}
      *
-     * <p>Reads the name's state in its critical section, on the subscribing thread. The
-     * {@link LockInfo#heldSince()} and the times are those of the timer scheduler's clock; every holder is
+     * <p>Reads the name's state in its critical section, on the subscribing thread.
+     * {@link LockInfo#heldSince()} is wall-clock time ({@code System.currentTimeMillis()}); every holder is
      * in this JVM, so {@link LockInfo#owners()} is empty.
      */
     @Override
@@ -153,9 +152,9 @@ public final class InProcessLockService implements LockService {
         return out[0];
     }
 
-    /** The time of the timer's clock in milliseconds: wall-clock time unless a (virtual) timer is injected. */
+    /** Wall-clock time in milliseconds, for {@link LockInfo#heldSince()}. */
     long clockMillis() {
-        return timer != null ? timer.now(TimeUnit.MILLISECONDS) : System.currentTimeMillis();
+        return System.currentTimeMillis();
     }
 
     int maxPending() {

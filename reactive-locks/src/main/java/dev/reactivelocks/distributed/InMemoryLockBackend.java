@@ -201,7 +201,10 @@ public final class InMemoryLockBackend implements LockBackend {
         return out;
     }
 
-    /** {@inheritDoc} Times are those of the clock scheduler, as an {@code Instant} after the epoch. */
+    /**
+     * {@inheritDoc} Times are measured by the clock scheduler and reported as wall-clock instants (the
+     * wall-clock time now, moved by their distance from the clock's now).
+     */
     @Override
     public Flux<StoredLock> locks(String namePrefix) {
         Objects.requireNonNull(namePrefix, "namePrefix");
@@ -232,7 +235,8 @@ public final class InMemoryLockBackend implements LockBackend {
             List<StoredLease> live = new ArrayList<>();
             state.leases.forEach((token, r) -> {
                 if (r.expiresAt > now) {
-                    live.add(StoredLease.of(r.mode, token, r.fencing, instant(r.expiresAt), instant(r.grantedAt)));
+                    live.add(StoredLease.of(r.mode, token, r.fencing, instant(r.expiresAt, now),
+                            instant(r.grantedAt, now)));
                 }
             });
             int queued = (int) state.queue.values().stream().filter(w -> w.expiresAt > now).count();
@@ -242,8 +246,9 @@ public final class InMemoryLockBackend implements LockBackend {
         return out[0];
     }
 
-    private static Instant instant(long clockNanos) {
-        return Instant.EPOCH.plusNanos(clockNanos);
+    /** The wall-clock time of the clock reading {@code clockNanos}, given the reading {@code now}. */
+    private static Instant instant(long clockNanos, long now) {
+        return Instant.ofEpochMilli(System.currentTimeMillis()).plusNanos(clockNanos - now);
     }
 
     @Override
