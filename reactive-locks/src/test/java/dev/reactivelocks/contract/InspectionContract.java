@@ -58,6 +58,7 @@ public interface InspectionContract {
     private static LockInfo inspectUntil(LockService locks, String name, Predicate<LockInfo> condition,
                                          String description) {
         return Flux.interval(Duration.ZERO, Duration.ofMillis(20))
+                .onBackpressureDrop()
                 .concatMap(tick -> locks.inspect(name))
                 .filter(condition)
                 .next()
