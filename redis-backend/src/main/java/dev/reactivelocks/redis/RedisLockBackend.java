@@ -4,6 +4,8 @@ import dev.reactivelocks.LockConfigurationException;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.spi.LockBackend;
+import dev.reactivelocks.spi.StoredLease;
+import dev.reactivelocks.spi.StoredLock;
 import io.lettuce.core.KeyScanArgs;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandExecutionException;
@@ -18,6 +20,7 @@ import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -299,6 +302,26 @@ public final class RedisLockBackend implements LockBackend {
             + "end\n"
             + "return table.concat(out, '\\n')\n");
 
+    /**
+     * Inspection, read-only. KEYS: lock, queue entries. Returns the number of live queue entries, then one
+     * line "token TAB mode TAB fencing TAB expiresAtMillis" per live lease.
+     */
+    static final Script LOCK_STATE = new Script(NOW
+            + "local waiting = 0\n"
+            + "for _, v in ipairs(redis.call('HVALS', KEYS[2])) do\n"
+            + "  local exp = string.match(v, '^%a:(%d+):')\n"
+            + "  if exp and tonumber(exp) > now then waiting = waiting + 1 end\n"
+            + "end\n"
+            + "local out = {tostring(waiting)}\n"
+            + "local entries = redis.call('HGETALL', KEYS[1])\n"
+            + "for i = 1, #entries, 2 do\n"
+            + "  local mode, fence, exp = string.match(entries[i + 1], '^(%a):(%d+):(%d+)$')\n"
+            + "  if exp and tonumber(exp) > now then\n"
+            + "    out[#out + 1] = entries[i] .. '\\t' .. mode .. '\\t' .. fence .. '\\t' .. exp\n"
+            + "  end\n"
+            + "end\n"
+            + "return table.concat(out, '\\n')\n");
+
     /** KEYS: lock. Deletes the expired leases of the name; returns how many. */
     static final Script PRUNE = new Script(NOW
             + "local entries = redis.call('HGETALL', KEYS[1])\n"
@@ -482,6 +505,50 @@ public final class RedisLockBackend implements LockBackend {
                     }
                     return out;
                 }));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Scans the lock keys of the prefix ({@code SCAN}, never {@code KEYS}), and reads each name with one
+     * read-only script judged by the Redis clock: its live leases and the live entries of its wait queue (a
+     * walk of the queue's entries, so the cost grows with the queue). Redis records no grant times, so
+     * {@link StoredLease#grantedAt()} is empty.
+     */
+    @Override
+    public Flux<StoredLock> locks(String namePrefix) {
+        Objects.requireNonNull(namePrefix, "namePrefix");
+        return lockKeys()
+                .filter(key -> nameOf(key).startsWith(namePrefix))
+                .concatMap(key -> lockState(nameOf(key)));
+    }
+
+    /** {@inheritDoc} One read-only script on the name's keys, as {@link #locks(String)}. */
+    @Override
+    public Mono<StoredLock> inspect(String name) {
+        Objects.requireNonNull(name, "name");
+        return lockState(name);
+    }
+
+    private Mono<StoredLock> lockState(String name) {
+        byte[][] queueKeys = queueKeys(Names.encode(name));
+        byte[][] keys = {queueKeys[0], queueKeys[2]};
+        return this.<byte[]>run(LOCK_STATE, ScriptOutputType.VALUE, keys)
+                .mapNotNull(reply -> {
+                    String[] lines = new String(reply, StandardCharsets.UTF_8).split("\n");
+                    List<StoredLease> leases = new ArrayList<>();
+                    for (int i = 1; i < lines.length; i++) {
+                        String[] f = lines[i].split("\t");
+                        leases.add(StoredLease.of(f[1].equals("E") ? LockMode.EXCLUSIVE : LockMode.SHARED, f[0],
+                                Long.parseLong(f[2]), Instant.ofEpochMilli(Long.parseLong(f[3])), null));
+                    }
+                    return leases.isEmpty() ? null : StoredLock.of(name, leases, Integer.parseInt(lines[0]));
+                })
+                .onErrorMap(e -> translate(name, e));
+    }
+
+    private String nameOf(byte[] lockKey) {
+        return Names.decode(lockKey, prefix.length + LOCK.length);
     }
 
     /**
