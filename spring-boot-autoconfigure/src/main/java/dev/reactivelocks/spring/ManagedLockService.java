@@ -1,6 +1,7 @@
 package dev.reactivelocks.spring;
 
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockInfo;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.internal.LockServiceView;
@@ -131,6 +132,18 @@ final class ManagedLockService implements LockService, LockServiceView, Disposab
     private int sweep() {
         granted.keySet().removeIf(h -> !h.isHeld());
         return granted.size();
+    }
+
+    /** Forwards to the delegate; inspection records nothing. */
+    @Override
+    public Mono<LockInfo> inspect(String name) {
+        return delegate.inspect(name);
+    }
+
+    /** Forwards to the delegate; inspection records nothing. */
+    @Override
+    public Flux<LockInfo> locks(String prefix) {
+        return delegate.locks(prefix);
     }
 
     /**
