@@ -214,6 +214,27 @@ public final class DistributedLockService implements LockService {
     }
 
     private LockInfo info(StoredLock stored) {
+        return info(stored, local.stats(stored.name()).map(LockStats::pending).orElse(0));
+    }
+
+    /**
+     * The locks held in a store, read without a service: no release signals are subscribed to and no lock is
+     * taken, so this suits tools that only look (such as {@code reactive-locks list}). The same
+     * {@link LockInfo}s as {@link #locks(String)} of a service on {@code backend}, except that
+     * {@link LockInfo#waiting()} counts the store's wait queue only.
+     *
+     * @param backend the store
+     * @param prefix the start of the names; {@code ""} for all
+     * @return a cold {@code Flux} of the held locks, erroring as {@link LockBackend#locks(String)}
+     */
+    public static Flux<LockInfo> storedLocks(LockBackend backend, String prefix) {
+        Objects.requireNonNull(backend, "backend");
+        Objects.requireNonNull(prefix, "prefix");
+        return backend.locks(prefix).map(stored -> info(stored, 0));
+    }
+
+    /** {@code stored} as a {@link LockInfo}, with {@code localWaiting} more waiters than the store's queue. */
+    private static LockInfo info(StoredLock stored, int localWaiting) {
         List<StoredLease> leases = new ArrayList<>(stored.leases());
         leases.sort(Comparator.comparingLong(StoredLease::fencingToken));
         StoredLease latest = leases.get(leases.size() - 1);
@@ -224,7 +245,7 @@ public final class DistributedLockService implements LockService {
                 .leaseExpiry(leases.stream().map(StoredLease::expiresAt).max(Comparator.naturalOrder()).orElseThrow());
         leases.stream().flatMap(l -> l.grantedAt().stream()).min(Comparator.naturalOrder()).ifPresent(info::heldSince);
         leases.forEach(l -> Owners.of(l.token()).ifPresent(info::owner));
-        stored.waiting().ifPresent(queued -> info.waiting(queued + local.stats(stored.name()).map(LockStats::pending).orElse(0)));
+        stored.waiting().ifPresent(queued -> info.waiting(queued + localWaiting));
         return info.build();
     }
 
