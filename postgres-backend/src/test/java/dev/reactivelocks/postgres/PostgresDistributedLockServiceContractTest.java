@@ -5,9 +5,7 @@ import dev.reactivelocks.contract.LockServiceContract;
 import dev.reactivelocks.distributed.DistributedLockService;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
-import dev.reactivelocks.internal.Owners;
 import java.time.Duration;
-import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -44,16 +42,6 @@ class PostgresDistributedLockServiceContractTest extends LockServiceContract {
         backend = PostgresLockBackend.create(pool, config);
         return DistributedLockService.builder(backend)
                 .lease(Duration.ofSeconds(2)).renewEvery(Duration.ofMillis(500)).build();
-    }
-
-    @Override
-    public List<String> inspectionOwnersOfThisJvm() {
-        return List.of(Owners.thisProcess());
-    }
-
-    @Override
-    public boolean inspectionReportsLeaseExpiry() {
-        return true;
     }
 
     @Override

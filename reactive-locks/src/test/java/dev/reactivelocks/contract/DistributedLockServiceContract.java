@@ -285,16 +285,8 @@ public abstract class DistributedLockServiceContract {
 
     // ---- inspection and per-call leases ------------------------------------------------------------
 
-    /** Inspects {@code name} through {@code s} until {@code condition} holds (queueing is asynchronous). */
-    protected static LockInfo inspectUntil(DistributedLockService s, String name, Predicate<LockInfo> condition) {
-        return Flux.interval(Duration.ZERO, Duration.ofMillis(20))
-                .onBackpressureDrop()
-                .concatMap(tick -> s.inspect(name))
-                .filter(condition)
-                .next()
-                .blockOptional(TIMEOUT)
-                .orElseThrow(() -> new AssertionError("'" + name + "' never reached the state; last: "
-                        + s.inspect(name).block(TIMEOUT)));
+    private static LockInfo inspectUntil(DistributedLockService s, String name, Predicate<LockInfo> condition) {
+        return InspectionContract.inspectUntil(s, name, condition, "the state awaited");
     }
 
     @Test

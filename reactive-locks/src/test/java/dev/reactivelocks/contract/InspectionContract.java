@@ -8,6 +8,10 @@ import dev.reactivelocks.LockInfo;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
+import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.file.FileLockService;
+import dev.reactivelocks.internal.LockServiceView;
+import dev.reactivelocks.internal.Owners;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -33,9 +37,14 @@ public interface InspectionContract {
     /** @return the service under test */
     LockService inspected();
 
-    /** @return the owners a lock held by this JVM reports: none unless the service tells owners */
+    /**
+     * @return the owners a lock held by this JVM reports: this process for file locks, the service's owner
+     *         for distributed locks, none for in-process locks (seen through the {@link LockServiceView}s)
+     */
     default List<String> inspectionOwnersOfThisJvm() {
-        return List.of();
+        Object service = LockServiceView.unwrap(inspected());
+        return service instanceof DistributedLockService d ? List.of(d.owner())
+                : service instanceof FileLockService ? List.of(Owners.thisProcess()) : List.of();
     }
 
     /** @return whether the service reports {@link LockInfo#heldSince()} */
@@ -43,9 +52,9 @@ public interface InspectionContract {
         return true;
     }
 
-    /** @return whether the service reports {@link LockInfo#leaseExpiry()} (distributed services) */
+    /** @return whether the service reports {@link LockInfo#leaseExpiry()}: distributed services do */
     default boolean inspectionReportsLeaseExpiry() {
-        return false;
+        return LockServiceView.unwrap(inspected()) instanceof DistributedLockService;
     }
 
     private static LockInfo inspectNow(LockService locks, String name) {
@@ -54,8 +63,17 @@ public interface InspectionContract {
         return info;
     }
 
-    /** Inspects {@code name} until {@code condition} holds (acquisitions may queue asynchronously). */
-    private static LockInfo inspectUntil(LockService locks, String name, Predicate<LockInfo> condition,
+    /**
+     * Inspects {@code name} until {@code condition} holds (acquisitions may queue asynchronously), for at
+     * most {@link #INSPECT_WAIT}.
+     *
+     * @param locks the service
+     * @param name the lock name
+     * @param condition the state awaited
+     * @param description the state, for the failure message
+     * @return the first state that satisfies {@code condition}
+     */
+    static LockInfo inspectUntil(LockService locks, String name, Predicate<LockInfo> condition,
                                          String description) {
         return Flux.interval(Duration.ZERO, Duration.ofMillis(20))
                 .onBackpressureDrop()

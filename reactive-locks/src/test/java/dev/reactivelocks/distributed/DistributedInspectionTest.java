@@ -8,13 +8,10 @@ import dev.reactivelocks.LockInfo;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.internal.Owners;
-import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.spi.StoredLock;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
-import reactor.core.publisher.Flux;
-import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
 /** Owners written with leases, inspection through the SPI, and per-call leases in the reference backend. */
@@ -71,31 +68,10 @@ class DistributedInspectionTest {
         service.dispose();
     }
 
-    /** A backend written before inspection existed: locking works, inspection says it is unsupported. */
+    /** A backend written before inspection existed (this wrapper forwards locking only). */
     @Test
     void backendsWithoutInspectionReportItAsUnsupported() {
-        InMemoryLockBackend store = InMemoryLockBackend.create();
-        LockBackend legacy = new LockBackend() {
-            @Override
-            public Mono<BackendLease> tryAcquire(String name, LockMode mode, String token, Duration lease) {
-                return store.tryAcquire(name, mode, token, lease);
-            }
-
-            @Override
-            public Mono<Boolean> renew(String name, String token, Duration lease) {
-                return store.renew(name, token, lease);
-            }
-
-            @Override
-            public Mono<Boolean> release(String name, String token) {
-                return store.release(name, token);
-            }
-
-            @Override
-            public Flux<String> releases() {
-                return store.releases();
-            }
-        };
+        LockBackend legacy = new FaultyBackend(InMemoryLockBackend.create());
         DistributedLockService service = DistributedLockService.builder(legacy).build();
         LockHandle h = service.acquire("legacy").block(WAIT);
         StepVerifier.create(service.inspect("legacy"))

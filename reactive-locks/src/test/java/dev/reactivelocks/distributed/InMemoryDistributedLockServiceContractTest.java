@@ -5,9 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.contract.LockServiceContract;
-import dev.reactivelocks.internal.Owners;
 import java.time.Duration;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The core contract, run by {@link DistributedLockService} over the in-memory reference backend. */
@@ -17,16 +15,6 @@ class InMemoryDistributedLockServiceContractTest extends LockServiceContract {
     protected LockService createService() {
         return DistributedLockService.builder(InMemoryLockBackend.create())
                 .lease(Duration.ofSeconds(2)).renewEvery(Duration.ofMillis(500)).build();
-    }
-
-    @Override
-    public List<String> inspectionOwnersOfThisJvm() {
-        return List.of(Owners.thisProcess());
-    }
-
-    @Override
-    public boolean inspectionReportsLeaseExpiry() {
-        return true;
     }
 
     @Test

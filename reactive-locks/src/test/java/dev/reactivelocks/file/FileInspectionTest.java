@@ -7,6 +7,8 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockInfo;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.contract.InspectionContract;
+import dev.reactivelocks.contract.TempLockDirectory;
 import dev.reactivelocks.internal.Owners;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,31 +17,22 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import reactor.core.publisher.Flux;
 
 /** Who holds a lock file: other processes read from the kernel's table of locks, this JVM from its queues. */
 class FileInspectionTest {
 
     private static final Duration WAIT = Duration.ofSeconds(20);
 
-    @TempDir
-    Path tmp;
-    private Path dir;
-    private FileLockService locks;
-
-    @BeforeEach
-    void setUp() {
-        dir = tmp.resolve("locks");
-        locks = FileLockService.create(FileLockConfig.builder().lockDirectory(dir).build());
-    }
+    private final TempLockDirectory directory = new TempLockDirectory("file-inspection");
+    private final FileLockService locks = directory.newService();
+    private final Path dir = locks.config().lockDirectory().orElseThrow();
 
     @AfterEach
-    void tearDown() {
+    void disposeAndDelete() {
         locks.disposeLater().block(WAIT);
         FileLockServiceTest.await(() -> LockFile.openEntries() == 0, "all lock file entries closed");
+        directory.delete();
     }
 
     @Test
@@ -64,12 +57,7 @@ class FileInspectionTest {
     }
 
     private LockInfo inspectUntil(String name, Predicate<LockInfo> condition) {
-        return Flux.interval(Duration.ZERO, Duration.ofMillis(20)).onBackpressureDrop()
-                .concatMap(tick -> locks.inspect(name))
-                .filter(condition)
-                .next()
-                .blockOptional(WAIT)
-                .orElseThrow(() -> new AssertionError("last: " + locks.inspect(name).block(WAIT)));
+        return InspectionContract.inspectUntil(locks, name, condition, "the state awaited");
     }
 
     @Test

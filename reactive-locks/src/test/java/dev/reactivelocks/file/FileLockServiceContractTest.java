@@ -3,8 +3,6 @@ package dev.reactivelocks.file;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.contract.LockServiceContract;
 import dev.reactivelocks.contract.TempLockDirectory;
-import dev.reactivelocks.internal.Owners;
-import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 
 /** The core {@link LockServiceContract}, run against {@link FileLockService} with a fresh lock directory per test. */
@@ -16,11 +14,6 @@ class FileLockServiceContractTest extends LockServiceContract {
     protected LockService createService() {
         directory = new TempLockDirectory("file-lock-contract");
         return directory.newService();
-    }
-
-    @Override
-    public List<String> inspectionOwnersOfThisJvm() {
-        return List.of(Owners.thisProcess());
     }
 
     @AfterEach

@@ -5,9 +5,7 @@ import dev.reactivelocks.contract.LockServiceContract;
 import dev.reactivelocks.distributed.DistributedLockService;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
-import dev.reactivelocks.internal.Owners;
 import java.time.Duration;
-import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -44,16 +42,6 @@ class RedisDistributedLockServiceContractTest extends LockServiceContract {
         backend = RedisLockBackend.create(client, uri, config);
         return DistributedLockService.builder(backend)
                 .lease(Duration.ofSeconds(2)).renewEvery(Duration.ofMillis(500)).build();
-    }
-
-    @Override
-    public List<String> inspectionOwnersOfThisJvm() {
-        return List.of(Owners.thisProcess());
-    }
-
-    @Override
-    public boolean inspectionReportsLeaseExpiry() {
-        return true;
     }
 
     /** Redis records no grant times. */
