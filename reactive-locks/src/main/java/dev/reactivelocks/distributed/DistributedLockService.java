@@ -57,6 +57,11 @@ import reactor.util.retry.Retry;
  * follows the store's clock; the local loss detection is conservative (it counts the lease from the moment
  * the last successful renewal was <em>sent</em>).
  *
+ * <p><b>Inspection</b>: {@link #inspect(String)} and {@link #locks(String)} read the store's live leases,
+ * those of every service sharing it, with the owner each holding service was built with
+ * ({@link DistributedLockServiceBuilder#owner(String)}, {@code host:pid} by default).
+ * {@link LockOptions#lease(Duration)} gives one acquisition a lease of its own.
+ *
  * <p><b>Fencing</b>: {@link LockHandle#fencingToken()} comes from the store and is strictly larger for each
  * grant of a name than for every earlier grant, across all clients and takeovers. Pass it to the guarded
  * resource so that it can refuse a stale holder.

@@ -39,6 +39,10 @@ import reactor.core.publisher.Mono;
  * within one service) and wakes exactly the waiters that may now be granted by emitting their tokens from
  * {@link #releases()}, instead of waking every waiter of the name. {@link #tryAcquire} then never barges:
  * it grants only when the request would also be granted at the tail of the queue.
+ *
+ * <p><b>Inspection</b> (optional): a backend that can list its live leases overrides {@link #locks(String)}
+ * (and {@link #inspect(String)}), so that {@link dev.reactivelocks.LockService#inspect(String)} can tell
+ * who holds a lock; the default reports inspection as unsupported.
  */
 public interface LockBackend {
 
