@@ -2,6 +2,7 @@ package dev.reactivelocks.contract;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockInfo;
@@ -38,6 +39,15 @@ public interface InspectionContract {
     LockService inspected();
 
     /**
+     * @return whether the service supports inspection; a service that does not (one relying on the
+     *         {@link LockService#inspect(String) default}, which signals {@link UnsupportedOperationException})
+     *         returns {@code false}, and the inspection tests are skipped instead of failing
+     */
+    default boolean inspectionSupported() {
+        return true;
+    }
+
+    /**
      * @return the owners a lock held by this JVM reports: this process for file locks, the service's owner
      *         for distributed locks, none for in-process locks (seen through the {@link LockServiceView}s)
      */
@@ -55,6 +65,12 @@ public interface InspectionContract {
     /** @return whether the service reports {@link LockInfo#leaseExpiry()}: distributed services do */
     default boolean inspectionReportsLeaseExpiry() {
         return LockServiceView.unwrap(inspected()) instanceof DistributedLockService;
+    }
+
+    /** @return the service under test, the test skipped when it does not support inspection */
+    private LockService supportingInspection() {
+        assumeTrue(inspectionSupported(), "the service does not support inspection");
+        return inspected();
     }
 
     private static LockInfo inspectNow(LockService locks, String name) {
@@ -95,7 +111,7 @@ public interface InspectionContract {
 
     @Test
     default void freeLocksInspectAsEmpty() {
-        LockService locks = inspected();
+        LockService locks = supportingInspection();
         assertThat(locks.inspect("inspect-free").blockOptional(INSPECT_WAIT)).as("never locked").isEmpty();
         release(locks.acquire("inspect-free").block(INSPECT_WAIT));
         assertThat(locks.inspect("inspect-free").blockOptional(INSPECT_WAIT)).as("released").isEmpty();
@@ -104,7 +120,7 @@ public interface InspectionContract {
 
     @Test
     default void anExclusiveHolderIsReportedWithItsTokenOwnerAndTimes() {
-        LockService locks = inspected();
+        LockService locks = supportingInspection();
         Instant before = Instant.now();
         LockHandle h = locks.acquire("inspect-exclusive").block(INSPECT_WAIT);
         Instant after = Instant.now();
@@ -132,7 +148,7 @@ public interface InspectionContract {
 
     @Test
     default void sharedHoldersAndWaitersAreCounted() throws Exception {
-        LockService locks = inspected();
+        LockService locks = supportingInspection();
         LockHandle s1 = locks.acquire("inspect-shared", LockOptions.shared()).block(INSPECT_WAIT);
         LockHandle s2 = locks.acquire("inspect-shared", LockOptions.shared()).block(INSPECT_WAIT);
         LockInfo shared = inspectNow(locks, "inspect-shared");
@@ -157,7 +173,7 @@ public interface InspectionContract {
 
     @Test
     default void locksListsTheHeldNamesUnderAPrefix() {
-        LockService locks = inspected();
+        LockService locks = supportingInspection();
         LockHandle a = locks.acquire("inspect-list-a").block(INSPECT_WAIT);
         LockHandle b = locks.acquire("inspect-list-b", LockOptions.shared()).block(INSPECT_WAIT);
         LockHandle other = locks.acquire("inspect-other").block(INSPECT_WAIT);
@@ -181,7 +197,7 @@ public interface InspectionContract {
 
     @Test
     default void prefixedViewsInspectUnderTheirOwnNames() {
-        LockService locks = inspected();
+        LockService locks = supportingInspection();
         LockService nova = locks.withPrefix("inspect-nova");
         LockHandle h = nova.acquire("db").block(INSPECT_WAIT);
         assertThat(inspectNow(nova, "db").name()).isEqualTo("db");
@@ -195,7 +211,7 @@ public interface InspectionContract {
 
     @Test
     default void aPerCallLeaseIsAcceptedByEveryService() {
-        LockService locks = inspected();
+        LockService locks = supportingInspection();
         LockHandle h = locks.acquire("inspect-lease", LockOptions.exclusive().lease(Duration.ofSeconds(30)))
                 .block(INSPECT_WAIT);
         assertThat(inspectNow(locks, "inspect-lease").fencingToken()).hasValue(h.fencingToken());
@@ -204,7 +220,7 @@ public interface InspectionContract {
 
     @Test
     default void inspectionArgumentsAreCheckedAtAssembly() {
-        LockService locks = inspected();
+        LockService locks = supportingInspection();
         assertThatThrownBy(() -> locks.inspect("")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> locks.inspect(null)).isInstanceOf(NullPointerException.class);
         assertThatThrownBy(() -> locks.locks(null)).isInstanceOf(NullPointerException.class);
