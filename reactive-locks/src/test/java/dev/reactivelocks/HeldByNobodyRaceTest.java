@@ -73,6 +73,38 @@ class HeldByNobodyRaceTest {
     }
 
     @Test
+    void distributedServicesWakingEachOtherLeaveNoNameHeldByNobody() {
+        betweenServices(dev.reactivelocks.distributed.InMemoryLockBackend.create());
+    }
+
+    @Test
+    void distributedServicesHandingOffLeaveNoNameHeldByNobody() {
+        betweenServices(dev.reactivelocks.distributed.InMemoryLockBackend.createHandingOff());
+    }
+
+    /**
+     * The holder in one service, the racing waiter in another, queued in the store: the release lets the
+     * waiter through (a wake-up, or a hand-off of the lease) while the waiter gives up. The waiters' lease
+     * and queue entries outlive the settling time, so nothing left behind can expire unnoticed.
+     */
+    private void betweenServices(dev.reactivelocks.spi.LockBackend store) {
+        java.time.Duration lease = java.time.Duration.ofSeconds(60);
+        LockService holders = dev.reactivelocks.distributed.DistributedLockService.builder(store).lease(lease).build();
+        LockService waiters = dev.reactivelocks.distributed.DistributedLockService.builder(store).lease(lease)
+                .pollInterval(java.time.Duration.ofSeconds(10)).build();
+        java.util.concurrent.atomic.AtomicInteger handOffs = new java.util.concurrent.atomic.AtomicInteger();
+        reactor.core.Disposable counting = store.handOffs().subscribe(h -> handOffs.incrementAndGet());
+        try {
+            assertThat(races.run(holders, waiters, RACES, Pattern.values())).isEmpty();
+            System.out.println(store + ": " + handOffs + " hand-offs in " + RACES + " races");
+        } finally {
+            counting.dispose();
+            holders.disposeLater().block(java.time.Duration.ofSeconds(30));
+            waiters.disposeLater().block(java.time.Duration.ofSeconds(30));
+        }
+    }
+
+    @Test
     @Tag("loops")
     void inProcessLeavesNoNameHeldByNobody_loop() {
         assertThat(races.run(locks, LOOP_RACES, Pattern.values())).isEmpty();

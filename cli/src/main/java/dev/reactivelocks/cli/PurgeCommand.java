@@ -17,7 +17,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code reactive-locks purge}: deletes the expired leases of a distributed lock backend, through
- * {@link PostgresLockBackend#purgeExpired} or {@link RedisLockBackend#purgeExpired()}. Expired leases are
+ * {@link PostgresLockBackend#purgeExpired} or {@link RedisLockBackend#purgeExpired(Duration)}; {@code --older-than}
+ * keeps the leases that expired more recently (by the database's or the Redis server's clock). Expired leases are
  * harmless (acquisitions ignore and remove them), but names that are never locked again leave theirs
  * behind (in Redis only shared leases whose name still has a live lease; the rest expire with their key).
  *
@@ -81,17 +82,13 @@ final class PurgeCommand implements Callable<Integer> {
     }
 
     private int purgeRedis(RedactedUrl shown) {
-        if (!olderThan.isZero()) {
-            throw new ParameterException(spec.commandLine(), "Invalid value for option '--older-than': Redis"
-                    + " leases carry no expiry history; purge removes every expired lease (omit the option)");
-        }
         LockStores.Redis redis = LockStores.redis(spec, url, shown, keyPrefix);
         RedisClient client = RedisClient.create();
         Long purged;
         try {
             RedisLockBackend backend = RedisLockBackend.create(client, redis.uri(), redis.config());
             try {
-                purged = backend.purgeExpired().block(PURGE_TIMEOUT);
+                purged = backend.purgeExpired(olderThan).block(PURGE_TIMEOUT);
             } finally {
                 backend.close().block(PURGE_TIMEOUT);
             }

@@ -70,8 +70,11 @@ class PurgeIT {
         assertThat(tokens()).containsExactly("token-expired-just-now", "token-live");
     }
 
-    @Test
-    void purgeOfARedisBackendDeletesExpiredSharedLeasesAndKeepsLiveOnes() throws Exception {
+    /**
+     * Runs {@code test} on a Redis backend under a new prefix where the name "shared" has a live shared lease
+     * ("token-long", ten minutes) and one that Redis reports expired ("token-short").
+     */
+    private void withAnExpiredSharedLease(RedisTest test) throws Exception {
         String prefix = "cli-purge-" + UUID.randomUUID() + ":";
         io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create();
         dev.reactivelocks.redis.RedisLockBackend backend = dev.reactivelocks.redis.RedisLockBackend.create(client,
@@ -89,13 +92,7 @@ class PurgeIT {
                     .block(BLOCK) != Boolean.TRUE && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }
-
-            CliJar.Result result = CliJar.run(work, "purge", "--key-prefix", prefix, REDIS_URL);
-
-            assertThat(result.stderr()).isEmpty();
-            assertThat(result.exitCode()).isEqualTo(0);
-            assertThat(result.stdout()).isEqualTo("purged 1 expired lease under key prefix " + prefix + "\n");
-            assertThat(backend.leases().map(l -> l.token()).collectList().block(BLOCK)).containsExactly("token-long");
+            test.run(backend, prefix);
             backend.release("shared", "token-long").block(BLOCK);
         } finally {
             backend.close().block(BLOCK);
@@ -103,12 +100,41 @@ class PurgeIT {
         }
     }
 
-    @Test
-    void purgeOfRedisRejectsOlderThanAndHidesItsPassword() throws Exception {
-        CliJar.Result usage = CliJar.run(work, "purge", "--older-than", "1h", REDIS_URL);
-        assertThat(usage.exitCode()).isEqualTo(2);
-        assertThat(usage.stderr()).contains("Invalid value for option '--older-than'");
+    private interface RedisTest {
+        void run(dev.reactivelocks.redis.RedisLockBackend backend, String prefix) throws Exception;
+    }
 
+    @Test
+    void purgeOfARedisBackendDeletesExpiredSharedLeasesAndKeepsLiveOnes() throws Exception {
+        withAnExpiredSharedLease((backend, prefix) -> {
+            CliJar.Result result = CliJar.run(work, "purge", "--key-prefix", prefix, REDIS_URL);
+
+            assertThat(result.stderr()).isEmpty();
+            assertThat(result.exitCode()).isEqualTo(0);
+            assertThat(result.stdout()).isEqualTo("purged 1 expired lease under key prefix " + prefix + "\n");
+            assertThat(backend.leases().map(l -> l.token()).collectList().block(BLOCK)).containsExactly("token-long");
+        });
+    }
+
+    @Test
+    void purgeOfRedisWithOlderThanKeepsLeasesThatExpiredMoreRecently() throws Exception {
+        withAnExpiredSharedLease((backend, prefix) -> {
+            CliJar.Result recent = CliJar.run(work, "purge", "--older-than", "1h", "--key-prefix", prefix, REDIS_URL);
+            assertThat(recent.stderr()).isEmpty();
+            assertThat(recent.exitCode()).isEqualTo(0);
+            assertThat(recent.stdout()).isEqualTo("purged 0 expired leases under key prefix " + prefix + "\n");
+            assertThat(backend.leases().map(l -> l.token()).collectList().block(BLOCK))
+                    .containsExactlyInAnyOrder("token-long", "token-short");
+
+            CliJar.Result old = CliJar.run(work, "purge", "--older-than", "50ms", "--key-prefix", prefix, REDIS_URL);
+            assertThat(old.exitCode()).isEqualTo(0);
+            assertThat(old.stdout()).isEqualTo("purged 1 expired lease under key prefix " + prefix + "\n");
+            assertThat(backend.leases().map(l -> l.token()).collectList().block(BLOCK)).containsExactly("token-long");
+        });
+    }
+
+    @Test
+    void purgeOfAnUnreachableRedisFailsWithExitCode1AndHidesItsPassword() throws Exception {
         CliJar.Result unreachable = CliJar.run(work, "purge", "redis://s3cret@127.0.0.1:1");
         assertThat(unreachable.exitCode()).isEqualTo(1);
         assertThat(unreachable.stderr()).startsWith("reactive-locks purge: cannot purge expired leases under key"

@@ -110,9 +110,15 @@ class ReactiveLocksCliTest {
 
     @Test
     void invalidLockNameIsAUsageErrorNamingTheName() {
-        assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "../escape", "--", "true")).isEqualTo(2);
-        assertThat(err.toString()).startsWith("Invalid value for option '--name': Lock name must not contain a"
-                + " '..' path segment, was '../escape'");
+        assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "..", "--", "true")).isEqualTo(2);
+        assertThat(err.toString()).startsWith("Invalid value for option '--name': Lock name '..' maps to the lock"
+                + " file name '..', which names no file in the lock directory");
+    }
+
+    @Test
+    void aNameWithSeparatorsLocksTheFileOsloLocksInsideTheLockDirectory() {
+        assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "../escape", "--", "true")).isZero();
+        assertThat(dir.resolve(".._escape")).isRegularFile();
         assertThat(dir.getParent().resolve("escape")).doesNotExist();
     }
 

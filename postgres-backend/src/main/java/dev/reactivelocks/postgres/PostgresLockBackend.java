@@ -3,6 +3,7 @@ package dev.reactivelocks.postgres;
 import dev.reactivelocks.LockConfigurationException;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.spi.BackendLease;
+import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.spi.StoredLease;
 import dev.reactivelocks.spi.StoredLock;
@@ -10,6 +11,7 @@ import io.r2dbc.postgresql.api.PostgresqlConnection;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.R2dbcBadGrammarException;
+import io.r2dbc.spi.R2dbcException;
 import io.r2dbc.spi.R2dbcPermissionDeniedException;
 import io.r2dbc.spi.Result;
 import io.r2dbc.spi.Row;
@@ -80,14 +82,17 @@ import reactor.util.retry.Retry;
  * caches would break the order), drawn inside the advisory lock, so they increase strictly per name across
  * all clients, takeovers included.
  *
- * <p><b>Wake-ups</b>: when a release, a dropped queue entry or a dropped expired lease lets queued requests
- * through, the transaction notifies the channel {@code <table>_released} once per such request, with its
- * token as payload: only those waiters ask again. A release of a name nobody is queued for notifies the
- * {@link #signalKey} of the name instead, which wakes waiters that do not queue (those of earlier versions
- * of this backend, during a rolling upgrade). {@link #releases()} holds one connection of the factory
- * in {@code LISTEN} (when the factory's connections are PostgreSQL connections, pooled or not); it is
- * opened at the first subscription, shared by all subscribers, reopened after a failure, and emits
- * {@link LockBackend#ANY_RELEASE} each time it (re)starts listening.
+ * <p><b>Hand-offs</b>: when a release, a dropped queue entry or a dropped expired lease lets queued requests
+ * through, the same transaction grants them (see {@link LockBackend#handOffs()}) and notifies the channel
+ * {@code <table>_released} once per grant, with {@code =fencing:mode:token} as payload: the waiter takes
+ * the lock without another round trip, so a hand-off between services costs one statement. A release
+ * that lets nobody through notifies nothing. {@link #releases()} and {@link #handOffs()} share one
+ * connection of the factory in {@code LISTEN} (when the factory's connections are PostgreSQL connections,
+ * pooled or not); it is opened at the first subscription, shared by all subscribers, reopened after a
+ * failure, and {@link #releases()} emits {@link LockBackend#ANY_RELEASE} each time it (re)starts listening,
+ * so that waiters ask again for what they may have missed. During a rolling upgrade from a version that
+ * notified tokens only, entries queued by the older version are woken rather than granted, and older
+ * waiters find a hand-off at their next poll.
  *
  * <p><b>Connections</b>: a backend runs its operations on at most {@link PostgresLockConfig#maxConnections()}
  * connections of the factory at once, whatever the number of services and waiters on it; the other
@@ -114,7 +119,8 @@ public final class PostgresLockBackend implements LockBackend {
     private final ConnectionLanes lanes;
     private final Mono<Void> ready;
     private final Sinks.Empty<Void> closing = Sinks.empty();
-    private final Flux<String> releases;
+    /** The channel's payloads while listening, parsed once; {@link LockBackend#ANY_RELEASE} each time it starts. */
+    private final Flux<Notification> notifications;
 
     private PostgresLockBackend(ConnectionFactory connectionFactory, PostgresLockConfig config) {
         this.connectionFactory = connectionFactory;
@@ -124,7 +130,7 @@ public final class PostgresLockBackend implements LockBackend {
         Mono<Void> create = config.createTable() ? createSchema() : Mono.empty();
         this.ready = create.cache(v -> Duration.ofMillis(Long.MAX_VALUE), error -> Duration.ZERO,
                 () -> Duration.ofMillis(Long.MAX_VALUE));
-        this.releases = listen().takeUntilOther(closing.asMono()).publish().refCount(1);
+        this.notifications = listen().map(Notification::parse).takeUntilOther(closing.asMono()).publish().refCount(1);
     }
 
     /**
@@ -187,7 +193,43 @@ public final class PostgresLockBackend implements LockBackend {
 
     @Override
     public Mono<BackendLease> tryAcquire(String name, LockMode mode, String token, Duration lease) {
-        return acquire(name, mode, token, lease, Duration.ZERO);
+        return acquire(name, mode, 0, token, lease, Duration.ZERO);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @return {@code true}: a permit is a shared lease row that records the name's permits, counted under the
+     *         name's advisory lock
+     */
+    @Override
+    public boolean countsPermits() {
+        return true;
+    }
+
+    @Override
+    public Mono<BackendLease> tryAcquirePermit(String name, int permits, String token, Duration lease) {
+        return acquire(name, LockMode.SHARED, checkPermits(permits), token, lease, Duration.ZERO);
+    }
+
+    @Override
+    public Mono<BackendLease> acquireOrQueuePermit(String name, int permits, String token, Duration lease,
+                                                   Duration keepQueued) {
+        checkKeepQueued(keepQueued);
+        return acquire(name, LockMode.SHARED, checkPermits(permits), token, lease, keepQueued);
+    }
+
+    private static int checkPermits(int permits) {
+        if (permits < 1) {
+            throw new IllegalArgumentException("permits must be >= 1, was " + permits);
+        }
+        return permits;
+    }
+
+    private static void checkKeepQueued(Duration keepQueued) {
+        if (keepQueued.isNegative() || keepQueued.isZero()) {
+            throw new IllegalArgumentException("keepQueued must be > 0, was " + keepQueued);
+        }
     }
 
     /**
@@ -198,22 +240,34 @@ public final class PostgresLockBackend implements LockBackend {
     @Override
     public Mono<BackendLease> acquireOrQueue(String name, LockMode mode, String token, Duration lease,
                                             Duration keepQueued) {
-        if (keepQueued.isNegative() || keepQueued.isZero()) {
-            throw new IllegalArgumentException("keepQueued must be > 0, was " + keepQueued);
-        }
-        return acquire(name, mode, token, lease, keepQueued);
+        checkKeepQueued(keepQueued);
+        return acquire(name, mode, 0, token, lease, keepQueued);
     }
 
-    /** One call of the acquire function; {@code keepQueued} zero: never queue. */
-    private Mono<BackendLease> acquire(String name, LockMode mode, String token, Duration lease,
+    /** One call of the acquire function; {@code keepQueued} zero: never queue; {@code permits} 0: a plain lock. */
+    private Mono<BackendLease> acquire(String name, LockMode mode, int permits, String token, Duration lease,
                                        Duration keepQueued) {
         return call(name, schema.acquireSql(), s -> s.bind(1, token).bind(2, mode.name())
                         .bind(3, (double) lease.toMillis())
                         .bind(4, name.getBytes(StandardCharsets.UTF_8))
-                        .bind(5, (double) keepQueued.toMillis()),
+                        .bind(5, (double) keepQueued.toMillis())
+                        .bind(6, permits),
                 (row, md) -> BackendLease.of(name,
                         LockMode.valueOf(Objects.requireNonNull(row.get("mode", String.class))),
-                        token, Objects.requireNonNull(row.get("fencing", Long.class))));
+                        token, Objects.requireNonNull(row.get("fencing", Long.class))))
+                .onErrorMap(e -> e instanceof R2dbcException r
+                                && PostgresLockSchema.PERMITS_DISAGREE.equals(r.getSqlState()),
+                        e -> disagreement(name, mode, permits, e));
+    }
+
+    private static LockConfigurationException disagreement(String name, LockMode mode, int permits, Throwable e) {
+        String inUse = e.getMessage() == null ? "?" : e.getMessage().trim();
+        LockConfigurationException error = new LockConfigurationException(name, "Lock '" + name + "': asked with "
+                + (permits > 0 ? "LockOptions.permits(" + permits + ")" : mode + " without permits")
+                + ", but it is held with " + ("0".equals(inUse) ? "SHARED without permits"
+                : "LockOptions.permits(" + inUse + ")") + ": every caller of a name must agree");
+        error.addSuppressed(e);
+        return error;
     }
 
     @Override
@@ -307,9 +361,36 @@ public final class PostgresLockBackend implements LockBackend {
         return c.isAutoCommit() ? Mono.empty() : Mono.from(c.setAutoCommit(true));
     }
 
+    /** {@inheritDoc} A hand-off is emitted as its token, after {@link #handOffs()} emitted it. */
     @Override
     public Flux<String> releases() {
-        return releases;
+        return notifications.map(Notification::wake);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>A hand-off is durable when announced: the transaction that grants it commits synchronously.
+     */
+    @Override
+    public Flux<HandOff> handOffs() {
+        return notifications.filter(n -> n.handOff != null).map(n -> Objects.requireNonNull(n.handOff));
+    }
+
+    /** A notification: the token (or key) to wake, and the grant when it announces a hand-off. */
+    private record Notification(String wake, @Nullable HandOff handOff) {
+
+        /** Parses a token, a key, {@link LockBackend#ANY_RELEASE}, or a hand-off {@code =fencing:E|S:token}. */
+        static Notification parse(String payload) {
+            if (payload.isEmpty() || payload.charAt(0) != PostgresLockSchema.HAND_OFF) {
+                return new Notification(payload, null);
+            }
+            int fencingEnd = payload.indexOf(':');
+            long fencing = Long.parseLong(payload, 1, fencingEnd, 10);
+            LockMode mode = payload.charAt(fencingEnd + 1) == 'S' ? LockMode.SHARED : LockMode.EXCLUSIVE;
+            String token = payload.substring(fencingEnd + 3);
+            return new Notification(token, HandOff.of(token, mode, fencing));
+        }
     }
 
     /** @return the lower-case hexadecimal SHA-256 of the name's UTF-16 code units, as notified */

@@ -18,13 +18,18 @@ import java.util.List;
  *      │  no conflicting entry ahead ─────────► insert the lease (next fencing value), leave the queue, return it
  *      │  (the head of the queue, or of its exclusive entries; expired entries met there are dropped)
  *      └─ otherwise, keep &gt; 0 ──────────────► enqueue at the tail or keep the place, entry lives keep ms
- *    anything expired was dropped ─► wake(key)
- *  release(key, token)      lock name ─► delete the lease and the queue entry of token ─► wake(key);
- *                           nobody queued: notify the name's hex key (waiters that do not queue)
+ *    anything expired was dropped ─► pass(key)
+ *  release(key, token)      lock name ─► delete the lease and the queue entry of token ─► pass(key)
  *  renew(key, token, lease) lock name ─► extend the live lease of token
- *  wake(key)                notify the tokens of the entries that acquire would grant now
- *                           (dropping the expired entries met on the way)
+ *  pass(key)                hand the lock off to the entries that acquire would grant now: grant each
+ *                           (next fencing value, the lease ends when the entry would have expired),
+ *                           delete the entry, notify {@code =fencing:mode:token}; dropping the expired
+ *                           entries met on the way. An entry without a name (queued by an earlier
+ *                           version) is only woken: its token is notified.
  * </pre>
+ *
+ * A transaction that grants commits synchronously; a release that grants nothing does not wait for its
+ * WAL flush (see {@link PostgresLockBackend}).
  *
  * "Ahead" is every live entry with a smaller ticket, or every live entry for a token that is not queued;
  * an exclusive request conflicts with every lease and entry, a shared one with exclusive ones only. No
@@ -36,6 +41,15 @@ final class PostgresLockSchema {
 
     /** Payloads of at most this many bytes are tokens; longer tokens are signalled as "any release". */
     private static final int MAX_PAYLOAD = 7999;
+
+    /** Starts the payload of a hand-off, {@code =fencing:E|S:token}; never the first character of a token we make. */
+    static final char HAND_OFF = '=';
+
+    /** The SQLSTATE of a request whose permits disagree with those of the name's live leases. */
+    static final String PERMITS_DISAGREE = "RL001";
+
+    /** Room for the hand-off prefix: '=', a bigint, ':', the mode letter, ':'. */
+    private static final int HAND_OFF_PREFIX = 24;
 
     /**
      * Plans of the functions' statements: plain index scans only. Every statement looks up one name, and
@@ -59,9 +73,13 @@ final class PostgresLockSchema {
         this.tableKey = config.table().hashCode();
     }
 
-    /** {@code (fencing, mode)} of the grant, or no row; binds key, token, mode, lease ms, name, keep ms. */
+    /**
+     * {@code (fencing, mode)} of the grant, or no row; binds key, token, mode, lease ms, name, keep ms, permits
+     * (0: a plain lock). Fails with SQLSTATE {@link #PERMITS_DISAGREE} (message: the permits in use, 0 for plain
+     * shared leases) when a shared request disagrees with the live shared leases on the permits.
+     */
     String acquireSql() {
-        return "SELECT fencing, mode FROM " + function("acquire") + "($1, $2, $3, $4, $5, $6)";
+        return "SELECT fencing, mode FROM " + function("acquire") + "($1, $2, $3, $4, $5, $6, $7)";
     }
 
     /** Whether the live lease was extended; binds key, token, lease ms. */
@@ -108,6 +126,7 @@ final class PostgresLockSchema {
                         + "expires_at timestamptz NOT NULL, "
                         + "acquired_at timestamptz NOT NULL, "
                         + "name bytea NOT NULL, "
+                        + "permits integer, "
                         + "PRIMARY KEY (lock_key, token))",
                 "CREATE INDEX IF NOT EXISTS " + config.index() + " ON " + t + " (expires_at)",
                 "CREATE UNLOGGED TABLE IF NOT EXISTS " + q + " ("
@@ -116,22 +135,39 @@ final class PostgresLockSchema {
                         + "mode text NOT NULL, "
                         + "ticket bigint NOT NULL, "
                         + "expires_at timestamptz NOT NULL, "
+                        + "name bytea, "
+                        + "permits integer, "
                         + "PRIMARY KEY (lock_key, token))",
+                addColumn(q, "name", "bytea"),
+                addColumn(q, "permits", "integer"),
+                addColumn(t, "permits", "integer"),
                 "CREATE INDEX IF NOT EXISTS " + config.localName("_queue_order") + " ON " + q + " (lock_key, ticket)",
                 "CREATE INDEX IF NOT EXISTS " + config.localName("_queue_exclusive") + " ON " + q
                         + " (lock_key, ticket) WHERE mode = 'EXCLUSIVE'",
-                wakeFunction(),
+                passFunction(),
                 acquireFunction(),
                 renewFunction(),
                 releaseFunction());
     }
 
+    /**
+     * Adds a column that tables made by earlier versions lack, without locking a table that has it (an
+     * {@code ALTER TABLE} would take its exclusive lock, and wait behind every transaction using it).
+     */
+    private static String addColumn(String table, String column, String type) {
+        return "DO $do$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '" + table + "'::regclass"
+                + " AND attname = '" + column + "' AND NOT attisdropped) THEN"
+                + " ALTER TABLE " + table + " ADD COLUMN " + column + " " + type + "; END IF; END $do$";
+    }
+
     /** @return the statements dropping every object */
     List<String> dropStatements() {
         return List.of(
-                "DROP FUNCTION IF EXISTS " + function("acquire"),
+                "DROP FUNCTION IF EXISTS " + function("acquire") + "(bytea, text, text, float8, bytea, float8, integer)",
+                "DROP FUNCTION IF EXISTS " + function("acquire") + "(bytea, text, text, float8, bytea, float8)",
                 "DROP FUNCTION IF EXISTS " + function("renew"),
                 "DROP FUNCTION IF EXISTS " + function("release"),
+                "DROP FUNCTION IF EXISTS " + function("pass"),
                 "DROP FUNCTION IF EXISTS " + function("wake"),
                 "DROP FUNCTION IF EXISTS " + function("admits"),
                 "DROP TABLE IF EXISTS " + config.queue(),
@@ -144,35 +180,55 @@ final class PostgresLockSchema {
     }
 
     /**
-     * Notifies the tokens of the queued requests that may be granted now, except {@code p_except}'s: one
-     * look at the live leases and one walk of the entries in ticket order, which deletes the expired
-     * entries it meets and ends at the first live request that must wait (nothing behind it can pass an
-     * exclusive entry, or a refused exclusive one). {@code min(mode)} is the strongest mode of a set,
-     * {@code 'EXCLUSIVE' < 'SHARED'}. It reads as many entries as it notifies or deletes, plus one.
+     * Hands the lock off to the queued requests that may be granted now, except {@code p_except}'s, and
+     * returns how many it granted: one look at the live leases and one walk of the entries in ticket order,
+     * which deletes the expired entries it meets and ends at the first live request that must wait (nothing
+     * behind it can pass an exclusive entry, or a refused exclusive one). Each request it passes gets a lease
+     * that ends when its entry would have (the waiter renews it) and a notification carrying the grant; an
+     * entry queued by an earlier version (no name) or with a token too long for a payload is only woken.
+     * {@code min(mode)} is the strongest mode of a set, {@code 'EXCLUSIVE' < 'SHARED'}. It reads as many
+     * entries as it grants, wakes or deletes, plus one.
      */
-    private String wakeFunction() {
-        return "CREATE OR REPLACE FUNCTION " + function("wake")
-                + "(p_key bytea, p_now timestamptz, p_except text) RETURNS void LANGUAGE plpgsql VOLATILE"
+    private String passFunction() {
+        String t = config.table();
+        String q = config.queue();
+        return "CREATE OR REPLACE FUNCTION " + function("pass")
+                + "(p_key bytea, p_now timestamptz, p_except text) RETURNS integer LANGUAGE plpgsql VOLATILE"
                 + SCANS + " AS $fn$"
-                + " DECLARE v_leases text; v_ahead text; w record;"
+                + " DECLARE v_leases text; v_holders bigint; v_ahead text; v_granted integer := 0; v_fencing bigint;"
+                + " w record;"
                 + " BEGIN"
-                + " SELECT min(l.mode) INTO v_leases FROM " + config.table() + " l"
+                + " SELECT min(l.mode), count(*) INTO v_leases, v_holders FROM " + t + " l"
                 + " WHERE l.lock_key = p_key AND l.expires_at > p_now;"
-                + " FOR w IN SELECT a.token, a.mode, a.expires_at FROM " + config.queue() + " a"
+                + " FOR w IN SELECT a.token, a.mode, a.expires_at, a.name, a.permits FROM " + q + " a"
                 + " WHERE a.lock_key = p_key ORDER BY a.ticket LOOP"
                 + " EXIT WHEN v_leases = 'EXCLUSIVE' OR v_ahead = 'EXCLUSIVE';"
                 + " IF w.expires_at <= p_now AND w.token IS DISTINCT FROM p_except THEN"
-                + " DELETE FROM " + config.queue() + " WHERE lock_key = p_key AND token = w.token"
-                + " AND expires_at <= p_now;"
+                + " DELETE FROM " + q + " WHERE lock_key = p_key AND token = w.token AND expires_at <= p_now;"
                 + " CONTINUE;"
                 + " END IF;"
                 + " EXIT WHEN w.mode = 'EXCLUSIVE' AND (v_leases IS NOT NULL OR v_ahead IS NOT NULL);"
+                + " EXIT WHEN w.permits IS NOT NULL AND v_holders >= w.permits;"
                 + " IF w.token IS DISTINCT FROM p_except THEN"
+                + " IF w.name IS NOT NULL AND octet_length(w.token) <= " + (MAX_PAYLOAD - HAND_OFF_PREFIX) + " THEN"
+                + " DELETE FROM " + q + " WHERE lock_key = p_key AND token = w.token;"
+                + " DELETE FROM " + t + " WHERE lock_key = p_key AND token = w.token;"
+                + " INSERT INTO " + t + " (lock_key, token, mode, fencing, expires_at, acquired_at, name, permits)"
+                + " VALUES (p_key, w.token, w.mode, nextval('" + config.sequence() + "'), w.expires_at, p_now, w.name,"
+                + " w.permits)"
+                + " RETURNING fencing INTO v_fencing;"
+                + " v_granted := v_granted + 1;"
+                + " PERFORM pg_notify('" + config.channel() + "', '" + HAND_OFF + "' || v_fencing || ':'"
+                + " || left(w.mode, 1) || ':' || w.token);"
+                + " ELSE"
                 + " PERFORM pg_notify('" + config.channel() + "',"
                 + " CASE WHEN octet_length(w.token) <= " + MAX_PAYLOAD + " THEN w.token ELSE '' END);"
                 + " END IF;"
+                + " END IF;"
                 + " v_ahead := least(v_ahead, w.mode);"
+                + " v_holders := v_holders + 1;"
                 + " END LOOP;"
+                + " RETURN v_granted;"
                 + " END $fn$";
     }
 
@@ -192,18 +248,21 @@ final class PostgresLockSchema {
         String t = config.table();
         String q = config.queue();
         return "CREATE OR REPLACE FUNCTION " + function("acquire")
-                + "(p_key bytea, p_token text, p_mode text, p_lease float8, p_name bytea, p_keep float8)"
+                + "(p_key bytea, p_token text, p_mode text, p_lease float8, p_name bytea, p_keep float8,"
+                + " p_permits integer)"
                 + " RETURNS TABLE (fencing bigint, mode text) LANGUAGE plpgsql VOLATILE"
                 + SCANS + " AS $fn$"
                 + " #variable_conflict use_column\n"
                 + " DECLARE v_now timestamptz; v_ticket bigint; v_dropped bigint; v_pass boolean; v_head record;"
+                + " v_other integer;"
                 + " BEGIN"
                 + " v_now := clock_timestamp();"
                 + " IF p_keep > 0 THEN"
                 + " UPDATE " + q + " SET expires_at = v_now + p_keep * interval '1 millisecond'"
                 + " WHERE lock_key = p_key AND token = p_token AND expires_at > v_now;"
-                + " IF FOUND AND EXISTS (SELECT 1 FROM " + t + " l WHERE l.lock_key = p_key AND l.token <> p_token"
-                + " AND l.expires_at > v_now AND (p_mode = 'EXCLUSIVE' OR l.mode = 'EXCLUSIVE')) THEN"
+                + " IF FOUND AND (EXISTS (SELECT 1 FROM " + t + " l WHERE l.lock_key = p_key AND l.token <> p_token"
+                + " AND l.expires_at > v_now AND (p_mode = 'EXCLUSIVE' OR l.mode = 'EXCLUSIVE'))"
+                + " OR (p_permits > 0 AND " + holders(t, "p_permits") + " >= p_permits)) THEN"
                 + " RETURN;"
                 + " END IF;"
                 + " END IF;"
@@ -217,9 +276,21 @@ final class PostgresLockSchema {
                 + " END IF;"
                 + " DELETE FROM " + t + " WHERE lock_key = p_key AND expires_at <= v_now;"
                 + " GET DIAGNOSTICS v_dropped = ROW_COUNT;"
+                + " IF p_mode = 'SHARED' THEN"
+                + " SELECT coalesce(l.permits, 0) INTO v_other FROM " + t + " l WHERE l.lock_key = p_key"
+                + " AND l.mode = 'SHARED' AND coalesce(l.permits, 0) <> p_permits LIMIT 1;"
+                + " IF FOUND THEN"
+                + " RAISE EXCEPTION USING ERRCODE = '" + PERMITS_DISAGREE + "', MESSAGE = v_other::text;"
+                + " END IF;"
+                + " END IF;"
                 + " SELECT ticket INTO v_ticket FROM " + q + " WHERE lock_key = p_key AND token = p_token;"
                 + " v_pass := NOT EXISTS (SELECT 1 FROM " + t + " l WHERE l.lock_key = p_key"
                 + " AND l.expires_at > v_now AND (p_mode = 'EXCLUSIVE' OR l.mode = 'EXCLUSIVE'));"
+                + " IF v_pass AND p_permits > 0 THEN"
+                + " v_pass := " + holders(t, "p_permits") + " + (SELECT count(*) FROM (SELECT 1 FROM " + q + " a"
+                + " WHERE a.lock_key = p_key AND a.expires_at > v_now AND a.token <> p_token"
+                + " AND (v_ticket IS NULL OR a.ticket < v_ticket) LIMIT p_permits) c) < p_permits;"
+                + " END IF;"
                 + " WHILE v_pass LOOP"
                 + " IF p_mode = 'EXCLUSIVE' THEN"
                 + " SELECT a.token, a.ticket, a.expires_at INTO v_head FROM " + q + " a"
@@ -238,17 +309,26 @@ final class PostgresLockSchema {
                 + " END LOOP;"
                 + " IF v_pass THEN"
                 + " DELETE FROM " + q + " WHERE lock_key = p_key AND token = p_token;"
-                + " RETURN QUERY INSERT INTO " + t + " (lock_key, token, mode, fencing, expires_at, acquired_at, name)"
-                + " VALUES (p_key, p_token, p_mode, nextval('" + config.sequence() + "'),"
-                + " v_now + p_lease * interval '1 millisecond', v_now, p_name) RETURNING fencing, mode;"
+                + " RETURN QUERY INSERT INTO " + t + " (lock_key, token, mode, fencing, expires_at, acquired_at, name,"
+                + " permits) VALUES (p_key, p_token, p_mode, nextval('" + config.sequence() + "'),"
+                + " v_now + p_lease * interval '1 millisecond', v_now, p_name, nullif(p_permits, 0))"
+                + " RETURNING fencing, mode;"
                 + " ELSIF p_keep > 0 THEN"
-                + " INSERT INTO " + q + " (lock_key, token, mode, ticket, expires_at)"
+                + " INSERT INTO " + q + " (lock_key, token, mode, ticket, expires_at, name, permits)"
                 + " SELECT p_key, p_token, p_mode, coalesce(max(ticket), 0) + 1,"
-                + " v_now + p_keep * interval '1 millisecond' FROM " + q + " WHERE lock_key = p_key"
-                + " ON CONFLICT (lock_key, token) DO UPDATE SET expires_at = excluded.expires_at;"
+                + " v_now + p_keep * interval '1 millisecond', p_name, nullif(p_permits, 0) FROM " + q
+                + " WHERE lock_key = p_key"
+                + " ON CONFLICT (lock_key, token) DO UPDATE SET expires_at = excluded.expires_at, name = excluded.name,"
+                + " permits = excluded.permits;"
                 + " END IF;"
-                + " IF v_dropped > 0 THEN PERFORM " + function("wake") + "(p_key, v_now, p_token); END IF;"
+                + " IF v_dropped > 0 THEN PERFORM " + function("pass") + "(p_key, v_now, p_token); END IF;"
                 + " END $fn$";
+    }
+
+    /** How many live leases of the name other than the token's, counting at most {@code limit}. */
+    private static String holders(String table, String limit) {
+        return "(SELECT count(*) FROM (SELECT 1 FROM " + table + " l WHERE l.lock_key = p_key AND l.token <> p_token"
+                + " AND l.expires_at > v_now LIMIT " + limit + ") h)";
     }
 
     private String renewFunction() {
@@ -266,27 +346,26 @@ final class PostgresLockSchema {
     }
 
     /**
-     * Commits without waiting for its WAL flush (for this transaction only): losing the release in a server
-     * crash brings back a lease that then expires, while any later grant's synchronous commit flushes the
-     * release before it. Queue entries live in an unlogged table and never wait for a flush.
+     * A release that grants nothing commits without waiting for its WAL flush (for this transaction only):
+     * losing it in a server crash brings back a lease that then expires, while any later grant's synchronous
+     * commit flushes the release before it. A release that hands the lock off commits synchronously, like
+     * every grant. Queue entries live in an unlogged table and never wait for a flush. Nothing is notified
+     * when nobody is queued.
      */
     private String releaseFunction() {
         return "CREATE OR REPLACE FUNCTION " + function("release")
                 + "(p_key bytea, p_token text) RETURNS boolean LANGUAGE plpgsql VOLATILE"
                 + SCANS + " AS $fn$"
-                + " DECLARE v_now timestamptz; v_released bigint; v_left bigint;"
+                + " DECLARE v_now timestamptz; v_released bigint; v_left bigint; v_granted integer := 0;"
                 + " BEGIN"
-                + " PERFORM set_config('synchronous_commit', 'off', true);"
                 + lockName()
                 + " v_now := clock_timestamp();"
                 + " DELETE FROM " + config.table() + " WHERE lock_key = p_key AND token = p_token;"
                 + " GET DIAGNOSTICS v_released = ROW_COUNT;"
                 + " DELETE FROM " + config.queue() + " WHERE lock_key = p_key AND token = p_token;"
                 + " GET DIAGNOSTICS v_left = ROW_COUNT;"
-                + " IF v_released + v_left > 0 THEN PERFORM " + function("wake") + "(p_key, v_now, NULL); END IF;"
-                + " IF v_released > 0 AND NOT EXISTS (SELECT 1 FROM " + config.queue() + " WHERE lock_key = p_key) THEN"
-                + " PERFORM pg_notify('" + config.channel() + "', encode(p_key, 'hex'));"
-                + " END IF;"
+                + " IF v_released + v_left > 0 THEN v_granted := " + function("pass") + "(p_key, v_now, NULL); END IF;"
+                + " IF v_granted = 0 THEN PERFORM set_config('synchronous_commit', 'off', true); END IF;"
                 + " RETURN v_released > 0;"
                 + " END $fn$";
     }

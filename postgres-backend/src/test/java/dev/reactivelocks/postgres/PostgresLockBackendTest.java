@@ -6,15 +6,19 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.reactivelocks.LockConfigurationException;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.spi.BackendLease;
+import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
+import reactor.core.Disposables;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
@@ -227,28 +231,48 @@ class PostgresLockBackendTest {
     }
 
     @Test
-    void releaseNotifiesTheTokenOfTheQueuedWaiterWhateverTheName() {
+    void releaseHandsTheLockToTheQueuedWaiterAndAnnouncesItWhateverTheName() {
         String name = "notify-\u0000-me-" + "\u00e9".repeat(5000);
-        acquire(name, LockMode.EXCLUSIVE, "n");
+        long held = acquire(name, LockMode.EXCLUSIVE, "n").fencingToken();
         assertThat(backend.acquireOrQueue(name, LockMode.EXCLUSIVE, "next-n", LEASE, LEASE).block(TIMEOUT)).isNull();
-        StepVerifier.create(backend.releases().filter(k -> k.isEmpty() || k.endsWith("-n")))
-                .expectNext(LockBackend.ANY_RELEASE)   // listening
-                .then(() -> backend.release(name, "n").subscribe())
-                .expectNext("next-n")
-                .thenCancel()
-                .verify(TIMEOUT);
-        assertThat(backend.release(name, "next-n").block(TIMEOUT)).isFalse();
+        List<HandOff> handOffs = new CopyOnWriteArrayList<>();
+        Disposable.Swap listening = Disposables.swap();
+        try {
+            StepVerifier.create(backend.releases().filter(k -> k.isEmpty() || k.endsWith("-n")))
+                    .expectNext(LockBackend.ANY_RELEASE)   // listening
+                    .then(() -> {
+                        listening.update(backend.handOffs().subscribe(handOffs::add));
+                        backend.release(name, "n").subscribe();
+                    })
+                    .expectNext("next-n")                  // woken too, after the hand-off
+                    .thenCancel()
+                    .verify(TIMEOUT);
+        } finally {
+            listening.dispose();
+        }
+        assertThat(handOffs).hasSize(1);
+        HandOff handOff = handOffs.get(0);
+        assertThat(handOff.token()).isEqualTo("next-n");
+        assertThat(handOff.mode()).isEqualTo(LockMode.EXCLUSIVE);
+        assertThat(handOff.fencingToken()).isGreaterThan(held);
+        assertThat(backend.acquireOrQueue(name, LockMode.EXCLUSIVE, "next-n", LEASE, LEASE).block(TIMEOUT))
+                .as("the next call finds the lease handed off").isEqualTo(handOff.lease(name));
+        assertThat(backend.release(name, "next-n").block(TIMEOUT)).isTrue();
     }
 
     @Test
-    void releaseNotifiesTheHexKeyOfTheNameWhenNobodyIsQueued() {
-        String name = "notify-\u0000-me";
-        acquire(name, LockMode.EXCLUSIVE, "n");
+    void releaseNotifiesNothingWhenNobodyIsQueued() {
+        String quiet = "notify-\u0000-quiet";
+        String busy = "notify-\u0000-busy";
+        acquire(quiet, LockMode.EXCLUSIVE, "q");
+        acquire(busy, LockMode.EXCLUSIVE, "b");
+        assertThat(backend.acquireOrQueue(busy, LockMode.SHARED, "next-b", LEASE, LEASE).block(TIMEOUT)).isNull();
         StepVerifier.create(backend.releases())
                 .expectNext(LockBackend.ANY_RELEASE)   // listening
-                .then(() -> backend.release(name, "n").subscribe())
-                .expectNext(backend.signalKey(name))
+                .then(() -> backend.release(quiet, "q").then(backend.release(busy, "b")).subscribe())
+                .expectNext("next-b")                  // the first notification after both releases
                 .thenCancel()
                 .verify(TIMEOUT);
+        assertThat(backend.release(busy, "next-b").block(TIMEOUT)).isTrue();
     }
 }

@@ -43,22 +43,27 @@ final class DistributedHandle implements LockHandle {
     private final Disposable.Swap expiryTask = Disposables.swap();
     private volatile long leaseEnd;
     private volatile boolean renewing = true;
-    /** Consecutive failed renewals; touched only by the renewal chain, one step at a time. */
-    private int failures;
+    /** Consecutive failed renewals; written only by the renewal chain, one step at a time; read by health checks. */
+    private volatile int failures;
 
+    /**
+     * @param lease this grant's lease, renewed at the service's ratio of renewal period to lease
+     * @param leaseEnd the local, conservative end of the granted lease (service clock)
+     */
     DistributedHandle(DistributedLockService service, LockHandle localHandle, BackendLease grant, Duration lease,
-                      long sentAt) {
+                      long leaseEnd) {
         this.service = service;
         this.localHandle = localHandle;
         this.grant = grant;
         this.lease = lease;
         this.renewEvery = service.renewEvery(lease);
-        this.leaseEnd = sentAt + lease.toNanos();
+        this.leaseEnd = leaseEnd;
     }
 
-    void start() {
+    /** Starts watching the lease's end, and renewing it: first after {@code firstRenewal}, then every renewEvery. */
+    void start(Duration firstRenewal) {
         armExpiry();
-        scheduleRenewal(renewEvery);
+        scheduleRenewal(firstRenewal);
     }
 
     /** The service was disposed: no more renewals; the lease runs out unless released first. */
@@ -93,6 +98,7 @@ final class DistributedHandle implements LockHandle {
                         lose();
                     }
                 }, error -> {
+                    service.renewalFailed(error);
                     long remaining = leaseEnd - service.now();
                     if (remaining <= 0) {
                         lose();
@@ -197,6 +203,11 @@ final class DistributedHandle implements LockHandle {
 
     String token() {
         return grant.token();
+    }
+
+    /** @return whether the latest renewal of this grant failed (an error or a timeout) */
+    boolean renewalFailing() {
+        return failures > 0;
     }
 
     @Override

@@ -11,6 +11,7 @@ import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.LockStats;
 import dev.reactivelocks.internal.HeldLocks;
 import dev.reactivelocks.internal.Owners;
+import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.spi.StoredLease;
 import dev.reactivelocks.spi.StoredLock;
@@ -112,7 +113,9 @@ public final class DistributedLockService implements LockService {
     private final ConcurrentHashMap<String, Set<RemoteAcquisition>> waiting = new ConcurrentHashMap<>();
     private final Set<DistributedHandle> held = ConcurrentHashMap.newKeySet();
     private final Disposable releaseSignals;
+    private final Disposable handOffs;
     private volatile boolean closed;
+    private volatile @Nullable Throwable lastRenewalFailure;
 
     DistributedLockService(LockBackend backend, Duration lease, Duration renewEvery, Duration pollInterval,
                            @Nullable Scheduler timer, String owner) {
@@ -125,6 +128,11 @@ public final class DistributedLockService implements LockService {
         this.local = timer != null ? LockService.builder().timer(timer).build() : LockService.builder().build();
         this.owner = owner;
         this.tokenPrefix = owner + Owners.SEPARATOR + Long.toHexString(new SecureRandom().nextLong());
+        // hand-offs first: a backend sharing one source for both signals a hand-off to its earlier subscribers
+        // first, so the waiter takes it before the wake-up for the same token would send it to the store
+        this.handOffs = backend.handOffs()
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)))
+                .subscribe(this::onHandOff, error -> { });
         this.releaseSignals = backend.releases()
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)))
                 .subscribe(this::onReleaseSignal, error -> { });
@@ -141,9 +149,12 @@ public final class DistributedLockService implements LockService {
     /**
      * {@inheritDoc}
      *
-     * <p>Named semaphores ({@link LockOptions#permits(int)}) are not supported and throw
-     * {@link IllegalArgumentException}. A {@link LockOptions#lease(Duration) lease} in the options replaces
-     * the service's for this grant, and is renewed at the service's ratio of renewal period to lease. The timeout covers the wait behind this service's own waiters and the wait in the store. Transient
+     * <p>Named semaphores ({@link LockOptions#permits(int)}) count permits in the store, across all services,
+     * when the backend does ({@link LockBackend#countsPermits()}); otherwise they throw
+     * {@link IllegalArgumentException}. Services that disagree on the number of permits of a name get a
+     * {@link dev.reactivelocks.LockConfigurationException}. A {@link LockOptions#lease(Duration) lease} in the
+     * options replaces the service's for this grant, and is renewed at the service's ratio of renewal period
+     * to lease. The timeout covers the wait behind this service's own waiters and the wait in the store. Transient
      * backend errors are retried until the timeout; without timeout they are retried until the grant, a
      * cancel or the service's disposal. A permanent backend error (a {@code LockException}, such as a
      * misconfigured store) is signalled as is.
@@ -152,7 +163,7 @@ public final class DistributedLockService implements LockService {
     public Mono<LockHandle> acquire(String name, LockOptions options) {
         checkName(name);
         checkOptions(options);
-        return acquire(name, options.mode(), options.timeoutOrNull(), leaseOf(options), false);
+        return acquire(name, options, options.timeoutOrNull(), false);
     }
 
     /**
@@ -165,16 +176,12 @@ public final class DistributedLockService implements LockService {
     public Mono<LockHandle> tryAcquire(String name, LockOptions options) {
         checkName(name);
         checkOptions(options);
-        return acquire(name, options.mode(), null, leaseOf(options), true);
+        return acquire(name, options, null, true);
     }
 
-    private Mono<LockHandle> acquire(String name, LockMode mode, @Nullable Duration timeout, Duration lease,
-                                     boolean tryOnly) {
-        return new RemoteAcquisition.AcquireMono(this, name, mode, timeout, lease, tryOnly);
-    }
-
-    private Duration leaseOf(LockOptions options) {
-        return options.lease().orElse(lease);
+    private Mono<LockHandle> acquire(String name, LockOptions options, @Nullable Duration timeout, boolean tryOnly) {
+        return new RemoteAcquisition.AcquireMono(this, name, options.mode(),
+                options.limitsHolders() ? options.maxHolders() : 0, timeout, options.lease().orElse(lease), tryOnly);
     }
 
     /**
@@ -266,11 +273,11 @@ public final class DistributedLockService implements LockService {
         }
     }
 
-    private static void checkOptions(LockOptions options) {
+    private void checkOptions(LockOptions options) {
         Objects.requireNonNull(options, "options");
-        if (options.limitsHolders()) {
-            throw new IllegalArgumentException("DistributedLockService does not count holders: "
-                    + "LockOptions.permits(" + options.maxHolders() + ") is not supported, was " + options);
+        if (options.limitsHolders() && !backend.countsPermits()) {
+            throw new IllegalArgumentException("DistributedLockService does not count holders on " + backend
+                    + ": LockOptions.permits(" + options.maxHolders() + ") is not supported, was " + options);
         }
     }
 
@@ -343,6 +350,14 @@ public final class DistributedLockService implements LockService {
         }
     }
 
+    /** A grant the store made to a queued token: only a waiter of this service with that token takes it. */
+    private void onHandOff(HandOff handOff) {
+        Set<RemoteAcquisition> set = waiting.get(handOff.token()); // the map also holds names' signal keys
+        if (set != null) {
+            set.stream().filter(a -> a.token.equals(handOff.token())).forEach(a -> a.handOff(handOff));
+        }
+    }
+
     /**
      * Deletes the lease of {@code token} in the store, retrying transient errors a few times.
      *
@@ -363,6 +378,40 @@ public final class DistributedLockService implements LockService {
         return held.size();
     }
 
+    void renewalFailed(Throwable error) {
+        lastRenewalFailure = error;
+    }
+
+    /**
+     * How many of the locks this service holds are failing to renew their lease: their latest renewal
+     * ended in an error or did not answer within {@code renewEvery}. Each keeps retrying with backoff and is
+     * lost when no renewal succeeds within its lease; a renewal that finds the lease gone is a loss, not a
+     * failure. Zero while the store confirms the renewals (and when nothing is held), so a store that became
+     * unreachable or too slow shows here before the locks are lost: a health check reads it.
+     *
+     * @apiNote Costs one pass over the held locks; meant for health checks, not for every acquisition.
+     * @return the number of held locks whose latest renewal failed
+     */
+    public int failingRenewalCount() {
+        int failing = 0;
+        for (DistributedHandle h : held) {
+            if (h.renewalFailing()) {
+                failing++;
+            }
+        }
+        return failing;
+    }
+
+    /**
+     * The error of the most recent failed renewal of this service, kept after later renewals succeed; read
+     * it together with {@link #failingRenewalCount()}.
+     *
+     * @return the error, or {@code null} if no renewal has failed yet
+     */
+    public @Nullable Throwable lastRenewalFailure() {
+        return lastRenewalFailure;
+    }
+
     /**
      * Disposes the service: pending acquisitions error with {@link LockServiceClosedException}, renewals
      * stop, and the subscription to release signals ends. Held locks stay held until released or until
@@ -378,6 +427,7 @@ public final class DistributedLockService implements LockService {
     private void close() {
         closed = true;
         releaseSignals.dispose();
+        handOffs.dispose();
         List<RemoteAcquisition> pending = new ArrayList<>();
         waiting.values().forEach(pending::addAll);
         for (RemoteAcquisition a : pending) {

@@ -1,7 +1,10 @@
 package dev.reactivelocks.distributed;
 
+import dev.reactivelocks.LockConfigurationException;
 import dev.reactivelocks.LockMode;
+import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.spi.BackendLease;
+import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.spi.StoredLease;
 import dev.reactivelocks.spi.StoredLock;
@@ -37,7 +40,9 @@ import reactor.core.scheduler.Schedulers;
  * services sharing this backend are granted in the order they first asked; {@link #tryAcquire} never
  * barges past a queued waiter. {@link #releases()} emits the tokens of the queued waiters that may pass
  * (the head, or a run of shared entries at the head), synchronously on the thread whose call let them
- * through.
+ * through. A backend made by {@link #createHandingOff} also grants those waiters in that same step and
+ * emits the grants from {@link #handOffs()} first; each such lease lives until the waiter's queue entry would
+ * have expired, unless renewed.
  *
  * <p><b>Threading</b>: thread-safe and non-blocking; each operation is atomic per name.
  */
@@ -46,23 +51,43 @@ public final class InMemoryLockBackend implements LockBackend {
     private final ConcurrentHashMap<String, NameState> names = new ConcurrentHashMap<>();
     private final AtomicLong fencing = new AtomicLong();
     private final CopyOnWriteArrayList<FluxSink<String>> listeners = new CopyOnWriteArrayList<>();
+    private final CopyOnWriteArrayList<FluxSink<HandOff>> handOffListeners = new CopyOnWriteArrayList<>();
     private final @Nullable Scheduler clock;
+    private final boolean handsOff;
 
-    private InMemoryLockBackend(@Nullable Scheduler clock) {
+    private InMemoryLockBackend(@Nullable Scheduler clock, boolean handsOff) {
         this.clock = clock;
+        this.handsOff = handsOff;
     }
 
-    /** @return a new, empty backend on the clock of {@code Schedulers.parallel()} */
+    /** @return a new, empty backend on the clock of {@code Schedulers.parallel()} that wakes waiters */
     public static InMemoryLockBackend create() {
-        return new InMemoryLockBackend(null);
+        return new InMemoryLockBackend(null, false);
     }
 
     /**
      * @param clock the scheduler whose {@code now} is the store's clock
-     * @return a new, empty backend on that clock
+     * @return a new, empty backend on that clock that wakes waiters
      */
     public static InMemoryLockBackend create(Scheduler clock) {
-        return new InMemoryLockBackend(Objects.requireNonNull(clock, "clock"));
+        return new InMemoryLockBackend(Objects.requireNonNull(clock, "clock"), false);
+    }
+
+    /**
+     * @return a new, empty backend on the clock of {@code Schedulers.parallel()} that hands the lock off to
+     *         the waiters a release lets through ({@link LockBackend#handOffs()})
+     */
+    public static InMemoryLockBackend createHandingOff() {
+        return new InMemoryLockBackend(null, true);
+    }
+
+    /**
+     * @param clock the scheduler whose {@code now} is the store's clock
+     * @return a new, empty backend on that clock that hands the lock off to the waiters a release lets
+     *         through ({@link LockBackend#handOffs()})
+     */
+    public static InMemoryLockBackend createHandingOff(Scheduler clock) {
+        return new InMemoryLockBackend(Objects.requireNonNull(clock, "clock"), true);
     }
 
     private long now() {
@@ -71,18 +96,46 @@ public final class InMemoryLockBackend implements LockBackend {
 
     @Override
     public Mono<BackendLease> tryAcquire(String name, LockMode mode, String token, Duration lease) {
-        return acquire(name, mode, token, lease, null);
+        return acquire(name, mode, 0, token, lease, null);
     }
 
     @Override
     public Mono<BackendLease> acquireOrQueue(String name, LockMode mode, String token, Duration lease,
                                              Duration keepQueued) {
         Objects.requireNonNull(keepQueued, "keepQueued");
-        return acquire(name, mode, token, lease, keepQueued);
+        return acquire(name, mode, 0, token, lease, keepQueued);
     }
 
-    /** Grants, or queues {@code token} when {@code keepQueued} is not null; wakes whom pruning let through. */
-    private Mono<BackendLease> acquire(String name, LockMode mode, String token, Duration lease,
+    /** @return {@code true}: {@link LockOptions#permits(int)} names are semaphores across all clients */
+    @Override
+    public boolean countsPermits() {
+        return true;
+    }
+
+    @Override
+    public Mono<BackendLease> tryAcquirePermit(String name, int permits, String token, Duration lease) {
+        return acquire(name, LockMode.SHARED, checkPermits(permits), token, lease, null);
+    }
+
+    @Override
+    public Mono<BackendLease> acquireOrQueuePermit(String name, int permits, String token, Duration lease,
+                                                   Duration keepQueued) {
+        Objects.requireNonNull(keepQueued, "keepQueued");
+        return acquire(name, LockMode.SHARED, checkPermits(permits), token, lease, keepQueued);
+    }
+
+    private static int checkPermits(int permits) {
+        if (permits < 1) {
+            throw new IllegalArgumentException("permits must be >= 1, was " + permits);
+        }
+        return permits;
+    }
+
+    /**
+     * Grants, or queues {@code token} when {@code keepQueued} is not null; wakes whom pruning let through.
+     * {@code permits} 0: a plain lock.
+     */
+    private Mono<BackendLease> acquire(String name, LockMode mode, int permits, String token, Duration lease,
                                        @Nullable Duration keepQueued) {
         return Mono.fromSupplier(() -> {
             long now = now();
@@ -92,24 +145,36 @@ public final class InMemoryLockBackend implements LockBackend {
                 boolean pruned = state.prune(now);
                 Row mine = state.leases.get(token);
                 if (mine != null) {
-                    state.leases.put(token, new Row(mine.mode, mine.fencing, now + lease.toNanos(), mine.grantedAt));
+                    state.leases.put(token, new Row(mine.mode, mine.permits, mine.fencing, now + lease.toNanos(),
+                            mine.grantedAt));
                     out.grant = BackendLease.of(name, mine.mode, token, mine.fencing);
-                } else if (state.admits(token, mode)) {
+                } else if (state.disagreesWith(mode, permits)) {
+                    out.error = new LockConfigurationException(name, "Lock '" + name + "': asked with "
+                            + describe(mode, permits) + ", but it is held or awaited with "
+                            + describe(mode, state.permitsInUse()) + ": every caller of a name must agree");
+                } else if (state.admits(token, mode, permits)) {
                     long f = fencing.incrementAndGet();
                     state.queue.remove(token);
-                    state.leases.put(token, new Row(mode, f, now + lease.toNanos(), now));
+                    state.leases.put(token, new Row(mode, permits, f, now + lease.toNanos(), now));
                     out.grant = BackendLease.of(name, mode, token, f);
                 } else if (keepQueued != null) {
-                    state.queue.put(token, new Waiter(mode, now + keepQueued.toNanos())); // keeps its place
+                    state.queue.put(token, new Waiter(mode, permits, now + keepQueued.toNanos())); // keeps its place
                 }
                 if (pruned) {
-                    out.wake = state.passable();
+                    letThrough(state, out, now);
                 }
                 return state.isEmpty() ? null : state;
             });
-            signal(out.wake);
+            signal(out);
+            if (out.error != null) {
+                throw out.error;
+            }
             return out.grant;
         });
+    }
+
+    private static String describe(LockMode mode, int permits) {
+        return permits > 0 ? "LockOptions.permits(" + permits + ")" : mode + " without permits";
     }
 
     @Override
@@ -121,7 +186,7 @@ public final class InMemoryLockBackend implements LockBackend {
                 Row r = state.leases.get(token);
                 if (r != null && r.expiresAt > now) {
                     renewed[0] = true;
-                    state.leases.put(token, new Row(r.mode, r.fencing, now + lease.toNanos(), r.grantedAt));
+                    state.leases.put(token, new Row(r.mode, r.permits, r.fencing, now + lease.toNanos(), r.grantedAt));
                 }
                 return state;
             });
@@ -139,17 +204,40 @@ public final class InMemoryLockBackend implements LockBackend {
                 removed[0] = state.leases.remove(token) != null;
                 boolean dequeued = state.queue.remove(token) != null;
                 if (state.prune(now) || removed[0] || dequeued) {
-                    out.wake = state.passable();
+                    letThrough(state, out, now);
                 }
                 return state.isEmpty() ? null : state;
             });
-            signal(out.wake);
+            signal(out);
             return removed[0];
         });
     }
 
-    private void signal(List<String> tokens) {
-        for (String token : tokens) {
+    /** Wakes, or grants, the queued waiters that may pass now (inside the name's atomic step). */
+    private void letThrough(NameState state, Outcome out, long now) {
+        List<String> passable = state.passable();
+        out.wake = passable;
+        if (!handsOff) {
+            return;
+        }
+        List<HandOff> granted = new ArrayList<>(passable.size());
+        for (String token : passable) {
+            Waiter w = Objects.requireNonNull(state.queue.remove(token));
+            long f = fencing.incrementAndGet();
+            state.leases.put(token, new Row(w.mode, w.permits, f, w.expiresAt, now)); // lives as long as the entry would have
+            granted.add(HandOff.of(token, w.mode, f));
+        }
+        out.handOffs = granted;
+    }
+
+    /** Announces the hand-offs, then wakes the same tokens (a client not taking hand-offs asks again). */
+    private void signal(Outcome out) {
+        for (HandOff h : out.handOffs) {
+            for (FluxSink<HandOff> l : handOffListeners) {
+                l.next(h);
+            }
+        }
+        for (String token : out.wake) {
             for (FluxSink<String> l : listeners) {
                 l.next(token);
             }
@@ -161,6 +249,17 @@ public final class InMemoryLockBackend implements LockBackend {
         return Flux.create(sink -> {
             listeners.add(sink);
             sink.onDispose(() -> listeners.remove(sink));
+        });
+    }
+
+    @Override
+    public Flux<HandOff> handOffs() {
+        if (!handsOff) {
+            return Flux.empty();
+        }
+        return Flux.create(sink -> {
+            handOffListeners.add(sink);
+            sink.onDispose(() -> handOffListeners.remove(sink));
         });
     }
 
@@ -259,7 +358,9 @@ public final class InMemoryLockBackend implements LockBackend {
     /** What one call decided, carried out of the atomic step. */
     private static final class Outcome {
         @Nullable BackendLease grant;
+        @Nullable LockConfigurationException error;
         List<String> wake = List.of();
+        List<HandOff> handOffs = List.of();
     }
 
     /**
@@ -280,30 +381,58 @@ public final class InMemoryLockBackend implements LockBackend {
 
         /**
          * Whether {@code token} may be granted {@code mode} now: compatible with every lease and with every
-         * entry queued ahead of it (all entries when it is not queued).
+         * entry queued ahead of it (all entries when it is not queued); with {@code permits}, also fewer
+         * shared leases and entries ahead than permits.
          */
-        boolean admits(String token, LockMode mode) {
+        boolean admits(String token, LockMode mode, int permits) {
+            int taken = 0;
             for (Row r : leases.values()) {
                 if (!mode.compatibleWith(r.mode)) {
                     return false;
                 }
+                taken++;
             }
             for (Map.Entry<String, Waiter> e : queue.entrySet()) {
                 if (e.getKey().equals(token)) {
-                    return true;
+                    break;
                 }
                 if (!mode.compatibleWith(e.getValue().mode)) {
                     return false;
                 }
+                taken++;
             }
-            return true;
+            return permits == 0 || taken < permits;
+        }
+
+        /** Whether a shared request disagrees with the live shared leases or entries on the permits. */
+        boolean disagreesWith(LockMode mode, int permits) {
+            if (mode != LockMode.SHARED) {
+                return false;
+            }
+            int inUse = permitsInUse();
+            return inUse >= 0 && inUse != permits;
+        }
+
+        /** The permits of the shared leases and entries (0: plain shared), -1 when there are none. */
+        int permitsInUse() {
+            for (Row r : leases.values()) {
+                if (r.mode == LockMode.SHARED) {
+                    return r.permits;
+                }
+            }
+            for (Waiter w : queue.values()) {
+                if (w.mode == LockMode.SHARED) {
+                    return w.permits;
+                }
+            }
+            return -1;
         }
 
         /** The queued tokens that {@link #admits} would grant now: the head, or a run of shared entries. */
         List<String> passable() {
             List<String> out = new ArrayList<>();
             for (Map.Entry<String, Waiter> e : queue.entrySet()) {
-                if (!admits(e.getKey(), e.getValue().mode)) {
+                if (!admits(e.getKey(), e.getValue().mode, e.getValue().permits)) {
                     break;
                 }
                 out.add(e.getKey());
@@ -316,10 +445,10 @@ public final class InMemoryLockBackend implements LockBackend {
         }
     }
 
-    /** Times in nanoseconds of the clock scheduler. */
-    private record Row(LockMode mode, long fencing, long expiresAt, long grantedAt) {
+    /** A lease; {@code permits} 0 unless granted as a permit of a semaphore; times of the clock scheduler. */
+    private record Row(LockMode mode, int permits, long fencing, long expiresAt, long grantedAt) {
     }
 
-    private record Waiter(LockMode mode, long expiresAt) {
+    private record Waiter(LockMode mode, int permits, long expiresAt) {
     }
 }

@@ -12,6 +12,8 @@ import dev.reactivelocks.internal.AcquisitionMono;
 import dev.reactivelocks.internal.GrantDelivery;
 import dev.reactivelocks.internal.HeldLocks;
 import dev.reactivelocks.spi.BackendLease;
+import dev.reactivelocks.spi.HandOff;
+import dev.reactivelocks.spi.LockBackend;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -46,6 +48,11 @@ import reactor.util.context.Context;
  * CANCELLED: the call in flight finishes, then its outcome is undone (a grant is released in the store)
  * </pre>
  *
+ * A hand-off from the store ({@link dev.reactivelocks.spi.LockBackend#handOffs()}) that finds the
+ * acquisition IDLE moves it straight to GRANTED, without a call; while TRYING it only counts as a wake-up
+ * (the next call finds the lease as already held); after CANCELLED or DONE it is ignored, because leaving
+ * releases the token in the store, which deletes a handed-off lease as well as a queue entry.
+ *
  * One CAS on {@link #state} decides every race. Only the thread that moved IDLE to TRYING calls the
  * backend, so at most one call is in flight. A wake-up that arrives while TRYING sets {@link #missed} and
  * the busy outcome then retries at once, so a release signal is never lost between "busy" and "sleep".
@@ -67,6 +74,8 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
     final String name;
     final String key;
     final LockMode mode;
+    /** The permits of a semaphore's name, 0 for a plain lock. */
+    final int permits;
     final String token;
     private final @Nullable Duration timeout;
     /** The lease of this grant: the service's, or the one of the caller's options. */
@@ -93,15 +102,23 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
     private volatile boolean maybeHeld;
     /** Consecutive failed calls; touched only by the thread of the call in flight. */
     private int errors;
+    /**
+     * When the last call that left the token queued was sent: the store's entry, and so a hand-off's lease,
+     * lives at least {@code keepQueued} from then. Written by the call in flight before the state leaves
+     * TRYING, read after a CAS from IDLE.
+     */
+    private long queuedAt;
     /** The granted handle; written before it is emitted. */
     private volatile @Nullable DistributedHandle handle;
 
-    RemoteAcquisition(DistributedLockService service, String name, LockMode mode, @Nullable Duration timeout,
-                      Duration lease, boolean tryOnly, CoreSubscriber<? super LockHandle> actual) {
+    RemoteAcquisition(DistributedLockService service, String name, LockMode mode, int permits,
+                      @Nullable Duration timeout, Duration lease, boolean tryOnly,
+                      CoreSubscriber<? super LockHandle> actual) {
         this.service = service;
         this.name = name;
         this.key = service.backend.signalKey(name);
         this.mode = mode;
+        this.permits = permits;
         this.token = service.newToken();
         this.timeout = timeout;
         this.lease = lease;
@@ -123,7 +140,7 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
         if (!started.compareAndSet(false, true)) {
             return;
         }
-        LockOptions options = LockOptions.of(mode);
+        LockOptions options = permits > 0 ? LockOptions.permits(permits) : LockOptions.of(mode);
         Mono<LockHandle> localGrant = tryOnly ? service.local().tryAcquire(name, options)
                 : service.local().acquire(name, timeout == null ? options : options.timeout(timeout));
         localGrant.subscribe(this);
@@ -201,9 +218,15 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
 
     private void attempt() {
         long sentAt = service.now();
-        Mono<BackendLease> call = singleAttempt
-                ? service.backend.tryAcquire(name, mode, token, lease)
-                : service.backend.acquireOrQueue(name, mode, token, lease, service.keepQueued);
+        LockBackend backend = service.backend;
+        Mono<BackendLease> call;
+        if (permits > 0) {
+            call = singleAttempt ? backend.tryAcquirePermit(name, permits, token, lease)
+                    : backend.acquireOrQueuePermit(name, permits, token, lease, service.keepQueued);
+        } else {
+            call = singleAttempt ? backend.tryAcquire(name, mode, token, lease)
+                    : backend.acquireOrQueue(name, mode, token, lease, service.keepQueued);
+        }
         call
                 .timeout(lease, service.timer())
                 .map(Optional::of)
@@ -212,6 +235,7 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
                     if (grant.isPresent()) {
                         onGrant(grant.get(), sentAt);
                     } else {
+                        queuedAt = sentAt;
                         onBusy();
                     }
                 }, this::onStoreError);
@@ -223,11 +247,35 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
             undo(true);
             return;
         }
+        deliver(grant, sentAt + lease.toNanos(), service.renewEvery(lease));
+    }
+
+    /**
+     * The store granted the lease to this waiter's queued token on its own. Granted at once when IDLE,
+     * if enough of the hand-off's lease is left to renew it; otherwise a wake-up.
+     */
+    void handOff(HandOff handOff) {
+        if (state.get() != IDLE) {
+            wake(); // TRYING: the call in flight, or the next one, finds the lease; CANCELLED/DONE: ignored
+            return;
+        }
+        long leaseEnd = queuedAt + service.keepQueued.toNanos(); // read after IDLE, which was set after it
+        long left = leaseEnd - service.now();
+        if (left < DistributedLockService.RETRY_MAX.toNanos() || !state.compareAndSet(IDLE, GRANTED)) {
+            wake(); // too little left to renew in time, or no longer IDLE: ask the store
+            return;
+        }
+        deliver(handOff.lease(name), leaseEnd,
+                Duration.ofNanos(Math.min(service.renewEvery(lease).toNanos(), left / 2)));
+    }
+
+    /** In state GRANTED: the handle, renewed first after {@code firstRenewal}, goes to the subscriber. */
+    private void deliver(BackendLease grant, long leaseEnd, Duration firstRenewal) {
         finish();
         DistributedHandle granted = new DistributedHandle(service,
-                Objects.requireNonNull(localHandle, "granted before the in-process grant"), grant, lease, sentAt);
+                Objects.requireNonNull(localHandle, "granted before the in-process grant"), grant, lease, leaseEnd);
         service.holding(granted);
-        granted.start();
+        granted.start(firstRenewal);
         handle = granted;
         emit(actual, granted);
     }
@@ -374,15 +422,17 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
         private final DistributedLockService service;
         private final String name;
         private final LockMode mode;
+        private final int permits;
         private final @Nullable Duration timeout;
         private final Duration lease;
         private final boolean tryOnly;
 
-        AcquireMono(DistributedLockService service, String name, LockMode mode, @Nullable Duration timeout,
-                    Duration lease, boolean tryOnly) {
+        AcquireMono(DistributedLockService service, String name, LockMode mode, int permits,
+                    @Nullable Duration timeout, Duration lease, boolean tryOnly) {
             this.service = service;
             this.name = name;
             this.mode = mode;
+            this.permits = permits;
             this.timeout = timeout;
             this.lease = lease;
             this.tryOnly = tryOnly;
@@ -399,7 +449,7 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
                 Operators.error(actual, new LockServiceClosedException(name));
                 return;
             }
-            actual.onSubscribe(new RemoteAcquisition(service, name, mode, timeout, lease, tryOnly, actual));
+            actual.onSubscribe(new RemoteAcquisition(service, name, mode, permits, timeout, lease, tryOnly, actual));
         }
     }
 }

@@ -86,6 +86,7 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     private volatile @Nullable LockHandle local;
     private volatile @Nullable LockFile file;
     private volatile boolean lost;
+    private volatile long token;
     private final Sinks.Empty<Void> lostSignal = Sinks.empty();
 
     FileAcquisition(FileLockService service, String name, String fileName, LockMode mode,
@@ -378,9 +379,16 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
         service.resolveLockFile(this);
     }
 
-    /** The OS lock is held for this acquisition, if it still waits. */
-    boolean grantOs() {
-        return casState(OS_PENDING, GRANTED);
+    /**
+     * The OS lock is held for this acquisition, if it still waits; {@code fencingToken} is then its token
+     * (taken from the file's {@link FencingCounter} while the lock is held, before the grant is delivered).
+     */
+    boolean grantOs(long fencingToken) {
+        if (casState(OS_PENDING, GRANTED)) {
+            token = fencingToken;
+            return true;
+        }
+        return false;
     }
 
     /** The file leaves this waiter (try-busy or I/O error); the caller releases and signals. */
@@ -418,10 +426,15 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
         return mode;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Taken from the lock file's counter, shared by every process using this library on the lock
+     * directory (see {@link FileLockService}, <b>Fencing tokens</b>); 0 before the grant.
+     */
     @Override
     public long fencingToken() {
-        LockHandle h = local;
-        return h == null ? 0L : h.fencingToken();
+        return token;
     }
 
     @Override

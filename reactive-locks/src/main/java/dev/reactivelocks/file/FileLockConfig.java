@@ -27,11 +27,16 @@ import reactor.core.scheduler.Scheduler;
  * deliberately no default in a shared temporary directory (other users could create or hold the lock
  * files there): without one, acquisitions error with {@link LockConfigurationException}.
  *
- * <p><b>Lock file names</b> follow oslo.concurrency's external locks, so that Java and Python programs
- * lock the same files: the lock {@code name} (including the {@code prefix-} of a
- * {@link dev.reactivelocks.LockService#withPrefix(String) prefixed view}) lives in
- * {@code lockDirectory/name}, with every {@code '/'} (and the platform's separator) replaced by
- * {@code '_'}. See {@link #lockFile(String)} for the names that are refused.
+ * <p><b>Lock file names</b> follow oslo.concurrency's external locks ({@code lockutils._get_lock_path}), so
+ * that Java and Python programs lock the same files: the lock {@code name} (including the {@code prefix-}
+ * of a {@link dev.reactivelocks.LockService#withPrefix(String) prefixed view}, which joins prefix and name
+ * as oslo's {@code lock_file_prefix} does) lives in {@code lockDirectory/name}, with every {@code '/'} (and
+ * the platform's separator) replaced by {@code '_'}: {@code "a/b"}, {@code "/abs"} and {@code "x/../y"}
+ * are the files {@code a_b}, {@code _abs} and {@code x_.._y}. One difference: oslo does not map separators
+ * in the prefix (a prefix {@code "a/b"} would put oslo's files in a subdirectory), while here the whole name
+ * is mapped, so that a lock file is always directly in the lock directory. See {@link #lockFile(String)}
+ * for the few names that are refused. The directory {@code .reactive-locks-fencing} in the lock directory
+ * holds the fencing token counters (see {@link FileLockService}); a lock of that name fails.
  *
  * <p>Instances are immutable and thread-safe.
  */
@@ -147,13 +152,17 @@ public final class FileLockConfig {
     }
 
     /**
-     * The file that holds the lock {@code name}: {@code lockDirectory/name} with path separators replaced
-     * by {@code '_'}, as oslo.concurrency names its lock files. Pure computation; touches no file.
+     * The file that holds the lock {@code name}: {@code lockDirectory/name} with every path separator
+     * ({@code '/'}, and the platform's own) replaced by {@code '_'}, exactly as oslo.concurrency names its
+     * external lock files, so that {@code "/abs"} is {@code _abs}, {@code "x/../y"} is {@code x_.._y} and
+     * {@code "a/b"} is {@code a_b}. The file is always directly in the lock directory. Pure computation;
+     * touches no file.
      *
      * @param name the full lock name (a prefixed view passes {@code prefix-name})
      * @return the absolute path of the lock file
-     * @throws IllegalArgumentException if the name is empty, contains NUL, is an absolute path, has a
-     *         {@code ..} segment, is {@code "."}, or its file name is longer than 255 bytes in UTF-8
+     * @throws IllegalArgumentException if the mapped file name is empty, {@code "."} or {@code ".."},
+     *         contains NUL, is longer than 255 bytes in UTF-8 (the file name limit
+     *         of the common file systems, {@code NAME_MAX}), or is no file name on this platform
      * @throws LockConfigurationException if no lock directory is configured
      */
     public Path lockFile(String name) {
@@ -173,47 +182,48 @@ public final class FileLockConfig {
     }
 
     /**
-     * Validates {@code name} and maps it to the lock file's name (separators become {@code '_'}).
+     * Maps {@code name} to the lock file's name as oslo.concurrency does (separators become {@code '_'})
+     * and refuses what cannot be a file directly in the lock directory.
      *
      * @throws IllegalArgumentException naming the problem
      */
     static String fileName(String name) {
         Objects.requireNonNull(name, "name");
-        if (name.isEmpty()) {
-            throw new IllegalArgumentException("name must not be empty");
-        }
-        if (name.indexOf('\0') >= 0) {
-            throw new IllegalArgumentException("Lock name must not contain NUL, was '"
-                    + name.replace("\0", "\\0") + "'");
-        }
-        if (name.startsWith("/") || name.startsWith(File.separator) || isAbsolute(name)) {
-            throw new IllegalArgumentException("Lock name must not be an absolute path, was '" + name + "'");
-        }
-        for (String segment : name.split("[/" + (File.separatorChar == '\\' ? "\\\\" : "") + "]", -1)) {
-            if (segment.equals("..")) {
-                throw new IllegalArgumentException(
-                        "Lock name must not contain a '..' path segment, was '" + name + "'");
-            }
-        }
         String fileName = name.replace('/', '_').replace(File.separatorChar, '_');
-        if (fileName.equals(".")) {
-            throw new IllegalArgumentException("Lock name must not be '.', was '" + name + "'");
+        if (fileName.isEmpty() || fileName.equals(".") || fileName.equals("..")) {
+            throw refused(name, fileName, "which names no file in the lock directory");
+        }
+        if (fileName.indexOf('\0') >= 0) {
+            throw refused(name, fileName, "which contains NUL");
         }
         int bytes = fileName.getBytes(StandardCharsets.UTF_8).length;
         if (bytes > MAX_FILE_NAME_BYTES) {
-            throw new IllegalArgumentException("Lock name must be at most " + MAX_FILE_NAME_BYTES
-                    + " bytes in UTF-8, was " + bytes + " bytes: '" + name + "'");
+            throw refused(name, fileName, "which is " + bytes + " bytes long in UTF-8; file names are limited to "
+                    + MAX_FILE_NAME_BYTES + " bytes (NAME_MAX)");
+        }
+        Path path;
+        try {
+            path = Path.of(fileName);
+        } catch (InvalidPathException e) {
+            throw refused(name, fileName, "which is no file name on this platform (" + e.getReason()
+                    + "; file names are encoded in sun.jnu.encoding=" + System.getProperty("sun.jnu.encoding")
+                    + ")");
+        }
+        if (path.isAbsolute() || path.getRoot() != null || path.getNameCount() != 1
+                || !fileName.equals(String.valueOf(path.getFileName()))) {
+            throw refused(name, fileName, "which is no plain file name on this platform");
         }
         return fileName;
     }
 
-    private static boolean isAbsolute(String name) {
-        try {
-            return Path.of(name).isAbsolute();
-        } catch (InvalidPathException e) {
-            throw new IllegalArgumentException("Lock name is not a valid file name on this platform, was '"
-                    + name + "': " + e.getReason(), e);
-        }
+    private static IllegalArgumentException refused(String name, String fileName, String why) {
+        return new IllegalArgumentException("Lock name '" + printable(name) + "' maps to the lock file name '"
+                + printable(fileName) + "', " + why);
+    }
+
+    /** {@code s} with NUL shown as {@code \0}, so that messages stay printable. */
+    private static String printable(String s) {
+        return s.replace("\0", "\\0");
     }
 
     @Override

@@ -45,7 +45,10 @@ import reactor.util.context.Context;
  * Mono<Report> report = locks.withLock("schema", LockOptions.shared(), readReport()); // readers together
  * }</pre>
  *
- * <p>The lock {@code name} lives in the file {@link FileLockConfig#lockFile(String)}. An exclusive lock is
+ * <p>The lock {@code name} lives in the file {@link FileLockConfig#lockFile(String)}: path separators
+ * become {@code '_'}, exactly as oslo.concurrency maps names, so {@code "a/b"}, {@code "/abs"} and
+ * {@code "x/../y"} lock the files {@code a_b}, {@code _abs} and {@code x_.._y} of the lock directory that a
+ * Python peer locks by the same names. An exclusive lock is
  * an exclusive POSIX record lock ({@code fcntl(F_SETLK, F_WRLCK)} on the whole file, which is what Python's
  * {@code fcntl.lockf(f, LOCK_EX)} takes); a shared lock is a shared one ({@code F_RDLCK}, Python's
  * {@code LOCK_SH}). Lock files are created when missing, opened without truncation, never followed when
@@ -87,11 +90,12 @@ import reactor.util.context.Context;
  * {@link LockOptions#timeout(Duration) timeout} covers the whole wait, in the queue and for the file.
  *
  * <p><b>Threading</b>: no thread waits while another process holds the file. Creating, opening and closing
- * lock files run only on the configured bounded scheduler ({@link FileLockConfig#scheduler()}). Looking up
- * an existing lock file's identity (one {@code stat}) and the non-blocking calls {@code tryLock} and unlock
- * run on the subscribing or releasing thread when that
- * thread may block (neither a Reactor non-blocking thread such as {@code Schedulers.parallel()} nor a
- * Netty or Vert.x event loop) and the lock file's channel is already open; otherwise on the scheduler.
+ * lock files (and mapping their fencing counters) run only on the configured bounded scheduler
+ * ({@link FileLockConfig#scheduler()}). Looking up an existing lock file's identity (one {@code stat}),
+ * the non-blocking calls {@code tryLock} and unlock, and taking a fencing token (no system call) run on the
+ * subscribing or releasing thread when that thread may block (neither a Reactor non-blocking thread such
+ * as {@code Schedulers.parallel()} nor a Netty or Vert.x event loop) and the lock file's channel is already
+ * open; otherwise on the scheduler.
  * Grants, releases and failures are signalled on the thread that made them (that thread or one of the
  * scheduler's), after it finished its file calls; timeouts of acquisitions still in the in-JVM queue on
  * the timer. A lock file's channel stays open for {@link FileLockConfig#channelIdleTimeout()} after its last
@@ -103,9 +107,22 @@ import reactor.util.context.Context;
  * services of the JVM with different schedulers share a file); should that scheduler reject work because
  * it was disposed meanwhile, the remaining calls finish on {@code Schedulers.boundedElastic()}.
  *
- * <p><b>Fencing tokens</b>: strictly increasing per name within one JVM (and across all names of the
- * JVM), not across processes: the service does not read or write the lock file's content. Shared holders
- * get tokens too, each larger than those of the grants before it in this JVM.
+ * <p><b>Fencing tokens</b>: strictly increasing per lock file across every process that uses this library
+ * on the lock directory: each grant, exclusive or shared, takes the next value of the file's counter while
+ * it holds the lock, so every shared holder gets its own token, larger than those of all grants before it
+ * in any of these processes. The counter is eight bytes in a sidecar file,
+ * {@code lockDirectory/.reactive-locks-fencing/<lock file name>} (created with the lock directory's
+ * permissions; the lock file itself is never written, as Python peers expect), mapped into memory and
+ * advanced by one atomic add on the shared page: no system call and no extra lock per grant, so shared
+ * holders of several processes stay concurrent, and a process killed at any instant leaves the old or the
+ * new value, never a torn one. Each process that maps the counter first raises it to the wall clock in
+ * microseconds since the epoch; grants are far rarer than one per microsecond, so tokens do not run ahead
+ * of the clock, and a counter lost to an operating system crash or to a deleted sidecar restarts above the
+ * tokens issued before (unless the clock was set back meanwhile). Grants by programs that do not use this
+ * library (oslo.concurrency, fasteners) do not advance the counter: a Java token is larger than every earlier Java
+ * token of the file, whoever held the file in between. Paths of one file that differ in their file name
+ * (hard links, bind mounts with other names) have separate counters. On network file systems, where
+ * POSIX locks may not lock either, the mapped page is not shared between hosts.
  *
  * <p><b>Crashes</b>: the operating system releases the POSIX locks of a process that dies, even by
  * {@code SIGKILL}; waiters in other processes get the lock at their next poll. The file stays.
@@ -168,7 +185,9 @@ public final class FileLockService implements LockService {
     }
 
     /**
-     * Deletes the lock file of {@code name}, for cleaning up names that no process uses any more.
+     * Deletes the lock file of {@code name}, and its fencing token counter, for cleaning up names that no
+     * process uses any more. Later grants of the name start a new counter at the wall clock (see
+     * <b>Fencing tokens</b>).
      *
      * <p><b>This races</b> with other processes by nature: a process that opened the file before the
      * deletion and locks it afterwards holds a lock on a file without a name, while the next process
@@ -208,7 +227,9 @@ public final class FileLockService implements LockService {
                     + "' is in use by this JVM; not removing it");
         }
         try {
-            return Files.deleteIfExists(real);
+            boolean deleted = Files.deleteIfExists(real);
+            Files.deleteIfExists(FencingCounter.sidecar(real));
+            return deleted;
         } catch (IOException e) {
             throw new LockException(name, "Cannot remove lock file '" + real + "' of lock '" + name + "': "
                     + e, e);
@@ -239,7 +260,9 @@ public final class FileLockService implements LockService {
      * configured scheduler's (see <b>Threading</b> above).
      *
      * @throws IllegalArgumentException for names that {@link FileLockConfig#lockFile(String)} refuses, and
-     *         for {@link LockOptions#permits(int)} (semaphores cannot be counted across processes)
+     *         for {@link LockOptions#permits(int)}: one lock file is one POSIX lock, which cannot count
+     *         holders across processes; take the first free of {@code n} names with {@code tryAcquire}
+     *         instead (the guide's "Semaphores" section), or use a distributed service
      */
     @Override
     public Mono<LockHandle> acquire(String name, LockOptions options) {
@@ -268,7 +291,9 @@ public final class FileLockService implements LockService {
         Objects.requireNonNull(options, "options");
         if (options.limitsHolders()) {
             throw new IllegalArgumentException("File locks cannot count holders across processes, so "
-                    + "LockOptions.permits(n) is not supported, was " + options);
+                    + "LockOptions.permits(n) is not supported by FileLockService, was " + options
+                    + "; for at most n holders take the first free of n names (name.0 ... name.{n-1}) with "
+                    + "tryAcquire, or use a DistributedLockService with permits(n)");
         }
     }
 

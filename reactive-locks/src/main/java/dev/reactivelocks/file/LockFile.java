@@ -69,15 +69,16 @@ import reactor.util.context.Context;
  * the actor, so that subscriber code never runs inside it.
  *
  * <pre>
- *   local grant ──request──► lock held shared and request shared? ── yes ──► holders++, deliver
+ *   local grant ──request──► lock held shared and request shared? ── yes ──► holders++, next token, deliver
  *                                      │ no
  *                                      ▼
  *                                  waiters += a ──► attempt: busy for longer than maxPollInterval and
  *                                                   unlocked for less than minPollInterval? ── yes ──► pause
  *                                                     │ no                     (fail try-only, poll later)
  *                                                     ▼
- *                                                   tryLock(whole file, shared?)   [opens the channel if
- *                                                     │ got it: holders += granted waiters, deliver   closed]
+ *                                                   tryLock(whole file, shared?)   [opens the channel and
+ *                                                     │ got it: holders += granted waiters,   maps the fencing
+ *                                                     │         each takes the next token, deliver   counter if closed]
  *                                                     │ busy:   fail try-only waiters; poll again after
  *                                                     │         min·2ⁿ (capped at max, jittered) on the timer
  *                                                     │ error:  fail all waiters with LockException
@@ -151,6 +152,8 @@ final class LockFile {
 
     // Owned by the actor: read and written only inside tasks.
     private @Nullable FileChannel channel;
+    /** The fencing counter of the file, mapped while {@link #channel} is open. */
+    private @Nullable FencingCounter fencing;
     private @Nullable FileLock lock;
     private final Set<FileAcquisition> holding = new LinkedHashSet<>();
     /** Channels of this file opened by other entries (see {@link #handOver}); closed once it is unlocked. */
@@ -404,7 +407,7 @@ final class LockFile {
         FileLock held = lock;
         if (held != null && held.isShared() && a.mode == LockMode.SHARED) {
             // The local queue only lets a newcomer in next to current holders when both are shared.
-            if (a.grantOs()) {
+            if (a.grantOs(fencing().next())) {
                 holding.add(a);
                 emit(a::deliver);
             }
@@ -462,8 +465,9 @@ final class LockFile {
         }
         lock = acquired;
         List<FileAcquisition> granted = new ArrayList<>(waiters.size());
+        FencingCounter counter = fencing();
         for (FileAcquisition w : waiters) {
-            if (w.grantOs()) {
+            if (w.grantOs(counter.next())) {
                 holding.add(w);
                 granted.add(w);
             }
@@ -711,9 +715,21 @@ final class LockFile {
             handOver(opened, c, through.service);
             return null;
         }
+        FencingCounter counter;
+        try {
+            counter = FencingCounter.open(p);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(c); // this entry holds no lock without a channel: closing drops none
+            throw e;
+        }
         OPEN_CHANNELS.incrementAndGet();
         channel = c;
+        fencing = counter;
         return c;
+    }
+
+    private FencingCounter fencing() {
+        return Objects.requireNonNull(fencing, "fencing counter of an open lock file");
     }
 
     /**
@@ -755,6 +771,7 @@ final class LockFile {
 
     private void forgetChannel() {
         channel = null;
+        fencing = null;
         OPEN_CHANNELS.decrementAndGet();
     }
 

@@ -40,6 +40,11 @@ import reactor.core.publisher.Mono;
  * {@link #releases()}, instead of waking every waiter of the name. {@link #tryAcquire} then never barges:
  * it grants only when the request would also be granted at the tail of the queue.
  *
+ * <p><b>Hand-offs</b> (optional, for backends with a wait queue): instead of waking the waiters a release
+ * lets through, a backend may grant them at once, in the same atomic step, and announce each grant on
+ * {@link #handOffs()}; the lock then passes to the next service in one store operation instead of two. See
+ * {@link #handOffs()} for the rules that keep a hand-off from outliving a waiter that died or left.
+ *
  * <p><b>Inspection</b> (optional): a backend that can list its live leases overrides {@link #locks(String)}
  * (and {@link #inspect(String)}), so that {@link dev.reactivelocks.LockService#inspect(String)} can tell
  * who holds a lock; the default reports inspection as unsupported.
@@ -93,6 +98,54 @@ public interface LockBackend {
     }
 
     /**
+     * Whether this backend counts permits: {@link #tryAcquirePermit} and {@link #acquireOrQueuePermit} work,
+     * so that {@link dev.reactivelocks.LockOptions#permits(int)} makes a name a semaphore across all clients.
+     *
+     * @return {@code false} unless overridden
+     */
+    default boolean countsPermits() {
+        return false;
+    }
+
+    /**
+     * Grants {@code token} one of {@code permits} shared leases of {@code name}: when no live exclusive lease
+     * exists, fewer than {@code permits} shared leases are live, and (for a backend with a wait queue) nobody
+     * is queued ahead who would take the permit first. The lease is a {@link LockMode#SHARED} lease with a
+     * fencing token of its own, renewed and released like any other; an exclusive request conflicts with it.
+     * Idempotent per token like {@link #tryAcquire}.
+     *
+     * <p>Callers of one name must agree on {@code permits}: a request whose {@code permits} differs from that
+     * of a live lease of the name (or that meets live plain shared leases, or whose plain shared counterpart
+     * meets live permits) fails with a {@link dev.reactivelocks.LockConfigurationException} naming both.
+     *
+     * @param name the lock name
+     * @param permits how many holders the name admits together, {@code >= 1}
+     * @param token the owner token, unique per acquisition
+     * @param lease how long the lease lives without renewal, measured by the store's clock
+     * @return the lease, or empty when no permit is free
+     */
+    default Mono<BackendLease> tryAcquirePermit(String name, int permits, String token, Duration lease) {
+        return Mono.error(new UnsupportedOperationException(getClass().getName() + " does not count permits"));
+    }
+
+    /**
+     * Like {@link #tryAcquirePermit}, for a caller that keeps waiting: queued as {@link #acquireOrQueue}
+     * queues, granted in queue order; the permits freed by a release go to the entries at the head of the
+     * queue, in order, as many as are free.
+     *
+     * @param name the lock name
+     * @param permits how many holders the name admits together, {@code >= 1}
+     * @param token the owner token, unique per acquisition
+     * @param lease how long the lease lives without renewal, measured by the store's clock
+     * @param keepQueued how long a queue entry lives after this call, {@code > 0}
+     * @return the lease, or empty when the token has to wait (it is then queued)
+     */
+    default Mono<BackendLease> acquireOrQueuePermit(String name, int permits, String token, Duration lease,
+                                                   Duration keepQueued) {
+        return tryAcquirePermit(name, permits, token, lease);
+    }
+
+    /**
      * Extends the live lease of {@code token} on {@code name} to {@code lease} from now (store clock).
      *
      * @param name the lock name
@@ -122,6 +175,34 @@ public interface LockBackend {
      * @return the release signals; an empty {@code Flux.never()} is allowed (waiters then poll)
      */
     Flux<String> releases();
+
+    /**
+     * A hot stream of the grants this backend made on its own to queued tokens, from all clients of the
+     * store: when a release, an expired lease or a removed entry lets queued requests through, a backend
+     * that hands off grants them in that same atomic step (the head of the queue, or the run of shared
+     * entries at the head, each with its own fencing token) and emits them here, each before its token on
+     * {@link #releases()} (which it emits as well, so that a client that does not take hand-offs is still
+     * woken, and finds the lease with its next call). A hand-off that no waiter of this client owns is
+     * ignored.
+     *
+     * <p>Rules, so that a hand-off is never lost or leaked:
+     * <ul>
+     *   <li>Only live queue entries are granted, and the lease of a hand-off expires when the entry would
+     *       have (its {@code keepQueued} after the token's last call): a waiter that died or left is handed
+     *       on within {@code keepQueued}. The service extends the lease with {@link #renew} in time.</li>
+     *   <li>{@link #acquireOrQueue} with a token that was handed off returns the lease like any held one,
+     *       so a hand-off missed on this stream is found by the waiter's next call; and {@link #release} of
+     *       the token deletes it, so a waiter that leaves releases a hand-off it never saw.</li>
+     *   <li>A hand-off is durable when announced, like any grant.</li>
+     * </ul>
+     *
+     * <p>The default, for backends that only wake, is an empty stream.
+     *
+     * @return the hand-offs, in no particular order across names
+     */
+    default Flux<HandOff> handOffs() {
+        return Flux.empty();
+    }
 
     /**
      * The key under which {@link #releases()} reports {@code name}. Backends whose signals cannot carry any

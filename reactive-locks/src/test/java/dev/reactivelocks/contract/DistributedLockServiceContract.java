@@ -3,6 +3,7 @@ package dev.reactivelocks.contract;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.reactivelocks.LockConfigurationException;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockInfo;
 import dev.reactivelocks.LockMode;
@@ -22,6 +23,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
@@ -166,6 +168,97 @@ public abstract class DistributedLockServiceContract {
                 .then(() -> s2.release().block(TIMEOUT))
                 .assertNext(w -> assertThat(w.fencingToken()).isGreaterThan(Math.max(s1.fencingToken(), s2.fencingToken())))
                 .verifyComplete();
+    }
+
+    /** Skips a semaphore test, saying why, on a backend that does not count permits. */
+    private void assumeCountsPermits() {
+        LockBackend probe = newBackend(clientA + "-probe");
+        boolean counts = probe.countsPermits();
+        probe.close().block(TIMEOUT);
+        Assumptions.assumeTrue(counts, probe + " does not count permits: LockOptions.permits is refused on it");
+    }
+
+    @Test
+    protected void permitsAdmitAtMostThatManyHoldersAcrossServicesInQueueOrder() {
+        assumeCountsPermits();
+        DistributedLockService a = serviceA();
+        DistributedLockService b = serviceB();
+        acquire(b, "warm-up").release().block(TIMEOUT);   // b's store is ready: its first call is quick
+        LockOptions two = LockOptions.permits(2).timeout(TIMEOUT);
+        LockHandle p1 = a.acquire("pool", two).block(TIMEOUT);
+        LockHandle p2 = b.acquire("pool", two).block(TIMEOUT);
+        assertThat(liveLeases("pool")).isEqualTo(2);
+        assertThat(p2.fencingToken()).isGreaterThan(p1.fencingToken());
+        StepVerifier.create(a.tryAcquire("pool", LockOptions.permits(2))).expectComplete().verify(TIMEOUT);
+
+        List<String> order = new CopyOnWriteArrayList<>();
+        List<LockHandle> later = new CopyOnWriteArrayList<>();
+        b.acquire("pool", two).doOnNext(h -> order.add("b")).subscribe(later::add);
+        awaitLiveOrQueued(() -> liveLeases("pool") == 2);
+        a.acquire("pool", two).doOnNext(h -> order.add("a")).subscribe(later::add);
+        StepVerifier.create(Mono.delay(Duration.ofMillis(300))).expectNextCount(1).verifyComplete();
+        assertThat(later).as("both permits are taken").isEmpty();
+
+        p1.release().block(TIMEOUT);
+        awaitLiveOrQueued(() -> later.size() == 1);
+        assertThat(order).containsExactly("b");
+        assertThat(liveLeases("pool")).isEqualTo(2);
+        p2.release().block(TIMEOUT);
+        awaitLiveOrQueued(() -> later.size() == 2);
+        assertThat(order).containsExactly("b", "a");
+        assertThat(later.get(1).fencingToken()).isGreaterThan(later.get(0).fencingToken());
+        for (LockHandle h : later) {
+            h.release().block(TIMEOUT);
+        }
+        assertThat(liveLeases("pool")).isZero();
+    }
+
+    @Test
+    protected void anExclusiveRequestWaitsForEveryPermitAndKeepsNewPermitsOut() {
+        assumeCountsPermits();
+        DistributedLockService a = serviceA();
+        DistributedLockService b = serviceB();
+        acquire(b, "warm-up").release().block(TIMEOUT);   // b's store is ready: its first call is quick
+        LockOptions three = LockOptions.permits(3).timeout(TIMEOUT);
+        LockHandle p1 = a.acquire("drain", three).block(TIMEOUT);
+        List<LockHandle> writer = new CopyOnWriteArrayList<>();
+        b.acquire("drain", LockOptions.exclusive().timeout(TIMEOUT)).subscribe(writer::add);
+        StepVerifier.create(Mono.delay(Duration.ofMillis(300))).expectNextCount(1).verifyComplete();
+        StepVerifier.create(a.tryAcquire("drain", LockOptions.permits(3)))
+                .as("a free permit, but a writer is queued").expectComplete().verify(TIMEOUT);
+        assertThat(writer).isEmpty();
+        p1.release().block(TIMEOUT);
+        awaitLiveOrQueued(() -> writer.size() == 1);
+        writer.get(0).release().block(TIMEOUT);
+    }
+
+    @Test
+    protected void callersThatDisagreeOnThePermitsOfANameAreTold() {
+        assumeCountsPermits();
+        DistributedLockService a = serviceA();
+        DistributedLockService b = serviceB();
+        LockHandle p = a.acquire("agree", LockOptions.permits(2).timeout(TIMEOUT)).block(TIMEOUT);
+        StepVerifier.create(b.acquire("agree", LockOptions.permits(3).timeout(TIMEOUT)))
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(LockConfigurationException.class)
+                        .hasMessageContaining("Lock 'agree'").hasMessageContaining("permits(3)")
+                        .hasMessageContaining("permits(2)"))
+                .verify(TIMEOUT);
+        StepVerifier.create(b.acquire("agree", LockOptions.shared().timeout(TIMEOUT)))
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(LockConfigurationException.class)
+                        .hasMessageContaining("permits(2)"))
+                .verify(TIMEOUT);
+        p.release().block(TIMEOUT);
+        assertThat(liveLeases("agree")).isZero();
+        StepVerifier.create(b.acquire("agree", LockOptions.permits(3).timeout(TIMEOUT)).flatMap(LockHandle::release))
+                .as("agreement is per name while it is in use").verifyComplete();
+    }
+
+    private static void awaitLiveOrQueued(java.util.function.BooleanSupplier done) {
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (!done.getAsBoolean()) {
+            assertThat(System.nanoTime()).as("timed out waiting").isLessThan(deadline);
+            java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
+        }
     }
 
     @Test

@@ -98,12 +98,29 @@ public final class HeldByNobodyRaces implements AutoCloseable {
      * @return the names left held by nobody (must be empty)
      */
     public List<String> run(LockService locks, int races, Pattern... patterns) {
+        return run(locks, locks, races, patterns);
+    }
+
+    /**
+     * Runs {@code races} races, taking turns with {@code patterns}, where the holder is granted by one
+     * service and the racing waiter asks another over the same store: the release hands the lock over
+     * between services (for a backend with a wait queue, the waiter is queued in the store). Give the
+     * waiters' service a lease and a queue-entry lifetime well above {@link #SETTLE}, so that a lease or
+     * entry left behind is found instead of expiring.
+     *
+     * @param holders the service granting each race's holder
+     * @param waiters the service of the racing waiter, and of the probe that checks the name is free
+     * @param races how many races
+     * @param patterns the patterns to take turns with
+     * @return the names left held by nobody (must be empty)
+     */
+    public List<String> run(LockService holders, LockService waiters, int races, Pattern... patterns) {
         List<String> leaked = new ArrayList<>();
         String run = Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffL);
         for (int i = 0; i < races; i++) {
             Pattern p = patterns[i % patterns.length];
             String name = "nobody-" + run + "-" + i + "-" + p.name().toLowerCase();
-            if (!race(locks, name, p)) {
+            if (!race(holders, waiters, name, p)) {
                 leaked.add(name + " (" + p + ")");
             }
         }
@@ -111,8 +128,8 @@ public final class HeldByNobodyRaces implements AutoCloseable {
     }
 
     /** @return whether the name was free after the race */
-    private boolean race(LockService locks, String name, Pattern pattern) {
-        LockHandle holder = locks.acquire(name).block(WAIT);
+    private boolean race(LockService holders, LockService locks, String name, Pattern pattern) {
+        LockHandle holder = holders.acquire(name).block(WAIT);
         if (holder == null) {
             throw new IllegalStateException("could not take " + name + " to start the race");
         }

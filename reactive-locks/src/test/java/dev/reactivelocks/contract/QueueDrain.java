@@ -5,6 +5,7 @@ import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.spi.BackendLease;
+import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -12,12 +13,15 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -93,7 +97,8 @@ public final class QueueDrain {
      */
     public Result acrossServices(String name, int services, Supplier<List<String>> queuedTokens) {
         Queue<String> grants = new ConcurrentLinkedQueue<>();
-        LockBackend tap = new GrantRecorder(backend, grants);
+        GrantRecorder tap = new GrantRecorder(backend, grants);
+        Disposable handOffs = backend.handOffs().subscribe(h -> tap.granted(h.token()));
         List<DistributedLockService> all = new ArrayList<>();
         DistributedLockService holderService = service(backend);
         all.add(holderService);
@@ -109,6 +114,7 @@ public final class QueueDrain {
             List<String> queue = queuedTokens.get();
             return release(holder, granted, services, grants, queue);
         } finally {
+            handOffs.dispose();
             Flux.fromIterable(all).flatMap(DistributedLockService::disposeLater, 64).then().block(CLOSE_WAIT);
         }
     }
@@ -182,10 +188,18 @@ public final class QueueDrain {
     private static final class GrantRecorder implements LockBackend {
         private final LockBackend backend;
         private final Queue<String> grants;
+        private final Set<String> seen = ConcurrentHashMap.newKeySet();
 
         GrantRecorder(LockBackend backend, Queue<String> grants) {
             this.backend = backend;
             this.grants = grants;
+        }
+
+        /** Notes a grant, once per token (a hand-off, then the call that found it, count once). */
+        void granted(String token) {
+            if (seen.add(token)) {
+                grants.add(token);
+            }
         }
 
         @Override
@@ -196,7 +210,7 @@ public final class QueueDrain {
         @Override
         public Mono<BackendLease> acquireOrQueue(String name, LockMode mode, String token, Duration lease,
                                                  Duration keepQueued) {
-            return backend.acquireOrQueue(name, mode, token, lease, keepQueued).doOnNext(l -> grants.add(token));
+            return backend.acquireOrQueue(name, mode, token, lease, keepQueued).doOnNext(l -> granted(token));
         }
 
         @Override
@@ -207,6 +221,11 @@ public final class QueueDrain {
         @Override
         public Mono<Boolean> release(String name, String token) {
             return backend.release(name, token);
+        }
+
+        @Override
+        public Flux<HandOff> handOffs() {
+            return backend.handOffs();
         }
 
         @Override

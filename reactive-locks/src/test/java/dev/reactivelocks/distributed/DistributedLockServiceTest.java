@@ -187,6 +187,43 @@ class DistributedLockServiceTest {
     }
 
     @Test
+    void failingRenewalsAreCountedPerHeldLockUntilOneSucceeds() {
+        FaultyBackend flaky = new FaultyBackend(store);
+        DistributedLockService a = service(flaky);
+        LockHandle kept = granted(subscribe(a.acquire("renewed-1")));
+        LockHandle released = granted(subscribe(a.acquire("renewed-2")));
+        vts.advanceTimeBy(RENEW);
+        assertThat(a.failingRenewalCount()).isZero();
+        assertThat(a.lastRenewalFailure()).isNull();
+
+        flaky.renewFails = true;   // the store stops answering
+        vts.advanceTimeBy(RENEW);
+        assertThat(a.failingRenewalCount()).isEqualTo(2);
+        assertThat(a.lastRenewalFailure()).hasMessage("store unreachable");
+        released.release().block();
+        assertThat(a.failingRenewalCount()).isEqualTo(1);
+
+        flaky.renewFails = false;
+        vts.advanceTimeBy(Duration.ofMillis(20));   // the first retry
+        assertThat(a.failingRenewalCount()).isZero();
+        assertThat(kept.isHeld()).isTrue();
+        assertThat(a.lastRenewalFailure()).as("kept for the record").hasMessage("store unreachable");
+    }
+
+    @Test
+    void aLockLostAfterFailingRenewalsIsNoLongerCounted() {
+        FaultyBackend flaky = new FaultyBackend(store);
+        DistributedLockService a = service(flaky);
+        LockHandle h = granted(subscribe(a.acquire("failing")));
+        flaky.renewFails = true;
+        vts.advanceTimeBy(RENEW);
+        assertThat(a.failingRenewalCount()).isEqualTo(1);
+        vts.advanceTimeBy(LEASE);
+        assertThat(isLost(h)).isTrue();
+        assertThat(a.failingRenewalCount()).isZero();
+    }
+
+    @Test
     void renewalThatFindsTheLeaseGoneCompletesLost() {
         DistributedLockService a = service();
         LockHandle h = granted(subscribe(a.acquire("gone")));

@@ -2,11 +2,13 @@ package dev.reactivelocks.distributed;
 
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.spi.BackendLease;
+import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -64,9 +66,20 @@ final class FaultyBackend implements LockBackend {
         return delegate.release(name, token);
     }
 
+    /** What reaches the services of the store's wake-ups; set before building them. */
+    volatile UnaryOperator<Flux<String>> releases = UnaryOperator.identity();
+
     @Override
     public Flux<String> releases() {
-        return delegate.releases();
+        return releases.apply(delegate.releases());
+    }
+
+    /** What reaches the services of the store's hand-offs; set before building them. */
+    volatile UnaryOperator<Flux<HandOff>> handOffs = UnaryOperator.identity();
+
+    @Override
+    public Flux<HandOff> handOffs() {
+        return handOffs.apply(delegate.handOffs());
     }
 
     @Override

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -48,6 +49,52 @@ final class ChildProcess implements AutoCloseable {
 
     static ChildProcess start(String... command) throws IOException {
         return new ChildProcess(List.of(command));
+    }
+
+    /** Starts the child process of {@code index}. */
+    @FunctionalInterface
+    interface Starter {
+        ChildProcess start(int index) throws IOException;
+    }
+
+    /**
+     * Starts {@code count} children that each print "READY", wait for "GO", work, print "DONE" and exit 0
+     * (see {@link FileLockChildMain}); lets them go together, runs {@code meanwhile} on this thread while they
+     * work, then expects each one's "DONE" and exit code 0. Destroys any child still running at the end.
+     */
+    static void together(int count, Starter starter, Callable<?> meanwhile) throws Exception {
+        List<ChildProcess> children = new ArrayList<>();
+        try {
+            for (int i = 0; i < count; i++) {
+                children.add(starter.start(i));
+            }
+            for (ChildProcess c : children) {
+                assertReply(c, "READY", Duration.ofSeconds(20));
+            }
+            for (ChildProcess c : children) {
+                c.send("GO");
+            }
+            meanwhile.call();
+            for (ChildProcess c : children) {
+                assertReply(c, "DONE", Duration.ofSeconds(60));
+                int exit = c.waitFor(Duration.ofSeconds(20));
+                if (exit != 0) {
+                    throw new AssertionError("child exit code " + exit + "; stderr: " + c.stderr());
+                }
+            }
+        } finally {
+            for (ChildProcess c : children) {
+                c.close();
+            }
+        }
+    }
+
+    private static void assertReply(ChildProcess c, String expected, Duration timeout) throws InterruptedException {
+        String line = c.nextLine(timeout);
+        if (!expected.equals(line)) {
+            throw new AssertionError("expected '" + expected + "' from the child, got '" + line + "'; stderr: "
+                    + c.stderr());
+        }
     }
 
     private void pump(BufferedReader reader, boolean out) {

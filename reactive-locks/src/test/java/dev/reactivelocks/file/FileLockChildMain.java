@@ -10,6 +10,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import reactor.core.publisher.Mono;
 
@@ -24,6 +25,10 @@ import reactor.core.publisher.Mono;
  * java -cp &lt;classpath&gt; dev.reactivelocks.file.FileLockChildMain count &lt;lockDir&gt; &lt;name&gt; &lt;counterFile&gt; &lt;n&gt; [locked|unlocked]
  *     prints "READY", waits for a line "GO", then n times reads the decimal counter in counterFile and
  *     writes it back incremented (under the exclusive lock unless "unlocked"), prints "DONE", exits 0.
+ *
+ * java -cp &lt;classpath&gt; dev.reactivelocks.file.FileLockChildMain tokens &lt;lockDir&gt; &lt;name&gt; &lt;logFile&gt; &lt;n&gt;
+ *     prints "READY", waits for a line "GO", then n times appends its fencing token as a line to logFile
+ *     while holding the exclusive lock, prints "DONE", exits 0.
  * </pre>
  *
  * Exits 2 on bad arguments, 1 on any other failure (with the error on standard error).
@@ -44,6 +49,7 @@ public final class FileLockChildMain {
             switch (args[0]) {
                 case "hold" -> hold(locks, in, args);
                 case "count" -> count(locks, in, args);
+                case "tokens" -> tokens(locks, in, args);
                 default -> usage();
             }
         } finally {
@@ -96,6 +102,37 @@ public final class FileLockChildMain {
         System.out.flush();
     }
 
+    private static void tokens(FileLockService locks, BufferedReader in, String[] args) throws IOException {
+        if (args.length < 5) {
+            usage();
+        }
+        Path log = Path.of(args[3]);
+        int n = Integer.parseInt(args[4]);
+        System.out.println("READY");
+        System.out.flush();
+        String go = in.readLine();
+        if (!"GO".equals(go)) {
+            throw new IllegalStateException("expected GO, got " + go);
+        }
+        for (int i = 0; i < n; i++) {
+            locks.withLock(args[2], LockOptions.exclusive(),
+                    h -> Mono.<Void>fromRunnable(() -> appendToken(log, h.fencingToken())))
+                    .block(Duration.ofSeconds(60));
+        }
+        System.out.println("DONE");
+        System.out.flush();
+    }
+
+    /** Appends {@code token} as a line to {@code log}; called while holding the lock. */
+    static void appendToken(Path log, long token) {
+        try {
+            Files.writeString(log, token + "\n", StandardCharsets.US_ASCII, StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Read-modify-write with a window in the middle, so that unguarded writers lose updates. */
     private static void increment(Path counter) {
         try {
@@ -110,7 +147,8 @@ public final class FileLockChildMain {
 
     private static void usage() {
         System.err.println("usage: hold <lockDir> <name> [EXCLUSIVE|SHARED]"
-                + " | count <lockDir> <name> <counterFile> <n> [locked|unlocked]");
+                + " | count <lockDir> <name> <counterFile> <n> [locked|unlocked]"
+                + " | tokens <lockDir> <name> <logFile> <n>");
         System.exit(2);
     }
 }

@@ -83,7 +83,7 @@ class FileLockConfigTest {
                 .hasMessageContaining("FileLockConfig.builder().lockDirectory(path)")
                 .hasMessageContaining("reactivelocks.lock-dir")
                 .hasMessageContaining("REACTIVE_LOCKS_DIR");
-        assertThatThrownBy(() -> none.lockFile("../x")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> none.lockFile("..")).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
@@ -106,13 +106,20 @@ class FileLockConfigTest {
     }
 
     @Test
-    void permitsAreRejectedBecauseFileLocksCannotCountHoldersAcrossProcesses() {
+    void permitsAreRejectedNamingTheAlternatives() {
         FileLockService locks = FileLockService.create(FileLockConfig.builder().lockDirectory(tmp).build());
+        String message = "File locks cannot count holders across processes, so LockOptions.permits(n) is not "
+                + "supported by FileLockService, was LockOptions{SHARED, permits=3}; for at most n holders take "
+                + "the first free of n names (name.0 ... name.{n-1}) with tryAcquire, or use a "
+                + "DistributedLockService with permits(n)";
         try {
             assertThatThrownBy(() -> locks.acquire("sem", LockOptions.permits(3)))
-                    .isInstanceOf(IllegalArgumentException.class)
-                    .hasMessage("File locks cannot count holders across processes, so LockOptions.permits(n) is "
-                            + "not supported, was LockOptions{SHARED, permits=3}");
+                    .isInstanceOf(IllegalArgumentException.class).hasMessage(message);
+            assertThatThrownBy(() -> locks.tryAcquire("sem", LockOptions.permits(3)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessage(message);
+            assertThatThrownBy(() -> locks.withPrefix("p").withLock("sem", LockOptions.permits(3), Mono.just(1)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessage(message);
+            assertThat(tmp).isEmptyDirectory();
         } finally {
             locks.dispose();
         }

@@ -179,27 +179,8 @@ class FileLockProcessTest {
     private long countWithChildren(boolean locked) throws Exception {
         Path counter = tmp.resolve("counter");
         Files.writeString(counter, "0", StandardCharsets.US_ASCII);
-        List<ChildProcess> children = new ArrayList<>();
-        try {
-            for (int i = 0; i < 4; i++) {
-                children.add(ChildProcess.java(FileLockChildMain.class, "count", dir.toString(), "counter",
-                        counter.toString(), "1000", locked ? "locked" : "unlocked"));
-            }
-            for (ChildProcess c : children) {
-                assertThat(c.nextLine(WAIT)).isEqualTo("READY");
-            }
-            for (ChildProcess c : children) {
-                c.send("GO");
-            }
-            for (ChildProcess c : children) {
-                assertThat(c.nextLine(Duration.ofSeconds(60))).isEqualTo("DONE");
-                assertThat(c.waitFor(WAIT)).as("exit code; stderr: %s", c.stderr()).isZero();
-            }
-        } finally {
-            for (ChildProcess c : children) {
-                c.close();
-            }
-        }
+        ChildProcess.together(4, i -> ChildProcess.java(FileLockChildMain.class, "count", dir.toString(), "counter",
+                counter.toString(), "1000", locked ? "locked" : "unlocked"), () -> null);
         return Long.parseLong(Files.readString(counter, StandardCharsets.US_ASCII).trim());
     }
 }

@@ -6,11 +6,8 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -55,12 +52,7 @@ class FilePythonInteropTest {
     @BeforeEach
     void setUp() throws IOException {
         Assumptions.assumeTrue(python, "python3 (with fcntl) not found on PATH: skipping the Python lockf interop test");
-        script = scripts.resolve("lockf_peer.py");
-        if (!Files.exists(script)) {
-            try (InputStream in = Objects.requireNonNull(getClass().getResourceAsStream("lockf_peer.py"))) {
-                Files.copy(in, script);
-            }
-        }
+        script = FileLockFixture.script(scripts, "lockf_peer.py");
         dir = tmp.resolve("locks");
         locks = FileLockService.create(FileLockConfig.builder().lockDirectory(dir).build());
         nova = locks.withPrefix("nova");

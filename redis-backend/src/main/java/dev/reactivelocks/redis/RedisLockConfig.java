@@ -15,15 +15,17 @@ import org.jspecify.annotations.Nullable;
  * RedisLockConfig config = RedisLockConfig.builder().keyPrefix("billing:locks:").build();
  * }</pre>
  *
- * <p>Under a prefix {@code P} the backend uses the hashes {@code P lock:<name>} (one per locked name), the
- * wait queues {@code P queue:<name>} and {@code P queued:<name>} (one pair per name with waiters), the
- * counters {@code P fence:<name>} (fencing tokens, never expired), the string {@code P epoch} (detects that
- * the server lost its data) and one pub/sub channel {@code P wake:<id>} per backend.
+ * <p>Under a prefix {@code P} the backend uses the keys {@code P{<name>}:lock} (one per locked name),
+ * {@code P{<name>}:wait}, {@code :waiter} and {@code :waitx} (per name with waiters), {@code P{<name>}:fence}
+ * (the last fencing token, for one lease after a grant), the string {@code P epoch} (on a cluster one
+ * {@code P{<slot tag>}:epoch} per slot; detects that the server lost its data) and the pub/sub channels
+ * {@code P wake:<id>} (on a Redis 7 cluster {@code P{<slot tag>}:wake:<id>}) per backend. See
+ * {@link RedisLockBackend}.
  */
 public final class RedisLockConfig {
 
-    /** Printable ASCII without the glob characters of {@code SCAN MATCH} and without spaces. */
-    private static final Pattern PREFIX = Pattern.compile("[!-~&&[^*?\\[\\]\\\\]]{1,200}");
+    /** Printable ASCII without the glob characters of {@code SCAN MATCH}, hash-tag braces and spaces. */
+    private static final Pattern PREFIX = Pattern.compile("[!-~&&[^*?\\[\\]\\\\{}]]{1,200}");
     private static final RedisLockConfig DEFAULTS = new Builder().build();
 
     private final String keyPrefix;
@@ -88,8 +90,8 @@ public final class RedisLockConfig {
         /**
          * The prefix of every key and of the pub/sub channel. Services that must exclude each other use the
          * same prefix (and the same Redis); different prefixes are independent lock spaces. 1 to 200
-         * printable ASCII characters, no spaces and none of {@code * ? [ ] \}. Defaults to
-         * {@code reactivelocks:}.
+         * printable ASCII characters, no spaces and none of {@code * ? [ ] \ { }} (glob characters of
+         * {@code SCAN MATCH}, and the braces of Redis Cluster hash tags). Defaults to {@code reactivelocks:}.
          *
          * @param keyPrefix the prefix
          * @return this builder
@@ -99,7 +101,7 @@ public final class RedisLockConfig {
             Objects.requireNonNull(keyPrefix, "keyPrefix");
             if (!PREFIX.matcher(keyPrefix).matches()) {
                 throw new IllegalArgumentException("keyPrefix must be 1 to 200 printable ASCII characters without"
-                        + " spaces and without * ? [ ] \\, was '" + keyPrefix + "'");
+                        + " spaces and without * ? [ ] \\ { }, was '" + keyPrefix + "'");
             }
             this.keyPrefix = keyPrefix;
             return this;

@@ -61,8 +61,7 @@ class RedisDistributedLockServiceTest extends DistributedLockServiceContract {
 
     @Override
     protected long liveLeases(String name) {
-        Long n = admin.sync().hlen(prefix + "lock:" + name);
-        return n == null ? 0 : n;
+        return RedisTestSupport.orZero(admin.sync().hlen(RedisTestSupport.key(prefix, name, "lock")));
     }
 
     @Test
@@ -97,7 +96,7 @@ class RedisDistributedLockServiceTest extends DistributedLockServiceContract {
         DistributedLockService b = serviceB();
         LockHandle old = acquire(a, "stale");
         // the lease runs out in Redis (as after a long pause of the holder)
-        String key = prefix + "lock:stale";
+        String key = RedisTestSupport.key(prefix, "stale", "lock");
         String token = admin.sync().hkeys(key).get(0);
         admin.sync().hset(key, token, "E:" + old.fencingToken() + ":1");
         LockHandle owner = b.tryAcquire("stale").block(TIMEOUT);

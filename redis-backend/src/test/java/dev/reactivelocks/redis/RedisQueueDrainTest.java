@@ -51,7 +51,7 @@ class RedisQueueDrainTest {
     /** The tokens queued for {@code name}, in queue order. */
     private static List<String> queued(String name) {
         List<String> tokens = new ArrayList<>();
-        raw.sync().zrange((prefix + "wait:" + name).getBytes(StandardCharsets.UTF_8), 0, -1)
+        raw.sync().zrange(RedisTestSupport.key(prefix, name, "wait").getBytes(StandardCharsets.UTF_8), 0, -1)
                 .forEach(t -> tokens.add(new String(t, StandardCharsets.US_ASCII)));
         return tokens;
     }

@@ -4,9 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.testkit.servers.RedisClusterProcess;
 import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,13 +24,15 @@ import reactor.core.publisher.Mono;
 class RedisSetupExampleTest {
 
     @Test
-    void theGuideShowsThisSampleVerbatim() throws IOException {
+    void theGuideShowsTheseSamplesVerbatim() throws IOException {
         String source = Files.readString(Path.of("src/test/java/dev/reactivelocks/redis/RedisSetupExampleTest.java"));
-        String region = source.substring(source.indexOf('\n', source.indexOf("// tag::" + "redis-setup[]")) + 1,
-                source.indexOf("        // end::" + "redis-setup[]"));
-        String sample = region.lines().map(l -> l.length() >= 8 ? l.substring(8) : l.strip())
-                .collect(Collectors.joining("\n"));
-        assertThat(Files.readString(Path.of("../docs/src/main/asciidoc/redis.adoc"))).contains(sample);
+        for (String tag : List.of("redis-setup", "redis-cluster-setup")) {
+            String region = source.substring(source.indexOf('\n', source.indexOf("// tag::" + tag + "[]")) + 1,
+                    source.indexOf("        // end::" + tag + "[]"));
+            String sample = region.lines().map(l -> l.length() >= 8 ? l.substring(8) : l.strip())
+                    .collect(Collectors.joining("\n"));
+            assertThat(Files.readString(Path.of("../docs/src/main/asciidoc/redis.adoc"))).as(tag).contains(sample);
+        }
     }
 
     @Test
@@ -57,6 +63,36 @@ class RedisSetupExampleTest {
             backend.close().block(Duration.ofSeconds(15));
             RedisTestSupport.deleteKeys(client, RedisTestSupport.uri("rl-docs"), prefix);
             client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        }
+    }
+
+    @Test
+    void clusterSetUpAsDocumented() {
+        List<RedisURI> seeds = RedisClusterProcess.shared().uris("rl-docs-cluster");   // the local test cluster
+        String prefix = RedisTestSupport.uniquePrefix("docs-cluster");
+        // tag::redis-cluster-setup[]
+        RedisClusterClient client = RedisClusterClient.create(seeds);   // some nodes of the cluster
+        client.setOptions(ClusterClientOptions.builder()
+                .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
+                        .enableAllAdaptiveRefreshTriggers()         // follow a failover at once
+                        .enablePeriodicRefresh(Duration.ofSeconds(30))
+                        .build())
+                .build());
+        RedisLockBackend backend = RedisLockBackend.create(client,
+                RedisLockConfig.builder().keyPrefix(prefix).build());
+        LockService locks = DistributedLockService.builder(backend)
+                .lease(Duration.ofSeconds(2))
+                .renewEvery(Duration.ofMillis(500))
+                .build();
+        // end::redis-cluster-setup[]
+        try {
+            // the slot is new: the first grant waits the restart grace (one lease)
+            assertThat(locks.withLock("docs", Mono.just("done")).block(Duration.ofSeconds(15))).isEqualTo("done");
+        } finally {
+            locks.disposeLater().block(Duration.ofSeconds(15));
+            backend.close().block(Duration.ofSeconds(15));
+            RedisClusterSupport.deleteKeys(client, prefix);
+            RedisClusterSupport.shutdown(client);
         }
     }
 }

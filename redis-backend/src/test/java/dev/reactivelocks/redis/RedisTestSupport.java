@@ -44,6 +44,16 @@ final class RedisTestSupport {
         return base + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffL);
     }
 
+    /** The key of {@code kind} ({@code lock}, {@code wait}, {@code fence}, ...) of a name not starting with } or ~. */
+    static String key(String prefix, String name, String kind) {
+        return prefix + "{" + name + "}:" + kind;
+    }
+
+    /** A count that Redis may answer as null, as a number. */
+    static long orZero(Long count) {
+        return count == null ? 0 : count;
+    }
+
     /** Deletes every key under {@code prefix} (which has no glob characters). */
     static long deleteKeys(RedisClient client, RedisURI uri, String prefix) {
         try (StatefulRedisConnection<byte[], byte[]> c = client.connect(ByteArrayCodec.INSTANCE, uri)) {

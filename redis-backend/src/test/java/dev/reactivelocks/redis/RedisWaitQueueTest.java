@@ -125,7 +125,7 @@ class RedisWaitQueueTest {
 
     private static List<String> queued(String name) {
         List<String> tokens = new ArrayList<>();
-        raw.sync().zrange(ascii(prefix + "wait:" + name), 0, -1).forEach(t -> tokens.add(ascii(t)));
+        raw.sync().zrange(ascii(RedisTestSupport.key(prefix, name, "wait")), 0, -1).forEach(t -> tokens.add(ascii(t)));
         return tokens;
     }
 
@@ -137,11 +137,11 @@ class RedisWaitQueueTest {
         return s.acquire(name, LockOptions.exclusive().timeout(TIMEOUT)).block(TIMEOUT);
     }
 
-    /** Once nothing is held or queued, only the name's fencing counter stays. */
+    /** Once nothing is held or queued, only the name's fencing key stays (until one lease after the last grant). */
     private static void assertNothingLeftBut(String name) {
         List<String> keys = new ArrayList<>();
         RedisTestSupport.keys(raw, prefix).forEach(k -> keys.add(ascii(k).substring(prefix.length())));
-        assertThat(keys).filteredOn(k -> k.endsWith(":" + name)).containsExactly("fence:" + name);
+        assertThat(keys).filteredOn(k -> k.startsWith("{" + name + "}:")).containsExactly("{" + name + "}:fence");
     }
 
     @Test
@@ -200,7 +200,7 @@ class RedisWaitQueueTest {
         assertThat(granted).as("behind the dead waiter's live entry").isEmpty();
         assertThat(queued(name)).startsWith("dead").hasSize(2);
         // the entry's expiry, as if its minute had passed
-        raw.sync().hset(ascii(prefix + "waiter:" + name), ascii("dead"), ascii("E:1:gone"));
+        raw.sync().hset(ascii(RedisTestSupport.key(prefix, name, "waiter")), ascii("dead"), ascii("E:1:gone"));
         await(() -> granted.size() == 1);
         assertThat(queued(name)).isEmpty();
         granted.get(0).release().block(TIMEOUT);
@@ -214,8 +214,8 @@ class RedisWaitQueueTest {
         assertThat(backend.tryAcquire(name, LockMode.EXCLUSIVE, "holder", LEASE).block(TIMEOUT)).isNotNull();
         assertThat(backend.acquireOrQueue(name, LockMode.EXCLUSIVE, "gone", LEASE, Duration.ofMillis(200))
                 .block(TIMEOUT)).isNull();
-        await(() -> raw.sync().exists(ascii(prefix + "wait:" + name), ascii(prefix + "waiter:" + name),
-                ascii(prefix + "waitx:" + name)) == 0);
+        await(() -> raw.sync().exists(ascii(RedisTestSupport.key(prefix, name, "wait")), ascii(RedisTestSupport.key(prefix, name, "waiter")),
+                ascii(RedisTestSupport.key(prefix, name, "waitx"))) == 0);
         assertThat(backend.release(name, "holder").block(TIMEOUT)).isTrue();
         assertNothingLeftBut(name);
     }

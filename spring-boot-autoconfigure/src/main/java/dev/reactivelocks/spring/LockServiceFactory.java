@@ -41,6 +41,7 @@ final class LockServiceFactory {
         LockService service;
         Mono<Void> closeBackend = Mono.empty();
         LockBackend backend = null;
+        DistributedLockService distributed = null;
         switch (type) {
             case IN_PROCESS -> service = inProcess();
             case FILE -> service = file();
@@ -48,14 +49,16 @@ final class LockServiceFactory {
                 requireClass("dev.reactivelocks.postgres.PostgresLockBackend", "reactive-locks-postgres");
                 requireClass("io.r2dbc.spi.ConnectionFactory", "io.r2dbc:r2dbc-spi and a driver");
                 backend = PostgresBackends.create(props, beans, BEAN_NAME);
-                service = distributed(backend);
+                distributed = distributed(backend);
+                service = distributed;
                 closeBackend = backend.close();
             }
             case REDIS -> {
                 requireClass("dev.reactivelocks.redis.RedisLockBackend", "reactive-locks-redis");
                 RedisBackends.Created created = RedisBackends.create(props, beans, BEAN_NAME);
                 backend = created.backend();
-                service = distributed(backend);
+                distributed = distributed(backend);
+                service = distributed;
                 closeBackend = created.close();
             }
             default -> throw new IllegalStateException("unknown type " + type);
@@ -65,8 +68,8 @@ final class LockServiceFactory {
             service = service.withPrefix(prefix);
         }
         service = Meters.bind(service, props, beans);
-        return new ManagedLockService(service, type.value(), backend, closeBackend, props.getShutdownTimeout(),
-                Clock.systemUTC());
+        return new ManagedLockService(service, type.value(), distributed, backend, closeBackend,
+                props.getShutdownTimeout(), Clock.systemUTC());
     }
 
     private LockService inProcess() {
@@ -98,7 +101,7 @@ final class LockServiceFactory {
         return FileLockService.create(config.build());
     }
 
-    private LockService distributed(LockBackend backend) {
+    private DistributedLockService distributed(LockBackend backend) {
         DistributedLockServiceBuilder builder = DistributedLockService.builder(backend);
         Duration lease = props.getLease();
         Duration renew = props.getRenewEvery();
@@ -153,6 +156,7 @@ final class LockServiceFactory {
         only(props.getPostgres().getCreateTable(), "postgres.create-table", Type.POSTGRES);
         only(props.getRedis().getUrl(), "redis.url", Type.REDIS);
         only(props.getRedis().getKeyPrefix(), "redis.key-prefix", Type.REDIS);
+        only(props.getRedis().getRestartGrace(), "redis.restart-grace", Type.REDIS);
     }
 
     private void only(@Nullable Object value, String property, Type... types) {

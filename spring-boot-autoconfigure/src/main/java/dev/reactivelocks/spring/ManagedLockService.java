@@ -4,6 +4,7 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockInfo;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
+import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.internal.LockServiceView;
 import dev.reactivelocks.spi.LockBackend;
 import java.time.Clock;
@@ -20,6 +21,7 @@ import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
 import org.springframework.beans.factory.DisposableBean;
+import org.springframework.context.SmartLifecycle;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
@@ -28,31 +30,48 @@ import reactor.core.scheduler.Schedulers;
  * The auto-configured {@link LockService}: forwards to the configured service and remembers the grants it
  * handed out, for the {@code locks} endpoint and for the shutdown rule.
  *
- * <p><b>Shutdown</b>, when the application context closes ({@link #destroy()}): the delegate is disposed, so
- * pending and later acquisitions fail with {@code LockServiceClosedException}; scopes that hold a lock get
- * {@code reactive-locks.shutdown-timeout} to finish and release it; whatever is still held then is released
- * (the scope's body is not cancelled, it just no longer holds the lock); finally the backend is closed.
+ * <p><b>Shutdown</b>, when the application context closes or stops ({@link #stop()}, else {@link #destroy()}):
+ * the delegate is disposed, so pending and later acquisitions fail with {@code LockServiceClosedException};
+ * scopes that hold a lock get {@code reactive-locks.shutdown-timeout} to finish and release it; whatever is
+ * still held then is released (the scope's body is not cancelled, it just no longer holds the lock); finally
+ * the backend is closed. The forced releases take at most {@link #RELEASE_TIMEOUT}: with an unreachable store
+ * the leases left behind expire after their lease. A stopped service does not start again.
  *
  * <p><b>Threading</b>: thread-safe; grants are recorded on the thread that delivers them, without blocking.
  */
-final class ManagedLockService implements LockService, LockServiceView, DisposableBean {
+final class ManagedLockService implements LockService, LockServiceView, SmartLifecycle, DisposableBean {
 
     private static final Duration RELEASE_POLL = Duration.ofMillis(20);
+    /** How long the releases forced at shutdown may take, at most. */
+    static final Duration RELEASE_TIMEOUT = Duration.ofSeconds(5);
     private static final String PROBE = "reactive-locks-health-probe";
+
+    /**
+     * The lifecycle phase: stopped after the web server (Spring Boot stops it in phase
+     * {@code DEFAULT_PHASE - 2048}, after the graceful shutdown of the requests in flight) and before the
+     * phase-0 beans, such as Spring Data Redis's {@code LettuceConnectionFactory}, which shuts its client down
+     * when stopped. Beans the backend is built on are stopped after this one in any case (they are recorded
+     * as its dependencies).
+     */
+    static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 4096;
 
     private final LockService delegate;
     private final String type;
+    private final @Nullable DistributedLockService distributed;
     private final @Nullable LockBackend backend;
     private final Mono<Void> closeBackend;
     private final Duration shutdownTimeout;
     private final Clock clock;
     private final Map<LockHandle, Instant> granted = new ConcurrentHashMap<>();
     private final AtomicInteger sweepAt = new AtomicInteger(64);
+    private final Mono<Void> disposal = Mono.defer(this::disposeOnce).cache();
+    private volatile boolean running;
 
-    ManagedLockService(LockService delegate, String type, @Nullable LockBackend backend, Mono<Void> closeBackend,
-                       Duration shutdownTimeout, Clock clock) {
+    ManagedLockService(LockService delegate, String type, @Nullable DistributedLockService distributed,
+                       @Nullable LockBackend backend, Mono<Void> closeBackend, Duration shutdownTimeout, Clock clock) {
         this.delegate = Objects.requireNonNull(delegate, "delegate");
         this.type = Objects.requireNonNull(type, "type");
+        this.distributed = distributed;
         this.backend = backend;
         this.closeBackend = Objects.requireNonNull(closeBackend, "closeBackend");
         this.shutdownTimeout = Objects.requireNonNull(shutdownTimeout, "shutdownTimeout");
@@ -108,6 +127,11 @@ final class ManagedLockService implements LockService, LockServiceView, Disposab
         return type;
     }
 
+    /** @return the distributed service inside the delegate, for {@code postgres} and {@code redis}; else null */
+    @Nullable DistributedLockService distributed() {
+        return distributed;
+    }
+
     /**
      * One round trip to the backend without side effects (a renewal of a lease nobody holds).
      *
@@ -148,19 +172,26 @@ final class ManagedLockService implements LockService, LockServiceView, Disposab
 
     /**
      * Disposes the delegate, waits up to the shutdown timeout for held locks to be released, releases the
-     * rest, then closes the backend.
+     * rest (within {@link #RELEASE_TIMEOUT}: leases an unreachable store did not release expire on their own),
+     * then closes the backend. Runs once: every call returns the same disposal.
      */
     @Override
     public Mono<Void> disposeLater() {
+        return disposal;
+    }
+
+    private Mono<Void> disposeOnce() {
         return delegate.disposeLater()
                 .then(Flux.interval(Duration.ZERO, RELEASE_POLL, Schedulers.parallel())
                         .takeUntil(tick -> sweep() == 0)
                         .then()
                         .timeout(shutdownTimeout, Mono.empty(), Schedulers.parallel()))
-                .then(Flux.fromIterable(new ArrayList<>(granted.keySet()))
+                .then(Flux.defer(() -> Flux.fromIterable(new ArrayList<>(granted.keySet())))
                         .flatMap(h -> h.release().onErrorResume(e -> Mono.empty()))
-                        .then(Mono.fromRunnable(granted::clear)))
-                .then(closeBackend);
+                        .then()
+                        .timeout(RELEASE_TIMEOUT, Mono.empty(), Schedulers.parallel()))
+                .then(Mono.fromRunnable(granted::clear))
+                .then(closeBackend.onErrorResume(e -> Mono.empty()));
     }
 
     @Override
@@ -168,10 +199,36 @@ final class ManagedLockService implements LockService, LockServiceView, Disposab
         return delegate.isDisposed();
     }
 
-    /** Called by the context on close: {@link #disposeLater()}, waited for on the closing thread. */
+    /** Marks the service running; it was usable before. */
+    @Override
+    public void start() {
+        running = true;
+    }
+
+    /**
+     * Called when the context stops its lifecycle beans, in phase {@link #PHASE}, and before the beans the
+     * backend is built on: {@link #disposeLater()}, waited for on the closing thread.
+     */
+    @Override
+    public void stop() {
+        running = false;
+        destroy();
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    @Override
+    public int getPhase() {
+        return PHASE;
+    }
+
+    /** Called by the context on close (after {@link #stop()} unless the context was never started). */
     @Override
     public void destroy() {
-        disposeLater().block(shutdownTimeout.plusSeconds(30));
+        disposeLater().block(shutdownTimeout.plus(RELEASE_TIMEOUT).plusSeconds(10));
     }
 
     @Override

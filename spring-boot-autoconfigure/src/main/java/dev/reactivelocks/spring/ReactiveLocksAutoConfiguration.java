@@ -25,6 +25,10 @@ import org.springframework.beans.factory.config.BeanDefinition;
 @EnableConfigurationProperties(ReactiveLocksProperties.class)
 public class ReactiveLocksAutoConfiguration {
 
+    /** Created by Spring Boot when the auto-configuration applies. */
+    public ReactiveLocksAutoConfiguration() {
+    }
+
     /**
      * The lock service of {@code reactive-locks.*}; disposed when the context closes (see the guide for the
      * rule on locks still held then).

@@ -43,7 +43,10 @@ public class ReactiveLocksProperties {
      */
     private @Nullable Duration lease;
 
-    /** How often held distributed locks renew their lease; less than the lease (postgres and redis only). Unset: a third of the lease. */
+    /**
+     * How often held distributed locks renew their lease; less than the lease (postgres and redis only). Unset: a
+     * third of the lease.
+     */
     private @Nullable Duration renewEvery;
 
     /**
@@ -62,6 +65,10 @@ public class ReactiveLocksProperties {
     private final Postgres postgres = new Postgres();
     private final Redis redis = new Redis();
     private final Metrics metrics = new Metrics();
+
+    /** Creates the properties, all unset or at their defaults; Spring Boot binds them. */
+    public ReactiveLocksProperties() {
+    }
 
     /** The kinds of lock service the auto-configuration creates. */
     public enum Type {
@@ -83,13 +90,19 @@ public class ReactiveLocksProperties {
     /** {@code reactive-locks.file.*}: the file lock service. */
     public static class File {
 
+        /** Creates the file lock service properties, all unset or at their defaults; Spring Boot binds them. */
+        public File() {
+        }
+
         /** The directory of the lock files; required with type=file. Created when missing. */
         private @Nullable Path directory;
 
+        /** @return {@code reactive-locks.file.directory}: the directory of the lock files, or null when unset */
         public @Nullable Path getDirectory() {
             return directory;
         }
 
+        /** @param directory the directory of the lock files */
         public void setDirectory(@Nullable Path directory) {
             this.directory = directory;
         }
@@ -98,24 +111,38 @@ public class ReactiveLocksProperties {
     /** {@code reactive-locks.postgres.*}: the PostgreSQL backend. */
     public static class Postgres {
 
+        /** Creates the PostgreSQL backend properties, all unset or at their defaults; Spring Boot binds them. */
+        public Postgres() {
+        }
+
         /** The lease table, optionally schema-qualified, lower-case. Unset: reactive_locks. */
         private @Nullable String table;
 
         /** Whether the backend creates its table, sequence, queue table and functions when missing. Unset: true. */
         private @Nullable Boolean createTable;
 
+        /** @return {@code reactive-locks.postgres.table}: the lease table, or null for the backend's default */
         public @Nullable String getTable() {
             return table;
         }
 
+        /** @param table the lease table, optionally schema-qualified, lower-case */
         public void setTable(@Nullable String table) {
             this.table = table;
         }
 
+        /**
+         * @return {@code reactive-locks.postgres.create-table}: whether the backend creates its schema objects, or
+         *         null for the backend's default (true)
+         */
         public @Nullable Boolean getCreateTable() {
             return createTable;
         }
 
+        /**
+         * @param createTable whether the backend creates its table, sequence, queue table and functions when
+         *         missing
+         */
         public void setCreateTable(@Nullable Boolean createTable) {
             this.createTable = createTable;
         }
@@ -124,35 +151,75 @@ public class ReactiveLocksProperties {
     /** {@code reactive-locks.redis.*}: the Redis backend. */
     public static class Redis {
 
+        /** Creates the Redis backend properties, all unset or at their defaults; Spring Boot binds them. */
+        public Redis() {
+        }
+
         /**
-         * The Redis server every service that must exclude this one uses, e.g. redis://127.0.0.1:6379; required
-         * with type=redis. Connections are opened with the application's Lettuce RedisClient bean, or with a
-         * client of this library's own (shut down with the context) when there is none.
+         * The Redis server every service that must exclude this one uses, e.g. redis://127.0.0.1:6379. Connections
+         * are opened with the application's Lettuce RedisClient bean, or with a client of this library's own (shut
+         * down with the context) when there is none. Unset: the server of the application's Spring Data Redis
+         * LettuceConnectionFactory (standalone, Sentinel or Unix socket), through the factory's client; required
+         * when there is no such factory.
          */
         private @Nullable String url;
 
         /** The prefix of every Redis key of the backend. Unset: the backend's default. */
         private @Nullable String keyPrefix;
 
+        /**
+         * After the server lost its lock data (a restart without persistence, a failover, the first use of a
+         * key prefix), how long no lock of the prefix is granted, so that holders of lost leases notice first;
+         * at least the longest lease on the prefix, zero turns it off. Unset: the lease.
+         */
+        private @Nullable Duration restartGrace;
+
+        /**
+         * @return {@code reactive-locks.redis.url}: the Redis server, or null to use the server of the
+         *         application's {@code LettuceConnectionFactory}
+         */
         public @Nullable String getUrl() {
             return url;
         }
 
+        /** @param url the Redis URI, e.g. {@code redis://127.0.0.1:6379} */
         public void setUrl(@Nullable String url) {
             this.url = url;
         }
 
+        /**
+         * @return {@code reactive-locks.redis.key-prefix}: the prefix of every key of the backend, or null for the
+         *         backend's default
+         */
         public @Nullable String getKeyPrefix() {
             return keyPrefix;
         }
 
+        /** @param keyPrefix the key prefix */
         public void setKeyPrefix(@Nullable String keyPrefix) {
             this.keyPrefix = keyPrefix;
+        }
+
+        /**
+         * @return {@code reactive-locks.redis.restart-grace}: how long no lock is granted after a loss of the
+         *         server's lock data, or null for one lease
+         */
+        public @Nullable Duration getRestartGrace() {
+            return restartGrace;
+        }
+
+        /** @param restartGrace the grace period, zero or positive */
+        public void setRestartGrace(@Nullable Duration restartGrace) {
+            this.restartGrace = restartGrace;
         }
     }
 
     /** {@code reactive-locks.metrics.*}: Micrometer meters, bound when a MeterRegistry bean exists. */
     public static class Metrics {
+
+        /** Creates the meters properties, all unset or at their defaults; Spring Boot binds them. */
+        public Metrics() {
+        }
 
         /** Whether to meter the service when reactive-locks-micrometer is present and a MeterRegistry bean exists. */
         private boolean enabled = true;
@@ -163,115 +230,167 @@ public class ReactiveLocksProperties {
         /** Whether meters carry a lock tag with the lock name (one set of meters per name: watch the cardinality). */
         private boolean lockNameTag;
 
+        /**
+         * @return {@code reactive-locks.metrics.enabled}: whether the service is metered when a {@code
+         *         MeterRegistry} bean exists
+         */
         public boolean isEnabled() {
             return enabled;
         }
 
+        /** @param enabled whether to meter the service */
         public void setEnabled(boolean enabled) {
             this.enabled = enabled;
         }
 
+        /** @return {@code reactive-locks.metrics.service-name}: the value of the {@code service} tag of every meter */
         public String getServiceName() {
             return serviceName;
         }
 
+        /** @param serviceName the service tag's value */
         public void setServiceName(String serviceName) {
             this.serviceName = serviceName;
         }
 
+        /**
+         * @return {@code reactive-locks.metrics.lock-name-tag}: whether meters carry a {@code lock} tag with the
+         *         lock name
+         */
         public boolean isLockNameTag() {
             return lockNameTag;
         }
 
+        /** @param lockNameTag whether to tag meters with the lock name */
         public void setLockNameTag(boolean lockNameTag) {
             this.lockNameTag = lockNameTag;
         }
     }
 
+    /**
+     * @return {@code reactive-locks.enabled}: whether the {@code LockService} bean and {@code @WithLock} are auto-
+     *         configured
+     */
     public boolean isEnabled() {
         return enabled;
     }
 
+    /** @param enabled whether to auto-configure */
     public void setEnabled(boolean enabled) {
         this.enabled = enabled;
     }
 
+    /** @return {@code reactive-locks.type}: which lock service is created */
     public Type getType() {
         return type;
     }
 
+    /** @param type the type */
     public void setType(Type type) {
         this.type = type;
     }
 
+    /**
+     * @return {@code reactive-locks.default-timeout}: how long a {@code @WithLock} method without a timeout waits,
+     *         or null for as long as it takes
+     */
     public @Nullable Duration getDefaultTimeout() {
         return defaultTimeout;
     }
 
+    /** @param defaultTimeout the timeout, zero or positive */
     public void setDefaultTimeout(@Nullable Duration defaultTimeout) {
         this.defaultTimeout = defaultTimeout;
     }
 
+    /** @return {@code reactive-locks.prefix}: the prefix put before every lock name, or null for none */
     public @Nullable String getPrefix() {
         return prefix;
     }
 
+    /** @param prefix the prefix, not empty */
     public void setPrefix(@Nullable String prefix) {
         this.prefix = prefix;
     }
 
+    /**
+     * @return {@code reactive-locks.max-pending}: the most waiting acquisitions per name (in-process only), or
+     *         null for unbounded
+     */
     public @Nullable Integer getMaxPending() {
         return maxPending;
     }
 
+    /** @param maxPending the limit, at least 1 */
     public void setMaxPending(@Nullable Integer maxPending) {
         this.maxPending = maxPending;
     }
 
+    /**
+     * @return {@code reactive-locks.lease}: how long a distributed grant lives without renewal, or null for 30
+     *         seconds
+     */
     public @Nullable Duration getLease() {
         return lease;
     }
 
+    /** @param lease the lease, positive */
     public void setLease(@Nullable Duration lease) {
         this.lease = lease;
     }
 
+    /**
+     * @return {@code reactive-locks.renew-every}: how often held distributed locks renew their lease, or null for
+     *         a third of the lease
+     */
     public @Nullable Duration getRenewEvery() {
         return renewEvery;
     }
 
+    /** @param renewEvery the renewal period, positive and less than the lease */
     public void setRenewEvery(@Nullable Duration renewEvery) {
         this.renewEvery = renewEvery;
     }
 
+    /**
+     * @return {@code reactive-locks.poll-interval}: the longest a distributed waiter sleeps between attempts, or
+     *         null for the service's default
+     */
     public @Nullable Duration getPollInterval() {
         return pollInterval;
     }
 
+    /** @param pollInterval the poll interval, positive */
     public void setPollInterval(@Nullable Duration pollInterval) {
         this.pollInterval = pollInterval;
     }
 
+    /** @return {@code reactive-locks.shutdown-timeout}: how long held locks may stay held when the context closes */
     public Duration getShutdownTimeout() {
         return shutdownTimeout;
     }
 
+    /** @param shutdownTimeout the timeout, zero or positive */
     public void setShutdownTimeout(Duration shutdownTimeout) {
         this.shutdownTimeout = shutdownTimeout;
     }
 
+    /** @return the {@code reactive-locks.file.*} properties */
     public File getFile() {
         return file;
     }
 
+    /** @return the {@code reactive-locks.postgres.*} properties */
     public Postgres getPostgres() {
         return postgres;
     }
 
+    /** @return the {@code reactive-locks.redis.*} properties */
     public Redis getRedis() {
         return redis;
     }
 
+    /** @return the {@code reactive-locks.metrics.*} properties */
     public Metrics getMetrics() {
         return metrics;
     }

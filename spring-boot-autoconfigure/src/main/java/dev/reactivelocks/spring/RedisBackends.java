@@ -5,15 +5,22 @@ import dev.reactivelocks.redis.RedisLockConfig;
 import dev.reactivelocks.spi.LockBackend;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
+import org.springframework.util.ClassUtils;
 import reactor.core.publisher.Mono;
 
 /**
- * The Redis backend through the application's Lettuce {@link RedisClient} bean, or through a client of its own
- * when there is none; loaded only with type=redis.
+ * The Redis backend, loaded only with type=redis. With {@code reactive-locks.redis.url} it connects there through
+ * the application's Lettuce {@link RedisClient} bean, or through a client of its own when there is none. Without
+ * it, it connects to the server of the application's Spring Data Redis {@code LettuceConnectionFactory}, through
+ * that factory's client. Either way the backend opens its own two connections, without blocking.
  */
 final class RedisBackends {
+
+    private static final String FACTORY = "org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory";
+    private static final boolean SPRING_DATA_REDIS = ClassUtils.isPresent(FACTORY, RedisBackends.class.getClassLoader());
 
     private RedisBackends() {
     }
@@ -24,20 +31,42 @@ final class RedisBackends {
 
     static Created create(ReactiveLocksProperties props, ConfigurableListableBeanFactory beans, String serviceBean) {
         ReactiveLocksProperties.Redis r = props.getRedis();
+        RedisLockConfig config = config(r);
         String url = r.getUrl();
-        if (url == null || url.isBlank()) {
-            throw new LockConfigurationPropertyException(LockServiceFactory.P + "redis.url",
-                    "is required with reactive-locks.type=redis",
-                    "Set reactive-locks.redis.url to the Redis server shared by every service that must be "
-                            + "excluded, e.g. redis://127.0.0.1:6379.");
+        if (url != null && !url.isBlank()) {
+            RedisURI uri = uri(url);
+            RedisClient shared = Beans.optional(beans, RedisClient.class, serviceBean);
+            RedisClient client = shared != null ? shared : RedisClient.create();
+            RedisLockBackend backend = RedisLockBackend.create(client, uri, config);
+            Mono<Void> close = shared != null
+                    ? backend.close()
+                    : backend.close().then(Mono.fromCompletionStage(() -> client.shutdownAsync(0, 2, TimeUnit.SECONDS)));
+            return new Created(backend, close);
         }
-        RedisURI uri;
+        LettuceConnectionFactories.Target factory =
+                SPRING_DATA_REDIS ? LettuceConnectionFactories.target(beans, serviceBean) : null;
+        if (factory == null) {
+            throw new LockConfigurationPropertyException(LockServiceFactory.P + "redis.url",
+                    "is required with reactive-locks.type=redis when the application has no Spring Data Redis "
+                            + "LettuceConnectionFactory bean",
+                    "Set reactive-locks.redis.url to the Redis server shared by every service that must be "
+                            + "excluded, e.g. redis://127.0.0.1:6379, or define a LettuceConnectionFactory bean "
+                            + "(spring-boot-starter-data-redis does, from spring.data.redis.*).");
+        }
+        RedisLockBackend backend = RedisLockBackend.create(factory.client(), factory.uri(), config);
+        return new Created(backend, backend.close());
+    }
+
+    private static RedisURI uri(String url) {
         try {
-            uri = RedisURI.create(url);
+            return RedisURI.create(url);
         } catch (IllegalArgumentException e) {
             throw new LockConfigurationPropertyException(LockServiceFactory.P + "redis.url",
                     "is not a Redis URI: " + e.getMessage(), "Use the form redis://host:port[/database].", e);
         }
+    }
+
+    private static RedisLockConfig config(ReactiveLocksProperties.Redis r) {
         RedisLockConfig.Builder config = RedisLockConfig.builder();
         if (r.getKeyPrefix() != null) {
             try {
@@ -47,12 +76,15 @@ final class RedisBackends {
                         e.getMessage(), "Use 1 to 200 printable ASCII characters, e.g. myapp:locks:.", e);
             }
         }
-        RedisClient shared = Beans.optional(beans, RedisClient.class, serviceBean);
-        RedisClient client = shared != null ? shared : RedisClient.create();
-        RedisLockBackend backend = RedisLockBackend.create(client, uri, config.build());
-        Mono<Void> close = shared != null
-                ? backend.close()
-                : backend.close().then(Mono.fromCompletionStage(() -> client.shutdownAsync(0, 2, TimeUnit.SECONDS)));
-        return new Created(backend, close);
+        Duration grace = r.getRestartGrace();
+        if (grace != null) {
+            if (grace.isNegative()) {
+                throw new LockConfigurationPropertyException(LockServiceFactory.P + "redis.restart-grace",
+                        "must be >= 0, was " + grace,
+                        "Set reactive-locks.redis.restart-grace to at least the lease, or remove it.");
+            }
+            config.restartGrace(grace);
+        }
+        return config.build();
     }
 }

@@ -2,6 +2,7 @@ package dev.reactivelocks.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.jayway.jsonpath.JsonPath;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
@@ -16,6 +17,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -177,9 +181,14 @@ class LockServiceAutoConfigurationTest {
     void theLocksEndpointListsTheHeldLocks() {
         runner.run(context -> {
             LockService locks = context.getBean(LockService.class);
+            Instant before = Instant.now();
             LockHandle a = locks.acquire("a").block(WAIT);
             LockHandle b = locks.acquire("b", LockOptions.shared()).block(WAIT);
+            Instant after = Instant.now();
             LocksEndpoint endpoint = context.getBean(LocksEndpoint.class);
+            assertThat(endpoint.locks().locks()).extracting(HeldLock::since)
+                    .allSatisfy(since -> assertThat(since).isBetween(before, after))
+                    .isSorted();
             assertThat(endpoint.locks().locks())
                     .extracting(HeldLock::name, HeldLock::mode, HeldLock::fencingToken)
                     .containsExactlyInAnyOrder(
@@ -205,6 +214,22 @@ class LockServiceAutoConfigurationTest {
                             assertThat(h.getDetails()).containsEntry("type", "redis").containsKey("error");
                         })
                         .expectComplete().verify(WAIT));
+    }
+
+    @Test
+    void everyPropertyIsDescribedInTheMetadataForIdes() throws Exception {
+        String json;
+        try (var in = ReactiveLocksProperties.class.getResourceAsStream("/META-INF/spring-configuration-metadata.json")) {
+            json = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        List<Map<String, Object>> properties = JsonPath.read(json, "$.properties[*]");
+        assertThat(properties).extracting(p -> p.get("name")).contains("reactive-locks.type",
+                "reactive-locks.default-timeout", "reactive-locks.lease", "reactive-locks.renew-every",
+                "reactive-locks.file.directory", "reactive-locks.postgres.table", "reactive-locks.redis.url",
+                "reactive-locks.redis.key-prefix", "reactive-locks.redis.restart-grace",
+                "reactive-locks.shutdown-timeout", "reactive-locks.metrics.enabled");
+        assertThat(properties).allSatisfy(p -> assertThat((String) p.get("description")).as("%s", p.get("name"))
+                .isNotBlank());
     }
 
     static Mono<Health> health(org.springframework.context.ApplicationContext context) {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.r2dbc.postgresql.PostgresqlConnectionConfiguration;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import io.r2dbc.spi.ConnectionFactory;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -21,6 +22,8 @@ import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.data.redis.connection.RedisClusterConfiguration;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 
 /** Every missing or contradictory property fails the startup with a report that names it. */
 @ExtendWith(OutputCaptureExtension.class)
@@ -33,7 +36,7 @@ class LockServiceConfigurationFailureTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
         reactive-locks.type=file                                           | reactive-locks.file.directory | is required with reactive-locks.type=file
-        reactive-locks.type=redis                                          | reactive-locks.redis.url | is required with reactive-locks.type=redis
+        reactive-locks.type=redis                                          | reactive-locks.redis.url | is required with reactive-locks.type=redis when the application has no Spring Data Redis LettuceConnectionFactory bean
         reactive-locks.type=redis,reactive-locks.redis.url=http://x:1      | reactive-locks.redis.url | is not a Redis URI
         reactive-locks.lease=10s                                           | reactive-locks.lease | applies only to reactive-locks.type=postgres or redis, but reactive-locks.type=in-process
         reactive-locks.renew-every=1s                                      | reactive-locks.renew-every | applies only to reactive-locks.type=postgres or redis
@@ -43,6 +46,8 @@ class LockServiceConfigurationFailureTest {
         reactive-locks.postgres.create-table=false                         | reactive-locks.postgres.create-table | applies only to reactive-locks.type=postgres
         reactive-locks.redis.url=redis://127.0.0.1                         | reactive-locks.redis.url | applies only to reactive-locks.type=redis
         reactive-locks.redis.key-prefix=p:,reactive-locks.type=postgres    | reactive-locks.redis.key-prefix | applies only to reactive-locks.type=redis, but reactive-locks.type=postgres
+        reactive-locks.redis.restart-grace=0s,reactive-locks.type=file,reactive-locks.file.directory=/tmp | reactive-locks.redis.restart-grace | applies only to reactive-locks.type=redis, but reactive-locks.type=file
+        reactive-locks.type=redis,reactive-locks.redis.url=redis://127.0.0.1,reactive-locks.redis.restart-grace=-1s | reactive-locks.redis.restart-grace | must be >= 0, was PT-1S
         reactive-locks.max-pending=5,reactive-locks.type=redis             | reactive-locks.max-pending | applies only to reactive-locks.type=in-process, but reactive-locks.type=redis
         reactive-locks.max-pending=0                                       | reactive-locks.max-pending | must be >= 1, was 0
         reactive-locks.default-timeout=-1s                                 | reactive-locks.default-timeout | must be >= 0, was PT-1S
@@ -79,6 +84,20 @@ class LockServiceConfigurationFailureTest {
                     assertThat(analysis.getDescription()).isEqualTo("Invalid property 'reactive-locks.type': is "
                             + "postgres, but the application has no single R2DBC ConnectionFactory bean");
                     assertThat(analysis.getAction()).contains("ConnectionFactory bean");
+                });
+    }
+
+    @Test
+    void aLettuceConnectionFactoryForARedisClusterNamesTheUrlProperty() {
+        runner.withPropertyValues("reactive-locks.type=redis")
+                .withBean(LettuceConnectionFactory.class,
+                        () -> new LettuceConnectionFactory(new RedisClusterConfiguration(List.of("127.0.0.1:1"))))
+                .run(context -> {
+                    FailureAnalysis analysis = new ReactiveLocksFailureAnalyzer().analyze(context.getStartupFailure());
+                    assertThat(analysis.getDescription()).isEqualTo("Invalid property 'reactive-locks.redis.url': "
+                            + "is required with reactive-locks.type=redis: the application's LettuceConnectionFactory "
+                            + "is for a Redis Cluster, which the Redis lock backend does not support");
+                    assertThat(analysis.getAction()).contains("standalone or Sentinel-managed Redis server");
                 });
     }
 

@@ -7,14 +7,14 @@ import dev.reactivelocks.LockService;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.internal.LockServiceView;
 import dev.reactivelocks.postgres.PostgresLockConfig;
-import io.r2dbc.postgresql.PostgresqlConnectionConfiguration;
-import io.r2dbc.postgresql.PostgresqlConnectionFactory;
+import dev.reactivelocks.testkit.servers.TestPostgres;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Result;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.builder.SpringApplicationBuilder;
@@ -25,18 +25,21 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
-/** reactive-locks.type=postgres on PostgreSQL at 127.0.0.1:5432 (database test, user postgres). */
+/** reactive-locks.type=postgres on the test server ({@link TestPostgres}: configured, local or embedded). */
 class PostgresLockServiceTest {
 
     private static final Duration WAIT = Duration.ofSeconds(30);
 
     private final String table = "rl_spring_" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffL);
 
+    @BeforeAll
+    static void server() {
+        TestPostgres.get();   // looked for (or started) here, on the test thread
+    }
+
     /** The one place that connects to the test server. */
     static ConnectionFactory connectionFactory() {
-        return new PostgresqlConnectionFactory(PostgresqlConnectionConfiguration.builder()
-                .host("127.0.0.1").port(5432).username("postgres").database("test")
-                .connectTimeout(Duration.ofSeconds(5)).build());
+        return TestPostgres.get().connectionFactory("rl-spring-test");
     }
 
     @Configuration(proxyBeanMethods = false)

@@ -101,6 +101,16 @@ class WithLockTest {
             return Mono.never();
         }
 
+        @WithLock(name = "failing")
+        Mono<String> failing() {
+            return Mono.error(new IllegalArgumentException("no such order"));
+        }
+
+        @WithLock(name = "failing")
+        Flux<String> failingMany() {
+            return Flux.just("first").concatWith(Flux.error(new IllegalArgumentException("second is broken")));
+        }
+
         @WithLock(name = "busy", ifFree = true)
         Mono<String> ifFree() {
             calls.incrementAndGet();
@@ -230,6 +240,21 @@ class WithLockTest {
             subscription.dispose();
             LockService locks = context.getBean(LockService.class);
             StepVerifier.create(locks.tryAcquire("never").flatMap(h -> h.release().thenReturn("free")))
+                    .expectNext("free").expectComplete().verify(WAIT);
+        });
+    }
+
+    @Test
+    void anErrorOfTheResultReleasesTheLock() {
+        runner.run(context -> {
+            Counter counter = context.getBean(Counter.class);
+            LockService locks = context.getBean(LockService.class);
+            StepVerifier.create(counter.failing()).expectErrorMessage("no such order").verify(WAIT);
+            StepVerifier.create(locks.tryAcquire("failing").flatMap(h -> h.release().thenReturn("free")))
+                    .expectNext("free").expectComplete().verify(WAIT);
+            StepVerifier.create(counter.failingMany()).expectNext("first").expectErrorMessage("second is broken")
+                    .verify(WAIT);
+            StepVerifier.create(locks.tryAcquire("failing").flatMap(h -> h.release().thenReturn("free")))
                     .expectNext("free").expectComplete().verify(WAIT);
         });
     }

