@@ -380,16 +380,10 @@ public final class PostgresLockBackend implements LockBackend {
     /** A notification: the token (or key) to wake, and the grant when it announces a hand-off. */
     private record Notification(String wake, @Nullable HandOff handOff) {
 
-        /** Parses a token, a key, {@link LockBackend#ANY_RELEASE}, or a hand-off {@code =fencing:E|S:token}. */
+        /** Parses a token, a key, {@link LockBackend#ANY_RELEASE}, or a {@link HandOff#signal()}. */
         static Notification parse(String payload) {
-            if (payload.isEmpty() || payload.charAt(0) != PostgresLockSchema.HAND_OFF) {
-                return new Notification(payload, null);
-            }
-            int fencingEnd = payload.indexOf(':');
-            long fencing = Long.parseLong(payload, 1, fencingEnd, 10);
-            LockMode mode = payload.charAt(fencingEnd + 1) == 'S' ? LockMode.SHARED : LockMode.EXCLUSIVE;
-            String token = payload.substring(fencingEnd + 3);
-            return new Notification(token, HandOff.of(token, mode, fencing));
+            HandOff handOff = HandOff.fromSignal(payload);
+            return new Notification(handOff == null ? payload : handOff.token(), handOff);
         }
     }
 

@@ -47,6 +47,36 @@ public final class HandOff {
     }
 
     /**
+     * This hand-off as a text signal, {@code =<fencingToken>:<E|S>:<token>}, for backends that announce
+     * hand-offs on a text channel next to plain tokens (a token never starts with {@code '='}).
+     *
+     * @return the signal
+     */
+    public String signal() {
+        return "=" + fencingToken + ":" + (mode == LockMode.SHARED ? 'S' : 'E') + ":" + token;
+    }
+
+    /**
+     * Reads a signal made by {@link #signal()}.
+     *
+     * @param signal a signal read from a channel
+     * @return the hand-off, or {@code null} when {@code signal} is not one (a plain token or key)
+     * @throws IllegalArgumentException if it starts like a hand-off but is malformed
+     */
+    public static @Nullable HandOff fromSignal(String signal) {
+        if (signal.isEmpty() || signal.charAt(0) != '=') {
+            return null;
+        }
+        int fencingEnd = signal.indexOf(':');
+        if (fencingEnd < 2 || signal.length() < fencingEnd + 4 || signal.charAt(fencingEnd + 2) != ':') {
+            throw new IllegalArgumentException("not a hand-off signal: " + signal);
+        }
+        long fencing = Long.parseLong(signal, 1, fencingEnd, 10);
+        LockMode mode = signal.charAt(fencingEnd + 1) == 'S' ? LockMode.SHARED : LockMode.EXCLUSIVE;
+        return new HandOff(signal.substring(fencingEnd + 3), mode, fencing);
+    }
+
+    /**
      * @param name the name of the lock the token queued for
      * @return this grant as a lease of {@code name}
      */

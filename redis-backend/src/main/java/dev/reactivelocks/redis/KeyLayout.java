@@ -55,9 +55,9 @@ final class KeyLayout {
                 Names.concat(openTag, tagged, EXCLUSIVE), Names.concat(openTag, tagged, FENCE), epochOf(lock)};
     }
 
-    /** The name's lease hash and queue keys: the KEYS of the release script. */
+    /** The name's lease hash, queue keys and fencing key: the KEYS of the release script. */
     byte[][] releaseKeys(String name) {
-        return Arrays.copyOf(acquireKeys(name), 4);
+        return Arrays.copyOf(acquireKeys(name), 5);
     }
 
     /** The name's lease hash. */

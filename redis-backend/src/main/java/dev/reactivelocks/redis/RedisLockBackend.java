@@ -3,6 +3,7 @@ package dev.reactivelocks.redis;
 import dev.reactivelocks.LockConfigurationException;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.spi.BackendLease;
+import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.spi.StoredLease;
 import dev.reactivelocks.spi.StoredLock;
@@ -24,6 +25,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -108,7 +110,8 @@ public final class RedisLockBackend implements LockBackend {
     private final byte[] id;
     private final WakeUps wakeUps;
     private final Sinks.Empty<Void> closing = Sinks.empty();
-    private final Flux<String> releases;
+    /** The wake-up messages, each parsed once: a token to wake, and the grant when it is a hand-off. */
+    private final Flux<Signal> signals;
 
     private RedisLockBackend(Connections connections, RedisLockConfig config, boolean shardedIfSupported) {
         this.config = config;
@@ -116,7 +119,7 @@ public final class RedisLockBackend implements LockBackend {
         this.layout = new KeyLayout(config.prefixBytes(), connections.cluster());
         this.id = ascii(Long.toHexString(new SecureRandom().nextLong()));
         this.wakeUps = new WakeUps(connections, layout, id, shardedIfSupported);
-        this.releases = wakeUps.listen().takeUntilOther(closing.asMono()).publish().refCount(1);
+        this.signals = wakeUps.listen().map(Signal::parse).takeUntilOther(closing.asMono()).publish().refCount(1);
     }
 
     /**
@@ -267,9 +270,32 @@ public final class RedisLockBackend implements LockBackend {
                 .onErrorMap(e -> translate(name, e));
     }
 
+    /** {@inheritDoc} A hand-off is emitted as its token too, after {@link #handOffs()} emitted it. */
     @Override
     public Flux<String> releases() {
-        return releases;
+        return signals.map(Signal::wake);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>A release that deletes a lease hands the lock off in the same script, to the entries it lets
+     * through (each gets a lease ending when its entry would have, and its own fencing token), and publishes
+     * each grant on the channel of the backend that queued the entry. A waiter that leaves the queue only
+     * wakes the entries behind it.
+     */
+    @Override
+    public Flux<HandOff> handOffs() {
+        return signals.filter(s -> s.handOff != null).map(s -> Objects.requireNonNull(s.handOff));
+    }
+
+    /** A wake-up message: the token to wake, and the grant when it announces a hand-off. */
+    private record Signal(String wake, @Nullable HandOff handOff) {
+
+        static Signal parse(String message) {
+            HandOff handOff = HandOff.fromSignal(message);
+            return new Signal(handOff == null ? message : handOff.token(), handOff);
+        }
     }
 
     /**

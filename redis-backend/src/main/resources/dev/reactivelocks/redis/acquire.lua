@@ -42,12 +42,7 @@ if not mine then
     end
   end
   if pass then
-    local f = tonumber(redis.call('GET', KEYS[5]) or '0') + 1
-    local floor = tonumber(t[1]) * 1000000 + tonumber(t[2])
-    if f < floor then f = floor end
-    local keepFence = math.max(now + lease, math.floor(f / 1000) + 1)
-    redis.call('SET', KEYS[5], string.format('%.0f', f), 'PXAT', string.format('%.0f', keepFence))
-    mine = mode .. ':' .. string.format('%.0f', f)
+    mine = mode .. ':' .. nextFencing(now + lease)
     add(held, mode)
     if ticket then dequeue(token) end
   elseif keep > 0 then
@@ -63,7 +58,7 @@ if not mine then
     expireAtLeast(KEYS[3], deadline)
     expireAtLeast(KEYS[4], deadline)
   end
-  if not grace and (leasesPruned or queuePruned) then wake(held, ARGV[6], ARGV[8]) end
+  if not grace and (leasesPruned or queuePruned) then wake(held, ARGV[6], ARGV[8], true) end
   if not mine then return false end
 end
 local expires = now + lease
