@@ -4,6 +4,8 @@ import dev.reactivelocks.LockInfo;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.internal.Owners;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -40,8 +42,11 @@ final class FileInspection {
     record KernelLock(long major, long minor, long inode, boolean write, long pid, boolean blocked) {
     }
 
-    /** A lock file: its identity in this JVM ({@link LockFile#existingId}) and its device and inode. */
-    record LockFileState(Path path, String id, long major, long minor, long inode) {
+    /**
+     * A lock file: its identity in this JVM ({@link LockFile#existingId}), its device and inode, and the
+     * last token its {@link FencingCounter} issued ({@link Long#MIN_VALUE} when it has none).
+     */
+    record LockFileState(Path path, String id, long major, long minor, long inode, long lastToken) {
     }
 
     /** @return the POSIX and OFD record locks of the kernel's table, null where there is no table. Blocks. */
@@ -100,9 +105,24 @@ final class FileInspection {
             // glibc's encoding of dev_t: 12 bits of major and 20 of minor, split around the low byte
             long major = ((dev >>> 8) & 0xfffL) | ((dev >>> 32) & ~0xfffL);
             long minor = (dev & 0xffL) | ((dev >>> 12) & ~0xffL);
-            return new LockFileState(path, id, major, minor, (Long) unix.get("ino"));
+            return new LockFileState(path, id, major, minor, (Long) unix.get("ino"), lastToken(path));
         } catch (IOException | UnsupportedOperationException | IllegalArgumentException | ClassCastException e) {
-            return new LockFileState(path, id, -1, -1, -1); // no unix view: only this JVM's grants are known
+            // no unix view: only this JVM's grants are known
+            return new LockFileState(path, id, -1, -1, -1, lastToken(path));
+        }
+    }
+
+    /**
+     * The last token the fencing counter of {@code lockFile} issued: the eight little-endian bytes of its
+     * sidecar file, read (not mapped) from the page cache that the processes mapping it share. Blocks.
+     */
+    private static long lastToken(Path lockFile) {
+        try {
+            byte[] bytes = Files.readAllBytes(FencingCounter.sidecar(lockFile));
+            return bytes.length < Long.BYTES ? Long.MIN_VALUE
+                    : ByteBuffer.wrap(bytes, 0, Long.BYTES).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        } catch (IOException | RuntimeException e) {
+            return Long.MIN_VALUE;
         }
     }
 
@@ -119,7 +139,8 @@ final class FileInspection {
     static @Nullable LockInfo info(String name, LockFileState file, @Nullable List<KernelLock> kernel,
                                    @Nullable LockInfo local) {
         if (kernel == null || file.inode() < 0) {
-            return local == null ? null : local.toBuilder().name(name).owner(Owners.thisProcess()).build();
+            return local == null ? null : withToken(local.toBuilder().name(name).owner(Owners.thisProcess()), file)
+                    .build();
         }
         long self = ProcessHandle.current().pid();
         boolean selfHolds = false;
@@ -156,10 +177,18 @@ final class FileInspection {
         LockInfo.Builder info = LockInfo.builder(name, mode, mode == LockMode.EXCLUSIVE ? 1 : holders)
                 .waiting(blocked + localWaiting);
         if (selfHolds && local != null) {
-            local.fencingToken().ifPresent(info::fencingToken);
+            withToken(info, file);
             local.heldSince().ifPresent(info::heldSince);
         }
         owners.forEach(info::owner);
         return info.build();
+    }
+
+    /**
+     * The lock file's last token, for a lock this JVM holds: its holder's token while held exclusively (no
+     * other grant can happen meanwhile), the most recent shared grant's otherwise.
+     */
+    private static LockInfo.Builder withToken(LockInfo.Builder info, LockFileState file) {
+        return file.lastToken() == Long.MIN_VALUE ? info : info.fencingToken(file.lastToken());
     }
 }
