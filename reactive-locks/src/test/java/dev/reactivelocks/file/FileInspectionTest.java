@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /** Who holds a lock file: other processes read from the kernel's table of locks, this JVM from its queues. */
@@ -88,14 +87,16 @@ class FileInspectionTest {
         assertThat(locks.inspect("shared").blockOptional(WAIT)).isEmpty();
     }
 
+    /**
+     * The second acquisition subscribes once the first is queued: each looks the file up on the file
+     * scheduler before it queues, so two subscribed at once may queue in either order.
+     */
     @Test
-    @Disabled("on main since the downgrade merge, an exclusive and a shared acquisition of this JVM queued behind"
-            + " another process's holder are not granted after it releases, and the lock file entry stays open;"
-            + " passes on the inspection branch alone: under investigation (see the closing note)")
     void thisJvmsAcquisitionsWaitingForAnotherProcessCountAsWaiting() throws Exception {
         assumeTrue(Files.isReadable(Path.of("/proc/locks")), "the kernel's lock table is Linux only");
         try (ChildProcess child = holder("busy", LockMode.EXCLUSIVE)) {
             CompletableFuture<LockHandle> first = locks.acquire("busy").toFuture();
+            inspectUntil("busy", i -> i.waiting().orElse(0) == 1);
             CompletableFuture<LockHandle> second = locks.acquire("busy", LockOptions.shared()).toFuture();
             LockInfo info = inspectUntil("busy", i -> i.waiting().orElse(0) == 2);
             assertThat(info.mode()).isEqualTo(LockMode.EXCLUSIVE);
