@@ -8,6 +8,7 @@ import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.spi.Permits;
 import io.lettuce.core.KeyScanArgs;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisURI;
@@ -15,6 +16,7 @@ import io.lettuce.core.ScanStream;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.reactive.RedisClusterReactiveCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.nio.charset.StandardCharsets;
@@ -23,6 +25,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
@@ -112,13 +115,21 @@ public final class RedisLockBackend implements LockBackend {
     private final Sinks.Empty<Void> closing = Sinks.empty();
     /** The wake-up messages, each parsed once: a token to wake, and the grant when it is a hand-off. */
     private final Flux<Signal> signals;
+    /** PINGs the command connection, from the first command until {@link #close()}. */
+    private final Flux<String> probe;
+    private final AtomicBoolean probing = new AtomicBoolean();
 
     private RedisLockBackend(Connections connections, RedisLockConfig config, boolean shardedIfSupported) {
         this.config = config;
         this.connections = connections;
         this.layout = new KeyLayout(config.prefixBytes(), connections.cluster());
         this.id = ascii(Long.toHexString(new SecureRandom().nextLong()));
-        this.wakeUps = new WakeUps(connections, layout, id, shardedIfSupported);
+        this.wakeUps = new WakeUps(connections, layout, id, shardedIfSupported, config);
+        this.probe = Flux.interval(config.probeInterval())
+                .concatMap(i -> connections.commands().flatMap(c -> withTimeout(c.ping(), c, "PING"))
+                        .onErrorResume(e -> Mono.empty()))
+                .takeUntilOther(closing.asMono())
+                .publish().refCount(1);
         this.signals = wakeUps.listen().map(Signal::parse).takeUntilOther(closing.asMono()).publish().refCount(1);
     }
 
@@ -136,7 +147,7 @@ public final class RedisLockBackend implements LockBackend {
         Objects.requireNonNull(client, "client");
         Objects.requireNonNull(uri, "uri");
         Objects.requireNonNull(config, "config");
-        return new RedisLockBackend(Connections.Opened.standalone(client, uri), config, false);
+        return new RedisLockBackend(Connections.Opened.standalone(client, uri, config.commandTimeout()), config, false);
     }
 
     /**
@@ -170,7 +181,7 @@ public final class RedisLockBackend implements LockBackend {
     public static RedisLockBackend create(RedisClusterClient client, RedisLockConfig config) {
         Objects.requireNonNull(client, "client");
         Objects.requireNonNull(config, "config");
-        return new RedisLockBackend(Connections.Opened.cluster(client), config, true);
+        return new RedisLockBackend(Connections.Opened.cluster(client, config.commandTimeout()), config, true);
     }
 
     /**
@@ -186,7 +197,7 @@ public final class RedisLockBackend implements LockBackend {
 
     /** A cluster backend that wakes waiters with plain pub/sub even on Redis 7 (the path of older clusters). */
     static RedisLockBackend withPlainPubSub(RedisClusterClient client, RedisLockConfig config) {
-        return new RedisLockBackend(Connections.Opened.cluster(client), config, false);
+        return new RedisLockBackend(Connections.Opened.cluster(client, config.commandTimeout()), config, false);
     }
 
     /**
@@ -451,9 +462,25 @@ public final class RedisLockBackend implements LockBackend {
 
     /** EVALSHA, and EVAL (which also loads the script) when the server does not know the script. */
     private <T> Mono<T> run(LuaScripts.Script script, ScriptOutputType type, byte[][] keys, byte[]... args) {
-        return connections.commands().flatMap(c -> c.<T>evalsha(script.sha, type, keys, args)
+        if (!probing.get() && probing.compareAndSet(false, true)) {
+            probe.subscribe();
+        }
+        return connections.commands().flatMap(c -> withTimeout(c.<T>evalsha(script.sha, type, keys, args)
                 .onErrorResume(RedisNoScriptException.class, e -> c.eval(script.source, type, keys, args))
-                .next());
+                .next(), c, script.name));
+    }
+
+    /**
+     * Fails {@code command} with a transient {@link RedisCommandTimeoutException} when it does not complete within
+     * {@link RedisLockConfig#commandTimeout()}, and reports its connection as stalled.
+     */
+    private <T> Mono<T> withTimeout(Mono<T> command, RedisClusterReactiveCommands<byte[], byte[]> c, String what) {
+        Duration timeout = config.commandTimeout();
+        return command.timeout(timeout, Mono.defer(() -> {
+            connections.stalled(c);
+            return Mono.error(new RedisCommandTimeoutException("Redis did not answer " + what + " within "
+                    + timeout.toMillis() + "ms; the connection is suspected to be stalled"));
+        }));
     }
 
     /**
