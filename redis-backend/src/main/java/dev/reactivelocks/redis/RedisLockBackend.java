@@ -26,6 +26,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
@@ -126,8 +128,7 @@ public final class RedisLockBackend implements LockBackend {
         this.id = ascii(Long.toHexString(new SecureRandom().nextLong()));
         this.wakeUps = new WakeUps(connections, layout, id, shardedIfSupported, config);
         this.probe = Flux.interval(config.probeInterval())
-                .concatMap(i -> connections.commands().flatMap(c -> withTimeout(c.ping(), c, "PING"))
-                        .onErrorResume(e -> Mono.empty()))
+                .concatMap(i -> withTimeout("PING", c -> c.ping()).onErrorResume(e -> Mono.empty()))
                 .takeUntilOther(closing.asMono())
                 .publish().refCount(1);
         this.signals = wakeUps.listen().map(Signal::parse).takeUntilOther(closing.asMono()).publish().refCount(1);
@@ -465,19 +466,27 @@ public final class RedisLockBackend implements LockBackend {
         if (!probing.get() && probing.compareAndSet(false, true)) {
             probe.subscribe();
         }
-        return connections.commands().flatMap(c -> withTimeout(c.<T>evalsha(script.sha, type, keys, args)
+        return withTimeout(script.name, c -> c.<T>evalsha(script.sha, type, keys, args)
                 .onErrorResume(RedisNoScriptException.class, e -> c.eval(script.source, type, keys, args))
-                .next(), c, script.name));
+                .next());
     }
 
     /**
-     * Fails {@code command} with a transient {@link RedisCommandTimeoutException} when it does not complete within
-     * {@link RedisLockConfig#commandTimeout()}, and reports its connection as stalled.
+     * Runs {@code command} on the command connection; fails with a transient {@link RedisCommandTimeoutException}
+     * when connecting and the command together take longer than {@link RedisLockConfig#commandTimeout()}, and then
+     * reports the connection as stalled.
      */
-    private <T> Mono<T> withTimeout(Mono<T> command, RedisClusterReactiveCommands<byte[], byte[]> c, String what) {
+    private <T> Mono<T> withTimeout(String what, Function<RedisClusterReactiveCommands<byte[], byte[]>, Mono<T>> command) {
         Duration timeout = config.commandTimeout();
-        return command.timeout(timeout, Mono.defer(() -> {
-            connections.stalled(c);
+        AtomicReference<@Nullable RedisClusterReactiveCommands<byte[], byte[]>> used = new AtomicReference<>();
+        return connections.commands().flatMap(c -> {
+            used.set(c);
+            return command.apply(c);
+        }).timeout(timeout, Mono.defer(() -> {
+            RedisClusterReactiveCommands<byte[], byte[]> c = used.get();
+            if (c != null) {
+                connections.stalled(c);
+            }
             return Mono.error(new RedisCommandTimeoutException("Redis did not answer " + what + " within "
                     + timeout.toMillis() + "ms; the connection is suspected to be stalled"));
         }));
