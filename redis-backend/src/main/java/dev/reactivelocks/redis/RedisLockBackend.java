@@ -100,6 +100,16 @@ import reactor.core.publisher.Sinks;
  * channel of the backend that queued it: one message per hand-off, received by one process. Lettuce
  * re-subscribes after a reconnection, and every re-subscription emits {@link LockBackend#ANY_RELEASE}.
  *
+ * <p><b>Healing</b>: connecting plus each command may take at most {@link RedisLockConfig#commandTimeout()}; a
+ * command that takes longer fails with a transient {@link RedisCommandTimeoutException} (retried by the lock
+ * service within the caller's deadline). A {@code PING} every {@link RedisLockConfig#probeInterval()} checks the
+ * command connection (from the first operation on) and the pub/sub connection. A connection the backend opened
+ * that stalls is replaced by a new one; when even closing it does not complete in time, its endpoint is wedged
+ * and the backend opens its later connections with a {@link RedisClient} of its own, with new client
+ * resources and the options of the caller's client (standalone and Sentinel; on a cluster only the connection
+ * is replaced). Connections passed in by the caller are never closed or replaced: their stalls are reported
+ * as the timeout errors.
+ *
  * <p><b>Threading</b>: nothing blocks; results are signalled on Lettuce's event loop.
  */
 public final class RedisLockBackend implements LockBackend {
@@ -205,7 +215,9 @@ public final class RedisLockBackend implements LockBackend {
      * A backend on connections to a standalone server that the caller opened (with {@link ByteArrayCodec})
      * and keeps owning: {@code commands} may be shared with the application, {@code subscriptions} is used
      * to subscribe to the backend's channel (other subscriptions on it are left alone). {@link #close()}
-     * unsubscribes but closes neither.
+     * unsubscribes but closes neither. A command that does not complete within
+     * {@link RedisLockConfig#commandTimeout()} fails with a transient error, but these connections are never
+     * replaced: healing them is the caller's decision.
      *
      * @param commands the connection for the scripts
      * @param subscriptions the pub/sub connection for release signals
