@@ -21,6 +21,8 @@ class RedisSentinelDistributedLockServiceTest extends DistributedLockServiceCont
     private static RedisClient client;
     private static StatefulRedisConnection<String, String> admin;
     private static final String PREFIX = RedisTestSupport.uniquePrefix("sentinel");
+    private static final RedisLockConfig CONFIG = RedisLockConfig.builder().keyPrefix(PREFIX)
+            .restartGrace(Duration.ZERO).build();
 
     @BeforeAll
     static void setUp() throws Exception {
@@ -32,7 +34,7 @@ class RedisSentinelDistributedLockServiceTest extends DistributedLockServiceCont
 
     @AfterAll
     static void tearDown() throws Exception {
-        if (sentinel != null) {
+        if (sentinel != null) {   // the servers go with their keys
             admin.close();
             client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
             sentinel.close();
@@ -41,12 +43,11 @@ class RedisSentinelDistributedLockServiceTest extends DistributedLockServiceCont
 
     @Override
     protected LockBackend newBackend(String clientName) {
-        return RedisLockBackend.create(client, sentinel.uri(clientName),
-                RedisLockConfig.builder().keyPrefix(PREFIX).restartGrace(Duration.ZERO).build());
+        return RedisLockBackend.create(client, sentinel.uri(clientName), CONFIG);
     }
 
     @Override
     protected long liveLeases(String name) {
-        return RedisTestSupport.orZero(admin.sync().hlen(RedisTestSupport.key(PREFIX, name, "lock")));
+        return RedisTestSupport.liveLeases(admin, PREFIX, name);
     }
 }

@@ -3,12 +3,19 @@ package dev.reactivelocks.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.LockUnavailableException;
 import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.spi.BackendLease;
+import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.testkit.servers.RedisServerProcess;
 import io.lettuce.core.KillArgs;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,17 +29,28 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
 
 /**
- * Connections that heal themselves: on a {@code redis-server} of the test's own (the shared server is not
- * touched), every connection of four services (command and pub/sub) is killed with {@code CLIENT KILL} every
+ * Connections that heal themselves, on a {@code redis-server} of the test's own (the shared server is not
+ * touched).
+ *
+ * <p>Churn: every connection of four services (command and pub/sub) is killed with {@code CLIENT KILL} every
  * 20 to 50 ms while the services contend for one name. Inside each critical section a shared counter must
  * read exactly one holder; afterwards every service grants a fresh lock within 5 seconds, whatever state the
  * churn left its connections in.
+ *
+ * <p>Stall: a server that stops answering without closing its connections ({@code SIGSTOP}, as a hung server
+ * or a silent network): commands fail with a transient error after the command timeout; once the server
+ * answers again the backend works on new connections (its own) or on the same ones (the caller's).
  */
-class RedisHealingChaosTest {
+class RedisConnectionHealingTest {
 
     private static final String CLIENTS = "rl-heal-";
+    private static final Duration STALL_WAIT = Duration.ofSeconds(15);
+    private static final RedisLockConfig STALL_CONFIG = RedisLockConfig.builder().keyPrefix("rl-stall:")
+            .restartGrace(Duration.ZERO).commandTimeout(Duration.ofMillis(500)).probeInterval(Duration.ofMillis(200))
+            .build();
 
     private RedisServerProcess server;
     private RedisClient client;
@@ -48,6 +66,7 @@ class RedisHealingChaosTest {
 
     @AfterEach
     void stopServer() throws Exception {
+        signal("CONT");
         for (int i = cleanup.size() - 1; i >= 0; i--) {
             cleanup.get(i).run();
         }
@@ -130,6 +149,72 @@ class RedisHealingChaosTest {
                     .block(Duration.ofSeconds(6));
             assertThat(h.isHeld()).isTrue();
             h.release().block(Duration.ofSeconds(5));
+        }
+    }
+
+    private void signal(String signal) throws Exception {
+        assertThat(new ProcessBuilder("kill", "-" + signal, Long.toString(server.pid())).start().waitFor()).isZero();
+    }
+
+    @Test
+    void stalledConnectionsOfTheBackendAreReplaced() throws Exception {
+        RedisLockBackend backend = RedisLockBackend.create(client, server.uri("rl-stall-own"), STALL_CONFIG);
+        DistributedLockService service = DistributedLockService.builder(backend).build();
+        try {
+            StepVerifier.create(backend.releases().take(1)).expectNext(LockBackend.ANY_RELEASE).thenCancel()
+                    .verify(STALL_WAIT);
+            backend.releases().subscribe();
+            assertThat(backend.tryAcquire("a", LockMode.EXCLUSIVE, "t1", Duration.ofSeconds(30)).block(STALL_WAIT))
+                    .isNotNull();
+            List<Long> before = RedisTestSupport.clientIds(admin, "rl-stall-own");
+            assertThat(before).hasSize(2);   // commands and pub/sub
+
+            signal("STOP");
+            StepVerifier.create(backend.tryAcquire("b", LockMode.EXCLUSIVE, "t2", Duration.ofSeconds(30)))
+                    .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(RedisCommandTimeoutException.class)
+                            .hasMessage("Redis did not answer acquire.lua within 500ms; the connection is suspected"
+                                    + " to be stalled"))
+                    .verify(STALL_WAIT);
+            StepVerifier.create(service.tryAcquire("c"))
+                    .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(LockUnavailableException.class)
+                            .hasMessageContaining("Redis did not answer acquire.lua within 500ms"))
+                    .verify(STALL_WAIT);
+            signal("CONT");
+
+            BackendLease lease = backend.tryAcquire("d", LockMode.EXCLUSIVE, "t4", Duration.ofSeconds(30))
+                    .block(STALL_WAIT);
+            assertThat(lease).isNotNull();
+            List<Long> after = new ArrayList<>(RedisTestSupport.clientIds(admin, "rl-stall-own"));
+            after.retainAll(before);
+            assertThat(after).as("connections of before the stall still open").isEmpty();
+        } finally {
+            service.disposeLater().block(STALL_WAIT);
+            backend.close().block(STALL_WAIT);
+        }
+    }
+
+    @Test
+    void stalledConnectionsOfTheCallerAreKept() throws Exception {
+        StatefulRedisConnection<byte[], byte[]> commands = client.connect(ByteArrayCodec.INSTANCE,
+                server.uri("rl-stall-given"));
+        StatefulRedisPubSubConnection<byte[], byte[]> subscriptions = client.connectPubSub(ByteArrayCodec.INSTANCE,
+                server.uri("rl-stall-given"));
+        RedisLockBackend backend = RedisLockBackend.create(commands, subscriptions, STALL_CONFIG);
+        try {
+            List<Long> before = RedisTestSupport.clientIds(admin, "rl-stall-given");
+            signal("STOP");
+            StepVerifier.create(backend.tryAcquire("b", LockMode.EXCLUSIVE, "t2", Duration.ofSeconds(30)))
+                    .expectError(RedisCommandTimeoutException.class)
+                    .verify(STALL_WAIT);
+            signal("CONT");
+            assertThat(backend.tryAcquire("d", LockMode.EXCLUSIVE, "t4", Duration.ofSeconds(30)).block(STALL_WAIT))
+                    .isNotNull();
+            assertThat(RedisTestSupport.clientIds(admin, "rl-stall-given")).isEqualTo(before);
+            assertThat(commands.isOpen()).isTrue();
+        } finally {
+            backend.close().block(STALL_WAIT);
+            commands.close();
+            subscriptions.close();
         }
     }
 
