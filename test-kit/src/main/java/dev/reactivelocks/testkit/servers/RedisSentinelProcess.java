@@ -81,12 +81,17 @@ public final class RedisSentinelProcess implements AutoCloseable {
         return sentinel.port();
     }
 
+    /** The URL of the master through the sentinel: {@code redis-sentinel://127.0.0.1:<port>#rlmaster}. */
+    public String url() {
+        return "redis-sentinel://127.0.0.1:" + sentinel.port() + "#" + MASTER_NAME;
+    }
+
     /**
      * A URI for the master through the sentinel ({@code redis-sentinel://127.0.0.1:<port>#rlmaster}) whose
      * connections are named {@code clientName}, with a five-second command timeout.
      */
     public RedisURI uri(String clientName) {
-        RedisURI uri = RedisURI.create("redis-sentinel://127.0.0.1:" + sentinel.port() + "#" + MASTER_NAME);
+        RedisURI uri = RedisURI.create(url());
         uri.setClientName(clientName);
         uri.setTimeout(Duration.ofSeconds(5));
         return uri;
