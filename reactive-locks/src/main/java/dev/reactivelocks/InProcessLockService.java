@@ -9,6 +9,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
@@ -108,6 +109,55 @@ public final class InProcessLockService implements LockService {
         return Optional.ofNullable(out[0]);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Reads the name's state in its critical section, on the subscribing thread.
+     * {@link LockInfo#heldSince()} is wall-clock time ({@code System.currentTimeMillis()}); every holder is
+     * in this JVM, so {@link LockInfo#owners()} is empty.
+     */
+    @Override
+    public Mono<LockInfo> inspect(String name) {
+        checkName(name);
+        return Mono.fromSupplier(() -> info(name));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Visits every name that has holders or waiters, each in its critical section.
+     */
+    @Override
+    public Flux<LockInfo> locks(String prefix) {
+        Objects.requireNonNull(prefix, "prefix");
+        return Flux.defer(() -> {
+            List<LockInfo> out = new ArrayList<>();
+            for (String name : queues.keySet()) {
+                if (name.startsWith(prefix)) {
+                    LockInfo info = info(name);
+                    if (info != null) {
+                        out.add(info);
+                    }
+                }
+            }
+            return Flux.fromIterable(out);
+        });
+    }
+
+    private @Nullable LockInfo info(String name) {
+        LockInfo[] out = new LockInfo[1];
+        queues.computeIfPresent(name, (k, q) -> {
+            out[0] = q.info(k);
+            return q;
+        });
+        return out[0];
+    }
+
+    /** Wall-clock time in milliseconds, for {@link LockInfo#heldSince()}. */
+    long clockMillis() {
+        return System.currentTimeMillis();
+    }
+
     int maxPending() {
         return maxPending;
     }
@@ -126,7 +176,7 @@ public final class InProcessLockService implements LockService {
                 reject(a, Acquisition.REJECTED_CLOSED);
             } else if (q.admitsNewcomer(a)) {
                 if (a.grant(fencing.incrementAndGet())) {
-                    q.hold(a.mode);
+                    q.hold(a);
                     a.grantedOnEnqueue = true; // delivered below, on this thread
                 }
             } else if (a.tryOnly || Duration.ZERO.equals(a.timeout)) {
@@ -156,7 +206,7 @@ public final class InProcessLockService implements LockService {
     /** In the critical section of {@code q}: makes {@code a} a holder and schedules its delivery. */
     void grantLocked(LockQueue q, Acquisition a) {
         if (a.grant(fencing.incrementAndGet())) {
-            q.hold(a.mode);
+            q.hold(a);
             GrantTrampoline.push(a);
         }
     }
@@ -185,7 +235,7 @@ public final class InProcessLockService implements LockService {
             if (s != null) {
                 shared[0] = s;
                 q.unhold(LockMode.EXCLUSIVE);
-                q.hold(LockMode.SHARED);
+                q.hold(s);
                 q.drain(this);
             }
             return q.idle() ? null : q;

@@ -6,9 +6,11 @@ import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 
 /**
- * How one acquisition asks for a lock: its {@link LockMode} and an optional pending timeout.
+ * How one acquisition asks for a lock: its {@link LockMode}, an optional pending timeout and, for
+ * distributed locks, an optional lease of its own.
  *
- * <p>Instances are immutable and thread-safe; {@link #timeout(Duration)} returns a new instance.
+ * <p>Instances are immutable and thread-safe; {@link #timeout(Duration)} and {@link #lease(Duration)}
+ * return a new instance.
  *
  * <pre>{@code
  * LockOptions.exclusive();                                // wait as long as it takes
@@ -18,17 +20,21 @@ import org.jspecify.annotations.Nullable;
 public final class LockOptions {
 
     private static final int UNLIMITED = Integer.MAX_VALUE;
-    private static final LockOptions EXCLUSIVE = new LockOptions(LockMode.EXCLUSIVE, UNLIMITED, null);
-    private static final LockOptions SHARED = new LockOptions(LockMode.SHARED, UNLIMITED, null);
+    private static final LockOptions EXCLUSIVE = new LockOptions(LockMode.EXCLUSIVE, UNLIMITED, null, null);
+    private static final LockOptions SHARED = new LockOptions(LockMode.SHARED, UNLIMITED, null, null);
+    /** The shortest per-call lease: stores count leases in milliseconds. */
+    private static final Duration MIN_LEASE = Duration.ofMillis(1);
 
     private final LockMode mode;
     private final int permits;
     private final @Nullable Duration timeout;
+    private final @Nullable Duration lease;
 
-    private LockOptions(LockMode mode, int permits, @Nullable Duration timeout) {
+    private LockOptions(LockMode mode, int permits, @Nullable Duration timeout, @Nullable Duration lease) {
         this.mode = mode;
         this.permits = permits;
         this.timeout = timeout;
+        this.lease = lease;
     }
 
     /** @return options for an exclusive lock without timeout */
@@ -59,7 +65,7 @@ public final class LockOptions {
         if (permits < 1) {
             throw new IllegalArgumentException("permits must be >= 1, was " + permits);
         }
-        return new LockOptions(LockMode.SHARED, permits, null);
+        return new LockOptions(LockMode.SHARED, permits, null, null);
     }
 
     /**
@@ -87,12 +93,47 @@ public final class LockOptions {
         if (timeout.isNegative()) {
             throw new IllegalArgumentException("timeout must be >= 0, was " + timeout);
         }
-        return new LockOptions(mode, permits, timeout);
+        return new LockOptions(mode, permits, timeout, lease);
     }
 
     /** @return a copy without timeout: the acquisition waits until granted, cancelled or the service closes */
     public LockOptions noTimeout() {
-        return new LockOptions(mode, permits, null);
+        return new LockOptions(mode, permits, null, lease);
+    }
+
+    /**
+     * Returns a copy whose grant gets a lease of {@code lease} instead of the service's, on services whose
+     * locks are leases in a shared store ({@code DistributedLockService}): how long the lock outlives its
+     * holder's last renewal, so how soon a holder that died (or was cut off) is taken over, like djangae's
+     * per-call {@code steal_after_ms}. The lease is renewed while the lock is held, at the same fraction of
+     * it as the service renews its own lease (a third by default: a 6 second lease is renewed every 2
+     * seconds), so any lease the store can measure has a sane renewal interval. It does not limit how long
+     * a live holder may keep the lock.
+     *
+     * <p>In-process and file services ignore it: their locks are freed the moment their holder's process
+     * dies (the operating system drops a dead process's file locks), which is what a lease approximates,
+     * so code written for distributed locks runs unchanged on them.
+     *
+     * @param lease the lease, at least 1 millisecond (stores count leases in milliseconds) and shorter
+     *              than about 73 years
+     * @return options with this lease
+     * @throws IllegalArgumentException if {@code lease} is shorter than 1ms, or too long to measure in
+     *         nanoseconds
+     */
+    public LockOptions lease(Duration lease) {
+        Objects.requireNonNull(lease, "lease");
+        if (lease.compareTo(MIN_LEASE) < 0) {
+            throw new IllegalArgumentException("lease must be >= 1ms, was " + lease);
+        }
+        if (lease.compareTo(UNMEASURABLE) >= 0) {
+            throw new IllegalArgumentException("lease must be shorter than 73 years, was " + lease);
+        }
+        return new LockOptions(mode, permits, timeout, lease);
+    }
+
+    /** @return the per-call lease set by {@link #lease(Duration)}, empty for the service's own lease */
+    public Optional<Duration> lease() {
+        return Optional.ofNullable(lease);
     }
 
     /** @return the requested mode */
@@ -134,17 +175,17 @@ public final class LockOptions {
     @Override
     public boolean equals(@Nullable Object o) {
         return o instanceof LockOptions other && mode == other.mode && permits == other.permits
-                && Objects.equals(timeout, other.timeout);
+                && Objects.equals(timeout, other.timeout) && Objects.equals(lease, other.lease);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(mode, permits, timeout);
+        return Objects.hash(mode, permits, timeout, lease);
     }
 
     @Override
     public String toString() {
         return "LockOptions{" + mode + (permits == UNLIMITED ? "" : ", permits=" + permits)
-                + (timeout == null ? "" : ", timeout=" + timeout) + "}";
+                + (timeout == null ? "" : ", timeout=" + timeout) + (lease == null ? "" : ", lease=" + lease) + "}";
     }
 }

@@ -20,6 +20,9 @@ final class LockQueue {
     private int sharedHolders;
     private boolean exclusiveHeld;
     private int pending;
+    /** The fencing token of the latest grant, and when the current held period began (service clock, ms). */
+    private long lastToken;
+    private long heldSinceMillis;
     private @Nullable Acquisition head;
     private @Nullable Acquisition tail;
 
@@ -42,8 +45,13 @@ final class LockQueue {
                 : !exclusiveHeld && sharedHolders == 0;
     }
 
-    void hold(LockMode mode) {
-        if (mode == LockMode.SHARED) {
+    /** Makes the granted {@code a} a holder. */
+    void hold(Acquisition a) {
+        if (sharedHolders == 0 && !exclusiveHeld) {
+            heldSinceMillis = a.service.clockMillis();
+        }
+        lastToken = a.fencingToken();
+        if (a.mode == LockMode.SHARED) {
             sharedHolders++;
         } else {
             exclusiveHeld = true;
@@ -116,6 +124,19 @@ final class LockQueue {
                 out.add(a);
             }
         }
+    }
+
+    /** @return the state of the held lock {@code name}, or null while nobody holds it */
+    @Nullable LockInfo info(String name) {
+        if (sharedHolders == 0 && !exclusiveHeld) {
+            return null;
+        }
+        return LockInfo.builder(name, exclusiveHeld ? LockMode.EXCLUSIVE : LockMode.SHARED,
+                        exclusiveHeld ? 1 : sharedHolders)
+                .fencingToken(lastToken)
+                .heldSince(java.time.Instant.ofEpochMilli(heldSinceMillis))
+                .waiting(pending)
+                .build();
     }
 
     LockStats stats(String name) {

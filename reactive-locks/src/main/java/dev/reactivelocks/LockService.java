@@ -258,6 +258,54 @@ public interface LockService extends Disposable {
     }
 
     /**
+     * Who holds the lock {@code name} now, for monitoring and diagnostics: a {@link LockInfo} snapshot with
+     * its mode, holders, fencing token, and what else the service can tell (see {@link LockInfo} for what
+     * each service knows). Never acquires, queues or changes anything.
+     *
+     * <p>Per subscription, the returned {@code Mono} looks once and:
+     * <ul>
+     *   <li>emits the {@link LockInfo} when somebody holds {@code name} (any process or service the
+     *       implementation can see);</li>
+     *   <li>completes empty when nobody holds it, including a name never used; a free lock has no
+     *       {@code LockInfo} with zero holders;</li>
+     *   <li>errors with {@link UnsupportedOperationException} when the implementation cannot inspect its
+     *       locks (the default), or with the error of the store it reads.</li>
+     * </ul>
+     * A disposed service can still be inspected.
+     *
+     * @implSpec The default signals {@link UnsupportedOperationException}, so that implementations written
+     * before this method existed keep compiling and say clearly that they cannot tell; every service of this
+     * library overrides it, views forward it.
+     *
+     * @param name the lock name, not empty
+     * @return a cold {@code Mono} of the lock's state, empty when it is free
+     * @throws IllegalArgumentException if {@code name} is empty
+     */
+    default Mono<LockInfo> inspect(String name) {
+        Objects.requireNonNull(name, "name");
+        if (name.isEmpty()) {
+            throw new IllegalArgumentException("name must not be empty");
+        }
+        return Mono.error(() -> new UnsupportedOperationException(getClass().getName() + " cannot inspect locks"));
+    }
+
+    /**
+     * Every lock held now whose name starts with {@code prefix}, as by {@link #inspect(String)}: one
+     * {@link LockInfo} per held name, in no particular order; free names are not listed. The empty prefix
+     * lists every held lock the service can see (for distributed services, those of all clients of the
+     * store).
+     *
+     * @implSpec The default signals {@link UnsupportedOperationException}, as {@link #inspect(String)}.
+     *
+     * @param prefix the start of the names to list; {@code ""} for all
+     * @return a cold {@code Flux} of the held locks, erroring as {@link #inspect(String)}
+     */
+    default Flux<LockInfo> locks(String prefix) {
+        Objects.requireNonNull(prefix, "prefix");
+        return Flux.error(() -> new UnsupportedOperationException(getClass().getName() + " cannot list locks"));
+    }
+
+    /**
      * Disposes the service: pending acquisitions error with {@link LockServiceClosedException}, and so do
      * later ones. Locks already held stay held until their handles are released.
      *

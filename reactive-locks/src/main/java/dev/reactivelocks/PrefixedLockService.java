@@ -58,6 +58,24 @@ final class PrefixedLockService implements LockService, LockServiceView {
         return delegate.withLockMany(name(name), options, body);
     }
 
+    /** {@inheritDoc} The info carries the name as this view knows it, without the prefix. */
+    @Override
+    public Mono<LockInfo> inspect(String name) {
+        if (name(name).length() == prefix.length()) {
+            throw new IllegalArgumentException("name must not be empty");
+        }
+        return delegate.inspect(name(name)).map(info -> info.withName(name));
+    }
+
+    /** {@inheritDoc} The infos carry the names as this view knows them, without the prefix. */
+    @Override
+    public Flux<LockInfo> locks(String prefix) {
+        Objects.requireNonNull(prefix, "prefix");
+        return delegate.locks(this.prefix + prefix)
+                .filter(info -> info.name().length() > this.prefix.length())
+                .map(info -> info.withName(info.name().substring(this.prefix.length())));
+    }
+
     @Override
     public LockService withPrefix(String prefix) {
         return of(delegate, name(prefix));

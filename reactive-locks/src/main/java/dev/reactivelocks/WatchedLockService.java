@@ -5,6 +5,7 @@ import dev.reactivelocks.internal.LockServiceView;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import reactor.util.Logger;
@@ -55,6 +56,16 @@ final class WatchedLockService implements LockService, LockServiceView {
             }
         }, threshold.toNanos(), TimeUnit.NANOSECONDS);
         return new WatchedHandle(handle, alarm, this);
+    }
+
+    @Override
+    public Mono<LockInfo> inspect(String name) {
+        return delegate.inspect(name);
+    }
+
+    @Override
+    public Flux<LockInfo> locks(String prefix) {
+        return delegate.locks(prefix);
     }
 
     @Override

@@ -2,12 +2,16 @@ package dev.reactivelocks.blocking;
 
 import dev.reactivelocks.LockException;
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockInfo;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockTimeoutException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.Optional;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReadWriteLock;
@@ -280,6 +284,51 @@ public final class BlockingLockService {
                 return "ReadWriteLock{name='" + checked + "', service=" + service + "}";
             }
         };
+    }
+
+    /**
+     * Who holds the lock {@code name} now: {@link LockService#inspect(String)} of the reactive service,
+     * waited for on this thread.
+     *
+     * @param name the lock name
+     * @return the lock's state, or empty when nobody holds it
+     * @throws InterruptedException if interrupted while waiting; the inspection is then cancelled
+     * @throws IllegalStateException on a non-blocking thread
+     * @throws UnsupportedOperationException when the service cannot inspect its locks
+     * @throws LockException (unchecked) what else the service signals
+     */
+    public Optional<LockInfo> inspect(String name) throws InterruptedException {
+        checkName(name);
+        NonBlockingThreads.checkMayBlock("inspect", name);
+        return Optional.ofNullable(await(name, service.inspect(name).toFuture()));
+    }
+
+    /**
+     * The locks held now whose names start with {@code prefix}: {@link LockService#locks(String)} of the
+     * reactive service, waited for on this thread.
+     *
+     * @param prefix the start of the names; {@code ""} for all
+     * @return the held locks, in no particular order
+     * @throws InterruptedException if interrupted while waiting; the listing is then cancelled
+     * @throws IllegalStateException on a non-blocking thread
+     * @throws UnsupportedOperationException when the service cannot list its locks
+     * @throws LockException (unchecked) what else the service signals
+     */
+    public List<LockInfo> locks(String prefix) throws InterruptedException {
+        Objects.requireNonNull(prefix, "prefix");
+        NonBlockingThreads.checkMayBlock("locks", prefix);
+        return await(prefix, service.locks(prefix).collectList().toFuture());
+    }
+
+    private static <T> T await(String name, CompletableFuture<T> answer) throws InterruptedException {
+        try {
+            return answer.get();
+        } catch (InterruptedException e) {
+            answer.cancel(false);
+            throw e;
+        } catch (ExecutionException e) {
+            throw Errors.unchecked(name, "not inspected", e.getCause());
+        }
     }
 
     private static String checkName(String name) {

@@ -4,6 +4,8 @@ import dev.reactivelocks.LockService;
 import dev.reactivelocks.contract.LockServiceContract;
 import dev.reactivelocks.contract.TempLockDirectory;
 import dev.reactivelocks.file.FileLockService;
+import dev.reactivelocks.internal.Owners;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
@@ -21,6 +23,11 @@ class BlockingBridgeFileContractTest extends LockServiceContract {
     protected LockService createService() {
         directory = new TempLockDirectory("blocking-file-contract");
         return new BridgedLockService(directory.newService());
+    }
+
+    @Override
+    public List<String> inspectionOwnersOfThisJvm() {
+        return List.of(Owners.thisProcess());
     }
 
     @AfterEach

@@ -1,6 +1,7 @@
 package dev.reactivelocks.blocking;
 
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockInfo;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
@@ -12,7 +13,9 @@ import java.util.concurrent.locks.LockSupport;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * A {@link LockService} whose every acquisition and release goes through {@link BlockingLockService}, so
@@ -53,6 +56,22 @@ public final class BridgedLockService implements LockService {
     public Mono<LockHandle> tryAcquire(String name, LockOptions options) {
         checkArguments(name, options);
         return bridged(name, () -> blocking.tryLock(name, options.noTimeout()).orElse(null));
+    }
+
+    /** Inspects through the bridge on a platform thread of its own (the caller may be non-blocking). */
+    @Override
+    public Mono<LockInfo> inspect(String name) {
+        service.inspect(name); // argument errors throw at assembly
+        return Mono.fromCallable(() -> blocking.inspect(name).orElse(null))
+                .subscribeOn(Schedulers.boundedElastic());
+    }
+
+    /** Lists through the bridge on a platform thread of its own. */
+    @Override
+    public Flux<LockInfo> locks(String prefix) {
+        service.locks(prefix);
+        return Mono.fromCallable(() -> blocking.locks(prefix)).subscribeOn(Schedulers.boundedElastic())
+                .flatMapIterable(list -> list);
     }
 
     private static void checkArguments(String name, LockOptions options) {

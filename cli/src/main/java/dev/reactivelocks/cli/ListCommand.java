@@ -1,6 +1,17 @@
 package dev.reactivelocks.cli;
 
+import dev.reactivelocks.LockInfo;
+import dev.reactivelocks.LockMode;
 import dev.reactivelocks.cli.ReactiveLocksCli.CliFailure;
+import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.file.FileLockConfig;
+import dev.reactivelocks.file.FileLockService;
+import dev.reactivelocks.postgres.PostgresLockBackend;
+import dev.reactivelocks.postgres.PostgresLockConfig;
+import dev.reactivelocks.redis.RedisLockBackend;
+import dev.reactivelocks.spi.LockBackend;
+import io.lettuce.core.RedisClient;
+import io.r2dbc.spi.ConnectionFactory;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.channels.FileChannel;
@@ -10,43 +21,64 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code reactive-locks list}: one line per lock file of the directory, sorted by name, with its state
- * found by probing: an exclusive {@code tryLock} that succeeds means {@code free}; else a shared one that
- * succeeds means {@code held (shared)}; else {@code held (exclusive)}.
+ * {@code reactive-locks list}: the locks of a lock directory, or of a PostgreSQL or Redis lock store, one
+ * line each, sorted by name, with the same columns for every source: name, mode, holders, waiting,
+ * fencing token, held since, lease expiry and owners ({@code -} where the source cannot tell); or, with
+ * {@code --json}, a JSON array of objects with those fields.
  *
- * <p>The probes take and at once drop real POSIX locks on the whole file (the locks
- * {@link dev.reactivelocks.file.FileLockService} and Python's {@code fcntl.lockf} take), never wait,
- * never create or modify a file, and skip directories and symbolic links. POSIX locks belong to a process,
- * so the probe only tells about <em>other</em> processes, which is why it runs in this tool's own process
- * and holds no lock itself. The answer is a snapshot: the state may change right after. A waiter of
- * another process that polls exactly while a probe holds the file tries again at its next poll.
+ * <p><b>Lock directory</b> ({@code --lock-dir}): every lock file, free ones too (mode {@code free}). On
+ * Linux the holders are read from the kernel's table of locks ({@code /proc/locks}, through
+ * {@link FileLockService#inspect(String)}): each holding process is a holder and an owner,
+ * {@code host:pid}; requests blocked in {@code fcntl} count as waiting. Elsewhere the state is found by
+ * probing: an exclusive {@code tryLock} that succeeds means free, else a shared one that succeeds means
+ * held shared, else held exclusively. The probes take and at once drop real POSIX locks on the whole file,
+ * never wait, never create or modify a file, and only tell about <em>other</em> processes, which is why they
+ * run in this tool's own process, which holds no lock. Directories and symbolic links are skipped.
  *
- * <p>File names are printed {@linkplain #escaped(String) escaped}: a control character in a name (a
- * newline that would forge another line, an ANSI escape sequence that would reach the terminal) is printed
- * as a backslash escape, so each lock file is exactly one line of plain text.
+ * <p><b>Lock store</b> (a URL): the names with a live lease ({@link DistributedLockService#storedLocks}),
+ * read without taking or waiting for anything; owners are those the holding services were built with.
+ *
+ * <p>Every answer is a snapshot: the state may change right after. Names and owners are printed
+ * {@linkplain #escaped(String) escaped}: a control character (a newline that would forge another line, an
+ * ANSI escape sequence that would reach the terminal) is printed as a backslash escape, so each lock is
+ * exactly one line of plain text. No credential is ever printed (see {@link PurgeCommand}).
  */
 @Command(name = "list", sortOptions = false, mixinStandardHelpOptions = true,
         versionProvider = ReactiveLocksCli.Version.class,
         description = {
-            "Lists the lock files in DIR with their state now: free, held (shared) or held (exclusive).",
-            "The state is found with non-blocking lock attempts; this command holds no lock itself."
+            "Lists the locks of the lock directory DIR, or of the PostgreSQL or Redis lock store at URL:",
+            "name, mode (free, SHARED or EXCLUSIVE), holders, waiting, fencing token, held since, lease expiry",
+            "and owners, '-' where unknown. Nothing is locked or changed.",
+            LockStores.URL_HELP,
+            LockStores.URL_HELP_REDIS,
+            "Credentials are never printed: messages show the URL with passwords replaced by ***."
         })
 final class ListCommand implements Callable<Integer> {
 
     static final String FREE = "free";
-    static final String HELD_SHARED = "held (shared)";
-    static final String HELD_EXCLUSIVE = "held (exclusive)";
+    private static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
+    private static final String[] HEADER = {"NAME", "MODE", "HOLDERS", "WAITING", "FENCING", "HELD-SINCE",
+        "LEASE-EXPIRY", "OWNERS"};
 
     @Spec
     private CommandSpec spec;
@@ -57,33 +89,196 @@ final class ListCommand implements Callable<Integer> {
     @Mixin
     private LockDirectoryOption lockDirectory;
 
+    @Parameters(index = "0", arity = "0..1", paramLabel = "URL",
+            description = "A PostgreSQL or Redis lock store, instead of a lock directory.")
+    private @Nullable String url;
+
+    @Option(names = "--prefix", paramLabel = "PREFIX", defaultValue = "",
+            description = "Only the locks whose names start with PREFIX.")
+    private String prefix;
+
+    @Option(names = "--table", paramLabel = "TABLE", defaultValue = "reactive_locks",
+            description = "PostgreSQL only: the lease table, [schema.]name. Defaults to ${DEFAULT-VALUE}.")
+    private String table;
+
+    @Option(names = "--key-prefix", paramLabel = "PREFIX", defaultValue = "reactivelocks:",
+            description = "Redis only: the key prefix of the lock backend. Defaults to ${DEFAULT-VALUE}.")
+    private String keyPrefix;
+
+    @Option(names = "--json", description = "Print a JSON array instead of columns.")
+    private boolean json;
+
     @Override
     public Integer call() {
-        Path dir = lockDirectory.resolve(spec, root);
+        if (url != null && lockDirectory.given()) {
+            throw new ParameterException(spec.commandLine(), "Give either --lock-dir DIR or a URL, not both");
+        }
+        List<Row> rows = url != null ? storeRows(url) : directoryRows(lockDirectory.resolve(spec, root));
+        rows.sort(Comparator.comparing(Row::name));
+        PrintWriter out = spec.commandLine().getOut();
+        out.print(json ? json(rows) : columns(rows));
+        out.flush();
+        return 0;
+    }
+
+    /** One lock: its name and the other columns, {@code null} where unknown. */
+    record Row(String name, String mode, @Nullable Integer holders, @Nullable Integer waiting,
+               @Nullable Long fencingToken, @Nullable Instant heldSince, @Nullable Instant leaseExpiry,
+               List<String> owners) {
+
+        static Row of(LockInfo info) {
+            return new Row(info.name(), info.mode().name(), info.holders(),
+                    info.waiting().isPresent() ? info.waiting().getAsInt() : null,
+                    info.fencingToken().isPresent() ? info.fencingToken().getAsLong() : null,
+                    info.heldSince().orElse(null), info.leaseExpiry().orElse(null), info.owners());
+        }
+
+        static Row withMode(String name, String mode) {
+            return new Row(name, mode, null, null, null, null, null, List.of());
+        }
+
+        String[] cells() {
+            return new String[] {escaped(name), mode, text(holders), text(waiting), text(fencingToken),
+                text(heldSince), text(leaseExpiry), owners.isEmpty() ? "-" : escaped(String.join(",", owners))};
+        }
+
+        private static String text(@Nullable Object value) {
+            return value == null ? "-" : value instanceof Instant t ? t.truncatedTo(ChronoUnit.MILLIS).toString()
+                    : value.toString();
+        }
+    }
+
+    private List<Row> directoryRows(Path dir) {
         if (!Files.isDirectory(dir)) {
             throw new CliFailure(ReactiveLocksCli.EXIT_FAILURE, "lock directory '" + dir + "' "
                     + (Files.exists(dir) ? "is not a directory" : "does not exist"));
         }
         List<Path> files = new ArrayList<>();
         try (Stream<Path> entries = Files.list(dir)) {
-            entries.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).sorted().forEach(files::add);
+            entries.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS))
+                    .filter(p -> p.getFileName().toString().startsWith(prefix))
+                    .forEach(files::add);
         } catch (IOException | RuntimeException e) {
             throw new CliFailure(ReactiveLocksCli.EXIT_FAILURE, "cannot read lock directory '" + dir + "': " + e);
         }
-        List<String> names = new ArrayList<>(files.size());
-        int width = 0;
-        for (Path file : files) {
-            String name = escaped(file.getFileName().toString());
-            names.add(name);
-            width = Math.max(width, name.length());
+        List<Row> rows = new ArrayList<>();
+        if (!Files.isReadable(PROC_LOCKS)) {
+            files.forEach(f -> rows.add(Row.withMode(f.getFileName().toString(), probe(f))));
+            return rows;
         }
-        PrintWriter out = spec.commandLine().getOut();
-        for (int i = 0; i < files.size(); i++) {
-            String name = names.get(i);
-            out.println(name + " ".repeat(width - name.length()) + "  " + escaped(probe(files.get(i))));
+        FileLockService service = FileLockService.create(FileLockConfig.builder().lockDirectory(dir).build());
+        try {
+            for (Path file : files) {
+                String name = file.getFileName().toString();
+                LockInfo info;
+                try {
+                    info = service.inspect(name).block(READ_TIMEOUT);
+                } catch (IllegalArgumentException e) {
+                    rows.add(Row.withMode(name, probe(file))); // a file name that no lock name maps to
+                    continue;
+                }
+                rows.add(info == null ? Row.withMode(name, FREE) : Row.of(info));
+            }
+        } catch (RuntimeException e) {
+            throw new CliFailure(ReactiveLocksCli.EXIT_FAILURE, "cannot read lock directory '" + dir + "': " + e);
+        } finally {
+            service.dispose();
         }
-        out.flush();
-        return 0;
+        return rows;
+    }
+
+    private static final Path PROC_LOCKS = Path.of("/proc/locks");
+
+    private List<Row> storeRows(String storeUrl) {
+        RedactedUrl shown = RedactedUrl.of(storeUrl);
+        if (LockStores.isRedis(shown)) {
+            LockStores.Redis redis = LockStores.redis(spec, storeUrl, shown, keyPrefix);
+            RedisClient client = RedisClient.create();
+            try {
+                RedisLockBackend backend = RedisLockBackend.create(client, redis.uri(), redis.config());
+                try {
+                    return read(backend, shown, "under key prefix '" + keyPrefix + "'");
+                } finally {
+                    backend.close().block(READ_TIMEOUT);
+                }
+            } finally {
+                client.shutdown();
+            }
+        }
+        PostgresLockConfig config = LockStores.postgresConfig(spec, table);
+        ConnectionFactory factory = LockStores.postgres(spec, storeUrl, shown);
+        return read(PostgresLockBackend.create(factory, config), shown, "from table '" + table + "'");
+    }
+
+    private List<Row> read(LockBackend backend, RedactedUrl shown, String where) {
+        try {
+            List<LockInfo> infos = DistributedLockService.storedLocks(backend, prefix).collectList().block(READ_TIMEOUT);
+            List<Row> rows = new ArrayList<>();
+            Objects.requireNonNull(infos, "locks").forEach(i -> rows.add(Row.of(i)));
+            return rows;
+        } catch (RuntimeException e) {
+            throw new CliFailure(ReactiveLocksCli.EXIT_FAILURE, "cannot list the locks " + where + " of " + shown
+                    + ": " + shown.sanitise(String.valueOf(e.getMessage())));
+        }
+    }
+
+    private static String columns(List<Row> rows) {
+        List<String[]> lines = new ArrayList<>();
+        lines.add(HEADER);
+        rows.forEach(r -> lines.add(r.cells()));
+        int[] widths = new int[HEADER.length];
+        for (String[] line : lines) {
+            for (int i = 0; i < line.length; i++) {
+                widths[i] = Math.max(widths[i], line[i].length());
+            }
+        }
+        StringBuilder b = new StringBuilder();
+        for (String[] line : lines) {
+            StringBuilder l = new StringBuilder();
+            for (int i = 0; i < line.length; i++) {
+                l.append(line[i]).append(i == line.length - 1 ? "" : " ".repeat(widths[i] - line[i].length() + 2));
+            }
+            b.append(l.toString().stripTrailing()).append('\n');
+        }
+        return b.toString();
+    }
+
+    /** The rows as a JSON array; unknown values are {@code null}. */
+    static String json(List<Row> rows) {
+        StringBuilder b = new StringBuilder("[");
+        for (int i = 0; i < rows.size(); i++) {
+            Row r = rows.get(i);
+            b.append(i == 0 ? "\n  {" : ",\n  {")
+                    .append("\"name\": ").append(jsonString(r.name()))
+                    .append(", \"mode\": ").append(jsonString(r.mode()))
+                    .append(", \"holders\": ").append(r.holders())
+                    .append(", \"waiting\": ").append(r.waiting())
+                    .append(", \"fencingToken\": ").append(r.fencingToken())
+                    .append(", \"heldSince\": ").append(r.heldSince() == null ? "null" : jsonString(r.heldSince().toString()))
+                    .append(", \"leaseExpiry\": ").append(r.leaseExpiry() == null ? "null" : jsonString(r.leaseExpiry().toString()))
+                    .append(", \"owners\": [");
+            for (int k = 0; k < r.owners().size(); k++) {
+                b.append(k == 0 ? "" : ", ").append(jsonString(r.owners().get(k)));
+            }
+            b.append("]}");
+        }
+        return b.append(rows.isEmpty() ? "]\n" : "\n]\n").toString();
+    }
+
+    /** {@code s} as a JSON string literal; everything outside printable ASCII is escaped. */
+    static String jsonString(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '"' || c == '\\') {
+                b.append('\\').append(c);
+            } else if (c < 0x20 || c > 0x7e) {
+                b.append(String.format("\\u%04x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return b.append('"').toString();
     }
 
     /**
@@ -117,7 +312,10 @@ final class ListCommand implements Callable<Integer> {
         return b.toString();
     }
 
-    /** The state of {@code file}'s POSIX lock as seen from this process, which holds none. */
+    /**
+     * The mode of {@code file}'s POSIX lock as seen from this process, which holds none: {@code free},
+     * {@code SHARED}, {@code EXCLUSIVE}, or {@code unknown (why)}.
+     */
     static String probe(Path file) {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE,
                 LinkOption.NOFOLLOW_LINKS)) {
@@ -129,9 +327,9 @@ final class ListCommand implements Callable<Integer> {
             FileLock shared = channel.tryLock(0L, Long.MAX_VALUE, true);
             if (shared != null) {
                 shared.release();
-                return HELD_SHARED;
+                return LockMode.SHARED.name();
             }
-            return HELD_EXCLUSIVE;
+            return LockMode.EXCLUSIVE.name();
         } catch (AccessDeniedException e) {
             return "unknown (no read and write permission)";
         } catch (IOException | RuntimeException e) {

@@ -19,6 +19,11 @@ final class LockDirectoryOption {
                     + FileLockConfig.OSLO_LOCK_PATH_ENV + " (set by oslo's lockutils-wrapper).")
     private @Nullable Path lockDirectory;
 
+    /** @return whether {@code --lock-dir} was given on the command line */
+    boolean given() {
+        return lockDirectory != null;
+    }
+
     /**
      * @return the absolute lock directory
      * @throws ParameterException when neither the option nor the environment variable gives one

@@ -4,10 +4,7 @@ import dev.reactivelocks.cli.ReactiveLocksCli.CliFailure;
 import dev.reactivelocks.postgres.PostgresLockBackend;
 import dev.reactivelocks.postgres.PostgresLockConfig;
 import dev.reactivelocks.redis.RedisLockBackend;
-import dev.reactivelocks.redis.RedisLockConfig;
 import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisURI;
-import io.r2dbc.spi.ConnectionFactories;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -35,8 +32,8 @@ import picocli.CommandLine.Spec;
         versionProvider = ReactiveLocksCli.Version.class,
         description = {
             "Deletes the expired leases of the PostgreSQL or Redis lock backend and prints how many.",
-            "URL: postgresql://user[:password]@host[:port]/database (as libpq), r2dbc:postgresql://...,",
-            "     or redis://[password@]host[:port][/database] (rediss:// for TLS)",
+            LockStores.URL_HELP,
+            LockStores.URL_HELP_REDIS,
             "Credentials are never printed: messages show the URL with passwords replaced by ***."
         })
 final class PurgeCommand implements Callable<Integer> {
@@ -65,17 +62,11 @@ final class PurgeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         RedactedUrl shown = RedactedUrl.of(url);
-        String scheme = shown.scheme();
-        if (scheme.equals("redis") || scheme.equals("rediss")) {
+        if (LockStores.isRedis(shown)) {
             return purgeRedis(shown);
         }
-        PostgresLockConfig config;
-        try {
-            config = PostgresLockConfig.builder().table(table).createTable(false).build();
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), "Invalid value for option '--table': " + e.getMessage());
-        }
-        ConnectionFactory factory = connectionFactory(shown);
+        PostgresLockConfig config = LockStores.postgresConfig(spec, table);
+        ConnectionFactory factory = LockStores.postgres(spec, url, shown);
         Long purged;
         try {
             purged = PostgresLockBackend.purgeExpired(factory, config, olderThan).block(PURGE_TIMEOUT);
@@ -90,45 +81,12 @@ final class PurgeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private ConnectionFactory connectionFactory(RedactedUrl shown) {
-        String r2dbcUrl;
-        switch (shown.hierarchical() ? shown.scheme() : "") {
-            case "r2dbc:postgresql":
-            case "r2dbc:postgres":
-                r2dbcUrl = url;
-                break;
-            case "postgresql":
-            case "postgres":
-                r2dbcUrl = "r2dbc:" + url;
-                break;
-            default:
-                throw new ParameterException(spec.commandLine(), "Invalid value for URL: '" + shown + "' "
-                        + (shown.hierarchical() ? "has the unsupported scheme '" + shown.scheme() + "'"
-                                : "is not of the form scheme://...")
-                        + "; supported: postgresql://, r2dbc:postgresql://, redis://, rediss://");
-        }
-        try {
-            return ConnectionFactories.get(r2dbcUrl);
-        } catch (RuntimeException e) {
-            throw new ParameterException(spec.commandLine(), "Invalid value for URL: '" + shown + "': "
-                    + shown.sanitise(String.valueOf(e.getMessage())));
-        }
-    }
-
     private int purgeRedis(RedactedUrl shown) {
-        RedisLockConfig config;
-        RedisURI uri;
-        try {
-            config = RedisLockConfig.builder().keyPrefix(keyPrefix).build();
-            uri = RedisURI.create(url);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), "Invalid value for URL or '--key-prefix': "
-                    + shown.sanitise(String.valueOf(e.getMessage())));
-        }
+        LockStores.Redis redis = LockStores.redis(spec, url, shown, keyPrefix);
         RedisClient client = RedisClient.create();
         Long purged;
         try {
-            RedisLockBackend backend = RedisLockBackend.create(client, uri, config);
+            RedisLockBackend backend = RedisLockBackend.create(client, redis.uri(), redis.config());
             try {
                 purged = backend.purgeExpired(olderThan).block(PURGE_TIMEOUT);
             } finally {

@@ -22,6 +22,7 @@ import picocli.CommandLine.Spec;
  * reactive-locks run --lock-dir /var/lock/myapp --name nightly --timeout 10s -- ./nightly.sh --full
  * reactive-locks wrapper -- ./mvnw verify
  * reactive-locks list --lock-dir /var/lock/myapp
+ * reactive-locks list --json redis://cache.example:6379
  * reactive-locks purge --older-than 1h postgresql://locks@db.example/app
  * </pre>
  *
@@ -118,7 +119,8 @@ public final class ReactiveLocksCli implements Runnable {
         cli.setExecutionExceptionHandler(ReactiveLocksCli::handleFailure);
         CommandLine.IParameterExceptionHandler usage = cli.getParameterExceptionHandler();
         cli.setParameterExceptionHandler((e, args) -> usage.handleParseException(
-                e.getCommandLine().getCommand() instanceof PurgeCommand ? PurgeCommand.sanitised(e, args) : e, args));
+                e.getCommandLine().getCommand() instanceof PurgeCommand || e.getCommandLine().getCommand() instanceof ListCommand
+                        ? PurgeCommand.sanitised(e, args) : e, args));
         // "run NAME... cmd --flag": everything from the command on belongs to the command
         cli.getSubcommands().get("run").setStopAtPositional(true);
         cli.getSubcommands().get("wrapper").setStopAtPositional(true);

@@ -4,20 +4,38 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.LockService;
+import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.file.FileLockConfig;
 import dev.reactivelocks.file.FileLockService;
+import dev.reactivelocks.internal.Owners;
+import dev.reactivelocks.postgres.PostgresLockBackend;
+import dev.reactivelocks.postgres.PostgresLockConfig;
+import dev.reactivelocks.redis.RedisLockBackend;
+import dev.reactivelocks.redis.RedisLockConfig;
+import dev.reactivelocks.testkit.servers.TestPostgres;
+import dev.reactivelocks.testkit.servers.TestRedis;
+import io.lettuce.core.RedisClient;
+import io.r2dbc.spi.ConnectionFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import reactor.core.publisher.Mono;
 
-/** {@code reactive-locks list} from the real jar, probing locks that this test JVM holds. */
-@Timeout(90)
+/** {@code reactive-locks list} from the real jar: a lock directory, PostgreSQL and Redis stores, JSON. */
+@Timeout(120)
 class ListIT {
 
-    private static final Duration BLOCK = Duration.ofSeconds(10);
+    private static final Duration BLOCK = Duration.ofSeconds(20);
+    private static final String HEADER = "NAME MODE HOLDERS WAITING FENCING HELD-SINCE LEASE-EXPIRY OWNERS";
 
     @TempDir
     Path work;
@@ -25,8 +43,17 @@ class ListIT {
     @TempDir
     Path locks;
 
+    /** The output's lines with their columns joined by one space (the widths follow the longest cell). */
+    private static List<String> lines(CliJar.Result result) {
+        List<String> out = new ArrayList<>();
+        for (String line : result.stdout().split("\n")) {
+            out.add(String.join(" ", line.trim().split(" {2,}")));
+        }
+        return out;
+    }
+
     @Test
-    void listShowsEachLockFileAndWhetherAnotherProcessHoldsItSharedOrExclusive() throws Exception {
+    void listShowsEachLockFileWithItsModeAndHoldingProcesses() throws Exception {
         FileLockService service = FileLockService.create(FileLockConfig.builder().lockDirectory(locks).build());
         try {
             service.acquire("free-one").flatMap(LockHandle::release).block(BLOCK);
@@ -41,26 +68,133 @@ class ListIT {
 
             assertThat(result.stderr()).isEmpty();
             assertThat(result.exitCode()).isEqualTo(0);
-            assertThat(result.stdout()).isEqualTo(""
-                    + "free-one    free\n"
-                    + "readers     held (shared)\n"
-                    + "team_build  free\n"
-                    + "writer      held (exclusive)\n");
-            // the probe took nothing away from the holders
+            if (Files.isReadable(Path.of("/proc/locks"))) {
+                // this test JVM holds both: one holding process each, named by its pid
+                String me = Owners.thisProcess();
+                assertThat(lines(result)).containsExactly(HEADER,
+                        "free-one free - - - - - -",
+                        "readers SHARED 1 0 - - - " + me,
+                        "team_build free - - - - - -",
+                        "writer EXCLUSIVE 1 0 - - - " + me);
+            } else {
+                assertThat(lines(result)).containsExactly(HEADER, "free-one free - - - - - -",
+                        "readers SHARED - - - - - -", "team_build free - - - - - -", "writer EXCLUSIVE - - - - - -");
+            }
+            assertThat(CliJar.run(work, "list", "--lock-dir", locks.toString(), "--prefix", "w").stdout())
+                    .contains("writer").doesNotContain("readers");
+            // looking took nothing away from the holders
             assertThat(writer.isHeld()).isTrue();
             assertThat(service.tryAcquire("writer").block(BLOCK)).isNull();
             assertThat(service.tryAcquire("readers").block(BLOCK)).isNull();
             readerA.release().then(readerB.release()).then(writer.release()).block(BLOCK);
 
-            CliJar.Result afterRelease = CliJar.run(work, "list", "--lock-dir", locks.toString());
+            CliJar.Result afterRelease = CliJar.run(work, "list", "--lock-dir", locks.toString(), "--json");
 
-            assertThat(afterRelease.stdout()).isEqualTo(""
-                    + "free-one    free\n"
-                    + "readers     free\n"
-                    + "team_build  free\n"
-                    + "writer      free\n");
+            assertThat(afterRelease.stdout()).isEqualTo("[\n"
+                    + "  {\"name\": \"free-one\", \"mode\": \"free\", \"holders\": null, \"waiting\": null,"
+                    + " \"fencingToken\": null, \"heldSince\": null, \"leaseExpiry\": null, \"owners\": []},\n"
+                    + "  {\"name\": \"readers\", \"mode\": \"free\", \"holders\": null, \"waiting\": null,"
+                    + " \"fencingToken\": null, \"heldSince\": null, \"leaseExpiry\": null, \"owners\": []},\n"
+                    + "  {\"name\": \"team_build\", \"mode\": \"free\", \"holders\": null, \"waiting\": null,"
+                    + " \"fencingToken\": null, \"heldSince\": null, \"leaseExpiry\": null, \"owners\": []},\n"
+                    + "  {\"name\": \"writer\", \"mode\": \"free\", \"holders\": null, \"waiting\": null,"
+                    + " \"fencingToken\": null, \"heldSince\": null, \"leaseExpiry\": null, \"owners\": []}\n"
+                    + "]\n");
         } finally {
             service.dispose();
         }
+    }
+
+    @Test
+    void listReadsTheHoldersOfAPostgresStoreWithTheirOwners() throws Exception {
+        String table = "cli_list_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12)
+                .toLowerCase(Locale.ROOT);
+        ConnectionFactory factory = TestPostgres.get().connectionFactory("cli-list-it");
+        PostgresLockConfig config = PostgresLockConfig.builder().table(table).build();
+        PostgresLockBackend backend = PostgresLockBackend.create(factory, config);
+        DistributedLockService service = DistributedLockService.builder(backend).owner("billing-7").build();
+        try {
+            LockHandle job = service.acquire("job").block(BLOCK);
+            LockHandle r1 = service.acquire("team/report", LockOptions.shared()).block(BLOCK);
+            LockHandle r2 = service.acquire("team/report", LockOptions.shared()).block(BLOCK);
+
+            CliJar.Result result = CliJar.run(work, "list", "--table", table, TestPostgres.get().url());
+
+            assertThat(result.stderr()).isEmpty();
+            assertThat(result.exitCode()).isEqualTo(0);
+            List<String> lines = lines(result);
+            assertThat(lines).hasSize(3);
+            assertThat(lines.get(0)).isEqualTo(HEADER);
+            assertRow(lines.get(1), "job", "EXCLUSIVE", "1", "0", job.fencingToken(), "billing-7");
+            assertRow(lines.get(2), "team/report", "SHARED", "2", "0", r2.fencingToken(), "billing-7");
+
+            CliJar.Result json = CliJar.run(work, "list", "--json", "--prefix", "team/", "--table", table,
+                    TestPostgres.get().url());
+            assertThat(json.stdout()).startsWith("[\n  {\"name\": \"team/report\", \"mode\": \"SHARED\", \"holders\": 2,"
+                            + " \"waiting\": 0, \"fencingToken\": " + r2.fencingToken() + ", \"heldSince\": \"")
+                    .contains("\"leaseExpiry\": \"").endsWith("\"owners\": [\"billing-7\"]}\n]\n");
+            job.release().then(r1.release()).then(r2.release()).block(BLOCK);
+            assertThat(CliJar.run(work, "list", "--table", table, TestPostgres.get().url()).stdout())
+                    .isEqualTo(HEADER.replace(" ", "  ") + "\n");
+        } finally {
+            service.disposeLater().then(backend.close()).block(BLOCK);
+            Mono.usingWhen(factory.create(), c -> reactor.core.publisher.Flux.fromIterable(config.dropDdl())
+                    .concatMap(sql -> Mono.from(c.createStatement(sql).execute())).then(), c -> c.close()).block(BLOCK);
+        }
+    }
+
+    private static void assertRow(String line, String name, String mode, String holders, String waiting,
+                                  long token, String owners) {
+        String[] cells = line.split(" ");
+        assertThat(Arrays.asList(cells).subList(0, 5)).containsExactly(name, mode, holders, waiting,
+                Long.toString(token));
+        assertThat(cells[5]).as("held since").matches("\\d{4}-\\d\\d-\\d\\dT.*Z");
+        assertThat(cells[6]).as("lease expiry").matches("\\d{4}-\\d\\d-\\d\\dT.*Z");
+        assertThat(cells[7]).isEqualTo(owners);
+    }
+
+    @Test
+    void listReadsARedisStoreUnderItsKeyPrefix() throws Exception {
+        String prefix = "cli-list-" + UUID.randomUUID() + ":";
+        RedisClient client = RedisClient.create();
+        RedisLockBackend backend = RedisLockBackend.create(client, TestRedis.get().uri("cli-list-it"),
+                RedisLockConfig.builder().keyPrefix(prefix).restartGrace(Duration.ZERO).build());
+        LockService service = DistributedLockService.builder(backend).owner("worker-3").build();
+        try {
+            LockHandle h = service.acquire("nightly").block(BLOCK);
+
+            CliJar.Result result = CliJar.run(work, "list", "--key-prefix", prefix, TestRedis.get().url());
+
+            assertThat(result.stderr()).isEmpty();
+            List<String> lines = lines(result);
+            assertThat(lines).hasSize(2);
+            String[] cells = lines.get(1).split(" ");
+            assertThat(Arrays.asList(cells)).hasSize(8).startsWith("nightly", "EXCLUSIVE", "1", "0",
+                    Long.toString(h.fencingToken()), "-").endsWith("worker-3");
+            h.release().block(BLOCK);
+        } finally {
+            service.disposeLater().then(backend.close()).block(BLOCK);
+            client.shutdown();
+        }
+    }
+
+    @Test
+    void badUrlsAndArgumentsNeverEchoAPassword() throws Exception {
+        CliJar.Result unreachable = CliJar.run(work, "list", "postgresql://locks:s3cret@127.0.0.1:1/app");
+        assertThat(unreachable.exitCode()).isEqualTo(1);
+        assertThat(unreachable.stderr()).startsWith("reactive-locks list: cannot list the locks from table"
+                + " 'reactive_locks' of postgresql://locks:***@127.0.0.1:1/app: ").doesNotContain("s3cret");
+
+        CliJar.Result scheme = CliJar.run(work, "list", "mysql://root:s3cret@db/app");
+        assertThat(scheme.exitCode()).isEqualTo(2);
+        assertThat(scheme.stderr()).contains("has the unsupported scheme 'mysql'").doesNotContain("s3cret");
+
+        CliJar.Result both = CliJar.run(work, "list", "--lock-dir", locks.toString(), "redis://:s3cret@host:6379");
+        assertThat(both.exitCode()).isEqualTo(2);
+        assertThat(both.stderr()).contains("Give either --lock-dir DIR or a URL, not both").doesNotContain("s3cret");
+
+        CliJar.Result extra = CliJar.run(work, "list", "redis://:s3cret@host:6379", "redis://:s3cret@other:6379");
+        assertThat(extra.exitCode()).isEqualTo(2);
+        assertThat(extra.stderr()).doesNotContain("s3cret");
     }
 }

@@ -135,7 +135,9 @@ class ReactiveLocksCliTest {
         assertThat(execute("run", "--name", "from-env", "--", "true")).isEqualTo(0);
         assertThat(dir.resolve("from-env")).isRegularFile();
         assertThat(execute("list")).isEqualTo(0);
-        assertThat(out.toString()).isEqualTo("from-env  free" + System.lineSeparator());
+        assertThat(out.toString().lines()).containsExactly(
+                "NAME      MODE  HOLDERS  WAITING  FENCING  HELD-SINCE  LEASE-EXPIRY  OWNERS",
+                "from-env  free  -        -        -        -           -             -");
     }
 
     @Test
@@ -278,17 +280,19 @@ class ReactiveLocksCliTest {
         Files.writeString(dir.resolve("back\\slash\ttab\u202e"), "");
         assertThat(execute("list", "--lock-dir", dir.toString())).isEqualTo(0);
         assertThat(out.toString()).isEqualTo(
-                "\\x1b[31mred             free\n"
-                + "a\\nb  held (exclusive)  free\n"
-                + "back\\\\slash\\ttab\\u202e  free\n");
+                "NAME                    MODE  HOLDERS  WAITING  FENCING  HELD-SINCE  LEASE-EXPIRY  OWNERS\n"
+                + "\\x1b[31mred             free  -        -        -        -           -             -\n"
+                + "a\\nb  held (exclusive)  free  -        -        -        -           -             -\n"
+                + "back\\\\slash\\ttab\\u202e  free  -        -        -        -           -             -\n");
         assertThat(out.toString()).doesNotContain("\u001b", "\u202e", "\t");
         assertThat(err.toString()).isEmpty();
     }
 
     @Test
-    void listOfAnEmptyDirectoryPrintsNothing() {
+    void listOfAnEmptyDirectoryPrintsOnlyTheHeader() {
         assertThat(execute("list", "--lock-dir", dir.toString())).isEqualTo(0);
-        assertThat(out.toString()).isEmpty();
+        assertThat(out.toString().lines())
+                .containsExactly("NAME  MODE  HOLDERS  WAITING  FENCING  HELD-SINCE  LEASE-EXPIRY  OWNERS");
         assertThat(err.toString()).isEmpty();
     }
 
@@ -308,7 +312,8 @@ class ReactiveLocksCliTest {
         assertThat(execute("list", "--help")).isEqualTo(0);
         assertThat(out.toString()).contains("Usage: reactive-locks run [-hV] [--shared] [--lock-dir=DIR]")
                 .contains("Usage: reactive-locks wrapper [-hV] [--] COMMAND...")
-                .contains("Usage: reactive-locks list [-hV] [--lock-dir=DIR]");
+                .contains("Usage: reactive-locks list [-hV] [--json] [--key-prefix=PREFIX]")
+                .contains("[--lock-dir=DIR] [--prefix=PREFIX] [--table=TABLE]");
         assertThat(err.toString()).isEmpty();
     }
 }

@@ -58,6 +58,30 @@ class DistributedLocksExamples {
     }
 
     @Test
+    void perCallLeasesAndOwners() {
+        InMemoryLockBackend backend = InMemoryLockBackend.create();
+        // tag::owner[]
+        LockService locks = DistributedLockService.builder(backend)
+                .owner("billing-" + System.getenv().getOrDefault("POD_NAME", "local"))  // default: host:pid
+                .build();
+        // end::owner[]
+        // tag::per-call-lease[]
+        Mono<LockHandle> quickTakeover = locks.acquire("import-batch",
+                LockOptions.exclusive().lease(Duration.ofSeconds(5)));   // a dead holder blocks 5s at most
+        // end::per-call-lease[]
+        LockHandle h = quickTakeover.block();
+        // tag::inspect[]
+        Mono<String> holder = locks.inspect("import-batch")
+                .map(info -> info.owners() + " until " + info.leaseExpiry().orElseThrow()
+                        + " unless renewed, token " + info.fencingToken().orElseThrow());
+        // end::inspect[]
+        assertThat(holder.block()).startsWith("[billing-").contains(" unless renewed, token " + h.fencingToken());
+        h.release().block();
+        assertThat(holder.blockOptional()).isEmpty();
+        locks.dispose();
+    }
+
+    @Test
     void stopWorkingWhenTheLeaseIsLost() {
         InMemoryLockBackend backend = InMemoryLockBackend.create();
         LockService locks = DistributedLockService.builder(backend)

@@ -168,6 +168,24 @@ class GettingStartedExamples {
     }
 
     @Test
+    void whoHoldsThisLock() {
+        LockHandle order = locks.acquire("orders").block();
+        LockHandle reader = locks.acquire("report", LockOptions.shared()).block();
+        // tag::inspect[]
+        Mono<String> who = locks.inspect("orders")
+                .map(info -> info.mode() + " by " + info.holders() + " holder(s), token "
+                        + info.fencingToken().orElse(-1) + ", " + info.waiting().orElse(0) + " waiting")
+                .defaultIfEmpty("free");                              // nobody holds it: empty
+        Flux<String> held = locks.locks("")                            // every held lock ("" = any name)
+                .map(info -> info.name() + " " + info.mode());
+        // end::inspect[]
+        assertThat(who.block()).isEqualTo("EXCLUSIVE by 1 holder(s), token " + order.fencingToken() + ", 0 waiting");
+        assertThat(held.collectList().block()).containsExactlyInAnyOrder("orders EXCLUSIVE", "report SHARED");
+        order.release().then(reader.release()).block();
+        assertThat(who.block()).isEqualTo("free");
+    }
+
+    @Test
     void fencingTokens() {
         List<Long> accepted = new java.util.concurrent.CopyOnWriteArrayList<>();
         AtomicLong highest = new AtomicLong();

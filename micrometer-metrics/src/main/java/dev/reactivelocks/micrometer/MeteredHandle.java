@@ -60,12 +60,20 @@ final class MeteredHandle implements LockHandle {
             if (next != null) {
                 return next.release();
             }
-            if (released.compareAndSet(false, true)) {
-                hold.record(clock.monotonicTime() - grantedAt, TimeUnit.NANOSECONDS);
+            if (endHold(clock.monotonicTime())) {
                 meters.held.decrementAndGet();
             }
             return delegate.release();
         });
+    }
+
+    /** Records the hold once; returns whether this call did. */
+    private boolean endHold(long now) {
+        if (!released.compareAndSet(false, true)) {
+            return false;
+        }
+        hold.record(now - grantedAt, TimeUnit.NANOSECONDS);
+        return true;
     }
 
     @Override
@@ -79,13 +87,21 @@ final class MeteredHandle implements LockHandle {
      */
     @Override
     public Mono<LockHandle> downgrade() {
-        return AcquisitionMono.map(delegate.downgrade(), shared -> {
+        Mono<LockHandle> downgrade = Mono.defer(() -> {
+            AtomicBoolean requested = new AtomicBoolean();
+            // a cancel after the request: the downgrade still happens and its shared grant is released
+            // unseen, so the exclusive hold ends here
+            return delegate.downgrade().doOnRequest(n -> requested.set(true)).doOnCancel(() -> {
+                if (requested.get() && endHold(clock.monotonicTime())) {
+                    meters.held.decrementAndGet();
+                }
+            });
+        });
+        return AcquisitionMono.map(downgrade, shared -> {
             long now = clock.monotonicTime();
             MeteredHandle next = new MeteredHandle(shared, meters, meters.mode(LockMode.SHARED).hold, clock, now);
-            if (released.compareAndSet(false, true)) {
-                hold.record(now - grantedAt, TimeUnit.NANOSECONDS);
-            } else {
-                next.released.set(true); // released meanwhile: the gauge counted this lock out already
+            if (!endHold(now)) { // else the gauge goes on counting the lock, through the shared grant
+                next.released.set(true); // released or cancelled meanwhile: the gauge counted it out already
             }
             successor = next;
             return next;

@@ -1,6 +1,7 @@
 package dev.reactivelocks.micrometer;
 
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockInfo;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.internal.LockServiceView;
@@ -216,6 +217,18 @@ public final class MeteredLockService implements LockService, LockServiceView {
                     .doOnCancel(() -> scope.end(null, true))
                     .contextWrite(Context.of(scopeKey, scope));
         });
+    }
+
+    /** Forwards to the delegate; inspection is not metered. */
+    @Override
+    public Mono<LockInfo> inspect(String name) {
+        return delegate.inspect(name);
+    }
+
+    /** Forwards to the delegate; inspection is not metered. */
+    @Override
+    public Flux<LockInfo> locks(String prefix) {
+        return delegate.locks(prefix);
     }
 
     /**

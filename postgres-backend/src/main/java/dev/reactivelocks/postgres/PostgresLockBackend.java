@@ -6,6 +6,8 @@ import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.spi.Permits;
+import dev.reactivelocks.spi.StoredLease;
+import dev.reactivelocks.spi.StoredLock;
 import io.r2dbc.postgresql.api.PostgresqlConnection;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
@@ -22,7 +24,10 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Objects;
 import java.util.function.BiFunction;
 import java.util.function.Function;
@@ -292,6 +297,65 @@ public final class PostgresLockBackend implements LockBackend {
     public Mono<Boolean> release(String name, String token) {
         return call(name, schema.releaseSql(), s -> s.bind(1, token), (row, md) -> row.get(0, Boolean.class))
                 .defaultIfEmpty(Boolean.FALSE);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>One read-only statement (a sequential scan of the lease table, which holds only held and recently
+     * expired leases), judged by the database clock. Grant times are the database's ({@code acquired_at}).
+     * Names are decoded from their stored UTF-8 bytes. The schema objects are created first when
+     * {@link PostgresLockConfig#createTable()} says so; with a missing table the {@code Flux} errors with
+     * {@link LockConfigurationException}.
+     */
+    @Override
+    public Flux<StoredLock> locks(String namePrefix) {
+        Objects.requireNonNull(namePrefix, "namePrefix");
+        return inspection(namePrefix, schema.inspectSql(false), namePrefix.getBytes(StandardCharsets.UTF_8))
+                .filter(lock -> lock.name().startsWith(namePrefix));
+    }
+
+    /** {@inheritDoc} Looks the name up by its key (the primary key's index). */
+    @Override
+    public Mono<StoredLock> inspect(String name) {
+        Objects.requireNonNull(name, "name");
+        return inspection(name, schema.inspectSql(true), key(name)).next().map(lock -> lock.name().equals(name)
+                ? lock : StoredLock.of(name, lock.leases(), lock.waiting().orElse(0)));
+    }
+
+    private Flux<StoredLock> inspection(String name, String sql, byte[] parameter) {
+        return ready.then(lanes.run(c -> autoCommit(c)
+                        .thenMany(Flux.defer(() -> c.createStatement(sql).bind(0, parameter).execute()))
+                        .concatMap(r -> r.map((row, md) -> new InspectedRow(
+                                new String(Objects.requireNonNull(row.get("name", byte[].class)), StandardCharsets.UTF_8),
+                                StoredLease.of(LockMode.valueOf(Objects.requireNonNull(row.get("mode", String.class))),
+                                        Objects.requireNonNull(row.get("token", String.class)),
+                                        Objects.requireNonNull(row.get("fencing", Long.class)),
+                                        Objects.requireNonNull(row.get("expires_at", Instant.class)),
+                                        row.get("acquired_at", Instant.class)),
+                                Objects.requireNonNull(row.get("waiting", Long.class)))))
+                        .collectList()))
+                .onErrorMap(e -> translate(name, e))
+                .flatMapIterable(PostgresLockBackend::byName);
+    }
+
+    /** One row of the inspection: a live lease and the live queue entries of its name. */
+    private record InspectedRow(String name, StoredLease lease, long waiting) {
+    }
+
+    /** Groups consecutive rows of one name (the query orders them by key). */
+    private static List<StoredLock> byName(List<InspectedRow> rows) {
+        List<StoredLock> out = new ArrayList<>();
+        int start = 0;
+        for (int i = 1; i <= rows.size(); i++) {
+            if (i == rows.size() || !rows.get(i).name().equals(rows.get(start).name())) {
+                List<StoredLease> leases = new ArrayList<>();
+                rows.subList(start, i).forEach(r -> leases.add(r.lease()));
+                out.add(StoredLock.of(rows.get(start).name(), leases, (int) rows.get(start).waiting()));
+                start = i;
+            }
+        }
+        return out;
     }
 
     /**

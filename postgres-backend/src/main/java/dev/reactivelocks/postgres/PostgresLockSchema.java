@@ -100,6 +100,21 @@ final class PostgresLockSchema {
         return "SELECT " + function("release") + "($1, $2)";
     }
 
+    /**
+     * The live leases, with the live entries queued for their name, of one name ({@code byKey}: binds the
+     * name's key) or of the names whose UTF-8 bytes start with a prefix (binds the prefix's bytes), in name
+     * then grant order. Read-only: a snapshot at one statement, judged by the database clock.
+     */
+    String inspectSql(boolean byKey) {
+        return "SELECT l.name, l.mode, l.token, l.fencing, l.expires_at, l.acquired_at,"
+                + " (SELECT count(*) FROM " + config.queue() + " a WHERE a.lock_key = l.lock_key"
+                + " AND a.expires_at > n.now) AS waiting"
+                + " FROM " + config.table() + " l, (SELECT clock_timestamp() AS now) n"
+                + " WHERE l.expires_at > n.now AND "
+                + (byKey ? "l.lock_key = $1" : "substring(l.name from 1 for octet_length($1::bytea)) = $1::bytea")
+                + " ORDER BY l.lock_key, l.fencing";
+    }
+
     /** The advisory lock of the schema objects: serializes their creation by concurrent clients. */
     int tableKey() {
         return tableKey;

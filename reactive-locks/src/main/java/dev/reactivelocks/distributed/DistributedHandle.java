@@ -46,6 +46,9 @@ final class DistributedHandle implements LockHandle {
     private final DistributedLockService service;
     private final LockHandle localHandle;
     private final BackendLease grant;
+    /** This grant's lease and renewal period. */
+    private final Duration lease;
+    private final Duration renewEvery;
     private final AtomicInteger state = new AtomicInteger(HELD);
     private final Sinks.Empty<Void> lost;
     private final Disposable.Swap renewTask = Disposables.swap();
@@ -58,17 +61,21 @@ final class DistributedHandle implements LockHandle {
     private volatile @Nullable DistributedHandle successor;
 
     /**
+     * @param lease this grant's lease, renewed at the service's ratio of renewal period to lease
      * @param leaseEnd the local, conservative end of the granted lease (service clock)
      */
-    DistributedHandle(DistributedLockService service, LockHandle localHandle, BackendLease grant, long leaseEnd) {
-        this(service, localHandle, grant, leaseEnd, Sinks.empty());
+    DistributedHandle(DistributedLockService service, LockHandle localHandle, BackendLease grant, Duration lease,
+                      long leaseEnd) {
+        this(service, localHandle, grant, lease, leaseEnd, Sinks.empty());
     }
 
     private DistributedHandle(DistributedLockService service, LockHandle localHandle, BackendLease grant,
-                              long leaseEnd, Sinks.Empty<Void> lost) {
+                              Duration lease, long leaseEnd, Sinks.Empty<Void> lost) {
         this.service = service;
         this.localHandle = localHandle;
         this.grant = grant;
+        this.lease = lease;
+        this.renewEvery = service.renewEvery(lease);
         this.leaseEnd = leaseEnd;
         this.lost = lost;
     }
@@ -96,17 +103,17 @@ final class DistributedHandle implements LockHandle {
             return;
         }
         long sentAt = service.now();
-        service.backend.renew(grant.name(), grant.token(), service.lease)
-                .timeout(service.renewEvery, service.timer())
+        service.backend.renew(grant.name(), grant.token(), lease)
+                .timeout(renewEvery, service.timer())
                 .subscribe(renewed -> {
                     if (renewed) {
                         failures = 0;
-                        long end = sentAt + service.lease.toNanos();
+                        long end = sentAt + lease.toNanos();
                         if (end > leaseEnd) {
                             leaseEnd = end;
                         }
                         armExpiry();
-                        scheduleRenewal(service.renewEvery);
+                        scheduleRenewal(renewEvery);
                     } else {
                         lose();
                     }
@@ -245,8 +252,8 @@ final class DistributedHandle implements LockHandle {
                 return Mono.error(Downgrades.notHeld(this));
             }
             long sentAt = service.now();
-            return service.backend.downgrade(grant.name(), grant.token(), service.lease)
-                    .timeout(service.lease, service.timer())
+            return service.backend.downgrade(grant.name(), grant.token(), lease)
+                    .timeout(lease, service.timer())
                     .retryWhen(Retry.backoff(3, DistributedLockService.RETRY_MIN)
                             .maxBackoff(DistributedLockService.RETRY_MAX)
                             .filter(DistributedHandle::transientError)
@@ -268,14 +275,14 @@ final class DistributedHandle implements LockHandle {
 
     /** The store and the in-process lock are shared now: the successor takes over renewals and release. */
     private LockHandle downgraded(LockHandle local, BackendLease shared, long sentAt) {
-        DistributedHandle next = new DistributedHandle(service, local, shared, sentAt + service.lease.toNanos(), lost);
+        DistributedHandle next = new DistributedHandle(service, local, shared, lease, sentAt + lease.toNanos(), lost);
         successor = next;
         state.set(DOWNGRADED);
         renewTask.dispose();
         expiryTask.dispose();
         service.notHolding(this);
         service.holding(next);
-        next.start(service.renewEvery);
+        next.start(renewEvery);
         return next;
     }
 
@@ -292,7 +299,7 @@ final class DistributedHandle implements LockHandle {
         }
         if (state.compareAndSet(DOWNGRADING, HELD)) {
             armExpiry();
-            scheduleRenewal(service.renewEvery); // one call since the last renewal: the usual cadence
+            scheduleRenewal(renewEvery); // one call since the last renewal: the usual cadence
         }
         return Mono.error(error);
     }

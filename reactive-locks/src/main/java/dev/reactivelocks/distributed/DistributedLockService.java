@@ -3,16 +3,22 @@ package dev.reactivelocks.distributed;
 import dev.reactivelocks.IllegalLockStateException;
 import dev.reactivelocks.InProcessLockService;
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockInfo;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockServiceClosedException;
+import dev.reactivelocks.LockStats;
 import dev.reactivelocks.internal.HeldLocks;
+import dev.reactivelocks.internal.Owners;
 import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
+import dev.reactivelocks.spi.StoredLease;
+import dev.reactivelocks.spi.StoredLock;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -22,6 +28,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
@@ -50,6 +57,11 @@ import reactor.util.retry.Retry;
  * {@link LockHandle#isHeld()} turns false and the lease is deleted if it still exists. Expiry in the store
  * follows the store's clock; the local loss detection is conservative (it counts the lease from the moment
  * the last successful renewal was <em>sent</em>).
+ *
+ * <p><b>Inspection</b>: {@link #inspect(String)} and {@link #locks(String)} read the store's live leases,
+ * those of every service sharing it, with the owner each holding service was built with
+ * ({@link DistributedLockServiceBuilder#owner(String)}, {@code host:pid} by default).
+ * {@link LockOptions#lease(Duration)} gives one acquisition a lease of its own.
  *
  * <p><b>Fencing</b>: {@link LockHandle#fencingToken()} comes from the store and is strictly larger for each
  * grant of a name than for every earlier grant, across all clients and takeovers. Pass it to the guarded
@@ -96,6 +108,7 @@ public final class DistributedLockService implements LockService {
     private final @Nullable Scheduler timer;
     private final InProcessLockService local;
     private final String tokenPrefix;
+    private final String owner;
     private final AtomicLong tokenCounter = new AtomicLong();
     private final ConcurrentHashMap<String, Set<RemoteAcquisition>> waiting = new ConcurrentHashMap<>();
     private final Set<DistributedHandle> held = ConcurrentHashMap.newKeySet();
@@ -105,7 +118,7 @@ public final class DistributedLockService implements LockService {
     private volatile @Nullable Throwable lastRenewalFailure;
 
     DistributedLockService(LockBackend backend, Duration lease, Duration renewEvery, Duration pollInterval,
-                           @Nullable Scheduler timer) {
+                           @Nullable Scheduler timer, String owner) {
         this.backend = backend;
         this.lease = lease;
         this.renewEvery = renewEvery;
@@ -113,7 +126,8 @@ public final class DistributedLockService implements LockService {
         this.keepQueued = pollInterval.multipliedBy(3).plus(RETRY_MAX);
         this.timer = timer;
         this.local = timer != null ? LockService.builder().timer(timer).build() : LockService.builder().build();
-        this.tokenPrefix = Long.toHexString(new SecureRandom().nextLong());
+        this.owner = owner;
+        this.tokenPrefix = owner + Owners.SEPARATOR + Long.toHexString(new SecureRandom().nextLong());
         // hand-offs first: a backend sharing one source for both signals a hand-off to its earlier subscribers
         // first, so the waiter takes it before the wake-up for the same token would send it to the store
         this.handOffs = backend.handOffs()
@@ -138,7 +152,9 @@ public final class DistributedLockService implements LockService {
      * <p>Named semaphores ({@link LockOptions#permits(int)}) count permits in the store, across all services,
      * when the backend does ({@link LockBackend#countsPermits()}); otherwise they throw
      * {@link IllegalArgumentException}. Services that disagree on the number of permits of a name get a
-     * {@link dev.reactivelocks.LockConfigurationException}. The timeout covers the wait behind this service's own waiters and the wait in the store. Transient
+     * {@link dev.reactivelocks.LockConfigurationException}. A {@link LockOptions#lease(Duration) lease} in the
+     * options replaces the service's for this grant, and is renewed at the service's ratio of renewal period
+     * to lease. The timeout covers the wait behind this service's own waiters and the wait in the store. Transient
      * backend errors are retried until the timeout; without timeout they are retried until the grant, a
      * cancel or the service's disposal. A permanent backend error (a {@code LockException}, such as a
      * misconfigured store) is signalled as is.
@@ -165,12 +181,89 @@ public final class DistributedLockService implements LockService {
 
     private Mono<LockHandle> acquire(String name, LockOptions options, @Nullable Duration timeout, boolean tryOnly) {
         return new RemoteAcquisition.AcquireMono(this, name, options.mode(),
-                options.limitsHolders() ? options.maxHolders() : 0, timeout, tryOnly);
+                options.limitsHolders() ? options.maxHolders() : 0, timeout, options.lease().orElse(lease), tryOnly);
+    }
+
+    /**
+     * The renewal period of a grant with {@code grantLease}: the service's renewal period for its own lease,
+     * the same fraction of any other lease.
+     */
+    Duration renewEvery(Duration grantLease) {
+        if (grantLease.equals(lease)) {
+            return renewEvery;
+        }
+        double fraction = (double) renewEvery.toNanos() / lease.toNanos();
+        return Duration.ofNanos(Math.max(1L, (long) (grantLease.toNanos() * fraction)));
     }
 
     /** The in-process service that admits one waiter per name of this service to the store. */
     LockService local() {
         return local;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Reads the name's live leases from the backend ({@link LockBackend#inspect(String)}): the holders
+     * of every service sharing the store. Times and expiries are the store's; the
+     * {@link LockInfo#owners() owners} are those the holding services were built with
+     * ({@link DistributedLockServiceBuilder#owner(String)}); {@link LockInfo#waiting()} counts the entries of
+     * the store's wait queue plus this service's acquisitions waiting behind its own holders, and is empty
+     * when the backend keeps no queue. Errors with {@link UnsupportedOperationException} when the backend
+     * does not support inspection, and with the backend's error when the store cannot be read.
+     */
+    @Override
+    public Mono<LockInfo> inspect(String name) {
+        checkName(name);
+        return backend.inspect(name).map(this::info);
+    }
+
+    /** {@inheritDoc} See {@link #inspect(String)}; the backend lists the names ({@link LockBackend#locks}). */
+    @Override
+    public Flux<LockInfo> locks(String prefix) {
+        Objects.requireNonNull(prefix, "prefix");
+        return backend.locks(prefix).map(this::info);
+    }
+
+    private LockInfo info(StoredLock stored) {
+        return info(stored, local.stats(stored.name()).map(LockStats::pending).orElse(0));
+    }
+
+    /**
+     * The locks held in a store, read without a service: no release signals are subscribed to and no lock is
+     * taken, so this suits tools that only look (such as {@code reactive-locks list}). The same
+     * {@link LockInfo}s as {@link #locks(String)} of a service on {@code backend}, except that
+     * {@link LockInfo#waiting()} counts the store's wait queue only.
+     *
+     * @param backend the store
+     * @param prefix the start of the names; {@code ""} for all
+     * @return a cold {@code Flux} of the held locks, erroring as {@link LockBackend#locks(String)}
+     */
+    public static Flux<LockInfo> storedLocks(LockBackend backend, String prefix) {
+        Objects.requireNonNull(backend, "backend");
+        Objects.requireNonNull(prefix, "prefix");
+        return backend.locks(prefix).map(stored -> info(stored, 0));
+    }
+
+    /** {@code stored} as a {@link LockInfo}, with {@code localWaiting} more waiters than the store's queue. */
+    private static LockInfo info(StoredLock stored, int localWaiting) {
+        List<StoredLease> leases = new ArrayList<>(stored.leases());
+        leases.sort(Comparator.comparingLong(StoredLease::fencingToken));
+        StoredLease latest = leases.get(leases.size() - 1);
+        LockMode mode = leases.stream().anyMatch(l -> l.mode() == LockMode.EXCLUSIVE) ? LockMode.EXCLUSIVE
+                : LockMode.SHARED;
+        LockInfo.Builder info = LockInfo.builder(stored.name(), mode, mode == LockMode.EXCLUSIVE ? 1 : leases.size())
+                .fencingToken(latest.fencingToken())
+                .leaseExpiry(leases.stream().map(StoredLease::expiresAt).max(Comparator.naturalOrder()).orElseThrow());
+        leases.stream().flatMap(l -> l.grantedAt().stream()).min(Comparator.naturalOrder()).ifPresent(info::heldSince);
+        leases.forEach(l -> Owners.of(l.token()).ifPresent(info::owner));
+        stored.waiting().ifPresent(queued -> info.waiting(queued + localWaiting));
+        return info.build();
+    }
+
+    /** @return the owner description this service writes with its leases */
+    public String owner() {
+        return owner;
     }
 
     private static void checkName(String name) {

@@ -1,5 +1,6 @@
 package dev.reactivelocks.distributed;
 
+import dev.reactivelocks.internal.Owners;
 import dev.reactivelocks.spi.LockBackend;
 import java.time.Duration;
 import java.util.Objects;
@@ -29,6 +30,7 @@ public final class DistributedLockServiceBuilder {
     private @Nullable Duration renewEvery;
     private @Nullable Duration pollInterval;
     private @Nullable Scheduler timer;
+    private @Nullable String owner;
 
     DistributedLockServiceBuilder(LockBackend backend) {
         this.backend = Objects.requireNonNull(backend, "backend");
@@ -86,6 +88,31 @@ public final class DistributedLockServiceBuilder {
     }
 
     /**
+     * The description of this service written with each of its leases, which inspection
+     * ({@link DistributedLockService#inspect(String)}, {@code reactive-locks list}) reports as the holder's
+     * owner: something that tells an operator which process holds a lock, such as a host and process id, a
+     * pod name or an instance id. It travels inside the owner token each grant is stored under, so every
+     * backend keeps it without storing anything more. Not a secret, and not an identity: several services
+     * may use one description, and tokens stay unique per grant. Defaults to {@code host:pid} of this
+     * process (the host name from the {@code HOSTNAME} or {@code COMPUTERNAME} variable, else the kernel's,
+     * else {@code InetAddress.getLocalHost()}, looked up once per JVM when the first service is built).
+     *
+     * @param owner printable ASCII characters (space to {@code ~}), 1 to 200 of them
+     * @return this builder
+     * @throws IllegalArgumentException if {@code owner} is empty, longer than 200 characters, or has other
+     *         characters
+     */
+    public DistributedLockServiceBuilder owner(String owner) {
+        Objects.requireNonNull(owner, "owner");
+        if (owner.isEmpty() || owner.length() > Owners.MAX_LENGTH || !Owners.printableAscii(owner)) {
+            throw new IllegalArgumentException("owner must be 1 to " + Owners.MAX_LENGTH
+                    + " printable ASCII characters, was '" + owner + "'");
+        }
+        this.owner = owner;
+        return this;
+    }
+
+    /**
      * @return a new service with this configuration
      * @throws IllegalArgumentException if {@code lease <= 0}, {@code renewEvery <= 0},
      *         {@code renewEvery >= lease} or {@code pollInterval <= 0}
@@ -111,6 +138,7 @@ public final class DistributedLockServiceBuilder {
         } else if (poll.isNegative() || poll.isZero()) {
             throw new IllegalArgumentException("pollInterval must be > 0, was " + poll);
         }
-        return new DistributedLockService(backend, lease, renew, poll, timer);
+        return new DistributedLockService(backend, lease, renew, poll, timer,
+                owner != null ? owner : Owners.thisProcess());
     }
 }

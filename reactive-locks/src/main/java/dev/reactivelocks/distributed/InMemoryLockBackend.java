@@ -7,7 +7,10 @@ import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.spi.Permits;
+import dev.reactivelocks.spi.StoredLease;
+import dev.reactivelocks.spi.StoredLock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -144,20 +147,21 @@ public final class InMemoryLockBackend implements LockBackend {
                 boolean pruned = state.prune(now);
                 Row mine = state.leases.get(token);
                 if (mine != null) {
-                    state.leases.put(token, new Row(mine.mode, mine.permits, mine.fencing, now + lease.toNanos()));
+                    state.leases.put(token, new Row(mine.mode, mine.permits, mine.fencing, now + lease.toNanos(),
+                            mine.grantedAt));
                     out.grant = BackendLease.of(name, mine.mode, token, mine.fencing);
                 } else if (state.disagreesWith(mode, permits)) {
                     out.error = Permits.disagreement(name, mode, permits, state.permitsInUse());
                 } else if (state.admits(token, mode, permits)) {
                     long f = fencing.incrementAndGet();
                     state.queue.remove(token);
-                    state.leases.put(token, new Row(mode, permits, f, now + lease.toNanos()));
+                    state.leases.put(token, new Row(mode, permits, f, now + lease.toNanos(), now));
                     out.grant = BackendLease.of(name, mode, token, f);
                 } else if (keepQueued != null) {
                     state.queue.put(token, new Waiter(mode, permits, now + keepQueued.toNanos())); // keeps its place
                 }
                 if (pruned) {
-                    letThrough(state, out);
+                    letThrough(state, out, now);
                 }
                 return state.isEmpty() ? null : state;
             });
@@ -178,7 +182,7 @@ public final class InMemoryLockBackend implements LockBackend {
                 Row r = state.leases.get(token);
                 if (r != null && r.expiresAt > now) {
                     renewed[0] = true;
-                    state.leases.put(token, new Row(r.mode, r.permits, r.fencing, now + lease.toNanos()));
+                    state.leases.put(token, new Row(r.mode, r.permits, r.fencing, now + lease.toNanos(), r.grantedAt));
                 }
                 return state;
             });
@@ -196,11 +200,12 @@ public final class InMemoryLockBackend implements LockBackend {
                 Row r = state.leases.get(token);
                 if (r != null) {
                     long f = r.mode == LockMode.SHARED ? r.fencing : fencing.incrementAndGet();
-                    state.leases.put(token, new Row(LockMode.SHARED, r.permits, f, now + lease.toNanos()));
+                    state.leases.put(token, new Row(LockMode.SHARED, r.permits, f, now + lease.toNanos(),
+                            r.mode == LockMode.SHARED ? r.grantedAt : now));
                     out.grant = BackendLease.of(name, LockMode.SHARED, token, f);
                 }
                 if (pruned || r != null) {
-                    letThrough(state, out);
+                    letThrough(state, out, now);
                 }
                 return state.isEmpty() ? null : state;
             });
@@ -219,7 +224,7 @@ public final class InMemoryLockBackend implements LockBackend {
                 removed[0] = state.leases.remove(token) != null;
                 boolean dequeued = state.queue.remove(token) != null;
                 if (state.prune(now) || removed[0] || dequeued) {
-                    letThrough(state, out);
+                    letThrough(state, out, now);
                 }
                 return state.isEmpty() ? null : state;
             });
@@ -229,7 +234,7 @@ public final class InMemoryLockBackend implements LockBackend {
     }
 
     /** Wakes, or grants, the queued waiters that may pass now (inside the name's atomic step). */
-    private void letThrough(NameState state, Outcome out) {
+    private void letThrough(NameState state, Outcome out, long now) {
         List<String> passable = state.passable();
         out.wake = passable;
         if (!handsOff) {
@@ -239,7 +244,7 @@ public final class InMemoryLockBackend implements LockBackend {
         for (String token : passable) {
             Waiter w = Objects.requireNonNull(state.queue.remove(token));
             long f = fencing.incrementAndGet();
-            state.leases.put(token, new Row(w.mode, w.permits, f, w.expiresAt)); // lives as long as the entry would have
+            state.leases.put(token, new Row(w.mode, w.permits, f, w.expiresAt, now)); // lives as long as the entry would have
             granted.add(HandOff.of(token, w.mode, f));
         }
         out.handOffs = granted;
@@ -313,6 +318,56 @@ public final class InMemoryLockBackend implements LockBackend {
             return state;
         });
         return out;
+    }
+
+    /**
+     * {@inheritDoc} Times are measured by the clock scheduler and reported as wall-clock instants (the
+     * wall-clock time now, moved by their distance from the clock's now).
+     */
+    @Override
+    public Flux<StoredLock> locks(String namePrefix) {
+        Objects.requireNonNull(namePrefix, "namePrefix");
+        return Flux.defer(() -> {
+            List<StoredLock> out = new ArrayList<>();
+            for (String name : names.keySet()) {
+                if (name.startsWith(namePrefix)) {
+                    StoredLock lock = stored(name);
+                    if (lock != null) {
+                        out.add(lock);
+                    }
+                }
+            }
+            return Flux.fromIterable(out);
+        });
+    }
+
+    @Override
+    public Mono<StoredLock> inspect(String name) {
+        Objects.requireNonNull(name, "name");
+        return Mono.fromSupplier(() -> stored(name));
+    }
+
+    private @Nullable StoredLock stored(String name) {
+        long now = now();
+        StoredLock[] out = new StoredLock[1];
+        names.computeIfPresent(name, (k, state) -> {
+            List<StoredLease> live = new ArrayList<>();
+            state.leases.forEach((token, r) -> {
+                if (r.expiresAt > now) {
+                    live.add(StoredLease.of(r.mode, token, r.fencing, instant(r.expiresAt, now),
+                            instant(r.grantedAt, now)));
+                }
+            });
+            int queued = (int) state.queue.values().stream().filter(w -> w.expiresAt > now).count();
+            out[0] = live.isEmpty() ? null : StoredLock.of(k, live, queued);
+            return state;
+        });
+        return out[0];
+    }
+
+    /** The wall-clock time of the clock reading {@code clockNanos}, given the reading {@code now}. */
+    private static Instant instant(long clockNanos, long now) {
+        return Instant.ofEpochMilli(System.currentTimeMillis()).plusNanos(clockNanos - now);
     }
 
     @Override
@@ -410,8 +465,8 @@ public final class InMemoryLockBackend implements LockBackend {
         }
     }
 
-    /** A lease; {@code permits} 0 unless granted as a permit of a semaphore. */
-    private record Row(LockMode mode, int permits, long fencing, long expiresAt) {
+    /** A lease; {@code permits} 0 unless granted as a permit of a semaphore; times of the clock scheduler. */
+    private record Row(LockMode mode, int permits, long fencing, long expiresAt, long grantedAt) {
     }
 
     private record Waiter(LockMode mode, int permits, long expiresAt) {

@@ -78,6 +78,8 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
     final int permits;
     final String token;
     private final @Nullable Duration timeout;
+    /** The lease of this grant: the service's, or the one of the caller's options. */
+    private final Duration lease;
     private final long start;
     private final boolean tryOnly;
     private final CoreSubscriber<? super LockHandle> actual;
@@ -110,7 +112,8 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
     private volatile @Nullable DistributedHandle handle;
 
     RemoteAcquisition(DistributedLockService service, String name, LockMode mode, int permits,
-                      @Nullable Duration timeout, boolean tryOnly, CoreSubscriber<? super LockHandle> actual) {
+                      @Nullable Duration timeout, Duration lease, boolean tryOnly,
+                      CoreSubscriber<? super LockHandle> actual) {
         this.service = service;
         this.name = name;
         this.key = service.backend.signalKey(name);
@@ -118,6 +121,7 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
         this.permits = permits;
         this.token = service.newToken();
         this.timeout = timeout;
+        this.lease = lease;
         this.start = service.now();
         this.tryOnly = tryOnly;
         this.actual = actual;
@@ -217,14 +221,14 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
         LockBackend backend = service.backend;
         Mono<BackendLease> call;
         if (permits > 0) {
-            call = singleAttempt ? backend.tryAcquirePermit(name, permits, token, service.lease)
-                    : backend.acquireOrQueuePermit(name, permits, token, service.lease, service.keepQueued);
+            call = singleAttempt ? backend.tryAcquirePermit(name, permits, token, lease)
+                    : backend.acquireOrQueuePermit(name, permits, token, lease, service.keepQueued);
         } else {
-            call = singleAttempt ? backend.tryAcquire(name, mode, token, service.lease)
-                    : backend.acquireOrQueue(name, mode, token, service.lease, service.keepQueued);
+            call = singleAttempt ? backend.tryAcquire(name, mode, token, lease)
+                    : backend.acquireOrQueue(name, mode, token, lease, service.keepQueued);
         }
         call
-                .timeout(service.lease, service.timer())
+                .timeout(lease, service.timer())
                 .map(Optional::of)
                 .defaultIfEmpty(Optional.empty())
                 .subscribe(grant -> {
@@ -243,7 +247,7 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
             undo(true);
             return;
         }
-        deliver(grant, sentAt + service.lease.toNanos(), service.renewEvery);
+        deliver(grant, sentAt + lease.toNanos(), service.renewEvery(lease));
     }
 
     /**
@@ -261,14 +265,15 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
             wake(); // too little left to renew in time, or no longer IDLE: ask the store
             return;
         }
-        deliver(handOff.lease(name), leaseEnd, Duration.ofNanos(Math.min(service.renewEvery.toNanos(), left / 2)));
+        deliver(handOff.lease(name), leaseEnd,
+                Duration.ofNanos(Math.min(service.renewEvery(lease).toNanos(), left / 2)));
     }
 
     /** In state GRANTED: the handle, renewed first after {@code firstRenewal}, goes to the subscriber. */
     private void deliver(BackendLease grant, long leaseEnd, Duration firstRenewal) {
         finish();
         DistributedHandle granted = new DistributedHandle(service,
-                Objects.requireNonNull(localHandle, "granted before the in-process grant"), grant, leaseEnd);
+                Objects.requireNonNull(localHandle, "granted before the in-process grant"), grant, lease, leaseEnd);
         service.holding(granted);
         granted.start(firstRenewal);
         handle = granted;
@@ -419,15 +424,17 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
         private final LockMode mode;
         private final int permits;
         private final @Nullable Duration timeout;
+        private final Duration lease;
         private final boolean tryOnly;
 
         AcquireMono(DistributedLockService service, String name, LockMode mode, int permits,
-                    @Nullable Duration timeout, boolean tryOnly) {
+                    @Nullable Duration timeout, Duration lease, boolean tryOnly) {
             this.service = service;
             this.name = name;
             this.mode = mode;
             this.permits = permits;
             this.timeout = timeout;
+            this.lease = lease;
             this.tryOnly = tryOnly;
         }
 
@@ -442,7 +449,7 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
                 Operators.error(actual, new LockServiceClosedException(name));
                 return;
             }
-            actual.onSubscribe(new RemoteAcquisition(service, name, mode, permits, timeout, tryOnly, actual));
+            actual.onSubscribe(new RemoteAcquisition(service, name, mode, permits, timeout, lease, tryOnly, actual));
         }
     }
 }

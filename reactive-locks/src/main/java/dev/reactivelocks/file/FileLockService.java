@@ -3,6 +3,7 @@ package dev.reactivelocks.file;
 import dev.reactivelocks.IllegalLockStateException;
 import dev.reactivelocks.LockException;
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockInfo;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
@@ -13,13 +14,19 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
 import reactor.core.CoreSubscriber;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Operators;
 import reactor.core.scheduler.Scheduler;
@@ -288,6 +295,87 @@ public final class FileLockService implements LockService {
                     + "; for at most n holders take the first free of n names (name.0 ... name.{n-1}) with "
                     + "tryAcquire, or use a DistributedLockService with permits(n)");
         }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Reports the lock file of {@code name} ({@link FileLockConfig#lockFile(String)}) as held when this
+     * JVM or another process holds a lock on it. On Linux the other processes are read from the kernel's
+     * table of locks, {@code /proc/locks} (matched to the lock file by device and inode): each holding
+     * process is one holder and one {@link LockInfo#owners() owner}, {@code host:pid}, and requests blocked
+     * in {@code fcntl} count as waiting. The kernel shows only the processes of this machine (not those of
+     * other machines sharing a network file system), and no process that waits by polling (this library,
+     * fasteners), so {@link LockInfo#waiting()} counts this JVM's waiters and the blocked requests only.
+     * {@link LockInfo#fencingToken()} and {@link LockInfo#heldSince()} are known only while this JVM holds
+     * the file. Where there is no such table (macOS, Windows) only this JVM's grants are reported. A lock
+     * file that does not exist is free. The files are read on the configured scheduler (on
+     * {@code Schedulers.boundedElastic()} once that is disposed); nothing is locked, created or opened.
+     *
+     * @throws IllegalArgumentException for names that {@link FileLockConfig#lockFile(String)} refuses
+     */
+    @Override
+    public Mono<LockInfo> inspect(String name) {
+        String fileName = FileLockConfig.fileName(name);
+        return inspectFiles(name, dir -> List.of(dir.resolve(fileName)), file -> name).next();
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Lists the held lock files of the lock directory whose file names start with the file name of
+     * {@code prefix} (separators mapped as {@link FileLockConfig#lockFile(String)} maps them), as by
+     * {@link #inspect(String)}. Each is reported under its <em>file</em> name: the mapping from names to
+     * files cannot be reversed ({@code a/b} and {@code a_b} share one file). Directories, symbolic links and
+     * files nobody holds are not listed.
+     *
+     * @throws IllegalArgumentException for a non-empty prefix that {@link FileLockConfig#lockFile(String)}
+     *         refuses as a name
+     */
+    @Override
+    public Flux<LockInfo> locks(String prefix) {
+        Objects.requireNonNull(prefix, "prefix");
+        String filePrefix = prefix.isEmpty() ? "" : FileLockConfig.fileName(prefix);
+        return inspectFiles(prefix, dir -> {
+            if (!Files.isDirectory(dir)) {
+                return List.of();
+            }
+            try (Stream<Path> entries = Files.list(dir)) {
+                return entries.filter(p -> p.getFileName().toString().startsWith(filePrefix)).sorted().toList();
+            }
+        }, file -> file.getFileName().toString());
+    }
+
+    /** The files listed by {@code files}, with the kernel's table, read on the scheduler; then this JVM's state. */
+    private Flux<LockInfo> inspectFiles(String name, FileLister files, Function<Path, String> reportedName) {
+        Path dir = directory;
+        if (dir == null) {
+            return Flux.error(FileLockConfig.notConfigured(name));
+        }
+        Scheduler on = schedulerDisposed.get() ? Schedulers.boundedElastic() : scheduler;
+        return Mono.fromCallable(() -> {
+            List<FileInspection.LockFileState> states = new ArrayList<>();
+            for (Path file : files.list(dir)) {
+                FileInspection.LockFileState state = FileInspection.stat(file);
+                if (state != null) {
+                    states.add(state);
+                }
+            }
+            return new Snapshot(states, FileInspection.kernelLocks());
+        }).subscribeOn(on).flatMapMany(snapshot -> Flux.fromIterable(snapshot.files()).concatMap(file ->
+                LockFile.QUEUES.inspect(file.id()).map(Optional::of).defaultIfEmpty(Optional.empty())
+                        .mapNotNull(local -> FileInspection.info(reportedName.apply(file.path()), file,
+                                snapshot.kernel(), local.orElse(null)))));
+    }
+
+    /** Lists the files to inspect in the lock directory. Blocks. */
+    @FunctionalInterface
+    private interface FileLister {
+        List<Path> list(Path directory) throws IOException;
+    }
+
+    private record Snapshot(List<FileInspection.LockFileState> files,
+                            @Nullable List<FileInspection.KernelLock> kernel) {
     }
 
     /** Counts a requested acquisition; fails it when the service is closed. */

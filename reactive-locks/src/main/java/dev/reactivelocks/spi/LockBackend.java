@@ -44,6 +44,10 @@ import reactor.core.publisher.Mono;
  * lets through, a backend may grant them at once, in the same atomic step, and announce each grant on
  * {@link #handOffs()}; the lock then passes to the next service in one store operation instead of two. See
  * {@link #handOffs()} for the rules that keep a hand-off from outliving a waiter that died or left.
+ *
+ * <p><b>Inspection</b> (optional): a backend that can list its live leases overrides {@link #locks(String)}
+ * (and {@link #inspect(String)}), so that {@link dev.reactivelocks.LockService#inspect(String)} can tell
+ * who holds a lock; the default reports inspection as unsupported.
  */
 public interface LockBackend {
 
@@ -242,6 +246,39 @@ public interface LockBackend {
      */
     default String signalKey(String name) {
         return name;
+    }
+
+    /**
+     * The names starting with {@code namePrefix} that have at least one live lease, with their live leases
+     * and, for a backend with a wait queue, the number of live entries queued: what
+     * {@link dev.reactivelocks.LockService#locks(String)} and {@code inspect} report. A read-only snapshot,
+     * by the store's clock; it need not be atomic across names, but should be per name. Names without a
+     * live lease are not emitted, even when entries are still queued.
+     *
+     * <p>The default signals {@link UnsupportedOperationException}, so the service reports inspection as
+     * unsupported: a backend written before this method existed keeps working for locking. Implement it
+     * (and, if a single name can be read more cheaply, {@link #inspect(String)}) to support inspection. The
+     * {@link StoredLease#token() tokens} are those passed to {@link #tryAcquire}; the service derives the
+     * holders' owners from them, so a backend stores nothing more than it already does.
+     *
+     * @param namePrefix the start of the names, compared by characters; {@code ""} for all
+     * @return a cold {@code Flux} of the held names, in no particular order
+     */
+    default Flux<StoredLock> locks(String namePrefix) {
+        return Flux.error(() -> new UnsupportedOperationException(getClass().getName()
+                + " does not support inspection (LockBackend.locks)"));
+    }
+
+    /**
+     * The live leases of the one name {@code name}, as {@link #locks(String)} reports them.
+     *
+     * <p>The default filters {@link #locks(String)} of {@code name} used as a prefix.
+     *
+     * @param name the lock name
+     * @return a cold {@code Mono} of the name's state, empty when it has no live lease
+     */
+    default Mono<StoredLock> inspect(String name) {
+        return locks(name).filter(lock -> lock.name().equals(name)).next();
     }
 
     /**

@@ -1,14 +1,18 @@
 package dev.reactivelocks.contract;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.reactivelocks.LockConfigurationException;
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockInfo;
+import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockTimeoutException;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.spi.LockBackend;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -19,6 +23,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -59,6 +64,11 @@ public abstract class DistributedLockServiceContract {
     /** @return how many live (unexpired) leases of {@code name} the store holds */
     protected abstract long liveLeases(String name);
 
+    /** @return whether the store records when a lease was granted ({@link LockInfo#heldSince()}) */
+    protected boolean storeRecordsGrantTimes() {
+        return true;
+    }
+
     /** Runs {@code action} after the test, after the services and backends created since were closed. */
     protected final void closeAfterTest(Runnable action) {
         cleanup.add(action);
@@ -83,7 +93,7 @@ public abstract class DistributedLockServiceContract {
         LockBackend backend = newBackend(clientName);
         DistributedLockService service = DistributedLockService.builder(backend)
                 .lease(lease).renewEvery(lease.compareTo(LEASE) == 0 ? RENEW : lease.dividedBy(4))
-                .pollInterval(pollInterval).build();
+                .pollInterval(pollInterval).owner(clientName).build();
         cleanup.add(() -> {
             service.disposeLater().block(TIMEOUT);
             backend.close().block(TIMEOUT);
@@ -427,5 +437,112 @@ public abstract class DistributedLockServiceContract {
             return;
         }
         throw new AssertionError("granted while it had to wait: " + f.get());
+    }
+
+    // ---- inspection and per-call leases ------------------------------------------------------------
+
+    private static LockInfo inspectUntil(DistributedLockService s, String name, Predicate<LockInfo> condition) {
+        return InspectionContract.inspectUntil(s, name, condition, "the state awaited");
+    }
+
+    @Test
+    protected void inspectionShowsTheHoldersOfEveryServiceWithTheirOwners() {
+        DistributedLockService a = serviceA();
+        DistributedLockService b = serviceB();
+        Instant before = Instant.now();
+        LockHandle s1 = a.acquire("who", LockOptions.shared().timeout(TIMEOUT)).block(TIMEOUT);
+        LockHandle s2 = b.acquire("who", LockOptions.shared().timeout(TIMEOUT)).block(TIMEOUT);
+        Instant after = Instant.now();
+        for (DistributedLockService seen : List.of(a, b)) {
+            LockInfo info = seen.inspect("who").block(TIMEOUT);
+            assertThat(info).isNotNull();
+            assertThat(info.mode()).isEqualTo(LockMode.SHARED);
+            assertThat(info.holders()).isEqualTo(2);
+            assertThat(info.owners()).containsExactlyInAnyOrder(clientA, clientB);
+            assertThat(info.fencingToken()).hasValue(Math.max(s1.fencingToken(), s2.fencingToken()));
+            assertThat(info.waiting()).hasValue(0);
+            // the store's clock, on another machine perhaps: a generous tolerance
+            assertThat(info.leaseExpiry()).hasValueSatisfying(t -> assertThat(t)
+                    .isBetween(before.minusSeconds(5), after.plus(LEASE).plusSeconds(5)));
+            if (storeRecordsGrantTimes()) {
+                assertThat(info.heldSince()).hasValueSatisfying(t -> assertThat(t)
+                        .isBetween(before.minusSeconds(5), after.plusSeconds(5)));
+            } else {
+                assertThat(info.heldSince()).isEmpty();
+            }
+        }
+        assertThat(a.locks("wh").collectList().block(TIMEOUT)).extracting(LockInfo::name).containsExactly("who");
+        s1.release().block(TIMEOUT);
+        assertThat(b.inspect("who").block(TIMEOUT)).satisfies(i -> {
+            assertThat(i.holders()).isEqualTo(1);
+            assertThat(i.owners()).containsExactly(clientB);
+            assertThat(i.fencingToken()).hasValue(s2.fencingToken());
+        });
+        s2.release().block(TIMEOUT);
+        assertThat(a.inspect("who").blockOptional(TIMEOUT)).isEmpty();
+        assertThat(a.locks("wh").collectList().block(TIMEOUT)).isEmpty();
+    }
+
+    @Test
+    protected void waitersInTheStoreAndBehindTheServicesOwnHoldersAreCounted() {
+        DistributedLockService a = serviceA();
+        DistributedLockService b = serviceB();
+        LockHandle h = acquire(a, "queue");
+        // b's first waiter waits in the store's queue, seen by every service
+        CompletableFuture<LockHandle> first = b.acquire("queue", LockOptions.exclusive().timeout(TIMEOUT)).toFuture();
+        inspectUntil(a, "queue", i -> i.waiting().orElse(-1) == 1);
+        assertThat(b.inspect("queue").block(TIMEOUT).waiting()).hasValue(1);
+        // a's own second waiter waits behind a's holder in a, known to a only
+        CompletableFuture<LockHandle> second = a.acquire("queue", LockOptions.exclusive().timeout(TIMEOUT)).toFuture();
+        inspectUntil(a, "queue", i -> i.waiting().orElse(-1) == 2);
+        assertThat(b.inspect("queue").block(TIMEOUT).waiting()).hasValue(1);
+        h.release().block(TIMEOUT);
+        LockHandle next = first.join();
+        assertThat(b.inspect("queue").block(TIMEOUT)).satisfies(i -> {
+            assertThat(i.owners()).containsExactly(clientB);
+            assertThat(i.fencingToken()).hasValue(next.fencingToken());
+        });
+        next.release().block(TIMEOUT);
+        second.join().release().block(TIMEOUT);
+    }
+
+    @Test
+    protected void aPerCallLeaseIsTheOneTheStoreRecordsAndExpiryFollowsIt() {
+        // the service's lease is far longer than the test's waits: only the per-call lease can end these
+        Duration serviceLease = Duration.ofMinutes(2);
+        DistributedLockService a = service(clientA, POLL, serviceLease);
+        DistributedLockService b = service(clientB, POLL, serviceLease);
+        Duration perCall = Duration.ofSeconds(1);
+        LockHandle h = a.acquire("per-call", LockOptions.exclusive().lease(perCall).timeout(TIMEOUT)).block(TIMEOUT);
+        Instant granted = Instant.now();
+        LockInfo info = a.inspect("per-call").block(TIMEOUT);
+        assertThat(info.leaseExpiry()).hasValueSatisfying(t -> assertThat(t)
+                .isBefore(granted.plus(perCall).plusSeconds(5)));   // never the two minutes of the service
+        // renewed at the service's ratio (a quarter: every 250ms), so it outlives many of its leases
+        Mono.delay(perCall.multipliedBy(3)).block(TIMEOUT);
+        assertThat(h.isHeld()).isTrue();
+        assertThat(b.tryAcquire("per-call").blockOptional(TIMEOUT)).isEmpty();
+        LockHandle longer = b.acquire("per-call-long", LockOptions.exclusive().lease(Duration.ofMinutes(10)))
+                .block(TIMEOUT);
+        assertThat(b.inspect("per-call-long").block(TIMEOUT).leaseExpiry()).hasValueSatisfying(t -> assertThat(t)
+                .isAfter(Instant.now().plus(serviceLease).plusSeconds(5)));
+        longer.release().block(TIMEOUT);
+
+        a.dispose();   // renewals stop, as when the process died: the per-call lease ends the lock
+        LockHandle taken = b.acquire("per-call", LockOptions.exclusive().timeout(TIMEOUT)).block(TIMEOUT);
+        assertThat(taken.fencingToken()).isGreaterThan(h.fencingToken());
+        taken.release().block(TIMEOUT);
+        StepVerifier.create(h.lost()).expectComplete().verify(TIMEOUT);
+    }
+
+    @Test
+    protected void perCallLeasesAreValidated() {
+        assertThatThrownBy(() -> LockOptions.exclusive().lease(Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("lease must be >= 1ms, was PT0S");
+        assertThatThrownBy(() -> LockOptions.exclusive().lease(Duration.ofNanos(999_999)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("lease must be >= 1ms, was PT0.000999999S");
+        assertThatThrownBy(() -> LockOptions.exclusive().lease(Duration.ofDays(365 * 80)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("lease must be shorter than 73 years, was PT700800H");
     }
 }

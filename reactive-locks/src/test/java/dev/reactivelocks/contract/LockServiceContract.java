@@ -37,13 +37,14 @@ import reactor.test.util.RaceTestUtils;
 
 /**
  * The behaviour every {@link LockService} implementation must show. Subclass it, implement
- * {@link #createService()}, and the implementation runs the whole contract.
+ * {@link #createService()}, and the implementation runs the whole contract, including the
+ * {@link InspectionContract inspection contract}.
  *
  * <p>Written for asynchronous implementations too: grants may arrive on other threads, so tests wait with
  * bounded {@code block}/{@code get} calls on the test thread (never on a Reactor thread), and prove that
  * something did <em>not</em> happen by waiting {@link #quietPeriod()}.
  */
-public abstract class LockServiceContract {
+public abstract class LockServiceContract implements InspectionContract {
 
     /** How long the tests wait for something that must happen. */
     protected static final Duration WAIT = Duration.ofSeconds(10);
@@ -72,6 +73,11 @@ public abstract class LockServiceContract {
     /** @return acquisitions in the contention test */
     protected int contentionOps() {
         return 400;
+    }
+
+    @Override
+    public LockService inspected() {
+        return locks;
     }
 
     @BeforeEach

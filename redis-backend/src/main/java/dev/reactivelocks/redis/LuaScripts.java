@@ -22,6 +22,8 @@ final class LuaScripts {
     static final Script DOWNGRADE = load("clock.lua", "queue.lua", "downgrade.lua");
     /** Reports the stored leases of a name. */
     static final Script INSPECT = load("clock.lua", "inspect.lua");
+    /** Reports the live leases and the live queue entries of a name, read-only (inspection). */
+    static final Script LOCK_STATE = load("clock.lua", "lock-state.lua");
     /** Deletes the expired leases of a name. */
     static final Script PRUNE = load("clock.lua", "prune.lua");
 

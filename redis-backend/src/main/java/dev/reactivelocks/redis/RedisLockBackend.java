@@ -6,6 +6,8 @@ import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.spi.Permits;
+import dev.reactivelocks.spi.StoredLease;
+import dev.reactivelocks.spi.StoredLock;
 import io.lettuce.core.KeyScanArgs;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandTimeoutException;
@@ -22,6 +24,7 @@ import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -419,6 +422,47 @@ public final class RedisLockBackend implements LockBackend {
                     }
                     return out;
                 }));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Scans the lock keys of the prefix ({@code SCAN}, never {@code KEYS}), and reads each name with one
+     * read-only script judged by the Redis clock: its live leases and the live entries of its wait queue (a
+     * walk of the queue's entries, so the cost grows with the queue). Redis records no grant times, so
+     * {@link StoredLease#grantedAt()} is empty.
+     */
+    @Override
+    public Flux<StoredLock> locks(String namePrefix) {
+        Objects.requireNonNull(namePrefix, "namePrefix");
+        return lockKeys()
+                .map(layout::nameOfLockKey)
+                .filter(name -> name.startsWith(namePrefix))
+                .concatMap(this::lockState);
+    }
+
+    /** {@inheritDoc} One read-only script on the name's keys, as {@link #locks(String)}. */
+    @Override
+    public Mono<StoredLock> inspect(String name) {
+        Objects.requireNonNull(name, "name");
+        return lockState(name);
+    }
+
+    private Mono<StoredLock> lockState(String name) {
+        byte[][] nameKeys = layout.acquireKeys(name);
+        byte[][] keys = {nameKeys[0], nameKeys[2]};
+        return this.<byte[]>run(LuaScripts.LOCK_STATE, ScriptOutputType.VALUE, keys)
+                .mapNotNull(reply -> {
+                    String[] lines = new String(reply, StandardCharsets.UTF_8).split("\n");
+                    List<StoredLease> leases = new ArrayList<>();
+                    for (int i = 1; i < lines.length; i++) {
+                        String[] f = lines[i].split("\t");
+                        leases.add(StoredLease.of(f[1].equals("E") ? LockMode.EXCLUSIVE : LockMode.SHARED, f[0],
+                                Long.parseLong(f[2]), Instant.ofEpochMilli(Long.parseLong(f[3])), null));
+                    }
+                    return leases.isEmpty() ? null : StoredLock.of(name, leases, Integer.parseInt(lines[0]));
+                })
+                .onErrorMap(e -> translate(name, e));
     }
 
     /**

@@ -55,6 +55,12 @@ class RedisClusterDistributedLockServiceTest extends DistributedLockServiceContr
         }
     }
 
+    /** Redis records no grant times. */
+    @Override
+    protected boolean storeRecordsGrantTimes() {
+        return false;
+    }
+
     @Override
     protected LockBackend newBackend(String clientName) {
         RedisClusterClient client = RedisClusterSupport.client(cluster, clientName);

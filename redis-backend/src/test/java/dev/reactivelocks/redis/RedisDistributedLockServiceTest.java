@@ -47,6 +47,12 @@ class RedisDistributedLockServiceTest extends DistributedLockServiceContract {
         client.shutdown();
     }
 
+    /** Redis records no grant times. */
+    @Override
+    protected boolean storeRecordsGrantTimes() {
+        return false;
+    }
+
     @Override
     protected LockBackend newBackend(String clientName) {
         return RedisLockBackend.create(client, RedisTestSupport.uri(clientName),

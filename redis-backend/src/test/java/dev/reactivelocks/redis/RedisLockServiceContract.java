@@ -26,6 +26,12 @@ abstract class RedisLockServiceContract extends LockServiceContract {
                 .lease(Duration.ofSeconds(2)).renewEvery(Duration.ofMillis(500)).build();
     }
 
+    /** Redis records no grant times. */
+    @Override
+    public boolean inspectionReportsHeldSince() {
+        return false;
+    }
+
     @Override
     protected Duration quietPeriod() {
         return Duration.ofMillis(300);

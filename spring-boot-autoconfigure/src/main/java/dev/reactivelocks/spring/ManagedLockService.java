@@ -1,6 +1,7 @@
 package dev.reactivelocks.spring;
 
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockInfo;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.distributed.DistributedLockService;
@@ -155,6 +156,18 @@ final class ManagedLockService implements LockService, LockServiceView, SmartLif
     private int sweep() {
         granted.keySet().removeIf(h -> !h.isHeld());
         return granted.size();
+    }
+
+    /** Forwards to the delegate; inspection records nothing. */
+    @Override
+    public Mono<LockInfo> inspect(String name) {
+        return delegate.inspect(name);
+    }
+
+    /** Forwards to the delegate; inspection records nothing. */
+    @Override
+    public Flux<LockInfo> locks(String prefix) {
+        return delegate.locks(prefix);
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.reactivelocks.vertx;
 
 import dev.reactivelocks.IllegalLockStateException;
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockInfo;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
@@ -10,6 +11,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.internal.CloseFuture;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.PromiseInternal;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
@@ -76,6 +78,18 @@ final class DefaultVertxLockService implements VertxLockService {
         } catch (Throwable t) {
             return Future.failedFuture(t);
         }
+    }
+
+    @Override
+    public Future<@Nullable LockInfo> inspect(String name) {
+        Mono<LockInfo> mono = locks.inspect(name);
+        return Future.fromCompletionStage(mono.toFuture(), context());
+    }
+
+    @Override
+    public Future<List<LockInfo>> locks(String prefix) {
+        Mono<List<LockInfo>> mono = locks.locks(prefix).collectList();
+        return Future.fromCompletionStage(mono.toFuture(), context());
     }
 
     /** The locks held by the {@code withLock} bodies whose context {@code context} is, innermost first. */

@@ -1,9 +1,11 @@
 package dev.reactivelocks.vertx;
 
+import dev.reactivelocks.LockInfo;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import java.util.List;
 import java.util.Objects;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -170,4 +172,28 @@ public interface VertxLockService {
      */
     <T> Future<T> withLock(String name, LockOptions options,
                            Function<? super VertxLockHandle, ? extends Future<T>> body);
+
+    /**
+     * Who holds the lock {@code name} now: {@link LockService#inspect(String)} of the wrapped service. The
+     * inspection starts at once.
+     *
+     * @param name the lock name, not empty
+     * @return a {@code Future}, completed on the caller's context, of the lock's state, or of {@code null}
+     *         when nobody holds it; failed with {@link UnsupportedOperationException} when the wrapped service
+     *         cannot inspect its locks, or with the error of the store it reads
+     * @throws NullPointerException if {@code name} is {@code null}
+     * @throws IllegalArgumentException if {@code name} is empty
+     */
+    Future<@Nullable LockInfo> inspect(String name);
+
+    /**
+     * The locks held now whose names start with {@code prefix}: {@link LockService#locks(String)} of the
+     * wrapped service, collected. The listing starts at once.
+     *
+     * @param prefix the start of the names; {@code ""} for all
+     * @return a {@code Future}, completed on the caller's context, of the held locks in no particular order;
+     *         failed as {@link #inspect(String)}
+     * @throws NullPointerException if {@code prefix} is {@code null}
+     */
+    Future<List<LockInfo>> locks(String prefix);
 }

@@ -1,6 +1,7 @@
 package dev.reactivelocks.vertx;
 
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockInfo;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
@@ -11,6 +12,7 @@ import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.VertxInternal;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
 
@@ -49,6 +51,18 @@ public final class FutureBridgeLockService implements LockService {
     public Mono<LockHandle> tryAcquire(String name, LockOptions options) {
         core.tryAcquire(name, options);
         return Mono.create(sink -> start(sink, () -> adapter.tryAcquire(name, options)));
+    }
+
+    @Override
+    public Mono<LockInfo> inspect(String name) {
+        core.inspect(name); // argument errors throw at assembly
+        return Mono.fromCompletionStage(() -> adapter.inspect(name).toCompletionStage());
+    }
+
+    @Override
+    public Flux<LockInfo> locks(String prefix) {
+        core.locks(prefix);
+        return Mono.fromCompletionStage(() -> adapter.locks(prefix).toCompletionStage()).flatMapIterable(list -> list);
     }
 
     private void start(MonoSink<LockHandle> sink, Supplier<Future<@Nullable VertxLockHandle>> call) {

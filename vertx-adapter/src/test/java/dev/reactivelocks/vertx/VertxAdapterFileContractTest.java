@@ -3,6 +3,8 @@ package dev.reactivelocks.vertx;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.contract.TempLockDirectory;
 import dev.reactivelocks.file.FileLockService;
+import dev.reactivelocks.internal.Owners;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 
 /**
@@ -17,6 +19,11 @@ class VertxAdapterFileContractTest extends VertxAdapterContractTest {
     protected LockService createWrappedService() {
         directory = new TempLockDirectory("vertx-file-lock-contract");
         return directory.newService();
+    }
+
+    @Override
+    public List<String> inspectionOwnersOfThisJvm() {
+        return List.of(Owners.thisProcess());
     }
 
     @AfterEach
