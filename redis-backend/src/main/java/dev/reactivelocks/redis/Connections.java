@@ -32,14 +32,25 @@ interface Connections {
     /** A pub/sub connection for the wake channels; a cluster one on a cluster. */
     Mono<StatefulRedisPubSubConnection<byte[], byte[]>> openSubscriptions();
 
-    /** Gives back a connection of {@link #openSubscriptions()}: closes it, or unsubscribes {@code channel}. */
-    Mono<Void> closeSubscriptions(StatefulRedisPubSubConnection<byte[], byte[]> c, byte[] channel);
+    /**
+     * Gives back a connection of {@link #openSubscriptions()}: closes it, or unsubscribes {@code channel};
+     * {@code stalled}: it stopped answering (the backend replaces its own).
+     */
+    Mono<Void> closeSubscriptions(StatefulRedisPubSubConnection<byte[], byte[]> c, byte[] channel, boolean stalled);
 
     /** Whether the server is a Redis Cluster. */
     boolean cluster();
 
     /** Emits when the client saw the cluster topology change; never on a standalone server. */
     Flux<Object> topologyChanges();
+
+    /**
+     * Closes {@code c}. Giving up on the returned {@code Mono} leaves Lettuce's close future alone (Lettuce hands the
+     * same future to every caller of {@code closeAsync}, the client's shutdown among them).
+     */
+    static Mono<Void> closing(StatefulConnection<?, ?> c) {
+        return Mono.fromCompletionStage(() -> c.closeAsync().thenApply(v -> v));
+    }
 
     /**
      * Reports that {@code commands} (from {@link #commands()}) stopped completing commands: a connection the
@@ -117,7 +128,7 @@ interface Connections {
 
         /** Closes a connection that stopped answering; when even that does not complete, its endpoint is wedged. */
         private void retire(StatefulConnection<byte[], byte[]> c) {
-            Mono.fromCompletionStage(c::closeAsync).timeout(timeout)
+            closing(c).timeout(timeout)
                     .subscribe(null, e -> {
                         Dialer<C> d = dialer.get();
                         if (d.fresh != null && ownClient.compareAndSet(false, true)) {
@@ -134,8 +145,9 @@ interface Connections {
         }
 
         @Override
-        public Mono<Void> closeSubscriptions(StatefulRedisPubSubConnection<byte[], byte[]> c, byte[] channel) {
-            return Mono.fromRunnable(() -> retire(c));
+        public Mono<Void> closeSubscriptions(StatefulRedisPubSubConnection<byte[], byte[]> c, byte[] channel,
+                                             boolean stalled) {
+            return stalled ? Mono.fromRunnable(() -> retire(c)) : closing(c).onErrorResume(e -> Mono.empty());
         }
 
         @Override
@@ -154,10 +166,10 @@ interface Connections {
                 current.set(Mono.error(new IllegalStateException("the Redis lock backend is closed")));
                 C c = opened.getAndSet(null);
                 Mono<Void> closed = c == null ? Mono.empty()
-                        : Mono.fromCompletionStage(c::closeAsync).timeout(timeout).onErrorResume(e -> Mono.empty());
-                Dialer<C> d = dialer.get();
-                return d.shutdown == null ? closed : closed.then(Mono.fromCompletionStage(d.shutdown)
-                        .timeout(timeout).onErrorResume(e -> Mono.empty()));
+                        : closing(c).timeout(timeout).onErrorResume(e -> Mono.empty());
+                Supplier<CompletionStage<Void>> shutdown = dialer.get().shutdown;
+                return shutdown == null ? closed : closed.then(Mono.fromCompletionStage(() -> shutdown.get()
+                                .thenApply(v -> v)).timeout(timeout).onErrorResume(e -> Mono.empty()));
             });
         }
     }
@@ -208,7 +220,8 @@ interface Connections {
         }
 
         @Override
-        public Mono<Void> closeSubscriptions(StatefulRedisPubSubConnection<byte[], byte[]> c, byte[] channel) {
+        public Mono<Void> closeSubscriptions(StatefulRedisPubSubConnection<byte[], byte[]> c, byte[] channel,
+                                             boolean stalled) {
             return c.reactive().unsubscribe(channel).onErrorResume(e -> Mono.empty());
         }
 

@@ -111,9 +111,10 @@ final class WakeUps {
     Flux<String> listen() {
         return sharded.flatMapMany(shard -> Flux.usingWhen(connections.openSubscriptions(),
                         c -> Flux.<String>create(sink -> open(c, shard, sink)),
-                        c -> connections.closeSubscriptions(c, channel),
-                        (c, error) -> connections.closeSubscriptions(c, channel),
-                        c -> connections.closeSubscriptions(c, channel)))
+                        c -> connections.closeSubscriptions(c, channel, false),
+                        (c, error) -> connections.closeSubscriptions(c, channel,
+                                error instanceof RedisCommandTimeoutException),
+                        c -> connections.closeSubscriptions(c, channel, false)))
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)));
     }
 
