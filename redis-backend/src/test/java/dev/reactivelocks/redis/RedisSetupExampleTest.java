@@ -86,14 +86,20 @@ class RedisSetupExampleTest {
                 .renewEvery(Duration.ofMillis(500))
                 .build();
         // end::redis-cluster-setup[]
+        // the slot is new: the first grant waits the restart grace (one lease)
+        grantOnceThenClose(locks, backend, () -> {
+            RedisClusterSupport.deleteKeys(client, prefix);
+            RedisClusterSupport.shutdown(client);
+        });
+    }
+
+    private static void grantOnceThenClose(LockService locks, RedisLockBackend backend, Runnable cleanup) {
         try {
-            // the slot is new: the first grant waits the restart grace (one lease)
             assertThat(locks.withLock("docs", Mono.just("done")).block(Duration.ofSeconds(15))).isEqualTo("done");
         } finally {
             locks.disposeLater().block(Duration.ofSeconds(15));
             backend.close().block(Duration.ofSeconds(15));
-            RedisClusterSupport.deleteKeys(client, prefix);
-            RedisClusterSupport.shutdown(client);
+            cleanup.run();
         }
     }
 
@@ -110,19 +116,16 @@ class RedisSetupExampleTest {
                 .commandTimeout(Duration.ofSeconds(2))   // longer: a transient error, and a new connection
                 .probeInterval(Duration.ofSeconds(1))    // PING, also while no lock is asked for
                 .build();
-        RedisLockBackend backend = RedisLockBackend.create(client, RedisURI.create(sentinels), config);
-        LockService locks = DistributedLockService.builder(backend)   // sentinels: "redis-sentinel://s1,s2,s3#mymaster"
-                .lease(Duration.ofSeconds(2))
-                .renewEvery(Duration.ofMillis(500))
-                .build();
+        RedisLockBackend backend = RedisLockBackend.create(client, RedisURI.create(sentinels), config);   // "redis-sentinel://s1,s2,s3#mymaster"
+        LockService locks = DistributedLockService.builder(backend).lease(Duration.ofSeconds(3)).build();
         // end::redis-sentinel-setup[]
-        try {
-            assertThat(locks.withLock("docs", Mono.just("done")).block(Duration.ofSeconds(15))).isEqualTo("done");
-        } finally {
-            locks.disposeLater().block(Duration.ofSeconds(15));
-            backend.close().block(Duration.ofSeconds(15));
+        grantOnceThenClose(locks, backend, () -> {
             client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-            deployment.close();
-        }
+            try {
+                deployment.close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
     }
 }
