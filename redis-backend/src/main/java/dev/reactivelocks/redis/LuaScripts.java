@@ -47,15 +47,18 @@ final class LuaScripts {
                 throw new UncheckedIOException("cannot read " + resource, e);
             }
         }
-        return new Script(source.toString());
+        return new Script(resources[resources.length - 1], source.toString());
     }
 
     /** A Lua script with its SHA-1 digest, computed once. */
     static final class Script {
+        /** The resource of the script's own part, e.g. {@code acquire.lua}. */
+        final String name;
         final String source;
         final String sha;
 
-        Script(String source) {
+        Script(String name, String source) {
+            this.name = name;
             this.source = source;
             this.sha = Names.sha1(source.getBytes(StandardCharsets.UTF_8));
         }

@@ -10,6 +10,7 @@ import dev.reactivelocks.spi.StoredLease;
 import dev.reactivelocks.spi.StoredLock;
 import io.lettuce.core.KeyScanArgs;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisURI;
@@ -17,6 +18,7 @@ import io.lettuce.core.ScanStream;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.reactive.RedisClusterReactiveCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.nio.charset.StandardCharsets;
@@ -26,6 +28,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
@@ -98,6 +103,16 @@ import reactor.core.publisher.Sinks;
  * channel of the backend that queued it: one message per hand-off, received by one process. Lettuce
  * re-subscribes after a reconnection, and every re-subscription emits {@link LockBackend#ANY_RELEASE}.
  *
+ * <p><b>Healing</b>: connecting plus each command may take at most {@link RedisLockConfig#commandTimeout()}; a
+ * command that takes longer fails with a transient {@link RedisCommandTimeoutException} (retried by the lock
+ * service within the caller's deadline). A {@code PING} every {@link RedisLockConfig#probeInterval()} checks the
+ * command connection (from the first operation on) and the pub/sub connection. A connection the backend opened
+ * that stalls is replaced by a new one; when even closing it does not complete in time, its endpoint is wedged
+ * and the backend opens its later connections with a {@link RedisClient} of its own, with new client
+ * resources and the options of the caller's client (standalone and Sentinel; on a cluster only the connection
+ * is replaced). Connections passed in by the caller are never closed or replaced: their stalls are reported
+ * as the timeout errors.
+ *
  * <p><b>Threading</b>: nothing blocks; results are signalled on Lettuce's event loop.
  */
 public final class RedisLockBackend implements LockBackend {
@@ -115,13 +130,20 @@ public final class RedisLockBackend implements LockBackend {
     private final Sinks.Empty<Void> closing = Sinks.empty();
     /** The wake-up messages, each parsed once: a token to wake, and the grant when it is a hand-off. */
     private final Flux<Signal> signals;
+    /** PINGs the command connection, from the first command until {@link #close()}. */
+    private final Flux<String> probe;
+    private final AtomicBoolean probing = new AtomicBoolean();
 
     private RedisLockBackend(Connections connections, RedisLockConfig config, boolean shardedIfSupported) {
         this.config = config;
         this.connections = connections;
         this.layout = new KeyLayout(config.prefixBytes(), connections.cluster());
         this.id = ascii(Long.toHexString(new SecureRandom().nextLong()));
-        this.wakeUps = new WakeUps(connections, layout, id, shardedIfSupported);
+        this.wakeUps = new WakeUps(connections, layout, id, shardedIfSupported, config);
+        this.probe = Flux.interval(config.probeInterval())
+                .concatMap(i -> withTimeout("PING", c -> c.ping()).onErrorResume(e -> Mono.empty()))
+                .takeUntilOther(closing.asMono())
+                .publish().refCount(1);
         this.signals = wakeUps.listen().map(Signal::parse).takeUntilOther(closing.asMono()).publish().refCount(1);
     }
 
@@ -139,7 +161,7 @@ public final class RedisLockBackend implements LockBackend {
         Objects.requireNonNull(client, "client");
         Objects.requireNonNull(uri, "uri");
         Objects.requireNonNull(config, "config");
-        return new RedisLockBackend(Connections.Opened.standalone(client, uri), config, false);
+        return new RedisLockBackend(Connections.Opened.standalone(client, uri, config.commandTimeout()), config, false);
     }
 
     /**
@@ -173,7 +195,7 @@ public final class RedisLockBackend implements LockBackend {
     public static RedisLockBackend create(RedisClusterClient client, RedisLockConfig config) {
         Objects.requireNonNull(client, "client");
         Objects.requireNonNull(config, "config");
-        return new RedisLockBackend(Connections.Opened.cluster(client), config, true);
+        return new RedisLockBackend(Connections.Opened.cluster(client, config.commandTimeout()), config, true);
     }
 
     /**
@@ -189,14 +211,16 @@ public final class RedisLockBackend implements LockBackend {
 
     /** A cluster backend that wakes waiters with plain pub/sub even on Redis 7 (the path of older clusters). */
     static RedisLockBackend withPlainPubSub(RedisClusterClient client, RedisLockConfig config) {
-        return new RedisLockBackend(Connections.Opened.cluster(client), config, false);
+        return new RedisLockBackend(Connections.Opened.cluster(client, config.commandTimeout()), config, false);
     }
 
     /**
      * A backend on connections to a standalone server that the caller opened (with {@link ByteArrayCodec})
      * and keeps owning: {@code commands} may be shared with the application, {@code subscriptions} is used
      * to subscribe to the backend's channel (other subscriptions on it are left alone). {@link #close()}
-     * unsubscribes but closes neither.
+     * unsubscribes but closes neither. A command that does not complete within
+     * {@link RedisLockConfig#commandTimeout()} fails with a transient error, but these connections are never
+     * replaced: healing them is the caller's decision.
      *
      * @param commands the connection for the scripts
      * @param subscriptions the pub/sub connection for release signals
@@ -495,9 +519,33 @@ public final class RedisLockBackend implements LockBackend {
 
     /** EVALSHA, and EVAL (which also loads the script) when the server does not know the script. */
     private <T> Mono<T> run(LuaScripts.Script script, ScriptOutputType type, byte[][] keys, byte[]... args) {
-        return connections.commands().flatMap(c -> c.<T>evalsha(script.sha, type, keys, args)
+        if (!probing.get() && probing.compareAndSet(false, true)) {
+            probe.subscribe();
+        }
+        return withTimeout(script.name, c -> c.<T>evalsha(script.sha, type, keys, args)
                 .onErrorResume(RedisNoScriptException.class, e -> c.eval(script.source, type, keys, args))
                 .next());
+    }
+
+    /**
+     * Runs {@code command} on the command connection; fails with a transient {@link RedisCommandTimeoutException}
+     * when connecting and the command together take longer than {@link RedisLockConfig#commandTimeout()}, and then
+     * reports the connection as stalled.
+     */
+    private <T> Mono<T> withTimeout(String what, Function<RedisClusterReactiveCommands<byte[], byte[]>, Mono<T>> command) {
+        Duration timeout = config.commandTimeout();
+        AtomicReference<@Nullable RedisClusterReactiveCommands<byte[], byte[]>> used = new AtomicReference<>();
+        return connections.commands().flatMap(c -> {
+            used.set(c);
+            return command.apply(c);
+        }).timeout(timeout, Mono.defer(() -> {
+            RedisClusterReactiveCommands<byte[], byte[]> c = used.get();
+            if (c != null) {
+                connections.stalled(c);
+            }
+            return Mono.error(new RedisCommandTimeoutException("Redis did not answer " + what + " within "
+                    + timeout.toMillis() + "ms; the connection is suspected to be stalled"));
+        }));
     }
 
     /**

@@ -30,13 +30,20 @@ public final class RedisLockConfig {
 
     private final String keyPrefix;
     private final @Nullable Duration restartGrace;
+    private final Duration commandTimeout;
+    private final Duration probeInterval;
 
     private RedisLockConfig(Builder b) {
         this.keyPrefix = b.keyPrefix;
         this.restartGrace = b.restartGrace;
+        this.commandTimeout = b.commandTimeout;
+        this.probeInterval = b.probeInterval;
     }
 
-    /** @return the defaults: prefix {@code reactivelocks:}, restart grace of one lease */
+    /**
+     * @return the defaults: prefix {@code reactivelocks:}, restart grace of one lease, command timeout of 2 seconds,
+     *         a health probe every second
+     */
     public static RedisLockConfig defaults() {
         return DEFAULTS;
     }
@@ -48,7 +55,7 @@ public final class RedisLockConfig {
 
     /** @return a builder starting from this configuration */
     public Builder toBuilder() {
-        Builder b = new Builder().keyPrefix(keyPrefix);
+        Builder b = new Builder().keyPrefix(keyPrefix).commandTimeout(commandTimeout).probeInterval(probeInterval);
         if (restartGrace != null) {
             b.restartGrace(restartGrace);
         }
@@ -68,6 +75,19 @@ public final class RedisLockConfig {
         return restartGrace;
     }
 
+    /**
+     * @return how long a command may take before it fails (as a transient error) and its connection is
+     *         considered stalled
+     */
+    public Duration commandTimeout() {
+        return commandTimeout;
+    }
+
+    /** @return how often the backend checks with {@code PING} that its connections still answer */
+    public Duration probeInterval() {
+        return probeInterval;
+    }
+
     byte[] prefixBytes() {
         return keyPrefix.getBytes(StandardCharsets.US_ASCII);
     }
@@ -75,7 +95,8 @@ public final class RedisLockConfig {
     @Override
     public String toString() {
         return "RedisLockConfig{keyPrefix=" + keyPrefix + ", restartGrace="
-                + (restartGrace == null ? "lease" : restartGrace) + "}";
+                + (restartGrace == null ? "lease" : restartGrace) + ", commandTimeout=" + commandTimeout
+                + ", probeInterval=" + probeInterval + "}";
     }
 
     /** Builds a {@link RedisLockConfig}. Not thread-safe. */
@@ -83,8 +104,47 @@ public final class RedisLockConfig {
 
         private String keyPrefix = "reactivelocks:";
         private @Nullable Duration restartGrace;
+        private Duration commandTimeout = Duration.ofSeconds(2);
+        private Duration probeInterval = Duration.ofSeconds(1);
 
         private Builder() {
+        }
+
+        /**
+         * How long one command (a lock script, a {@code PING}) may take. A command that takes longer fails with
+         * a transient error ({@link io.lettuce.core.RedisCommandTimeoutException}), which the lock service retries
+         * within the caller's timeout, and the connection it was sent on is replaced (when the backend opened
+         * it; see {@link RedisLockBackend}). Keep it well below the lease. Defaults to 2 seconds.
+         *
+         * @param commandTimeout positive
+         * @return this builder
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder commandTimeout(Duration commandTimeout) {
+            this.commandTimeout = positive(commandTimeout, "commandTimeout");
+            return this;
+        }
+
+        /**
+         * How often the backend sends {@code PING} on its command connection and on its pub/sub connection, so
+         * that a connection that stopped answering is noticed (after {@link #commandTimeout(Duration)}) and
+         * replaced even while no lock is asked for. Defaults to 1 second.
+         *
+         * @param probeInterval positive
+         * @return this builder
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder probeInterval(Duration probeInterval) {
+            this.probeInterval = positive(probeInterval, "probeInterval");
+            return this;
+        }
+
+        private static Duration positive(Duration d, String parameter) {
+            Objects.requireNonNull(d, parameter);
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(parameter + " must be > 0, was " + d);
+            }
+            return d;
         }
 
         /**

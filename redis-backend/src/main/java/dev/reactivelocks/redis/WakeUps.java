@@ -1,6 +1,7 @@
 package dev.reactivelocks.redis;
 
 import dev.reactivelocks.spi.LockBackend;
+import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.cluster.pubsub.RedisClusterPubSubAdapter;
 import io.lettuce.core.cluster.pubsub.StatefulRedisClusterPubSubConnection;
@@ -16,6 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
+import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.FluxSink;
 import reactor.core.publisher.Mono;
@@ -45,6 +47,7 @@ final class WakeUps {
     private static final byte[] SPUBLISH = "SPUBLISH".getBytes(StandardCharsets.US_ASCII);
 
     private final Connections connections;
+    private final RedisLockConfig config;
     private final KeyLayout layout;
     private final byte[] id;
     private final byte[] channel;
@@ -54,8 +57,9 @@ final class WakeUps {
     private final Set<Integer> slots = ConcurrentHashMap.newKeySet();
     private final AtomicReference<@Nullable Session> session = new AtomicReference<>();
 
-    WakeUps(Connections connections, KeyLayout layout, byte[] id, boolean shardedIfSupported) {
+    WakeUps(Connections connections, KeyLayout layout, byte[] id, boolean shardedIfSupported, RedisLockConfig config) {
         this.connections = connections;
+        this.config = config;
         this.layout = layout;
         this.id = id;
         this.channel = Names.concat(layout.wakePrefix("", false), id, new byte[0]);
@@ -107,16 +111,17 @@ final class WakeUps {
     Flux<String> listen() {
         return sharded.flatMapMany(shard -> Flux.usingWhen(connections.openSubscriptions(),
                         c -> Flux.<String>create(sink -> open(c, shard, sink)),
-                        c -> connections.closeSubscriptions(c, channel),
-                        (c, error) -> connections.closeSubscriptions(c, channel),
-                        c -> connections.closeSubscriptions(c, channel)))
+                        c -> connections.closeSubscriptions(c, channel, false),
+                        (c, error) -> connections.closeSubscriptions(c, channel,
+                                error instanceof RedisCommandTimeoutException),
+                        c -> connections.closeSubscriptions(c, channel, false)))
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)));
     }
 
     private void open(StatefulRedisPubSubConnection<byte[], byte[]> c, boolean shard, FluxSink<String> sink) {
         Session s = new Session(c, sink);
-        Disposable topology = connections.topologyChanges().subscribe(e -> sink.error(
-                new IllegalStateException("cluster topology changed: reopening the pub/sub connection")));
+        Disposable topology = Disposables.composite(connections.topologyChanges().subscribe(e -> sink.error(
+                new IllegalStateException("cluster topology changed: reopening the pub/sub connection"))), probe(c, sink));
         if (shard) {
             @SuppressWarnings("unchecked")
             StatefulRedisClusterPubSubConnection<byte[], byte[]> cluster = (StatefulRedisClusterPubSubConnection<byte[], byte[]>) c;
@@ -153,6 +158,18 @@ final class WakeUps {
             });
             c.reactive().subscribe(channel).subscribe(null, sink::error);
         }
+    }
+
+    /**
+     * PINGs the pub/sub connection every {@link RedisLockConfig#probeInterval()}; one that does not answer within
+     * {@link RedisLockConfig#commandTimeout()} fails the session, which opens a new connection.
+     */
+    private Disposable probe(StatefulRedisPubSubConnection<byte[], byte[]> c, FluxSink<String> sink) {
+        Duration timeout = config.commandTimeout();
+        return Flux.interval(config.probeInterval())
+                .concatMap(i -> c.reactive().ping().timeout(timeout, Mono.error(() -> new RedisCommandTimeoutException(
+                        "Redis did not answer PING on the pub/sub connection within " + timeout.toMillis() + "ms"))))
+                .subscribe(null, sink::error);
     }
 
     /** One open pub/sub connection with sharded channels: which slots it subscribed. */

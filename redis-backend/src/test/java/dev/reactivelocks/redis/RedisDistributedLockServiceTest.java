@@ -61,7 +61,7 @@ class RedisDistributedLockServiceTest extends DistributedLockServiceContract {
 
     @Override
     protected long liveLeases(String name) {
-        return RedisTestSupport.orZero(admin.sync().hlen(RedisTestSupport.key(prefix, name, "lock")));
+        return RedisTestSupport.liveLeases(admin, prefix, name);
     }
 
     @Test

@@ -12,10 +12,10 @@ import org.junit.jupiter.api.Test;
  * exclusive, while their connections are killed at random ({@code CLIENT KILL}); exclusion must hold
  * throughout and nearly every body must finish.
  *
- * <p>Known failure outside this library: under this rate of {@code CLIENT KILL}, Lettuce 7.7 can wedge a
- * connection's endpoint for good (a thread spins in {@code SharedLock.incrementWriters} while the endpoint
- * is stuck in exclusive mode; Lettuce issues 3804 and 3880). The services on that connection then stop
- * reaching Redis and the test fails after its five-minute bound; a thread dump shows the spinning thread.
+ * <p>Under this rate of {@code CLIENT KILL}, Lettuce 7.7 can wedge a connection's endpoint for good (a thread
+ * spins in {@code SharedLock.incrementWriters} while the endpoint is stuck in exclusive mode; Lettuce issues 3804
+ * and 3880). The backend's command timeout and health probe notice it and replace the connection, with a client
+ * of new resources when the endpoint cannot even be closed (see {@link RedisConnectionHealingTest}).
  */
 @Tag("loops")
 class RedisExclusionStressTest {

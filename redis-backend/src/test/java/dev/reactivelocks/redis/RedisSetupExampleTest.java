@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.testkit.servers.RedisClusterProcess;
+import dev.reactivelocks.testkit.servers.RedisSentinelProcess;
 import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
@@ -26,7 +27,7 @@ class RedisSetupExampleTest {
     @Test
     void theGuideShowsTheseSamplesVerbatim() throws IOException {
         String source = Files.readString(Path.of("src/test/java/dev/reactivelocks/redis/RedisSetupExampleTest.java"));
-        for (String tag : List.of("redis-setup", "redis-cluster-setup")) {
+        for (String tag : List.of("redis-setup", "redis-cluster-setup", "redis-sentinel-setup")) {
             String region = source.substring(source.indexOf('\n', source.indexOf("// tag::" + tag + "[]")) + 1,
                     source.indexOf("        // end::" + tag + "[]"));
             String sample = region.lines().map(l -> l.length() >= 8 ? l.substring(8) : l.strip())
@@ -85,14 +86,46 @@ class RedisSetupExampleTest {
                 .renewEvery(Duration.ofMillis(500))
                 .build();
         // end::redis-cluster-setup[]
+        // the slot is new: the first grant waits the restart grace (one lease)
+        grantOnceThenClose(locks, backend, () -> {
+            RedisClusterSupport.deleteKeys(client, prefix);
+            RedisClusterSupport.shutdown(client);
+        });
+    }
+
+    private static void grantOnceThenClose(LockService locks, RedisLockBackend backend, Runnable cleanup) {
         try {
-            // the slot is new: the first grant waits the restart grace (one lease)
             assertThat(locks.withLock("docs", Mono.just("done")).block(Duration.ofSeconds(15))).isEqualTo("done");
         } finally {
             locks.disposeLater().block(Duration.ofSeconds(15));
             backend.close().block(Duration.ofSeconds(15));
-            RedisClusterSupport.deleteKeys(client, prefix);
-            RedisClusterSupport.shutdown(client);
+            cleanup.run();
         }
+    }
+
+    @Test
+    void sentinelSetUpAsDocumented() throws Exception {
+        RedisSentinelProcess.assumeExecutable();
+        RedisSentinelProcess deployment = RedisSentinelProcess.start();   // a local master, replica and sentinel
+        String sentinels = deployment.url();
+        String prefix = RedisTestSupport.uniquePrefix("docs-sentinel");
+        // tag::redis-sentinel-setup[]
+        RedisClient client = RedisClient.create();
+        RedisLockConfig config = RedisLockConfig.builder()
+                .keyPrefix(prefix)
+                .commandTimeout(Duration.ofSeconds(2))   // longer: a transient error, and a new connection
+                .probeInterval(Duration.ofSeconds(1))    // PING, also while no lock is asked for
+                .build();
+        RedisLockBackend backend = RedisLockBackend.create(client, RedisURI.create(sentinels), config);   // "redis-sentinel://s1,s2,s3#mymaster"
+        LockService locks = DistributedLockService.builder(backend).lease(Duration.ofSeconds(3)).build();
+        // end::redis-sentinel-setup[]
+        grantOnceThenClose(locks, backend, () -> {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            try {
+                deployment.close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
     }
 }

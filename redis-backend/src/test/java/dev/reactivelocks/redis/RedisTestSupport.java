@@ -49,6 +49,11 @@ final class RedisTestSupport {
         return prefix + "{" + name + "}:" + kind;
     }
 
+    /** How many leases (live, or expired and not yet removed) the lock hash of {@code name} holds. */
+    static long liveLeases(StatefulRedisConnection<String, String> admin, String prefix, String name) {
+        return orZero(admin.sync().hlen(key(prefix, name, "lock")));
+    }
+
     /** A count that Redis may answer as null, as a number. */
     static long orZero(Long count) {
         return count == null ? 0 : count;

@@ -284,7 +284,8 @@ public final class RedisClusterProcess implements AutoCloseable {
         }
     }
 
-    private static void await(String what, BooleanSupplier condition) throws IOException, InterruptedException {
+    /** Waits until {@code condition} holds (exceptions count as not yet), polling; 30 seconds at most. */
+    static void await(String what, BooleanSupplier condition) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + SETTLE.toNanos();
         RuntimeException last = null;
         while (System.nanoTime() < deadline) {

@@ -31,13 +31,15 @@ public final class RedisServerProcess implements AutoCloseable {
 
     private final int port;
     private final Path dir;
+    private final List<String> leading;
     private final List<String> options;
     private @Nullable Process process;
     private @Nullable Watchdog watchdog;
 
-    private RedisServerProcess(int port, Path dir, List<String> options) {
+    private RedisServerProcess(int port, Path dir, List<String> leading, List<String> options) {
         this.port = port;
         this.dir = dir;
+        this.leading = leading;
         this.options = options;
     }
 
@@ -52,10 +54,16 @@ public final class RedisServerProcess implements AutoCloseable {
 
     /** Starts a server with more {@code redis-server} options, in a directory named after {@code kind}. */
     static RedisServerProcess start(String kind, List<String> options) throws IOException, InterruptedException {
+        return start(kind, List.of(), options);
+    }
+
+    /** Starts a server with arguments before the port (such as a configuration file) and more options after. */
+    static RedisServerProcess start(String kind, List<String> leading, List<String> options)
+            throws IOException, InterruptedException {
         IOException last = null;
         for (int attempt = 0; attempt < 3; attempt++) {   // the free port may be taken before redis-server binds it
             RedisServerProcess server = new RedisServerProcess(ServerSupport.freePort(), ServerSupport.newWorkDirectory(kind),
-                    options);
+                    leading, options);
             try {
                 server.launch();
                 return server;
@@ -111,7 +119,9 @@ public final class RedisServerProcess implements AutoCloseable {
     private void launch() throws IOException, InterruptedException {
         Files.createDirectories(dir);
         Path log = dir.resolve("redis.log");
-        List<String> command = new java.util.ArrayList<>(List.of(executable().toString(), "--port", Integer.toString(port),
+        List<String> command = new java.util.ArrayList<>(List.of(executable().toString()));
+        command.addAll(leading);
+        command.addAll(List.of("--port", Integer.toString(port),
                 "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
                 "--dir", dir.toString()));
         command.addAll(options);

@@ -1,0 +1,59 @@
+package dev.reactivelocks.redis;
+
+import dev.reactivelocks.contract.DistributedLockServiceContract;
+import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.spi.LockBackend;
+import dev.reactivelocks.testkit.servers.RedisSentinelProcess;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+
+/**
+ * {@link DistributedLockService} over a Sentinel deployment started for the tests (a master, a replica and a
+ * sentinel, {@link RedisSentinelProcess}): the {@link DistributedLockServiceContract} with two services, each
+ * reaching the master through a {@code redis-sentinel://} URI.
+ */
+class RedisSentinelDistributedLockServiceTest extends DistributedLockServiceContract {
+
+    private static RedisSentinelProcess sentinel;
+    private static RedisClient client;
+    private static StatefulRedisConnection<String, String> admin;
+    private static final String PREFIX = RedisTestSupport.uniquePrefix("sentinel");
+    private static final RedisLockConfig CONFIG = RedisLockConfig.builder().keyPrefix(PREFIX)
+            .restartGrace(Duration.ZERO).build();
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        RedisSentinelProcess.assumeExecutable();
+        sentinel = RedisSentinelProcess.start();
+        client = RedisClient.create();
+        admin = client.connect(sentinel.uri("rl-sentinel-admin"));
+    }
+
+    @AfterAll
+    static void tearDown() throws Exception {
+        if (sentinel != null) {   // the servers go with their keys
+            admin.close();
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            sentinel.close();
+        }
+    }
+
+    /** Redis records no grant times. */
+    @Override
+    protected boolean storeRecordsGrantTimes() {
+        return false;
+    }
+
+    @Override
+    protected LockBackend newBackend(String clientName) {
+        return RedisLockBackend.create(client, sentinel.uri(clientName), CONFIG);
+    }
+
+    @Override
+    protected long liveLeases(String name) {
+        return RedisTestSupport.liveLeases(admin, PREFIX, name);
+    }
+}
