@@ -196,7 +196,7 @@ public abstract class DistributedLockServiceContract {
         List<String> order = new CopyOnWriteArrayList<>();
         List<LockHandle> later = new CopyOnWriteArrayList<>();
         b.acquire("pool", two).doOnNext(h -> order.add("b")).subscribe(later::add);
-        awaitLiveOrQueued(() -> liveLeases("pool") == 2);
+        inspectUntil(b, "pool", i -> i.waiting().orElse(0) >= 1);   // b's waiter is queued in the store
         a.acquire("pool", two).doOnNext(h -> order.add("a")).subscribe(later::add);
         StepVerifier.create(Mono.delay(Duration.ofMillis(300))).expectNextCount(1).verifyComplete();
         assertThat(later).as("both permits are taken").isEmpty();
