@@ -61,7 +61,10 @@ class RunIT {
 
         assertThat(result.stderr()).isEmpty();
         assertThat(result.exitCode()).isEqualTo(0);
-        assertThat(result.stdout()).isEqualTo("nightly  held (exclusive)\n");
+        assertThat(result.stdout().lines()).hasSize(2);
+        assertThat(result.stdout().lines().skip(1).findFirst()).hasValueSatisfying(line -> assertThat(line)
+                .as("held exclusively by the run process (host:pid), as seen by the child's list")
+                .matches("nightly  EXCLUSIVE  1 +0 +- +- +- +\\S+:\\d+"));
     }
 
     @Test
