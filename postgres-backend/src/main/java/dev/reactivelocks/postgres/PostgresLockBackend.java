@@ -210,21 +210,14 @@ public final class PostgresLockBackend implements LockBackend {
 
     @Override
     public Mono<BackendLease> tryAcquirePermit(String name, int permits, String token, Duration lease) {
-        return acquire(name, LockMode.SHARED, checkPermits(permits), token, lease, Duration.ZERO);
+        return acquire(name, LockMode.SHARED, Permits.check(permits), token, lease, Duration.ZERO);
     }
 
     @Override
     public Mono<BackendLease> acquireOrQueuePermit(String name, int permits, String token, Duration lease,
                                                    Duration keepQueued) {
         checkKeepQueued(keepQueued);
-        return acquire(name, LockMode.SHARED, checkPermits(permits), token, lease, keepQueued);
-    }
-
-    private static int checkPermits(int permits) {
-        if (permits < 1) {
-            throw new IllegalArgumentException("permits must be >= 1, was " + permits);
-        }
-        return permits;
+        return acquire(name, LockMode.SHARED, Permits.check(permits), token, lease, keepQueued);
     }
 
     private static void checkKeepQueued(Duration keepQueued) {

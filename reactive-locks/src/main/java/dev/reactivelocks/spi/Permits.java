@@ -13,6 +13,21 @@ public final class Permits {
     }
 
     /**
+     * Checks the {@code permits} argument of {@link LockBackend#tryAcquirePermit} and
+     * {@link LockBackend#acquireOrQueuePermit}.
+     *
+     * @param permits how many holders the name admits together
+     * @return {@code permits}
+     * @throws IllegalArgumentException if {@code permits < 1}
+     */
+    public static int check(int permits) {
+        if (permits < 1) {
+            throw new IllegalArgumentException("permits must be >= 1, was " + permits);
+        }
+        return permits;
+    }
+
+    /**
      * @param name the lock name
      * @param mode the mode asked for ({@link LockMode#SHARED} for a permit)
      * @param asked the permits asked for, 0 for a plain lock
