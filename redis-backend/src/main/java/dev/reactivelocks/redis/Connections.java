@@ -1,17 +1,19 @@
 package dev.reactivelocks.redis;
 
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.reactive.RedisClusterReactiveCommands;
-import io.lettuce.core.cluster.event.ClusterTopologyChangedEvent;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
@@ -19,6 +21,7 @@ import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Schedulers;
 
 /** Where a backend's connections come from, and who closes them. */
@@ -41,7 +44,10 @@ interface Connections {
     /** Whether the server is a Redis Cluster. */
     boolean cluster();
 
-    /** Emits when the client saw the cluster topology change; never on a standalone server. */
+    /**
+     * Emits when the pub/sub connection is to be reopened: the client saw the cluster topology change (never on a
+     * standalone server), or the backend moved to a new client.
+     */
     Flux<Object> topologyChanges();
 
     /**
@@ -53,101 +59,167 @@ interface Connections {
     }
 
     /**
-     * Reports that {@code commands} (from {@link #commands()}) stopped completing commands: a connection the
-     * backend opened is replaced; one of the caller is kept.
+     * Reports that {@code commands} (from {@link #commands()}) stopped completing commands, or, when null, that opening
+     * the command connection did not complete in time: a connection the backend opened is replaced; one of the caller
+     * is kept.
      */
-    void stalled(RedisClusterReactiveCommands<byte[], byte[]> commands);
+    void stalled(@Nullable RedisClusterReactiveCommands<byte[], byte[]> commands);
+
+    /** Reports that a connection of the backend answered a command (a reply, or an error reply). */
+    void answered();
 
     /** Closes the connections the backend opened. */
     Mono<Void> close();
 
     /**
-     * Connections opened (without blocking) by the backend with a client of the caller, and closed by it.
+     * Connections opened (without blocking) by the backend, first with a client of the caller, and closed by it.
      *
-     * <p>Healing: a command connection reported {@link #stalled} is replaced by a new one at the next command,
-     * and closed. When closing a stalled connection does not complete within the command timeout either, its
-     * endpoint is wedged (and an event loop of the client may be with it): the backend then opens its later
-     * connections with a client of its own, with new client resources (standalone and Sentinel only; a
-     * cluster client's topology cannot be copied), and shuts that client down on {@link #close()}.
+     * <p>Healing: a command connection reported {@link #stalled} (or one whose opening took longer than the command
+     * timeout) is replaced by a new one at the next command, and closed; a pub/sub connection given back as stalled
+     * is closed, and the next {@link #openSubscriptions()} opens a new one. The client is <em>wedged</em> when a
+     * replacement stalls too before any connection of the client answered again, or when closing a stalled
+     * connection does not complete within the command timeout (its I/O thread no longer runs). The backend then
+     * moves to a client of its own with new client resources and the caller's client options: later connections
+     * are opened with it, the pub/sub connection is reopened on it ({@link #topologyChanges()} emits), and a
+     * client of its own that it leaves is shut down. It shuts its current client down on {@link #close()}; the
+     * caller's client is never shut down.
      */
     final class Opened<C extends StatefulConnection<byte[], byte[]>> implements Connections {
-        private final AtomicReference<Dialer<C>> dialer;
         private final Function<C, RedisClusterReactiveCommands<byte[], byte[]>> reactive;
-        private final AtomicReference<Mono<C>> current = new AtomicReference<>();
-        private final AtomicReference<@Nullable C> opened = new AtomicReference<>();
-        private final AtomicBoolean ownClient = new AtomicBoolean();
         private final boolean cluster;
-        private final Flux<Object> topologyChanges;
         private final Duration timeout;
+        private final AtomicReference<Generation<C>> generation;
+        private final AtomicReference<Attempt<C>> current = new AtomicReference<>();
+        /** Pub/sub connections opened while the client was suspected: replacements of a stalled one. */
+        private final Set<StatefulRedisPubSubConnection<byte[], byte[]>> replacements = ConcurrentHashMap.newKeySet();
+        private final Sinks.Many<Object> moved = Sinks.many().multicast().directBestEffort();
+        private final AtomicBoolean moving = new AtomicBoolean();
+        private volatile boolean closed;
 
         private Opened(Dialer<C> dialer, Function<C, RedisClusterReactiveCommands<byte[], byte[]>> reactive,
-                       boolean cluster, Flux<Object> topologyChanges, Duration timeout) {
-            this.dialer = new AtomicReference<>(dialer);
+                       boolean cluster, Duration timeout) {
+            this.generation = new AtomicReference<>(new Generation<>(dialer));
             this.reactive = reactive;
             this.cluster = cluster;
-            this.topologyChanges = topologyChanges;
             this.timeout = timeout;
-            current.set(connect());
+            current.set(new Attempt<>(generation.get(), false));
         }
 
         static Connections standalone(RedisClient client, RedisURI uri, Duration timeout) {
-            return new Opened<StatefulRedisConnection<byte[], byte[]>>(Dialer.standalone(client, uri),
-                    StatefulRedisConnection::reactive, false, Flux.never(), timeout);
+            return new Opened<>(Dialer.standalone(client, uri, false), StatefulRedisConnection::reactive, false,
+                    timeout);
         }
 
         static Connections cluster(RedisClusterClient client, Duration timeout) {
-            // connectAsync needs the topology: load it (without blocking) first
-            Dialer<StatefulRedisClusterConnection<byte[], byte[]>> dialer = new Dialer<>(
-                    () -> client.refreshPartitionsAsync().thenCompose(v -> client.connectAsync(CODEC)),
-                    () -> client.refreshPartitionsAsync().thenCompose(v -> client.connectPubSubAsync(CODEC)), null, null);
-            return new Opened<>(dialer, StatefulRedisClusterConnection::reactive, true,
-                    client.getResources().eventBus().get().filter(ClusterTopologyChangedEvent.class::isInstance)
-                            .cast(Object.class), timeout);
-        }
-
-        private Mono<C> connect() {
-            return Mono.defer(() -> Mono.fromCompletionStage(dialer.get().connect))
-                    .doOnNext(opened::set)
-                    .cache(v -> Duration.ofMillis(Long.MAX_VALUE), error -> Duration.ZERO, () -> Duration.ZERO);
+            return new Opened<>(Dialer.cluster(client, false), StatefulRedisClusterConnection::reactive, true, timeout);
         }
 
         @Override
         public Mono<RedisClusterReactiveCommands<byte[], byte[]>> commands() {
-            return Mono.defer(current::get).map(reactive);
+            return Mono.defer(() -> current.get().connection).map(reactive);
         }
 
         @Override
-        public void stalled(RedisClusterReactiveCommands<byte[], byte[]> commands) {
-            Mono<C> was = current.get();
-            C c = opened.get();
-            if (c != null && reactive.apply(c) == commands && current.compareAndSet(was, connect())) {
-                opened.compareAndSet(c, null);
-                retire(c);
+        public void answered() {
+            generation.get().suspect = false;
+        }
+
+        @Override
+        public void stalled(@Nullable RedisClusterReactiveCommands<byte[], byte[]> commands) {
+            Attempt<C> was = current.get();
+            C c = was.opened;
+            boolean same = commands == null
+                    ? c == null && System.nanoTime() - was.created >= timeout.toNanos()   // opening it stalled
+                    : c != null && reactive.apply(c) == commands;
+            Generation<C> g = was.generation;
+            if (!same || !current.compareAndSet(was, new Attempt<>(g, true))) {
+                return;
+            }
+            boolean wedged = g.stalled(was.replacement);
+            if (c != null) {
+                retire(c, g, wedged);
+            } else {
+                // opened late: close it then
+                was.connection.subscribe(late -> closing(late).subscribe(null, e -> { }), e -> { });
+                if (wedged) {
+                    move(g);
+                }
             }
         }
 
-        /** Closes a connection that stopped answering; when even that does not complete, its endpoint is wedged. */
-        private void retire(StatefulConnection<byte[], byte[]> c) {
-            closing(c).timeout(timeout)
-                    .subscribe(null, e -> {
-                        Dialer<C> d = dialer.get();
-                        if (d.fresh != null && ownClient.compareAndSet(false, true)) {
-                            // creating client resources reads system properties and files: off the event loops
-                            Mono.fromCallable(d.fresh::get).subscribeOn(Schedulers.boundedElastic())
-                                    .subscribe(dialer::set, error -> ownClient.set(false));
+        /** Closes a connection that stopped answering; when the client is wedged or closing stalls too, moves on. */
+        private void retire(StatefulConnection<byte[], byte[]> c, Generation<C> g, boolean wedged) {
+            if (wedged) {
+                move(g);
+            }
+            closing(c).timeout(timeout).subscribe(null, e -> move(g));
+        }
+
+        /** Moves to a client of the backend's own with new client resources, unless it already left {@code from}. */
+        private void move(Generation<C> from) {
+            if (closed || generation.get() != from || !moving.compareAndSet(false, true)) {
+                return;
+            }
+            // creating client resources reads system properties and files: off the event loops
+            Mono.fromCallable(() -> new Generation<>(from.dialer.fresh().get()))
+                    .subscribeOn(Schedulers.boundedElastic())
+                    .subscribe(to -> {
+                        generation.set(to);
+                        Attempt<C> left = current.getAndSet(new Attempt<>(to, false));
+                        moving.set(false);
+                        left.connection.subscribe(c -> closing(c).timeout(timeout).subscribe(null, e -> { }),
+                                e -> { });
+                        if (closed) {
+                            shutdown(to.dialer).subscribe();
+                            return;
                         }
-                    });
+                        moved.tryEmitNext("the backend moved to a Redis client with new client resources");
+                        shutdown(from.dialer).subscribe();
+                    }, error -> moving.set(false));
+        }
+
+        /** Shuts down a client of the backend's own (never the caller's), giving up after the command timeout. */
+        private Mono<Void> shutdown(Dialer<C> dialer) {
+            Supplier<CompletionStage<Void>> shutdown = dialer.shutdown();
+            return shutdown == null ? Mono.empty() : Mono.fromCompletionStage(() -> shutdown.get().thenApply(v -> v))
+                    .timeout(timeout).onErrorResume(e -> Mono.empty());
         }
 
         @Override
         public Mono<StatefulRedisPubSubConnection<byte[], byte[]>> openSubscriptions() {
-            return Mono.defer(() -> Mono.fromCompletionStage(dialer.get().subscriptions)).map(c -> c);
+            return Mono.defer(() -> {
+                Generation<C> g = generation.get();
+                boolean replacement = g.suspect;
+                CompletionStage<? extends StatefulRedisPubSubConnection<byte[], byte[]>> opening =
+                        g.dialer.subscriptions().get();
+                return Mono.fromCompletionStage(opening).<StatefulRedisPubSubConnection<byte[], byte[]>>map(c -> c)
+                        .doOnNext(c -> {
+                            if (replacement) {
+                                replacements.add(c);
+                            }
+                        })
+                        .timeout(timeout, Mono.defer(() -> {
+                            opening.thenAccept(late -> closing(late).subscribe(null, e -> { }));
+                            if (g.stalled(replacement)) {
+                                move(g);
+                            }
+                            return Mono.error(new RedisCommandTimeoutException("Redis did not complete opening a"
+                                    + " pub/sub connection within " + timeout.toMillis() + "ms"));
+                        }));
+            });
         }
 
         @Override
         public Mono<Void> closeSubscriptions(StatefulRedisPubSubConnection<byte[], byte[]> c, byte[] channel,
                                              boolean stalled) {
-            return stalled ? Mono.fromRunnable(() -> retire(c)) : closing(c).onErrorResume(e -> Mono.empty());
+            boolean replacement = replacements.remove(c);
+            if (stalled) {
+                return Mono.fromRunnable(() -> {
+                    Generation<C> g = generation.get();
+                    retire(c, g, g.stalled(replacement));
+                });
+            }
+            return closing(c).timeout(timeout).onErrorResume(e -> Mono.empty());
         }
 
         @Override
@@ -157,40 +229,62 @@ interface Connections {
 
         @Override
         public Flux<Object> topologyChanges() {
-            return topologyChanges;
+            return Flux.merge(Flux.defer(() -> generation.get().dialer.topologyChanges()), moved.asFlux());
         }
 
         @Override
         public Mono<Void> close() {
             return Mono.defer(() -> {
-                current.set(Mono.error(new IllegalStateException("the Redis lock backend is closed")));
-                C c = opened.getAndSet(null);
-                Mono<Void> closed = c == null ? Mono.empty()
+                closed = true;
+                Attempt<C> last = current.getAndSet(new Attempt<>(generation.get(), false, Mono.error(
+                        new IllegalStateException("the Redis lock backend is closed"))));
+                C c = last.opened;
+                Mono<Void> closedConnection = c == null ? Mono.empty()
                         : closing(c).timeout(timeout).onErrorResume(e -> Mono.empty());
-                Supplier<CompletionStage<Void>> shutdown = dialer.get().shutdown;
-                return shutdown == null ? closed : closed.then(Mono.fromCompletionStage(() -> shutdown.get()
-                                .thenApply(v -> v)).timeout(timeout).onErrorResume(e -> Mono.empty()));
+                return closedConnection.then(Mono.defer(() -> shutdown(generation.get().dialer)));
             });
         }
-    }
 
-    /**
-     * How connections are opened: with the caller's client, or with a client of the backend's own
-     * ({@code shutdown} set), and how to get such a client with new resources ({@code fresh}, when possible).
-     */
-    record Dialer<C>(Supplier<CompletionStage<C>> connect,
-                     Supplier<CompletionStage<? extends StatefulRedisPubSubConnection<byte[], byte[]>>> subscriptions,
-                     @Nullable Supplier<CompletionStage<Void>> shutdown,
-                     @Nullable Supplier<Dialer<C>> fresh) {
+        /** One client in use: its dialer, and whether a connection of it stalled and none answered since. */
+        private static final class Generation<C> {
+            final Dialer<C> dialer;
+            volatile boolean suspect;
 
-        static Dialer<StatefulRedisConnection<byte[], byte[]>> standalone(RedisClient client, RedisURI uri) {
-            return new Dialer<>(() -> client.connectAsync(CODEC, uri), () -> client.connectPubSubAsync(CODEC, uri), null,
-                    () -> {
-                        RedisClient own = RedisClient.create();   // owns its new client resources
-                        own.setOptions(client.getOptions());
-                        Dialer<StatefulRedisConnection<byte[], byte[]>> d = standalone(own, uri);
-                        return new Dialer<>(d.connect, d.subscriptions, own::shutdownAsync, null);
-                    });
+            Generation(Dialer<C> dialer) {
+                this.dialer = dialer;
+            }
+
+            /**
+             * A connection of this client stalled; {@code replacement}: it was opened after an earlier stall.
+             *
+             * @return whether the client is wedged: a replacement stalled too before any connection answered
+             */
+            boolean stalled(boolean replacement) {
+                boolean wedged = replacement && suspect;
+                suspect = true;
+                return wedged;
+            }
+        }
+
+        /** One command connection of a client: opened at the first command, then kept until it is replaced. */
+        private static final class Attempt<C> {
+            final Generation<C> generation;
+            /** Created when an earlier connection of the client stalled. */
+            final boolean replacement;
+            final long created = System.nanoTime();
+            final Mono<C> connection;
+            volatile @Nullable C opened;
+
+            Attempt(Generation<C> generation, boolean replacement) {
+                this(generation, replacement, Mono.defer(() -> Mono.fromCompletionStage(generation.dialer.connect())));
+            }
+
+            Attempt(Generation<C> generation, boolean replacement, Mono<C> opening) {
+                this.generation = generation;
+                this.replacement = replacement;
+                this.connection = opening.doOnNext(c -> opened = c)
+                        .cache(v -> Duration.ofMillis(Long.MAX_VALUE), error -> Duration.ZERO, () -> Duration.ZERO);
+            }
         }
     }
 
@@ -210,8 +304,13 @@ interface Connections {
         }
 
         @Override
-        public void stalled(RedisClusterReactiveCommands<byte[], byte[]> commands) {
+        public void stalled(@Nullable RedisClusterReactiveCommands<byte[], byte[]> commands) {
             // the caller's connection: the timed-out command failed, the connection stays the caller's
+        }
+
+        @Override
+        public void answered() {
+            // nothing to decide: the caller's connections are never replaced
         }
 
         @Override

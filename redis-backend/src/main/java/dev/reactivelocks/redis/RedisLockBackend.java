@@ -530,12 +530,9 @@ public final class RedisLockBackend implements LockBackend {
         AtomicReference<@Nullable RedisClusterReactiveCommands<byte[], byte[]>> used = new AtomicReference<>();
         return connections.commands().flatMap(c -> {
             used.set(c);
-            return command.apply(c);
+            return command.apply(c).doOnTerminate(connections::answered);
         }).timeout(timeout, Mono.defer(() -> {
-            RedisClusterReactiveCommands<byte[], byte[]> c = used.get();
-            if (c != null) {
-                connections.stalled(c);
-            }
+            connections.stalled(used.get());   // null: opening the connection stalled
             return Mono.error(new RedisCommandTimeoutException("Redis did not answer " + what + " within "
                     + timeout.toMillis() + "ms; the connection is suspected to be stalled"));
         }));

@@ -121,7 +121,8 @@ final class WakeUps {
     private void open(StatefulRedisPubSubConnection<byte[], byte[]> c, boolean shard, FluxSink<String> sink) {
         Session s = new Session(c, sink);
         Disposable topology = Disposables.composite(connections.topologyChanges().subscribe(e -> sink.error(
-                new IllegalStateException("cluster topology changed: reopening the pub/sub connection"))), probe(c, sink));
+                new IllegalStateException((e instanceof String reason ? reason : "cluster topology changed")
+                        + ": reopening the pub/sub connection"))), probe(c, sink));
         if (shard) {
             @SuppressWarnings("unchecked")
             StatefulRedisClusterPubSubConnection<byte[], byte[]> cluster = (StatefulRedisClusterPubSubConnection<byte[], byte[]>) c;
@@ -169,6 +170,7 @@ final class WakeUps {
         return Flux.interval(config.probeInterval())
                 .concatMap(i -> c.reactive().ping().timeout(timeout, Mono.error(() -> new RedisCommandTimeoutException(
                         "Redis did not answer PING on the pub/sub connection within " + timeout.toMillis() + "ms"))))
+                .doOnNext(pong -> connections.answered())
                 .subscribe(null, sink::error);
     }
 
