@@ -11,7 +11,7 @@ import io.lettuce.core.cluster.api.reactive.RedisClusterReactiveCommands;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.time.Duration;
-import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -90,8 +90,9 @@ interface Connections {
         private final Duration timeout;
         private final AtomicReference<Generation<C>> generation;
         private final AtomicReference<Attempt<C>> current = new AtomicReference<>();
-        /** Pub/sub connections opened while the client was suspected: replacements of a stalled one. */
-        private final Set<StatefulRedisPubSubConnection<byte[], byte[]>> replacements = ConcurrentHashMap.newKeySet();
+        /** The open pub/sub connections: of which client, and whether each replaced a stalled one. */
+        private final Map<StatefulRedisPubSubConnection<byte[], byte[]>, Origin<C>> subscriptions =
+                new ConcurrentHashMap<>();
         private final Sinks.Many<Object> moved = Sinks.many().multicast().directBestEffort();
         private final AtomicBoolean moving = new AtomicBoolean();
         private volatile boolean closed;
@@ -121,7 +122,10 @@ interface Connections {
 
         @Override
         public void answered() {
-            generation.get().suspect = false;
+            Generation<C> g = generation.get();
+            if (g.suspect) {
+                g.suspect = false;
+            }
         }
 
         @Override
@@ -169,13 +173,18 @@ interface Connections {
                         moving.set(false);
                         left.connection.subscribe(c -> closing(c).timeout(timeout).subscribe(null, e -> { }),
                                 e -> { });
-                        if (closed) {
+                        shutdown(from.dialer).subscribe();
+                        if (closed) {   // close() may have shut down the client it found before this one
+                            current.set(closedAttempt(to));
                             shutdown(to.dialer).subscribe();
                             return;
                         }
                         moved.tryEmitNext("the backend moved to a Redis client with new client resources");
-                        shutdown(from.dialer).subscribe();
                     }, error -> moving.set(false));
+        }
+
+        private Attempt<C> closedAttempt(Generation<C> g) {
+            return new Attempt<>(g, false, Mono.error(new IllegalStateException("the Redis lock backend is closed")));
         }
 
         /** Shuts down a client of the backend's own (never the caller's), giving up after the command timeout. */
@@ -193,11 +202,7 @@ interface Connections {
                 CompletionStage<? extends StatefulRedisPubSubConnection<byte[], byte[]>> opening =
                         g.dialer.subscriptions().get();
                 return Mono.fromCompletionStage(opening).<StatefulRedisPubSubConnection<byte[], byte[]>>map(c -> c)
-                        .doOnNext(c -> {
-                            if (replacement) {
-                                replacements.add(c);
-                            }
-                        })
+                        .doOnNext(c -> subscriptions.put(c, new Origin<>(g, replacement)))
                         .timeout(timeout, Mono.defer(() -> {
                             opening.thenAccept(late -> closing(late).subscribe(null, e -> { }));
                             if (g.stalled(replacement)) {
@@ -212,12 +217,10 @@ interface Connections {
         @Override
         public Mono<Void> closeSubscriptions(StatefulRedisPubSubConnection<byte[], byte[]> c, byte[] channel,
                                              boolean stalled) {
-            boolean replacement = replacements.remove(c);
-            if (stalled) {
-                return Mono.fromRunnable(() -> {
-                    Generation<C> g = generation.get();
-                    retire(c, g, g.stalled(replacement));
-                });
+            Origin<C> opened = subscriptions.remove(c);
+            if (stalled && opened != null) {
+                Generation<C> g = opened.generation;
+                return Mono.fromRunnable(() -> retire(c, g, g.stalled(opened.replacement)));
             }
             return closing(c).timeout(timeout).onErrorResume(e -> Mono.empty());
         }
@@ -236,8 +239,7 @@ interface Connections {
         public Mono<Void> close() {
             return Mono.defer(() -> {
                 closed = true;
-                Attempt<C> last = current.getAndSet(new Attempt<>(generation.get(), false, Mono.error(
-                        new IllegalStateException("the Redis lock backend is closed"))));
+                Attempt<C> last = current.getAndSet(closedAttempt(generation.get()));
                 C c = last.opened;
                 Mono<Void> closedConnection = c == null ? Mono.empty()
                         : closing(c).timeout(timeout).onErrorResume(e -> Mono.empty());
@@ -264,6 +266,10 @@ interface Connections {
                 suspect = true;
                 return wedged;
             }
+        }
+
+        /** Which client opened a pub/sub connection, and whether it replaced a stalled one. */
+        private record Origin<C>(Generation<C> generation, boolean replacement) {
         }
 
         /** One command connection of a client: opened at the first command, then kept until it is replaced. */

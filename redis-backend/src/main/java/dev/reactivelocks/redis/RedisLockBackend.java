@@ -107,11 +107,16 @@ import reactor.core.publisher.Sinks;
  * command that takes longer fails with a transient {@link RedisCommandTimeoutException} (retried by the lock
  * service within the caller's deadline). A {@code PING} every {@link RedisLockConfig#probeInterval()} checks the
  * command connection (from the first operation on) and the pub/sub connection. A connection the backend opened
- * that stalls is replaced by a new one; when even closing it does not complete in time, its endpoint is wedged
- * and the backend opens its later connections with a {@link RedisClient} of its own, with new client
- * resources and the options of the caller's client (standalone and Sentinel; on a cluster only the connection
- * is replaced). Connections passed in by the caller are never closed or replaced: their stalls are reported
- * as the timeout errors.
+ * that stalls (or whose opening does not complete within the command timeout) is replaced by a new one. When the
+ * replacement stalls too before any connection answered again, or closing a stalled connection does not complete
+ * in time, the client itself is wedged (a stuck Lettuce I/O thread stops every connection on it): the backend then
+ * moves, on its own, to a client it creates with new client resources and the options of the caller's client (a
+ * {@link RedisClient}, or a {@link RedisClusterClient} seeded with the nodes of the caller's client's topology),
+ * opens its command connection there and reopens its pub/sub connection there, subscribing every wake-up channel
+ * again. The backend owns and closes the connections it opened and the clients it created (a client it leaves is
+ * shut down then, the current one on {@link #close()}); the caller's client and resources are never shut down.
+ * Connections passed in by the caller are never closed or replaced: their stalls are reported as the timeout
+ * errors.
  *
  * <p><b>Threading</b>: nothing blocks; results are signalled on Lettuce's event loop.
  */
@@ -150,7 +155,8 @@ public final class RedisLockBackend implements LockBackend {
     /**
      * A backend that opens its own two connections with {@code client} to {@code uri}: one for commands
      * (opened at the first operation) and one for pub/sub (opened while {@link #releases()} has
-     * subscribers). Connecting never blocks. {@link #close()} closes both; the client stays open.
+     * subscribers). Connecting never blocks. {@link #close()} closes both, and shuts down the client the backend
+     * created if it had to leave a wedged {@code client} (see <b>Healing</b> above); {@code client} stays open.
      *
      * @param client the Lettuce client (its resources, event loops and options are used)
      * @param uri the Redis server shared by all services that must exclude each other
@@ -179,8 +185,9 @@ public final class RedisLockBackend implements LockBackend {
      * A backend on a Redis Cluster that opens its own two connections with {@code client} (to the cluster
      * given when the client was created): a cluster connection for commands, opened at the first operation,
      * which sends each script to the master of the name's slot, and a cluster pub/sub connection, opened
-     * while {@link #releases()} has subscribers. Connecting never blocks. {@link #close()} closes both; the
-     * client stays open.
+     * while {@link #releases()} has subscribers. Connecting never blocks. {@link #close()} closes both, and shuts
+     * down the cluster client the backend created if it had to leave a wedged {@code client} (see <b>Healing</b>
+     * above); {@code client} stays open.
      *
      * <p>Wake-ups use sharded pub/sub ({@code SSUBSCRIBE}/{@code SPUBLISH}) when the cluster runs Redis 7 or
      * later, plain pub/sub otherwise. Enable the client's topology refresh
