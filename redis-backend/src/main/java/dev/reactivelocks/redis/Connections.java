@@ -76,13 +76,13 @@ interface Connections {
      *
      * <p>Healing: a command connection reported {@link #stalled} (or one whose opening took longer than the command
      * timeout) is replaced by a new one at the next command, and closed; a pub/sub connection given back as stalled
-     * is closed, and the next {@link #openSubscriptions()} opens a new one. The client is <em>wedged</em> when a
-     * replacement stalls too before any connection of the client answered again, or when closing a stalled
-     * connection does not complete within the command timeout (its I/O thread no longer runs). The backend then
-     * moves to a client of its own with new client resources and the caller's client options: later connections
-     * are opened with it, the pub/sub connection is reopened on it ({@link #topologyChanges()} emits), and a
-     * client of its own that it leaves is shut down. It shuts its current client down on {@link #close()}; the
-     * caller's client is never shut down.
+     * is closed, and the next {@link #openSubscriptions()} opens a new one. The client is <em>wedged</em> when,
+     * after it worked, a replacement stalls too before any connection of the client answered again, or when closing
+     * a stalled connection does not complete within the command timeout (its I/O thread no longer runs). The backend
+     * then moves to a client of its own with new client resources and the caller's client options: later
+     * connections are opened with it, the pub/sub connection is reopened on it ({@link #topologyChanges()} emits),
+     * and a client of its own that it leaves is shut down. It shuts its current client down on {@link #close()};
+     * the caller's client is never shut down.
      */
     final class Opened<C extends StatefulConnection<byte[], byte[]>> implements Connections {
         private final Function<C, RedisClusterReactiveCommands<byte[], byte[]>> reactive;
@@ -123,8 +123,9 @@ interface Connections {
         @Override
         public void answered() {
             Generation<C> g = generation.get();
-            if (g.suspect) {
+            if (g.suspect || !g.answered) {
                 g.suspect = false;
+                g.answered = true;
             }
         }
 
@@ -247,9 +248,13 @@ interface Connections {
             });
         }
 
-        /** One client in use: its dialer, and whether a connection of it stalled and none answered since. */
+        /**
+         * One client in use: its dialer, whether a connection of it ever answered, and whether a connection of it
+         * stalled and none answered since.
+         */
         private static final class Generation<C> {
             final Dialer<C> dialer;
+            volatile boolean answered;
             volatile boolean suspect;
 
             Generation(Dialer<C> dialer) {
@@ -259,10 +264,12 @@ interface Connections {
             /**
              * A connection of this client stalled; {@code replacement}: it was opened after an earlier stall.
              *
-             * @return whether the client is wedged: a replacement stalled too before any connection answered
+             * @return whether the client is wedged: it worked once, and a replacement stalled too before any
+             *         connection answered again (a client that never answered, such as one created during a server
+             *         hang, is not judged by its stalls; closing a connection still tells a stuck one)
              */
             boolean stalled(boolean replacement) {
-                boolean wedged = replacement && suspect;
+                boolean wedged = replacement && suspect && answered;
                 suspect = true;
                 return wedged;
             }

@@ -14,8 +14,9 @@ import org.junit.jupiter.api.Test;
  *
  * <p>Under this rate of {@code CLIENT KILL}, Lettuce 7.7 can wedge a connection's endpoint for good (a thread
  * spins in {@code SharedLock.incrementWriters} while the endpoint is stuck in exclusive mode; Lettuce issues 3804
- * and 3880). The backend's command timeout and health probe notice it and replace the connection, with a client
- * of new resources when the endpoint cannot even be closed (see {@link RedisConnectionHealingTest}).
+ * and 3880). The backend's command timeout and health probe notice it and replace the connection, and move to a
+ * client of its own with new resources when the replacement stalls too or the connection cannot even be closed
+ * (see {@link RedisConnectionHealingTest} and {@link RedisWedgedClientTest}).
  */
 @Tag("loops")
 class RedisExclusionStressTest {
