@@ -48,7 +48,7 @@ interface Connections {
      * Emits when the pub/sub connection is to be reopened: the client saw the cluster topology change (never on a
      * standalone server), or the backend moved to a new client.
      */
-    Flux<Object> topologyChanges();
+    Flux<Object> reopenRequests();
 
     /**
      * Closes {@code c}. Giving up on the returned {@code Mono} leaves Lettuce's close future alone (Lettuce hands the
@@ -80,7 +80,7 @@ interface Connections {
      * after it worked, a replacement stalls too before any connection of the client answered again, or when closing
      * a stalled connection does not complete within the command timeout (its I/O thread no longer runs). The backend
      * then moves to a client of its own with new client resources and the caller's client options: later
-     * connections are opened with it, the pub/sub connection is reopened on it ({@link #topologyChanges()} emits),
+     * connections are opened with it, the pub/sub connection is reopened on it ({@link #reopenRequests()} emits),
      * and a client of its own that it leaves is shut down. It shuts its current client down on {@link #close()};
      * the caller's client is never shut down.
      */
@@ -232,7 +232,7 @@ interface Connections {
         }
 
         @Override
-        public Flux<Object> topologyChanges() {
+        public Flux<Object> reopenRequests() {
             return Flux.merge(Flux.defer(() -> generation.get().dialer.topologyChanges()), moved.asFlux());
         }
 
@@ -343,7 +343,7 @@ interface Connections {
         }
 
         @Override
-        public Flux<Object> topologyChanges() {
+        public Flux<Object> reopenRequests() {
             return Flux.never();
         }
 

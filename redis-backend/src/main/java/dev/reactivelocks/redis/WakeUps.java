@@ -38,7 +38,8 @@ import reactor.util.retry.Retry;
  * again where the slot now is; a re-subscription emits {@link LockBackend#ANY_RELEASE}.
  *
  * <p>On a cluster, a topology change reported by the client reopens the pub/sub connection (a node
- * connection to a dead master would otherwise stay silent) and subscribes every channel again. Lost
+ * connection to a dead master would otherwise stay silent) and subscribes every channel again; so does the
+ * backend's move to a client of its own when its client is wedged ({@link Connections#reopenRequests()}). Lost
  * messages only delay a waiter until its fallback poll.
  */
 final class WakeUps {
@@ -120,7 +121,7 @@ final class WakeUps {
 
     private void open(StatefulRedisPubSubConnection<byte[], byte[]> c, boolean shard, FluxSink<String> sink) {
         Session s = new Session(c, sink);
-        Disposable topology = Disposables.composite(connections.topologyChanges().subscribe(e -> sink.error(
+        Disposable reopen = Disposables.composite(connections.reopenRequests().subscribe(e -> sink.error(
                 new IllegalStateException((e instanceof String reason ? reason : "cluster topology changed")
                         + ": reopening the pub/sub connection"))), probe(c, sink));
         if (shard) {
@@ -129,7 +130,7 @@ final class WakeUps {
             RedisClusterPubSubAdapter<byte[], byte[]> listener = s.shardListener();
             cluster.addListener(listener);
             sink.onDispose(() -> {
-                topology.dispose();
+                reopen.dispose();
                 cluster.removeListener(listener);
                 session.compareAndSet(s, null);
             });
@@ -154,7 +155,7 @@ final class WakeUps {
             };
             c.addListener(listener);
             sink.onDispose(() -> {
-                topology.dispose();
+                reopen.dispose();
                 c.removeListener(listener);
             });
             c.reactive().subscribe(channel).subscribe(null, sink::error);
