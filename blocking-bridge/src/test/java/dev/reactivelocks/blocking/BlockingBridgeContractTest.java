@@ -1,6 +1,6 @@
 package dev.reactivelocks.blocking;
 
-import dev.reactivelocks.contract.LockServiceContract;
+import dev.reactivelocks.testkit.contract.LockServiceContract;
 import dev.reactivelocks.LockService;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;

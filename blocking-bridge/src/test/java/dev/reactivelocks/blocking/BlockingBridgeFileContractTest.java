@@ -1,8 +1,8 @@
 package dev.reactivelocks.blocking;
 
 import dev.reactivelocks.LockService;
-import dev.reactivelocks.contract.LockServiceContract;
-import dev.reactivelocks.contract.TempLockDirectory;
+import dev.reactivelocks.testkit.contract.LockServiceContract;
+import dev.reactivelocks.testkit.contract.TempLockDirectory;
 import dev.reactivelocks.file.FileLockService;
 import dev.reactivelocks.internal.Owners;
 import java.util.List;

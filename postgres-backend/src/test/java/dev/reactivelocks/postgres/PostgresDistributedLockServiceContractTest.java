@@ -1,7 +1,7 @@
 package dev.reactivelocks.postgres;
 
 import dev.reactivelocks.LockService;
-import dev.reactivelocks.contract.LockServiceContract;
+import dev.reactivelocks.testkit.contract.LockServiceContract;
 import dev.reactivelocks.distributed.DistributedLockService;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockTimeoutException;
-import dev.reactivelocks.contract.DistributedLockServiceContract;
+import dev.reactivelocks.testkit.contract.DistributedLockServiceContract;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.spi.LockBackend;
 import io.r2dbc.pool.ConnectionPool;

@@ -1,6 +1,6 @@
 package dev.reactivelocks.distributed;
 
-import dev.reactivelocks.contract.DistributedLockServiceContract;
+import dev.reactivelocks.testkit.contract.DistributedLockServiceContract;
 import dev.reactivelocks.spi.LockBackend;
 
 /**

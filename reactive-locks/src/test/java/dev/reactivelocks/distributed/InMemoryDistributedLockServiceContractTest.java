@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
-import dev.reactivelocks.contract.LockServiceContract;
+import dev.reactivelocks.testkit.contract.LockServiceContract;
 import dev.reactivelocks.spi.LockBackend;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;

@@ -36,7 +36,7 @@ import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
 import reactor.test.util.RaceTestUtils;
-import dev.reactivelocks.contract.RecordingSubscriber;
+import dev.reactivelocks.testkit.contract.RecordingSubscriber;
 
 class FileLockServiceTest {
 

@@ -2,8 +2,8 @@ package dev.reactivelocks.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.reactivelocks.contract.HeldByNobodyRaces;
-import dev.reactivelocks.contract.QueueDrain;
+import dev.reactivelocks.testkit.contract.HeldByNobodyRaces;
+import dev.reactivelocks.testkit.contract.QueueDrain;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.testkit.servers.RedisClusterProcess;
 import io.lettuce.core.cluster.RedisClusterClient;
@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The suites that the standalone server runs, on the local Redis Cluster ({@link RedisClusterProcess#shared()}):
- * the core {@link dev.reactivelocks.contract.LockServiceContract}, the held-by-nobody races and the drain of a long wait queue.
+ * the core {@link dev.reactivelocks.testkit.contract.LockServiceContract}, the held-by-nobody races and the drain of a long wait queue.
  */
 class RedisClusterSuitesTest {
 

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
-import dev.reactivelocks.contract.DistributedLockServiceContract;
+import dev.reactivelocks.testkit.contract.DistributedLockServiceContract;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.spi.LockBackend;
 import io.lettuce.core.RedisClient;

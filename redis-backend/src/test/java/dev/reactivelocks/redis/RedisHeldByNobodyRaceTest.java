@@ -2,7 +2,7 @@ package dev.reactivelocks.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.reactivelocks.contract.HeldByNobodyRaces;
+import dev.reactivelocks.testkit.contract.HeldByNobodyRaces;
 import dev.reactivelocks.distributed.DistributedLockService;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;

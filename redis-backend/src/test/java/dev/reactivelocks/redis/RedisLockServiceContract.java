@@ -1,7 +1,7 @@
 package dev.reactivelocks.redis;
 
 import dev.reactivelocks.LockService;
-import dev.reactivelocks.contract.LockServiceContract;
+import dev.reactivelocks.testkit.contract.LockServiceContract;
 import dev.reactivelocks.distributed.DistributedLockService;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;

@@ -1,6 +1,6 @@
 package dev.reactivelocks.redis;
 
-import dev.reactivelocks.contract.DistributedLockServiceContract;
+import dev.reactivelocks.testkit.contract.DistributedLockServiceContract;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.testkit.servers.RedisSentinelProcess;

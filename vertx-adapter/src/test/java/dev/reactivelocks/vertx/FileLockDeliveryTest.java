@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
-import dev.reactivelocks.file.FileLockChildMain;
+import dev.reactivelocks.testkit.contract.FileLockChildMain;
 import dev.reactivelocks.file.FileLockConfig;
 import dev.reactivelocks.file.FileLockService;
 import io.vertx.core.Context;

@@ -1,7 +1,7 @@
 package dev.reactivelocks.vertx;
 
 import dev.reactivelocks.LockService;
-import dev.reactivelocks.contract.TempLockDirectory;
+import dev.reactivelocks.testkit.contract.TempLockDirectory;
 import dev.reactivelocks.file.FileLockService;
 import dev.reactivelocks.internal.Owners;
 import java.util.List;
