@@ -1,5 +1,6 @@
 package dev.reactivelocks.process;
 
+import dev.reactivelocks.internal.RunMarker;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.System.Logger.Level;
@@ -8,7 +9,6 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.ObjIntConsumer;
-import dev.reactivelocks.internal.RunMarker;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
 import reactor.core.Disposable;

@@ -2,10 +2,10 @@ package dev.reactivelocks.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.reactivelocks.testkit.contract.HeldByNobodyRaces;
-import dev.reactivelocks.testkit.contract.QueueDrain;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.spi.LockBackend;
+import dev.reactivelocks.testkit.contract.HeldByNobodyRaces;
+import dev.reactivelocks.testkit.contract.QueueDrain;
 import dev.reactivelocks.testkit.contract.WaitQueueContract;
 import dev.reactivelocks.testkit.servers.RedisClusterProcess;
 import io.lettuce.core.cluster.RedisClusterClient;

@@ -101,7 +101,7 @@ public abstract class LockBackendContract {
     // ---- modes, ownership, idempotence ---------------------------------------------------------------------
 
     @Test
-    void exclusiveExcludesEveryoneAndSharedOverlaps() {
+    protected void exclusiveExcludesEveryoneAndSharedOverlaps() {
         String ex = name("ex");
         assertThat(acquire(ex, LockMode.EXCLUSIVE, "a")).isNotNull();
         assertThat(acquire(ex, LockMode.EXCLUSIVE, "b")).isNull();
@@ -118,7 +118,7 @@ public abstract class LockBackendContract {
     }
 
     @Test
-    void releaseIsCompareAndDeleteOnTheToken() {
+    protected void releaseIsCompareAndDeleteOnTheToken() {
         String cad = name("cad");
         BackendLease owner = acquire(cad, LockMode.EXCLUSIVE, "owner");
         assertThat(release(cad, "intruder")).isFalse();
@@ -129,7 +129,7 @@ public abstract class LockBackendContract {
     }
 
     @Test
-    void repeatingAnAcquireWithTheSameTokenReturnsTheSameGrant() {
+    protected void repeatingAnAcquireWithTheSameTokenReturnsTheSameGrant() {
         String idem = name("idem");
         BackendLease first = acquire(idem, LockMode.EXCLUSIVE, "tok");
         BackendLease again = acquire(idem, LockMode.EXCLUSIVE, "tok");
@@ -138,7 +138,7 @@ public abstract class LockBackendContract {
     }
 
     @Test
-    void renewExtendsOnlyTheLeaseOfItsOwnToken() {
+    protected void renewExtendsOnlyTheLeaseOfItsOwnToken() {
         String r = name("renew");
         acquire(r, LockMode.EXCLUSIVE, "owner");
         assertThat(backend().renew(r, "intruder", LEASE).block(WAIT)).isFalse();
@@ -149,7 +149,7 @@ public abstract class LockBackendContract {
     // ---- leases by the store's clock ----------------------------------------------------------------------
 
     @Test
-    void expiredLeaseIsTakenOverAndCannotBeRenewedOrReleasedByItsOldOwner() {
+    protected void expiredLeaseIsTakenOverAndCannotBeRenewedOrReleasedByItsOldOwner() {
         String exp = name("exp");
         BackendLease old = backend().tryAcquire(exp, LockMode.EXCLUSIVE, "old", Duration.ofSeconds(1)).block(WAIT);
         assertThat(backend().renew(exp, "old", Duration.ofSeconds(1)).block(WAIT)).isTrue();
@@ -164,7 +164,7 @@ public abstract class LockBackendContract {
     }
 
     @Test
-    void anExpiredButUntakenLeaseIsNotRenewedBackToLife() {
+    protected void anExpiredButUntakenLeaseIsNotRenewedBackToLife() {
         String late = name("late");
         backend().tryAcquire(late, LockMode.EXCLUSIVE, "slow", Duration.ofMillis(100)).block(WAIT);
         assertThat(Mono.delay(Duration.ofMillis(300)).then(backend().renew(late, "slow", LEASE)).block(WAIT))
@@ -172,7 +172,7 @@ public abstract class LockBackendContract {
     }
 
     @Test
-    void anExpiredSharedLeaseNextToALiveOneIsIgnoredAndNotRenewedBackToLife() {
+    protected void anExpiredSharedLeaseNextToALiveOneIsIgnoredAndNotRenewedBackToLife() {
         String late = name("late-shared");
         backend().tryAcquire(late, LockMode.SHARED, "slow", Duration.ofMillis(100)).block(WAIT);
         backend().tryAcquire(late, LockMode.SHARED, "live", LEASE).block(WAIT);
@@ -186,7 +186,7 @@ public abstract class LockBackendContract {
     // ---- fencing --------------------------------------------------------------------------------------------
 
     @Test
-    void fencingTokensIncreaseStrictlyPerNameAcrossTakeovers() {
+    protected void fencingTokensIncreaseStrictlyPerNameAcrossTakeovers() {
         String fence = name("fence");
         long last = 0;
         for (int i = 0; i < 20; i++) {
@@ -217,7 +217,7 @@ public abstract class LockBackendContract {
     }
 
     @Test
-    void namesOfAnyCharactersAndLengthAreKeptApart() {
+    protected void namesOfAnyCharactersAndLengthAreKeptApart() {
         List<String> names = awkwardNames();
         for (String name : names) {
             assertThat(acquire(name, LockMode.EXCLUSIVE, "first")).as("free: %s", name.length()).isNotNull();
@@ -240,7 +240,7 @@ public abstract class LockBackendContract {
     }
 
     @Test
-    void permitsCountTheHoldersOfANameAndExcludeWriters() {
+    protected void permitsCountTheHoldersOfANameAndExcludeWriters() {
         assumeCountsPermits();
         String sem = name("sem");
         long a = fencing(permit(sem, 2, "a"));
@@ -257,7 +257,7 @@ public abstract class LockBackendContract {
     }
 
     @Test
-    void callersOfANameMustAgreeOnItsPermits() {
+    protected void callersOfANameMustAgreeOnItsPermits() {
         assumeCountsPermits();
         String sem = name("agree");
         permit(sem, 2, "a");
@@ -296,7 +296,7 @@ public abstract class LockBackendContract {
     }
 
     @Test
-    void aDowngradeTurnsTheExclusiveLeaseSharedWithALargerFencingTokenInOneStep() {
+    protected void aDowngradeTurnsTheExclusiveLeaseSharedWithALargerFencingTokenInOneStep() {
         String dg = name("downgrade");
         long exclusive = fencing(acquire(dg, LockMode.EXCLUSIVE, "owner"));
         BackendLease shared = downgradeOrSkip(dg, "owner");

@@ -48,7 +48,7 @@ public abstract class WaitQueueContract extends LockBackendContract {
     }
 
     @AfterEach
-    void stopListening() {
+    protected void stopListening() {
         listening.dispose();
     }
 
@@ -119,7 +119,7 @@ public abstract class WaitQueueContract extends LockBackendContract {
     // ---- order ----------------------------------------------------------------------------------------------
 
     @Test
-    void waitersAreGrantedInTheOrderTheyQueuedWithIncreasingFencingTokens() {
+    protected void waitersAreGrantedInTheOrderTheyQueuedWithIncreasingFencingTokens() {
         String fifo = name("fifo");
         long held = acquire(fifo, LockMode.EXCLUSIVE, "holder").fencingToken();
         assertThat(queue(fifo, LockMode.EXCLUSIVE, "w1")).isNull();
@@ -145,7 +145,7 @@ public abstract class WaitQueueContract extends LockBackendContract {
     }
 
     @Test
-    void sharedWaitersAtTheHeadPassTogetherUpToTheFirstExclusive() {
+    protected void sharedWaitersAtTheHeadPassTogetherUpToTheFirstExclusive() {
         String run = name("shared-run");
         acquire(run, LockMode.EXCLUSIVE, "holder");
         assertThat(queue(run, LockMode.SHARED, "s1")).isNull();
@@ -168,7 +168,7 @@ public abstract class WaitQueueContract extends LockBackendContract {
     }
 
     @Test
-    void tryAcquireNeverBargesPastAQueuedWaiter() {
+    protected void tryAcquireNeverBargesPastAQueuedWaiter() {
         String fair = name("no-barging");
         acquire(fair, LockMode.SHARED, "reader");
         assertThat(queue(fair, LockMode.EXCLUSIVE, "writer")).isNull();
@@ -183,7 +183,7 @@ public abstract class WaitQueueContract extends LockBackendContract {
     // ---- leaving the queue ----------------------------------------------------------------------------------
 
     @Test
-    void aWaiterThatLeavesReleasesItsEntryAndTheNextIsGranted() {
+    protected void aWaiterThatLeavesReleasesItsEntryAndTheNextIsGranted() {
         String leave = name("leave");
         acquire(leave, LockMode.EXCLUSIVE, "holder");
         assertThat(queue(leave, LockMode.EXCLUSIVE, "leaver")).isNull();
@@ -195,7 +195,7 @@ public abstract class WaitQueueContract extends LockBackendContract {
     }
 
     @Test
-    void theEntryOfAWaiterThatStoppedAskingExpiresAndTheNextIsGranted() {
+    protected void theEntryOfAWaiterThatStoppedAskingExpiresAndTheNextIsGranted() {
         String dead = name("dead-waiter");
         acquire(dead, LockMode.EXCLUSIVE, "holder");
         assertThat(backend().acquireOrQueue(dead, LockMode.EXCLUSIVE, "dead", LEASE, Duration.ofMillis(300))
@@ -211,7 +211,7 @@ public abstract class WaitQueueContract extends LockBackendContract {
     // ---- signals --------------------------------------------------------------------------------------------
 
     @Test
-    void aReleaseWakesOnlyTheWaitersItLetsThroughWhateverTheName() {
+    protected void aReleaseWakesOnlyTheWaitersItLetsThroughWhateverTheName() {
         Signals signals = listen();
         String name = name("wake-\u0000-me-" + "\u00e9".repeat(5000));
         acquire(name, LockMode.EXCLUSIVE, "holder");
@@ -228,7 +228,7 @@ public abstract class WaitQueueContract extends LockBackendContract {
     }
 
     @Test
-    void aReleaseHandsTheLockToTheHeadAndAnnouncesItBeforeWakingIt() {
+    protected void aReleaseHandsTheLockToTheHeadAndAnnouncesItBeforeWakingIt() {
         Assumptions.assumeTrue(handsOff(), "this backend wakes its waiters without hand-offs");
         Signals signals = listen();
         String name = name("hand-off-\u0000-" + "\u00e9".repeat(5000));
@@ -247,7 +247,7 @@ public abstract class WaitQueueContract extends LockBackendContract {
     }
 
     @Test
-    void aHandOffNobodyTakesIsReleasedByItsWaiterAndTheNextIsGranted() {
+    protected void aHandOffNobodyTakesIsReleasedByItsWaiterAndTheNextIsGranted() {
         Assumptions.assumeTrue(handsOff(), "this backend wakes its waiters without hand-offs");
         String name = name("hand-off-left");
         acquire(name, LockMode.EXCLUSIVE, "holder");
