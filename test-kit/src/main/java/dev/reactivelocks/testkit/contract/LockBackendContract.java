@@ -207,7 +207,7 @@ public abstract class LockBackendContract {
      */
     protected List<String> awkwardNames() {
         return List.of(
-                "it's \"quoted\" * ? [x] \\ ; DROP TABLE locks; --",
+                "it's \"quoted\" * ? [x] \\ ; --", "it's \"quoted\"; DROP TABLE locks; --",
                 "a\u0000b", "a\u0000c",
                 "lock-\uD83D\uDD12-\u00e9",
                 "lone-\uD800", "lone-\uDBFF",
