@@ -17,6 +17,7 @@ import reactor.core.scheduler.Scheduler;
  * result back through {@link #probe} and {@link ProcessRun#wake()}.
  */
 final class PipeReader {
+
     private static final int READ_BYTES = 32 * 1024;
     private static final long PROBE_AFTER_EXIT_NANOS = 1_000_000L;
 
