@@ -6,7 +6,11 @@ import io.r2dbc.pool.ConnectionPool;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
-/** The rules of the SPI ({@link WaitQueueContract}), kept by {@link PostgresLockBackend} on the real server. */
+/**
+ * The rules of the SPI ({@link WaitQueueContract}), kept by {@link PostgresLockBackend} on the real server. Shown in
+ * the testing guide as the way a backend runs them.
+ */
+// tag::backend-contract[]
 class PostgresLockBackendContractTest extends WaitQueueContract {
 
     private static ConnectionPool factory;
@@ -32,3 +36,4 @@ class PostgresLockBackendContractTest extends WaitQueueContract {
         return backend;
     }
 }
+// end::backend-contract[]
