@@ -140,7 +140,7 @@ class DeliveryOwnershipTest {
         int races = Integer.getInteger("reactivelocks.races", 20_000);
         int early = 0;
         int started = 0;
-        try (dev.reactivelocks.contract.SpinRacer racer = new dev.reactivelocks.contract.SpinRacer()) {
+        try (dev.reactivelocks.testkit.contract.SpinRacer racer = new dev.reactivelocks.testkit.contract.SpinRacer()) {
             for (int i = 0; i < races; i++) {
                 LockHandle blocker = locks.acquire("w").block(Duration.ofSeconds(5));
                 AtomicReference<Runnable> cleanup = new AtomicReference<>();

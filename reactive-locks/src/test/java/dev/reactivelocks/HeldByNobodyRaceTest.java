@@ -2,8 +2,8 @@ package dev.reactivelocks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.reactivelocks.contract.HeldByNobodyRaces;
-import dev.reactivelocks.contract.HeldByNobodyRaces.Pattern;
+import dev.reactivelocks.testkit.contract.HeldByNobodyRaces;
+import dev.reactivelocks.testkit.contract.HeldByNobodyRaces.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;

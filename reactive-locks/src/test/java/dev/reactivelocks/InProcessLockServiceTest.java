@@ -2,8 +2,8 @@ package dev.reactivelocks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.reactivelocks.contract.LockServiceContract;
-import dev.reactivelocks.contract.RecordingSubscriber;
+import dev.reactivelocks.testkit.contract.LockServiceContract;
+import dev.reactivelocks.testkit.contract.RecordingSubscriber;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

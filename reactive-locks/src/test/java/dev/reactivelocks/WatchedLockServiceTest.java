@@ -3,7 +3,7 @@ package dev.reactivelocks;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.reactivelocks.contract.LockServiceContract;
+import dev.reactivelocks.testkit.contract.LockServiceContract;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

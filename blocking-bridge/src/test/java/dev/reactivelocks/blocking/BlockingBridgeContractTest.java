@@ -1,7 +1,7 @@
 package dev.reactivelocks.blocking;
 
-import dev.reactivelocks.contract.LockServiceContract;
 import dev.reactivelocks.LockService;
+import dev.reactivelocks.testkit.contract.LockServiceContract;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 

@@ -1,10 +1,10 @@
 package dev.reactivelocks.blocking;
 
 import dev.reactivelocks.LockService;
-import dev.reactivelocks.contract.LockServiceContract;
-import dev.reactivelocks.contract.TempLockDirectory;
 import dev.reactivelocks.file.FileLockService;
 import dev.reactivelocks.internal.Owners;
+import dev.reactivelocks.testkit.contract.LockServiceContract;
+import dev.reactivelocks.testkit.contract.TempLockDirectory;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Disabled;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
-import dev.reactivelocks.contract.SpinRacer;
+import dev.reactivelocks.testkit.contract.SpinRacer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -80,7 +80,7 @@ class FileLockBridgeTest {
         Process child = new ProcessBuilder(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
-                "dev.reactivelocks.file.FileLockChildMain", "hold", dir.resolve("locks").toString(), "x"))
+                "dev.reactivelocks.testkit.contract.FileLockChildMain", "hold", dir.resolve("locks").toString(), "x"))
                 .redirectError(ProcessBuilder.Redirect.INHERIT)
                 .start();
         try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),

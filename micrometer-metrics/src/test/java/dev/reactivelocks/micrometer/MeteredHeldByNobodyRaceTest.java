@@ -3,7 +3,7 @@ package dev.reactivelocks.micrometer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reactivelocks.LockService;
-import dev.reactivelocks.contract.HeldByNobodyRaces;
+import dev.reactivelocks.testkit.contract.HeldByNobodyRaces;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;

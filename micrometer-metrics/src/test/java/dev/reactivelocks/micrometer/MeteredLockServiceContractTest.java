@@ -3,7 +3,7 @@ package dev.reactivelocks.micrometer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reactivelocks.LockService;
-import dev.reactivelocks.contract.LockServiceContract;
+import dev.reactivelocks.testkit.contract.LockServiceContract;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;

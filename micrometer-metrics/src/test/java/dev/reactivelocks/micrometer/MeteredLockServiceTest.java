@@ -12,7 +12,7 @@ import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.LockTimeoutException;
 import dev.reactivelocks.LockUnavailableException;
-import dev.reactivelocks.contract.RecordingSubscriber;
+import dev.reactivelocks.testkit.contract.RecordingSubscriber;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MockClock;

@@ -1,8 +1,8 @@
 package dev.reactivelocks.postgres;
 
 import dev.reactivelocks.LockService;
-import dev.reactivelocks.contract.LockServiceContract;
 import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.testkit.contract.LockServiceContract;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import java.time.Duration;

@@ -1,6 +1,6 @@
 package dev.reactivelocks.postgres;
 
-import dev.reactivelocks.contract.ExclusionUnderChaos;
+import dev.reactivelocks.testkit.contract.ExclusionUnderChaos;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import java.time.Duration;

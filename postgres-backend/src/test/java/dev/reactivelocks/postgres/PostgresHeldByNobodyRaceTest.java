@@ -2,8 +2,8 @@ package dev.reactivelocks.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.reactivelocks.contract.HeldByNobodyRaces;
 import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.testkit.contract.HeldByNobodyRaces;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import java.time.Duration;

@@ -2,7 +2,7 @@ package dev.reactivelocks.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.reactivelocks.contract.QueueDrain;
+import dev.reactivelocks.testkit.contract.QueueDrain;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;

@@ -1,20 +1,14 @@
 package dev.reactivelocks.process;
 
-import java.io.ByteArrayOutputStream;
+import dev.reactivelocks.internal.RunMarker;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.ObjIntConsumer;
-import dev.reactivelocks.internal.RunMarker;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
 import reactor.core.Disposable;
@@ -37,16 +31,15 @@ import reactor.core.publisher.Mono;
  * </pre>
  *
  * Threading: {@link #spawn()} runs on the executor's blocking pool; everything named poll* and the state
- * below "poller-confined" on the run's poller thread; EOF probes, stdin writes and signals on the blocking
- * pool, handing results back through volatile fields and {@link IoPoller#wake}.
+ * below "poller-confined" on the run's poller thread; EOF probes ({@link PipeReader}), stdin writes and signals
+ * ({@link ProcessSignaller}) on the blocking pool, handing results back through volatile fields and
+ * {@link IoPoller#wake}.
  */
 final class ProcessRun {
 
     static final System.Logger LOG = System.getLogger(ProcessExecutor.class.getName());
     static final int TAIL_BYTES = 64 * 1024;
-    private static final int READ_BYTES = 32 * 1024;
     private static final long MIN_EOF_WAIT_NANOS = 200_000_000L;
-    private static final long PROBE_AFTER_EXIT_NANOS = 1_000_000L;
 
     enum Phase { RUNNING, TERM_SENT, KILL_SENT }
 
@@ -66,16 +59,14 @@ final class ProcessRun {
     private volatile boolean disposeRequested;
     private volatile boolean finished;
     private volatile @Nullable Disposable stdinWriter;
-    private final AtomicInteger signalsInFlight = new AtomicInteger();
 
     // written by spawn() before register(), which publishes them to the poller
     private @Nullable Process process;
     private long pid;
     private long startNanos;
-    private @Nullable Pipe out;
-    private @Nullable Pipe err;
-    private volatile List<ProcessHandle> descendantsAtTerm = List.of();
-    private @Nullable RunMarker marker;
+    private @Nullable PipeReader out;
+    private @Nullable PipeReader err;
+    private @Nullable ProcessSignaller signals;
 
     // poller-confined
     private Phase phase = Phase.RUNNING;
@@ -149,6 +140,7 @@ final class ProcessRun {
             return;
         }
         Process p;
+        RunMarker marker;
         try {
             SystemTools tools = executor.tools();
             ProcessBuilder builder = new ProcessBuilder(CommandLines.argv(spec, tools));
@@ -160,9 +152,8 @@ final class ProcessRun {
                 env.clear();
             }
             env.putAll(spec.environment());
-            RunMarker m = RunMarker.create();
-            m.addTo(env);
-            marker = m;
+            marker = RunMarker.create();
+            marker.addTo(env);
             LOG.log(Level.DEBUG, () -> "Running cmd (subprocess): " + display);
             if (tools.setsid() != null && !spec.shell() && spec.rootHelper() == null) {
                 // behind the setsid wrapper a missing program would look like exit code 127
@@ -185,9 +176,12 @@ final class ProcessRun {
         startNanos = System.nanoTime();
         process = p;
         pid = p.pid();
+        signals = new ProcessSignaller(executor, this, p, marker, display);
         boolean collect = sink.collects();
-        out = new Pipe(ProcessOutput.Source.STDOUT, p.getInputStream(), collect);
-        err = new Pipe(ProcessOutput.Source.STDERR, p.getErrorStream(), collect);
+        out = new PipeReader(this, spec, sink, executor.blocking(), ProcessOutput.Source.STDOUT, p.getInputStream(),
+                collect);
+        err = new PipeReader(this, spec, sink, executor.blocking(), ProcessOutput.Source.STDERR, p.getErrorStream(),
+                collect);
         startStdin(p);
         Consumer<? super ProcessHandle> onStart = spec.onStart();
         if (onStart != null) {
@@ -303,9 +297,10 @@ final class ProcessRun {
             return false;
         }
         Process p = process;
-        Pipe o = out;
-        Pipe e = err;
-        assert p != null && o != null && e != null;
+        PipeReader o = out;
+        PipeReader e = err;
+        ProcessSignaller s = signals;
+        assert p != null && o != null && e != null && s != null;
         boolean progress = false;
         if (!exited && !p.isAlive()) {
             exited = true;
@@ -332,9 +327,9 @@ final class ProcessRun {
         }
         boolean killPath = phase != Phase.RUNNING;
         boolean emit = !killPath && !cancelRequested;
-        progress |= o.poll(emit, now);
-        progress |= e.poll(emit, now);
-        if (exited && signalsInFlight.get() == 0) {
+        progress |= o.poll(emit, exited, exitNanos, now);
+        progress |= e.poll(emit, exited, exitNanos, now);
+        if (exited && s.inFlight() == 0) {
             if (!killPath) {
                 if (o.drained() && e.drained()) {
                     finish(null);
@@ -361,95 +356,38 @@ final class ProcessRun {
         }
     }
 
+    /**
+     * How many of {@code n} bytes just read may be collected under the spec's {@code maxOutput} (both pipes
+     * together); the first byte beyond it starts the kill. Poller thread.
+     */
+    int admitCollected(int n) {
+        long room = spec.maxOutput() - collectedBytes;
+        int kept = (int) Math.min(n, Math.max(0, room));
+        collectedBytes += kept;
+        if (kept < n && !outputExceeded) {
+            outputExceeded = true;
+            LOG.log(Level.DEBUG, () -> "Command " + display + " exceeded maxOutput of " + spec.maxOutput()
+                    + " bytes; killing its process group");
+            if (phase == Phase.RUNNING) {
+                startKill(System.nanoTime());
+            }
+        }
+        return kept;
+    }
+
     /** Sends {@code SIGTERM} or {@code SIGKILL} to the child's process group, on the blocking pool. */
     private void signal(String name) {
-        Process p = process;
-        assert p != null;
-        signalsInFlight.incrementAndGet();
-        boolean kill = "KILL".equals(name);
-        executor.blocking().schedule(() -> {
-            try {
-                SystemTools tools = executor.tools();
-                if (tools.groupKill()) {
-                    signalGroup(tools, name);
-                } else {
-                    signalDescendants(p, kill);
-                }
-                signalEscaped(kill);
-                // the leader directly too: covers a signal that races the child's own setsid()
-                if (kill) {
-                    p.destroyForcibly();
-                } else {
-                    p.destroy();
-                }
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "Sending SIG" + name + " to " + display + " failed", e);
-            } finally {
-                signalsInFlight.decrementAndGet();
-                poller.wake(this);
-            }
-        });
-    }
-
-    private void signalGroup(SystemTools tools, String name) {
-        String kill = tools.kill();
-        assert kill != null;
-        try {
-            Process k = new ProcessBuilder(kill, "-s", name, "--", "-" + pid)
-                    .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .start();
-            k.getOutputStream().close();
-            k.waitFor();
-        } catch (IOException e) {
-            LOG.log(Level.WARNING, "Could not run " + kill + " for " + display + "; signalling descendants", e);
-            Process p = process;
-            assert p != null;
-            signalDescendants(p, "KILL".equals(name));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    /**
-     * Signals the processes that left the tree and the group but still carry the run's marker: a grandchild
-     * that double-forked and called {@code setsid}, and its own descendants.
-     */
-    private void signalEscaped(boolean kill) {
-        RunMarker m = marker;
-        if (m == null) {
-            return;
-        }
-        for (ProcessHandle h : m.carriers()) {
-            if (kill) {
-                h.destroyForcibly();
-            } else {
-                h.destroy();
-            }
-        }
-    }
-
-    private void signalDescendants(Process p, boolean kill) {
-        List<ProcessHandle> targets = new ArrayList<>(descendantsAtTerm);
-        p.toHandle().descendants().forEach(targets::add);
-        if (!kill) {
-            descendantsAtTerm = List.copyOf(targets);
-        }
-        for (ProcessHandle h : targets) {
-            if (kill) {
-                h.destroyForcibly();
-            } else {
-                h.destroy();
-            }
-        }
+        ProcessSignaller signals = this.signals;
+        assert signals != null;
+        signals.send(name);
     }
 
     /** Decides the outcome on the poller, then delivers it on the blocking pool after the onExit hook. */
     private void finish(@Nullable Throwable failure) {
         finished = true;
         Process p = process;
-        Pipe o = out;
-        Pipe e = err;
+        PipeReader o = out;
+        PipeReader e = err;
         assert p != null && o != null && e != null;
         Duration duration = Duration.ofNanos(Math.max(0, exitNanos - startNanos));
         int code = exitCode;
@@ -511,197 +449,5 @@ final class ProcessRun {
                 executor.removed(this);
             }
         });
-    }
-
-    /** One pipe of the run: poller-confined except for the EOF probe hand-off. */
-    private final class Pipe {
-        final ProcessOutput.Source source;
-        final InputStream in;
-        final boolean collect;
-        final byte[] buffer = new byte[READ_BYTES];
-        final @Nullable OutputCutter cutter;
-        final ArrayDeque<ProcessOutput> pending = new ArrayDeque<>();
-        final @Nullable ByteArrayOutputStream all;
-        final byte[] tail;
-        int tailLength;
-        boolean eof;
-
-        /** 0 idle, 1 running on the blocking pool, 2 result ready in probeResult/probeBuffer. */
-        volatile int probe;
-        int probeResult;
-        final byte[] probeBuffer = new byte[8192];
-
-        Pipe(ProcessOutput.Source source, InputStream in, boolean collect) {
-            this.source = source;
-            this.in = in;
-            this.collect = collect;
-            this.all = collect ? new ByteArrayOutputStream() : null;
-            this.cutter = collect ? null
-                    : new OutputCutter(source, spec.outputMode(), spec.charset(), spec.maxLineLength());
-            this.tail = collect ? new byte[0] : new byte[TAIL_BYTES];
-        }
-
-        boolean drained() {
-            return eof && pending.isEmpty();
-        }
-
-        /** Emits what is pending and reads more while there is demand; {@code true} on progress. */
-        boolean poll(boolean emit, long now) {
-            boolean progress = false;
-            int state = probe;
-            if (state == 1) {
-                return false;
-            }
-            if (state == 2) {
-                probe = 0;
-                if (probeResult < 0) {
-                    markEof();
-                } else {
-                    feed(probeBuffer, probeResult, emit);
-                }
-                progress = true;
-            }
-            if (emit) {
-                progress |= emitPending();
-            }
-            if (eof) {
-                return progress;
-            }
-            // on the kill path (emit == false) pipes are drained into the tail so that the group can die
-            boolean wantRead = collect || !emit || (pending.isEmpty() && sink.demand() > 0);
-            if (!wantRead && !exited) {
-                return progress;
-            }
-            int available;
-            try {
-                available = in.available();
-            } catch (IOException e) {
-                available = -1;
-            }
-            if (available < 0) {
-                markEof();
-                return true;
-            }
-            if (available > 0) {
-                if (wantRead) {
-                    int n;
-                    try {
-                        n = in.read(buffer, 0, Math.min(available, buffer.length));
-                    } catch (IOException e) {
-                        n = -1;
-                    }
-                    if (n < 0) {
-                        markEof();
-                    } else {
-                        feed(buffer, n, emit);
-                    }
-                    if (emit) {
-                        emitPending();
-                    }
-                    progress = true;
-                }
-            } else if (exited && now - exitNanos >= PROBE_AFTER_EXIT_NANOS) {
-                // nothing readable and the child is gone: only a read can tell EOF from a pipe that a
-                // descendant still holds open, and that read may block, so it runs on the blocking pool.
-                // Waiting a moment after the exit lets the JDK's reaper first drain the pipe into memory
-                // and close it, after which the read returns at once.
-                probe = 1;
-                executor.blocking().schedule(this::probe);
-            }
-            return progress;
-        }
-
-        private void probe() {
-            int n;
-            try {
-                n = in.read(probeBuffer, 0, probeBuffer.length);
-            } catch (IOException e) {
-                n = -1;
-            }
-            probeResult = n;
-            probe = 2;
-            poller.wake(ProcessRun.this);
-        }
-
-        private void feed(byte[] bytes, int n, boolean emit) {
-            if (n <= 0) {
-                return;
-            }
-            if (all != null) {
-                collect(bytes, n);
-                return;
-            }
-            appendTail(bytes, n);
-            if (emit) {
-                assert cutter != null;
-                cutter.feed(bytes, 0, n, pending);
-            }
-        }
-
-        /**
-         * Keeps what fits under the spec's {@code maxOutput} (both pipes together); the first byte beyond it
-         * starts the kill, and what the dying group still writes is read and dropped.
-         */
-        private void collect(byte[] bytes, int n) {
-            assert all != null;
-            long room = spec.maxOutput() - collectedBytes;
-            int kept = (int) Math.min(n, Math.max(0, room));
-            all.write(bytes, 0, kept);
-            collectedBytes += kept;
-            if (kept < n && !outputExceeded) {
-                outputExceeded = true;
-                LOG.log(Level.DEBUG, () -> "Command " + display + " exceeded maxOutput of " + spec.maxOutput()
-                        + " bytes; killing its process group");
-                if (phase == Phase.RUNNING) {
-                    startKill(System.nanoTime());
-                }
-            }
-        }
-
-        private void markEof() {
-            eof = true;
-            if (cutter != null) {
-                cutter.finish(pending);
-            }
-        }
-
-        private boolean emitPending() {
-            boolean progress = false;
-            while (!pending.isEmpty() && sink.demand() > 0) {
-                sink.next(pending.poll());
-                progress = true;
-            }
-            return progress;
-        }
-
-        private void appendTail(byte[] bytes, int n) {
-            if (n >= tail.length) {
-                System.arraycopy(bytes, n - tail.length, tail, 0, tail.length);
-                tailLength = tail.length;
-            } else {
-                int overflow = tailLength + n - tail.length;
-                if (overflow > 0) {
-                    System.arraycopy(tail, overflow, tail, 0, tailLength - overflow);
-                    tailLength -= overflow;
-                }
-                System.arraycopy(bytes, 0, tail, tailLength, n);
-                tailLength += n;
-            }
-        }
-
-        byte[] collected() {
-            return all != null ? all.toByteArray() : java.util.Arrays.copyOf(tail, tailLength);
-        }
-
-        String maskedText() {
-            return spec.secretMasker().mask(new String(collected(), spec.charset()));
-        }
-
-        /** The last {@value ProcessRun#TAIL_BYTES} bytes of what was collected, decoded and masked. */
-        String maskedTail() {
-            byte[] bytes = collected();
-            int from = Math.max(0, bytes.length - TAIL_BYTES);
-            return spec.secretMasker().mask(new String(bytes, from, bytes.length - from, spec.charset()));
-        }
     }
 }

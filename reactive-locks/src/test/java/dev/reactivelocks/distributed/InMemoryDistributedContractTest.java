@@ -1,7 +1,7 @@
 package dev.reactivelocks.distributed;
 
-import dev.reactivelocks.contract.DistributedLockServiceContract;
 import dev.reactivelocks.spi.LockBackend;
+import dev.reactivelocks.testkit.contract.DistributedLockServiceContract;
 
 /**
  * The distributed contract over the in-memory reference backend that hands the lock off: every service of a

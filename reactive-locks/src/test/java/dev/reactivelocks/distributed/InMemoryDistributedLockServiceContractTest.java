@@ -6,8 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
-import dev.reactivelocks.contract.LockServiceContract;
 import dev.reactivelocks.spi.LockBackend;
+import dev.reactivelocks.testkit.contract.LockServiceContract;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

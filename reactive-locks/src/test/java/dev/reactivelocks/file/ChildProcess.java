@@ -59,7 +59,7 @@ final class ChildProcess implements AutoCloseable {
 
     /**
      * Starts {@code count} children that each print "READY", wait for "GO", work, print "DONE" and exit 0
-     * (see {@link FileLockChildMain}); lets them go together, runs {@code meanwhile} on this thread while they
+     * (see {@link dev.reactivelocks.testkit.contract.FileLockChildMain}); lets them go together, runs {@code meanwhile} on this thread while they
      * work, then expects each one's "DONE" and exit code 0. Destroys any child still running at the end.
      */
     static void together(int count, Starter starter, Callable<?> meanwhile) throws Exception {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.testkit.contract.FileLockChildMain;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

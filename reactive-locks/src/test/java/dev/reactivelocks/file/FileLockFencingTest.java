@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.reactivelocks.LockException;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.testkit.contract.FileLockChildMain;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;

@@ -1,8 +1,8 @@
 package dev.reactivelocks.file;
 
 import dev.reactivelocks.LockService;
-import dev.reactivelocks.contract.LockServiceContract;
-import dev.reactivelocks.contract.TempLockDirectory;
+import dev.reactivelocks.testkit.contract.LockServiceContract;
+import dev.reactivelocks.testkit.contract.TempLockDirectory;
 import org.junit.jupiter.api.AfterEach;
 
 /** The core {@link LockServiceContract}, run against {@link FileLockService} with a fresh lock directory per test. */

@@ -11,6 +11,7 @@ import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.LockTimeoutException;
+import dev.reactivelocks.testkit.contract.RecordingSubscriber;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,7 +37,6 @@ import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
 import reactor.test.util.RaceTestUtils;
-import dev.reactivelocks.contract.RecordingSubscriber;
 
 class FileLockServiceTest {
 

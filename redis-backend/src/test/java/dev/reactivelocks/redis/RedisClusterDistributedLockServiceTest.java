@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
-import dev.reactivelocks.contract.DistributedLockServiceContract;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.spi.LockBackend;
+import dev.reactivelocks.testkit.contract.DistributedLockServiceContract;
 import dev.reactivelocks.testkit.servers.RedisClusterProcess;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.SlotHash;

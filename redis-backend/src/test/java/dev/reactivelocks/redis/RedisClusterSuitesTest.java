@@ -2,9 +2,11 @@ package dev.reactivelocks.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.reactivelocks.contract.HeldByNobodyRaces;
-import dev.reactivelocks.contract.QueueDrain;
 import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.spi.LockBackend;
+import dev.reactivelocks.testkit.contract.HeldByNobodyRaces;
+import dev.reactivelocks.testkit.contract.QueueDrain;
+import dev.reactivelocks.testkit.contract.WaitQueueContract;
 import dev.reactivelocks.testkit.servers.RedisClusterProcess;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
@@ -22,7 +24,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The suites that the standalone server runs, on the local Redis Cluster ({@link RedisClusterProcess#shared()}):
- * the core {@link dev.reactivelocks.contract.LockServiceContract}, the held-by-nobody races and the drain of a long wait queue.
+ * the core {@link dev.reactivelocks.testkit.contract.LockServiceContract}, the SPI rules ({@link WaitQueueContract}), the
+ * held-by-nobody races and the drain of a long wait queue.
  */
 class RedisClusterSuitesTest {
 
@@ -56,6 +59,28 @@ class RedisClusterSuitesTest {
         @Override
         protected RedisLockBackend newBackend() {
             return RedisLockBackend.create(client, config());
+        }
+    }
+
+    /** The rules of the SPI, kept by the backend on the cluster. */
+    @Nested
+    class Backend extends WaitQueueContract {
+
+        private RedisLockBackend backend;
+
+        @AfterEach
+        void closeBackend() {
+            if (backend != null) {
+                backend.close().block(RedisTestSupport.TIMEOUT);
+            }
+        }
+
+        @Override
+        protected LockBackend backend() {
+            if (backend == null) {
+                backend = RedisLockBackend.create(client, config());
+            }
+            return backend;
         }
     }
 

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
-import dev.reactivelocks.contract.DistributedLockServiceContract;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.spi.LockBackend;
+import dev.reactivelocks.testkit.contract.DistributedLockServiceContract;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.nio.charset.StandardCharsets;

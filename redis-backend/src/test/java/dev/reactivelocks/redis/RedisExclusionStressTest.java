@@ -1,6 +1,6 @@
 package dev.reactivelocks.redis;
 
-import dev.reactivelocks.contract.ExclusionUnderChaos;
+import dev.reactivelocks.testkit.contract.ExclusionUnderChaos;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Duration;

@@ -2,8 +2,8 @@ package dev.reactivelocks.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.reactivelocks.contract.HeldByNobodyRaces;
 import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.testkit.contract.HeldByNobodyRaces;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import java.time.Duration;

@@ -21,7 +21,11 @@ import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
-/** The SPI contract of {@link RedisLockBackend}, script by script, against the real server. */
+/**
+ * What {@link RedisLockBackend} does beyond the SPI rules ({@link RedisLockBackendContractTest}): its keys and their
+ * lifetimes, the Redis clock, purging, the restart grace, configuration errors and borrowed connections, against
+ * the real server.
+ */
 class RedisLockBackendTest {
 
     private static final Duration LEASE = Duration.ofSeconds(30);
@@ -59,66 +63,30 @@ class RedisLockBackendTest {
         return RedisTestSupport.key(prefix, name, kind).getBytes(StandardCharsets.UTF_8);
     }
 
-    @Test
-    void exclusiveExcludesEveryoneAndSharedOverlaps() {
-        assertThat(acquire("ex", LockMode.EXCLUSIVE, "a")).isNotNull();
-        assertThat(acquire("ex", LockMode.EXCLUSIVE, "b")).isNull();
-        assertThat(acquire("ex", LockMode.SHARED, "c")).isNull();
-
-        assertThat(acquire("sh", LockMode.SHARED, "a")).isNotNull();
-        assertThat(acquire("sh", LockMode.SHARED, "b")).isNotNull();
-        assertThat(acquire("sh", LockMode.EXCLUSIVE, "c")).isNull();
-        backend.release("sh", "a").block(TIMEOUT);
-        assertThat(acquire("sh", LockMode.EXCLUSIVE, "c")).isNull();
-        backend.release("sh", "b").block(TIMEOUT);
-        assertThat(acquire("sh", LockMode.EXCLUSIVE, "c")).isNotNull();
-    }
 
     @Test
-    void releaseIsCompareAndDeleteOnTheToken() {
-        BackendLease owner = acquire("cad", LockMode.EXCLUSIVE, "owner");
-        assertThat(backend.release("cad", "intruder").block(TIMEOUT)).isFalse();
-        assertThat(acquire("cad", LockMode.EXCLUSIVE, "other")).isNull();
+    void theLastReleaseDeletesTheKey() {
+        acquire("cad", LockMode.EXCLUSIVE, "owner");
         assertThat(backend.release("cad", "owner").block(TIMEOUT)).isTrue();
-        assertThat(backend.release("cad", "owner").block(TIMEOUT)).isFalse();
         assertThat(raw.sync().exists(key("lock", "cad"))).as("last lease gone: key deleted").isZero();
-        assertThat(acquire("cad", LockMode.EXCLUSIVE, "other").fencingToken()).isGreaterThan(owner.fencingToken());
     }
 
     @Test
-    void repeatingAnAcquireWithTheSameTokenReturnsTheSameGrant() {
-        BackendLease first = acquire("idem", LockMode.EXCLUSIVE, "tok");
-        BackendLease again = acquire("idem", LockMode.EXCLUSIVE, "tok");
-        assertThat(again).isEqualTo(first);
+    void anAcquireRepeatedWithTheSameTokenKeepsOneEntry() {
+        acquire("idem", LockMode.EXCLUSIVE, "tok");
+        acquire("idem", LockMode.EXCLUSIVE, "tok");
         assertThat(raw.sync().hlen(key("lock", "idem"))).isEqualTo(1L);
     }
 
     @Test
-    void expiredLeaseIsTakenOverAndCannotBeRenewedOrReleasedByItsOldOwner() {
-        BackendLease old = backend.tryAcquire("exp", LockMode.EXCLUSIVE, "old", Duration.ofSeconds(1)).block(TIMEOUT);
-        assertThat(backend.renew("exp", "old", Duration.ofSeconds(1)).block(TIMEOUT)).isTrue();
-        assertThat(backend.tryAcquire("exp", LockMode.EXCLUSIVE, "new", LEASE).block(TIMEOUT)).isNull();
-        BackendLease taken = Mono.delay(Duration.ofMillis(1500))
-                .then(backend.tryAcquire("exp", LockMode.EXCLUSIVE, "new", LEASE)).block(TIMEOUT);
-        assertThat(taken).isNotNull();
-        assertThat(taken.fencingToken()).isGreaterThan(old.fencingToken());
-        assertThat(backend.renew("exp", "old", LEASE).block(TIMEOUT)).isFalse();
-        assertThat(backend.release("exp", "old").block(TIMEOUT)).isFalse();
-        assertThat(backend.renew("exp", "new", LEASE).block(TIMEOUT)).isTrue();
+    void aTakenOverLeaseLeavesOnlyTheEntryOfItsNewOwner() {
+        backend.tryAcquire("exp", LockMode.EXCLUSIVE, "old", Duration.ofSeconds(1)).block(TIMEOUT);
+        assertThat(Mono.delay(Duration.ofMillis(1500))
+                .then(backend.tryAcquire("exp", LockMode.EXCLUSIVE, "new", LEASE)).block(TIMEOUT)).isNotNull();
         assertThat(raw.sync().hkeys(key("lock", "exp"))).extracting(b -> new String(b, StandardCharsets.US_ASCII))
                 .containsExactly("new");
     }
 
-    @Test
-    void anExpiredSharedLeaseNextToALiveOneIsIgnoredAndNotRenewedBackToLife() {
-        backend.tryAcquire("late", LockMode.SHARED, "slow", Duration.ofMillis(100)).block(TIMEOUT);
-        backend.tryAcquire("late", LockMode.SHARED, "live", LEASE).block(TIMEOUT);
-        assertThat(Mono.delay(Duration.ofMillis(300)).then(backend.renew("late", "slow", LEASE)).block(TIMEOUT))
-                .isFalse();
-        assertThat(acquire("late", LockMode.EXCLUSIVE, "x")).as("the live shared lease still excludes").isNull();
-        backend.release("late", "live").block(TIMEOUT);
-        assertThat(acquire("late", LockMode.EXCLUSIVE, "x")).isNotNull();
-    }
 
     @Test
     void leaseTimesComeFromTheRedisClockAndTheKeyExpiresWithTheLastLease() {
@@ -139,14 +107,9 @@ class RedisLockBackendTest {
     }
 
     @Test
-    void fencingTokensIncreaseStrictlyPerNameAcrossTakeoversAndFollowTheServerClock() {
-        long last = 0;
-        for (int i = 0; i < 20; i++) {
-            BackendLease lease = acquire("fence", LockMode.EXCLUSIVE, "t" + i);
-            assertThat(lease.fencingToken()).isGreaterThan(last);
-            last = lease.fencingToken();
-            backend.release("fence", "t" + i).block(TIMEOUT);
-        }
+    void fencingTokensFollowTheServerClockAndSurviveALostCounter() {
+        long last = acquire("fence", LockMode.EXCLUSIVE, "t0").fencingToken();
+        backend.release("fence", "t0").block(TIMEOUT);
         List<byte[]> time = raw.sync().time();
         long micros = Long.parseLong(new String(time.get(0), StandardCharsets.US_ASCII)) * 1_000_000
                 + Long.parseLong(new String(time.get(1), StandardCharsets.US_ASCII));
@@ -156,7 +119,7 @@ class RedisLockBackendTest {
     }
 
     @Test
-    void namesOfAnyCharactersAndLengthAreStoredVerbatimAndKeptApart() {
+    void namesOfAnyCharactersAndLengthMakeReadableKeysAndDecodeBack() {
         String quotes = "it's \"quoted\" * ? [x] \\ ; --";
         String nul1 = "a\u0000b";
         String nul2 = "a\u0000c";
@@ -169,9 +132,8 @@ class RedisLockBackendTest {
         String tilde = "~starts-with-the-escape";
         String both = "~}";
         List<String> names = List.of(quotes, nul1, nul2, emoji, lone1, lone2, huge, hugeTwin, brace, tilde, both);
-        for (String name : names) {
+        for (String name : names) {   // kept apart: LockBackendContract.namesOfAnyCharactersAndLengthAreKeptApart
             assertThat(acquire(name, LockMode.EXCLUSIVE, "first")).as("free: %s", name.length()).isNotNull();
-            assertThat(acquire(name, LockMode.EXCLUSIVE, "second")).as("held: %s", name.length()).isNull();
         }
         for (String name : List.of(quotes, emoji, huge)) {
             assertThat(raw.sync().exists(key("lock", name))).as("readable UTF-8 key").isEqualTo(1L);
@@ -250,20 +212,6 @@ class RedisLockBackendTest {
         assertThat(RedisLockConfig.defaults().restartGrace()).isNull();
     }
 
-    @Test
-    void releasePublishesTheTokenOfTheQueuedWaiter() {
-        String name = "notify-\u0000-me";
-        acquire(name, LockMode.EXCLUSIVE, "n");
-        assertThat(backend.acquireOrQueue(name, LockMode.EXCLUSIVE, "w", LEASE, LEASE).block(TIMEOUT)).isNull();
-        StepVerifier.create(backend.releases().filter(k -> !k.isEmpty()).next())
-                .expectSubscription()
-                .expectNoEvent(Duration.ofMillis(300))   // subscribed
-                .then(() -> backend.release(name, "n").subscribe())
-                .expectNext("w")
-                .verifyComplete();
-        assertThat(backend.acquireOrQueue(name, LockMode.EXCLUSIVE, "w", LEASE, LEASE).block(TIMEOUT)).isNotNull();
-        backend.release(name, "w").block(TIMEOUT);
-    }
 
     @Test
     void aBackendOnTheCallersConnectionsLeavesThemOpen() {

@@ -1,8 +1,8 @@
 package dev.reactivelocks.redis;
 
 import dev.reactivelocks.LockService;
-import dev.reactivelocks.contract.LockServiceContract;
 import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.testkit.contract.LockServiceContract;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 

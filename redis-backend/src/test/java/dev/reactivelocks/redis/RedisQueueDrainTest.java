@@ -2,7 +2,7 @@ package dev.reactivelocks.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.reactivelocks.contract.QueueDrain;
+import dev.reactivelocks.testkit.contract.QueueDrain;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.ByteArrayCodec;

@@ -1,19 +1,22 @@
 package dev.reactivelocks.redis;
 
-import dev.reactivelocks.contract.DistributedLockServiceContract;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.spi.LockBackend;
+import dev.reactivelocks.testkit.contract.DistributedLockServiceContract;
+import dev.reactivelocks.testkit.contract.WaitQueueContract;
 import dev.reactivelocks.testkit.servers.RedisSentinelProcess;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Nested;
 
 /**
  * {@link DistributedLockService} over a Sentinel deployment started for the tests (a master, a replica and a
  * sentinel, {@link RedisSentinelProcess}): the {@link DistributedLockServiceContract} with two services, each
- * reaching the master through a {@code redis-sentinel://} URI.
+ * reaching the master through a {@code redis-sentinel://} URI, and the SPI rules ({@link WaitQueueContract}).
  */
 class RedisSentinelDistributedLockServiceTest extends DistributedLockServiceContract {
 
@@ -55,5 +58,27 @@ class RedisSentinelDistributedLockServiceTest extends DistributedLockServiceCont
     @Override
     protected long liveLeases(String name) {
         return RedisTestSupport.liveLeases(admin, PREFIX, name);
+    }
+
+    /** The rules of the SPI, kept by the backend through the sentinel's URI. */
+    @Nested
+    class Backend extends WaitQueueContract {
+
+        private RedisLockBackend backend;
+
+        @AfterEach
+        void closeBackend() {
+            if (backend != null) {
+                backend.close().block(WAIT);
+            }
+        }
+
+        @Override
+        protected LockBackend backend() {
+            if (backend == null) {
+                backend = RedisLockBackend.create(client, sentinel.uri("rl-sentinel-backend"), CONFIG);
+            }
+            return backend;
+        }
     }
 }

@@ -30,7 +30,7 @@ public class TestBlockHoundIntegration implements BlockHoundIntegration {
     private static boolean expected(Throwable error) {
         for (StackTraceElement frame : error.getStackTrace()) {
             if (frame.getClassName().startsWith(BlockHoundIntegrationTest.class.getName())
-                    || frame.getClassName().startsWith("dev.reactivelocks.contract.LockServiceContract")) {
+                    || frame.getClassName().startsWith("dev.reactivelocks.testkit.contract.LockServiceContract")) {
                 return true;
             }
         }

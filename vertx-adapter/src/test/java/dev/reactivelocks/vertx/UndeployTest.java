@@ -9,7 +9,7 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockStats;
-import dev.reactivelocks.contract.SpinRacer;
+import dev.reactivelocks.testkit.contract.SpinRacer;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.ThreadingModel;

@@ -1,6 +1,6 @@
 package dev.reactivelocks.vertx;
 
-import dev.reactivelocks.contract.LockServiceContract;
+import dev.reactivelocks.testkit.contract.LockServiceContract;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reactivelocks.LockHandle;

@@ -1,9 +1,9 @@
 package dev.reactivelocks.vertx;
 
 import dev.reactivelocks.LockService;
-import dev.reactivelocks.contract.TempLockDirectory;
 import dev.reactivelocks.file.FileLockService;
 import dev.reactivelocks.internal.Owners;
+import dev.reactivelocks.testkit.contract.TempLockDirectory;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 

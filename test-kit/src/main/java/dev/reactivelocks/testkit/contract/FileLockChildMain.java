@@ -1,8 +1,10 @@
-package dev.reactivelocks.file;
+package dev.reactivelocks.testkit.contract;
 
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.file.FileLockConfig;
+import dev.reactivelocks.file.FileLockService;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -18,15 +20,15 @@ import reactor.core.publisher.Mono;
  * A child-process entry point for tests and demos: a second JVM that contends for a file lock.
  *
  * <pre>
- * java -cp &lt;classpath&gt; dev.reactivelocks.file.FileLockChildMain hold &lt;lockDir&gt; &lt;name&gt; [EXCLUSIVE|SHARED]
+ * java -cp &lt;classpath&gt; dev.reactivelocks.testkit.contract.FileLockChildMain hold &lt;lockDir&gt; &lt;name&gt; [EXCLUSIVE|SHARED]
  *     acquires the lock (waiting as long as it takes), prints "LOCKED &lt;fencingToken&gt;", holds it until
  *     standard input reaches end of file or a line "release", releases it, prints "RELEASED", exits 0.
  *
- * java -cp &lt;classpath&gt; dev.reactivelocks.file.FileLockChildMain count &lt;lockDir&gt; &lt;name&gt; &lt;counterFile&gt; &lt;n&gt; [locked|unlocked]
+ * java -cp &lt;classpath&gt; dev.reactivelocks.testkit.contract.FileLockChildMain count &lt;lockDir&gt; &lt;name&gt; &lt;counterFile&gt; &lt;n&gt; [locked|unlocked]
  *     prints "READY", waits for a line "GO", then n times reads the decimal counter in counterFile and
  *     writes it back incremented (under the exclusive lock unless "unlocked"), prints "DONE", exits 0.
  *
- * java -cp &lt;classpath&gt; dev.reactivelocks.file.FileLockChildMain tokens &lt;lockDir&gt; &lt;name&gt; &lt;logFile&gt; &lt;n&gt;
+ * java -cp &lt;classpath&gt; dev.reactivelocks.testkit.contract.FileLockChildMain tokens &lt;lockDir&gt; &lt;name&gt; &lt;logFile&gt; &lt;n&gt;
  *     prints "READY", waits for a line "GO", then n times appends its fencing token as a line to logFile
  *     while holding the exclusive lock, prints "DONE", exits 0.
  * </pre>
@@ -38,6 +40,12 @@ public final class FileLockChildMain {
     private FileLockChildMain() {
     }
 
+    /**
+     * Runs one of the commands above.
+     *
+     * @param args the command and its arguments
+     * @throws Exception when the command fails (exit status 1)
+     */
     public static void main(String[] args) throws Exception {
         if (args.length < 3) {
             usage();
@@ -124,7 +132,7 @@ public final class FileLockChildMain {
     }
 
     /** Appends {@code token} as a line to {@code log}; called while holding the lock. */
-    static void appendToken(Path log, long token) {
+    public static void appendToken(Path log, long token) {
         try {
             Files.writeString(log, token + "\n", StandardCharsets.US_ASCII, StandardOpenOption.CREATE,
                     StandardOpenOption.APPEND);

@@ -1,4 +1,4 @@
-package dev.reactivelocks.contract;
+package dev.reactivelocks.testkit.contract;
 
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.LockSupport;

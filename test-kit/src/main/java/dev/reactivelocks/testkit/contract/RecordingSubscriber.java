@@ -1,4 +1,4 @@
-package dev.reactivelocks.contract;
+package dev.reactivelocks.testkit.contract;
 
 import dev.reactivelocks.LockHandle;
 import java.util.concurrent.atomic.AtomicReference;

@@ -1,4 +1,4 @@
-package dev.reactivelocks.contract;
+package dev.reactivelocks.testkit.contract;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
