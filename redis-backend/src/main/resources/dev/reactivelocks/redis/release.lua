@@ -10,8 +10,9 @@
 -- A token has a lease or a queue entry, never both (a grant removes the entry, and an entry is only made
 -- when the token's lease is missing or expired, which deletes it), so the entry is only removed when there
 -- was no lease. The released lease is deleted after the hand-off: the hash then never becomes empty in
--- between, and keeps its expiry, which covers the released lease. A hand-off to the head costs, with the
--- EVALSHA, TIME and HGETALL, 10 commands (see handOff in queue.lua); a release with nobody queued 5.
+-- between, and keeps its expiry, which covers the released lease. A hand-off to an exclusive head costs 11
+-- or 12 commands: EVALSHA, TIME, HGETALL, the 7 or 8 of handOff (queue.lua) and the HDEL of the released
+-- lease (RedisHandOffCostTest); a release with nobody queued 5 (EVALSHA, TIME, HGETALL, ZPOPMIN, HDEL).
 local token = ARGV[1]
 local held, mine, others, _, ownExp = leases(token)
 if ownExp then
