@@ -16,7 +16,10 @@ final class LuaScripts {
     static final Script ACQUIRE = load("clock.lua", "queue.lua", "acquire.lua");
     /** Extends a live lease. */
     static final Script RENEW = load("clock.lua", "renew.lua");
-    /** Deletes a token's lease and queue entry, then wakes the waiters that may pass. */
+    /**
+     * Deletes a token's lease (then hands the lock off to the waiters that may pass, announcing each grant with
+     * one publish) or its queue entry (then wakes the waiters that may pass).
+     */
     static final Script RELEASE = load("clock.lua", "queue.lua", "release.lua");
     /** Turns an exclusive lease into a shared one, then hands the lock to the shared waiters that may pass. */
     static final Script DOWNGRADE = load("clock.lua", "queue.lua", "downgrade.lua");

@@ -26,6 +26,8 @@ else
   epoch = tonumber(epoch)
 end
 local held, mine, others, leasesPruned = leases(token)
+-- the lease hash's expiry reaches every live lease (each writer extends it to its own lease)
+local covered = others
 if not mine and mode == 'S' and held.n > held.e then
   local inUse = tonumber(redis.call('GET', KEYS[7]) or '0')
   if inUse ~= permits then return redis.error_reply('PERMITS ' .. inUse) end
@@ -77,10 +79,10 @@ if not mine then
     expireAtLeast(KEYS[3], deadline)
     expireAtLeast(KEYS[4], deadline)
   end
-  if not grace and (leasesPruned or queuePruned) then wake(held, ARGV[6], ARGV[8], true) end
+  if not grace and (leasesPruned or queuePruned) then covered = handOff(held, ARGV[6], ARGV[8], covered) end
   if not mine then return false end
 end
 local expires = now + lease
 redis.call('HSET', KEYS[1], token, mine .. ':' .. string.format('%.0f', expires))
-redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', math.max(expires, others)))
+redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', math.max(expires, covered)))
 return mine

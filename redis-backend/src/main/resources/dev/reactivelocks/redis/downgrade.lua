@@ -5,15 +5,20 @@
 -- Returns 'S:fencing' (a new fencing token; an already shared lease is extended and returned unchanged),
 -- false when the token holds no live lease of the name.
 local token, lease = ARGV[1], tonumber(ARGV[2])
-local held, mine = leases(token)
+local held, mine, others, _, ownExp = leases(token)
 if not mine then return false end
 local mode, f = string.match(mine, '^(%a):(%d+)$')
 if mode == 'E' then f = nextFencing(now + lease) end
 local expires = now + lease
 redis.call('HSET', KEYS[1], token, 'S:' .. f .. ':' .. string.format('%.0f', expires))
-expireAtLeast(KEYS[1], expires)
-if mode == 'E' and redis.call('EXISTS', KEYS[2]) == 1 then
+-- the hash's expiry covers every lease written before, ours included
+local covered = math.max(others, ownExp)
+if expires > covered then
+  redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', expires))
+  covered = expires
+end
+if mode == 'E' then
   add(held, 'S')
-  wake(held, ARGV[3], ARGV[4], true)
+  handOff(held, ARGV[3], ARGV[4], covered)
 end
 return 'S:' .. f

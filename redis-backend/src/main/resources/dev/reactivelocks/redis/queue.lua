@@ -22,13 +22,16 @@ local function fits(mode, held, ahead)
   return true
 end
 
--- deletes expired leases; returns the modes of the live leases of others, ours, their max expiry, pruned
+-- deletes expired leases; returns the modes of the live leases of others, ours ('mode:fencing', nil when
+-- missing or expired), the max expiry of the others' leases, pruned, and the expiry of our lease field (live
+-- or expired; nil when there was none)
 local function leases(token)
   local entries = redis.call('HGETALL', KEYS[1])
-  local held, mine, others, pruned = {n = 0, e = 0}, nil, 0, false
+  local held, mine, others, pruned, ownExp = {n = 0, e = 0}, nil, 0, false, nil
   for i = 1, #entries, 2 do
     local mode, fence, exp = string.match(entries[i + 1], '^(%a):(%d+):(%d+)$')
     exp = tonumber(exp)
+    if entries[i] == token then ownExp = exp end
     if exp <= now then
       redis.call('HDEL', KEYS[1], entries[i])
       pruned = true
@@ -39,7 +42,7 @@ local function leases(token)
       if exp > others then others = exp end
     end
   end
-  return held, mine, others, pruned
+  return held, mine, others, pruned, ownExp
 end
 
 local function dequeue(token)
@@ -78,43 +81,83 @@ local function expireAtLeast(key, at)
 end
 
 -- the next fencing token of the name, KEYS[5]: max(last + 1, server time in microseconds); the key is kept
--- until keepAtLeast (ms) and never expires before the server clock has passed the token
+-- until keepAtLeast (ms) and never expires before the server clock has passed the token. One SET ... GET
+-- (Redis 6.2) writes the time and reads the last token; only when the last token is not below the time (two
+-- grants in one script) a second SET writes last + 1.
 local function nextFencing(keepAtLeast)
-  local f = tonumber(redis.call('GET', KEYS[5]) or '0') + 1
-  local floor = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  if f < floor then f = floor end
-  local keepFence = math.max(keepAtLeast, math.floor(f / 1000) + 1)
-  redis.call('SET', KEYS[5], string.format('%.0f', f), 'PXAT', string.format('%.0f', keepFence))
+  local f = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local last = redis.call('SET', KEYS[5], string.format('%.0f', f), 'PXAT',
+      string.format('%.0f', math.max(keepAtLeast, math.floor(f / 1000) + 1)), 'GET')
+  if last and tonumber(last) >= f then
+    f = tonumber(last) + 1
+    redis.call('SET', KEYS[5], string.format('%.0f', f), 'PXAT',
+        string.format('%.0f', math.max(keepAtLeast, math.floor(f / 1000) + 1)))
+  end
   return string.format('%.0f', f)
 end
 
--- lets through each entry that may pass now (the head, or a run of shared entries): hands the lock off to
--- it (a lease that ends when its entry would have, announced as '=fencing:mode:token') when handOff is
--- true, else publishes its token; on the channel of the backend that queued it: channel .. backendId,
--- with command PUBLISH or SPUBLISH
-local function wake(held, channel, command, handOff)
-  local ahead, i = {n = 0, e = 0}, 0
-  local permits = tonumber(redis.call('GET', KEYS[7]) or '0')
+-- whether a queued entry of mode may pass next to the held leases and the entries let through before it;
+-- reads the permits (KEYS[7]) once, for the first shared entry: permits is a table {v = nil or the count}
+local function passes(mode, held, ahead, permits)
+  if not fits(mode, held, ahead) then return false end
+  if mode == 'E' then return true end
+  if not permits.v then permits.v = tonumber(redis.call('GET', KEYS[7]) or '0') end
+  return permits.v == 0 or held.n + ahead.n < permits.v
+end
+
+-- publishes the token of each entry that may pass now (the head, or a run of shared entries) on the channel
+-- of the backend that queued it: channel .. backendId, with command PUBLISH or SPUBLISH; the woken entries
+-- ask (a waiter that left the queue: acquire.lua applies the restart grace)
+local function wake(held, channel, command)
+  local ahead, permits, i = {n = 0, e = 0}, {}, 0
   while true do
     local at = redis.call('ZRANGE', KEYS[2], i, i)
     if #at == 0 then return end
-    local mode, owner, exp = live(at[1])
+    local mode, owner = live(at[1])
     if mode then
-      if not fits(mode, held, ahead) then return end
-      if mode == 'S' and permits > 0 and held.n + ahead.n >= permits then return end
-      if handOff then
-        local f = nextFencing(exp)
-        dequeue(at[1])
-        redis.call('HSET', KEYS[1], at[1], mode .. ':' .. f .. ':' .. string.format('%.0f', exp))
-        expireAtLeast(KEYS[1], exp)
-        redis.call(command, channel .. owner, '=' .. f .. ':' .. mode .. ':' .. at[1])
-      else
-        redis.call(command, channel .. owner, at[1])
-        i = i + 1
-      end
+      if not passes(mode, held, ahead, permits) then return end
+      redis.call(command, channel .. owner, at[1])
+      i = i + 1
       add(ahead, mode)
     else
       dequeue(at[1])
     end
   end
+end
+
+-- hands the lock off to each entry that may pass now (the head, or a run of shared entries), taken from the
+-- queue with ZPOPMIN: a lease that ends when its entry would have, announced with one PUBLISH (or SPUBLISH)
+-- of '=fencing:mode:token' on the channel of the backend that queued it, which is the waiter's wake-up too.
+-- covered: a time (ms) that the lease hash's expiry is known to reach (every writer extends it to its lease);
+-- it is extended only for a lease that ends later. An entry that may not pass goes back with its ticket.
+-- Returns the new covered time. A hand-off of an exclusive entry costs ZPOPMIN, HGET, SET (fencing), HDEL,
+-- ZREM, HSET and the publish: 7 commands (8 when its lease outlives every lease the hash covered).
+local function handOff(held, channel, command, covered)
+  local ahead, permits = {n = 0, e = 0}, {}
+  while held.e + ahead.e == 0 do
+    local head = redis.call('ZPOPMIN', KEYS[2])
+    if #head == 0 then return covered end
+    local token = head[1]
+    local mode, owner, exp = live(token)
+    if not mode then
+      redis.call('ZREM', KEYS[4], token)
+      redis.call('HDEL', KEYS[3], token)
+    elseif not passes(mode, held, ahead, permits) then
+      redis.call('ZADD', KEYS[2], head[2], token)
+      expireAtLeast(KEYS[2], exp)   -- the key is new when the entry was its only member
+      return covered
+    else
+      local f = nextFencing(exp)
+      redis.call('HDEL', KEYS[3], token)
+      if mode == 'E' then redis.call('ZREM', KEYS[4], token) end
+      redis.call('HSET', KEYS[1], token, mode .. ':' .. f .. ':' .. string.format('%.0f', exp))
+      if exp > covered then
+        redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', exp))
+        covered = exp
+      end
+      redis.call(command, channel .. owner, '=' .. f .. ':' .. mode .. ':' .. token)
+      add(ahead, mode)
+    end
+  end
+  return covered
 end
