@@ -2,11 +2,12 @@ package dev.reactivelocks.file;
 
 import dev.reactivelocks.InProcessLockService;
 import dev.reactivelocks.LockException;
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockLostException;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockService;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -38,6 +39,7 @@ import reactor.core.Disposable;
 import reactor.core.Exceptions;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.MonoSink;
 import reactor.core.publisher.Operators;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
@@ -83,6 +85,9 @@ import reactor.util.context.Context;
  *                                                     │         min·2ⁿ (capped at max, jittered) on the timer
  *                                                     │ error:  fail all waiters with LockException
  *   release ──► holders -= a ; no holders left ? unlock ──► release the local grant ──► unref
+ *   downgrade ──► holders = {a} exclusive ? convert the OS lock in place ({@link OsLock#downgrade()}),
+ *                 holders = {a's shared successor} with the next token ──► downgrade the local grant, emit
+ *                 : lost (or not convertible) ? a is told lost(), its local grant released, error
  *   any task ──► OS lock invalid (channel closed under us)? holders are told lost() ; lock = null
  *   unref   ──► refs == 0 and idle ? ──► channel open ? IDLE: close it after channelIdleTimeout
  *                                        (or at dispose) unless used again ; then drop the entry
@@ -154,7 +159,7 @@ final class LockFile {
     private @Nullable FileChannel channel;
     /** The fencing counter of the file, mapped while {@link #channel} is open. */
     private @Nullable FencingCounter fencing;
-    private @Nullable FileLock lock;
+    private @Nullable OsLock lock;
     private final Set<FileAcquisition> holding = new LinkedHashSet<>();
     /** Channels of this file opened by other entries (see {@link #handOver}); closed once it is unlocked. */
     private final List<FileChannel> strays = new ArrayList<>(0);
@@ -372,6 +377,47 @@ final class LockFile {
     }
 
     /**
+     * {@code a} held the OS lock exclusively and is DOWNGRADED now: converts the lock to a shared one in place
+     * ({@link OsLock#downgrade()}) and grants it to {@code shared}, with the next fencing token taken while the
+     * lock is still exclusive; then, off the actor, {@link FileAcquisition#downgraded} lets this JVM's shared
+     * waiters follow and emits {@code shared}. A lock lost before, or one that could not be converted, is
+     * given up: {@code a} is told it is lost, its local grant released, and the downgrade errors.
+     */
+    void downgrade(FileAcquisition a, FileAcquisition shared, MonoSink<LockHandle> sink) {
+        execute(onScheduler -> {
+            checkLost();
+            OsLock l = lock;
+            if (l == null || !holding.remove(a)) {
+                giveUp(a, sink, "the lock was lost before (its file deleted or replaced, or its channel closed)",
+                        null);
+                return true;
+            }
+            long token = fencing().next();
+            try {
+                l.downgrade();
+            } catch (IOException | RuntimeException e) {
+                unlock(); // the failed conversion released the lock
+                giveUp(a, sink, "it could not be converted: " + e.getMessage(), e);
+                return true;
+            }
+            if (shared.grantOs(token)) {
+                holding.add(shared);
+            }
+            emit(() -> a.downgraded(shared, sink));
+            return true;
+        }, a.scheduler());
+    }
+
+    private void giveUp(FileAcquisition a, MonoSink<LockHandle> sink, String why, @Nullable Throwable cause) {
+        a.markLost();
+        a.releaseLocal();
+        unref(a.service);
+        LockLostException error = new LockLostException(a.name, "Lock '" + a.name + "' not downgraded and given up: "
+                + why, cause);
+        emit(() -> a.downgradeFailed(sink, error));
+    }
+
+    /**
      * Closes the channel of the file {@code id} if nobody in this JVM uses it (for deleting the file or disposing
      * a service).
      *
@@ -404,7 +450,7 @@ final class LockFile {
             return true; // cancelled meanwhile: its abandon task cleans up
         }
         checkLost();
-        FileLock held = lock;
+        OsLock held = lock;
         if (held != null && held.isShared() && a.mode == LockMode.SHARED) {
             // The local queue only lets a newcomer in next to current holders when both are shared.
             if (a.grantOs(fencing().next())) {
@@ -438,14 +484,14 @@ final class LockFile {
             busy(first, Duration.ofNanos(config.minPollInterval().toNanos() - unlockedFor));
             return;
         }
-        FileLock acquired;
+        OsLock acquired;
         try {
             FileChannel c = channel(first);
             if (c == null) {
                 rerouteWaiters(); // the path names another file now, or none
                 return;
             }
-            acquired = c.tryLock(0L, Long.MAX_VALUE, first.mode == LockMode.SHARED);
+            acquired = OsLock.tryLock(c, first.mode == LockMode.SHARED);
         } catch (IOException | RuntimeException e) {
             failWaiters(e);
             return;
@@ -459,7 +505,7 @@ final class LockFile {
             // Another process deleted or replaced the lock file since it was looked up (oslo's
             // remove_external_lock_file does): a lock on the old file excludes nobody. Queue again for the
             // file the path names now; this channel stays this (old) file's until it is idle.
-            releaseQuietly(acquired);
+            acquired.release();
             rerouteWaiters();
             return;
         }
@@ -590,7 +636,7 @@ final class LockFile {
      * are told through {@link FileAcquisition#markLost()}; their local grants stay until they release.
      */
     private void checkLost() {
-        FileLock l = lock;
+        OsLock l = lock;
         if (l != null && !l.isValid()) {
             lock = null;
             stopChecking();
@@ -839,23 +885,13 @@ final class LockFile {
         }
     }
 
-    private static void releaseQuietly(FileLock l) {
-        if (l.isValid()) {
-            try {
-                l.release();
-            } catch (IOException e) {
-                Operators.onErrorDropped(e, Context.empty());
-            }
-        }
-    }
-
     private void unlock() {
-        FileLock l = lock;
+        OsLock l = lock;
         lock = null;
         stopChecking();
         unlockedAt = System.nanoTime();
         if (l != null) {
-            releaseQuietly(l);
+            l.release();
         }
         FileLockService user = lastUser;
         if (!strays.isEmpty() && user != null) {
