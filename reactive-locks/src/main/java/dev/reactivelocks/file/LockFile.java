@@ -6,6 +6,7 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockLostException;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockService;
+import dev.reactivelocks.internal.SerialActor;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
@@ -29,14 +30,12 @@ import java.util.Objects;
 import java.util.UUID;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
-import reactor.core.Exceptions;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
@@ -62,13 +61,11 @@ import reactor.util.context.Context;
  * ensures that at any time the local grants of a file are either one exclusive grant or shared grants.
  * Only those grants reach this class.
  *
- * <p>Every state change and every file call of one file runs in a serial task queue (an actor: a
- * lock-free queue drained by one thread at a time), so no monitor is held across I/O and callers never
- * wait. The thread that finds the actor idle drains it itself when it may make the non-blocking calls
- * ({@code tryLock}, unlock: see {@link #inlineAllowed()}); otherwise, and whenever a step must open or
- * close the channel, the drain moves to the file scheduler. Subscriber-facing signals (grants, errors,
- * release completions) are collected during a drain and run by the draining thread after it let go of
- * the actor, so that subscriber code never runs inside it.
+ * <p>Every state change and every file call of one file runs in its {@link SerialActor}, so no monitor is
+ * held across I/O and callers never wait. The thread that finds the actor idle drains it itself when it may
+ * make the non-blocking calls ({@code tryLock}, unlock: see {@link #inlineAllowed()}); otherwise, and
+ * whenever a step must open or close the channel, the drain moves to the file scheduler. Subscriber-facing
+ * signals (grants, errors, release completions) run after the draining thread let go of the actor.
  *
  * <pre>
  *   local grant ──request──► lock held shared and request shared? ── yes ──► holders++, next token, deliver
@@ -147,13 +144,8 @@ final class LockFile {
         }
     };
 
-    /** How deeply signals may nest on one thread before they go to the scheduler. */
-    private static final int MAX_NESTED_SIGNALS = 8;
 
-    private static final ThreadLocal<int[]> SIGNAL_DEPTH = ThreadLocal.withInitial(() -> new int[1]);
-
-    private final ConcurrentLinkedQueue<Task> tasks = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger wip = new AtomicInteger();
+    private final SerialActor actor = new SerialActor(LockFile::inlineAllowed);
 
     // Owned by the actor: read and written only inside tasks.
     private @Nullable FileChannel channel;
@@ -169,7 +161,6 @@ final class LockFile {
     private long checkGeneration;
     private long pollGeneration;
     private int busyAttempts;
-    private final List<Runnable> signals = new ArrayList<>();
     private @Nullable FileLockService lastUser;
     private @Nullable Disposable idleTimer;
     private long idleSince;
@@ -219,121 +210,13 @@ final class LockFile {
 
     // ---------------------------------------------------------------- actor
 
-    /**
-     * One step of the actor. It gets whether it runs on the file scheduler; a step that must open or close
-     * a channel and does not returns {@code false} having changed nothing, and the drain moves there.
-     */
-    @FunctionalInterface
-    private interface Step {
-        boolean run(boolean onScheduler);
-    }
-
-    private record Task(Step step, Scheduler scheduler) {
-    }
-
-    private void execute(Step step, Scheduler scheduler) {
-        tasks.offer(new Task(step, scheduler));
-        if (wip.getAndIncrement() == 0) {
-            if (inlineAllowed()) {
-                drain(false, scheduler);
-            } else {
-                submit(scheduler);
-            }
-        }
-    }
-
-    private void submit(Scheduler scheduler) {
-        try {
-            scheduler.schedule(() -> drain(true, scheduler));
-        } catch (RejectedExecutionException e) {
-            // the submitting service's scheduler is gone; finish the work on Reactor's shared one
-            Schedulers.boundedElastic().schedule(() -> drain(true, Schedulers.boundedElastic()));
-        }
-    }
-
-    private void drain(boolean onScheduler, Scheduler scheduler) {
-        int missed = 1;
-        for (;;) {
-            Task t;
-            while ((t = tasks.peek()) != null) {
-                if (!run(t, onScheduler)) {
-                    List<Runnable> out = takeSignals();
-                    submit(t.scheduler()); // the scheduler's thread owns the actor from now on
-                    runAll(out, t.scheduler());
-                    return;
-                }
-                tasks.poll();
-                scheduler = t.scheduler();
-            }
-            List<Runnable> out = takeSignals();
-            missed = wip.addAndGet(-missed);
-            if (missed != 0 && !out.isEmpty()) {
-                submit(scheduler); // more work arrived: let the scheduler do it while we signal
-                missed = 0;
-            }
-            runAll(out, scheduler);
-            if (missed == 0) {
-                return;
-            }
-        }
-    }
-
-    private static boolean run(Task t, boolean onScheduler) {
-        try {
-            return t.step().run(onScheduler);
-        } catch (Throwable e) {
-            Exceptions.throwIfJvmFatal(e);
-            Operators.onErrorDropped(e, Context.empty());
-            return true;
-        }
+    private void execute(SerialActor.Step step, Scheduler scheduler) {
+        actor.execute(step, scheduler);
     }
 
     /** Queues a subscriber-facing signal; the draining thread runs it after letting go of the actor. */
     private void emit(Runnable signal) {
-        signals.add(signal);
-    }
-
-    private List<Runnable> takeSignals() {
-        if (signals.isEmpty()) {
-            return List.of();
-        }
-        List<Runnable> out = new ArrayList<>(signals);
-        signals.clear();
-        return out;
-    }
-
-    /**
-     * Runs signals on this thread. A signal's subscriber may release or acquire at once, which drains an
-     * actor and runs signals again, nested; beyond {@link #MAX_NESTED_SIGNALS} levels the signals go to
-     * {@code scheduler} instead, so that a chain of local hand-offs does not grow the stack. (Deferring them
-     * to the outer level of this thread instead would deadlock a subscriber that blocks on a release.)
-     */
-    private static void runAll(List<Runnable> signals, Scheduler scheduler) {
-        if (signals.isEmpty()) {
-            return;
-        }
-        int[] depth = SIGNAL_DEPTH.get();
-        if (depth[0] >= MAX_NESTED_SIGNALS) {
-            try {
-                scheduler.schedule(() -> runAll(signals, scheduler));
-            } catch (RejectedExecutionException e) {
-                Schedulers.boundedElastic().schedule(() -> runAll(signals, Schedulers.boundedElastic()));
-            }
-            return;
-        }
-        depth[0]++;
-        try {
-            for (Runnable r : signals) {
-                try {
-                    r.run();
-                } catch (Throwable e) {
-                    Exceptions.throwIfJvmFatal(e);
-                    Operators.onErrorDropped(e, Context.empty());
-                }
-            }
-        } finally {
-            depth[0]--;
-        }
+        actor.emit(signal);
     }
 
     // ---------------------------------------------------------------- operations (any thread)
@@ -965,7 +848,7 @@ final class LockFile {
     }
 
     private void scheduleIdleClose(FileLockService service, Duration delay) {
-        Step close = onScheduler -> closeWhenIdle(onScheduler, false);
+        SerialActor.Step close = onScheduler -> closeWhenIdle(onScheduler, false);
         if (delay.isZero()) {
             execute(close, service.scheduler());
         } else {
