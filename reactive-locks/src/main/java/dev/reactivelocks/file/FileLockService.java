@@ -213,7 +213,7 @@ public final class FileLockService implements LockService {
             Path dir = Objects.requireNonNull(config.lockFile(name).getParent(), "lock directory");
             return Files.isDirectory(dir) ? dir.toRealPath().resolve(fileName) : null;
         }).flatMap(real -> {
-            String id = LockFile.existingId(real);
+            String id = LockFiles.existingId(real);
             return id == null ? Mono.just(false) : LockFile.closeIfIdle(id, scheduler)
                     .then(Mono.fromCallable(() -> deleteUnused(real, id, name)).subscribeOn(scheduler));
         })
@@ -410,7 +410,7 @@ public final class FileLockService implements LockService {
         Path real = realDirectory;
         if (real != null && LockFile.inlineAllowed()) {
             Path file = real.resolve(a.fileName);
-            String id = LockFile.existingId(file);
+            String id = LockFiles.existingId(file);
             if (id != null) {
                 a.enqueue(file, id);
                 return;
@@ -428,7 +428,7 @@ public final class FileLockService implements LockService {
         if (real == null) {
             Path dir = Objects.requireNonNull(directory, "directory");
             try {
-                real = LockFile.createDirectory(dir);
+                real = LockFiles.createDirectory(dir);
             } catch (IOException | RuntimeException e) {
                 a.fail(new LockException(a.name, "Cannot create lock directory '" + dir + "' for lock '"
                         + a.name + "': " + e, e));
@@ -439,7 +439,7 @@ public final class FileLockService implements LockService {
         Path file = real.resolve(a.fileName);
         String id;
         try {
-            id = LockFile.identify(file);
+            id = LockFiles.identify(file);
         } catch (IOException | RuntimeException e) {
             a.fail(new LockException(a.name, "Cannot create lock file '" + file + "' for lock '" + a.name
                     + "': " + e, e));

@@ -9,15 +9,8 @@ import dev.reactivelocks.LockService;
 import dev.reactivelocks.internal.SerialActor;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileSystemException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -27,7 +20,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.UUID;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
@@ -51,7 +43,7 @@ import reactor.util.context.Context;
  * process, and closing <em>any</em> descriptor of a file drops all of the process's locks on it. So the
  * JVM keeps exactly one channel per lock file ({@link #FILES}), never opens a second one while the first
  * is open, and closes it only when no acquisition used it for the idle timeout. Entries are keyed by the
- * file's identity (device and inode, {@link #identify(Path)}), not by its path: a hard link, a bind mount or
+ * file's identity (device and inode, {@link LockFiles#identify(Path)}), not by its path: a hard link, a bind mount or
  * a case-insensitive file system make two paths one file, and a channel per path would close one
  * descriptor of a file while the lock is held through another. Local holders of one file share its one OS lock: an exclusive local grant needs the file locked exclusively; concurrent
  * shared local grants share one shared OS lock, tracked in {@link #holding}.
@@ -120,7 +112,7 @@ final class LockFile {
      */
     private static final Set<LockFile> IDLE = new LinkedHashSet<>();
 
-    /** The identity of the lock file (see {@link #identify(Path)}). */
+    /** The identity of the lock file (see {@link LockFiles#identify(Path)}). */
     final String id;
 
     /** Guarded by {@code FILES.compute} for {@link #id}. */
@@ -384,7 +376,7 @@ final class LockFile {
             return;
         }
         stopPolling();
-        if (!id.equals(existingId(first.path()))) {
+        if (!id.equals(LockFiles.existingId(first.path()))) {
             // Another process deleted or replaced the lock file since it was looked up (oslo's
             // remove_external_lock_file does): a lock on the old file excludes nobody. Queue again for the
             // file the path names now; this channel stays this (old) file's until it is idle.
@@ -592,7 +584,7 @@ final class LockFile {
     /** Whether {@code path} names this file; true when that cannot be told (the next check tries again). */
     private boolean stillNames(Path path) {
         try {
-            return id.equals(idOrNull(path));
+            return id.equals(LockFiles.idOrNull(path));
         } catch (IOException e) {
             return true;
         }
@@ -600,7 +592,7 @@ final class LockFile {
 
     /** For tests: closes this JVM's channel of {@code path} as an interrupt would, dropping its OS lock. */
     static void closeChannelUnderHolders(Path path, Scheduler scheduler) {
-        String id = existingId(path);
+        String id = LockFiles.existingId(path);
         LockFile f = id == null ? null : FILES.get(id);
         if (f != null) {
             f.execute(onScheduler -> {
@@ -635,11 +627,11 @@ final class LockFile {
         }
         Path p = through.path();
         try {
-            c = open(p);
+            c = LockFiles.open(p);
         } catch (NoSuchFileException e) {
             return null;
         }
-        String opened = existingId(p);
+        String opened = LockFiles.existingId(p);
         if (!id.equals(opened)) {
             handOver(opened, c, through.service);
             return null;
@@ -702,70 +694,6 @@ final class LockFile {
         channel = null;
         fencing = null;
         OPEN_CHANNELS.decrementAndGet();
-    }
-
-    /**
-     * The identity of the file at {@code path} (not following links): its device and inode where the file
-     * system reports them ({@link BasicFileAttributes#fileKey()}), else the path itself.
-     *
-     * @return the identity, or null when the file is missing or cannot be read
-     */
-    static @Nullable String existingId(Path path) {
-        try {
-            return idOrNull(path);
-        } catch (IOException e) {
-            return null;
-        }
-    }
-
-    private static @Nullable String idOrNull(Path path) throws IOException {
-        BasicFileAttributes attributes;
-        try {
-            attributes = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        } catch (NoSuchFileException e) {
-            return null;
-        }
-        Object key = attributes.fileKey();
-        return key != null ? key.toString() : path.toString();
-    }
-
-    /** {@link #existingId(Path)}, creating the file (and its directory) first when missing. Blocks. */
-    static String identify(Path path) throws IOException {
-        for (;;) {
-            String id = idOrNull(path);
-            if (id != null) {
-                return id;
-            }
-            create(path);
-        }
-    }
-
-    /**
-     * Creates the lock file without ever holding a descriptor of it under its name: a file created in
-     * place is opened and closed, and that close would drop a lock this JVM took meanwhile through another
-     * path of the same file (a bind mount shows the new file at once). So the file is created under a
-     * private temporary name and hard-linked to its name; only where the file system has no hard links is
-     * it created in place.
-     */
-    private static void create(Path path) throws IOException {
-        Path dir = Objects.requireNonNull(path.getParent(), "lock directory");
-        if (!Files.isDirectory(dir)) {
-            createDirectory(dir); // removed since the service resolved it
-        }
-        Path temp = Files.createFile(dir.resolve(".reactive-locks-" + UUID.randomUUID() + ".tmp"));
-        try {
-            Files.createLink(path, temp);
-        } catch (FileAlreadyExistsException e) {
-            // created meanwhile by someone else: use theirs
-        } catch (UnsupportedOperationException | FileSystemException e) {
-            try {
-                Files.createFile(path);
-            } catch (FileAlreadyExistsException ignored) {
-                // created meanwhile
-            }
-        } finally {
-            Files.deleteIfExists(temp);
-        }
     }
 
     private void unlock() {
@@ -922,42 +850,6 @@ final class LockFile {
         } catch (IOException e) {
             Operators.onErrorDropped(e, Context.empty());
         }
-    }
-
-    // ---------------------------------------------------------------- file system helpers (blocking)
-
-    /**
-     * Opens the existing lock file {@code path} for locking: read+write, never created here (see
-     * {@link #identify(Path)}), never truncated, never via a symlink.
-     */
-    static FileChannel open(Path path) throws IOException {
-        try {
-            return FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS);
-        } catch (NoSuchFileException e) {
-            throw e;
-        } catch (IOException e) {
-            if (Files.isSymbolicLink(path)) {
-                FileSystemException refused = new FileSystemException(path.toString(), null,
-                        "the lock file is a symbolic link; refusing to follow it");
-                refused.initCause(e);
-                throw refused;
-            }
-            throw e;
-        }
-    }
-
-    /** Creates {@code dir} (and parents) with permissions {@code rwx------} if missing; returns its real path. */
-    static Path createDirectory(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            if (dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-                Files.createDirectories(dir,
-                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            } else {
-                Files.createDirectories(dir);
-            }
-        }
-        return dir.toRealPath();
     }
 
     @Override

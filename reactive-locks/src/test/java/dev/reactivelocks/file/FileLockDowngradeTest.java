@@ -95,7 +95,7 @@ class FileLockDowngradeTest {
      */
     private CompletableFuture<LockHandle> queued(Mono<LockHandle> acquisition, int nth) {
         CompletableFuture<LockHandle> future = acquisition.toFuture();
-        String id = LockFile.existingId(fixture.dir().resolve("report"));
+        String id = LockFiles.existingId(fixture.dir().resolve("report"));
         FileLockServiceTest.await(() -> LockFile.QUEUES.inspect(id).map(info -> info.waiting().orElse(0) == nth)
                 .blockOptional().orElse(false), nth + " waiters queued");
         return future;
