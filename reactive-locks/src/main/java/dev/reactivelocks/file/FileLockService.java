@@ -20,6 +20,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -247,6 +248,15 @@ public final class FileLockService implements LockService {
 
     Scheduler timer() {
         return timer != null ? timer : Schedulers.parallel();
+    }
+
+    /**
+     * The time, in nanoseconds, by which lock files measure their busy periods and idle channels: the
+     * configured {@link FileLockConfig#timer() timer}'s clock, else {@link System#nanoTime()} (the default
+     * timer's clock is the wall clock in milliseconds, too coarse and not monotonic for a 1 ms poll interval).
+     */
+    long now() {
+        return timer != null ? timer.now(TimeUnit.NANOSECONDS) : System.nanoTime();
     }
 
     /**

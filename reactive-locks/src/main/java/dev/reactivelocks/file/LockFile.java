@@ -157,11 +157,12 @@ final class LockFile {
     private @Nullable Disposable idleTimer;
     private long idleSince;
     private long unlockedAt;
+    /** Whether this JVM unlocked the file since the entry was made ({@link #unlockedAt} is valid). */
+    private boolean unlockedBefore;
     private long busySince;
 
     private LockFile(String id) {
         this.id = id;
-        this.unlockedAt = System.nanoTime() - TimeUnit.DAYS.toNanos(1);
     }
 
     /** The entry of the file {@code id}, counted as used until {@link #unref}. */
@@ -242,7 +243,7 @@ final class LockFile {
         execute(onScheduler -> {
             checkLost();
             if (holding.remove(a) && holding.isEmpty()) {
-                unlock();
+                unlock(a.service);
             }
             a.releaseLocal();
             unref(a.service);
@@ -271,7 +272,7 @@ final class LockFile {
             try {
                 l.downgrade();
             } catch (IOException | RuntimeException e) {
-                unlock(); // the failed conversion released the lock
+                unlock(a.service); // the failed conversion released the lock
                 giveUp(a, sink, "it could not be converted: " + e.getMessage(), e);
                 return true;
             }
@@ -350,8 +351,8 @@ final class LockFile {
             return;
         }
         FileLockConfig config = first.service.config();
-        long now = System.nanoTime();
-        long unlockedFor = now - unlockedAt;
+        long now = first.service.now();
+        long unlockedFor = unlockedBefore ? now - unlockedAt : Long.MAX_VALUE;
         if (unlockedFor >= config.minPollInterval().toNanos()) {
             busySince = now;
         } else if (!first.immediate() && now - busySince >= config.maxPollInterval().toNanos()) {
@@ -395,7 +396,7 @@ final class LockFile {
         }
         waiters.clear();
         if (holding.isEmpty()) {
-            unlock(); // every waiter left while we were locking
+            unlock(first.service); // every waiter left while we were locking
         } else {
             startChecking(first.service);
         }
@@ -573,7 +574,7 @@ final class LockFile {
             }
         }
         if (lock != null && holding.isEmpty()) {
-            unlock();
+            unlock(service);
         }
         if (lock != null) {
             startChecking(service);
@@ -696,11 +697,12 @@ final class LockFile {
         OPEN_CHANNELS.decrementAndGet();
     }
 
-    private void unlock() {
+    private void unlock(FileLockService by) {
         OsLock l = lock;
         lock = null;
         stopChecking();
-        unlockedAt = System.nanoTime();
+        unlockedAt = by.now();
+        unlockedBefore = true;
         if (l != null) {
             l.release();
         }
@@ -723,7 +725,7 @@ final class LockFile {
             return;
         }
         lastUser = service;
-        idleSince = System.nanoTime();
+        idleSince = service.now();
         Duration timeout = idleTimeout(service);
         if (timeout.isZero() || idleTimer == null) {
             scheduleIdleClose(service, timeout);
@@ -801,7 +803,7 @@ final class LockFile {
         }
         FileLockService user = lastUser;
         if (!now && user != null) {
-            long left = idleTimeout(user).toNanos() - (System.nanoTime() - idleSince);
+            long left = idleTimeout(user).toNanos() - (user.now() - idleSince);
             if (left > 0) {
                 if (idleTimer == null) {
                     scheduleIdleClose(user, Duration.ofNanos(left));
