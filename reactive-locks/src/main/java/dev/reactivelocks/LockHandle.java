@@ -69,12 +69,12 @@ public interface LockHandle {
      *       {@linkplain LockOptions#permits(int) semaphore}: there is nothing to downgrade, and a caller that
      *       believes otherwise is about to write under a shared lock); this handle is then unchanged;</li>
      *   <li>errors with {@link UnsupportedOperationException} when the service cannot downgrade atomically
-     *       (file locks: Java's {@code FileChannel} cannot convert a held lock in place; a distributed backend
-     *       that does not implement {@link dev.reactivelocks.spi.LockBackend#downgrade}); this handle then
-     *       still holds the lock exclusively;</li>
-     *   <li>errors with {@link LockLostException} when a distributed lease turned out to be lost, or the
-     *       store failed so that the outcome is unknown: the lock is then given up and {@link #lost()}
-     *       completes.</li>
+     *       (a distributed backend that does not implement {@link dev.reactivelocks.spi.LockBackend#downgrade});
+     *       this handle then still holds the lock exclusively;</li>
+     *   <li>errors with {@link LockLostException} when a distributed lease or a file lock turned out to be
+     *       lost, the store failed so that the outcome is unknown, or a file lock could not be converted
+     *       (another process locked part of the file on its own): the lock is then given up and
+     *       {@link #lost()} completes.</li>
      * </ul>
      *
      * <p><b>This handle afterwards</b>: {@link #isHeld()} is {@code false}, {@link #mode()} and

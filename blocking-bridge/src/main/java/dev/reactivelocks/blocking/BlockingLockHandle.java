@@ -132,8 +132,8 @@ public final class BlockingLockHandle implements AutoCloseable {
      *         Vert.x event loop)
      * @throws dev.reactivelocks.IllegalLockStateException when this handle does not hold the lock or holds it
      *         shared (it is then unchanged)
-     * @throws UnsupportedOperationException when the service cannot downgrade atomically (file locks); this
-     *         handle then still holds the lock exclusively
+     * @throws UnsupportedOperationException when the service cannot downgrade atomically (a distributed
+     *         backend without {@code LockBackend.downgrade}); this handle then still holds the lock exclusively
      * @throws dev.reactivelocks.LockException (or another unchecked exception) when the service fails, e.g.
      *         {@link dev.reactivelocks.LockLostException} for a lease lost meanwhile
      */

@@ -43,4 +43,11 @@ class BlockingBridgeFileContractTest extends LockServiceContract {
             + "the bridge's thread-based detection is tested in LockViewTest")
     protected void reentryFailsAtOnceInsteadOfDeadlocking() {
     }
+
+    /** See {@link BlockingBridgeContractTest#withLockBodyThatDowngradesStillRefusesReentryAndReleasesAtTheEnd()}. */
+    @Override
+    @Test
+    @Disabled("re-entry is detected through the Reactor Context, which blocking threads do not carry")
+    protected void withLockBodyThatDowngradesStillRefusesReentryAndReleasesAtTheEnd() {
+    }
 }

@@ -106,4 +106,22 @@ class FileLockExamples {
         assertThat(token.block(WAIT)).isGreaterThan(first);
         assertThat(lockDir.resolve(".reactive-locks-fencing").resolve("ledger")).isRegularFile();
     }
+
+    @Test
+    void downgradeLetsReadersJoinButNoWriter() {
+        Path index = lockDir.resolve("index.json");
+        // tag::file-downgrade[]
+        Mono<LockHandle> reading = fileLocks.acquire("index")                             // exclusive
+                .flatMap(writer -> Mono.fromCallable(() -> Files.writeString(index, "{\"entries\": 3}"))
+                        .then(writer.downgrade()));   // shared now, and no other process's writer got in between
+        // end::file-downgrade[]
+        LockHandle reader = reading.block(WAIT);
+        LockHandle another = fileLocks.tryAcquire("index", LockOptions.shared()).block(WAIT);
+        assertThat(another).as("a reader joins").isNotNull();
+        StepVerifier.create(fileLocks.tryAcquire("index")).as("a writer does not").verifyComplete();
+        another.release().block(WAIT);
+        reader.release().block(WAIT);
+        StepVerifier.create(fileLocks.tryAcquire("index").flatMap(h -> h.release().thenReturn("free again")))
+                .expectNext("free again").verifyComplete();
+    }
 }

@@ -2,6 +2,7 @@ package dev.reactivelocks.file;
 
 import dev.reactivelocks.IllegalLockStateException;
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockLostException;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockTimeoutException;
@@ -21,6 +22,7 @@ import reactor.core.CoreSubscriber;
 import reactor.core.Disposable;
 import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.MonoSink;
 import reactor.core.publisher.Operators;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
@@ -37,7 +39,10 @@ import reactor.util.context.Context;
  *    ▼                 │ dispose / try-busy          │ dispose / try-busy / I/O   │ a cancel before it releases, a
  * CANCELLED ◄──────────┘  (inner cancelled)           │ error (local grant         │ cancel after it is ignored
  *    ▲                                                │ released by the actor)     │ ({@link GrantDelivery#cancelGranted})
- *    └────────────────────────────────────────────────┘
+ *    └────────────────────────────────────────────────┘         │ downgrade() (exclusive only)
+ *                                                                  ▼
+ *                          DOWNGRADED: the {@link #successor}, a shared grant of the same local and OS lock,
+ *                          holds the lock once the file's actor converted it; release() releases the successor
  * </pre>
  *
  * One CAS on {@link #state} decides each race before the grant. A local grant that arrives after the
@@ -55,6 +60,8 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     static final int GRANTED = 3;
     static final int CANCELLED = 4;
     static final int RELEASED = 5;
+    /** Replaced by the shared grant {@link #successor} ({@link #downgrade()}); not held any more. */
+    static final int DOWNGRADED = 6;
 
     private static final VarHandle STATE;
     private static final VarHandle FINISHED;
@@ -88,10 +95,19 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     private volatile @Nullable LockFile file;
     private volatile boolean lost;
     private volatile long token;
-    private final Sinks.Empty<Void> lostSignal = Sinks.empty();
+    /** Shared with the {@link #successor}: the loss of the shared grant is this handle's loss too. */
+    private final Sinks.Empty<Void> lostSignal;
+    /** The shared grant that replaces this one ({@link #downgrade()}); written before the state becomes DOWNGRADED. */
+    private volatile @Nullable FileAcquisition successor;
 
     FileAcquisition(FileLockService service, String name, String fileName, LockMode mode,
                     @Nullable Duration timeout, boolean tryOnly, CoreSubscriber<? super LockHandle> actual) {
+        this(service, name, fileName, mode, timeout, tryOnly, actual, Sinks.empty());
+    }
+
+    private FileAcquisition(FileLockService service, String name, String fileName, LockMode mode,
+                            @Nullable Duration timeout, boolean tryOnly, CoreSubscriber<? super LockHandle> actual,
+                            Sinks.Empty<Void> lostSignal) {
         this.service = service;
         this.name = name;
         this.fileName = fileName;
@@ -99,6 +115,22 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
         this.timeout = timeout;
         this.tryOnly = tryOnly;
         this.actual = actual;
+        this.lostSignal = lostSignal;
+    }
+
+    /**
+     * The shared grant replacing {@code exclusive} ({@link #downgrade()}): the same file, path and local grant
+     * (whose release, once the in-JVM queue downgraded it, releases the local shared grant); granted by the
+     * file's actor. It counts as the active acquisition that {@code exclusive} was, and finishes for it.
+     */
+    private FileAcquisition(FileAcquisition exclusive) {
+        this(exclusive.service, exclusive.name, exclusive.fileName, LockMode.SHARED, null, false, exclusive.actual,
+                exclusive.lostSignal);
+        this.path = exclusive.path;
+        this.fileId = exclusive.fileId;
+        this.local = exclusive.local;
+        this.file = exclusive.file;
+        this.state = OS_PENDING;
     }
 
     private boolean casState(int expected, int next) {
@@ -457,6 +489,9 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
                     finish();
                     sink.success();
                 });
+            } else if (state == DOWNGRADED) {
+                Objects.requireNonNull(successor, "downgraded without successor").release()
+                        .subscribe(null, sink::error, sink::success);
             } else {
                 sink.success();
             }
@@ -477,22 +512,52 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     /**
      * {@inheritDoc}
      *
-     * <p>File locks cannot be downgraded: the POSIX record lock could be converted in place
-     * ({@code fcntl(F_SETLK, F_RDLCK)} on the held region), but Java's {@code FileChannel} refuses a second
-     * lock on a region this JVM holds ({@code OverlappingFileLockException}), so the only way there is to
-     * unlock and lock again, which lets another process's writer in between. An exclusive handle errors with
-     * {@link UnsupportedOperationException} and keeps the lock exclusively; release it and acquire the lock
-     * shared instead, where a writer getting in between is acceptable.
+     * <p>File locks: the exclusive OS lock is two byte ranges, converted to read locks one at a time in the
+     * file's actor, so that at every instant a range excludes other processes' writers (see {@link OsLock});
+     * then this JVM's queue of the file is downgraded, which lets its waiting shared requests through. The
+     * shared grant takes the file's next fencing token while the lock is still exclusive. A lock that was lost
+     * before, or that another process's lock on part of the file keeps from being converted, is given up:
+     * the {@code Mono} errors with {@link LockLostException} and {@link #lost()} completes. Signalled on the
+     * thread that made the file calls (see {@link FileLockService}, <b>Threading</b>).
      */
     @Override
     public Mono<LockHandle> downgrade() {
-        return Mono.defer(() -> {
+        return Downgrades.deliver(() -> {
             IllegalLockStateException refused = Downgrades.refusal(this);
-            return Mono.error(refused != null ? refused : new UnsupportedOperationException("File lock '" + name
-                    + "' cannot be downgraded atomically: Java's FileChannel refuses to convert a held lock in "
-                    + "place, and unlocking first would let another process's writer in; the handle still "
-                    + "holds the lock EXCLUSIVE"));
+            if (refused != null) {
+                return Mono.error(refused);
+            }
+            FileAcquisition shared = new FileAcquisition(this);
+            successor = shared;
+            if (!casState(GRANTED, DOWNGRADED)) {
+                return Mono.error(Downgrades.notHeld(this));
+            }
+            return Mono.create(sink -> fileOrFail().downgrade(this, shared, sink));
         });
+    }
+
+    /**
+     * The OS lock is shared now and held by {@code shared} (called off the file's actor): downgrades the local
+     * grant, so that this JVM's shared waiters follow, then emits {@code shared}. A release of {@code shared}
+     * that came first released the local grant already; its downgrade is then refused, and that is all.
+     */
+    void downgraded(FileAcquisition shared, MonoSink<LockHandle> sink) {
+        LockHandle l = local;
+        if (l != null) {
+            l.downgrade().subscribe(null, e -> {
+                if (!(e instanceof IllegalLockStateException)) {
+                    Operators.onErrorDropped(e, Context.empty());
+                }
+            });
+        }
+        sink.success(shared);
+    }
+
+    /** The downgrade gave the lock up (the file's actor released the local grant): signals {@code error}. */
+    void downgradeFailed(MonoSink<LockHandle> sink, Throwable error) {
+        casState(DOWNGRADED, RELEASED);
+        finish();
+        sink.error(error);
     }
 
     @Override

@@ -43,7 +43,7 @@ final class FileInspection {
     }
 
     /**
-     * A lock file: its identity in this JVM ({@link LockFile#existingId}), its device and inode, and the
+     * A lock file: its identity in this JVM ({@link LockFiles#existingId}), its device and inode, and the
      * last token its {@link FencingCounter} issued ({@link Long#MIN_VALUE} when it has none).
      */
     record LockFileState(Path path, String id, long major, long minor, long inode, long lastToken) {
@@ -95,7 +95,7 @@ final class FileInspection {
 
     /** @return the state of the lock file {@code path}, null when it is missing or not a regular file. Blocks. */
     static @Nullable LockFileState stat(Path path) {
-        String id = LockFile.existingId(path);
+        String id = LockFiles.existingId(path);
         if (id == null || !Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)) {
             return null;
         }

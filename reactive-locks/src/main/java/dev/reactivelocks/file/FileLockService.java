@@ -20,6 +20,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -213,7 +214,7 @@ public final class FileLockService implements LockService {
             Path dir = Objects.requireNonNull(config.lockFile(name).getParent(), "lock directory");
             return Files.isDirectory(dir) ? dir.toRealPath().resolve(fileName) : null;
         }).flatMap(real -> {
-            String id = LockFile.existingId(real);
+            String id = LockFiles.existingId(real);
             return id == null ? Mono.just(false) : LockFile.closeIfIdle(id, scheduler)
                     .then(Mono.fromCallable(() -> deleteUnused(real, id, name)).subscribeOn(scheduler));
         })
@@ -247,6 +248,15 @@ public final class FileLockService implements LockService {
 
     Scheduler timer() {
         return timer != null ? timer : Schedulers.parallel();
+    }
+
+    /**
+     * The time, in nanoseconds, by which lock files measure their busy periods and idle channels: the
+     * configured {@link FileLockConfig#timer() timer}'s clock, else {@link System#nanoTime()} (the default
+     * timer's clock is the wall clock in milliseconds, too coarse and not monotonic for a 1 ms poll interval).
+     */
+    long now() {
+        return timer != null ? timer.now(TimeUnit.NANOSECONDS) : System.nanoTime();
     }
 
     /**
@@ -410,7 +420,7 @@ public final class FileLockService implements LockService {
         Path real = realDirectory;
         if (real != null && LockFile.inlineAllowed()) {
             Path file = real.resolve(a.fileName);
-            String id = LockFile.existingId(file);
+            String id = LockFiles.existingId(file);
             if (id != null) {
                 a.enqueue(file, id);
                 return;
@@ -428,7 +438,7 @@ public final class FileLockService implements LockService {
         if (real == null) {
             Path dir = Objects.requireNonNull(directory, "directory");
             try {
-                real = LockFile.createDirectory(dir);
+                real = LockFiles.createDirectory(dir);
             } catch (IOException | RuntimeException e) {
                 a.fail(new LockException(a.name, "Cannot create lock directory '" + dir + "' for lock '"
                         + a.name + "': " + e, e));
@@ -439,7 +449,7 @@ public final class FileLockService implements LockService {
         Path file = real.resolve(a.fileName);
         String id;
         try {
-            id = LockFile.identify(file);
+            id = LockFiles.identify(file);
         } catch (IOException | RuntimeException e) {
             a.fail(new LockException(a.name, "Cannot create lock file '" + file + "' for lock '" + a.name
                     + "': " + e, e));

@@ -2,20 +2,15 @@ package dev.reactivelocks.file;
 
 import dev.reactivelocks.InProcessLockService;
 import dev.reactivelocks.LockException;
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockLostException;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockService;
+import dev.reactivelocks.internal.SerialActor;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileSystemException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -25,19 +20,17 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.UUID;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
-import reactor.core.Exceptions;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.MonoSink;
 import reactor.core.publisher.Operators;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
@@ -50,7 +43,7 @@ import reactor.util.context.Context;
  * process, and closing <em>any</em> descriptor of a file drops all of the process's locks on it. So the
  * JVM keeps exactly one channel per lock file ({@link #FILES}), never opens a second one while the first
  * is open, and closes it only when no acquisition used it for the idle timeout. Entries are keyed by the
- * file's identity (device and inode, {@link #identify(Path)}), not by its path: a hard link, a bind mount or
+ * file's identity (device and inode, {@link LockFiles#identify(Path)}), not by its path: a hard link, a bind mount or
  * a case-insensitive file system make two paths one file, and a channel per path would close one
  * descriptor of a file while the lock is held through another. Local holders of one file share its one OS lock: an exclusive local grant needs the file locked exclusively; concurrent
  * shared local grants share one shared OS lock, tracked in {@link #holding}.
@@ -60,13 +53,11 @@ import reactor.util.context.Context;
  * ensures that at any time the local grants of a file are either one exclusive grant or shared grants.
  * Only those grants reach this class.
  *
- * <p>Every state change and every file call of one file runs in a serial task queue (an actor: a
- * lock-free queue drained by one thread at a time), so no monitor is held across I/O and callers never
- * wait. The thread that finds the actor idle drains it itself when it may make the non-blocking calls
- * ({@code tryLock}, unlock: see {@link #inlineAllowed()}); otherwise, and whenever a step must open or
- * close the channel, the drain moves to the file scheduler. Subscriber-facing signals (grants, errors,
- * release completions) are collected during a drain and run by the draining thread after it let go of
- * the actor, so that subscriber code never runs inside it.
+ * <p>Every state change and every file call of one file runs in its {@link SerialActor}, so no monitor is
+ * held across I/O and callers never wait. The thread that finds the actor idle drains it itself when it may
+ * make the non-blocking calls ({@code tryLock}, unlock: see {@link #inlineAllowed()}); otherwise, and
+ * whenever a step must open or close the channel, the drain moves to the file scheduler. Subscriber-facing
+ * signals (grants, errors, release completions) run after the draining thread let go of the actor.
  *
  * <pre>
  *   local grant ──request──► lock held shared and request shared? ── yes ──► holders++, next token, deliver
@@ -83,6 +74,9 @@ import reactor.util.context.Context;
  *                                                     │         min·2ⁿ (capped at max, jittered) on the timer
  *                                                     │ error:  fail all waiters with LockException
  *   release ──► holders -= a ; no holders left ? unlock ──► release the local grant ──► unref
+ *   downgrade ──► holders = {a} exclusive ? convert the OS lock in place ({@link OsLock#downgrade()}),
+ *                 holders = {a's shared successor} with the next token ──► downgrade the local grant, emit
+ *                 : lost (or not convertible) ? a is told lost(), its local grant released, error
  *   any task ──► OS lock invalid (channel closed under us)? holders are told lost() ; lock = null
  *   unref   ──► refs == 0 and idle ? ──► channel open ? IDLE: close it after channelIdleTimeout
  *                                        (or at dispose) unless used again ; then drop the entry
@@ -118,7 +112,7 @@ final class LockFile {
      */
     private static final Set<LockFile> IDLE = new LinkedHashSet<>();
 
-    /** The identity of the lock file (see {@link #identify(Path)}). */
+    /** The identity of the lock file (see {@link LockFiles#identify(Path)}). */
     final String id;
 
     /** Guarded by {@code FILES.compute} for {@link #id}. */
@@ -142,19 +136,14 @@ final class LockFile {
         }
     };
 
-    /** How deeply signals may nest on one thread before they go to the scheduler. */
-    private static final int MAX_NESTED_SIGNALS = 8;
 
-    private static final ThreadLocal<int[]> SIGNAL_DEPTH = ThreadLocal.withInitial(() -> new int[1]);
-
-    private final ConcurrentLinkedQueue<Task> tasks = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger wip = new AtomicInteger();
+    private final SerialActor actor = new SerialActor(LockFile::inlineAllowed);
 
     // Owned by the actor: read and written only inside tasks.
     private @Nullable FileChannel channel;
     /** The fencing counter of the file, mapped while {@link #channel} is open. */
     private @Nullable FencingCounter fencing;
-    private @Nullable FileLock lock;
+    private @Nullable OsLock lock;
     private final Set<FileAcquisition> holding = new LinkedHashSet<>();
     /** Channels of this file opened by other entries (see {@link #handOver}); closed once it is unlocked. */
     private final List<FileChannel> strays = new ArrayList<>(0);
@@ -164,16 +153,16 @@ final class LockFile {
     private long checkGeneration;
     private long pollGeneration;
     private int busyAttempts;
-    private final List<Runnable> signals = new ArrayList<>();
     private @Nullable FileLockService lastUser;
     private @Nullable Disposable idleTimer;
     private long idleSince;
     private long unlockedAt;
+    /** Whether this JVM unlocked the file since the entry was made ({@link #unlockedAt} is valid). */
+    private boolean unlockedBefore;
     private long busySince;
 
     private LockFile(String id) {
         this.id = id;
-        this.unlockedAt = System.nanoTime() - TimeUnit.DAYS.toNanos(1);
     }
 
     /** The entry of the file {@code id}, counted as used until {@link #unref}. */
@@ -214,121 +203,13 @@ final class LockFile {
 
     // ---------------------------------------------------------------- actor
 
-    /**
-     * One step of the actor. It gets whether it runs on the file scheduler; a step that must open or close
-     * a channel and does not returns {@code false} having changed nothing, and the drain moves there.
-     */
-    @FunctionalInterface
-    private interface Step {
-        boolean run(boolean onScheduler);
-    }
-
-    private record Task(Step step, Scheduler scheduler) {
-    }
-
-    private void execute(Step step, Scheduler scheduler) {
-        tasks.offer(new Task(step, scheduler));
-        if (wip.getAndIncrement() == 0) {
-            if (inlineAllowed()) {
-                drain(false, scheduler);
-            } else {
-                submit(scheduler);
-            }
-        }
-    }
-
-    private void submit(Scheduler scheduler) {
-        try {
-            scheduler.schedule(() -> drain(true, scheduler));
-        } catch (RejectedExecutionException e) {
-            // the submitting service's scheduler is gone; finish the work on Reactor's shared one
-            Schedulers.boundedElastic().schedule(() -> drain(true, Schedulers.boundedElastic()));
-        }
-    }
-
-    private void drain(boolean onScheduler, Scheduler scheduler) {
-        int missed = 1;
-        for (;;) {
-            Task t;
-            while ((t = tasks.peek()) != null) {
-                if (!run(t, onScheduler)) {
-                    List<Runnable> out = takeSignals();
-                    submit(t.scheduler()); // the scheduler's thread owns the actor from now on
-                    runAll(out, t.scheduler());
-                    return;
-                }
-                tasks.poll();
-                scheduler = t.scheduler();
-            }
-            List<Runnable> out = takeSignals();
-            missed = wip.addAndGet(-missed);
-            if (missed != 0 && !out.isEmpty()) {
-                submit(scheduler); // more work arrived: let the scheduler do it while we signal
-                missed = 0;
-            }
-            runAll(out, scheduler);
-            if (missed == 0) {
-                return;
-            }
-        }
-    }
-
-    private static boolean run(Task t, boolean onScheduler) {
-        try {
-            return t.step().run(onScheduler);
-        } catch (Throwable e) {
-            Exceptions.throwIfJvmFatal(e);
-            Operators.onErrorDropped(e, Context.empty());
-            return true;
-        }
+    private void execute(SerialActor.Step step, Scheduler scheduler) {
+        actor.execute(step, scheduler);
     }
 
     /** Queues a subscriber-facing signal; the draining thread runs it after letting go of the actor. */
     private void emit(Runnable signal) {
-        signals.add(signal);
-    }
-
-    private List<Runnable> takeSignals() {
-        if (signals.isEmpty()) {
-            return List.of();
-        }
-        List<Runnable> out = new ArrayList<>(signals);
-        signals.clear();
-        return out;
-    }
-
-    /**
-     * Runs signals on this thread. A signal's subscriber may release or acquire at once, which drains an
-     * actor and runs signals again, nested; beyond {@link #MAX_NESTED_SIGNALS} levels the signals go to
-     * {@code scheduler} instead, so that a chain of local hand-offs does not grow the stack. (Deferring them
-     * to the outer level of this thread instead would deadlock a subscriber that blocks on a release.)
-     */
-    private static void runAll(List<Runnable> signals, Scheduler scheduler) {
-        if (signals.isEmpty()) {
-            return;
-        }
-        int[] depth = SIGNAL_DEPTH.get();
-        if (depth[0] >= MAX_NESTED_SIGNALS) {
-            try {
-                scheduler.schedule(() -> runAll(signals, scheduler));
-            } catch (RejectedExecutionException e) {
-                Schedulers.boundedElastic().schedule(() -> runAll(signals, Schedulers.boundedElastic()));
-            }
-            return;
-        }
-        depth[0]++;
-        try {
-            for (Runnable r : signals) {
-                try {
-                    r.run();
-                } catch (Throwable e) {
-                    Exceptions.throwIfJvmFatal(e);
-                    Operators.onErrorDropped(e, Context.empty());
-                }
-            }
-        } finally {
-            depth[0]--;
-        }
+        actor.emit(signal);
     }
 
     // ---------------------------------------------------------------- operations (any thread)
@@ -362,13 +243,54 @@ final class LockFile {
         execute(onScheduler -> {
             checkLost();
             if (holding.remove(a) && holding.isEmpty()) {
-                unlock();
+                unlock(a.service);
             }
             a.releaseLocal();
             unref(a.service);
             emit(after);
             return true;
         }, a.scheduler());
+    }
+
+    /**
+     * {@code a} held the OS lock exclusively and is DOWNGRADED now: converts the lock to a shared one in place
+     * ({@link OsLock#downgrade()}) and grants it to {@code shared}, with the next fencing token taken while the
+     * lock is still exclusive; then, off the actor, {@link FileAcquisition#downgraded} lets this JVM's shared
+     * waiters follow and emits {@code shared}. A lock lost before, or one that could not be converted, is
+     * given up: {@code a} is told it is lost, its local grant released, and the downgrade errors.
+     */
+    void downgrade(FileAcquisition a, FileAcquisition shared, MonoSink<LockHandle> sink) {
+        execute(onScheduler -> {
+            checkLost();
+            OsLock l = lock;
+            if (l == null || !holding.remove(a)) {
+                giveUp(a, sink, "the lock was lost before (its file deleted or replaced, or its channel closed)",
+                        null);
+                return true;
+            }
+            long token = fencing().next();
+            try {
+                l.downgrade();
+            } catch (IOException | RuntimeException e) {
+                unlock(a.service); // the failed conversion released the lock
+                giveUp(a, sink, "it could not be converted: " + e.getMessage(), e);
+                return true;
+            }
+            if (shared.grantOs(token)) {
+                holding.add(shared);
+            }
+            emit(() -> a.downgraded(shared, sink));
+            return true;
+        }, a.scheduler());
+    }
+
+    private void giveUp(FileAcquisition a, MonoSink<LockHandle> sink, String why, @Nullable Throwable cause) {
+        a.markLost();
+        a.releaseLocal();
+        unref(a.service);
+        LockLostException error = new LockLostException(a.name, "Lock '" + a.name + "' not downgraded and given up: "
+                + why, cause);
+        emit(() -> a.downgradeFailed(sink, error));
     }
 
     /**
@@ -404,7 +326,7 @@ final class LockFile {
             return true; // cancelled meanwhile: its abandon task cleans up
         }
         checkLost();
-        FileLock held = lock;
+        OsLock held = lock;
         if (held != null && held.isShared() && a.mode == LockMode.SHARED) {
             // The local queue only lets a newcomer in next to current holders when both are shared.
             if (a.grantOs(fencing().next())) {
@@ -429,8 +351,8 @@ final class LockFile {
             return;
         }
         FileLockConfig config = first.service.config();
-        long now = System.nanoTime();
-        long unlockedFor = now - unlockedAt;
+        long now = first.service.now();
+        long unlockedFor = unlockedBefore ? now - unlockedAt : Long.MAX_VALUE;
         if (unlockedFor >= config.minPollInterval().toNanos()) {
             busySince = now;
         } else if (!first.immediate() && now - busySince >= config.maxPollInterval().toNanos()) {
@@ -438,14 +360,14 @@ final class LockFile {
             busy(first, Duration.ofNanos(config.minPollInterval().toNanos() - unlockedFor));
             return;
         }
-        FileLock acquired;
+        OsLock acquired;
         try {
             FileChannel c = channel(first);
             if (c == null) {
                 rerouteWaiters(); // the path names another file now, or none
                 return;
             }
-            acquired = c.tryLock(0L, Long.MAX_VALUE, first.mode == LockMode.SHARED);
+            acquired = OsLock.tryLock(c, first.mode == LockMode.SHARED);
         } catch (IOException | RuntimeException e) {
             failWaiters(e);
             return;
@@ -455,11 +377,11 @@ final class LockFile {
             return;
         }
         stopPolling();
-        if (!id.equals(existingId(first.path()))) {
+        if (!id.equals(LockFiles.existingId(first.path()))) {
             // Another process deleted or replaced the lock file since it was looked up (oslo's
             // remove_external_lock_file does): a lock on the old file excludes nobody. Queue again for the
             // file the path names now; this channel stays this (old) file's until it is idle.
-            releaseQuietly(acquired);
+            acquired.release();
             rerouteWaiters();
             return;
         }
@@ -474,7 +396,7 @@ final class LockFile {
         }
         waiters.clear();
         if (holding.isEmpty()) {
-            unlock(); // every waiter left while we were locking
+            unlock(first.service); // every waiter left while we were locking
         } else {
             startChecking(first.service);
         }
@@ -590,7 +512,7 @@ final class LockFile {
      * are told through {@link FileAcquisition#markLost()}; their local grants stay until they release.
      */
     private void checkLost() {
-        FileLock l = lock;
+        OsLock l = lock;
         if (l != null && !l.isValid()) {
             lock = null;
             stopChecking();
@@ -652,7 +574,7 @@ final class LockFile {
             }
         }
         if (lock != null && holding.isEmpty()) {
-            unlock();
+            unlock(service);
         }
         if (lock != null) {
             startChecking(service);
@@ -663,7 +585,7 @@ final class LockFile {
     /** Whether {@code path} names this file; true when that cannot be told (the next check tries again). */
     private boolean stillNames(Path path) {
         try {
-            return id.equals(idOrNull(path));
+            return id.equals(LockFiles.idOrNull(path));
         } catch (IOException e) {
             return true;
         }
@@ -671,7 +593,7 @@ final class LockFile {
 
     /** For tests: closes this JVM's channel of {@code path} as an interrupt would, dropping its OS lock. */
     static void closeChannelUnderHolders(Path path, Scheduler scheduler) {
-        String id = existingId(path);
+        String id = LockFiles.existingId(path);
         LockFile f = id == null ? null : FILES.get(id);
         if (f != null) {
             f.execute(onScheduler -> {
@@ -706,11 +628,11 @@ final class LockFile {
         }
         Path p = through.path();
         try {
-            c = open(p);
+            c = LockFiles.open(p);
         } catch (NoSuchFileException e) {
             return null;
         }
-        String opened = existingId(p);
+        String opened = LockFiles.existingId(p);
         if (!id.equals(opened)) {
             handOver(opened, c, through.service);
             return null;
@@ -775,87 +697,14 @@ final class LockFile {
         OPEN_CHANNELS.decrementAndGet();
     }
 
-    /**
-     * The identity of the file at {@code path} (not following links): its device and inode where the file
-     * system reports them ({@link BasicFileAttributes#fileKey()}), else the path itself.
-     *
-     * @return the identity, or null when the file is missing or cannot be read
-     */
-    static @Nullable String existingId(Path path) {
-        try {
-            return idOrNull(path);
-        } catch (IOException e) {
-            return null;
-        }
-    }
-
-    private static @Nullable String idOrNull(Path path) throws IOException {
-        BasicFileAttributes attributes;
-        try {
-            attributes = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        } catch (NoSuchFileException e) {
-            return null;
-        }
-        Object key = attributes.fileKey();
-        return key != null ? key.toString() : path.toString();
-    }
-
-    /** {@link #existingId(Path)}, creating the file (and its directory) first when missing. Blocks. */
-    static String identify(Path path) throws IOException {
-        for (;;) {
-            String id = idOrNull(path);
-            if (id != null) {
-                return id;
-            }
-            create(path);
-        }
-    }
-
-    /**
-     * Creates the lock file without ever holding a descriptor of it under its name: a file created in
-     * place is opened and closed, and that close would drop a lock this JVM took meanwhile through another
-     * path of the same file (a bind mount shows the new file at once). So the file is created under a
-     * private temporary name and hard-linked to its name; only where the file system has no hard links is
-     * it created in place.
-     */
-    private static void create(Path path) throws IOException {
-        Path dir = Objects.requireNonNull(path.getParent(), "lock directory");
-        if (!Files.isDirectory(dir)) {
-            createDirectory(dir); // removed since the service resolved it
-        }
-        Path temp = Files.createFile(dir.resolve(".reactive-locks-" + UUID.randomUUID() + ".tmp"));
-        try {
-            Files.createLink(path, temp);
-        } catch (FileAlreadyExistsException e) {
-            // created meanwhile by someone else: use theirs
-        } catch (UnsupportedOperationException | FileSystemException e) {
-            try {
-                Files.createFile(path);
-            } catch (FileAlreadyExistsException ignored) {
-                // created meanwhile
-            }
-        } finally {
-            Files.deleteIfExists(temp);
-        }
-    }
-
-    private static void releaseQuietly(FileLock l) {
-        if (l.isValid()) {
-            try {
-                l.release();
-            } catch (IOException e) {
-                Operators.onErrorDropped(e, Context.empty());
-            }
-        }
-    }
-
-    private void unlock() {
-        FileLock l = lock;
+    private void unlock(FileLockService by) {
+        OsLock l = lock;
         lock = null;
         stopChecking();
-        unlockedAt = System.nanoTime();
+        unlockedAt = by.now();
+        unlockedBefore = true;
         if (l != null) {
-            releaseQuietly(l);
+            l.release();
         }
         FileLockService user = lastUser;
         if (!strays.isEmpty() && user != null) {
@@ -876,7 +725,7 @@ final class LockFile {
             return;
         }
         lastUser = service;
-        idleSince = System.nanoTime();
+        idleSince = service.now();
         Duration timeout = idleTimeout(service);
         if (timeout.isZero() || idleTimer == null) {
             scheduleIdleClose(service, timeout);
@@ -929,7 +778,7 @@ final class LockFile {
     }
 
     private void scheduleIdleClose(FileLockService service, Duration delay) {
-        Step close = onScheduler -> closeWhenIdle(onScheduler, false);
+        SerialActor.Step close = onScheduler -> closeWhenIdle(onScheduler, false);
         if (delay.isZero()) {
             execute(close, service.scheduler());
         } else {
@@ -954,7 +803,7 @@ final class LockFile {
         }
         FileLockService user = lastUser;
         if (!now && user != null) {
-            long left = idleTimeout(user).toNanos() - (System.nanoTime() - idleSince);
+            long left = idleTimeout(user).toNanos() - (user.now() - idleSince);
             if (left > 0) {
                 if (idleTimer == null) {
                     scheduleIdleClose(user, Duration.ofNanos(left));
@@ -1003,42 +852,6 @@ final class LockFile {
         } catch (IOException e) {
             Operators.onErrorDropped(e, Context.empty());
         }
-    }
-
-    // ---------------------------------------------------------------- file system helpers (blocking)
-
-    /**
-     * Opens the existing lock file {@code path} for locking: read+write, never created here (see
-     * {@link #identify(Path)}), never truncated, never via a symlink.
-     */
-    static FileChannel open(Path path) throws IOException {
-        try {
-            return FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS);
-        } catch (NoSuchFileException e) {
-            throw e;
-        } catch (IOException e) {
-            if (Files.isSymbolicLink(path)) {
-                FileSystemException refused = new FileSystemException(path.toString(), null,
-                        "the lock file is a symbolic link; refusing to follow it");
-                refused.initCause(e);
-                throw refused;
-            }
-            throw e;
-        }
-    }
-
-    /** Creates {@code dir} (and parents) with permissions {@code rwx------} if missing; returns its real path. */
-    static Path createDirectory(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            if (dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-                Files.createDirectories(dir,
-                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            } else {
-                Files.createDirectories(dir);
-            }
-        }
-        return dir.toRealPath();
     }
 
     @Override

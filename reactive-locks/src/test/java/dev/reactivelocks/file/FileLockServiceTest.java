@@ -128,7 +128,7 @@ class FileLockServiceTest {
             int n = i;
             waiters.add(locks.withLock("busy", Mono.fromRunnable(() -> order.add(n))).subscribe());
         }
-        String key = LockFile.existingId(dir.resolve("busy"));
+        String key = LockFiles.existingId(dir.resolve("busy"));
         assertThat(LockFile.QUEUES.stats(key)).get().satisfies(s -> assertThat(s.pending()).isEqualTo(1000));
         long fileThreads = Thread.getAllStackTraces().keySet().stream()
                 .filter(t -> t.getName().startsWith("reactive-locks-file")).count();

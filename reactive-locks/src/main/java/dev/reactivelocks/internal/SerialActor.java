@@ -1,0 +1,171 @@
+package dev.reactivelocks.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import reactor.core.Exceptions;
+import reactor.core.publisher.Operators;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+import reactor.util.context.Context;
+
+/**
+ * A serial task queue (an actor): a lock-free queue drained by one thread at a time, so that the state its
+ * steps touch needs no monitor, no monitor is held across I/O, and callers never wait.
+ *
+ * <p>The thread that finds the actor idle drains it itself when {@code inlineAllowed} says it may (e.g. it
+ * may make the non-blocking file calls); otherwise the drain goes to the task's scheduler. A step that must
+ * run on the scheduler and does not returns {@code false} having changed nothing, and the drain moves
+ * there, from that step on. Steps of one submitter run in the order submitted, one at a time, each once.
+ *
+ * <p>Signals ({@link #emit}) are collected during a drain and run by the draining thread after it let go of
+ * the actor, so that subscriber code never runs inside it. A signal may submit to an actor again at once,
+ * which drains and signals again, nested; beyond {@link #MAX_NESTED_SIGNALS} levels on one thread the
+ * signals go to the scheduler instead, so that a chain of hand-offs does not grow the stack. (Deferring them
+ * to the outer level of the thread instead would deadlock a signal that blocks until a later signal of the
+ * same thread.)
+ */
+public final class SerialActor {
+
+    /** One step of the actor. */
+    @FunctionalInterface
+    public interface Step {
+        /**
+         * @param onScheduler whether the step runs on its scheduler's thread
+         * @return {@code false} to be run again on the scheduler (having changed nothing), else {@code true}
+         */
+        boolean run(boolean onScheduler);
+    }
+
+    private record Task(Step step, Scheduler scheduler) {
+    }
+
+    /** How deeply signals may nest on one thread before they go to the scheduler. */
+    private static final int MAX_NESTED_SIGNALS = 8;
+
+    private static final ThreadLocal<int[]> SIGNAL_DEPTH = ThreadLocal.withInitial(() -> new int[1]);
+
+    private final BooleanSupplier inlineAllowed;
+    private final ConcurrentLinkedQueue<Task> tasks = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger wip = new AtomicInteger();
+    /** Owned by the draining thread. */
+    private final List<Runnable> signals = new ArrayList<>();
+
+    /** @param inlineAllowed whether the current thread may drain the actor itself */
+    public SerialActor(BooleanSupplier inlineAllowed) {
+        this.inlineAllowed = inlineAllowed;
+    }
+
+    /**
+     * Queues {@code step}; drains the actor on this thread or on {@code scheduler} if it was idle.
+     *
+     * @param step the step
+     * @param scheduler where the step runs when it cannot run on the submitting thread
+     */
+    public void execute(Step step, Scheduler scheduler) {
+        tasks.offer(new Task(step, scheduler));
+        if (wip.getAndIncrement() == 0) {
+            if (inlineAllowed.getAsBoolean()) {
+                drain(false, scheduler);
+            } else {
+                submit(scheduler);
+            }
+        }
+    }
+
+    /**
+     * Queues a subscriber-facing signal; the draining thread runs it after letting go of the actor. Called
+     * only from inside a step.
+     *
+     * @param signal the signal
+     */
+    public void emit(Runnable signal) {
+        signals.add(signal);
+    }
+
+    private void submit(Scheduler scheduler) {
+        try {
+            scheduler.schedule(() -> drain(true, scheduler));
+        } catch (RejectedExecutionException e) {
+            // the submitting service's scheduler is gone; finish the work on Reactor's shared one
+            Schedulers.boundedElastic().schedule(() -> drain(true, Schedulers.boundedElastic()));
+        }
+    }
+
+    private void drain(boolean onScheduler, Scheduler scheduler) {
+        int missed = 1;
+        for (;;) {
+            Task t;
+            while ((t = tasks.peek()) != null) {
+                if (!run(t, onScheduler)) {
+                    List<Runnable> out = takeSignals();
+                    submit(t.scheduler()); // the scheduler's thread owns the actor from now on
+                    runAll(out, t.scheduler());
+                    return;
+                }
+                tasks.poll();
+                scheduler = t.scheduler();
+            }
+            List<Runnable> out = takeSignals();
+            missed = wip.addAndGet(-missed);
+            if (missed != 0 && !out.isEmpty()) {
+                submit(scheduler); // more work arrived: let the scheduler do it while we signal
+                missed = 0;
+            }
+            runAll(out, scheduler);
+            if (missed == 0) {
+                return;
+            }
+        }
+    }
+
+    private static boolean run(Task t, boolean onScheduler) {
+        try {
+            return t.step().run(onScheduler);
+        } catch (Throwable e) {
+            Exceptions.throwIfJvmFatal(e);
+            Operators.onErrorDropped(e, Context.empty());
+            return true;
+        }
+    }
+
+    private List<Runnable> takeSignals() {
+        if (signals.isEmpty()) {
+            return List.of();
+        }
+        List<Runnable> out = new ArrayList<>(signals);
+        signals.clear();
+        return out;
+    }
+
+    private static void runAll(List<Runnable> signals, Scheduler scheduler) {
+        if (signals.isEmpty()) {
+            return;
+        }
+        int[] depth = SIGNAL_DEPTH.get();
+        if (depth[0] >= MAX_NESTED_SIGNALS) {
+            try {
+                scheduler.schedule(() -> runAll(signals, scheduler));
+            } catch (RejectedExecutionException e) {
+                Schedulers.boundedElastic().schedule(() -> runAll(signals, Schedulers.boundedElastic()));
+            }
+            return;
+        }
+        depth[0]++;
+        try {
+            for (Runnable r : signals) {
+                try {
+                    r.run();
+                } catch (Throwable e) {
+                    Exceptions.throwIfJvmFatal(e);
+                    Operators.onErrorDropped(e, Context.empty());
+                }
+            }
+        } finally {
+            depth[0]--;
+        }
+    }
+}
