@@ -3,10 +3,10 @@ package dev.reactivelocks.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reactivelocks.LockMode;
-import dev.reactivelocks.contract.HeldByNobodyRaces;
-import dev.reactivelocks.contract.SpinRacer;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.spi.BackendLease;
+import dev.reactivelocks.testkit.contract.HeldByNobodyRaces;
+import dev.reactivelocks.testkit.contract.SpinRacer;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
