@@ -54,6 +54,10 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
     final boolean tryOnly;
 
     private long fencingToken;
+    /** When a fast-path grant began to hold (service clock, ms); read by a slow-path take-over. */
+    private long fastHeldSinceMillis;
+    /** The name's entry when granted through its fast path (see {@link LockQueue}); else {@code null}. */
+    private @Nullable LockQueue fastQueue;
     private long requestedAt;
     private long grantedAt;
 
@@ -64,6 +68,8 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
     byte rejected;
     /** Granted by {@link InProcessLockService#enqueue} itself; written and read by the enqueuing thread. */
     boolean grantedOnEnqueue;
+    /** Whether this acquisition's last release or removal granted waiters; written and read by that thread. */
+    boolean grantsPushed;
 
     // Owned by the thread's GrantTrampoline.
     @Nullable Acquisition nextGrant;
@@ -103,6 +109,30 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
         shared.grant(token);
         shared.grantedAt = System.nanoTime();
         return shared;
+    }
+
+    /** Fast path, before its CAS: the token and hold start this grant gets if the CAS wins. */
+    void prepareFast(long token, long nowMillis) {
+        fencingToken = token;
+        fastHeldSinceMillis = nowMillis;
+    }
+
+    long fastHeldSinceMillis() {
+        return fastHeldSinceMillis;
+    }
+
+    /** @return whether this acquisition was granted through its name's fast path */
+    boolean grantedFast() {
+        return fastQueue != null;
+    }
+
+    /** Fast path, after its CAS won: granted unless a cancel, timeout or close got there first. */
+    boolean grantFast(LockQueue q) {
+        if (!casState(PENDING, GRANTED)) {
+            return false;
+        }
+        fastQueue = q;
+        return true;
     }
 
     /** Called in the critical section when the queue grants this acquisition. */
@@ -209,15 +239,20 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
 
     @Override
     public Mono<Void> release() {
-        return Mono.fromRunnable(this::releaseNow);
+        return Release.of(this);
     }
 
-    private void releaseNow() {
+    void releaseNow() {
         if (casState(GRANTED, RELEASED)) {
             if (service.log().isDebugEnabled()) {
                 service.log().debug("Released lock '{}' ({}) held {}", name, mode, seconds(System.nanoTime() - grantedAt));
             }
-            service.release(this);
+            LockQueue q = fastQueue;
+            if (q != null) {
+                service.releaseFast(this, q);
+            } else {
+                service.release(this);
+            }
         } else if (state() == DOWNGRADED) {
             Objects.requireNonNull(successor, "downgraded without successor").releaseNow();
         }
