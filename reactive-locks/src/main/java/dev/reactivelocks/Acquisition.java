@@ -1,18 +1,13 @@
 package dev.reactivelocks;
 
+import dev.reactivelocks.internal.AcquisitionCore;
 import dev.reactivelocks.internal.AcquisitionMono;
 import dev.reactivelocks.internal.Downgrades;
 import dev.reactivelocks.internal.GrantDelivery;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.Objects;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import reactor.core.CoreSubscriber;
-import reactor.core.Disposable;
-import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Operators;
 
@@ -32,20 +27,18 @@ import reactor.core.publisher.Operators;
  *                                  DOWNGRADED: release() releases the successor, a new GRANTED shared grant
  * </pre>
  *
- * One CAS on {@link #state} decides between grant, cancel and timeout: a grant wins only when it moves
- * PENDING to GRANTED first. After the grant, the delivery protocol shared by every acquisition decides: a
+ * The state word, the request rules, the deadline and the cancel loop are the {@link AcquisitionCore}'s; one
+ * CAS on its state decides between grant, cancel and timeout: a grant wins only when it moves PENDING to
+ * GRANTED first. After the grant, the delivery protocol shared by every acquisition decides: a
  * cancel before the emission releases the grant (by the same CAS GRANTED to RELEASED as
  * {@link #release()}, so exactly once); from the emission on, the handle is the subscriber's.
  */
-final class Acquisition extends GrantDelivery implements LockHandle, org.reactivestreams.Subscription {
+final class Acquisition extends AcquisitionCore implements LockHandle {
 
-    static final int NEW = 0;
-    static final int PENDING = 1;
-    static final int GRANTED = 2;
-    static final int CANCELLED = 3;
-    static final int RELEASED = 4;
+    static final int GRANTED = PENDING + 1;
+    static final int RELEASED = PENDING + 2;
     /** Replaced by the shared grant {@link #successor} ({@link #downgrade()}); not held any more. */
-    static final int DOWNGRADED = 5;
+    static final int DOWNGRADED = PENDING + 3;
 
     /** Why the queue turned this acquisition away (set in the critical section, read by the same thread). */
     static final byte NOT_REJECTED = 0;
@@ -53,27 +46,18 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
     static final byte REJECTED_FULL = 2;
     static final byte REJECTED_CLOSED = 3;
 
-    private static final VarHandle STATE;
-
-    static {
-        try {
-            STATE = MethodHandles.lookup().findVarHandle(Acquisition.class, "state", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
     final InProcessLockService service;
     final String name;
     final LockMode mode;
     final int maxHolders;
     final @Nullable Duration timeout;
     final boolean tryOnly;
-    final CoreSubscriber<? super LockHandle> actual;
 
-    private volatile int state;
-    private volatile @Nullable Disposable timer;
     private long fencingToken;
+    /** When a fast-path grant began to hold (service clock, ms); read by a slow-path take-over. */
+    private long fastHeldSinceMillis;
+    /** The name's entry when granted through its fast path (see {@link LockQueue}); else {@code null}. */
+    private @Nullable LockQueue fastQueue;
     private long requestedAt;
     private long grantedAt;
 
@@ -84,6 +68,8 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
     byte rejected;
     /** Granted by {@link InProcessLockService#enqueue} itself; written and read by the enqueuing thread. */
     boolean grantedOnEnqueue;
+    /** Whether this acquisition's last release or removal granted waiters; written and read by that thread. */
+    boolean grantsPushed;
 
     // Owned by the thread's GrantTrampoline.
     @Nullable Acquisition nextGrant;
@@ -93,23 +79,19 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
 
     Acquisition(InProcessLockService service, String name, LockOptions options, @Nullable Duration timeout,
                 boolean tryOnly, CoreSubscriber<? super LockHandle> actual) {
+        super(actual);
         this.service = service;
         this.name = name;
         this.mode = options.mode();
         this.maxHolders = options.maxHolders();
         this.timeout = timeout;
         this.tryOnly = tryOnly;
-        this.actual = actual;
     }
 
     /** A shared grant replacing {@code exclusive} (see {@link InProcessLockService#downgrade}); not granted yet. */
     private Acquisition(Acquisition exclusive) {
         this(exclusive.service, exclusive.name, LockOptions.shared(), null, false, exclusive.actual);
-        state = PENDING;
-    }
-
-    int state() {
-        return state;
+        initState(PENDING);
     }
 
     /**
@@ -129,8 +111,28 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
         return shared;
     }
 
-    boolean casState(int expected, int next) {
-        return STATE.compareAndSet(this, expected, next);
+    /** Fast path, before its CAS: the token and hold start this grant gets if the CAS wins. */
+    void prepareFast(long token, long nowMillis) {
+        fencingToken = token;
+        fastHeldSinceMillis = nowMillis;
+    }
+
+    long fastHeldSinceMillis() {
+        return fastHeldSinceMillis;
+    }
+
+    /** @return whether this acquisition was granted through its name's fast path */
+    boolean grantedFast() {
+        return fastQueue != null;
+    }
+
+    /** Fast path, after its CAS won: granted unless a cancel, timeout or close got there first. */
+    boolean grantFast(LockQueue q) {
+        if (!casState(PENDING, GRANTED)) {
+            return false;
+        }
+        fastQueue = q;
+        return true;
     }
 
     /** Called in the critical section when the queue grants this acquisition. */
@@ -143,21 +145,24 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
     }
 
     @Override
-    public void request(long n) {
-        if (n <= 0) {
-            if (emitted()) {
-                return; // the subscription has completed: nothing to cancel or signal (rules 3.6, 1.7)
-            }
-            cancel();
-            actual.onError(Exceptions.nullOrNegativeRequestException(n));
-            return;
+    protected void start() {
+        if (service.log().isDebugEnabled()) {
+            requestedAt = System.nanoTime();
+            service.log().debug("Acquiring lock '{}' ({})", name, mode);
         }
-        if (casState(NEW, PENDING)) {
-            if (service.log().isDebugEnabled()) {
-                requestedAt = System.nanoTime();
-                service.log().debug("Acquiring lock '{}' ({})", name, mode);
-            }
-            service.enqueue(this);
+        service.enqueue(this);
+    }
+
+    @Override
+    protected boolean waiting(int state) {
+        return state == PENDING;
+    }
+
+    @Override
+    protected void left(int from, @Nullable Throwable error) {
+        service.remove(this);
+        if (error != null && !cancelRequested()) {
+            actual.onError(error);
         }
     }
 
@@ -182,43 +187,16 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
                 actual.onError(new LockServiceClosedException(name));
                 return;
             default:
-                if (timeout != null && state == PENDING) {
-                    startTimer(timeout);
+                Duration t = timeout;
+                if (t != null && state() == PENDING) {
+                    startDeadline(service.timer(), t.toNanos(), () -> new LockTimeoutException(name, mode, t));
                 }
-        }
-    }
-
-    private void startTimer(Duration timeout) {
-        Disposable task;
-        try {
-            task = service.timer().schedule(this::onTimeout, timeout.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (RejectedExecutionException e) {
-            fail(e);
-            return;
-        }
-        timer = task;
-        if (state != PENDING) {
-            task.dispose();
-        }
-    }
-
-    private void onTimeout() {
-        fail(new LockTimeoutException(name, mode, timeout == null ? Duration.ZERO : timeout));
-    }
-
-    /** Leaves the queue and signals {@code error}, unless a grant or cancel got there first. */
-    void fail(Throwable error) {
-        if (casState(PENDING, CANCELLED)) {
-            service.remove(this);
-            if (!cancelRequested()) {
-                actual.onError(error);
-            }
         }
     }
 
     /** The service closed while this acquisition was pending (already moved to CANCELLED). */
     void failClosed() {
-        disposeTimer();
+        disposeDeadline();
         if (!cancelRequested()) {
             actual.onError(new LockServiceClosedException(name));
         }
@@ -226,7 +204,7 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
 
     /** Signals the grant to the subscriber, or releases it when the subscriber cancelled meanwhile. */
     void deliver() {
-        disposeTimer();
+        disposeDeadline();
         if (service.log().isDebugEnabled()) {
             grantedAt = System.nanoTime();
             service.log().debug("Acquired lock '{}' ({}) after waiting {}", name, mode, seconds(grantedAt - requestedAt));
@@ -237,37 +215,6 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
     @Override
     protected void releaseGranted() {
         releaseNow();
-    }
-
-    @Override
-    public void cancel() {
-        noteCancel();
-        for (;;) {
-            int s = state;
-            if (s == NEW) {
-                if (casState(NEW, CANCELLED)) {
-                    return;
-                }
-            } else if (s == PENDING) {
-                if (casState(PENDING, CANCELLED)) {
-                    disposeTimer();
-                    service.remove(this);
-                    return;
-                }
-            } else if (s == CANCELLED) {
-                return;
-            } else {
-                cancelGranted(); // GRANTED or RELEASED: released if not emitted yet, else ignored
-                return;
-            }
-        }
-    }
-
-    private void disposeTimer() {
-        Disposable t = timer;
-        if (t != null) {
-            t.dispose();
-        }
     }
 
     @Override
@@ -287,21 +234,26 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
 
     @Override
     public boolean isHeld() {
-        return state == GRANTED;
+        return state() == GRANTED;
     }
 
     @Override
     public Mono<Void> release() {
-        return Mono.fromRunnable(this::releaseNow);
+        return Release.of(this);
     }
 
-    private void releaseNow() {
+    void releaseNow() {
         if (casState(GRANTED, RELEASED)) {
             if (service.log().isDebugEnabled()) {
                 service.log().debug("Released lock '{}' ({}) held {}", name, mode, seconds(System.nanoTime() - grantedAt));
             }
-            service.release(this);
-        } else if (state == DOWNGRADED) {
+            LockQueue q = fastQueue;
+            if (q != null) {
+                service.releaseFast(this, q);
+            } else {
+                service.release(this);
+            }
+        } else if (state() == DOWNGRADED) {
             Objects.requireNonNull(successor, "downgraded without successor").releaseNow();
         }
     }

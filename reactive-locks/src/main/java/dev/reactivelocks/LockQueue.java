@@ -1,13 +1,32 @@
 package dev.reactivelocks;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import org.jspecify.annotations.Nullable;
 
 /**
  * The state of one lock name: its holders and its FIFO of waiters (an intrusive doubly-linked list, so a
  * cancelled waiter leaves in O(1)).
  *
- * <p>Not thread-safe: every method runs inside {@code ConcurrentHashMap.compute} for the name, which
- * serializes all transitions of one name and removes the entry atomically when it becomes idle.
+ * <p>Not thread-safe, except for the fast path: every other method runs inside
+ * {@code ConcurrentHashMap.compute} for the name (the <em>slow path</em>), which serializes all transitions
+ * of one name and removes the entry atomically when it becomes idle (or keeps it idle, see
+ * {@link InProcessLockService}).
+ *
+ * <p><b>Fast path.</b> An uncontended exclusive acquire and its release need no map update: one CAS on
+ * {@link #word} moves an idle name FREE → FAST (held by {@link #fastHolder}) and back. The word also carries
+ * the name's latest fencing token, so a fast acquirer whose token was taken before another grant of the
+ * name cannot install it (the word changed): tokens stay strictly increasing per name.
+ * <pre>
+ *            fast acquire (CAS)              fast release (CAS)
+ *   FREE ──────────────────────► FAST ───────────────────────► FREE
+ *    │  ▲                          │
+ *    │  │ idle, kept               │ any slow-path step of the name (a waiter, inspect, downgrade): the
+ *    ▼  │                          ▼ fast hold becomes a regular exclusive hold; its release goes slow
+ *   SLOW (the fields below are the truth) ──── idle, removed from the map ──► DEAD (fast path refused)
+ * </pre>
+ * Only the slow path moves the word to or from SLOW and DEAD, in the name's critical section; the fast path
+ * moves only FREE ↔ FAST. A waiter links only in SLOW, so a fast acquirer never overtakes it (FIFO).
  *
  * <p>Grant rule (fair, writer preference): the head of the queue is granted when it is compatible with
  * the holders; consecutive shared waiters at the head are granted together; a waiting exclusive waiter
@@ -16,6 +35,33 @@ import org.jspecify.annotations.Nullable;
  * when nobody waits and it is compatible with the holders.
  */
 final class LockQueue {
+
+    static final long FREE = 0;
+    static final long FAST = 1;
+    static final long SLOW = 2;
+    static final long DEAD = 3;
+    private static final long STATE = 3;
+    private static final int TOKEN_SHIFT = 2;
+
+    private static final VarHandle WORD;
+    private static final VarHandle FAST_HOLDER;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            WORD = l.findVarHandle(LockQueue.class, "word", long.class);
+            FAST_HOLDER = l.findVarHandle(LockQueue.class, "fastHolder", Acquisition.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** The latest fencing token of the name (high bits) and FREE, FAST, SLOW or DEAD (low two bits). */
+    private volatile long word;
+    /** The holder of a FAST word; written by it right after its CAS, cleared by its fast release. */
+    private volatile @Nullable Acquisition fastHolder;
+    /** Kept in the map while idle (counted by the service); slow path only. */
+    boolean retained;
 
     private int sharedHolders;
     private boolean exclusiveHeld;
@@ -28,6 +74,77 @@ final class LockQueue {
 
     boolean idle() {
         return sharedHolders == 0 && !exclusiveHeld && head == null;
+    }
+
+    /** @return whether the name has neither holders nor waiters (read outside the critical section) */
+    boolean looksIdle() {
+        return (word & STATE) == FREE;
+    }
+
+    /**
+     * Fast path, outside any lock: grants {@code a} (exclusive) when the name is FREE.
+     *
+     * @return whether {@code a} holds the word now; its token and hold start are set
+     */
+    boolean tryFast(Acquisition a) {
+        long w = word;
+        if ((w & STATE) != FREE) {
+            return false;
+        }
+        long token = a.service.nextToken();
+        a.prepareFast(token, a.service.clockMillis()); // visible to a slow-path take-over through the CAS below
+        if (!WORD.compareAndSet(this, w, (token << TOKEN_SHIFT) | FAST)) {
+            return false;
+        }
+        fastHolder = a;
+        return true;
+    }
+
+    /** Fast path: {@code a}'s FAST hold ends, unless the slow path took it over (then release through it). */
+    boolean releaseFast(Acquisition a) {
+        long held = (a.fencingToken() << TOKEN_SHIFT) | FAST;
+        if (!WORD.compareAndSet(this, held, held - FAST + FREE)) {
+            return false;
+        }
+        FAST_HOLDER.compareAndSet(this, a, null);
+        return true;
+    }
+
+    /**
+     * First thing of every slow-path step, in the critical section: the word becomes SLOW, and a FAST hold
+     * becomes a regular exclusive hold (its holder's release then takes the slow path).
+     */
+    void takeOver() {
+        for (;;) {
+            long w = word;
+            long state = w & STATE;
+            if (state == SLOW) {
+                return;
+            }
+            if (WORD.compareAndSet(this, w, (w & ~STATE) | SLOW)) {
+                long token = w >>> TOKEN_SHIFT;
+                lastToken = token; // the word carries the latest token: fast grants do not update the field
+                if (state == FAST) {
+                    Acquisition h;
+                    // the CAS winner writes fastHolder right after its CAS; a stale holder has another token
+                    while ((h = fastHolder) == null || h.fencingToken() != token) {
+                        Thread.onSpinWait();
+                    }
+                    exclusiveHeld = true;
+                    heldSinceMillis = h.fastHeldSinceMillis();
+                    FAST_HOLDER.compareAndSet(this, h, null);
+                }
+                return;
+            }
+        }
+    }
+
+    /**
+     * Last thing of a slow-path step that left the name idle: hands it to the fast path (kept in the map) or
+     * marks it DEAD (removed from the map).
+     */
+    void settleIdle(boolean keep) {
+        word = (lastToken << TOKEN_SHIFT) | (keep ? FREE : DEAD);
     }
 
     int pending() {
@@ -106,13 +223,17 @@ final class LockQueue {
     /**
      * Grants every waiter at the head that the grant rule admits, handing each to the service.
      * Waiters whose subscriber cancelled concurrently are dropped from the queue.
+     *
+     * @return whether a grant was pushed on this thread's trampoline
      */
-    void drain(InProcessLockService service) {
+    boolean drain(InProcessLockService service) {
+        boolean granted = false;
         Acquisition a;
         while ((a = head) != null && compatible(a)) {
             unlink(a);
-            service.grantLocked(this, a);
+            granted |= service.grantLocked(this, a);
         }
+        return granted;
     }
 
     /** Removes every waiter that is still pending, adding it to {@code out}. */

@@ -29,7 +29,10 @@ import reactor.core.scheduler.Schedulers;
 
 /**
  * Comparison 2: contended hand-off. {@value Contended#PIPELINES} pipelines loop on one lock name; each
- * critical section hops once to another scheduler ({@code Schedulers.parallel()}) before it ends. One
+ * critical section hops once to another scheduler ({@code Schedulers.parallel()}) before it ends (the
+ * {@code *_noHop} rows: the critical section completes synchronously, and each pipeline continues on a
+ * {@code parallel} worker, so the pipelines contend from both cores and the score is the lock's own hand-off
+ * cost). One
  * invocation hands the lock over {@value Contended#BUDGET} times in total (pipelines take tickets from a
  * shared budget), so the score is hand-offs per second, and the grants each pipeline got measure fairness
  * (written per trial by {@link Fairness}). Every critical section checks mutual exclusion.
@@ -65,6 +68,29 @@ public class HandoffBenchmark {
             super(PIPELINES);
         }
 
+        /** Whether the critical section hops to {@link #hop} before it ends; the {@code NoHop} states say no. */
+        boolean hopInside() {
+            return true;
+        }
+
+        /** The body of a reactive candidate: enter, (hop,) exit. */
+        final Mono<Integer> body(int id) {
+            Mono<Integer> entered = Mono.fromCallable(() -> {
+                enter();
+                return id;
+            });
+            return (hopInside() ? entered.publishOn(hop) : entered).doOnNext(this::exit);
+        }
+
+        /** What a reactive pipeline does once its critical section ended: go on here, or on a {@link #hop} worker. */
+        final void continueAfter(AsyncLoop pipeline) {
+            if (hopInside()) {
+                pipeline.next();
+            } else {
+                hop.schedule(pipeline::next);
+            }
+        }
+
         abstract void startPipelines();
 
         /** One invocation: {@value #BUDGET} hand-offs over all pipelines. */
@@ -94,10 +120,7 @@ public class HandoffBenchmark {
             locks = LockService.builder().build();
             for (int i = 0; i < PIPELINES; i++) {
                 int id = i;
-                Mono<Integer> body = Mono.fromCallable(() -> {
-                    enter();
-                    return id;
-                }).publishOn(hop).doOnNext(this::exit);
+                Mono<Integer> body = body(id);
                 Mono<Integer> step = locks.withLock(NAME, body);
                 pipelines.add(new AsyncLoop() {
                     @Override
@@ -106,7 +129,7 @@ public class HandoffBenchmark {
                     }
 
                     private boolean start() {
-                        step.subscribe(v -> next(), Ours.this::fail);
+                        step.subscribe(v -> continueAfter(this), Ours.this::fail);
                         return true;
                     }
 
@@ -141,10 +164,7 @@ public class HandoffBenchmark {
             mutex = KotlinMutexes.newMutex();
             for (int i = 0; i < PIPELINES; i++) {
                 int id = i;
-                Mono<Integer> body = Mono.fromCallable(() -> {
-                    enter();
-                    return id;
-                }).publishOn(hop).doOnNext(this::exit);
+                Mono<Integer> body = body(id);
                 Mono<Integer> step = KotlinMutexes.withLock(mutex, body);
                 pipelines.add(new AsyncLoop() {
                     @Override
@@ -153,7 +173,7 @@ public class HandoffBenchmark {
                     }
 
                     private boolean start() {
-                        step.subscribe(v -> next(), KotlinMutex.this::fail);
+                        step.subscribe(v -> continueAfter(this), KotlinMutex.this::fail);
                         return true;
                     }
 
@@ -200,6 +220,12 @@ public class HandoffBenchmark {
                         sharedData.getLocalLockWithTimeout(NAME, Long.MAX_VALUE)
                                 .onSuccess(lock -> {
                                     enter();
+                                    if (!hopInside()) {
+                                        exit(id);
+                                        lock.release();
+                                        ctx.runOnContext(v -> next());
+                                        return;
+                                    }
                                     hop.schedule(() -> {
                                         exit(id);
                                         lock.release();
@@ -258,9 +284,11 @@ public class HandoffBenchmark {
                         lock.lock();
                         try {
                             enter();
-                            CompletableFuture<Void> hopped = new CompletableFuture<>();
-                            hop.schedule(() -> hopped.complete(null));
-                            hopped.join();
+                            if (hopInside()) {
+                                CompletableFuture<Void> hopped = new CompletableFuture<>();
+                                hop.schedule(() -> hopped.complete(null));
+                                hopped.join();
+                            }
                             exit(id);
                         } finally {
                             lock.unlock();
@@ -302,6 +330,38 @@ public class HandoffBenchmark {
         }
     }
 
+    /** Ours without the hop: the critical section completes synchronously. */
+    public static class OursNoHop extends Ours {
+        @Override
+        boolean hopInside() {
+            return false;
+        }
+    }
+
+    /** kotlinx {@code Mutex} without the hop. */
+    public static class KotlinMutexNoHop extends KotlinMutex {
+        @Override
+        boolean hopInside() {
+            return false;
+        }
+    }
+
+    /** Vert.x local locks without the hop: the critical section ends on the waiter's event loop. */
+    public static class VertxLocalLockNoHop extends VertxLocalLock {
+        @Override
+        boolean hopInside() {
+            return false;
+        }
+    }
+
+    /** Non-fair {@code ReentrantLock} without the hop. */
+    public static class ReentrantLockUnfairNoHop extends ReentrantLockUnfair {
+        @Override
+        boolean hopInside() {
+            return false;
+        }
+    }
+
     @Benchmark
     @OperationsPerInvocation(Contended.BUDGET)
     public void ours_withLock(Ours s) throws Exception {
@@ -329,6 +389,30 @@ public class HandoffBenchmark {
     @Benchmark
     @OperationsPerInvocation(Contended.BUDGET)
     public void reentrantLockFair_threads(ReentrantLockFair s) throws Exception {
+        s.round();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(Contended.BUDGET)
+    public void ours_withLock_noHop(OursNoHop s) throws Exception {
+        s.round();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(Contended.BUDGET)
+    public void kotlinMutex_lockViaMonoBridge_noHop(KotlinMutexNoHop s) throws Exception {
+        s.round();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(Contended.BUDGET)
+    public void vertx_localLock_noHop(VertxLocalLockNoHop s) throws Exception {
+        s.round();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(Contended.BUDGET)
+    public void reentrantLock_threads_noHop(ReentrantLockUnfairNoHop s) throws Exception {
         s.round();
     }
 }

@@ -49,6 +49,9 @@ public class UncontendedBenchmark {
 
     InProcessLockService locks;
     Mono<Void> acquireRelease;
+    /** The floor: {@code acquireRelease}'s operator chain around a ready-made handle, no lock at all. */
+    Mono<Void> reactorFloor;
+    LockService floorLocks;
     Mono<Integer> withLockJust;
     ReentrantLock reentrantLock;
     Mutex mutex;
@@ -62,6 +65,9 @@ public class UncontendedBenchmark {
     public void setUp(Blackhole bh) {
         locks = LockService.builder().build();
         acquireRelease = locks.acquire(NAME).flatMap(LockHandle::release);
+        floorLocks = LockService.builder().build();
+        LockHandle readyMade = floorLocks.acquire(NAME).block();
+        reactorFloor = Mono.just(readyMade).flatMap(h -> Mono.empty());
         withLockJust = locks.withLock(NAME, Mono.just(1));
         reentrantLock = new ReentrantLock();
         mutex = KotlinMutexes.newMutex();
@@ -82,6 +88,7 @@ public class UncontendedBenchmark {
     @TearDown(Level.Trial)
     public void tearDown() {
         locks.dispose();
+        floorLocks.dispose();
         vertx.close().await();
     }
 
@@ -89,6 +96,15 @@ public class UncontendedBenchmark {
     @Benchmark
     public void ours_acquireRelease() {
         acquireRelease.subscribe();
+    }
+
+    /**
+     * The floor of any {@code Mono}-based lock: {@code Mono.just(handle).flatMap(h -> Mono.empty())}, the same
+     * operator chain and subscriber as {@link #ours_acquireRelease} around a handle acquired once at set-up.
+     */
+    @Benchmark
+    public void reactorFloor() {
+        reactorFloor.subscribe();
     }
 
     /** Ours: {@code withLock(name, Mono.just(1))} (a {@code usingWhen} scope). */

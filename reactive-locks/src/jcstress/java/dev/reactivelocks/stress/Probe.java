@@ -34,6 +34,15 @@ final class Probe extends BaseSubscriber<LockHandle> {
         return 1;
     }
 
+    /**
+     * Acquires and releases {@code name} once, so that an in-process service keeps its entry, then holds it
+     * again: that grant takes the name's fast path (one CAS on its state word).
+     */
+    static LockHandle holdThroughFastPath(LockService locks, String name) {
+        locks.acquire(name).block().release().block();
+        return locks.acquire(name).block();
+    }
+
     /** 1 when the lock is free (an exclusive try succeeds), 0 when something still holds it. */
     static int free(LockService locks, String name) {
         LockHandle h = locks.tryAcquire(name).block();

@@ -8,6 +8,7 @@ import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.LockTimeoutException;
 import dev.reactivelocks.LockUnavailableException;
+import dev.reactivelocks.internal.AcquisitionCore;
 import dev.reactivelocks.internal.AcquisitionMono;
 import dev.reactivelocks.internal.GrantDelivery;
 import dev.reactivelocks.internal.HeldLocks;
@@ -19,13 +20,11 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
 import reactor.core.Disposable;
 import reactor.core.Disposables;
-import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Operators;
 import reactor.util.context.Context;
@@ -53,20 +52,20 @@ import reactor.util.context.Context;
  * (the next call finds the lease as already held); after CANCELLED or DONE it is ignored, because leaving
  * releases the token in the store, which deletes a handed-off lease as well as a queue entry.
  *
- * One CAS on {@link #state} decides every race. Only the thread that moved IDLE to TRYING calls the
+ * The state word, the request rules, the deadline and the cancel loop are the {@link AcquisitionCore}'s (LOCAL
+ * is its PENDING; IDLE and TRYING are waiting states too); one CAS on its state decides every race. Only the thread that moved IDLE to TRYING calls the
  * backend, so at most one call is in flight. A wake-up that arrives while TRYING sets {@link #missed} and
  * the busy outcome then retries at once, so a release signal is never lost between "busy" and "sleep".
  * Undoing (local release, store release) happens exactly once: by whoever moves the state to CANCELLED
  * when no call is in flight, otherwise by the completion of the call in flight.
  */
-final class RemoteAcquisition extends GrantDelivery implements Subscription, CoreSubscriber<LockHandle> {
+final class RemoteAcquisition extends AcquisitionCore implements CoreSubscriber<LockHandle> {
 
-    static final int LOCAL = 0;
-    static final int IDLE = 1;
-    static final int TRYING = 2;
-    static final int DONE = 3;
-    static final int CANCELLED = 4;
-    static final int GRANTED = 5;
+    static final int LOCAL = PENDING;
+    static final int IDLE = PENDING + 1;
+    static final int TRYING = PENDING + 2;
+    static final int DONE = PENDING + 3;
+    static final int GRANTED = PENDING + 4;
 
     private static final int TRY_ONLY_ATTEMPTS = 3;
 
@@ -80,21 +79,17 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
     private final @Nullable Duration timeout;
     /** The lease of this grant: the service's, or the one of the caller's options. */
     private final Duration lease;
-    private final long start;
+    private final long subscribedAt;
     private final boolean tryOnly;
-    private final CoreSubscriber<? super LockHandle> actual;
 
-    private final AtomicInteger state = new AtomicInteger(LOCAL);
     /** The in-process grant; written before the state leaves LOCAL. */
     private volatile @Nullable LockHandle localHandle;
     private volatile @Nullable Subscription localSubscription;
     // Written before the state leaves LOCAL, read after.
     private long deadline;
     private boolean singleAttempt;
-    private final AtomicBoolean started = new AtomicBoolean();
     private final AtomicBoolean missed = new AtomicBoolean();
     private final Disposable.Swap sleep = Disposables.swap();
-    private final Disposable.Swap deadlineTimer = Disposables.swap();
     /**
      * Set once the store may hold a lease or a queue entry of our token: a call failed without telling its
      * outcome, or a waiting call was answered busy (a backend with a wait queue then queued the token).
@@ -114,6 +109,7 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
     RemoteAcquisition(DistributedLockService service, String name, LockMode mode, int permits,
                       @Nullable Duration timeout, Duration lease, boolean tryOnly,
                       CoreSubscriber<? super LockHandle> actual) {
+        super(actual);
         this.service = service;
         this.name = name;
         this.key = service.backend.signalKey(name);
@@ -122,24 +118,12 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
         this.token = service.newToken();
         this.timeout = timeout;
         this.lease = lease;
-        this.start = service.now();
+        this.subscribedAt = service.now();
         this.tryOnly = tryOnly;
-        this.actual = actual;
     }
 
     @Override
-    public void request(long n) {
-        if (n <= 0) {
-            if (emitted()) {
-                return; // the subscription has completed: nothing to cancel or signal (rules 3.6, 1.7)
-            }
-            cancel();
-            actual.onError(Exceptions.nullOrNegativeRequestException(n));
-            return;
-        }
-        if (!started.compareAndSet(false, true)) {
-            return;
-        }
+    protected void start() {
         LockOptions options = permits > 0 ? LockOptions.permits(permits) : LockOptions.of(mode);
         Mono<LockHandle> localGrant = tryOnly ? service.local().tryAcquire(name, options)
                 : service.local().acquire(name, timeout == null ? options : options.timeout(timeout));
@@ -151,7 +135,7 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
     @Override
     public void onSubscribe(Subscription s) {
         localSubscription = s;
-        if (state.get() == LOCAL) {
+        if (state() == LOCAL) {
             s.request(1);
         } else {
             s.cancel();
@@ -161,10 +145,10 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
     @Override
     public void onNext(LockHandle local) {
         localHandle = local;
-        long remaining = timeout == null ? Long.MAX_VALUE : timeout.toNanos() - (service.now() - start);
+        long remaining = timeout == null ? Long.MAX_VALUE : timeout.toNanos() - (service.now() - subscribedAt);
         deadline = timeout == null ? Long.MAX_VALUE : service.now() + Math.max(0, remaining);
         singleAttempt = tryOnly || (timeout != null && remaining <= 0);
-        if (!state.compareAndSet(LOCAL, TRYING)) {
+        if (!casState(LOCAL, TRYING)) {
             local.release().subscribe(null, error -> { }); // cancelled while the grant was on its way
             return;
         }
@@ -173,14 +157,14 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
 
     @Override
     public void onError(Throwable error) {
-        if (state.compareAndSet(LOCAL, DONE) && !cancelRequested()) {
+        if (casState(LOCAL, DONE) && !cancelRequested()) {
             actual.onError(error); // in-process timeout, or the service closed
         }
     }
 
     @Override
     public void onComplete() {
-        if (localHandle == null && state.compareAndSet(LOCAL, DONE) && !cancelRequested()) {
+        if (localHandle == null && casState(LOCAL, DONE) && !cancelRequested()) {
             actual.onComplete(); // tryAcquire: busy in this service already
         }
     }
@@ -197,10 +181,10 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
         service.register(this);
         if (!singleAttempt && timeout != null) {
             long delay = Math.max(0, deadline - service.now());
-            deadlineTimer.update(service.timer().schedule(
-                    () -> fail(new LockTimeoutException(name, mode, timeout)), delay, TimeUnit.NANOSECONDS));
+            Duration t = timeout;
+            startDeadline(service.timer(), delay, () -> new LockTimeoutException(name, mode, t));
         }
-        if (state.get() == TRYING) {
+        if (state() == TRYING) {
             attempt();
         } else {
             undo(false); // failed (service closed) or cancelled while registering
@@ -210,7 +194,7 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
     /** A release signal for this name (or any name), or the end of a sleep. */
     void wake() {
         missed.set(true);
-        if (state.compareAndSet(IDLE, TRYING)) {
+        if (casState(IDLE, TRYING)) {
             missed.set(false);
             attempt();
         }
@@ -243,7 +227,7 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
 
     private void onGrant(BackendLease grant, long sentAt) {
         errors = 0;
-        if (!state.compareAndSet(TRYING, GRANTED)) {
+        if (!casState(TRYING, GRANTED)) {
             undo(true);
             return;
         }
@@ -255,13 +239,13 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
      * if enough of the hand-off's lease is left to renew it; otherwise a wake-up.
      */
     void handOff(HandOff handOff) {
-        if (state.get() != IDLE) {
+        if (state() != IDLE) {
             wake(); // TRYING: the call in flight, or the next one, finds the lease; CANCELLED/DONE: ignored
             return;
         }
         long leaseEnd = queuedAt + service.keepQueued.toNanos(); // read after IDLE, which was set after it
         long left = leaseEnd - service.now();
-        if (left < DistributedLockService.RETRY_MAX.toNanos() || !state.compareAndSet(IDLE, GRANTED)) {
+        if (left < DistributedLockService.RETRY_MAX.toNanos() || !casState(IDLE, GRANTED)) {
             wake(); // too little left to renew in time, or no longer IDLE: ask the store
             return;
         }
@@ -291,7 +275,7 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
     private void onBusy() {
         errors = 0;
         if (singleAttempt) {
-            if (state.compareAndSet(TRYING, DONE)) {
+            if (casState(TRYING, DONE)) {
                 finish();
                 undo(maybeHeld);
                 if (tryOnly) {
@@ -311,7 +295,7 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
     private void onStoreError(Throwable error) {
         maybeHeld = true;
         if (error instanceof LockException) {
-            if (state.compareAndSet(TRYING, DONE)) {
+            if (casState(TRYING, DONE)) {
                 finish();
                 undo(true);
                 actual.onError(error);
@@ -322,7 +306,7 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
         }
         errors++;
         if (singleAttempt && errors >= TRY_ONLY_ATTEMPTS) {
-            if (state.compareAndSet(TRYING, DONE)) {
+            if (casState(TRYING, DONE)) {
                 finish();
                 undo(true);
                 LockUnavailableException e = new LockUnavailableException(name, "Lock '" + name + "' (" + mode
@@ -342,70 +326,55 @@ final class RemoteAcquisition extends GrantDelivery implements Subscription, Cor
     private void sleepThenRetry(Duration delay) {
         for (;;) {
             if (missed.getAndSet(false)) {
-                if (state.get() == TRYING) {
+                if (state() == TRYING) {
                     attempt();
                 } else {
                     undo(maybeHeld);
                 }
                 return;
             }
-            if (!state.compareAndSet(TRYING, IDLE)) {
+            if (!casState(TRYING, IDLE)) {
                 undo(maybeHeld);
                 return;
             }
             sleep.update(service.timer().schedule(this::wake, delay.toNanos(), TimeUnit.NANOSECONDS));
-            if (!missed.get() || !state.compareAndSet(IDLE, TRYING)) {
+            if (!missed.get() || !casState(IDLE, TRYING)) {
                 return;
             }
         }
     }
 
-    /** Ends the acquisition with {@code error} (timeout, disposal) unless it is already over. */
-    void fail(Throwable error) {
-        if (terminate() && !cancelRequested()) {
-            actual.onError(error);
-        }
+    @Override
+    protected boolean waiting(int state) {
+        return state == LOCAL || state == IDLE || state == TRYING;
     }
 
     @Override
-    public void cancel() {
-        noteCancel();
-        if (!terminate() && state.get() == GRANTED) {
-            cancelGranted(); // released if not emitted yet, else ignored
-        }
+    protected boolean granted(int state) {
+        return state == GRANTED;
     }
 
-    private boolean terminate() {
-        for (;;) {
-            int s = state.get();
-            if (s == LOCAL) {
-                if (state.compareAndSet(LOCAL, CANCELLED)) {
-                    Subscription local = localSubscription;
-                    if (local != null) {
-                        local.cancel(); // a grant racing this is released by onNext or by its delivery
-                    }
-                    return true;
-                }
-            } else if (s == IDLE) {
-                if (state.compareAndSet(IDLE, CANCELLED)) {
-                    finish();
-                    undo(maybeHeld);
-                    return true;
-                }
-            } else if (s == TRYING) {
-                if (state.compareAndSet(TRYING, CANCELLED)) {
-                    finish();   // the call in flight undoes
-                    return true;
-                }
-            } else {
-                return false;
+    @Override
+    protected void left(int from, @Nullable Throwable error) {
+        if (from == LOCAL) {
+            Subscription local = localSubscription;
+            if (local != null) {
+                local.cancel(); // a grant racing this is released by onNext or by its delivery
             }
+        } else {
+            finish();
+            if (from == IDLE) {
+                undo(maybeHeld); // while TRYING, the call in flight undoes
+            }
+        }
+        if (error != null && !cancelRequested()) {
+            actual.onError(error);
         }
     }
 
     private void finish() {
         sleep.dispose();
-        deadlineTimer.dispose();
+        disposeDeadline();
         service.deregister(this);
     }
 

@@ -6,6 +6,7 @@ import dev.reactivelocks.LockLostException;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockTimeoutException;
+import dev.reactivelocks.internal.AcquisitionCore;
 import dev.reactivelocks.internal.Downgrades;
 import dev.reactivelocks.internal.GrantDelivery;
 import dev.reactivelocks.internal.HeldLocks;
@@ -14,13 +15,9 @@ import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
-import reactor.core.Disposable;
-import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
 import reactor.core.publisher.Operators;
@@ -45,32 +42,28 @@ import reactor.util.context.Context;
  *                          holds the lock once the file's actor converted it; release() releases the successor
  * </pre>
  *
- * One CAS on {@link #state} decides each race before the grant. A local grant that arrives after the
+ * The state word, the request rules, the deadline and the cancel loop are the {@link AcquisitionCore}'s; one
+ * CAS on its state decides each race before the grant. A local grant that arrives after the
  * acquisition left LOCAL_PENDING is released at once; an OS lock obtained for a waiter that is no longer
  * OS_PENDING is not counted for it (and unlocked when nobody else wanted it). After the grant, the delivery
  * protocol shared by every acquisition decides: a cancel before the emission releases the grant (by the same
  * CAS GRANTED to RELEASED as {@link #release()}); from the emission on, the handle is the subscriber's. So
  * every local grant and every OS lock is either owned by the subscriber or released exactly once.
  */
-final class FileAcquisition extends GrantDelivery implements LockHandle, Subscription, CoreSubscriber<LockHandle> {
+final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreSubscriber<LockHandle> {
 
-    static final int NEW = 0;
-    static final int LOCAL_PENDING = 1;
-    static final int OS_PENDING = 2;
-    static final int GRANTED = 3;
-    static final int CANCELLED = 4;
-    static final int RELEASED = 5;
+    static final int LOCAL_PENDING = PENDING;
+    static final int OS_PENDING = PENDING + 1;
+    static final int GRANTED = PENDING + 2;
+    static final int RELEASED = PENDING + 3;
     /** Replaced by the shared grant {@link #successor} ({@link #downgrade()}); not held any more. */
-    static final int DOWNGRADED = 6;
+    static final int DOWNGRADED = PENDING + 4;
 
-    private static final VarHandle STATE;
     private static final VarHandle FINISHED;
 
     static {
         try {
-            MethodHandles.Lookup l = MethodHandles.lookup();
-            STATE = l.findVarHandle(FileAcquisition.class, "state", int.class);
-            FINISHED = l.findVarHandle(FileAcquisition.class, "finished", boolean.class);
+            FINISHED = MethodHandles.lookup().findVarHandle(FileAcquisition.class, "finished", boolean.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -82,12 +75,9 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     final LockMode mode;
     final @Nullable Duration timeout;
     final boolean tryOnly;
-    final CoreSubscriber<? super LockHandle> actual;
 
-    private volatile int state;
     private volatile boolean finished;
     private volatile @Nullable Subscription inner;
-    private volatile @Nullable Disposable timer;
     private volatile @Nullable Path path;
     /** The identity (device and inode) of the lock file {@link #path} named when it was resolved. */
     private volatile @Nullable String fileId;
@@ -108,13 +98,13 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     private FileAcquisition(FileLockService service, String name, String fileName, LockMode mode,
                             @Nullable Duration timeout, boolean tryOnly, CoreSubscriber<? super LockHandle> actual,
                             Sinks.Empty<Void> lostSignal) {
+        super(actual);
         this.service = service;
         this.name = name;
         this.fileName = fileName;
         this.mode = mode;
         this.timeout = timeout;
         this.tryOnly = tryOnly;
-        this.actual = actual;
         this.lostSignal = lostSignal;
     }
 
@@ -130,11 +120,7 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
         this.fileId = exclusive.fileId;
         this.local = exclusive.local;
         this.file = exclusive.file;
-        this.state = OS_PENDING;
-    }
-
-    private boolean casState(int expected, int next) {
-        return STATE.compareAndSet(this, expected, next);
+        initState(OS_PENDING);
     }
 
     Scheduler scheduler() {
@@ -149,108 +135,39 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     // ---------------------------------------------------------------- downstream subscription
 
     @Override
-    public void request(long n) {
-        if (n <= 0) {
-            if (emitted()) {
-                return; // the subscription has completed: nothing to cancel or signal (rules 3.6, 1.7)
-            }
-            cancel();
-            actual.onError(Exceptions.nullOrNegativeRequestException(n));
-            return;
-        }
-        if (!casState(NEW, LOCAL_PENDING)) {
-            return;
-        }
+    protected void start() {
         if (!service.register(this)) {
             return; // closed: register failed this acquisition
         }
         Duration t = timeout;
         if (t != null && !t.isZero()) {
-            startTimer(t);
+            startDeadline(service.timer(), t.toNanos(), () -> new LockTimeoutException(name, mode, t));
         }
         service.resolveLockFile(this);
     }
 
-    private void startTimer(Duration t) {
-        Disposable task;
-        try {
-            task = service.timer().schedule(() -> fail(new LockTimeoutException(name, mode, t)),
-                    t.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (RejectedExecutionException e) {
-            fail(e);
-            return;
-        }
-        timer = task;
-        int s = state;
-        if (s != LOCAL_PENDING && s != OS_PENDING) {
-            task.dispose();
-        }
-    }
-
-    private void disposeTimer() {
-        Disposable t = timer;
-        if (t != null) {
-            t.dispose();
-        }
+    @Override
+    protected boolean waiting(int state) {
+        return state == LOCAL_PENDING || state == OS_PENDING;
     }
 
     @Override
-    public void cancel() {
-        noteCancel();
-        for (;;) {
-            int s = state;
-            if (s == NEW) {
-                if (casState(NEW, CANCELLED)) {
-                    return;
-                }
-            } else if (s == LOCAL_PENDING) {
-                if (casState(LOCAL_PENDING, CANCELLED)) {
-                    disposeTimer();
-                    cancelInner();
-                    finish();
-                    return;
-                }
-            } else if (s == OS_PENDING) {
-                if (casState(OS_PENDING, CANCELLED)) {
-                    disposeTimer();
-                    fileOrFail().abandon(this, this::finish);
-                    return;
-                }
-            } else if (s == GRANTED || s == RELEASED) {
-                cancelGranted(); // released if not emitted yet, else ignored
-                return;
+    protected void left(int from, @Nullable Throwable error) {
+        if (from == LOCAL_PENDING) {
+            cancelInner();
+            if (error == null) {
+                finish();
             } else {
-                return;
+                failed(error);
             }
-        }
-    }
-
-    /** Leaves before the grant and signals {@code error} (timeout, dispose, setup failure). */
-    void fail(Throwable error) {
-        for (;;) {
-            int s = state;
-            if (s == LOCAL_PENDING) {
-                if (casState(LOCAL_PENDING, CANCELLED)) {
-                    disposeTimer();
-                    cancelInner();
-                    failed(error);
-                    return;
-                }
-            } else if (s == OS_PENDING) {
-                if (casState(OS_PENDING, CANCELLED)) {
-                    disposeTimer();
-                    fileOrFail().abandon(this, () -> failed(error));
-                    return;
-                }
-            } else {
-                return; // granted, cancelled or finished already
-            }
+        } else {
+            fileOrFail().abandon(this, error == null ? this::finish : () -> failed(error));
         }
     }
 
     /** Signals a terminal error; the acquisition holds nothing any more. */
     void failed(Throwable error) {
-        disposeTimer();
+        disposeDeadline();
         try {
             if (!cancelRequested()) { // nothing is signalled after a cancel
                 actual.onError(error);
@@ -262,7 +179,7 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
 
     /** The lock was busy and this acquisition must not wait: complete empty or error with a zero timeout. */
     void busy() {
-        disposeTimer();
+        disposeDeadline();
         try {
             if (cancelRequested()) {
                 return; // nothing is signalled after a cancel
@@ -300,7 +217,7 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     void enqueue(Path realPath, String id) {
         path = realPath;
         fileId = id;
-        if (state != LOCAL_PENDING) {
+        if (state() != LOCAL_PENDING) {
             return;
         }
         LockHandle held = HeldLocks.find(actual.currentContext(),
@@ -326,7 +243,7 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     @Override
     public void onSubscribe(Subscription s) {
         inner = s;
-        if (state == CANCELLED) {
+        if (state() == CANCELLED) {
             s.cancel();
         } else {
             s.request(1);
@@ -388,7 +305,7 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     // ---------------------------------------------------------------- OS lock (called by the file's actor)
 
     boolean isOsPending() {
-        return state == OS_PENDING;
+        return state() == OS_PENDING;
     }
 
     /** The path through which this acquisition locks the file. */
@@ -427,7 +344,7 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
     /** The file leaves this waiter (try-busy or I/O error); the caller releases and signals. */
     boolean abandonFromFile() {
         if (casState(OS_PENDING, CANCELLED)) {
-            disposeTimer();
+            disposeDeadline();
             return true;
         }
         return false;
@@ -435,7 +352,7 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
 
     /** Emits the handle, or releases it when the subscriber cancelled after the OS grant. */
     void deliver() {
-        disposeTimer();
+        disposeDeadline();
         service.delivered(this);
         emit(actual, this);
     }
@@ -472,7 +389,7 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
 
     @Override
     public boolean isHeld() {
-        return state == GRANTED && !lost;
+        return state() == GRANTED && !lost;
     }
 
     /** The OS lock was dropped while this grant held it (called by the file's actor). */
@@ -489,7 +406,7 @@ final class FileAcquisition extends GrantDelivery implements LockHandle, Subscri
                     finish();
                     sink.success();
                 });
-            } else if (state == DOWNGRADED) {
+            } else if (state() == DOWNGRADED) {
                 Objects.requireNonNull(successor, "downgraded without successor").release()
                         .subscribe(null, sink::error, sink::success);
             } else {
