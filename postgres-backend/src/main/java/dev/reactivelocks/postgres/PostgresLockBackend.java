@@ -71,9 +71,11 @@ import reactor.util.retry.Retry;
  * token's last call: the entry of a waiter that died stops blocking the queue after that time.
  *
  * <p><b>Durability</b>: grants and renewals commit synchronously (the server's {@code synchronous_commit}
- * setting applies), so a lease and its fencing token survive a server crash once acquired. A release commits
- * with {@code synchronous_commit = off} for its own transaction: it does not wait for its WAL flush (most of
- * its cost on an uncontended lock). Should the server crash in the few hundred milliseconds before that
+ * setting applies), so a lease and its fencing token survive a server crash once acquired. A transaction
+ * that grants nothing (a release that hands nothing off, a busy or queued answer) commits with
+ * {@code synchronous_commit = off} for itself: it does not wait for its WAL flush (most of the cost of an
+ * uncontended release), and the next statement on the name, which waits for the name's lock, does not wait
+ * for that flush either. Should the server crash in the few hundred milliseconds before that
  * flush, the released lease comes back and blocks the name until it expires, as if its holder had died;
  * exclusion is never weakened, because a later grant's synchronous commit flushes the release before it.
  * Queue entries are not written to the WAL at all and are lost in a crash: their waiters are queued again
@@ -470,7 +472,8 @@ public final class PostgresLockBackend implements LockBackend {
 
     /**
      * One connection in LISTEN for as long as there are subscribers: emits ANY_RELEASE once listening,
-     * then the keys of released locks; reopened when the connection fails or ends.
+     * then the keys of released locks; reopened when the connection fails or ends. Once listening, it is
+     * also the lanes' home connection: the operations run on it first.
      */
     private Flux<String> listen() {
         return Flux.usingWhen(connectionFactory.create(),
@@ -486,14 +489,20 @@ public final class PostgresLockBackend implements LockBackend {
                                     });
                             Mono<String> listening = Flux.from(pg.createStatement("LISTEN " + config.channel()).execute())
                                     .flatMap(Result::getRowsUpdated)
+                                    .then(Mono.fromRunnable(() -> lanes.attach(c)))
                                     .then(Mono.just(ANY_RELEASE));
                             return Flux.merge(notifications, listening);
                         },
-                        Connection::close,
-                        (c, error) -> Mono.from(c.close()).onErrorResume(e -> Mono.empty()),
-                        c -> Mono.from(c.close()).onErrorResume(e -> Mono.empty()))
+                        this::stopListening,
+                        (c, error) -> stopListening(c),
+                        this::stopListening)
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)))
                 .repeatWhen(ended -> ended.delayElements(Duration.ofMillis(100)));
+    }
+
+    /** The operations stop using {@code c}, then it is closed. */
+    private Mono<Void> stopListening(Connection c) {
+        return lanes.detach(c).then(Mono.from(c.close()).onErrorResume(e -> Mono.empty()));
     }
 
     private static @Nullable PostgresqlConnection unwrap(Connection c) {
