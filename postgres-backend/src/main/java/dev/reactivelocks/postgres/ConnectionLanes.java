@@ -2,6 +2,7 @@ package dev.reactivelocks.postgres;
 
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.ValidationDepth;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Queue;
@@ -28,6 +29,8 @@ import reactor.core.publisher.Sinks;
  *        connection failed before any operation ran: the next queued operation fails with that error
  *        an operation failed: its caller gets the error, the lane closes its connection and ends
  *  lane ends ─► drain again (an operation queued while the lane was closing is never stranded)
+ *  home connection attached and idle ─► takes the next queued operation before any lane opens
+ *        an operation failed on it and the connection is closed: it stops being home
  * </pre>
  *
  * A caller that cancels while its operation is queued is skipped; once the operation runs it finishes on
@@ -53,6 +56,7 @@ final class ConnectionLanes {
     private final Queue<Task<?>> queue = new ConcurrentLinkedQueue<>();
     private final AtomicInteger open = new AtomicInteger();
     private final AtomicReference<@Nullable Home> home = new AtomicReference<>();
+    private final AtomicInteger draining = new AtomicInteger();
 
     ConnectionLanes(ConnectionFactory factory, int max) {
         this.factory = factory;
@@ -96,11 +100,26 @@ final class ConnectionLanes {
         return h.leave().timeout(DETACH_WAIT, Mono.empty());
     }
 
+    /**
+     * Gives queued operations to the home connection and to lanes; one thread at a time, the others
+     * leaving the work to it, so that operations ending at once (failing without a round trip) do not nest.
+     */
     private void drain() {
-        Home h = home.get();
-        if (h != null && !queue.isEmpty() && h.take()) {
-            serveHome(h);
+        if (draining.getAndIncrement() != 0) {
+            return;
         }
+        int missed = 1;
+        do {
+            Home h = home.get();
+            if (h != null && !queue.isEmpty() && h.take()) {
+                serveHome(h);
+            }
+            openLanes();
+            missed = draining.addAndGet(-missed);
+        } while (missed != 0);
+    }
+
+    private void openLanes() {
         for (;;) {
             int n = open.get();
             if (n >= max || queue.isEmpty()) {
@@ -154,7 +173,20 @@ final class ConnectionLanes {
             }
             return;
         }
-        next.runOn(h.connection, h::free).subscribe(null, error -> drain(), this::drain);
+        next.runOn(h.connection, h::free).subscribe(null, error -> homeFailed(h), this::drain);
+    }
+
+    /** An operation failed on the home connection: it stops being home if it is closed. */
+    private void homeFailed(Home h) {
+        Mono.from(h.connection.validate(ValidationDepth.LOCAL))
+                .onErrorReturn(false)
+                .defaultIfEmpty(false)
+                .subscribe(open -> {
+                    if (!open && home.compareAndSet(h, null)) {
+                        h.leave();
+                    }
+                    drain();
+                });
     }
 
     private void laneEnded() {

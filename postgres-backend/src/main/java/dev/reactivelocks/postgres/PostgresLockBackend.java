@@ -103,7 +103,10 @@ import reactor.util.retry.Retry;
  * serves the operations queued meanwhile before it is closed (returned to the pool). So a factory that
  * opens a connection per call (not a pool) works too: one connection per burst, never more than
  * {@code maxConnections} at once. With a pool, size it for {@code maxConnections} plus one (the
- * {@code LISTEN} connection).
+ * {@code LISTEN} connection). While it listens, the {@code LISTEN} connection is also where operations run
+ * first, one at a time; the other connections serve only operations that overlap. So the usual operation
+ * takes no connection from the factory, and a waiter granted by a notification releases on the connection,
+ * and from the event-loop thread, that delivered the grant.
  *
  * <p><b>Cost</b>: every operation is a few index look-ups in the database, whatever the number of
  * waiters queued for the name (see {@link PostgresLockConfig#ddl()}): a queued waiter's periodic call
