@@ -24,7 +24,8 @@ import reactor.core.publisher.Sinks;
  * and the server never sees more than {@code max} connections of the backend.
  *
  * <pre>
- *  run(work) ─► queue (FIFO) ─► drain: fewer than max lanes open? open one
+ *  run(work) ─► queue (FIFO) ─► drain: fewer than max lanes open, and more operations queued than lanes
+ *                                      still connecting? open one
  *  lane: create a connection ─► take the next queued operation, run it, repeat ─► queue empty: close, lane ends
  *        connection failed before any operation ran: the next queued operation fails with that error
  *        an operation failed: its caller gets the error, the lane closes its connection and ends
@@ -57,6 +58,9 @@ final class ConnectionLanes {
     private final AtomicInteger open = new AtomicInteger();
     private final AtomicReference<@Nullable Home> home = new AtomicReference<>();
     private final AtomicInteger draining = new AtomicInteger();
+    /** Operations in {@link #queue}, cancelled ones included; and lanes opened that are not serving yet. */
+    private final AtomicInteger queued = new AtomicInteger();
+    private final AtomicInteger starting = new AtomicInteger();
 
     ConnectionLanes(ConnectionFactory factory, int max) {
         this.factory = factory;
@@ -69,6 +73,7 @@ final class ConnectionLanes {
             Task<T> task = new Task<>(work, sink);
             sink.onCancel(task::cancel);
             queue.add(task);
+            queued.incrementAndGet();
             drain();
         });
     }
@@ -119,13 +124,15 @@ final class ConnectionLanes {
         } while (missed != 0);
     }
 
+    /** Opens lanes while fewer than {@code max} are open and more operations are queued than lanes are starting. */
     private void openLanes() {
         for (;;) {
             int n = open.get();
-            if (n >= max || queue.isEmpty()) {
+            if (n >= max || queued.get() <= starting.get()) {
                 return;
             }
             if (open.compareAndSet(n, n + 1)) {
+                starting.incrementAndGet();
                 lane();
             }
         }
@@ -135,18 +142,25 @@ final class ConnectionLanes {
         AtomicBoolean connected = new AtomicBoolean();
         Mono.usingWhen(factory.create(), c -> {
                             connected.set(true);
+                            starting.decrementAndGet();
                             return serve(c);
                         },
                         ConnectionLanes::close, (c, error) -> close(c), ConnectionLanes::close)
                 .subscribe(null, error -> {
                     if (!connected.get()) {
+                        starting.decrementAndGet();
                         Task<?> next = poll();
                         if (next != null) {
                             next.sink.error(error);
                         }
                     }
                     laneEnded();
-                }, this::laneEnded);
+                }, () -> {
+                    if (!connected.get()) {
+                        starting.decrementAndGet(); // the factory gave no connection
+                    }
+                    laneEnded();
+                });
     }
 
     /** Runs the queued operations one after the other on {@code c} until the queue is empty. */
@@ -198,6 +212,9 @@ final class ConnectionLanes {
     private @Nullable Task<?> poll() {
         for (;;) {
             Task<?> next = queue.poll();
+            if (next != null) {
+                queued.decrementAndGet();
+            }
             if (next == null || next.start()) {
                 return next;
             }

@@ -92,6 +92,25 @@ class PostgresHandOffTest {
         granted.release().block(WAIT);
     }
 
+    @Test
+    void eachOperationAloneTakesAtMostOneConnectionFromTheFactory() {
+        CountingFactory counting = new CountingFactory(pool);
+        PostgresLockBackend backend = PostgresLockBackend.create(counting, config); // no service: nobody listens
+        backends.add(backend);
+        String name = "alone-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
+        backend.release(name, "nobody").block(WAIT); // creates the schema objects on the way
+        int connections = counting.connections.get();
+
+        int operations = 10;
+        for (int i = 0; i < operations; i++) {
+            assertThat(backend.release(name, "nobody").block(WAIT)).isFalse();
+        }
+
+        // one at a time: a lane is opened for an operation only when no lane is starting for it already
+        assertThat(counting.connections.get() - connections).as("connections taken from the factory")
+                .isLessThanOrEqualTo(operations);
+    }
+
     /** {@code holder} takes {@code name}, {@code waiter} queues for it and is handed it by the release. */
     private static void handOff(DistributedLockService holder, DistributedLockService waiter, String name) {
         LockHandle held = holder.acquire(name).block(WAIT);
