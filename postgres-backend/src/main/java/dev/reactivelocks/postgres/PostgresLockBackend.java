@@ -71,9 +71,11 @@ import reactor.util.retry.Retry;
  * token's last call: the entry of a waiter that died stops blocking the queue after that time.
  *
  * <p><b>Durability</b>: grants and renewals commit synchronously (the server's {@code synchronous_commit}
- * setting applies), so a lease and its fencing token survive a server crash once acquired. A release commits
- * with {@code synchronous_commit = off} for its own transaction: it does not wait for its WAL flush (most of
- * its cost on an uncontended lock). Should the server crash in the few hundred milliseconds before that
+ * setting applies), so a lease and its fencing token survive a server crash once acquired. A transaction
+ * that grants nothing (a release that hands nothing off, a busy or queued answer) commits with
+ * {@code synchronous_commit = off} for itself: it does not wait for its WAL flush (most of the cost of an
+ * uncontended release), and the next statement on the name, which waits for the name's lock, does not wait
+ * for that flush either. Should the server crash in the few hundred milliseconds before that
  * flush, the released lease comes back and blocks the name until it expires, as if its holder had died;
  * exclusion is never weakened, because a later grant's synchronous commit flushes the release before it.
  * Queue entries are not written to the WAL at all and are lost in a crash: their waiters are queued again
@@ -101,7 +103,10 @@ import reactor.util.retry.Retry;
  * serves the operations queued meanwhile before it is closed (returned to the pool). So a factory that
  * opens a connection per call (not a pool) works too: one connection per burst, never more than
  * {@code maxConnections} at once. With a pool, size it for {@code maxConnections} plus one (the
- * {@code LISTEN} connection).
+ * {@code LISTEN} connection). While it listens, the {@code LISTEN} connection is also where operations run
+ * first, one at a time; the other connections serve only operations that overlap. So the usual operation
+ * takes no connection from the factory, and a waiter granted by a notification releases on the connection,
+ * and from the event-loop thread, that delivered the grant.
  *
  * <p><b>Cost</b>: every operation is a few index look-ups in the database, whatever the number of
  * waiters queued for the name (see {@link PostgresLockConfig#ddl()}): a queued waiter's periodic call
@@ -470,7 +475,8 @@ public final class PostgresLockBackend implements LockBackend {
 
     /**
      * One connection in LISTEN for as long as there are subscribers: emits ANY_RELEASE once listening,
-     * then the keys of released locks; reopened when the connection fails or ends.
+     * then the keys of released locks; reopened when the connection fails or ends. Once listening, it is
+     * also the lanes' home connection: the operations run on it first.
      */
     private Flux<String> listen() {
         return Flux.usingWhen(connectionFactory.create(),
@@ -486,14 +492,20 @@ public final class PostgresLockBackend implements LockBackend {
                                     });
                             Mono<String> listening = Flux.from(pg.createStatement("LISTEN " + config.channel()).execute())
                                     .flatMap(Result::getRowsUpdated)
+                                    .then(Mono.fromRunnable(() -> lanes.attach(c)))
                                     .then(Mono.just(ANY_RELEASE));
                             return Flux.merge(notifications, listening);
                         },
-                        Connection::close,
-                        (c, error) -> Mono.from(c.close()).onErrorResume(e -> Mono.empty()),
-                        c -> Mono.from(c.close()).onErrorResume(e -> Mono.empty()))
+                        this::stopListening,
+                        (c, error) -> stopListening(c),
+                        this::stopListening)
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)))
                 .repeatWhen(ended -> ended.delayElements(Duration.ofMillis(100)));
+    }
+
+    /** The operations stop using {@code c}, then it is closed. */
+    private Mono<Void> stopListening(Connection c) {
+        return lanes.detach(c).then(Mono.from(c.close()).onErrorResume(e -> Mono.empty()));
     }
 
     private static @Nullable PostgresqlConnection unwrap(Connection c) {

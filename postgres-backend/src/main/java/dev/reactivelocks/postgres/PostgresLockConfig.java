@@ -165,7 +165,8 @@ public final class PostgresLockConfig {
          * How many connections of the factory one backend uses at once for its operations (acquire, renew,
          * release), whatever the number of its services and waiters; further operations wait their turn,
          * first come first served, without blocking a thread, and a connection serves the operations queued
-         * meanwhile before it is closed. One more connection listens for wake-ups. With a pool, size the pool
+         * meanwhile before it is closed. One more connection listens for wake-ups, and runs operations first
+         * while it is not busy with one. With a pool, size the pool
          * for one connection more; a factory that opens a connection per call (not a pool) then opens one per
          * burst of operations, never more than this many at once. Defaults to 8.
          *

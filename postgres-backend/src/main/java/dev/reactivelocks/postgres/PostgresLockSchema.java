@@ -31,8 +31,8 @@ import java.util.List;
  *                           version) is only woken: its token is notified.
  * </pre>
  *
- * A transaction that grants commits synchronously; a release that grants nothing does not wait for its
- * WAL flush (see {@link PostgresLockBackend}).
+ * A transaction that grants commits synchronously; one that grants nothing (a release, a busy or queued
+ * answer) does not wait for its WAL flush (see {@link PostgresLockBackend}).
  *
  * "Ahead" is every live entry with a smaller ticket, or every live entry for a token that is not queued;
  * an exclusive request conflicts with every lease and entry, a shared one with exclusive ones only. No
@@ -67,6 +67,15 @@ final class PostgresLockSchema {
     /** Bounds the wait for the name's lock by the lease, at least one second (a frozen client must not stall all). */
     private static final String BOUND_WAIT =
             " PERFORM set_config('lock_timeout', greatest(1000, p_lease)::bigint::text, true);";
+
+    /**
+     * Lets the calling transaction commit without waiting for its WAL flush: one that grants nothing (a
+     * release, a busy answer, a queue entry). What it may lose in a server crash is harmless: a released
+     * lease comes back and expires, a dropped expired lease comes back expired, queue entries are unlogged;
+     * and every later grant's synchronous commit flushes it first. It no longer makes the next statement
+     * on the name, which waits for the name's lock, wait for its flush too.
+     */
+    private static final String NO_FLUSH_WAIT = " PERFORM set_config('synchronous_commit', 'off', true);";
 
     private final PostgresLockConfig config;
     private final int tableKey;
@@ -264,7 +273,7 @@ final class PostgresLockSchema {
                 + SCANS + " AS $fn$"
                 + " #variable_conflict use_column\n"
                 + " DECLARE v_now timestamptz; v_ticket bigint; v_dropped bigint; v_pass boolean; v_head record;"
-                + " v_other integer;"
+                + " v_other integer; v_granted integer := 0;"
                 + " BEGIN"
                 + " v_now := clock_timestamp();"
                 + " IF p_keep > 0 THEN"
@@ -273,6 +282,7 @@ final class PostgresLockSchema {
                 + " IF FOUND AND (EXISTS (SELECT 1 FROM " + t + " l WHERE l.lock_key = p_key AND l.token <> p_token"
                 + " AND l.expires_at > v_now AND (p_mode = 'EXCLUSIVE' OR l.mode = 'EXCLUSIVE'))"
                 + " OR (p_permits > 0 AND " + holders(t, "p_permits") + " >= p_permits)) THEN"
+                + NO_FLUSH_WAIT
                 + " RETURN;"
                 + " END IF;"
                 + " END IF;"
@@ -331,7 +341,8 @@ final class PostgresLockSchema {
                 + " ON CONFLICT (lock_key, token) DO UPDATE SET expires_at = excluded.expires_at, name = excluded.name,"
                 + " permits = excluded.permits;"
                 + " END IF;"
-                + " IF v_dropped > 0 THEN PERFORM " + function("pass") + "(p_key, v_now, p_token); END IF;"
+                + " IF v_dropped > 0 THEN v_granted := " + function("pass") + "(p_key, v_now, p_token); END IF;"
+                + " IF v_pass IS NOT TRUE AND v_granted = 0 THEN" + NO_FLUSH_WAIT + " END IF;"
                 + " END $fn$";
     }
 
@@ -375,7 +386,7 @@ final class PostgresLockSchema {
                 + " DELETE FROM " + config.queue() + " WHERE lock_key = p_key AND token = p_token;"
                 + " GET DIAGNOSTICS v_left = ROW_COUNT;"
                 + " IF v_released + v_left > 0 THEN v_granted := " + function("pass") + "(p_key, v_now, NULL); END IF;"
-                + " IF v_granted = 0 THEN PERFORM set_config('synchronous_commit', 'off', true); END IF;"
+                + " IF v_granted = 0 THEN" + NO_FLUSH_WAIT + " END IF;"
                 + " RETURN v_released > 0;"
                 + " END $fn$";
     }
