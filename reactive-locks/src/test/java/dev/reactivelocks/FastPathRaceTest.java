@@ -2,7 +2,7 @@ package dev.reactivelocks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.reactivelocks.contract.SpinRacer;
+import dev.reactivelocks.testkit.contract.SpinRacer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

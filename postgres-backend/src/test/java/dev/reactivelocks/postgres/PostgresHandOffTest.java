@@ -3,8 +3,8 @@ package dev.reactivelocks.postgres;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reactivelocks.LockHandle;
-import dev.reactivelocks.contract.HeldByNobodyRaces;
 import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.testkit.contract.HeldByNobodyRaces;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import io.r2dbc.spi.Connection;
