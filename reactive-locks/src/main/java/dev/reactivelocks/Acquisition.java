@@ -1,8 +1,8 @@
 package dev.reactivelocks;
 
-import dev.reactivelocks.internal.AcquisitionMono;
 import dev.reactivelocks.internal.Downgrades;
-import dev.reactivelocks.internal.GrantDelivery;
+import dev.reactivelocks.spi.AcquisitionMono;
+import dev.reactivelocks.spi.GrantDelivery;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
@@ -63,7 +63,7 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
         }
     }
 
-    final InProcessLockService service;
+    final DefaultInProcessLockService service;
     final String name;
     final LockMode mode;
     final int maxHolders;
@@ -82,7 +82,7 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
     @Nullable Acquisition next;
     boolean linked;
     byte rejected;
-    /** Granted by {@link InProcessLockService#enqueue} itself; written and read by the enqueuing thread. */
+    /** Granted by {@link DefaultInProcessLockService#enqueue} itself; written and read by the enqueuing thread. */
     boolean grantedOnEnqueue;
 
     // Owned by the thread's GrantTrampoline.
@@ -91,7 +91,7 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
     /** The shared grant that replaced this one; written before the state becomes DOWNGRADED. */
     private volatile @Nullable Acquisition successor;
 
-    Acquisition(InProcessLockService service, String name, LockOptions options, @Nullable Duration timeout,
+    Acquisition(DefaultInProcessLockService service, String name, LockOptions options, @Nullable Duration timeout,
                 boolean tryOnly, CoreSubscriber<? super LockHandle> actual) {
         this.service = service;
         this.name = name;
@@ -102,7 +102,10 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
         this.actual = actual;
     }
 
-    /** A shared grant replacing {@code exclusive} (see {@link InProcessLockService#downgrade}); not granted yet. */
+    /**
+     * A shared grant replacing {@code exclusive} (see {@link DefaultInProcessLockService#downgrade}); not
+     * granted yet.
+     */
     private Acquisition(Acquisition exclusive) {
         this(exclusive.service, exclusive.name, LockOptions.shared(), null, false, exclusive.actual);
         state = PENDING;
@@ -161,7 +164,7 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
         }
     }
 
-    /** After {@link InProcessLockService#enqueue}: start the timeout, or signal a rejection. */
+    /** After {@link DefaultInProcessLockService#enqueue}: start the timeout, or signal a rejection. */
     void afterEnqueue() {
         if (rejected != NOT_REJECTED && cancelRequested()) {
             return; // the subscriber cancelled meanwhile: nothing is signalled after a cancel
@@ -339,13 +342,13 @@ final class Acquisition extends GrantDelivery implements LockHandle, org.reactiv
     /** The cold {@code Mono} returned by acquire/tryAcquire: each subscription is one acquisition. */
     static final class AcquireMono extends AcquisitionMono {
 
-        private final InProcessLockService service;
+        private final DefaultInProcessLockService service;
         private final String name;
         private final LockOptions options;
         private final @Nullable Duration timeout;
         private final boolean tryOnly;
 
-        AcquireMono(InProcessLockService service, String name, LockOptions options, @Nullable Duration timeout,
+        AcquireMono(DefaultInProcessLockService service, String name, LockOptions options, @Nullable Duration timeout,
                     boolean tryOnly) {
             this.service = service;
             this.name = name;

@@ -107,7 +107,7 @@ final class LockQueue {
      * Grants every waiter at the head that the grant rule admits, handing each to the service.
      * Waiters whose subscriber cancelled concurrently are dropped from the queue.
      */
-    void drain(InProcessLockService service) {
+    void drain(DefaultInProcessLockService service) {
         Acquisition a;
         while ((a = head) != null && compatible(a)) {
             unlink(a);
