@@ -6,7 +6,9 @@
  * ({@link dev.reactivelocks.spi}: lock backends and decorators) are exported to everyone;
  * {@code dev.reactivelocks.internal} only to this project's own modules.
  */
-@SuppressWarnings("module") // the project's modules named below are compiled after this one
+// "module": the project's modules named below are compiled after this one; reactor-core and reactive-streams
+// are automatic modules named by their Automatic-Module-Name
+@SuppressWarnings({"module", "requires-transitive-automatic"})
 module dev.reactivelocks {
     requires transitive org.reactivestreams;
     requires transitive reactor.core;
