@@ -1,9 +1,9 @@
 package dev.reactivelocks;
 
 import dev.reactivelocks.internal.AcquisitionCore;
-import dev.reactivelocks.internal.AcquisitionMono;
 import dev.reactivelocks.internal.Downgrades;
-import dev.reactivelocks.internal.GrantDelivery;
+import dev.reactivelocks.spi.AcquisitionMono;
+import dev.reactivelocks.spi.GrantDelivery;
 import java.time.Duration;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
@@ -46,7 +46,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
     static final byte REJECTED_FULL = 2;
     static final byte REJECTED_CLOSED = 3;
 
-    final InProcessLockService service;
+    final DefaultInProcessLockService service;
     final String name;
     final LockMode mode;
     final int maxHolders;
@@ -66,7 +66,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
     @Nullable Acquisition next;
     boolean linked;
     byte rejected;
-    /** Granted by {@link InProcessLockService#enqueue} itself; written and read by the enqueuing thread. */
+    /** Granted by {@link DefaultInProcessLockService#enqueue} itself; written and read by the enqueuing thread. */
     boolean grantedOnEnqueue;
     /** Whether this acquisition's last release or removal granted waiters; written and read by that thread. */
     boolean grantsPushed;
@@ -77,7 +77,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
     /** The shared grant that replaced this one; written before the state becomes DOWNGRADED. */
     private volatile @Nullable Acquisition successor;
 
-    Acquisition(InProcessLockService service, String name, LockOptions options, @Nullable Duration timeout,
+    Acquisition(DefaultInProcessLockService service, String name, LockOptions options, @Nullable Duration timeout,
                 boolean tryOnly, CoreSubscriber<? super LockHandle> actual) {
         super(actual);
         this.service = service;
@@ -88,7 +88,10 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
         this.tryOnly = tryOnly;
     }
 
-    /** A shared grant replacing {@code exclusive} (see {@link InProcessLockService#downgrade}); not granted yet. */
+    /**
+     * A shared grant replacing {@code exclusive} (see {@link DefaultInProcessLockService#downgrade}); not
+     * granted yet.
+     */
     private Acquisition(Acquisition exclusive) {
         this(exclusive.service, exclusive.name, LockOptions.shared(), null, false, exclusive.actual);
         initState(PENDING);
@@ -166,7 +169,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
         }
     }
 
-    /** After {@link InProcessLockService#enqueue}: start the timeout, or signal a rejection. */
+    /** After {@link DefaultInProcessLockService#enqueue}: start the timeout, or signal a rejection. */
     void afterEnqueue() {
         if (rejected != NOT_REJECTED && cancelRequested()) {
             return; // the subscriber cancelled meanwhile: nothing is signalled after a cancel
@@ -291,13 +294,13 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
     /** The cold {@code Mono} returned by acquire/tryAcquire: each subscription is one acquisition. */
     static final class AcquireMono extends AcquisitionMono {
 
-        private final InProcessLockService service;
+        private final DefaultInProcessLockService service;
         private final String name;
         private final LockOptions options;
         private final @Nullable Duration timeout;
         private final boolean tryOnly;
 
-        AcquireMono(InProcessLockService service, String name, LockOptions options, @Nullable Duration timeout,
+        AcquireMono(DefaultInProcessLockService service, String name, LockOptions options, @Nullable Duration timeout,
                     boolean tryOnly) {
             this.service = service;
             this.name = name;

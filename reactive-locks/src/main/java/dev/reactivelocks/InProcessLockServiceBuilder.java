@@ -1,7 +1,5 @@
 package dev.reactivelocks;
 
-import java.util.Objects;
-import org.jspecify.annotations.Nullable;
 import reactor.core.scheduler.Scheduler;
 
 /**
@@ -11,15 +9,9 @@ import reactor.core.scheduler.Scheduler;
  * InProcessLockService locks = LockService.builder().maxPending(1_000).build();
  * }</pre>
  *
- * <p>Not thread-safe; the built service is.
+ * <p>Not thread-safe; the built service is. Implemented by this library only (new methods may be added).
  */
-public final class InProcessLockServiceBuilder {
-
-    private int maxPending = Integer.MAX_VALUE;
-    private @Nullable Scheduler timer;
-
-    InProcessLockServiceBuilder() {
-    }
+public interface InProcessLockServiceBuilder {
 
     /**
      * Limits the acquisitions that may wait for one lock name at the same time. Past the limit, an
@@ -30,23 +22,14 @@ public final class InProcessLockServiceBuilder {
      * @return this builder
      * @throws IllegalArgumentException if {@code maxPending < 0}
      */
-    public InProcessLockServiceBuilder maxPending(int maxPending) {
-        if (maxPending < 0) {
-            throw new IllegalArgumentException("maxPending must be >= 0, was " + maxPending);
-        }
-        this.maxPending = maxPending;
-        return this;
-    }
+    InProcessLockServiceBuilder maxPending(int maxPending);
 
     /**
      * Lets any number of acquisitions wait for a name. This is the default.
      *
      * @return this builder
      */
-    public InProcessLockServiceBuilder maxPendingUnbounded() {
-        this.maxPending = Integer.MAX_VALUE;
-        return this;
-    }
+    InProcessLockServiceBuilder maxPendingUnbounded();
 
     /**
      * The scheduler on which pending timeouts fire (timeout errors are signalled on its threads). Defaults
@@ -56,13 +39,8 @@ public final class InProcessLockServiceBuilder {
      * @param timer the timer scheduler; the service does not dispose it
      * @return this builder
      */
-    public InProcessLockServiceBuilder timer(Scheduler timer) {
-        this.timer = Objects.requireNonNull(timer, "timer");
-        return this;
-    }
+    InProcessLockServiceBuilder timer(Scheduler timer);
 
     /** @return a new service with this configuration */
-    public InProcessLockService build() {
-        return new InProcessLockService(maxPending, timer);
-    }
+    InProcessLockService build();
 }

@@ -226,7 +226,7 @@ final class LockQueue {
      *
      * @return whether a grant was pushed on this thread's trampoline
      */
-    boolean drain(InProcessLockService service) {
+    boolean drain(DefaultInProcessLockService service) {
         boolean granted = false;
         Acquisition a;
         while ((a = head) != null && compatible(a)) {

@@ -42,7 +42,7 @@ import reactor.core.publisher.Mono;
  * {@code reactor.core.publisher}, bound the acquisition with {@link LockOptions#timeout(java.time.Duration)}
  * instead of racing it against a timer. Add {@code .doOnDiscard(LockHandle.class, h -> h.release().subscribe())}
  * to such chains, or better, scope the lock with {@link #withLock(String, LockOptions, Function)}. An
- * application that resets Reactor's hooks calls {@code dev.reactivelocks.internal.DroppedHandles.reinstall()}
+ * application that resets Reactor's hooks calls {@link dev.reactivelocks.spi.GrantDelivery#reinstallHooks()}
  * afterwards.
  *
  * <p><b>Reentrancy</b>: locks are not reentrant. A pipeline that acquires a lock it already holds through
@@ -72,7 +72,7 @@ public interface LockService extends Disposable {
 
     /** @return a builder for an in-JVM lock service with limits and an injectable timer */
     static InProcessLockServiceBuilder builder() {
-        return new InProcessLockServiceBuilder();
+        return new DefaultInProcessLockServiceBuilder();
     }
 
     /**

@@ -1,6 +1,6 @@
 package dev.reactivelocks;
 
-import dev.reactivelocks.internal.LockServiceView;
+import dev.reactivelocks.spi.ForwardingLockService;
 import java.util.Objects;
 import java.util.function.Function;
 import org.reactivestreams.Publisher;
@@ -8,13 +8,12 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /** A view of a {@link LockService} that prepends {@code prefix-} to every name. */
-final class PrefixedLockService implements LockService, LockServiceView {
+final class PrefixedLockService extends ForwardingLockService {
 
-    private final LockService delegate;
     private final String prefix;
 
     private PrefixedLockService(LockService delegate, String prefix) {
-        this.delegate = delegate;
+        super(delegate);
         this.prefix = prefix;
     }
 
@@ -27,35 +26,30 @@ final class PrefixedLockService implements LockService, LockServiceView {
         return new PrefixedLockService(delegate, normalized);
     }
 
-    @Override
-    public LockService delegate() {
-        return delegate;
-    }
-
     private String name(String name) {
         return prefix + Objects.requireNonNull(name, "name");
     }
 
     @Override
     public Mono<LockHandle> acquire(String name, LockOptions options) {
-        return delegate.acquire(name(name), options);
+        return delegate().acquire(name(name), options);
     }
 
     @Override
     public Mono<LockHandle> tryAcquire(String name, LockOptions options) {
-        return delegate.tryAcquire(name(name), options);
+        return delegate().tryAcquire(name(name), options);
     }
 
     @Override
     public <T> Mono<T> withLock(String name, LockOptions options,
                                 Function<? super LockHandle, ? extends Mono<T>> body) {
-        return delegate.withLock(name(name), options, body);
+        return delegate().withLock(name(name), options, body);
     }
 
     @Override
     public <T> Flux<T> withLockMany(String name, LockOptions options,
                                     Function<? super LockHandle, ? extends Publisher<T>> body) {
-        return delegate.withLockMany(name(name), options, body);
+        return delegate().withLockMany(name(name), options, body);
     }
 
     /** {@inheritDoc} The info carries the name as this view knows it, without the prefix. */
@@ -64,40 +58,30 @@ final class PrefixedLockService implements LockService, LockServiceView {
         if (name(name).length() == prefix.length()) {
             throw new IllegalArgumentException("name must not be empty");
         }
-        return delegate.inspect(name(name)).map(info -> info.withName(name));
+        return delegate().inspect(name(name)).map(info -> info.withName(name));
     }
 
     /** {@inheritDoc} The infos carry the names as this view knows them, without the prefix. */
     @Override
     public Flux<LockInfo> locks(String prefix) {
         Objects.requireNonNull(prefix, "prefix");
-        return delegate.locks(this.prefix + prefix)
+        return delegate().locks(this.prefix + prefix)
                 .filter(info -> info.name().length() > this.prefix.length())
                 .map(info -> info.withName(info.name().substring(this.prefix.length())));
     }
 
     @Override
     public LockService withPrefix(String prefix) {
-        return of(delegate, name(prefix));
-    }
-
-    @Override
-    public Mono<Void> disposeLater() {
-        return delegate.disposeLater();
+        return of(delegate(), name(prefix));
     }
 
     @Override
     public void dispose() {
-        delegate.dispose();
-    }
-
-    @Override
-    public boolean isDisposed() {
-        return delegate.isDisposed();
+        delegate().dispose();
     }
 
     @Override
     public String toString() {
-        return delegate + "[prefix=" + prefix + "]";
+        return delegate() + "[prefix=" + prefix + "]";
     }
 }

@@ -1,11 +1,11 @@
 package dev.reactivelocks;
 
-import dev.reactivelocks.internal.AcquisitionMono;
-import dev.reactivelocks.internal.LockServiceView;
+import dev.reactivelocks.spi.AcquisitionMono;
+import dev.reactivelocks.spi.ForwardingLockHandle;
+import dev.reactivelocks.spi.ForwardingLockService;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import reactor.core.Disposable;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import reactor.util.Logger;
@@ -15,14 +15,13 @@ import reactor.util.Loggers;
  * A view that logs once, at WARN, when a grant is still held after a threshold (oslo.concurrency's
  * "not completed after"). It never interrupts the holder.
  */
-final class WatchedLockService implements LockService, LockServiceView {
+final class WatchedLockService extends ForwardingLockService {
 
-    private final LockService delegate;
     private final Duration threshold;
     private final Logger log = Loggers.getLogger(WatchedLockService.class);
 
     WatchedLockService(LockService delegate, Duration threshold) {
-        this.delegate = delegate;
+        super(delegate);
         this.threshold = threshold;
     }
 
@@ -34,18 +33,13 @@ final class WatchedLockService implements LockService, LockServiceView {
     }
 
     @Override
-    public LockService delegate() {
-        return delegate;
-    }
-
-    @Override
     public Mono<LockHandle> acquire(String name, LockOptions options) {
-        return AcquisitionMono.map(delegate.acquire(name, options), this::watch);
+        return AcquisitionMono.map(delegate().acquire(name, options), this::watch);
     }
 
     @Override
     public Mono<LockHandle> tryAcquire(String name, LockOptions options) {
-        return AcquisitionMono.map(delegate.tryAcquire(name, options), this::watch);
+        return AcquisitionMono.map(delegate().tryAcquire(name, options), this::watch);
     }
 
     private LockHandle watch(LockHandle handle) {
@@ -59,87 +53,37 @@ final class WatchedLockService implements LockService, LockServiceView {
     }
 
     @Override
-    public Mono<LockInfo> inspect(String name) {
-        return delegate.inspect(name);
-    }
-
-    @Override
-    public Flux<LockInfo> locks(String prefix) {
-        return delegate.locks(prefix);
-    }
-
-    @Override
-    public Mono<Void> disposeLater() {
-        return delegate.disposeLater();
-    }
-
-    @Override
-    public boolean isDisposed() {
-        return delegate.isDisposed();
-    }
-
-    @Override
     public String toString() {
-        return delegate + "[warn after " + Durations.format(threshold) + "]";
+        return delegate() + "[warn after " + Durations.format(threshold) + "]";
     }
 
     /** The delegate's handle whose release also disarms the alarm. */
-    private static final class WatchedHandle implements LockHandle {
-        private final LockHandle handle;
+    private static final class WatchedHandle extends ForwardingLockHandle {
         private final Disposable alarm;
         private final WatchedLockService view;
 
         WatchedHandle(LockHandle handle, Disposable alarm, WatchedLockService view) {
-            this.handle = handle;
+            super(handle);
             this.alarm = alarm;
             this.view = view;
-        }
-
-        @Override
-        public String name() {
-            return handle.name();
-        }
-
-        @Override
-        public LockMode mode() {
-            return handle.mode();
-        }
-
-        @Override
-        public long fencingToken() {
-            return handle.fencingToken();
-        }
-
-        @Override
-        public boolean isHeld() {
-            return handle.isHeld();
         }
 
         @Override
         public Mono<Void> release() {
             return Mono.defer(() -> {
                 alarm.dispose();
-                return handle.release();
+                return super.release();
             });
-        }
-
-        @Override
-        public Mono<Void> lost() {
-            return handle.lost();
         }
 
         /** {@inheritDoc} The shared grant is watched afresh: its threshold counts from the downgrade. */
         @Override
         public Mono<LockHandle> downgrade() {
-            return AcquisitionMono.map(handle.downgrade(), shared -> {
+            return AcquisitionMono.map(delegate().downgrade(), shared -> {
                 alarm.dispose();
                 return view.watch(shared);
             });
         }
 
-        @Override
-        public String toString() {
-            return handle.toString();
-        }
     }
 }

@@ -47,6 +47,38 @@ class ReleaseBuildTest {
         assertThat(Files.readString(ROOT.resolve("LICENSE"))).contains("Apache License").contains("Version 2.0");
     }
 
+    /**
+     * The tiers (see api-tiers.adoc): every published module declares its module, but the Vert.x adapter, an
+     * automatic module by its manifest; an internal package is exported only to the project's own modules.
+     */
+    @Test
+    void everyPublishedModuleDeclaresItsModuleAndExportsInternalPackagesOnlyToTheProject() throws IOException {
+        String parent = Files.readString(ROOT.resolve("pom.xml"));
+        for (String module : all(parent, "<module>([^<]+)</module>")) {
+            if (UNPUBLISHED.contains(module)) {
+                continue;
+            }
+            Path descriptor = ROOT.resolve(module).resolve("src/main/java/module-info.java");
+            if (module.equals("vertx-adapter")) {
+                assertThat(descriptor).doesNotExist();
+                assertThat(Files.readString(ROOT.resolve(module).resolve("pom.xml")))
+                        .contains("<Automatic-Module-Name>dev.reactivelocks.vertx</Automatic-Module-Name>");
+                continue;
+            }
+            assertThat(descriptor).as(module).exists();
+            String text = Files.readString(descriptor);
+            assertThat(first(text, "module ([\\w.]+) \\{")).as(module).startsWith("dev.reactivelocks");
+            for (String exported : all(text, "exports ([\\w.]+[^;]*);")) {
+                if (exported.contains(".internal")) {
+                    assertThat(exported).as(module).contains(" to ");
+                    for (String target : exported.substring(exported.indexOf(" to ") + 4).split(",")) {
+                        assertThat(target.strip()).as(module + ": " + exported).startsWith("dev.reactivelocks.");
+                    }
+                }
+            }
+        }
+    }
+
     private static String artifactIdOf(String pom) {
         return first(pom.substring(pom.indexOf("</parent>")), "<artifactId>([^<]+)</artifactId>");
     }

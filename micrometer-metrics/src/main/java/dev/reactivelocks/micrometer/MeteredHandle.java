@@ -2,7 +2,8 @@ package dev.reactivelocks.micrometer;
 
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
-import dev.reactivelocks.internal.AcquisitionMono;
+import dev.reactivelocks.spi.AcquisitionMono;
+import dev.reactivelocks.spi.ForwardingLockHandle;
 import io.micrometer.core.instrument.Clock;
 import io.micrometer.core.instrument.Timer;
 import java.util.concurrent.TimeUnit;
@@ -14,9 +15,8 @@ import reactor.core.publisher.Mono;
  * The delegate's handle, plus hold-time recording: the first subscription to {@link #release()} records the
  * hold time and decrements the held gauge; every subscription relays the delegate's idempotent release.
  */
-final class MeteredHandle implements LockHandle {
+final class MeteredHandle extends ForwardingLockHandle {
 
-    private final LockHandle delegate;
     private final LockMeterSet meters;
     private final Timer hold;
     private final Clock clock;
@@ -26,31 +26,11 @@ final class MeteredHandle implements LockHandle {
     private volatile @Nullable LockHandle successor;
 
     MeteredHandle(LockHandle delegate, LockMeterSet meters, Timer hold, Clock clock, long grantedAt) {
-        this.delegate = delegate;
+        super(delegate);
         this.meters = meters;
         this.hold = hold;
         this.clock = clock;
         this.grantedAt = grantedAt;
-    }
-
-    @Override
-    public String name() {
-        return delegate.name();
-    }
-
-    @Override
-    public LockMode mode() {
-        return delegate.mode();
-    }
-
-    @Override
-    public long fencingToken() {
-        return delegate.fencingToken();
-    }
-
-    @Override
-    public boolean isHeld() {
-        return delegate.isHeld();
     }
 
     @Override
@@ -63,7 +43,7 @@ final class MeteredHandle implements LockHandle {
             if (endHold(clock.monotonicTime())) {
                 meters.held.decrementAndGet();
             }
-            return delegate.release();
+            return super.release();
         });
     }
 
@@ -76,11 +56,6 @@ final class MeteredHandle implements LockHandle {
         return true;
     }
 
-    @Override
-    public Mono<Void> lost() {
-        return delegate.lost();
-    }
-
     /**
      * {@inheritDoc} The exclusive hold time is recorded at the downgrade; the shared grant is metered as a
      * hold of its own, and the held gauge counts the lock once throughout.
@@ -91,7 +66,7 @@ final class MeteredHandle implements LockHandle {
             AtomicBoolean requested = new AtomicBoolean();
             // a cancel after the request: the downgrade still happens and its shared grant is released
             // unseen, so the exclusive hold ends here
-            return delegate.downgrade().doOnRequest(n -> requested.set(true)).doOnCancel(() -> {
+            return delegate().downgrade().doOnRequest(n -> requested.set(true)).doOnCancel(() -> {
                 if (requested.get() && endHold(clock.monotonicTime())) {
                     meters.held.decrementAndGet();
                 }
@@ -106,10 +81,5 @@ final class MeteredHandle implements LockHandle {
             successor = next;
             return next;
         });
-    }
-
-    @Override
-    public String toString() {
-        return delegate.toString();
     }
 }

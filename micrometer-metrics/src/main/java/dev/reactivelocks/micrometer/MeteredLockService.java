@@ -1,10 +1,9 @@
 package dev.reactivelocks.micrometer;
 
 import dev.reactivelocks.LockHandle;
-import dev.reactivelocks.LockInfo;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
-import dev.reactivelocks.internal.LockServiceView;
+import dev.reactivelocks.spi.ForwardingLockService;
 import io.micrometer.core.instrument.Clock;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -21,7 +20,8 @@ import reactor.util.context.Context;
 
 /**
  * A {@link LockService} that records Micrometer metrics for every acquisition made through it and
- * delegates the locking itself to another service (any implementation: in-process, file, distributed).
+ * delegates the locking itself to another service (any implementation: in-process, file, distributed). A
+ * {@link ForwardingLockService}: inspection ({@code inspect}, {@code locks}) is forwarded and not metered.
  *
  * <pre>{@code
  * LockService locks = MeteredLockService.builder(LockService.inProcess(), registry)
@@ -68,9 +68,8 @@ import reactor.util.context.Context;
  * timers and counters stay. Two live services must not share a {@code serviceName} in one registry; building
  * the second fails when the first has registered gauges.
  */
-public final class MeteredLockService implements LockService, LockServiceView {
+public final class MeteredLockService extends ForwardingLockService {
 
-    private final LockService delegate;
     private final MeterRegistry registry;
     private final Clock clock;
     private final String serviceName;
@@ -84,7 +83,7 @@ public final class MeteredLockService implements LockService, LockServiceView {
 
     MeteredLockService(LockService delegate, MeterRegistry registry, String serviceName, Tags extraTags,
                        boolean lockNameTag) {
-        this.delegate = delegate;
+        super(delegate);
         this.registry = registry;
         this.clock = registry.config().clock();
         this.serviceName = serviceName;
@@ -124,12 +123,6 @@ public final class MeteredLockService implements LockService, LockServiceView {
         return serviceName;
     }
 
-    /** @return the service that does the locking */
-    @Override
-    public LockService delegate() {
-        return delegate;
-    }
-
     LockMeterSet meters(String name) {
         LockMeterSet set = serviceMeters;
         if (set != null) {
@@ -150,7 +143,7 @@ public final class MeteredLockService implements LockService, LockServiceView {
      */
     @Override
     public Mono<LockHandle> acquire(String name, LockOptions options) {
-        Mono<LockHandle> source = delegate.acquire(name, options);
+        Mono<LockHandle> source = delegate().acquire(name, options);
         return new MeteredAcquireMono(source, this, name, options.mode(), false);
     }
 
@@ -161,7 +154,7 @@ public final class MeteredLockService implements LockService, LockServiceView {
      */
     @Override
     public Mono<LockHandle> tryAcquire(String name, LockOptions options) {
-        Mono<LockHandle> source = delegate.tryAcquire(name, options);
+        Mono<LockHandle> source = delegate().tryAcquire(name, options);
         return new MeteredAcquireMono(source, this, name, options.mode(), true);
     }
 
@@ -179,7 +172,7 @@ public final class MeteredLockService implements LockService, LockServiceView {
         Objects.requireNonNull(options, "options");
         // Assembled once, so that the delegate checks the arguments now; each subscription finds its scope
         // in the Context.
-        Mono<T> scoped = delegate.withLock(name, options, handle -> Mono.deferContextual(ctx -> {
+        Mono<T> scoped = delegate().withLock(name, options, handle -> Mono.deferContextual(ctx -> {
             ctx.<MeteredScope>get(scopeKey).granted();
             return body.apply(handle);
         }));
@@ -204,7 +197,7 @@ public final class MeteredLockService implements LockService, LockServiceView {
                                     Function<? super LockHandle, ? extends Publisher<T>> body) {
         Objects.requireNonNull(body, "body");
         Objects.requireNonNull(options, "options");
-        Flux<T> scoped = delegate.withLockMany(name, options, handle -> Flux.deferContextual(ctx -> {
+        Flux<T> scoped = delegate().withLockMany(name, options, handle -> Flux.deferContextual(ctx -> {
             ctx.<MeteredScope>get(scopeKey).granted();
             return body.apply(handle);
         }));
@@ -219,18 +212,6 @@ public final class MeteredLockService implements LockService, LockServiceView {
         });
     }
 
-    /** Forwards to the delegate; inspection is not metered. */
-    @Override
-    public Mono<LockInfo> inspect(String name) {
-        return delegate.inspect(name);
-    }
-
-    /** Forwards to the delegate; inspection is not metered. */
-    @Override
-    public Flux<LockInfo> locks(String prefix) {
-        return delegate.locks(prefix);
-    }
-
     /**
      * Disposes the delegate, then removes this service's gauges from the registry.
      *
@@ -238,7 +219,7 @@ public final class MeteredLockService implements LockService, LockServiceView {
      */
     @Override
     public Mono<Void> disposeLater() {
-        return delegate.disposeLater().then(Mono.fromRunnable(this::removeGauges));
+        return delegate().disposeLater().then(Mono.fromRunnable(this::removeGauges));
     }
 
     private void removeGauges() {
@@ -259,13 +240,8 @@ public final class MeteredLockService implements LockService, LockServiceView {
     }
 
     @Override
-    public boolean isDisposed() {
-        return delegate.isDisposed();
-    }
-
-    @Override
     public String toString() {
         return "MeteredLockService{service='" + serviceName + "', lockNameTag=" + lockNameTag + ", delegate="
-                + delegate + "}";
+                + delegate() + "}";
     }
 }

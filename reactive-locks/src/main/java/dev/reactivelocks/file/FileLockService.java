@@ -9,7 +9,7 @@ import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.internal.HeldLocks;
-import dev.reactivelocks.internal.AcquisitionMono;
+import dev.reactivelocks.spi.AcquisitionMono;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

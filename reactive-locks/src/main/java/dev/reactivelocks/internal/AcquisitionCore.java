@@ -1,6 +1,7 @@
 package dev.reactivelocks.internal;
 
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.spi.GrantDelivery;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.RejectedExecutionException;

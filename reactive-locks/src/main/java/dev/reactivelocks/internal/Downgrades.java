@@ -3,6 +3,8 @@ package dev.reactivelocks.internal;
 import dev.reactivelocks.IllegalLockStateException;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
+import dev.reactivelocks.spi.AcquisitionMono;
+import dev.reactivelocks.spi.GrantDelivery;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;

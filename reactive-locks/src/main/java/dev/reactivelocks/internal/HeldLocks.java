@@ -3,6 +3,9 @@ package dev.reactivelocks.internal;
 import dev.reactivelocks.IllegalLockStateException;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
+import dev.reactivelocks.LockService;
+import dev.reactivelocks.spi.ForwardingLockHandle;
+import dev.reactivelocks.spi.ForwardingLockService;
 import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
 import reactor.util.context.Context;
@@ -12,8 +15,8 @@ import reactor.util.context.ContextView;
  * The locks a reactive pipeline holds through {@code withLock}, kept in the Reactor {@link Context} so
  * that an acquisition of the same lock inside the body is detected as re-entry instead of deadlocking.
  *
- * <p>Entries are an immutable linked list keyed by service identity (views unwrapped, see
- * {@link LockServiceView}) and full lock name.
+ * <p>Entries are an immutable linked list keyed by service identity (decorators unwrapped, see
+ * {@link ForwardingLockService#innermost}) and full lock name.
  */
 public final class HeldLocks {
 
@@ -41,7 +44,7 @@ public final class HeldLocks {
      */
     public static Context with(Context context, Object owner, LockHandle handle) {
         HeldLocks head = context.getOrDefault(KEY, null);
-        return context.put(KEY, new HeldLocks(LockServiceView.unwrap(owner), handle, head));
+        return context.put(KEY, new HeldLocks(innermost(owner), handle, head));
     }
 
     /**
@@ -57,7 +60,7 @@ public final class HeldLocks {
     public static @Nullable IllegalLockStateException reentry(ContextView context, Object owner, String name,
                                                               LockMode mode) {
         HeldLocks held = context.getOrDefault(KEY, null);
-        Object service = held == null ? owner : LockServiceView.unwrap(owner);
+        Object service = held == null ? owner : innermost(owner);
         for (HeldLocks h = held; h != null; h = h.next) {
             if (h.owner == service && h.name.equals(name)) {
                 String message = h.mode == LockMode.SHARED && mode == LockMode.EXCLUSIVE
@@ -74,15 +77,21 @@ public final class HeldLocks {
      * name (a file lock by its file, whichever service and path reached it).
      *
      * @param context the subscriber's context
-     * @param matches tells the handle of the same lock
+     * @param matches tells the handle of the same lock; it sees handles as their service granted them,
+     *                decorators' wrappers ({@link ForwardingLockHandle}) taken off
      * @return the first matching handle the pipeline holds, or {@code null}
      */
     public static @Nullable LockHandle find(ContextView context, Predicate<? super LockHandle> matches) {
         for (HeldLocks h = context.getOrDefault(KEY, null); h != null; h = h.next) {
-            if (matches.test(h.handle)) {
-                return h.handle;
+            LockHandle granted = ForwardingLockHandle.innermost(h.handle); // as its service granted it
+            if (matches.test(granted)) {
+                return granted;
             }
         }
         return null;
+    }
+
+    private static Object innermost(Object owner) {
+        return owner instanceof LockService service ? ForwardingLockService.innermost(service) : owner;
     }
 }

@@ -17,7 +17,7 @@ import reactor.core.publisher.Mono;
  * reflection (the class path, or a module path that opens {@code reactor.core.publisher}); elsewhere it
  * answers {@code false} and such a race stays the caller's to avoid ({@code LockService} says so).
  */
-final class RaceLosers {
+public final class RaceLosers {
 
     private static final @Nullable Class<?> WITH_VALUE =
             load("reactor.core.publisher.FluxFirstWithValue$FirstValuesEmittingSubscriber");
@@ -30,7 +30,7 @@ final class RaceLosers {
     }
 
     /** @return whether {@code subscriber} is a losing race inner that ignored the value it just received */
-    static boolean ignoredBy(Object subscriber) {
+    public static boolean ignoredBy(Object subscriber) {
         Class<?> type = subscriber.getClass();
         VarHandle won = type == WITH_VALUE ? WITH_VALUE_WON : type == WITH_SIGNAL ? WITH_SIGNAL_WON : null;
         return won != null && !(boolean) won.get(subscriber);

@@ -1,11 +1,10 @@
 package dev.reactivelocks.spring;
 
 import dev.reactivelocks.LockHandle;
-import dev.reactivelocks.LockInfo;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.distributed.DistributedLockService;
-import dev.reactivelocks.internal.LockServiceView;
+import dev.reactivelocks.spi.ForwardingLockService;
 import dev.reactivelocks.spi.LockBackend;
 import java.time.Clock;
 import java.time.Duration;
@@ -28,7 +27,8 @@ import reactor.core.scheduler.Schedulers;
 
 /**
  * The auto-configured {@link LockService}: forwards to the configured service and remembers the grants it
- * handed out, for the {@code locks} endpoint and for the shutdown rule.
+ * handed out, for the {@code locks} endpoint and for the shutdown rule. Inspection is forwarded and records
+ * nothing.
  *
  * <p><b>Shutdown</b>, when the application context closes or stops ({@link #stop()}, else {@link #destroy()}):
  * the delegate is disposed, so pending and later acquisitions fail with {@code LockServiceClosedException};
@@ -39,7 +39,7 @@ import reactor.core.scheduler.Schedulers;
  *
  * <p><b>Threading</b>: thread-safe; grants are recorded on the thread that delivers them, without blocking.
  */
-final class ManagedLockService implements LockService, LockServiceView, SmartLifecycle, DisposableBean {
+final class ManagedLockService extends ForwardingLockService implements SmartLifecycle, DisposableBean {
 
     private static final Duration RELEASE_POLL = Duration.ofMillis(20);
     /** How long the releases forced at shutdown may take, at most. */
@@ -55,7 +55,6 @@ final class ManagedLockService implements LockService, LockServiceView, SmartLif
      */
     static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 4096;
 
-    private final LockService delegate;
     private final String type;
     private final @Nullable DistributedLockService distributed;
     private final @Nullable LockBackend backend;
@@ -69,7 +68,7 @@ final class ManagedLockService implements LockService, LockServiceView, SmartLif
 
     ManagedLockService(LockService delegate, String type, @Nullable DistributedLockService distributed,
                        @Nullable LockBackend backend, Mono<Void> closeBackend, Duration shutdownTimeout, Clock clock) {
-        this.delegate = Objects.requireNonNull(delegate, "delegate");
+        super(delegate);
         this.type = Objects.requireNonNull(type, "type");
         this.distributed = distributed;
         this.backend = backend;
@@ -79,25 +78,20 @@ final class ManagedLockService implements LockService, LockServiceView, SmartLif
     }
 
     @Override
-    public LockService delegate() {
-        return delegate;
-    }
-
-    @Override
     public Mono<LockHandle> acquire(String name, LockOptions options) {
-        return delegate.acquire(name, options).doOnNext(this::record);
+        return delegate().acquire(name, options).doOnNext(this::record);
     }
 
     @Override
     public Mono<LockHandle> tryAcquire(String name, LockOptions options) {
-        return delegate.tryAcquire(name, options).doOnNext(this::record);
+        return delegate().tryAcquire(name, options).doOnNext(this::record);
     }
 
     @Override
     public <T> Mono<T> withLock(String name, LockOptions options,
                                 Function<? super LockHandle, ? extends Mono<T>> body) {
         Objects.requireNonNull(body, "body");
-        return delegate.withLock(name, options, handle -> {
+        return delegate().withLock(name, options, handle -> {
             record(handle);
             return body.apply(handle);
         });
@@ -107,7 +101,7 @@ final class ManagedLockService implements LockService, LockServiceView, SmartLif
     public <T> Flux<T> withLockMany(String name, LockOptions options,
                                     Function<? super LockHandle, ? extends Publisher<T>> body) {
         Objects.requireNonNull(body, "body");
-        return delegate.withLockMany(name, options, handle -> {
+        return delegate().withLockMany(name, options, handle -> {
             record(handle);
             return body.apply(handle);
         });
@@ -158,18 +152,6 @@ final class ManagedLockService implements LockService, LockServiceView, SmartLif
         return granted.size();
     }
 
-    /** Forwards to the delegate; inspection records nothing. */
-    @Override
-    public Mono<LockInfo> inspect(String name) {
-        return delegate.inspect(name);
-    }
-
-    /** Forwards to the delegate; inspection records nothing. */
-    @Override
-    public Flux<LockInfo> locks(String prefix) {
-        return delegate.locks(prefix);
-    }
-
     /**
      * Disposes the delegate, waits up to the shutdown timeout for held locks to be released, releases the
      * rest (within {@link #RELEASE_TIMEOUT}: leases an unreachable store did not release expire on their own),
@@ -181,7 +163,7 @@ final class ManagedLockService implements LockService, LockServiceView, SmartLif
     }
 
     private Mono<Void> disposeOnce() {
-        return delegate.disposeLater()
+        return delegate().disposeLater()
                 .then(Flux.interval(Duration.ZERO, RELEASE_POLL, Schedulers.parallel())
                         .takeUntil(tick -> sweep() == 0)
                         .then()
@@ -192,11 +174,6 @@ final class ManagedLockService implements LockService, LockServiceView, SmartLif
                         .timeout(RELEASE_TIMEOUT, Mono.empty(), Schedulers.parallel()))
                 .then(Mono.fromRunnable(granted::clear))
                 .then(closeBackend.onErrorResume(e -> Mono.empty()));
-    }
-
-    @Override
-    public boolean isDisposed() {
-        return delegate.isDisposed();
     }
 
     /** Marks the service running; it was usable before. */
@@ -233,6 +210,6 @@ final class ManagedLockService implements LockService, LockServiceView, SmartLif
 
     @Override
     public String toString() {
-        return "ManagedLockService{delegate=" + delegate + "}";
+        return "ManagedLockService{delegate=" + delegate() + "}";
     }
 }

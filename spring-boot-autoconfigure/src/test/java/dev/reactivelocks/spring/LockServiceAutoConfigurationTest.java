@@ -3,6 +3,7 @@ package dev.reactivelocks.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.jayway.jsonpath.JsonPath;
+import dev.reactivelocks.InProcessLockService;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
@@ -11,7 +12,7 @@ import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.file.FileLockConfig;
 import dev.reactivelocks.file.FileLockService;
-import dev.reactivelocks.internal.LockServiceView;
+import dev.reactivelocks.spi.ForwardingLockService;
 import dev.reactivelocks.micrometer.MeteredLockService;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -42,7 +43,7 @@ class LockServiceAutoConfigurationTest {
             .withConfiguration(AutoConfigurations.of(ReactiveLocksAutoConfiguration.class));
 
     static Object innermost(LockService service) {
-        return LockServiceView.unwrap(service);
+        return ForwardingLockService.innermost(service);
     }
 
     @Test
@@ -50,7 +51,7 @@ class LockServiceAutoConfigurationTest {
         runner.run(context -> {
             LockService locks = context.getBean(LockService.class);
             assertThat(locks).isInstanceOf(ManagedLockService.class);
-            assertThat(innermost(locks).getClass().getSimpleName()).isEqualTo("InProcessLockService");
+            assertThat(innermost(locks)).isInstanceOf(InProcessLockService.class);
             LockHandle held = locks.acquire("a").block(WAIT);
             StepVerifier.create(locks.tryAcquire("a")).expectComplete().verify(WAIT);
             held.release().block(WAIT);
@@ -131,7 +132,7 @@ class LockServiceAutoConfigurationTest {
     void metersAreBoundWhenAMeterRegistryExists() {
         runner.withUserConfiguration(Registry.class).run(context -> {
             LockService locks = context.getBean(LockService.class);
-            assertThat(((LockServiceView) locks).delegate()).isInstanceOf(MeteredLockService.class);
+            assertThat(((ForwardingLockService) locks).delegate()).isInstanceOf(MeteredLockService.class);
             locks.withLock("a", Mono.just(1)).block(WAIT);
             assertThat(context.getBean(MeterRegistry.class).getMeters()).isNotEmpty();
         });
@@ -140,7 +141,7 @@ class LockServiceAutoConfigurationTest {
     @Test
     void metersCanBeSwitchedOff() {
         runner.withUserConfiguration(Registry.class).withPropertyValues("reactive-locks.metrics.enabled=false")
-                .run(context -> assertThat(((LockServiceView) context.getBean(LockService.class)).delegate())
+                .run(context -> assertThat(((ForwardingLockService) context.getBean(LockService.class)).delegate())
                         .isNotInstanceOf(MeteredLockService.class));
     }
 

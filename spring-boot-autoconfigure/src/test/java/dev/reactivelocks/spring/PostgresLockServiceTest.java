@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.distributed.DistributedLockService;
-import dev.reactivelocks.internal.LockServiceView;
+import dev.reactivelocks.spi.ForwardingLockService;
 import dev.reactivelocks.postgres.PostgresLockConfig;
 import dev.reactivelocks.testkit.servers.TestPostgres;
 import io.r2dbc.spi.Connection;
@@ -76,7 +76,7 @@ class PostgresLockServiceTest {
         try (ConfigurableApplicationContext second = start()) {
             LockService a = first.getBean(LockService.class);
             LockService b = second.getBean(LockService.class);
-            assertThat(LockServiceView.unwrap(a)).isInstanceOf(DistributedLockService.class);
+            assertThat(ForwardingLockService.innermost(a)).isInstanceOf(DistributedLockService.class);
             LockHandle held = a.acquire("nightly").block(WAIT);
             assertThat(held.fencingToken()).isPositive();
             StepVerifier.create(b.tryAcquire("nightly")).expectComplete().verify(WAIT);

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.distributed.DistributedLockService;
-import dev.reactivelocks.internal.LockServiceView;
+import dev.reactivelocks.spi.ForwardingLockService;
 import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -80,7 +80,7 @@ class RedisLockServiceTest {
         ConfigurableApplicationContext second = startWithUrl();              // a client of the library's own
         LockService a = first.getBean(LockService.class);
         LockService b = second.getBean(LockService.class);
-        assertThat(LockServiceView.unwrap(a)).isInstanceOf(DistributedLockService.class);
+        assertThat(ForwardingLockService.innermost(a)).isInstanceOf(DistributedLockService.class);
         LockHandle held = a.acquire(name).block(WAIT);
         StepVerifier.create(b.tryAcquire(name)).expectComplete().verify(WAIT);
         StepVerifier.create(LockServiceAutoConfigurationTest.health(first))

@@ -11,8 +11,8 @@ import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.file.FileLockService;
-import dev.reactivelocks.internal.LockServiceView;
 import dev.reactivelocks.internal.Owners;
+import dev.reactivelocks.spi.ForwardingLockService;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -49,10 +49,10 @@ public interface InspectionContract {
 
     /**
      * @return the owners a lock held by this JVM reports: this process for file locks, the service's owner
-     *         for distributed locks, none for in-process locks (seen through the {@link LockServiceView}s)
+     *         for distributed locks, none for in-process locks (seen through the {@link ForwardingLockService}s)
      */
     default List<String> inspectionOwnersOfThisJvm() {
-        Object service = LockServiceView.unwrap(inspected());
+        Object service = ForwardingLockService.innermost(inspected());
         return service instanceof DistributedLockService d ? List.of(d.owner())
                 : service instanceof FileLockService ? List.of(Owners.thisProcess()) : List.of();
     }
@@ -64,7 +64,7 @@ public interface InspectionContract {
 
     /** @return whether the service reports {@link LockInfo#leaseExpiry()}: distributed services do */
     default boolean inspectionReportsLeaseExpiry() {
-        return LockServiceView.unwrap(inspected()) instanceof DistributedLockService;
+        return ForwardingLockService.innermost(inspected()) instanceof DistributedLockService;
     }
 
     /** @return the service under test, the test skipped when it does not support inspection */

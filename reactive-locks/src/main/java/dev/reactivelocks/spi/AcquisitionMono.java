@@ -1,4 +1,4 @@
-package dev.reactivelocks.internal;
+package dev.reactivelocks.spi;
 
 import dev.reactivelocks.LockHandle;
 import java.time.Duration;
@@ -15,9 +15,13 @@ import reactor.core.scheduler.Schedulers;
 import reactor.util.context.Context;
 
 /**
- * The base of every acquisition {@code Mono} of the project: {@link #block()} and {@link #block(Duration)}
+ * The base of every acquisition {@code Mono} of this library: {@link #block()} and {@link #block(Duration)}
  * behave as Reactor's, except that a grant arriving while the caller gives up (timeout or interrupt) is
  * either returned (it won the race) or released, never stored in a subscriber nobody reads.
+ *
+ * <p>A decorator that wraps the handles of the service it decorates returns {@link #map} of the delegate's
+ * acquisition (see {@link ForwardingLockService}); one that writes its own acquisition {@code Mono} extends
+ * this class and emits through {@link GrantDelivery}.
  */
 public abstract class AcquisitionMono extends Mono<LockHandle> {
 
@@ -26,9 +30,17 @@ public abstract class AcquisitionMono extends Mono<LockHandle> {
     }
 
     /**
-     * A decorating view's acquisition: the source's handle wrapped by {@code mapper}, emitted through the
+     * A decorator's acquisition: the source's handle wrapped by {@code mapper}, emitted through the
      * delivery protocol of every acquisition ({@link GrantDelivery}), so that a cancel between the grant
-     * and the emission releases the wrapped handle, and a race operator that ignores it is detected.
+     * and the emission releases the wrapped handle, a race operator that ignores it is detected, and
+     * {@code block()} never loses a grant. Use it instead of {@code Mono.map}, which has none of these
+     * properties.
+     *
+     * <pre>{@code
+     * public Mono<LockHandle> acquire(String name, LockOptions options) {
+     *     return AcquisitionMono.map(delegate().acquire(name, options), AuditedHandle::new);
+     * }
+     * }</pre>
      *
      * @param source an acquisition
      * @param mapper wraps the granted handle (a decorating view's handle); must not throw

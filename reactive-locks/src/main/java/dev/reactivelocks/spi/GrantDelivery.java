@@ -1,6 +1,8 @@
-package dev.reactivelocks.internal;
+package dev.reactivelocks.spi;
 
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.internal.DroppedHandles;
+import dev.reactivelocks.internal.RaceLosers;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import reactor.core.CoreSubscriber;
@@ -8,9 +10,13 @@ import reactor.core.CoreSubscriber;
 /**
  * The last step of every acquisition: handing a granted {@link LockHandle} to the subscriber, so that the
  * lock is never left held by nobody and never released under a subscriber that keeps it. Every acquisition
- * of the project (in-process, file, distributed, and the metered view that re-emits its own handle) extends
- * this class, calls {@link #emit} once the lock is its subscriber's, and {@link #cancelGranted()} from
+ * of this library (in-process, file, distributed, and the metered decorator that re-emits its own handle)
+ * extends this class, calls {@link #emit} once the lock is its subscriber's, and {@link #cancelGranted()} from
  * {@code cancel()} once it has been granted.
+ *
+ * <p>Extend it when a decorator writes its own acquisition {@code Mono} (one that records the outcome of each
+ * acquisition, for example); a decorator that only wraps the granted handle needs
+ * {@link AcquisitionMono#map} and nothing from this class.
  *
  * <p>The rule, one CAS on {@link #phase} per race:
  * <ul>
@@ -27,7 +33,7 @@ import reactor.core.CoreSubscriber;
  * operator stores and later <em>discards</em> ({@code zip} with a failing sibling, {@code then()}, a
  * {@code publishOn} queue torn down) go only to the discard hook of the caller's chain: that part is the
  * caller's, as {@code LockService}'s javadoc states. The losers of {@code firstWithValue}/{@code firstWithSignal}
- * ignore the value without any hook; {@link RaceLosers} detects that right after {@code onNext}.
+ * ignore the value without any hook; {@link #emit} detects that right after {@code onNext}.
  *
  * <pre>
  *            emit()                 onNext + onComplete
@@ -63,6 +69,16 @@ public abstract class GrantDelivery {
 
     /** For subclasses. */
     protected GrantDelivery() {
+    }
+
+    /**
+     * Installs again the Reactor hooks that release a {@link LockHandle} Reactor reports as dropped
+     * ({@code Hooks.onNextDropped}, {@code Hooks.onOperatorError}). They are installed once, when the first
+     * acquisition class is loaded; an application that resets Reactor's hooks ({@code Hooks.resetOnNextDropped()},
+     * {@code Hooks.resetOnOperatorError()}) calls this afterwards.
+     */
+    public static void reinstallHooks() {
+        DroppedHandles.reinstall();
     }
 
     /**
