@@ -68,8 +68,15 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
     byte rejected;
     /** Granted by {@link DefaultInProcessLockService#enqueue} itself; written and read by the enqueuing thread. */
     boolean grantedOnEnqueue;
-    /** Whether this acquisition's last release or removal granted waiters; written and read by that thread. */
-    boolean grantsPushed;
+    /**
+     * Whether the release of this acquisition granted waiters (pushed on the releasing thread's trampoline);
+     * written and read by the one thread that releases it. Kept apart from {@link #removalGrants}: a
+     * fast-path acquisition cancelled while it was being granted is both released (by the acquiring thread)
+     * and removed (by the cancelling thread), concurrently.
+     */
+    boolean releaseGrants;
+    /** Whether the removal of this acquisition from the queue granted waiters; see {@link #releaseGrants}. */
+    boolean removalGrants;
 
     // Owned by the thread's GrantTrampoline.
     @Nullable Acquisition nextGrant;

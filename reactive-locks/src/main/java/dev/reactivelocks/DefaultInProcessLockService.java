@@ -245,21 +245,27 @@ final class DefaultInProcessLockService implements InProcessLockService {
         }
     }
 
-    /** When an idle entry could not be kept: drops the kept entries that are idle, so others can be kept. */
+    /**
+     * When an idle entry could not be kept: drops the kept entries that are idle, so others can be kept, and
+     * stops counting the kept entries that are busy (they are counted again if they are kept when they next
+     * become idle). Otherwise names held for a long time would fill the budget, every idle name would miss
+     * it, and each miss would sweep the whole map again.
+     */
     private void sweepIfAsked() {
         if (!sweep.get() || !sweep.compareAndSet(true, false)) {
             return;
         }
         for (Map.Entry<String, LockQueue> e : queues.entrySet()) {
-            if (e.getValue().looksIdle()) {
+            LockQueue v = e.getValue();
+            if (v.looksIdle() || v.retained) { // a hint read outside the critical section, checked inside it
                 queues.computeIfPresent(e.getKey(), (k, q) -> {
                     q.takeOver();
-                    if (!q.idle()) {
-                        return q;
-                    }
                     if (q.retained) {
                         q.retained = false;
                         retained.decrementAndGet();
+                    }
+                    if (!q.idle()) {
+                        return q;
                     }
                     q.settleIdle(false);
                     return null;
@@ -294,11 +300,11 @@ final class DefaultInProcessLockService implements InProcessLockService {
             Objects.requireNonNull(q, "released a lock that has no entry");
             q.takeOver();
             q.unhold(a.mode);
-            a.grantsPushed = q.drain(this);
+            a.releaseGrants = q.drain(this);
             return settle(q);
         });
         sweepIfAsked();
-        if (a.grantsPushed) {
+        if (a.releaseGrants) {
             GrantTrampoline.drain();
         }
     }
@@ -333,11 +339,11 @@ final class DefaultInProcessLockService implements InProcessLockService {
     void remove(Acquisition a) {
         queues.computeIfPresent(a.name, (name, q) -> {
             q.takeOver();
-            a.grantsPushed = q.unlink(a) && q.drain(this);
+            a.removalGrants = q.unlink(a) && q.drain(this);
             return settle(q);
         });
         sweepIfAsked();
-        if (a.grantsPushed) {
+        if (a.removalGrants) {
             GrantTrampoline.drain();
         }
     }

@@ -60,7 +60,7 @@ final class LockQueue {
     private volatile long word;
     /** The holder of a FAST word; written by it right after its CAS, cleared by its fast release. */
     private volatile @Nullable Acquisition fastHolder;
-    /** Kept in the map while idle (counted by the service); slow path only. */
+    /** Kept in the map while idle (counted by the service); slow path only (the sweep reads it as a hint). */
     boolean retained;
 
     private int sharedHolders;

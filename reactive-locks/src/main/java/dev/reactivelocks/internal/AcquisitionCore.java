@@ -103,8 +103,9 @@ public abstract class AcquisitionCore extends GrantDelivery implements Subscript
     @Override
     public final void request(long n) {
         if (n <= 0) {
-            if (emitted()) {
-                return; // the subscription has completed: nothing to cancel or signal (rules 3.6, 1.7)
+            int s = state;
+            if (emitted() || cancelRequested() || s == CANCELLED || (s != NEW && !waiting(s) && !granted(s))) {
+                return; // cancelled, completed or failed: nothing to cancel or signal (rules 3.6, 1.7)
             }
             cancel();
             actual.onError(Exceptions.nullOrNegativeRequestException(n));

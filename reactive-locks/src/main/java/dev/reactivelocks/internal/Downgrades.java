@@ -87,8 +87,8 @@ public final class Downgrades {
         @Override
         public void request(long n) {
             if (n <= 0) {
-                if (emitted()) {
-                    return;
+                if (emitted() || cancelRequested()) {
+                    return; // completed or cancelled: nothing to cancel or signal (rules 3.6, 1.7)
                 }
                 cancel();
                 actual.onError(Exceptions.nullOrNegativeRequestException(n));

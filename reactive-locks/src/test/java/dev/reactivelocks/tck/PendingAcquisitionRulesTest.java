@@ -23,6 +23,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.reactivestreams.Subscriber;
 import org.reactivestreams.Subscription;
+import reactor.core.CoreSubscriber;
 
 /**
  * Reactive Streams rules the TCK checks only on publishers of three or more elements (its cases skip a
@@ -115,6 +116,49 @@ class PendingAcquisitionRulesTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("services")
+    void nonPositiveRequestsAfterACancelOrAFinalSignalAreNoOps(Function<Path, LockService> factory)
+            throws InterruptedException {
+        LockService locks = open(factory);
+        LockHandle holder = locks.acquire("bad-request").block(WAIT);
+        // core subscribers: a plain Subscriber is wrapped by Reactor's StrictSubscriber, which answers request(0)
+        // itself; these reach the acquisition's own subscription
+        Recorder cancelled = new CoreRecorder();
+        locks.acquire("bad-request").subscribe(cancelled);
+        cancelled.subscription.request(1);
+        assertThat(cancelled.signals()).as("waiting").isZero();
+        cancelled.subscription.cancel();
+        cancelled.subscription.request(0);
+        assertThat(cancelled.signals()).as("nothing after a cancel (rule 3.6)").isZero();
+
+        Recorder busy = new CoreRecorder();
+        locks.tryAcquire("bad-request").subscribe(busy);
+        busy.subscription.request(1);
+        awaitSignal(busy);
+        busy.subscription.request(-1);
+        assertThat(busy.completed).as("a busy tryAcquire completes empty").isTrue();
+        assertThat(busy.signals()).as("one final signal only (rule 1.7)").isEqualTo(1);
+
+        Recorder timedOut = new CoreRecorder();
+        locks.acquire("bad-request", LockOptions.exclusive().timeout(Duration.ofMillis(1))).subscribe(timedOut);
+        timedOut.subscription.request(1);
+        awaitSignal(timedOut);
+        timedOut.subscription.request(0);
+        assertThat(timedOut.errors).as("one final signal only (rule 1.7)").isEqualTo(1);
+        assertThat(timedOut.signals()).isEqualTo(1);
+
+        holder.release().block(WAIT);
+        assertFree(locks, "bad-request");
+    }
+
+    private static void awaitSignal(Recorder r) throws InterruptedException {
+        for (int i = 0; i < 2_000 && r.signals() == 0; i++) {
+            Thread.sleep(5);
+        }
+        assertThat(r.signals()).as("signalled within 10 s").isPositive();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("services")
     void aCancelledWaiterIsNoLongerReferenced(Function<Path, LockService> factory) throws InterruptedException {
         LockService locks = open(factory);
         LockHandle holder = locks.acquire("gc").block(WAIT);
@@ -153,10 +197,11 @@ class PendingAcquisitionRulesTest {
     }
 
     /** A bare subscriber: requests nothing by itself and records every signal. */
-    private static final class Recorder implements Subscriber<LockHandle> {
+    private static class Recorder implements Subscriber<LockHandle> {
         final List<LockHandle> values = new CopyOnWriteArrayList<>();
         volatile Subscription subscription;
         volatile Throwable error;
+        volatile int errors;
         volatile boolean completed;
 
         @Override
@@ -172,6 +217,7 @@ class PendingAcquisitionRulesTest {
         @Override
         public void onError(Throwable t) {
             error = t;
+            errors++;
         }
 
         @Override
@@ -182,5 +228,9 @@ class PendingAcquisitionRulesTest {
         int signals() {
             return values.size() + (error != null ? 1 : 0) + (completed ? 1 : 0);
         }
+    }
+
+    /** A recorder that Reactor passes the acquisition's own subscription to, unwrapped. */
+    private static final class CoreRecorder extends Recorder implements CoreSubscriber<LockHandle> {
     }
 }
