@@ -112,12 +112,12 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
      */
     @Nullable Acquisition downgradeLocked(long token) {
         Acquisition shared = new Acquisition(this);
+        shared.grant(token); // before this grant is DOWNGRADED: a release() that sees DOWNGRADED releases it
+        shared.grantedAt = System.nanoTime();
         successor = shared;
         if (!casState(GRANTED, DOWNGRADED)) {
-            return null;
+            return null; // released meanwhile: the shared grant was never a holder of the name
         }
-        shared.grant(token);
-        shared.grantedAt = System.nanoTime();
         return shared;
     }
 

@@ -10,6 +10,7 @@ import dev.reactivelocks.spi.BackendLease;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
 import reactor.core.Disposables;
@@ -50,6 +51,8 @@ final class DistributedHandle implements LockHandle {
     private final Duration lease;
     private final Duration renewEvery;
     private final AtomicInteger state = new AtomicInteger(HELD);
+    /** A release asked while the store downgraded the lease: made (and completed) when the downgrade ends. */
+    private final AtomicReference<Sinks.@Nullable Empty<Void>> releaseAfterDowngrade = new AtomicReference<>();
     private final Sinks.Empty<Void> lost;
     private final Disposable.Swap renewTask = Disposables.swap();
     private final Disposable.Swap expiryTask = Disposables.swap();
@@ -195,6 +198,9 @@ final class DistributedHandle implements LockHandle {
     public Mono<Void> release() {
         return Mono.defer(() -> {
             if (!state.compareAndSet(HELD, RELEASED)) {
+                if (state.get() == DOWNGRADING) {
+                    return releaseWhenDowngraded();
+                }
                 DistributedHandle s = successor;
                 return state.get() == DOWNGRADED && s != null ? s.release() : Mono.empty();
             }
@@ -209,6 +215,24 @@ final class DistributedHandle implements LockHandle {
                     })
                     .then(Mono.defer(localHandle::release));
         });
+    }
+
+    /** Defers a release that came while the store downgrades the lease to the downgrade's end. */
+    private Mono<Void> releaseWhenDowngraded() {
+        releaseAfterDowngrade.compareAndSet(null, Sinks.empty());
+        Sinks.Empty<Void> done = releaseAfterDowngrade.get();
+        if (state.get() != DOWNGRADING) {
+            releaseDeferred(); // the downgrade ended meanwhile
+        }
+        return done == null ? release() : done.asMono();
+    }
+
+    /** At the end of a downgrade (done, refused or failed): the release asked meanwhile, if any. */
+    private void releaseDeferred() {
+        Sinks.Empty<Void> done = releaseAfterDowngrade.getAndSet(null);
+        if (done != null) {
+            release().subscribe(null, done::tryEmitError, done::tryEmitEmpty);
+        }
     }
 
     /**
@@ -265,7 +289,8 @@ final class DistributedHandle implements LockHandle {
                         return Mono.error(new LockLostException(grant.name(), "Lock '" + grant.name()
                                 + "' not downgraded: the lease was lost before (expired, released or taken over)",
                                 null));
-                    }));
+                    }))
+                    .doFinally(signal -> releaseDeferred());
         });
     }
 

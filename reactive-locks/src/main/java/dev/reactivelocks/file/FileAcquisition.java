@@ -87,6 +87,8 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     private volatile long token;
     /** Shared with the {@link #successor}: the loss of the shared grant is this handle's loss too. */
     private final Sinks.Empty<Void> lostSignal;
+    /** A release of this downgrade's shared grant asked before the file's actor granted it ({@link #grantOs}). */
+    private volatile @Nullable MonoSink<Void> releaseOnGrant;
     /** The shared grant that replaces this one ({@link #downgrade()}); written before the state becomes DOWNGRADED. */
     private volatile @Nullable FileAcquisition successor;
 
@@ -336,6 +338,10 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     boolean grantOs(long fencingToken) {
         if (casState(OS_PENDING, GRANTED)) {
             token = fencingToken;
+            MonoSink<Void> release = releaseOnGrant;
+            if (release != null && casState(GRANTED, RELEASED)) {
+                releaseGranted(release); // a downgrade's shared grant whose release was asked before this grant
+            }
             return true;
         }
         return false;
@@ -401,11 +407,14 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     @Override
     public Mono<Void> release() {
         return Mono.create(sink -> {
+            if (state() == OS_PENDING) {
+                // only a downgrade's shared grant is released before its grant (through the downgraded handle,
+                // while the file's actor converts the lock): the grant releases it (grantOs), or the failed
+                // downgrade completes it (downgradeFailed); whichever CAS to RELEASED wins releases
+                releaseOnGrant = sink;
+            }
             if (casState(GRANTED, RELEASED)) {
-                fileOrFail().release(this, () -> {
-                    finish();
-                    sink.success();
-                });
+                releaseGranted(sink);
             } else if (state() == DOWNGRADED) {
                 Objects.requireNonNull(successor, "downgraded without successor").release()
                         .subscribe(null, sink::error, sink::success);
@@ -474,7 +483,19 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     void downgradeFailed(MonoSink<LockHandle> sink, Throwable error) {
         casState(DOWNGRADED, RELEASED);
         finish();
+        FileAcquisition shared = successor;
+        MonoSink<Void> release = shared == null ? null : shared.releaseOnGrant;
+        if (release != null) {
+            release.success(); // the lock was given up: nothing is left to release
+        }
         sink.error(error);
+    }
+
+    private void releaseGranted(MonoSink<Void> sink) {
+        fileOrFail().release(this, () -> {
+            finish();
+            sink.success();
+        });
     }
 
     @Override

@@ -635,7 +635,8 @@ public abstract class LockServiceContract implements InspectionContract {
 
     /**
      * Spin-timed races of a downgrade against a concurrent cancel of a waiting shared acquisition, against a
-     * release of the handle being downgraded, and against a cancel of the downgrade itself; afterwards the
+     * release of the handle being downgraded (with the downgraded handle released by the test, and not), and
+     * against a cancel of the downgrade itself; afterwards the
      * test releases every handle it received, and an exclusive acquisition of the name must succeed (a
      * grant held by nobody would make it time out).
      */
@@ -650,13 +651,17 @@ public abstract class LockServiceContract implements InspectionContract {
                 RecordingSubscriber reader = locks.acquire(name, LockOptions.shared())
                         .subscribeWith(new RecordingSubscriber());
                 RecordingSubscriber downgrade = new RecordingSubscriber();
-                switch (i % 3) {
+                switch (i % 4) {
                     case 0 -> racer.race(() -> exclusive.downgrade().subscribe(downgrade), reader::dispose);
                     case 1 -> racer.race(() -> exclusive.downgrade().subscribe(downgrade),
                             () -> exclusive.release().block(WAIT));
+                    // the downgraded handle is never released by the test: the release must free the name
+                    // whichever comes first (released before the downgrade, or releasing the shared grant)
+                    case 2 -> racer.race(() -> exclusive.downgrade().subscribe(h -> { }, e -> { }),
+                            () -> exclusive.release().block(WAIT));
                     default -> racer.race(() -> exclusive.downgrade().subscribe(downgrade), downgrade::dispose);
                 }
-                if (!held(name, i % 3 == 0 ? null : exclusive, reader, downgrade)) {
+                if (!held(name, i % 4 == 0 || i % 4 == 2 ? null : exclusive, reader, downgrade)) {
                     leaked++;
                 }
             }
