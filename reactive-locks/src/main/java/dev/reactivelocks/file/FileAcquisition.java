@@ -340,7 +340,7 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
             token = fencingToken;
             MonoSink<Void> release = releaseOnGrant;
             if (release != null && casState(GRANTED, RELEASED)) {
-                releaseGranted(release); // a downgrade's shared grant whose release was asked before this grant
+                releaseHeld(release); // a downgrade's shared grant whose release was asked before this grant
             }
             return true;
         }
@@ -414,7 +414,7 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
                 releaseOnGrant = sink;
             }
             if (casState(GRANTED, RELEASED)) {
-                releaseGranted(sink);
+                releaseHeld(sink);
             } else if (state() == DOWNGRADED) {
                 Objects.requireNonNull(successor, "downgraded without successor").release()
                         .subscribe(null, sink::error, sink::success);
@@ -491,7 +491,8 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
         sink.error(error);
     }
 
-    private void releaseGranted(MonoSink<Void> sink) {
+    /** Releases this held grant (state already RELEASED) and completes {@code sink} once the file did. */
+    private void releaseHeld(MonoSink<Void> sink) {
         fileOrFail().release(this, () -> {
             finish();
             sink.success();
