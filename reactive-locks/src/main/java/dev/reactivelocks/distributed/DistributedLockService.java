@@ -11,7 +11,6 @@ import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.LockStats;
 import dev.reactivelocks.internal.HeldLocks;
 import dev.reactivelocks.internal.Owners;
-import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.spi.StoredLease;
 import dev.reactivelocks.spi.StoredLock;
@@ -25,9 +24,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
-import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
@@ -110,10 +109,11 @@ public final class DistributedLockService implements LockService {
     private final String tokenPrefix;
     private final String owner;
     private final AtomicLong tokenCounter = new AtomicLong();
-    private final ConcurrentHashMap<String, Set<RemoteAcquisition>> waiting = new ConcurrentHashMap<>();
+    /** This service's acquisitions registered for signals: failed when the service is disposed. */
+    private final Set<RemoteAcquisition> waiting = ConcurrentHashMap.newKeySet();
     private final Set<DistributedHandle> held = ConcurrentHashMap.newKeySet();
-    private final Disposable releaseSignals;
-    private final Disposable handOffs;
+    private final BackendSignals signals;
+    private final AtomicBoolean signalsJoined = new AtomicBoolean(true);
     private volatile boolean closed;
     private volatile @Nullable Throwable lastRenewalFailure;
 
@@ -128,14 +128,7 @@ public final class DistributedLockService implements LockService {
         this.local = timer != null ? LockService.builder().timer(timer).build() : LockService.builder().build();
         this.owner = owner;
         this.tokenPrefix = owner + Owners.SEPARATOR + Long.toHexString(new SecureRandom().nextLong());
-        // hand-offs first: a backend sharing one source for both signals a hand-off to its earlier subscribers
-        // first, so the waiter takes it before the wake-up for the same token would send it to the store
-        this.handOffs = backend.handOffs()
-                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)))
-                .subscribe(this::onHandOff, error -> { });
-        this.releaseSignals = backend.releases()
-                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)))
-                .subscribe(this::onReleaseSignal, error -> { });
+        this.signals = BackendSignals.join(backend);
     }
 
     /**
@@ -300,31 +293,16 @@ public final class DistributedLockService implements LockService {
 
     /** Registers a waiter for the signals of its name and for those addressed to its token. */
     void register(RemoteAcquisition a) {
-        addWaiter(a.key, a);
-        addWaiter(a.token, a);
+        waiting.add(a);
+        signals.register(a);
         if (closed) {
             a.fail(new LockServiceClosedException(a.name));
         }
     }
 
     void deregister(RemoteAcquisition a) {
-        removeWaiter(a.key, a);
-        removeWaiter(a.token, a);
-    }
-
-    private void addWaiter(String key, RemoteAcquisition a) {
-        waiting.compute(key, (k, set) -> {
-            Set<RemoteAcquisition> s = set != null ? set : ConcurrentHashMap.newKeySet();
-            s.add(a);
-            return s;
-        });
-    }
-
-    private void removeWaiter(String key, RemoteAcquisition a) {
-        waiting.computeIfPresent(key, (k, set) -> {
-            set.remove(a);
-            return set.isEmpty() ? null : set;
-        });
+        signals.deregister(a);
+        waiting.remove(a);
     }
 
     void holding(DistributedHandle h) {
@@ -336,26 +314,6 @@ public final class DistributedLockService implements LockService {
 
     void notHolding(DistributedHandle h) {
         held.remove(h);
-    }
-
-    private void onReleaseSignal(String key) {
-        if (LockBackend.ANY_RELEASE.equals(key)) {
-            // each waiter is registered twice (name and token): wake it once, or it asks the store twice
-            waiting.values().stream().flatMap(Set::stream).distinct().forEach(RemoteAcquisition::wake);
-            return;
-        }
-        Set<RemoteAcquisition> set = waiting.get(key); // a name's signal key, or a queued waiter's token
-        if (set != null) {
-            set.forEach(RemoteAcquisition::wake);
-        }
-    }
-
-    /** A grant the store made to a queued token: only a waiter of this service with that token takes it. */
-    private void onHandOff(HandOff handOff) {
-        Set<RemoteAcquisition> set = waiting.get(handOff.token()); // the map also holds names' signal keys
-        if (set != null) {
-            set.stream().filter(a -> a.token.equals(handOff.token())).forEach(a -> a.handOff(handOff));
-        }
     }
 
     /**
@@ -426,11 +384,10 @@ public final class DistributedLockService implements LockService {
 
     private void close() {
         closed = true;
-        releaseSignals.dispose();
-        handOffs.dispose();
-        List<RemoteAcquisition> pending = new ArrayList<>();
-        waiting.values().forEach(pending::addAll);
-        for (RemoteAcquisition a : pending) {
+        if (signalsJoined.compareAndSet(true, false)) {
+            signals.leave(backend);
+        }
+        for (RemoteAcquisition a : List.copyOf(waiting)) {
             a.fail(new LockServiceClosedException(a.name));
         }
         held.forEach(DistributedHandle::stopRenewing);

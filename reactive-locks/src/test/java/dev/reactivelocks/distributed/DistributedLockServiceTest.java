@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Mono;
@@ -63,6 +64,54 @@ class DistributedLockServiceTest {
         TestSubscriber<Void> ts = TestSubscriber.create();
         h.lost().subscribe(ts);
         return ts.isTerminatedComplete();
+    }
+
+    /**
+     * Issue 21: thousands of services on one backend. Each signal used to visit every service (a subscription
+     * each), so a queue spread over 2,000 services drained at half the rate of one service's queue. The
+     * services of a backend share one subscription to each signal stream, and the signals still reach every
+     * service's waiters: here only they can grant (the poll interval is an hour and time does not move).
+     */
+    @Test
+    void servicesOnOneBackendShareOneSubscriptionToItsSignals() {
+        FaultyBackend backend = new FaultyBackend(InMemoryLockBackend.createHandingOff(vts));
+        AtomicInteger releases = new AtomicInteger();
+        AtomicInteger handOffs = new AtomicInteger();
+        backend.releases = f -> f.doOnSubscribe(s -> releases.incrementAndGet())
+                .doFinally(signal -> releases.decrementAndGet());
+        backend.handOffs = f -> f.doOnSubscribe(s -> handOffs.incrementAndGet())
+                .doFinally(signal -> handOffs.decrementAndGet());
+        List<DistributedLockService> many = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            many.add(DistributedLockService.builder(backend).lease(LEASE).renewEvery(RENEW)
+                    .pollInterval(Duration.ofHours(1)).timer(vts).build());
+        }
+        services.addAll(many);
+        assertThat(releases).as("subscriptions to the release signals").hasValue(1);
+        assertThat(handOffs).as("subscriptions to the hand-offs").hasValue(1);
+
+        LockHandle holder = many.get(0).acquire("shared-signals").block();
+        List<TestSubscriber<LockHandle>> waiters = new ArrayList<>();
+        for (int i = 1; i < many.size(); i++) {
+            waiters.add(subscribe(many.get(i).acquire("shared-signals")));
+        }
+        holder.release().block();
+        for (TestSubscriber<LockHandle> w : waiters) { // in queue order, each granted by the previous release
+            granted(w).release().block();
+        }
+
+        many.subList(0, 49).forEach(LockService::dispose);
+        assertThat(releases).as("still one subscription while a service is left").hasValue(1);
+        many.get(49).dispose();
+        assertThat(releases).as("the last service left").hasValue(0);
+        assertThat(handOffs).hasValue(0);
+
+        DistributedLockService again = service(backend);
+        assertThat(releases).as("a new service subscribes again").hasValue(1);
+        LockHandle first = again.acquire("after").block();
+        TestSubscriber<LockHandle> second = subscribe(service(backend).acquire("after"));
+        first.release().block();
+        granted(second).release().block();
     }
 
     @Test
