@@ -77,7 +77,9 @@ import reactor.util.retry.Retry;
  * <p><b>Waiting</b>: a waiter does not poll the store in a loop. It sleeps until a release signal from
  * {@link LockBackend#releases()} (PostgreSQL {@code LISTEN/NOTIFY}) names its lock or its token, or until the fallback
  * poll interval elapsed (to notice expired leases). Transient backend errors are retried with backoff
- * within the caller's timeout.
+ * within the caller's timeout. The services of one backend (compared by identity) share one subscription to
+ * its signals, which routes each signal to the waiters it names: a signal costs the same with one service on
+ * the backend or thousands.
  *
  * <p><b>Memory effects</b>: actions of a holder before its release happen-before the actions of a holder in
  * the same JVM granted after it; across processes, ordering is whatever the store guarantees.
@@ -372,7 +374,8 @@ public final class DistributedLockService implements LockService {
 
     /**
      * Disposes the service: pending acquisitions error with {@link LockServiceClosedException}, renewals
-     * stop, and the subscription to release signals ends. Held locks stay held until released or until
+     * stop, and the service stops listening to release signals (the backend's shared subscription ends with
+     * its last service). Held locks stay held until released or until
      * their lease expires ({@code lost()} then completes). The backend stays open.
      *
      * @return a {@code Mono} completing when the service is closed
