@@ -1,4 +1,4 @@
-package dev.reactivelocks.blocking;
+package dev.reactivelocks.internal;
 
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.concurrent.locks.LockSupport;
@@ -13,7 +13,9 @@ import reactor.util.context.Context;
 /**
  * Subscribes to one {@code Mono} and lets the subscribing thread park until it answers, without
  * {@code Mono.block()}: interruption and deadlines are decided here, so that giving up can cancel the
- * subscription and release a value that arrives anyway.
+ * subscription and release a value that arrives anyway. The one blocking waiter of the project: the
+ * {@code block()} of every acquisition {@code Mono} ({@code AcquisitionMono}) and every call of the blocking
+ * bridge wait with it.
  *
  * <pre>
  *                 onNext / onError / onComplete
@@ -31,23 +33,27 @@ import reactor.util.context.Context;
  *
  * @param <T> the value type
  */
-final class Waiter<T> implements CoreSubscriber<T> {
+public final class Waiter<T> implements CoreSubscriber<T> {
 
     /** The publisher completed without a value. */
-    static final Object EMPTY = new Object();
+    public static final Object EMPTY = new Object();
     /** The deadline passed before any answer; the subscription is cancelled. */
-    static final Object TIMED_OUT = new Object();
+    public static final Object TIMED_OUT = new Object();
     /** Interrupted ({@link OnInterrupt#CANCEL} or {@link OnInterrupt#DETACH}) before any answer. */
-    static final Object INTERRUPTED = new Object();
+    public static final Object INTERRUPTED = new Object();
     private static final Object ABANDONED = new Object();
     private static final Object DETACHED = new Object();
 
-    /** An {@code onError} answer. */
-    record Failure(Throwable error) {
+    /**
+     * An {@code onError} answer.
+     *
+     * @param error the error
+     */
+    public record Failure(Throwable error) {
     }
 
     /** What the waiting thread does when it is interrupted. */
-    enum OnInterrupt {
+    public enum OnInterrupt {
         /** Give up (cancelling the subscription) and throw {@link InterruptedException}. */
         THROW,
         /** Keep waiting; the interrupt status is restored before returning. */
@@ -71,7 +77,7 @@ final class Waiter<T> implements CoreSubscriber<T> {
     private volatile @Nullable Subscription subscription;
 
     /** @param discard receives a value that arrives after the waiting thread gave up */
-    Waiter(Consumer<? super T> discard) {
+    public Waiter(Consumer<? super T> discard) {
         this.discard = discard;
     }
 
@@ -123,7 +129,7 @@ final class Waiter<T> implements CoreSubscriber<T> {
      * @throws InterruptedException with {@link OnInterrupt#THROW}, when interrupted; a value that arrived
      *         meanwhile has been passed to {@code discard}
      */
-    Object await(@Nullable Long deadline, OnInterrupt onInterrupt) throws InterruptedException {
+    public Object await(@Nullable Long deadline, OnInterrupt onInterrupt) throws InterruptedException {
         if (Thread.currentThread() != thread) {
             throw new IllegalStateException("await() called by " + Thread.currentThread() + ", not by " + thread);
         }
