@@ -21,6 +21,6 @@ module dev.reactivelocks {
     exports dev.reactivelocks.spi;
 
     // internal: for this project's own modules only (one line per package, with this same list)
-    exports dev.reactivelocks.internal to dev.reactivelocks.cli, dev.reactivelocks.spring, dev.reactivelocks.testkit,
-            dev.reactivelocks.vertx;
+    exports dev.reactivelocks.internal to dev.reactivelocks.blocking, dev.reactivelocks.cli,
+            dev.reactivelocks.micrometer, dev.reactivelocks.spring, dev.reactivelocks.testkit, dev.reactivelocks.vertx;
 }

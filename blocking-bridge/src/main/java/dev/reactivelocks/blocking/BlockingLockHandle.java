@@ -3,6 +3,7 @@ package dev.reactivelocks.blocking;
 import dev.reactivelocks.LockException;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
+import dev.reactivelocks.internal.Waiter;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import reactor.core.publisher.Operators;

@@ -7,6 +7,7 @@ import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockTimeoutException;
+import dev.reactivelocks.internal.Waiter;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;

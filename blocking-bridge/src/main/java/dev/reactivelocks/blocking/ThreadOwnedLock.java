@@ -5,6 +5,7 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
+import dev.reactivelocks.internal.Waiter;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;

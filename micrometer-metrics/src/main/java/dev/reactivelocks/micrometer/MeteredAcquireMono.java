@@ -4,10 +4,8 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockTimeoutException;
 import dev.reactivelocks.LockUnavailableException;
+import dev.reactivelocks.internal.AcquisitionCore;
 import dev.reactivelocks.spi.AcquisitionMono;
-import dev.reactivelocks.spi.GrantDelivery;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
@@ -20,21 +18,26 @@ import reactor.util.context.Context;
  * Meters one acquisition of the delegate: relays its signals and records wait time and outcome.
  *
  * <pre>
- *          request(n)             onNext(handle)
- *   NEW ───────────────► PENDING ────────────────► GRANTED   (wait recorded, held +1, handle wrapped)
- *    │                    │  │
- *    │ cancel /           │  │ onError / empty onComplete     onNext after CANCELLED: the handle is released
- *    │ error before       │  └──────────────────► DONE       (timeout / rejection / error / busy counted)
- *    │ request            │ cancel
- *    ▼                    ▼
- *   DONE / CANCELLED    CANCELLED                            (cancel counted)
+ *          request(n): subscribe      onNext(handle)
+ *   NEW ─────────────────────► PENDING ────────────────► GRANTED   (held +1, handle wrapped and emitted: wait
+ *    │                          │  │                                 recorded; or a cancel before the emission:
+ *    │                          │  │                                 released, cancel counted)
+ *    │                          │  │
+ *    │ cancel                   │  │ empty onComplete ─────► DONE  (busy counted for tryAcquire)
+ *    ▼                          │  │ onError ──────────────► CANCELLED (timeout / rejection / error counted)
+ * CANCELLED                     │ cancel
+ *                               ▼
+ *                            CANCELLED (cancel counted, the delegate's acquisition cancelled; a grant
+ *                                       that arrives anyway is released)
  * </pre>
  *
- * Request and cancel are serial (Reactive Streams 2.7); only onNext/onError may race cancel, and one CAS on
- * {@link Acquirer#state} decides. Each acquisition leaves PENDING exactly once, so the pending gauge is
- * incremented and decremented once. The metered handle is emitted through the delivery protocol that every
- * acquisition shares ({@code GrantDelivery}): a cancel between the grant and the emission releases it through
- * the metered handle, so the held gauge and the hold timer stay right.
+ * The state word, the request rules and the cancel loop are the {@link AcquisitionCore}'s: one CAS on its
+ * state decides between the delegate's answer and the subscriber's cancel, and a non-positive request is a
+ * cancel followed by the rule 3.9 error. The delegate's acquisition is subscribed at the first request, so
+ * the pending gauge counts it from there, and each acquisition leaves PENDING exactly once. The metered
+ * handle is emitted through the delivery protocol that every acquisition shares ({@code GrantDelivery}),
+ * whose CAS decides between the emission and a cancel that follows the grant: a handle is counted as a
+ * grant (wait, then hold) exactly when it is emitted, and such a cancel counts as a cancel.
  */
 final class MeteredAcquireMono extends AcquisitionMono {
 
@@ -55,51 +58,46 @@ final class MeteredAcquireMono extends AcquisitionMono {
 
     @Override
     public void subscribe(CoreSubscriber<? super LockHandle> actual) {
-        source.subscribe(new Acquirer(actual, service, name, mode, tryOnly));
+        actual.onSubscribe(new Acquirer(this, actual));
     }
 
-    static final class Acquirer extends GrantDelivery implements CoreSubscriber<LockHandle>, Subscription {
+    static final class Acquirer extends AcquisitionCore implements CoreSubscriber<LockHandle> {
 
-        static final int NEW = 0;
-        static final int PENDING = 1;
-        static final int GRANTED = 2;
-        static final int DONE = 3;
-        static final int CANCELLED = 4;
+        static final int GRANTED = PENDING + 1;
+        /** The delegate completed empty: {@code tryAcquire} found the lock busy. Final. */
+        static final int DONE = PENDING + 2;
 
-        private static final VarHandle STATE;
+        private final MeteredAcquireMono acquire;
+        private final LockMeterSet meters;
+        private final LockMeterSet.ModeMeters modeMeters;
 
-        static {
-            try {
-                STATE = MethodHandles.lookup().findVarHandle(Acquirer.class, "state", int.class);
-            } catch (ReflectiveOperationException e) {
-                throw new ExceptionInInitializerError(e);
-            }
-        }
-
-        private final CoreSubscriber<? super LockHandle> actual;
-        private final MeteredLockService service;
-        private final String name;
-        private final LockMode mode;
-        private final boolean tryOnly;
-
-        private @Nullable Subscription upstream;
-        private volatile int state;
-        // Written before the CAS to PENDING, read after a CAS from PENDING.
-        private @Nullable LockMeterSet meters;
+        private volatile @Nullable Subscription upstream;
+        /** Written before the delegate's acquisition is subscribed, read when it grants. */
         private long requestedAt;
         private volatile @Nullable MeteredHandle granted;
 
-        Acquirer(CoreSubscriber<? super LockHandle> actual, MeteredLockService service, String name, LockMode mode,
-                 boolean tryOnly) {
-            this.actual = actual;
-            this.service = service;
-            this.name = name;
-            this.mode = mode;
-            this.tryOnly = tryOnly;
+        Acquirer(MeteredAcquireMono acquire, CoreSubscriber<? super LockHandle> actual) {
+            super(actual);
+            this.acquire = acquire;
+            this.meters = acquire.service.meters(acquire.name);
+            this.modeMeters = meters.mode(acquire.mode);
         }
 
-        private boolean cas(int expected, int next) {
-            return STATE.compareAndSet(this, expected, next);
+        @Override
+        protected void start() {
+            requestedAt = acquire.service.clock().monotonicTime();
+            meters.pending.incrementAndGet();
+            acquire.source.subscribe(this);
+        }
+
+        @Override
+        protected boolean waiting(int state) {
+            return state == PENDING;
+        }
+
+        @Override
+        protected boolean granted(int state) {
+            return state == GRANTED;
         }
 
         @Override
@@ -109,148 +107,98 @@ final class MeteredAcquireMono extends AcquisitionMono {
 
         @Override
         public void onSubscribe(Subscription s) {
-            if (Operators.validate(upstream, s)) {
-                upstream = s;
-                actual.onSubscribe(this);
+            if (!Operators.validate(upstream, s)) {
+                return;
             }
-        }
-
-        @Override
-        public void request(long n) {
-            if (state == NEW) {
-                LockMeterSet set = service.meters(name);
-                meters = set;
-                requestedAt = service.clock().monotonicTime();
-                if (cas(NEW, PENDING)) {
-                    set.pending.incrementAndGet();
-                }
-            }
-            Subscription s = upstream;
-            if (s != null) {
-                s.request(n);
+            upstream = s;
+            if (state() == PENDING) {
+                s.request(1);
+            } else {
+                s.cancel(); // cancelled while the delegate was subscribing
             }
         }
 
         @Override
         public void onNext(LockHandle handle) {
-            if (cas(PENDING, GRANTED)) {
-                LockMeterSet set = pendingMeters();
-                long grantedAt = service.clock().monotonicTime();
-                set.pending.decrementAndGet();
-                LockMeterSet.ModeMeters m = set.mode(mode);
-                m.wait.record(grantedAt - requestedAt, TimeUnit.NANOSECONDS);
-                set.held.incrementAndGet();
-                MeteredHandle metered = new MeteredHandle(handle, set, m.hold, service.clock(), grantedAt);
-                granted = metered;
-                emit(actual, metered);
-            } else {
+            if (!casState(PENDING, GRANTED)) {
                 // The subscriber cancelled while the grant was on its way: nobody else will release it.
                 handle.release().subscribe(null, e -> Operators.onErrorDropped(e, actual.currentContext()));
+                return;
+            }
+            long grantedAt = acquire.service.clock().monotonicTime();
+            MeteredHandle metered = new MeteredHandle(handle, meters, modeMeters.hold, acquire.service.clock(),
+                    grantedAt);
+            granted = metered;
+            meters.pending.decrementAndGet();
+            meters.held.incrementAndGet(); // before the emission: the subscriber may release at once
+            if (emit(actual, metered)) {
+                modeMeters.wait.record(grantedAt - requestedAt, TimeUnit.NANOSECONDS);
             }
         }
 
         @Override
         public void onError(Throwable error) {
-            LockMeterSet set = end();
-            if (set == null) {
-                Operators.onErrorDropped(error, actual.currentContext());
-                return;
+            if (!fail(error)) {
+                Operators.onErrorDropped(error, actual.currentContext()); // cancelled, or after the grant
             }
-            LockMeterSet.ModeMeters m = set.mode(mode);
-            if (error instanceof LockTimeoutException) {
-                m.timeouts.increment();
-            } else if (error instanceof LockUnavailableException) {
-                m.rejections.increment();
-            } else {
-                m.errors(error).increment();
-            }
-            actual.onError(error);
         }
 
         @Override
         public void onComplete() {
-            int s = state;
-            if (s == GRANTED) {
-                return; // completed by emit()
+            if (!casState(PENDING, DONE)) {
+                return; // granted (emit() completes), or cancelled
             }
-            LockMeterSet set = end();
-            if (set == null) {
+            meters.pending.decrementAndGet();
+            if (acquire.tryOnly) {
+                modeMeters.busy.increment();
+            }
+            if (!cancelRequested()) {
+                actual.onComplete();
+            }
+        }
+
+        @Override
+        protected void left(int from, @Nullable Throwable error) {
+            meters.pending.decrementAndGet();
+            if (error == null) {
+                modeMeters.cancels.increment();
+                Subscription up = upstream;
+                if (up != null) {
+                    up.cancel(); // a grant racing this is released by onNext
+                }
                 return;
             }
-            if (tryOnly) {
-                set.mode(mode).busy.increment();
+            if (error instanceof LockTimeoutException) {
+                modeMeters.timeouts.increment();
+            } else if (error instanceof LockUnavailableException) {
+                modeMeters.rejections.increment();
+            } else {
+                modeMeters.errors(error).increment();
             }
-            actual.onComplete();
+            if (!cancelRequested()) {
+                actual.onError(error);
+            }
         }
 
         /**
-         * Ends an acquisition that was not granted.
-         *
-         * @return its meters, or {@code null} when it had already ended (cancelled)
+         * A cancel between the grant and the emission: the subscriber never had the lock, so it counts as a
+         * cancel, not as a grant (no wait, no hold). After the emission (a race operator's loser that ignored
+         * the handle): a grant and a hold of their own, released through the metered handle.
          */
-        private @Nullable LockMeterSet end() {
-            for (;;) {
-                int s = state;
-                if (s == PENDING) {
-                    if (cas(PENDING, DONE)) {
-                        LockMeterSet set = pendingMeters();
-                        set.pending.decrementAndGet();
-                        return set;
-                    }
-                } else if (s == NEW) {
-                    if (cas(NEW, DONE)) {
-                        return service.meters(name); // failed before any request, e.g. re-entry
-                    }
-                } else if (s == GRANTED) {
-                    return pendingMeters(); // protocol violation by the source; relay it
-                } else {
-                    return null;
-                }
-            }
-        }
-
         @Override
         protected void releaseGranted() {
             MeteredHandle h = granted;
-            if (h != null) {
-                h.release().subscribe(null, e -> Operators.onErrorDropped(e, actual.currentContext()));
+            if (h == null) {
+                return;
             }
-        }
-
-        private LockMeterSet pendingMeters() {
-            LockMeterSet set = meters;
-            if (set == null) {
-                throw new IllegalStateException("acquisition of '" + name + "' left PENDING without meters");
+            Mono<Void> release;
+            if (emitted()) {
+                release = h.release();
+            } else {
+                modeMeters.cancels.increment();
+                release = h.revoke();
             }
-            return set;
-        }
-
-        @Override
-        public void cancel() {
-            for (;;) {
-                int s = state;
-                if (s == PENDING) {
-                    if (cas(PENDING, CANCELLED)) {
-                        LockMeterSet set = pendingMeters();
-                        set.pending.decrementAndGet();
-                        set.mode(mode).cancels.increment();
-                        break;
-                    }
-                } else if (s == NEW) {
-                    if (cas(NEW, CANCELLED)) {
-                        break;
-                    }
-                } else {
-                    if (s == GRANTED) {
-                        cancelGranted();
-                    }
-                    break;
-                }
-            }
-            Subscription up = upstream;
-            if (up != null) {
-                up.cancel();
-            }
+            release.subscribe(null, e -> Operators.onErrorDropped(e, actual.currentContext()));
         }
     }
 }

@@ -55,6 +55,17 @@ final class MeteredHandle extends ForwardingLockHandle {
         });
     }
 
+    /**
+     * Releases a grant that was never emitted (its subscriber cancelled between the grant and the
+     * emission): the held gauge stops counting it, and no hold is recorded.
+     */
+    Mono<Void> revoke() {
+        if (end.compareAndSet(null, RELEASED)) {
+            meters.held.decrementAndGet();
+        }
+        return super.release();
+    }
+
     /** Ends the hold with {@code how} and records it, once; returns whether this call did. */
     private boolean endHold(Object how) {
         long now = clock.monotonicTime();

@@ -27,6 +27,16 @@ import reactor.util.context.Context;
  * signals go to the scheduler instead, so that a chain of hand-offs does not grow the stack. (Deferring them
  * to the outer level of the thread instead would deadlock a signal that blocks until a later signal of the
  * same thread.)
+ *
+ * <p>The in-process service's {@code GrantTrampoline} has the other policy, on purpose: it defers every grant
+ * a release makes to the outermost delivery of the releasing thread, without a depth limit. Its waiters are
+ * signalled on the releasing thread (a chain of 100,000 synchronous hand-offs stays on it, in constant
+ * stack), and it has no scheduler its signals belong on: moving a deep chain to one would move grants off
+ * that thread. It avoids the deadlock above in the one case that needs no nesting by the caller: a grant made
+ * when the acquisition queues (a subscriber that waits for a free lock inside another grant's
+ * {@code onNext}) is delivered at once, not through the trampoline. Here the steps already run on the
+ * actor's scheduler whenever they cannot run inline, so bounded nesting breaks nothing the file service
+ * promises.
  */
 public final class SerialActor {
 

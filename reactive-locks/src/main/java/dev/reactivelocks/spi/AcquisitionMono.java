@@ -1,10 +1,8 @@
 package dev.reactivelocks.spi;
 
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.internal.Waiter;
 import java.time.Duration;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
@@ -70,94 +68,25 @@ public abstract class AcquisitionMono extends Mono<LockHandle> {
             throw new IllegalStateException("block()/blockFirst()/blockLast() are blocking, which is not supported in "
                     + "thread " + Thread.currentThread().getName());
         }
-        Blocker blocker = new Blocker();
-        subscribe(blocker);
-        boolean answered;
+        // one CAS in the waiter decides between the answer and the caller giving up (timeout or interrupt):
+        // a grant that loses is released, since nobody will return it
+        Waiter<LockHandle> waiter = new Waiter<>(late -> late.release().subscribe(null, error -> { }));
+        subscribe(waiter);
+        Object r;
         try {
-            if (timeout == null) {
-                blocker.latch.await();
-                answered = true;
-            } else {
-                answered = blocker.latch.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
-            }
+            r = waiter.await(timeout == null ? null : System.nanoTime() + timeout.toNanos(), Waiter.OnInterrupt.THROW);
         } catch (InterruptedException e) {
-            Object r = blocker.giveUp();
-            if (r instanceof LockHandle) {
-                ((LockHandle) r).release().subscribe(null, error -> { }); // nobody will return it
-            }
             Thread.currentThread().interrupt();
             throw Exceptions.propagate(e);
         }
-        Object r = answered ? blocker.result.get() : blocker.giveUp();
-        if (r == null || r == Blocker.ABANDONED) {
+        if (r == Waiter.TIMED_OUT) {
             throw new IllegalStateException("Timeout on blocking read for " + (timeout == null ? 0 : timeout.toNanos())
                     + " NANOSECONDS");
         }
-        if (r instanceof Throwable) {
-            throw Exceptions.propagate((Throwable) r);
+        if (r instanceof Waiter.Failure failure) {
+            throw Exceptions.propagate(failure.error());
         }
-        return r == Blocker.EMPTY ? null : (LockHandle) r;
-    }
-
-    /** One CAS on {@link #result} decides between the answer and the caller giving up. */
-    private static final class Blocker implements CoreSubscriber<LockHandle> {
-
-        static final Object EMPTY = new Object();
-        static final Object ABANDONED = new Object();
-
-        final CountDownLatch latch = new CountDownLatch(1);
-        final AtomicReference<@Nullable Object> result = new AtomicReference<>();
-        final AtomicReference<@Nullable Subscription> subscription = new AtomicReference<>();
-
-        @Override
-        public void onSubscribe(Subscription s) {
-            if (subscription.compareAndSet(null, s)) {
-                s.request(Long.MAX_VALUE);
-            } else {
-                s.cancel();
-            }
-        }
-
-        @Override
-        public void onNext(LockHandle handle) {
-            if (result.compareAndSet(null, handle)) {
-                latch.countDown();
-            } else {
-                handle.release().subscribe(null, error -> { }); // the caller gave up first
-            }
-        }
-
-        @Override
-        public void onError(Throwable error) {
-            if (result.compareAndSet(null, error)) {
-                latch.countDown();
-            }
-        }
-
-        @Override
-        public void onComplete() {
-            if (result.compareAndSet(null, EMPTY)) {
-                latch.countDown();
-            }
-        }
-
-        @Override
-        public Context currentContext() {
-            return Context.empty();
-        }
-
-        /** @return {@link #ABANDONED} when this won (the acquisition is cancelled), else the answer */
-        Object giveUp() {
-            if (result.compareAndSet(null, ABANDONED)) {
-                Subscription s = subscription.get();
-                if (s != null) {
-                    s.cancel();
-                }
-                return ABANDONED;
-            }
-            Object r = result.get();
-            return r == null ? ABANDONED : r;
-        }
+        return r == Waiter.EMPTY ? null : (LockHandle) r;
     }
 
     /** Relays one acquisition, wrapping its handle. Request and cancel are serial (rule 2.7). */

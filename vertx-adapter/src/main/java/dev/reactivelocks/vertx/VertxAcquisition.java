@@ -3,16 +3,14 @@ package dev.reactivelocks.vertx;
 import dev.reactivelocks.LockException;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
+import dev.reactivelocks.internal.AnswerRace;
 import dev.reactivelocks.internal.Downgrades;
 import io.vertx.core.Future;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.PromiseInternal;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
-import org.reactivestreams.Subscription;
-import reactor.core.CoreSubscriber;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 
@@ -21,38 +19,26 @@ import reactor.core.publisher.Mono;
  * once granted the {@link VertxLockHandle} itself.
  *
  * <pre>
- *               onNext(handle)                     release() / context closed
- *   PENDING ───────────────────────► HELD ────────────────────────────────────► DONE
- *      │                                                                        ▲
- *      │ onError / empty onComplete (promise fails / succeeds with null)        │
- *      ├────────────────────────────────────────────────────────────────────────┤
- *      │ context closed: cancel the subscription, fail the promise              │
- *      └────────────────────────────────────────────────────────────────────────┘
+ *               onNext(handle)                     release() / context closed / downgraded
+ *   PENDING ───────────────────────► HELD ────────────────────────────────────────────────► DONE
+ *      │                                                                                    ▲
+ *      │ onError / empty onComplete (promise fails / succeeds with null)                    │
+ *      ├────────────────────────────────────────────────────────────────────────────────────┤
+ *      │ context closed: cancel the subscription, fail the promise                          │
+ *      └────────────────────────────────────────────────────────────────────────────────────┘
  * </pre>
  *
- * One CAS on {@link #state} decides between the grant and the close of the caller's context. When the close
- * wins, the subscription is cancelled, and the wrapped service either dequeues the waiter or releases a grant
- * that raced the cancellation; a grant signalled after the close won is released here. Every grant therefore
- * ends up either owned by the caller (and released by it or by the close) or released.
+ * The race between the answer and the close of the caller's context is {@link AnswerRace}'s one CAS, as
+ * for a thread blocked on an acquisition: when the close wins, the subscription is cancelled, and the
+ * wrapped service either dequeues the waiter or releases a grant that raced the cancellation; a grant
+ * signalled after the close won is released here. Once granted, one CAS on {@link #ended} ends the hold
+ * (release, close or downgrade). Every grant therefore ends up either owned by the caller (and released by
+ * it or by the close) or released.
  *
  * <p>The promise belongs to the caller's context, so Vert.x runs its listeners on that context whichever
  * thread completes it.
  */
-final class VertxAcquisition implements CoreSubscriber<LockHandle>, VertxLockHandle {
-
-    private static final int PENDING = 0;
-    private static final int HELD = 1;
-    private static final int DONE = 2;
-
-    private static final VarHandle STATE;
-
-    static {
-        try {
-            STATE = MethodHandles.lookup().findVarHandle(VertxAcquisition.class, "state", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
+final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLockHandle {
 
     private final ContextAcquisitions owner;
     private final ContextInternal context;
@@ -60,9 +46,8 @@ final class VertxAcquisition implements CoreSubscriber<LockHandle>, VertxLockHan
     private final LockMode mode;
     private final PromiseInternal<@Nullable VertxLockHandle> promise;
 
-    private volatile int state;
-    private volatile @Nullable Subscription subscription;
-    private volatile @Nullable LockHandle handle;
+    /** Whether the hold of the granted lock ended: released, downgraded, or its context closed. */
+    private final AtomicBoolean ended = new AtomicBoolean();
     /** The shared grant that replaced this one ({@link #downgrade()}). */
     private volatile @Nullable VertxAcquisition successor;
     private @Nullable Future<Void> lost;            // guarded by this
@@ -71,6 +56,7 @@ final class VertxAcquisition implements CoreSubscriber<LockHandle>, VertxLockHan
     @SuppressWarnings("unchecked")
     VertxAcquisition(ContextAcquisitions owner, ContextInternal context, String name, LockMode mode,
                      PromiseInternal<? extends @Nullable VertxLockHandle> promise) {
+        super(granted -> granted.release().subscribe()); // the context closed first: nobody will own it
         this.owner = owner;
         this.context = context;
         this.name = name;
@@ -86,62 +72,36 @@ final class VertxAcquisition implements CoreSubscriber<LockHandle>, VertxLockHan
     // ---- subscriber of the wrapped service's Mono ------------------------------------------------------
 
     @Override
-    public void onSubscribe(Subscription s) {
-        subscription = s;
-        if (state == PENDING) {
-            s.request(1);
-        } else {
-            s.cancel(); // the context closed before the subscription arrived
-        }
-    }
-
-    @Override
-    public void onNext(LockHandle granted) {
-        handle = granted;
-        if (STATE.compareAndSet(this, PENDING, HELD)) {
+    protected void answered(Object answer) {
+        if (answer instanceof LockHandle) {
             promise.complete(this);
+            return;
+        }
+        owner.remove(this);
+        if (answer instanceof Failure failure) {
+            promise.fail(failure.error());
         } else {
-            granted.release().subscribe(); // the context closed first: nobody will own this grant
+            promise.complete(null); // empty: tryAcquire found the lock busy
         }
     }
 
-    @Override
-    public void onError(Throwable error) {
-        if (STATE.compareAndSet(this, PENDING, DONE)) {
-            owner.remove(this);
-            promise.fail(error);
-        }
+    /** The granted handle, {@code null} before the grant (or when there was none). */
+    private @Nullable LockHandle handle() {
+        return answer() instanceof LockHandle h ? h : null;
     }
 
-    @Override
-    public void onComplete() {
-        if (STATE.compareAndSet(this, PENDING, DONE)) { // empty: tryAcquire found the lock busy
-            owner.remove(this);
-            promise.complete(null);
-        }
+    /** Ends the hold, once; returns whether this call did (and the lock was granted). */
+    private boolean endHold() {
+        return handle() != null && ended.compareAndSet(false, true);
     }
 
     /** The caller's context closed: leave the queue, or release what is held. */
     Mono<Void> abandon() {
-        for (;;) {
-            int s = state;
-            if (s == PENDING) {
-                if (STATE.compareAndSet(this, PENDING, DONE)) {
-                    Subscription sub = subscription;
-                    if (sub != null) {
-                        sub.cancel();
-                    }
-                    promise.tryFail(contextClosed(name, mode));
-                    return Mono.empty();
-                }
-            } else if (s == HELD) {
-                if (STATE.compareAndSet(this, HELD, DONE)) {
-                    return releaseHeld();
-                }
-            } else {
-                return Mono.empty();
-            }
+        if (giveUp(true) == null) {
+            promise.tryFail(contextClosed(name, mode));
+            return Mono.empty();
         }
+        return endHold() ? releaseHeld() : Mono.empty();
     }
 
     private Mono<Void> releaseHeld() {
@@ -152,14 +112,14 @@ final class VertxAcquisition implements CoreSubscriber<LockHandle>, VertxLockHan
         if (lostSub != null) {
             lostSub.dispose();
         }
-        return Objects.requireNonNull(handle, "handle").release();
+        return Objects.requireNonNull(handle(), "handle").release();
     }
 
     // ---- the handle --------------------------------------------------------------------------------------
 
     @Override
     public String name() {
-        LockHandle h = handle;
+        LockHandle h = handle();
         return h != null ? h.name() : name; // the full name when the wrapped service is a prefixed view
     }
 
@@ -175,14 +135,14 @@ final class VertxAcquisition implements CoreSubscriber<LockHandle>, VertxLockHan
 
     @Override
     public boolean isHeld() {
-        LockHandle h = handle;
-        return state == HELD && h != null && h.isHeld();
+        LockHandle h = handle();
+        return h != null && !ended.get() && h.isHeld();
     }
 
     @Override
     public Future<Void> release() {
         ContextInternal caller = (ContextInternal) context.owner().getOrCreateContext();
-        if (!STATE.compareAndSet(this, HELD, DONE)) {
+        if (!endHold()) {
             VertxAcquisition next = successor;
             return next != null ? next.release() : caller.succeededFuture();
         }
@@ -196,12 +156,12 @@ final class VertxAcquisition implements CoreSubscriber<LockHandle>, VertxLockHan
     public Future<VertxLockHandle> downgrade() {
         ContextInternal caller = (ContextInternal) context.owner().getOrCreateContext();
         PromiseInternal<VertxLockHandle> promise = caller.promise();
-        LockHandle h = handle;
+        LockHandle h = handle();
         if (h == null) {
             promise.fail(new IllegalStateException("Lock '" + name + "' was not granted to this acquisition"));
             return promise.future();
         }
-        if (state != HELD) {
+        if (ended.get()) {
             promise.fail(Downgrades.notHeld(h)); // released, downgraded, or its context closed
             return promise.future();
         }
@@ -217,7 +177,7 @@ final class VertxAcquisition implements CoreSubscriber<LockHandle>, VertxLockHan
     /** Downgraded: {@code next} holds the lock now, and this handle's release is its release. */
     private void retire(VertxAcquisition next) {
         successor = next;
-        if (STATE.compareAndSet(this, HELD, DONE)) {
+        if (endHold()) {
             owner.remove(this);
         }
     }
@@ -229,7 +189,7 @@ final class VertxAcquisition implements CoreSubscriber<LockHandle>, VertxLockHan
             PromiseInternal<Void> p = context.promise();
             f = p.future();
             lost = f;
-            if (state == HELD) {
+            if (handle() != null && !ended.get()) {
                 lostSubscription = lockHandle().lost().subscribe(null, p::tryFail, p::tryComplete);
             }
         }
@@ -238,7 +198,7 @@ final class VertxAcquisition implements CoreSubscriber<LockHandle>, VertxLockHan
 
     @Override
     public LockHandle lockHandle() {
-        LockHandle h = handle;
+        LockHandle h = handle();
         if (h == null) {
             throw new IllegalStateException("Lock '" + name + "' was not granted to this acquisition");
         }
@@ -247,7 +207,7 @@ final class VertxAcquisition implements CoreSubscriber<LockHandle>, VertxLockHan
 
     @Override
     public String toString() {
-        LockHandle h = handle;
+        LockHandle h = handle();
         return "VertxLockHandle{name='" + name() + "', mode=" + mode
                 + (h != null ? ", fencingToken=" + h.fencingToken() : "") + ", held=" + isHeld() + "}";
     }
