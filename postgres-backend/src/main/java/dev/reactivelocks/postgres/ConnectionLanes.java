@@ -24,7 +24,7 @@ import reactor.core.publisher.Sinks;
  * and the server never sees more than {@code max} connections of the backend.
  *
  * <pre>
- *  run(work) ─► queue (FIFO) ─► drain: fewer than max lanes open, and more operations queued than lanes
+ *  run(work) ─► queue (FIFO; runFirst: ahead of it) ─► drain: fewer than max lanes open, and more operations queued than lanes
  *                                      still connecting? open one
  *  lane: create a connection ─► take the next queued operation, run it, repeat ─► queue empty: close, lane ends
  *        connection failed before any operation ran: the next queued operation fails with that error
@@ -34,7 +34,12 @@ import reactor.core.publisher.Sinks;
  *        an operation failed on it and the connection is closed: it stops being home
  * </pre>
  *
- * A caller that cancels while its operation is queued is skipped; once the operation runs it finishes on
+ * <p><b>Order</b>: operations start in the order they were queued, except that those queued by
+ * {@link #runFirst} (renewals and releases) start before any queued by {@link #run}: a renewal queued behind a
+ * burst of acquisitions (thousands of waiters asking at once) would otherwise start after its lease expired,
+ * and a release frees the lock those acquisitions wait for.
+ *
+ * <p>A caller that cancels while its operation is queued is skipped; once the operation runs it finishes on
  * its connection (so the connection is never left mid-statement) and its outcome is dropped, as a
  * cancelled call's outcome was before: the service treats a call it gave up on as of unknown outcome.
  *
@@ -55,10 +60,12 @@ final class ConnectionLanes {
     private final ConnectionFactory factory;
     private final int max;
     private final Queue<Task<?>> queue = new ConcurrentLinkedQueue<>();
+    /** Operations that start before any of {@link #queue}'s. */
+    private final Queue<Task<?>> first = new ConcurrentLinkedQueue<>();
     private final AtomicInteger open = new AtomicInteger();
     private final AtomicReference<@Nullable Home> home = new AtomicReference<>();
     private final AtomicInteger draining = new AtomicInteger();
-    /** Operations in {@link #queue}, cancelled ones included; and lanes opened that are not serving yet. */
+    /** Operations in both queues, cancelled ones included; and lanes opened that are not serving yet. */
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicInteger starting = new AtomicInteger();
 
@@ -69,10 +76,23 @@ final class ConnectionLanes {
 
     /** @return a cold {@code Mono} running {@code work} on a lane's connection, once per subscription */
     <T> Mono<T> run(Function<Connection, Mono<T>> work) {
+        return run(work, queue);
+    }
+
+    /**
+     * As {@link #run}, but the operation starts before every operation queued by {@link #run}.
+     *
+     * @return a cold {@code Mono} running {@code work} on a lane's connection, once per subscription
+     */
+    <T> Mono<T> runFirst(Function<Connection, Mono<T>> work) {
+        return run(work, first);
+    }
+
+    private <T> Mono<T> run(Function<Connection, Mono<T>> work, Queue<Task<?>> into) {
         return Mono.create(sink -> {
             Task<T> task = new Task<>(work, sink);
             sink.onCancel(task::cancel);
-            queue.add(task);
+            into.add(task);
             queued.incrementAndGet();
             drain();
         });
@@ -116,7 +136,7 @@ final class ConnectionLanes {
         int missed = 1;
         do {
             Home h = home.get();
-            if (h != null && !queue.isEmpty() && h.take()) {
+            if (h != null && !isEmpty() && h.take()) {
                 serveHome(h);
             }
             openLanes();
@@ -182,7 +202,7 @@ final class ConnectionLanes {
         Task<?> next = poll();
         if (next == null) {
             h.free();
-            if (!queue.isEmpty()) {
+            if (!isEmpty()) {
                 drain(); // queued after the poll, while the home connection looked busy
             }
             return;
@@ -208,10 +228,17 @@ final class ConnectionLanes {
         drain();
     }
 
+    private boolean isEmpty() {
+        return first.isEmpty() && queue.isEmpty();
+    }
+
     /** @return the next operation that was not cancelled, now running, or null */
     private @Nullable Task<?> poll() {
         for (;;) {
-            Task<?> next = queue.poll();
+            Task<?> next = first.poll();
+            if (next == null) {
+                next = queue.poll();
+            }
             if (next != null) {
                 queued.decrementAndGet();
             }

@@ -112,6 +112,7 @@ public final class QueueDrain {
             }
             awaitAtMost(() -> queuedTokens.get().size() >= services);
             List<String> queue = queuedTokens.get();
+            checkQueued(holder, granted, queue.size() >= services, queue.size() + " of " + services + " queued");
             return release(holder, granted, services, grants, queue);
         } finally {
             handOffs.dispose();
@@ -136,9 +137,23 @@ public final class QueueDrain {
             AtomicInteger granted = new AtomicInteger();
             waitAndRelease(waiting, name, waiters, granted);
             awaitAtMost(() -> !queuedTokens.get().isEmpty());
+            checkQueued(holder, granted, !queuedTokens.get().isEmpty(), "nothing queued");
             return release(holder, granted, waiters, null, List.of());
         } finally {
             Flux.just(holderService, waiting).flatMap(DistributedLockService::disposeLater).then().block(CLOSE_WAIT);
+        }
+    }
+
+    /**
+     * Fails unless the queue formed behind a holder that still holds: a drain measured otherwise (the holder's
+     * lease lost on an overloaded machine, its waiters granted while they queued) would pass without
+     * draining anything.
+     */
+    private void checkQueued(LockHandle holder, AtomicInteger granted, boolean queued, String queue) {
+        if (!queued || !holder.isHeld() || granted.get() > 0) {
+            throw new AssertionError("the waiters did not all queue behind the holder within " + bound + ": "
+                    + queue + ", " + granted.get() + " granted before the release, holder "
+                    + (holder.isHeld() ? "holding" : "no longer holding (lease lost?)"));
         }
     }
 
