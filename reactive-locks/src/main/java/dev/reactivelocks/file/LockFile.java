@@ -150,6 +150,8 @@ final class LockFile {
     private final ArrayDeque<FileAcquisition> waiters = new ArrayDeque<>();
     private @Nullable Disposable pollTimer;
     private @Nullable Disposable checkTimer;
+    /** The service whose timer runs {@link #checkTimer}. */
+    private @Nullable FileLockService checkingFor;
     private long checkGeneration;
     private long pollGeneration;
     private int busyAttempts;
@@ -530,12 +532,21 @@ final class LockFile {
     /**
      * While the file is locked, checks every {@link FileLockConfig#lockFileCheckInterval()} (of the service
      * that locked it) that it was neither deleted nor replaced: see {@link #checkHeld}.
+     *
+     * <p>An unlock leaves a pending check in place, and the next lock reuses it: scheduling and cancelling a
+     * timer task per grant woke the timer's thread twice per lock and release. A check that fires while the
+     * file is unlocked does nothing and is not renewed; one that fires early for a lock taken after it was
+     * scheduled only checks sooner. A pending check of a disposed service is replaced, since that
+     * service's timer may never run it.
      */
     private void startChecking(FileLockService service) {
-        if (checkTimer != null) {
+        FileLockService scheduledBy = checkingFor;
+        if (checkTimer != null && scheduledBy != null && !scheduledBy.isDisposed()) {
             return;
         }
+        stopChecking();
         long generation = ++checkGeneration;
+        checkingFor = service;
         Runnable fire = () -> execute(onScheduler -> checkHeld(generation, service), service.scheduler());
         checkTimer = schedule(service, fire, service.config().lockFileCheckInterval());
     }
@@ -561,9 +572,12 @@ final class LockFile {
      */
     private boolean checkHeld(long generation, FileLockService service) {
         if (generation != checkGeneration) {
-            return true; // a stale timer: the file was unlocked (and maybe locked again) since
+            return true; // a stale timer: checking stopped (the lock was lost, or the channel closed) since
         }
         checkTimer = null;
+        if (lock == null) {
+            return true; // unlocked since: the next lock schedules a new check
+        }
         checkLost();
         Map<Path, Boolean> named = new HashMap<>();
         for (Iterator<FileAcquisition> it = holding.iterator(); it.hasNext(); ) {
@@ -700,8 +714,7 @@ final class LockFile {
     private void unlock(FileLockService by) {
         OsLock l = lock;
         lock = null;
-        stopChecking();
-        unlockedAt = by.now();
+        unlockedAt = by.now(); // a pending check stays (see startChecking)
         unlockedBefore = true;
         if (l != null) {
             l.release();
@@ -837,6 +850,7 @@ final class LockFile {
 
     private void closeChannel() {
         unlistIdle();
+        stopChecking();
         FileChannel c = channel;
         if (c != null) {
             forgetChannel();
