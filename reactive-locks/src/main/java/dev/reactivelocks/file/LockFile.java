@@ -141,6 +141,8 @@ final class LockFile {
 
     // Owned by the actor: read and written only inside tasks.
     private @Nullable FileChannel channel;
+    /** The identity of the file as {@link LockFiles#existingKey} reports it, known while {@link #channel} is open. */
+    private @Nullable Object key;
     /** The fencing counter of the file, mapped while {@link #channel} is open. */
     private @Nullable FencingCounter fencing;
     private @Nullable OsLock lock;
@@ -150,6 +152,8 @@ final class LockFile {
     private final ArrayDeque<FileAcquisition> waiters = new ArrayDeque<>();
     private @Nullable Disposable pollTimer;
     private @Nullable Disposable checkTimer;
+    /** The service whose timer runs {@link #checkTimer}. */
+    private @Nullable FileLockService checkingFor;
     private long checkGeneration;
     private long pollGeneration;
     private int busyAttempts;
@@ -328,7 +332,12 @@ final class LockFile {
         checkLost();
         OsLock held = lock;
         if (held != null && held.isShared() && a.mode == LockMode.SHARED) {
-            // The local queue only lets a newcomer in next to current holders when both are shared.
+            // The local queue only lets a newcomer in next to current holders when both are shared. Its path
+            // may name another file now (it may have been resolved before a replacement): join only if not.
+            if (!names(a.path())) {
+                reroute(a);
+                return true;
+            }
             if (a.grantOs(fencing().next())) {
                 holding.add(a);
                 emit(a::deliver);
@@ -373,14 +382,20 @@ final class LockFile {
             return;
         }
         if (acquired == null) {
+            if (!names(first.path())) {
+                rerouteWaiters(); // busy, but a replaced file: what the path names now may be free
+                return;
+            }
             busy(first, null);
             return;
         }
         stopPolling();
-        if (!id.equals(LockFiles.existingId(first.path()))) {
+        if (!names(first.path())) {
             // Another process deleted or replaced the lock file since it was looked up (oslo's
             // remove_external_lock_file does): a lock on the old file excludes nobody. Queue again for the
-            // file the path names now; this channel stays this (old) file's until it is idle.
+            // file the path names now; this channel stays this (old) file's until it is idle. This check
+            // after the lock is what makes a lock taken valid: the identity an acquisition queued under
+            // may be one its service remembered (see FileLockService#resolveLockFile).
             acquired.release();
             rerouteWaiters();
             return;
@@ -430,12 +445,23 @@ final class LockFile {
         stopPolling();
         FileAcquisition w;
         while ((w = waiters.poll()) != null) {
-            if (w.reroute()) {
-                w.releaseLocal();
-                unref(w.service);
-                emit(w::resolveAgain);
-            }
+            reroute(w);
         }
+    }
+
+    /** {@code w}'s path no longer names this file: it looks its file up again and queues there, if it still waits. */
+    private void reroute(FileAcquisition w) {
+        if (w.reroute()) {
+            w.releaseLocal();
+            unref(w.service);
+            emit(w::resolveAgain);
+        }
+    }
+
+    /** Whether {@code path} names this file now (one {@code stat}); the channel is open. */
+    private boolean names(Path path) {
+        Object k = key;
+        return k != null && k.equals(LockFiles.existingKey(path));
     }
 
     private void failWaiters(Throwable error) {
@@ -530,12 +556,21 @@ final class LockFile {
     /**
      * While the file is locked, checks every {@link FileLockConfig#lockFileCheckInterval()} (of the service
      * that locked it) that it was neither deleted nor replaced: see {@link #checkHeld}.
+     *
+     * <p>An unlock leaves a pending check in place, and the next lock reuses it: scheduling and cancelling a
+     * timer task per grant woke the timer's thread twice per lock and release. A check that fires while the
+     * file is unlocked does nothing and is not renewed; one that fires early for a lock taken after it was
+     * scheduled only checks sooner. A pending check of a disposed service is replaced, since that
+     * service's timer may never run it.
      */
     private void startChecking(FileLockService service) {
-        if (checkTimer != null) {
+        FileLockService scheduledBy = checkingFor;
+        if (checkTimer != null && scheduledBy != null && !scheduledBy.isDisposed()) {
             return;
         }
+        stopChecking();
         long generation = ++checkGeneration;
+        checkingFor = service;
         Runnable fire = () -> execute(onScheduler -> checkHeld(generation, service), service.scheduler());
         checkTimer = schedule(service, fire, service.config().lockFileCheckInterval());
     }
@@ -561,9 +596,12 @@ final class LockFile {
      */
     private boolean checkHeld(long generation, FileLockService service) {
         if (generation != checkGeneration) {
-            return true; // a stale timer: the file was unlocked (and maybe locked again) since
+            return true; // a stale timer: checking stopped (the lock was lost, or the channel closed) since
         }
         checkTimer = null;
+        if (lock == null) {
+            return true; // unlocked since: the next lock schedules a new check
+        }
         checkLost();
         Map<Path, Boolean> named = new HashMap<>();
         for (Iterator<FileAcquisition> it = holding.iterator(); it.hasNext(); ) {
@@ -632,7 +670,8 @@ final class LockFile {
         } catch (NoSuchFileException e) {
             return null;
         }
-        String opened = LockFiles.existingId(p);
+        Object openedKey = LockFiles.existingKey(p);
+        String opened = openedKey == null ? null : openedKey.toString();
         if (!id.equals(opened)) {
             handOver(opened, c, through.service);
             return null;
@@ -646,6 +685,7 @@ final class LockFile {
         }
         OPEN_CHANNELS.incrementAndGet();
         channel = c;
+        key = openedKey;
         fencing = counter;
         return c;
     }
@@ -693,6 +733,7 @@ final class LockFile {
 
     private void forgetChannel() {
         channel = null;
+        key = null;
         fencing = null;
         OPEN_CHANNELS.decrementAndGet();
     }
@@ -700,8 +741,7 @@ final class LockFile {
     private void unlock(FileLockService by) {
         OsLock l = lock;
         lock = null;
-        stopChecking();
-        unlockedAt = by.now();
+        unlockedAt = by.now(); // a pending check stays (see startChecking)
         unlockedBefore = true;
         if (l != null) {
             l.release();
@@ -837,6 +877,7 @@ final class LockFile {
 
     private void closeChannel() {
         unlistIdle();
+        stopChecking();
         FileChannel c = channel;
         if (c != null) {
             forgetChannel();

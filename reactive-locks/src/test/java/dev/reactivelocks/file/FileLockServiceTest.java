@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterEach;
@@ -34,6 +35,7 @@ import reactor.blockhound.BlockingOperationError;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
 import reactor.test.util.RaceTestUtils;
@@ -542,6 +544,34 @@ class FileLockServiceTest {
         assertThat(FileLockAliasTest.pythonTry(dir.resolve("moved"))).isEqualTo("LOCKED");
     }
 
+    /**
+     * A service remembers the identities of the lock files it looked up, so an acquisition of a file replaced
+     * since queues for the old file, where shared holders may still hold the lock (their check has not run
+     * yet). A shared acquisition must not join them there: that lock excludes nobody from the file the name
+     * names now.
+     */
+    @Test
+    void aSharedAcquisitionOfAReplacedFileDoesNotJoinTheHoldersOfTheOldFile() throws Exception {
+        FileLockService service = FileLockService.create(FileLockConfig.builder().lockDirectory(dir)
+                .lockFileCheckInterval(Duration.ofHours(1)).build());
+        try {
+            LockHandle old = service.acquire("swapped", LockOptions.shared()).block(WAIT);
+            Path fresh = Files.writeString(dir.resolve("fresh"), "");
+            Files.move(fresh, dir.resolve("swapped"), StandardCopyOption.REPLACE_EXISTING,
+                    StandardCopyOption.ATOMIC_MOVE);
+
+            LockHandle joined = service.acquire("swapped", LockOptions.shared().timeout(WAIT)).block(WAIT);
+            assertThat(joined.isHeld()).isTrue();
+            assertThat(FileLockAliasTest.pythonTry(dir.resolve("swapped"))).as("the file the name names now")
+                    .isEqualTo("BUSY");
+            joined.release().block(WAIT);
+            old.release().block(WAIT);
+            assertThat(FileLockAliasTest.pythonTry(dir.resolve("swapped"))).isEqualTo("LOCKED");
+        } finally {
+            service.disposeLater().block(WAIT);
+        }
+    }
+
     @Test
     void anUntouchedLockFileIsNeverReportedLost() {
         LockHandle held = locks.acquire("kept").block(WAIT);
@@ -549,6 +579,57 @@ class FileLockServiceTest {
                 .verify(WAIT);
         assertThat(held.isHeld()).isTrue();
         held.release().block(WAIT);
+    }
+
+    /**
+     * Each grant used to schedule the check of its lock file on the timer and each release to cancel it,
+     * which woke the timer's thread twice per lock and release. Now one pending check serves every grant
+     * until it fires, and it still reports a file deleted under a later holder.
+     */
+    @Test
+    void sequentialGrantsShareOnePendingCheckOfTheLockFile() throws Exception {
+        Duration interval = Duration.ofSeconds(1);
+        AtomicInteger checks = new AtomicInteger();
+        Scheduler parallel = Schedulers.parallel();
+        Scheduler timer = new Scheduler() {
+            @Override
+            public Disposable schedule(Runnable task) {
+                return parallel.schedule(task);
+            }
+
+            @Override
+            public Disposable schedule(Runnable task, long delay, TimeUnit unit) {
+                if (unit.toNanos(delay) == interval.toNanos()) {
+                    checks.incrementAndGet();
+                }
+                return parallel.schedule(task, delay, unit);
+            }
+
+            @Override
+            public long now(TimeUnit unit) {
+                return unit.convert(System.nanoTime(), TimeUnit.NANOSECONDS);
+            }
+
+            @Override
+            public Worker createWorker() {
+                return parallel.createWorker();
+            }
+        };
+        FileLockService service = FileLockService.create(FileLockConfig.builder().lockDirectory(dir)
+                .timer(timer).lockFileCheckInterval(interval).build());
+        try {
+            for (int i = 0; i < 100; i++) {
+                service.acquire("often").flatMap(LockHandle::release).block(WAIT);
+            }
+            assertThat(checks.get()).as("checks scheduled by 100 grants within the interval").isLessThanOrEqualTo(2);
+
+            LockHandle held = service.acquire("often").block(WAIT);
+            Files.delete(dir.resolve("often"));
+            StepVerifier.create(held.lost()).expectComplete().verify(WAIT);
+            held.release().block(WAIT);
+        } finally {
+            service.disposeLater().block(WAIT);
+        }
     }
 
     @Test
