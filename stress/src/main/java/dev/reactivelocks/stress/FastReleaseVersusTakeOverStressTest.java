@@ -43,16 +43,10 @@ public class FastReleaseVersusTakeOverStressTest {
 
     @Arbiter
     public void arbiter(III_Result r) {
-        LockInfo info = seen;
-        if (info == null) {
-            r.r1 = 0;
-        } else {
-            r.r1 = info.fencingToken().orElse(-1) == holder.fencingToken() ? 1 : 2;
-        }
+        r.r1 = Probe.tokenSeen(seen, holder);
         r.r2 = Probe.free(locks, "x");
         LockHandle later = Probe.holdThroughFastPath(locks, "x");
-        LockInfo laterInfo = locks.inspect("x").block();
-        r.r3 = laterInfo != null && laterInfo.fencingToken().orElse(-1) == later.fencingToken() ? 1 : 0;
+        r.r3 = Probe.tokenSeen(locks.inspect("x").block(), later) == 1 ? 1 : 0;
         later.release().block();
     }
 }
