@@ -98,6 +98,13 @@ public final class CleanupBarrier {
         }
     }
 
+    /** @return how many scopes have registrations not settled yet (for tests: nothing is left behind) */
+    static int unsettledScopes() {
+        synchronized (UNSETTLED) {
+            return UNSETTLED.size();
+        }
+    }
+
     /**
      * @param scope the resource of a scope, as given to {@link #create(Object)}
      * @return a {@code Mono} completing once nothing registered in that scope is still settling (looked up
