@@ -58,11 +58,15 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
     private long fastHeldSinceMillis;
     /** The name's entry when granted through its fast path (see {@link LockQueue}); else {@code null}. */
     private @Nullable LockQueue fastQueue;
-    private long requestedAt;
-    private long grantedAt;
+    /** With debug logging: when requested, then when granted (System.nanoTime). */
+    private long debugNanos;
 
     // Guarded by the critical section of the name's LockQueue.
     @Nullable Acquisition prev;
+    /**
+     * The next waiter while {@link #linked}; once granted and unlinked, the next grant on the granting
+     * thread's {@link GrantTrampoline} (owned by that thread).
+     */
     @Nullable Acquisition next;
     boolean linked;
     byte rejected;
@@ -77,9 +81,6 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
     boolean releaseGrants;
     /** Whether the removal of this acquisition from the queue granted waiters; see {@link #releaseGrants}. */
     boolean removalGrants;
-
-    // Owned by the thread's GrantTrampoline.
-    @Nullable Acquisition nextGrant;
 
     /** The shared grant that replaced this one; written before the state becomes DOWNGRADED. */
     private volatile @Nullable Acquisition successor;
@@ -113,7 +114,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
     @Nullable Acquisition downgradeLocked(long token) {
         Acquisition shared = new Acquisition(this);
         shared.grant(token); // before this grant is DOWNGRADED: a release() that sees DOWNGRADED releases it
-        shared.grantedAt = System.nanoTime();
+        shared.debugNanos = System.nanoTime();
         successor = shared;
         if (!casState(GRANTED, DOWNGRADED)) {
             return null; // released meanwhile: the shared grant was never a holder of the name
@@ -157,7 +158,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
     @Override
     protected void start() {
         if (service.log().isDebugEnabled()) {
-            requestedAt = System.nanoTime();
+            debugNanos = System.nanoTime();
             service.log().debug("Acquiring lock '{}' ({})", name, mode);
         }
         service.enqueue(this);
@@ -216,8 +217,9 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
     void deliver() {
         disposeDeadline();
         if (service.log().isDebugEnabled()) {
-            grantedAt = System.nanoTime();
-            service.log().debug("Acquired lock '{}' ({}) after waiting {}", name, mode, seconds(grantedAt - requestedAt));
+            long now = System.nanoTime();
+            service.log().debug("Acquired lock '{}' ({}) after waiting {}", name, mode, seconds(now - debugNanos));
+            debugNanos = now;
         }
         emit(actual, this);
     }
@@ -255,7 +257,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
     void releaseNow() {
         if (casState(GRANTED, RELEASED)) {
             if (service.log().isDebugEnabled()) {
-                service.log().debug("Released lock '{}' ({}) held {}", name, mode, seconds(System.nanoTime() - grantedAt));
+                service.log().debug("Released lock '{}' ({}) held {}", name, mode, seconds(System.nanoTime() - debugNanos));
             }
             LockQueue q = fastQueue;
             if (q != null) {

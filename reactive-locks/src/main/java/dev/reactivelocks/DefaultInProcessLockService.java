@@ -29,7 +29,11 @@ final class DefaultInProcessLockService implements InProcessLockService {
     static final int RETAINED_IDLE = 1024;
 
     private final ConcurrentHashMap<String, LockQueue> queues = new ConcurrentHashMap<>();
-    private final AtomicLong fencing = new AtomicLong();
+    /**
+     * The token floor: at least the last fencing token of every entry removed from the map. Tokens are
+     * counted per name (see {@link LockQueue}); a new entry counts on from here.
+     */
+    private final AtomicLong tokenFloor = new AtomicLong();
     /** Idle-or-not entries marked {@link LockQueue#retained}. */
     private final AtomicInteger retained = new AtomicInteger();
     /** Set when an idle entry could not be kept: the kept idle entries are dropped at the next chance. */
@@ -137,17 +141,12 @@ final class DefaultInProcessLockService implements InProcessLockService {
         return timer != null ? timer : Schedulers.parallel();
     }
 
-    /** The next fencing token (strictly increasing over the service, so per name too). */
-    long nextToken() {
-        return fencing.incrementAndGet();
-    }
-
     void enqueue(Acquisition a) {
         if (a.mode == LockMode.EXCLUSIVE && enqueueFast(a)) {
             return;
         }
         queues.compute(a.name, (name, existing) -> {
-            LockQueue q = existing != null ? existing : new LockQueue();
+            LockQueue q = existing != null ? existing : new LockQueue(tokenFloor.get());
             q.takeOver();
             if (a.state() != Acquisition.PENDING) {
                 return settle(q); // cancelled before it could queue
@@ -155,7 +154,7 @@ final class DefaultInProcessLockService implements InProcessLockService {
             if (closed) {
                 reject(a, Acquisition.REJECTED_CLOSED);
             } else if (q.admitsNewcomer(a)) {
-                if (a.grant(fencing.incrementAndGet())) {
+                if (a.grant(q.nextToken())) {
                     q.hold(a);
                     a.grantedOnEnqueue = true; // delivered below, on this thread
                 }
@@ -229,8 +228,21 @@ final class DefaultInProcessLockService implements InProcessLockService {
                 sweep.set(true);
             }
         }
-        q.settleIdle(keep);
-        return keep ? q : null;
+        if (keep) {
+            q.settleIdle(true);
+            return q;
+        }
+        retire(q);
+        return null;
+    }
+
+    /** In the critical section: marks the idle {@code q} removed, its last token kept in the floor. */
+    private void retire(LockQueue q) {
+        q.settleIdle(false);
+        long last = q.lastToken();
+        if (tokenFloor.get() < last) {
+            tokenFloor.accumulateAndGet(last, Math::max);
+        }
     }
 
     private boolean retainOne() {
@@ -267,7 +279,7 @@ final class DefaultInProcessLockService implements InProcessLockService {
                     if (!q.idle()) {
                         return q;
                     }
-                    q.settleIdle(false);
+                    retire(q);
                     return null;
                 });
             }
@@ -286,7 +298,7 @@ final class DefaultInProcessLockService implements InProcessLockService {
      * @return whether it was granted (and pushed on this thread's trampoline)
      */
     boolean grantLocked(LockQueue q, Acquisition a) {
-        if (a.grant(fencing.incrementAndGet())) {
+        if (a.grant(q.nextToken())) {
             q.hold(a);
             GrantTrampoline.push(a);
             return true;
@@ -299,6 +311,7 @@ final class DefaultInProcessLockService implements InProcessLockService {
         queues.compute(a.name, (name, q) -> {
             Objects.requireNonNull(q, "released a lock that has no entry");
             q.takeOver();
+            q.forgetFastHolder(a);
             q.unhold(a.mode);
             a.releaseGrants = q.drain(this);
             return settle(q);
@@ -319,7 +332,7 @@ final class DefaultInProcessLockService implements InProcessLockService {
         Acquisition[] shared = new Acquisition[1];
         queues.computeIfPresent(a.name, (name, q) -> {
             q.takeOver();
-            Acquisition s = a.downgradeLocked(fencing.incrementAndGet());
+            Acquisition s = a.downgradeLocked(q.nextToken());
             if (s != null) {
                 shared[0] = s;
                 q.unhold(LockMode.EXCLUSIVE);

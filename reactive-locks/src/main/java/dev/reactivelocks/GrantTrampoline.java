@@ -24,14 +24,17 @@ final class GrantTrampoline {
     private GrantTrampoline() {
     }
 
-    /** Appends a granted acquisition; called inside the critical section of its name. */
+    /**
+     * Appends a granted acquisition; called inside the critical section of its name, once it left the
+     * queue (its {@link Acquisition#next} link is this list's from then on).
+     */
     static void push(Acquisition a) {
         GrantTrampoline t = CURRENT.get();
-        a.nextGrant = null;
+        a.next = null;
         if (t.tail == null) {
             t.head = a;
         } else {
-            t.tail.nextGrant = a;
+            t.tail.next = a;
         }
         t.tail = a;
     }
@@ -46,11 +49,11 @@ final class GrantTrampoline {
         try {
             Acquisition a;
             while ((a = t.head) != null) {
-                t.head = a.nextGrant;
+                t.head = a.next;
                 if (t.head == null) {
                     t.tail = null;
                 }
-                a.nextGrant = null;
+                a.next = null;
                 try {
                     a.deliver();
                 } catch (Throwable e) {

@@ -15,8 +15,12 @@ import org.jspecify.annotations.Nullable;
  *
  * <p><b>Fast path.</b> An uncontended exclusive acquire and its release need no map update: one CAS on
  * {@link #word} moves an idle name FREE → FAST (held by {@link #fastHolder}) and back. The word also carries
- * the name's latest fencing token, so a fast acquirer whose token was taken before another grant of the
- * name cannot install it (the word changed): tokens stay strictly increasing per name.
+ * the name's latest fencing token: a fast acquirer installs the next one by its CAS, so fencing tokens are
+ * counted per name, with no counter shared by the names of the service; a fast acquirer whose token was
+ * read before another grant of the name cannot install it (the word changed): tokens stay strictly
+ * increasing per name. A new entry starts from the service's floor, which is raised to the last token of
+ * every entry removed from the map ({@link DefaultInProcessLockService}), so a name keeps counting up
+ * when its entry is removed and made again.
  * <pre>
  *            fast acquire (CAS)              fast release (CAS)
  *   FREE ──────────────────────► FAST ───────────────────────► FREE
@@ -58,7 +62,11 @@ final class LockQueue {
 
     /** The latest fencing token of the name (high bits) and FREE, FAST, SLOW or DEAD (low two bits). */
     private volatile long word;
-    /** The holder of a FAST word; written by it right after its CAS, cleared by its fast release. */
+    /**
+     * The holder of a FAST word: written (release store) by it right after its CAS; cleared by its fast
+     * release while it still owns the word, and written back if that release then finds the word taken
+     * over (the take-over waits for it).
+     */
     private volatile @Nullable Acquisition fastHolder;
     /** Kept in the map while idle (counted by the service); slow path only (the sweep reads it as a hint). */
     boolean retained;
@@ -71,6 +79,11 @@ final class LockQueue {
     private long heldSinceMillis;
     private @Nullable Acquisition head;
     private @Nullable Acquisition tail;
+
+    /** @param floor the service's token floor: the first token of this entry is above it */
+    LockQueue(long floor) {
+        word = (floor << TOKEN_SHIFT) | FREE;
+    }
 
     boolean idle() {
         return sharedHolders == 0 && !exclusiveHeld && head == null;
@@ -91,22 +104,24 @@ final class LockQueue {
         if ((w & STATE) != FREE) {
             return false;
         }
-        long token = a.service.nextToken();
+        long token = (w >>> TOKEN_SHIFT) + 1;
         a.prepareFast(token, a.service.clockMillis()); // visible to a slow-path take-over through the CAS below
         if (!WORD.compareAndSet(this, w, (token << TOKEN_SHIFT) | FAST)) {
             return false;
         }
-        fastHolder = a;
+        FAST_HOLDER.setRelease(this, a); // the take-over reads it after the CAS: no fence needed here
         return true;
     }
 
     /** Fast path: {@code a}'s FAST hold ends, unless the slow path took it over (then release through it). */
     boolean releaseFast(Acquisition a) {
         long held = (a.fencingToken() << TOKEN_SHIFT) | FAST;
+        // cleared while this hold owns the word: a later fast holder's write cannot be lost to it
+        FAST_HOLDER.setRelease(this, null);
         if (!WORD.compareAndSet(this, held, held - FAST + FREE)) {
+            FAST_HOLDER.setRelease(this, a); // taken over meanwhile: the take-over waits for its holder
             return false;
         }
-        FAST_HOLDER.compareAndSet(this, a, null);
         return true;
     }
 
@@ -145,6 +160,24 @@ final class LockQueue {
      */
     void settleIdle(boolean keep) {
         word = (lastToken << TOKEN_SHIFT) | (keep ? FREE : DEAD);
+    }
+
+    /**
+     * Slow path, in the release of {@code a}: drops the reference to it that its fast release may have
+     * written back after a take-over had already read and cleared it.
+     */
+    void forgetFastHolder(Acquisition a) {
+        FAST_HOLDER.compareAndSet(this, a, null);
+    }
+
+    /** @return the token of the name's next grant; slow path (the fast path takes it from the word) */
+    long nextToken() {
+        return lastToken + 1;
+    }
+
+    /** @return the token of the name's latest grant; slow path */
+    long lastToken() {
+        return lastToken;
     }
 
     int pending() {

@@ -108,6 +108,30 @@ class InProcessLockServiceTest extends LockServiceContract {
         assertThat(svc.size()).isZero();
     }
 
+    /**
+     * Tokens are counted per name, most of them on the name's fast path: a name whose kept entry is dropped
+     * (more idle names than are kept) and made again still gets a larger token than its earlier grants,
+     * while other names are granted meanwhile.
+     */
+    @Test
+    void fencingTokensKeepIncreasingWhenAnEntryIsRemovedAndMadeAgain() {
+        InProcessLockService svc = service();
+        long last = 0;
+        for (int i = 0; i < 100; i++) { // the first grant makes the entry, the others take the fast path
+            LockHandle h = svc.acquire("counted").block();
+            assertThat(h.fencingToken()).isGreaterThan(last);
+            last = h.fencingToken();
+            h.release().block();
+        }
+        for (int i = 0; i < 3 * DefaultInProcessLockService.RETAINED_IDLE; i++) {
+            svc.acquire("other-" + i).flatMap(LockHandle::release).block(); // fills the budget: entries swept
+        }
+        LockHandle again = svc.acquire("counted").block();
+        assertThat(again.fencingToken()).isGreaterThan(last);
+        again.release().block();
+        assertThat(svc.size()).isZero();
+    }
+
     @Test
     void entryLivesExactlyWhileHoldersOrWaitersExist() {
         InProcessLockService svc = service();

@@ -1,7 +1,9 @@
 package dev.reactivelocks.internal;
 
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
@@ -16,19 +18,33 @@ import reactor.util.context.ContextView;
  * {@code withLock} scope therefore puts a barrier into its body's {@code Context}; a component with such
  * cleanup {@link #register(ContextView) registers} when it starts work and calls the returned
  * {@code Runnable} when the work is settled. On cancellation the scope releases the lock only after every
- * registration settled, so the next holder never overlaps with a dying body.
+ * registration settled ({@link #settled(Object)}), so the next holder never overlaps with a dying body.
+ *
+ * <p>A barrier is made when the body starts, and is found from the scope's resource (its lock handle)
+ * through a table that holds only barriers with registrations not settled yet: a scope that waits for its
+ * lock, or whose body registers nothing, keeps no barrier reachable from anywhere but its body's context.
  */
 public final class CleanupBarrier {
 
     private static final Object KEY = CleanupBarrier.class;
     private static final Runnable NOTHING = () -> { };
+    /** Barriers with registrations not settled yet, by the identity of their scope's resource. */
+    private static final Map<Object, CleanupBarrier> UNSETTLED = new IdentityHashMap<>();
 
+    private final Object scope;
     private int pending;
     private @Nullable List<MonoSink<Void>> waiters;
 
-    /** @return a barrier for one scope */
-    public static CleanupBarrier create() {
-        return new CleanupBarrier();
+    private CleanupBarrier(Object scope) {
+        this.scope = scope;
+    }
+
+    /**
+     * @param scope what identifies the scope to {@link #settled(Object)}: its resource (the lock handle)
+     * @return a barrier for the body of that scope
+     */
+    public static CleanupBarrier create(Object scope) {
+        return new CleanupBarrier(scope);
     }
 
     /**
@@ -52,7 +68,11 @@ public final class CleanupBarrier {
             return NOTHING;
         }
         synchronized (barrier) {
-            barrier.pending++;
+            if (barrier.pending++ == 0) {
+                synchronized (UNSETTLED) {
+                    UNSETTLED.put(barrier.scope, barrier);
+                }
+            }
         }
         AtomicBoolean done = new AtomicBoolean();
         return () -> {
@@ -65,7 +85,10 @@ public final class CleanupBarrier {
     private void settle() {
         List<MonoSink<Void>> ready = null;
         synchronized (this) {
-            if (--pending == 0 && waiters != null) {
+            if (--pending == 0) {
+                synchronized (UNSETTLED) {
+                    UNSETTLED.remove(scope, this);
+                }
                 ready = waiters;
                 waiters = null;
             }
@@ -75,16 +98,33 @@ public final class CleanupBarrier {
         }
     }
 
-    /** @return a {@code Mono} completing once nothing registered is still settling */
-    public Mono<Void> settled() {
+    /** @return how many scopes have registrations not settled yet (for tests: nothing is left behind) */
+    static int unsettledScopes() {
+        synchronized (UNSETTLED) {
+            return UNSETTLED.size();
+        }
+    }
+
+    /**
+     * @param scope the resource of a scope, as given to {@link #create(Object)}
+     * @return a {@code Mono} completing once nothing registered in that scope is still settling (looked up
+     *         when subscribed)
+     */
+    public static Mono<Void> settled(Object scope) {
         return Mono.create(sink -> {
-            synchronized (this) {
-                if (pending > 0) {
-                    if (waiters == null) {
-                        waiters = new ArrayList<>(1);
+            CleanupBarrier barrier;
+            synchronized (UNSETTLED) {
+                barrier = UNSETTLED.get(scope);
+            }
+            if (barrier != null) {
+                synchronized (barrier) {
+                    if (barrier.pending > 0) {
+                        if (barrier.waiters == null) {
+                            barrier.waiters = new ArrayList<>(1);
+                        }
+                        barrier.waiters.add(sink);
+                        return;
                     }
-                    waiters.add(sink);
-                    return;
                 }
             }
             sink.success();

@@ -6,12 +6,15 @@ import java.util.function.Function;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.util.context.Context;
 
 /**
  * The scoped-use pattern behind {@code LockService.withLock}/{@code withLockMany}: acquire, run the body
  * with the handle recorded in the Reactor {@code Context} (for re-entry detection), release on complete,
  * error and cancel. On cancel the release waits until the body's asynchronous cleanup registered with
- * {@link CleanupBarrier} is settled (a killed child process is reaped). Decorating services call it with the owner whose {@code acquire} checks re-entry.
+ * {@link CleanupBarrier} is settled (a killed child process is reaped). Nothing is made per subscription
+ * before the grant: a waiting scope holds only its subscribers and its acquisition. Decorating services
+ * call it with the owner whose {@code acquire} checks re-entry.
  */
 public final class ScopedLocks {
 
@@ -28,15 +31,11 @@ public final class ScopedLocks {
     public static <T> Mono<T> mono(Object owner, Mono<LockHandle> acquisition,
                                    Function<? super LockHandle, ? extends Mono<T>> body) {
         Objects.requireNonNull(body, "body");
-        return Mono.defer(() -> {
-            CleanupBarrier barrier = CleanupBarrier.create();
-            return Mono.usingWhen(acquisition,
-                    handle -> Mono.<T>from(body.apply(handle))
-                            .contextWrite(ctx -> CleanupBarrier.with(HeldLocks.with(ctx, owner, handle), barrier)),
-                    LockHandle::release,
-                    (handle, error) -> handle.release(),
-                    handle -> barrier.settled().then(handle.release()));
-        });
+        return Mono.usingWhen(acquisition,
+                handle -> Mono.<T>from(body.apply(handle)).contextWrite(ctx -> bodyContext(ctx, owner, handle)),
+                LockHandle::release,
+                (handle, error) -> handle.release(),
+                ScopedLocks::releaseAfterCleanup);
     }
 
     /**
@@ -49,14 +48,20 @@ public final class ScopedLocks {
     public static <T> Flux<T> flux(Object owner, Mono<LockHandle> acquisition,
                                    Function<? super LockHandle, ? extends Publisher<T>> body) {
         Objects.requireNonNull(body, "body");
-        return Flux.defer(() -> {
-            CleanupBarrier barrier = CleanupBarrier.create();
-            return Flux.usingWhen(acquisition,
-                    handle -> Flux.<T>from(body.apply(handle))
-                            .contextWrite(ctx -> CleanupBarrier.with(HeldLocks.with(ctx, owner, handle), barrier)),
-                    LockHandle::release,
-                    (handle, error) -> handle.release(),
-                    handle -> barrier.settled().then(handle.release()));
-        });
+        return Flux.usingWhen(acquisition,
+                handle -> Flux.<T>from(body.apply(handle)).contextWrite(ctx -> bodyContext(ctx, owner, handle)),
+                LockHandle::release,
+                (handle, error) -> handle.release(),
+                ScopedLocks::releaseAfterCleanup);
+    }
+
+    /** The body's context: the handle recorded for re-entry checks, and the scope's cleanup barrier. */
+    private static Context bodyContext(Context context, Object owner, LockHandle handle) {
+        return CleanupBarrier.with(HeldLocks.with(context, owner, handle), CleanupBarrier.create(handle));
+    }
+
+    /** On cancel: releases once the body's registered cleanup settled. */
+    private static Mono<Void> releaseAfterCleanup(LockHandle handle) {
+        return CleanupBarrier.settled(handle).then(handle.release());
     }
 }

@@ -1,6 +1,5 @@
 package dev.reactivelocks.stress;
 
-import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockInfo;
 import dev.reactivelocks.LockService;
 import org.openjdk.jcstress.annotations.Actor;
@@ -45,13 +44,7 @@ public class FastHoldTakeOverStressTest {
 
     @Arbiter
     public void arbiter(II_Result r) {
-        LockInfo info = seen;
-        LockHandle h = acquirer.handle();
-        if (info == null) {
-            r.r1 = 0;
-        } else {
-            r.r1 = h != null && info.fencingToken().orElse(-1) == h.fencingToken() ? 1 : 2;
-        }
+        r.r1 = Probe.tokenSeen(seen, acquirer.handle());
         acquirer.releaseIfGranted();
         r.r2 = Probe.free(locks, "x");
     }

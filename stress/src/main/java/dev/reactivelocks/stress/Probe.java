@@ -43,6 +43,17 @@ final class Probe extends BaseSubscriber<LockHandle> {
         return locks.acquire(name).block();
     }
 
+    /**
+     * What an inspection reported about {@code holder}: 0 = the lock free, 1 = held with the holder's
+     * fencing token, 2 = held with another token (or with no holder to compare).
+     */
+    static int tokenSeen(dev.reactivelocks.LockInfo info, LockHandle holder) {
+        if (info == null) {
+            return 0;
+        }
+        return holder != null && info.fencingToken().orElse(-1) == holder.fencingToken() ? 1 : 2;
+    }
+
     /** 1 when the lock is free (an exclusive try succeeds), 0 when something still holds it. */
     static int free(LockService locks, String name) {
         LockHandle h = locks.tryAcquire(name).block();
