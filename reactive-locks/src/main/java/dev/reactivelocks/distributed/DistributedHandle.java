@@ -106,8 +106,7 @@ final class DistributedHandle implements LockHandle {
             return;
         }
         long sentAt = service.now();
-        service.backend.renew(grant.name(), grant.token(), lease)
-                .timeout(renewEvery, service.timer())
+        BoundedCall.within(service.backend.renew(grant.name(), grant.token(), lease), renewEvery, service.timer())
                 .subscribe(renewed -> {
                     if (renewed) {
                         failures = 0;
@@ -276,8 +275,8 @@ final class DistributedHandle implements LockHandle {
                 return Mono.error(Downgrades.notHeld(this));
             }
             long sentAt = service.now();
-            return service.backend.downgrade(grant.name(), grant.token(), lease)
-                    .timeout(lease, service.timer())
+            return BoundedCall.within(service.backend.downgrade(grant.name(), grant.token(), lease), lease,
+                            service.timer())
                     .retryWhen(Retry.backoff(3, DistributedLockService.RETRY_MIN)
                             .maxBackoff(DistributedLockService.RETRY_MAX)
                             .filter(DistributedHandle::transientError)

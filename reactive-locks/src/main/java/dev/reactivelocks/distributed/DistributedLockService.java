@@ -112,6 +112,8 @@ public final class DistributedLockService implements LockService {
     private final AtomicLong tokenCounter = new AtomicLong();
     private final ConcurrentHashMap<String, Set<RemoteAcquisition>> waiting = new ConcurrentHashMap<>();
     private final Set<DistributedHandle> held = ConcurrentHashMap.newKeySet();
+    /** How a failed release in the store is retried (one spec for all: it is immutable). */
+    private final Retry releaseRetry;
     private final Disposable releaseSignals;
     private final Disposable handOffs;
     private volatile boolean closed;
@@ -128,6 +130,7 @@ public final class DistributedLockService implements LockService {
         this.local = timer != null ? LockService.builder().timer(timer).build() : LockService.builder().build();
         this.owner = owner;
         this.tokenPrefix = owner + Owners.SEPARATOR + Long.toHexString(new SecureRandom().nextLong());
+        this.releaseRetry = Retry.backoff(3, RETRY_MIN).maxBackoff(RETRY_MAX).scheduler(timer());
         // hand-offs first: a backend sharing one source for both signals a hand-off to its earlier subscribers
         // first, so the waiter takes it before the wake-up for the same token would send it to the store
         this.handOffs = backend.handOffs()
@@ -364,9 +367,8 @@ public final class DistributedLockService implements LockService {
      * @return {@code false} only when the store answered that the token held no lease any more
      */
     Mono<Boolean> releaseInStore(String name, String token) {
-        return backend.release(name, token)
-                .timeout(lease, timer())
-                .retryWhen(Retry.backoff(3, RETRY_MIN).maxBackoff(RETRY_MAX).scheduler(timer()))
+        return BoundedCall.within(backend.release(name, token), lease, timer())
+                .retryWhen(releaseRetry)
                 .onErrorResume(error -> Mono.just(Boolean.TRUE))
                 .defaultIfEmpty(Boolean.TRUE);
     }
