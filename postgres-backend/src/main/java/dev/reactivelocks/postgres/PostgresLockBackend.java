@@ -372,7 +372,7 @@ public final class PostgresLockBackend implements LockBackend {
         byte[] key = key(name);
         return whenReady(lanes.run(c -> autoCommit(c, () -> binder.apply(c.createStatement(sql).bind(0, key))
                                 .execute())
-                        .concatMap(r -> r.map(mapper))
+                        .concatMap(r -> r.map(mapper), 0) // one result: no prefetch queue to allocate
                         .next()))
                 .onErrorMap(e -> translate(name, e));
     }
