@@ -1,11 +1,11 @@
 package dev.reactivelocks.distributed;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.time.Duration;
+import java.util.Objects;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
@@ -28,7 +28,7 @@ import reactor.util.context.Context;
  *     └─────cancel by the subscriber──────────────────────► DONE: the call is cancelled, the task disposed
  * </pre>
  *
- * One CAS on {@link #done} decides which comes first; the loser's signal is dropped. A timer that rejects the
+ * One CAS on the subscription's flag decides which comes first; the loser's signal is dropped. A timer that rejects the
  * task (disposed) fails the call with that rejection, as Reactor's operator does.
  *
  * @param <T> the call's value
@@ -55,23 +55,15 @@ final class BoundedCall<T> extends Mono<T> {
         call.subscribe(new Watch<>(actual, boundNanos, timer));
     }
 
-    private static final class Watch<T> implements CoreSubscriber<T>, Subscription, Runnable {
-
-        private static final VarHandle DONE;
-
-        static {
-            try {
-                DONE = MethodHandles.lookup().findVarHandle(Watch.class, "done", boolean.class);
-            } catch (ReflectiveOperationException e) {
-                throw new ExceptionInInitializerError(e);
-            }
-        }
+    /** The subscription: {@code true} once DONE. */
+    @SuppressWarnings("serial") // never serialized
+    private static final class Watch<T> extends AtomicBoolean implements CoreSubscriber<T>, Subscription, Runnable {
 
         private final CoreSubscriber<? super T> actual;
         private final long boundNanos;
         private final Scheduler timer;
+        /** Set in onSubscribe, before the subscriber and the timer can see this. */
         private @Nullable Subscription upstream;
-        private volatile boolean done;
         private volatile @Nullable Disposable task;
 
         Watch(CoreSubscriber<? super T> actual, long boundNanos, Scheduler timer) {
@@ -87,7 +79,7 @@ final class BoundedCall<T> extends Mono<T> {
             }
             upstream = s;
             actual.onSubscribe(this);
-            if (done) {
+            if (get()) {
                 return; // answered, or cancelled, during onSubscribe
             }
             Disposable t;
@@ -101,14 +93,14 @@ final class BoundedCall<T> extends Mono<T> {
                 return;
             }
             task = t;
-            if (done) {
+            if (get()) {
                 t.dispose(); // ended between the check and the schedule: finish() may not have seen the task
             }
         }
 
         /** @return whether this call ended the watch; disposes the timer task if it was scheduled */
         private boolean finish() {
-            if (!DONE.compareAndSet(this, false, true)) {
+            if (!compareAndSet(false, true)) {
                 return false;
             }
             Disposable t = task;
@@ -148,30 +140,25 @@ final class BoundedCall<T> extends Mono<T> {
         @Override
         public void run() {
             if (finish()) {
-                Subscription s = upstream;
-                if (s != null) {
-                    s.cancel();
-                }
+                upstream().cancel();
                 actual.onError(new TimeoutException("no answer from the lock backend within "
                         + TimeUnit.NANOSECONDS.toMillis(boundNanos) + "ms"));
             }
         }
 
+        private Subscription upstream() {
+            return Objects.requireNonNull(upstream, "signalled before onSubscribe");
+        }
+
         @Override
         public void request(long n) {
-            Subscription s = upstream;
-            if (s != null) {
-                s.request(n);
-            }
+            upstream().request(n);
         }
 
         @Override
         public void cancel() {
             finish();
-            Subscription s = upstream;
-            if (s != null) {
-                s.cancel();
-            }
+            upstream().cancel();
         }
 
         @Override
