@@ -31,8 +31,10 @@ import java.util.List;
 import java.util.Objects;
 import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.jspecify.annotations.Nullable;
+import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -117,6 +119,8 @@ import reactor.util.retry.Retry;
 public final class PostgresLockBackend implements LockBackend {
 
     private static final HexFormat HEX = HexFormat.of();
+    /** Never used itself: copied for each key. Null if the provider's digest cannot be copied. */
+    private static final @Nullable MessageDigest SHA_256 = cloneableSha256();
 
     private final ConnectionFactory connectionFactory;
     private final PostgresLockConfig config;
@@ -124,6 +128,8 @@ public final class PostgresLockBackend implements LockBackend {
     /** Runs the operations on at most {@link PostgresLockConfig#maxConnections()} connections at once. */
     private final ConnectionLanes lanes;
     private final Mono<Void> ready;
+    /** Set once {@link #ready} completed: the operations then skip it. */
+    private volatile boolean schemaReady;
     private final Sinks.Empty<Void> closing = Sinks.empty();
     /** The channel's payloads while listening, parsed once; {@link LockBackend#ANY_RELEASE} each time it starts. */
     private final Flux<Notification> notifications;
@@ -133,7 +139,8 @@ public final class PostgresLockBackend implements LockBackend {
         this.config = config;
         this.schema = new PostgresLockSchema(config);
         this.lanes = new ConnectionLanes(connectionFactory, config.maxConnections());
-        Mono<Void> create = config.createTable() ? createSchema() : Mono.empty();
+        Mono<Void> create = (config.createTable() ? createSchema() : Mono.<Void>empty())
+                .doOnSuccess(done -> schemaReady = true);
         this.ready = create.cache(v -> Duration.ofMillis(Long.MAX_VALUE), error -> Duration.ZERO,
                 () -> Duration.ofMillis(Long.MAX_VALUE));
         this.notifications = listen().map(Notification::parse).takeUntilOther(closing.asMono()).publish().refCount(1);
@@ -273,7 +280,7 @@ public final class PostgresLockBackend implements LockBackend {
     @Override
     public Mono<Boolean> renew(String name, String token, Duration lease) {
         return call(name, schema.renewSql(), s -> s.bind(1, token).bind(2, (double) lease.toMillis()),
-                (row, md) -> row.get(0, Boolean.class))
+                (row, md) -> row.get(0, Boolean.class), true)
                 .defaultIfEmpty(Boolean.FALSE);
     }
 
@@ -293,8 +300,8 @@ public final class PostgresLockBackend implements LockBackend {
 
     @Override
     public Mono<Boolean> release(String name, String token) {
-        return call(name, schema.releaseSql(), s -> s.bind(1, token), (row, md) -> row.get(0, Boolean.class))
-                .defaultIfEmpty(Boolean.FALSE);
+        return call(name, schema.releaseSql(), s -> s.bind(1, token), (row, md) -> row.get(0, Boolean.class),
+                true).defaultIfEmpty(Boolean.FALSE);
     }
 
     /**
@@ -322,8 +329,7 @@ public final class PostgresLockBackend implements LockBackend {
     }
 
     private Flux<StoredLock> inspection(String name, String sql, byte[] parameter) {
-        return ready.then(lanes.run(c -> autoCommit(c)
-                        .thenMany(Flux.defer(() -> c.createStatement(sql).bind(0, parameter).execute()))
+        return whenReady(lanes.run(c -> autoCommit(c, () -> c.createStatement(sql).bind(0, parameter).execute())
                         .concatMap(r -> r.map((row, md) -> new InspectedRow(
                                 new String(Objects.requireNonNull(row.get("name", byte[].class)), StandardCharsets.UTF_8),
                                 StoredLease.of(LockMode.valueOf(Objects.requireNonNull(row.get("mode", String.class))),
@@ -363,16 +369,32 @@ public final class PostgresLockBackend implements LockBackend {
      */
     private <T> Mono<T> call(String name, String sql, UnaryOperator<Statement> binder,
                              BiFunction<Row, RowMetadata, @Nullable T> mapper) {
-        byte[] key = key(name);
-        return ready.then(lanes.run(c -> autoCommit(c)
-                        .thenMany(Flux.defer(() -> binder.apply(c.createStatement(sql).bind(0, key)).execute()))
-                        .concatMap(r -> r.map(mapper))
-                        .next()))
-                .onErrorMap(e -> translate(name, e));
+        return call(name, sql, binder, mapper, false);
     }
 
-    private static Mono<Void> autoCommit(Connection c) {
-        return c.isAutoCommit() ? Mono.empty() : Mono.from(c.setAutoCommit(true));
+    /**
+     * One statement on the name's key, in auto-commit; {@code first}: ahead of the queued operations
+     * ({@link ConnectionLanes#runFirst}), for the renewals and releases that a burst of acquisitions must not delay.
+     */
+    private <T> Mono<T> call(String name, String sql, UnaryOperator<Statement> binder,
+                             BiFunction<Row, RowMetadata, @Nullable T> mapper, boolean first) {
+        byte[] key = key(name);
+        Function<Connection, Mono<T>> work = c -> autoCommit(c,
+                        () -> binder.apply(c.createStatement(sql).bind(0, key)).execute())
+                .concatMap(r -> r.map(mapper), 0) // one result: no prefetch queue to allocate
+                .next();
+        return whenReady(first ? lanes.runFirst(work) : lanes.run(work)).onErrorMap(e -> translate(name, e));
+    }
+
+    /** {@code operation} once the schema is ready (at once after the first success). */
+    private <T> Mono<T> whenReady(Mono<T> operation) {
+        return schemaReady ? operation : ready.then(operation);
+    }
+
+    /** Executes the statement in auto-commit, switched on first if a pooled connection had it off. */
+    private static Flux<Result> autoCommit(Connection c, Supplier<Publisher<? extends Result>> execute) {
+        return c.isAutoCommit() ? Flux.from(execute.get())
+                : Mono.from(c.setAutoCommit(true)).thenMany(Flux.defer(() -> Flux.from(execute.get())));
     }
 
     /** {@inheritDoc} A hand-off is emitted as its token, after {@link #handOffs()} emitted it. */
@@ -423,10 +445,25 @@ public final class PostgresLockBackend implements LockBackend {
         for (int i = 0; i < name.length(); i++) {
             utf16.putChar(name.charAt(i));
         }
+        return sha256().digest(utf16.array());
+    }
+
+    /** A new SHA-256 digest: a copy of {@link #SHA_256} where the provider allows it (a look-up costs more). */
+    private static MessageDigest sha256() {
         try {
-            return MessageDigest.getInstance("SHA-256").digest(utf16.array());
-        } catch (NoSuchAlgorithmException e) {
+            return SHA_256 != null ? (MessageDigest) SHA_256.clone() : MessageDigest.getInstance("SHA-256");
+        } catch (CloneNotSupportedException | NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is required of every Java platform", e);
+        }
+    }
+
+    private static @Nullable MessageDigest cloneableSha256() {
+        try {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            digest.clone();
+            return digest;
+        } catch (CloneNotSupportedException | NoSuchAlgorithmException e) {
+            return null;
         }
     }
 

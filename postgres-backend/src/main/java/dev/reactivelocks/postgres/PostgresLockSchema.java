@@ -80,9 +80,19 @@ final class PostgresLockSchema {
     private final PostgresLockConfig config;
     private final int tableKey;
 
+    // The statements of the operations, built once: they run once per operation.
+    private final String acquireSql;
+    private final String renewSql;
+    private final String downgradeSql;
+    private final String releaseSql;
+
     PostgresLockSchema(PostgresLockConfig config) {
         this.config = config;
         this.tableKey = config.table().hashCode();
+        this.acquireSql = "SELECT fencing, mode FROM " + function("acquire") + "($1, $2, $3, $4, $5, $6, $7)";
+        this.renewSql = "SELECT " + function("renew") + "($1, $2, $3)";
+        this.downgradeSql = "SELECT fencing, mode FROM " + function("downgrade") + "($1, $2, $3)";
+        this.releaseSql = "SELECT " + function("release") + "($1, $2)";
     }
 
     /**
@@ -91,22 +101,22 @@ final class PostgresLockSchema {
      * shared leases) when a shared request disagrees with the live shared leases on the permits.
      */
     String acquireSql() {
-        return "SELECT fencing, mode FROM " + function("acquire") + "($1, $2, $3, $4, $5, $6, $7)";
+        return acquireSql;
     }
 
     /** Whether the live lease was extended; binds key, token, lease ms. */
     String renewSql() {
-        return "SELECT " + function("renew") + "($1, $2, $3)";
+        return renewSql;
     }
 
     /** {@code (fencing, mode)} of the shared lease, or no row; binds key, token, lease ms. */
     String downgradeSql() {
-        return "SELECT fencing, mode FROM " + function("downgrade") + "($1, $2, $3)";
+        return downgradeSql;
     }
 
     /** Whether a lease was deleted; binds key, token. */
     String releaseSql() {
-        return "SELECT " + function("release") + "($1, $2)";
+        return releaseSql;
     }
 
     /**

@@ -83,16 +83,30 @@ final class DistributedHandle implements LockHandle {
         this.lost = lost;
     }
 
-    /** Starts watching the lease's end, and renewing it: first after {@code firstRenewal}, then every renewEvery. */
+    /**
+     * Starts renewing the lease: first after {@code firstRenewal} (before the lease ends), then every
+     * renewEvery. The lease's end is watched while a renewal is due after it, from each renewal sent until it
+     * succeeds, and once renewals stop: a grant released before its first renewal costs one timer task, not two.
+     */
     void start(Duration firstRenewal) {
-        armExpiry();
+        watchEndUnlessRenewedBefore(firstRenewal);
         scheduleRenewal(firstRenewal);
+    }
+
+    /** Watches the lease's end, unless the next renewal, due after {@code delay}, comes before it. */
+    private void watchEndUnlessRenewedBefore(Duration delay) {
+        if (service.now() + delay.toNanos() < leaseEnd) {
+            expiryTask.update(Disposables.disposed());
+        } else {
+            armExpiry();
+        }
     }
 
     /** The service was disposed: no more renewals; the lease runs out unless released first. */
     void stopRenewing() {
         renewing = false;
         renewTask.dispose();
+        armExpiry();
     }
 
     private void scheduleRenewal(Duration delay) {
@@ -106,8 +120,8 @@ final class DistributedHandle implements LockHandle {
             return;
         }
         long sentAt = service.now();
-        service.backend.renew(grant.name(), grant.token(), lease)
-                .timeout(renewEvery, service.timer())
+        armExpiry(); // until this renewal, or a later one, succeeds
+        BoundedCall.within(service.backend.renew(grant.name(), grant.token(), lease), renewEvery, service.timer())
                 .subscribe(renewed -> {
                     if (renewed) {
                         failures = 0;
@@ -115,7 +129,7 @@ final class DistributedHandle implements LockHandle {
                         if (end > leaseEnd) {
                             leaseEnd = end;
                         }
-                        armExpiry();
+                        watchEndUnlessRenewedBefore(renewEvery);
                         scheduleRenewal(renewEvery);
                     } else {
                         lose();
@@ -276,8 +290,8 @@ final class DistributedHandle implements LockHandle {
                 return Mono.error(Downgrades.notHeld(this));
             }
             long sentAt = service.now();
-            return service.backend.downgrade(grant.name(), grant.token(), lease)
-                    .timeout(lease, service.timer())
+            return BoundedCall.within(service.backend.downgrade(grant.name(), grant.token(), lease), lease,
+                            service.timer())
                     .retryWhen(Retry.backoff(3, DistributedLockService.RETRY_MIN)
                             .maxBackoff(DistributedLockService.RETRY_MAX)
                             .filter(DistributedHandle::transientError)

@@ -116,6 +116,8 @@ public final class DistributedLockService implements LockService {
     private final Set<DistributedHandle> held = ConcurrentHashMap.newKeySet();
     private final BackendSignals signals;
     private final AtomicBoolean signalsJoined = new AtomicBoolean(true);
+    /** How a failed release in the store is retried (one spec for all: it is immutable). */
+    private final Retry releaseRetry;
     private volatile boolean closed;
     private volatile @Nullable Throwable lastRenewalFailure;
 
@@ -130,6 +132,7 @@ public final class DistributedLockService implements LockService {
         this.local = timer != null ? LockService.builder().timer(timer).build() : LockService.builder().build();
         this.owner = owner;
         this.tokenPrefix = owner + Owners.SEPARATOR + Long.toHexString(new SecureRandom().nextLong());
+        this.releaseRetry = Retry.backoff(3, RETRY_MIN).maxBackoff(RETRY_MAX).scheduler(timer());
         this.signals = BackendSignals.join(backend);
     }
 
@@ -324,9 +327,8 @@ public final class DistributedLockService implements LockService {
      * @return {@code false} only when the store answered that the token held no lease any more
      */
     Mono<Boolean> releaseInStore(String name, String token) {
-        return backend.release(name, token)
-                .timeout(lease, timer())
-                .retryWhen(Retry.backoff(3, RETRY_MIN).maxBackoff(RETRY_MAX).scheduler(timer()))
+        return BoundedCall.within(backend.release(name, token), lease, timer())
+                .retryWhen(releaseRetry)
                 .onErrorResume(error -> Mono.just(Boolean.TRUE))
                 .defaultIfEmpty(Boolean.TRUE);
     }

@@ -17,7 +17,6 @@ import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
 import java.time.Duration;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
@@ -211,18 +210,41 @@ final class RemoteAcquisition extends AcquisitionCore implements CoreSubscriber<
             call = singleAttempt ? backend.tryAcquire(name, mode, token, lease)
                     : backend.acquireOrQueue(name, mode, token, lease, service.keepQueued);
         }
-        call
-                .timeout(lease, service.timer())
-                .map(Optional::of)
-                .defaultIfEmpty(Optional.empty())
-                .subscribe(grant -> {
-                    if (grant.isPresent()) {
-                        onGrant(grant.get(), sentAt);
-                    } else {
-                        queuedAt = sentAt;
-                        onBusy();
-                    }
-                }, this::onStoreError);
+        BoundedCall.within(call, lease, service.timer()).subscribe(new Answer(sentAt));
+    }
+
+    /** The backend's answer to one call: a grant, busy (empty: queued when waiting), or an error. */
+    private final class Answer implements CoreSubscriber<BackendLease> {
+        private final long sentAt;
+        private boolean granted;
+
+        Answer(long sentAt) {
+            this.sentAt = sentAt;
+        }
+
+        @Override
+        public void onSubscribe(Subscription s) {
+            s.request(Long.MAX_VALUE);
+        }
+
+        @Override
+        public void onNext(BackendLease grant) {
+            granted = true;
+            onGrant(grant, sentAt);
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            onStoreError(error);
+        }
+
+        @Override
+        public void onComplete() {
+            if (!granted) {
+                queuedAt = sentAt;
+                onBusy();
+            }
+        }
     }
 
     private void onGrant(BackendLease grant, long sentAt) {

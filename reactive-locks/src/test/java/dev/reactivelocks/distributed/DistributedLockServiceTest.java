@@ -272,6 +272,35 @@ class DistributedLockServiceTest {
         assertThat(a.failingRenewalCount()).isZero();
     }
 
+    /** The lease's end is watched from the first renewal sent: not before the end, not later. */
+    @Test
+    void aLockWhoseRenewalsGoUnansweredIsLostWhenItsLeaseEnds() {
+        FaultyBackend silent = new FaultyBackend(store);
+        DistributedLockService a = service(silent);
+        LockHandle h = granted(subscribe(a.acquire("silent")));
+        silent.renewHangs = true;
+        vts.advanceTimeBy(LEASE.minusMillis(1));
+        assertThat(silent.renewCalls.get()).as("renewals sent").isGreaterThanOrEqualTo(2);
+        assertThat(isLost(h)).isFalse();
+        vts.advanceTimeBy(Duration.ofMillis(1));
+        assertThat(isLost(h)).isTrue();
+        assertThat(a.heldCount()).isZero();
+    }
+
+    /** Renewals succeed, then stop being answered: lost one lease after the last successful renewal was sent. */
+    @Test
+    void aLockIsLostOneLeaseAfterItsLastSuccessfulRenewal() {
+        FaultyBackend silent = new FaultyBackend(store);
+        DistributedLockService a = service(silent);
+        LockHandle h = granted(subscribe(a.acquire("silent-later")));
+        vts.advanceTimeBy(RENEW.multipliedBy(3)); // three renewals answered, the last sent at 3 * RENEW
+        silent.renewHangs = true;
+        vts.advanceTimeBy(LEASE.minusMillis(1));
+        assertThat(isLost(h)).isFalse();
+        vts.advanceTimeBy(Duration.ofMillis(1));
+        assertThat(isLost(h)).isTrue();
+    }
+
     @Test
     void renewalThatFindsTheLeaseGoneCompletesLost() {
         DistributedLockService a = service();

@@ -22,6 +22,8 @@ final class FaultyBackend implements LockBackend {
     final AtomicInteger acquireCalls = new AtomicInteger();
     final AtomicInteger renewCalls = new AtomicInteger();
     volatile boolean renewFails;
+    /** Renewals are sent and never answered. */
+    volatile boolean renewHangs;
     final AtomicReference<Sinks.Empty<Void>> acquireGate = new AtomicReference<>();
 
     FaultyBackend(LockBackend delegate) {
@@ -57,6 +59,9 @@ final class FaultyBackend implements LockBackend {
     public Mono<Boolean> renew(String name, String token, Duration lease) {
         return Mono.defer(() -> {
             renewCalls.incrementAndGet();
+            if (renewHangs) {
+                return Mono.never();
+            }
             return renewFails ? Mono.error(new IllegalStateException("store unreachable"))
                     : delegate.renew(name, token, lease);
         });

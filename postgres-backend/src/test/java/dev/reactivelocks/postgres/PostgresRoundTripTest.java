@@ -1,0 +1,137 @@
+package dev.reactivelocks.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.distributed.DistributedLockService;
+import io.r2dbc.pool.ConnectionPool;
+import io.r2dbc.postgresql.PostgresqlConnectionFactory;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
+
+/**
+ * What an operation costs the server, counted on the wire ({@link WireCounter}) against the real server: round
+ * trips, statements, statements prepared, transactions and connections opened, for an uncontended acquire +
+ * release and for a hand-off between two services (each on a backend of its own, as two processes would be).
+ * The counts are those the backend reaches; a change that adds a round trip to either path fails here.
+ */
+class PostgresRoundTripTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final Duration SETTLE = Duration.ofMillis(200);
+
+    private WireCounter wire;
+    private PostgresqlConnectionFactory admin;
+    private ConnectionPool pool;
+    private PostgresLockConfig config;
+    private final List<PostgresLockBackend> backends = new ArrayList<>();
+    private final List<DistributedLockService> services = new ArrayList<>();
+
+    @BeforeEach
+    void setUp() throws IOException {
+        wire = new WireCounter();
+        admin = PostgresTestSupport.factory("rl-round-trips");
+        pool = PostgresTestSupport.pool(wire.connectionFactory("rl-round-trips"));
+        config = PostgresLockConfig.builder().table(PostgresTestSupport.uniqueTable("trips")).build();
+    }
+
+    @AfterEach
+    void tearDown() throws IOException {
+        services.forEach(s -> s.disposeLater().block(WAIT));
+        backends.forEach(b -> b.close().block(WAIT));
+        pool.disposeLater().block(WAIT);
+        wire.close();
+        PostgresTestSupport.dropSchema(admin, config);
+    }
+
+    private DistributedLockService service() {
+        PostgresLockBackend backend = PostgresLockBackend.create(pool, config);
+        backends.add(backend);
+        DistributedLockService service = DistributedLockService.builder(backend).lease(Duration.ofMinutes(2))
+                .pollInterval(Duration.ofSeconds(5)).build();
+        services.add(service);
+        return service;
+    }
+
+    private static String name(String prefix) {
+        return prefix + "-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
+    }
+
+    @Test
+    void anUncontendedAcquireAndReleaseIsTwoRoundTripsOnTheListeningConnection() {
+        DistributedLockService service = service();
+        String name = name("alone");
+        for (int i = 0; i < 3; i++) { // schema, LISTEN, prepared statements: all before the count
+            service.withLock(name, Mono.just(i)).block(WAIT);
+        }
+        WireCounter.Counts before = wire.counts();
+
+        LockHandle held = service.acquire(name).block(WAIT);
+        held.release().block(WAIT);
+
+        WireCounter.Counts used = wire.counts().minus(before);
+        assertThat(used).as("acquire + release").isEqualTo(new WireCounter.Counts(0, 2, 2, 0, 2));
+    }
+
+    @Test
+    void aHandOffIsOneRoundTripOfTheReleaser() {
+        DistributedLockService a = service();
+        DistributedLockService b = service();
+        String name = name("handoff");
+        for (int i = 0; i < 3; i++) { // both listen, both have taken a hand-off: prepared statements everywhere
+            handOff(a, b, name);
+            handOff(b, a, name);
+        }
+
+        LockHandle held = a.acquire(name).block(WAIT);
+        WireCounter.Counts beforeQueue = wire.counts();
+        Mono<LockHandle> waiting = b.acquire(name).cache();
+        waiting.subscribe();
+        awaitQueued(name);
+        WireCounter.Counts queued = wire.counts().minus(beforeQueue);
+        WireCounter.Counts beforeRelease = wire.counts();
+        held.release().block(WAIT);
+        LockHandle granted = waiting.block(WAIT);
+        WireCounter.Counts handOff = wire.counts().minus(beforeRelease);
+
+        assertThat(granted.fencingToken()).isGreaterThan(held.fencingToken());
+        assertThat(queued).as("the waiter's call answered 'queued'").isEqualTo(new WireCounter.Counts(0, 1, 1, 0, 1));
+        assertThat(handOff).as("release handing off + grant").isEqualTo(new WireCounter.Counts(0, 1, 1, 0, 1));
+        granted.release().block(WAIT);
+    }
+
+    /** {@code holder} takes {@code name}, {@code waiter} queues for it and is handed it by the release. */
+    private void handOff(DistributedLockService holder, DistributedLockService waiter, String name) {
+        LockHandle held = holder.acquire(name).block(WAIT);
+        Mono<LockHandle> waiting = waiter.acquire(name).cache();
+        waiting.subscribe();
+        awaitQueued(name);
+        held.release().block(WAIT);
+        waiting.block(WAIT).release().block(WAIT);
+    }
+
+    /**
+     * Waits, on a connection of its own, until the name has a waiter queued in the store, then a little more: the
+     * waiter has heard the answer and sleeps (a hand-off arriving before would only wake it, which costs a call).
+     */
+    private void awaitQueued(String name) {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (PostgresTestSupport.query(admin, "SELECT count(*) FROM " + config.queue() + " WHERE lock_key = $1",
+                Long.class, PostgresLockBackend.key(name)).get(0) < 1) {
+            assertThat(System.nanoTime()).as("waiter queued in time").isLessThan(deadline);
+        }
+        try {
+            Thread.sleep(SETTLE.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+}
