@@ -328,10 +328,6 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     void resolveAgain() {
         local = null;
         file = null;
-        String stale = fileId;
-        if (stale != null) {
-            service.forgetResolved(fileName, stale);
-        }
         service.resolveLockFile(this);
     }
 

@@ -96,9 +96,7 @@ import reactor.util.context.Context;
  * the non-blocking calls {@code tryLock} and unlock, and taking a fencing token (no system call) run on the
  * subscribing or releasing thread when that thread may block (neither a Reactor non-blocking thread such
  * as {@code Schedulers.parallel()} nor a Netty or Vert.x event loop) and the lock file's channel is already
- * open; otherwise on the scheduler. A service remembers the identities of the lock files it looked up lately
- * (at most 1,024 names), so acquiring one of them again makes no lookup: the one {@code stat} per grant is
- * the check, after the lock is taken, that the path still names the file locked (see <b>Caveat</b>).
+ * open; otherwise on the scheduler.
  * Grants, releases and failures are signalled on the thread that made them (that thread or one of the
  * scheduler's), after it finished its file calls; timeouts of acquisitions still in the in-JVM queue on
  * the timer. A lock file's channel stays open for {@link FileLockConfig#channelIdleTimeout()} after its last
@@ -158,17 +156,6 @@ public final class FileLockService implements LockService {
     private final @Nullable Scheduler timer;
     private volatile @Nullable Path realDirectory;
 
-    /** At most how many file names {@link #resolved} remembers. */
-    private static final int REMEMBERED = 1024;
-
-    /**
-     * The lock files this service looked up lately, by file name, so that acquiring a name again queues
-     * without a {@code stat}. A remembered identity may be stale (another process deleted or replaced the
-     * file since): what makes a lock valid is the check, after each lock, that the path still names the file
-     * locked (a shared grant joining held ones makes that check too); an acquisition that finds its file
-     * replaced forgets it ({@link #forgetResolved}) and looks it up again.
-     */
-    private final ConcurrentHashMap<String, Resolved> resolved = new ConcurrentHashMap<>();
     private final Set<FileAcquisition> pending = ConcurrentHashMap.newKeySet();
     private final AtomicInteger active = new AtomicInteger();
     private final AtomicBoolean schedulerDisposed = new AtomicBoolean();
@@ -426,22 +413,15 @@ public final class FileLockService implements LockService {
 
     /**
      * Resolves {@code a}'s lock file, its real path and its identity (creating directory and file when
-     * missing), and queues it. A file looked up lately is queued for at once, on any thread, without a
-     * {@code stat} (see {@link #resolved}); an existing file is looked up on the calling thread when that may
-     * block (one {@code stat}); everything else runs on the scheduler.
+     * missing), and queues it. An existing file is looked up on the calling thread when that may block (one
+     * {@code stat}); everything else runs on the scheduler.
      */
     void resolveLockFile(FileAcquisition a) {
-        Resolved known = resolved.get(a.fileName);
-        if (known != null) {
-            a.enqueue(known.file(), known.id());
-            return;
-        }
         Path real = realDirectory;
         if (real != null && LockFile.inlineAllowed()) {
             Path file = real.resolve(a.fileName);
             String id = LockFiles.existingId(file);
             if (id != null) {
-                remember(a.fileName, file, id);
                 a.enqueue(file, id);
                 return;
             }
@@ -475,27 +455,7 @@ public final class FileLockService implements LockService {
                     + "': " + e, e));
             return;
         }
-        remember(a.fileName, file, id);
         a.enqueue(file, id);
-    }
-
-    private void remember(String fileName, Path file, String id) {
-        if (resolved.size() >= REMEMBERED) {
-            resolved.clear(); // many names in use: bounded memory matters more than the stat saved
-        }
-        resolved.put(fileName, new Resolved(file, id));
-    }
-
-    /**
-     * The file {@code fileName} was found not to be {@code staleId} any more (deleted or replaced): the next
-     * acquisition of it looks it up again.
-     */
-    void forgetResolved(String fileName, String staleId) {
-        resolved.computeIfPresent(fileName, (k, r) -> r.id().equals(staleId) ? null : r);
-    }
-
-    /** A lock file as {@link #identify} found it: its real path and identity. */
-    private record Resolved(Path file, String id) {
     }
 
     /**

@@ -141,8 +141,6 @@ final class LockFile {
 
     // Owned by the actor: read and written only inside tasks.
     private @Nullable FileChannel channel;
-    /** The identity of the file as {@link LockFiles#existingKey} reports it, known while {@link #channel} is open. */
-    private @Nullable Object key;
     /** The fencing counter of the file, mapped while {@link #channel} is open. */
     private @Nullable FencingCounter fencing;
     private @Nullable OsLock lock;
@@ -332,12 +330,7 @@ final class LockFile {
         checkLost();
         OsLock held = lock;
         if (held != null && held.isShared() && a.mode == LockMode.SHARED) {
-            // The local queue only lets a newcomer in next to current holders when both are shared. Its path
-            // may name another file now (it may have been resolved before a replacement): join only if not.
-            if (!names(a.path())) {
-                reroute(a);
-                return true;
-            }
+            // The local queue only lets a newcomer in next to current holders when both are shared.
             if (a.grantOs(fencing().next())) {
                 holding.add(a);
                 emit(a::deliver);
@@ -382,20 +375,14 @@ final class LockFile {
             return;
         }
         if (acquired == null) {
-            if (!names(first.path())) {
-                rerouteWaiters(); // busy, but a replaced file: what the path names now may be free
-                return;
-            }
             busy(first, null);
             return;
         }
         stopPolling();
-        if (!names(first.path())) {
+        if (!id.equals(LockFiles.existingId(first.path()))) {
             // Another process deleted or replaced the lock file since it was looked up (oslo's
             // remove_external_lock_file does): a lock on the old file excludes nobody. Queue again for the
-            // file the path names now; this channel stays this (old) file's until it is idle. This check
-            // after the lock is what makes a lock taken valid: the identity an acquisition queued under
-            // may be one its service remembered (see FileLockService#resolveLockFile).
+            // file the path names now; this channel stays this (old) file's until it is idle.
             acquired.release();
             rerouteWaiters();
             return;
@@ -445,23 +432,12 @@ final class LockFile {
         stopPolling();
         FileAcquisition w;
         while ((w = waiters.poll()) != null) {
-            reroute(w);
+            if (w.reroute()) {
+                w.releaseLocal();
+                unref(w.service);
+                emit(w::resolveAgain);
+            }
         }
-    }
-
-    /** {@code w}'s path no longer names this file: it looks its file up again and queues there, if it still waits. */
-    private void reroute(FileAcquisition w) {
-        if (w.reroute()) {
-            w.releaseLocal();
-            unref(w.service);
-            emit(w::resolveAgain);
-        }
-    }
-
-    /** Whether {@code path} names this file now (one {@code stat}); the channel is open. */
-    private boolean names(Path path) {
-        Object k = key;
-        return k != null && k.equals(LockFiles.existingKey(path));
     }
 
     private void failWaiters(Throwable error) {
@@ -670,8 +646,7 @@ final class LockFile {
         } catch (NoSuchFileException e) {
             return null;
         }
-        Object openedKey = LockFiles.existingKey(p);
-        String opened = openedKey == null ? null : openedKey.toString();
+        String opened = LockFiles.existingId(p);
         if (!id.equals(opened)) {
             handOver(opened, c, through.service);
             return null;
@@ -685,7 +660,6 @@ final class LockFile {
         }
         OPEN_CHANNELS.incrementAndGet();
         channel = c;
-        key = openedKey;
         fencing = counter;
         return c;
     }
@@ -733,7 +707,6 @@ final class LockFile {
 
     private void forgetChannel() {
         channel = null;
-        key = null;
         fencing = null;
         OPEN_CHANNELS.decrementAndGet();
     }

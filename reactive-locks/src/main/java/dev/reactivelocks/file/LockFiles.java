@@ -40,25 +40,6 @@ final class LockFiles {
     }
 
     static @Nullable String idOrNull(Path path) throws IOException {
-        Object key = keyOrNull(path);
-        return key == null ? null : key.toString();
-    }
-
-    /**
-     * The identity of the file at {@code path} as an object whose {@code toString()} is {@link #existingId}:
-     * comparing it with {@code equals} costs no string formatting.
-     *
-     * @return the identity, or null when the file is missing or cannot be read
-     */
-    static @Nullable Object existingKey(Path path) {
-        try {
-            return keyOrNull(path);
-        } catch (IOException e) {
-            return null;
-        }
-    }
-
-    private static @Nullable Object keyOrNull(Path path) throws IOException {
         BasicFileAttributes attributes;
         try {
             attributes = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
@@ -66,7 +47,7 @@ final class LockFiles {
             return null;
         }
         Object key = attributes.fileKey();
-        return key != null ? key : path.toString();
+        return key != null ? key.toString() : path.toString();
     }
 
     /** {@link #existingId(Path)}, creating the file (and its directory) first when missing. Blocks. */

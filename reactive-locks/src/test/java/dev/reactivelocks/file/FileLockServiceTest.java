@@ -544,34 +544,6 @@ class FileLockServiceTest {
         assertThat(FileLockAliasTest.pythonTry(dir.resolve("moved"))).isEqualTo("LOCKED");
     }
 
-    /**
-     * A service remembers the identities of the lock files it looked up, so an acquisition of a file replaced
-     * since queues for the old file, where shared holders may still hold the lock (their check has not run
-     * yet). A shared acquisition must not join them there: that lock excludes nobody from the file the name
-     * names now.
-     */
-    @Test
-    void aSharedAcquisitionOfAReplacedFileDoesNotJoinTheHoldersOfTheOldFile() throws Exception {
-        FileLockService service = FileLockService.create(FileLockConfig.builder().lockDirectory(dir)
-                .lockFileCheckInterval(Duration.ofHours(1)).build());
-        try {
-            LockHandle old = service.acquire("swapped", LockOptions.shared()).block(WAIT);
-            Path fresh = Files.writeString(dir.resolve("fresh"), "");
-            Files.move(fresh, dir.resolve("swapped"), StandardCopyOption.REPLACE_EXISTING,
-                    StandardCopyOption.ATOMIC_MOVE);
-
-            LockHandle joined = service.acquire("swapped", LockOptions.shared().timeout(WAIT)).block(WAIT);
-            assertThat(joined.isHeld()).isTrue();
-            assertThat(FileLockAliasTest.pythonTry(dir.resolve("swapped"))).as("the file the name names now")
-                    .isEqualTo("BUSY");
-            joined.release().block(WAIT);
-            old.release().block(WAIT);
-            assertThat(FileLockAliasTest.pythonTry(dir.resolve("swapped"))).isEqualTo("LOCKED");
-        } finally {
-            service.disposeLater().block(WAIT);
-        }
-    }
-
     @Test
     void anUntouchedLockFileIsNeverReportedLost() {
         LockHandle held = locks.acquire("kept").block(WAIT);
