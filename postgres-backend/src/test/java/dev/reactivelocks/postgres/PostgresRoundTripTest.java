@@ -71,7 +71,7 @@ class PostgresRoundTripTest {
         for (int i = 0; i < 3; i++) { // schema, LISTEN, prepared statements: all before the count
             service.withLock(name, Mono.just(i)).block(WAIT);
         }
-        WireCounter.Counts before = wire.counts();
+        WireCounter.Counts before = quiet();
 
         LockHandle held = service.acquire(name).block(WAIT);
         held.release().block(WAIT);
@@ -91,13 +91,13 @@ class PostgresRoundTripTest {
         }
 
         LockHandle held = a.acquire(name).block(WAIT);
-        WireCounter.Counts beforeQueue = wire.counts();
+        WireCounter.Counts beforeQueue = quiet();
         Mono<LockHandle> waiting = b.acquire(name).cache();
         waiting.subscribe();
         awaitQueued(name);
         WireCounter.Counts oneCall = new WireCounter.Counts(0, 1, 1, 0, 1);
         WireCounter.Counts queued = settled(beforeQueue, oneCall);
-        WireCounter.Counts beforeRelease = wire.counts();
+        WireCounter.Counts beforeRelease = quiet();
         held.release().block(WAIT);
         LockHandle granted = waiting.block(WAIT);
         WireCounter.Counts handOff = settled(beforeRelease, oneCall);
@@ -122,6 +122,30 @@ class PostgresRoundTripTest {
             used = wire.counts().minus(before);
         }
         return used;
+    }
+
+    /**
+     * The counts once they stopped changing for 100 ms (at most 2 s): the last messages of the operations
+     * before may still be on their way through the relay when their callers have their answers.
+     */
+    private WireCounter.Counts quiet() {
+        long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+        WireCounter.Counts last = wire.counts();
+        long stableSince = System.nanoTime();
+        while (System.nanoTime() - stableSince < Duration.ofMillis(100).toNanos() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+            WireCounter.Counts now = wire.counts();
+            if (!now.equals(last)) {
+                last = now;
+                stableSince = System.nanoTime();
+            }
+        }
+        return last;
     }
 
     /** {@code holder} takes {@code name}, {@code waiter} queues for it and is handed it by the release. */
