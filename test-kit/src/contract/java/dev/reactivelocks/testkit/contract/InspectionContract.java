@@ -23,6 +23,9 @@ import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * What {@link LockService#inspect(String)} and {@link LockService#locks(String)} must report, for every
@@ -91,14 +94,29 @@ public interface InspectionContract {
      */
     static LockInfo inspectUntil(LockService locks, String name, Predicate<LockInfo> condition,
                                          String description) {
-        return Flux.interval(Duration.ZERO, Duration.ofMillis(20))
-                .onBackpressureDrop()
-                .concatMap(tick -> locks.inspect(name))
-                .filter(condition)
-                .next()
+        return firstInspected(locks, name, condition, Schedulers.parallel())
                 .blockOptional(INSPECT_WAIT)
                 .orElseThrow(() -> new AssertionError("'" + name + "' never showed " + description + "; last: "
                         + locks.inspect(name).block(INSPECT_WAIT)));
+    }
+
+    /**
+     * The first state of {@code name} that satisfies {@code condition}, inspected at once and then every
+     * 20 ms on {@code poller}; for suites that wait in a time of their own (a virtual clock).
+     *
+     * @param locks the service
+     * @param name the lock name
+     * @param condition the state awaited
+     * @param poller the scheduler of the inspections
+     * @return a {@code Mono} of that state, which inspects until it is seen or the subscriber cancels
+     */
+    static Mono<LockInfo> firstInspected(LockService locks, String name, Predicate<LockInfo> condition,
+                                         Scheduler poller) {
+        return Flux.interval(Duration.ZERO, Duration.ofMillis(20), poller)
+                .onBackpressureDrop()
+                .concatMap(tick -> locks.inspect(name))
+                .filter(condition)
+                .next();
     }
 
     private static Map<String, LockInfo> listed(LockService locks, String prefix) {
