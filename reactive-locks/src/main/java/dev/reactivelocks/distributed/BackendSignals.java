@@ -5,8 +5,10 @@ import dev.reactivelocks.spi.LockBackend;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
 import reactor.core.Disposables;
+import reactor.core.scheduler.Scheduler;
 import reactor.util.retry.Retry;
 
 /**
@@ -18,7 +20,8 @@ import reactor.util.retry.Retry;
  *
  * <p>Services {@link #join} and {@link #leave}; the subscriptions end when the last one leaves, and the next
  * service to join subscribes again. Signals are hints (waiters also poll), so a signal lost while nobody is
- * subscribed only delays a waiter.
+ * subscribed only delays a waiter. A signal stream that fails is subscribed again after a backoff on the
+ * timer of the service that subscribed, so that a service on a virtual clock is not resubscribed in real time.
  */
 final class BackendSignals {
 
@@ -33,10 +36,15 @@ final class BackendSignals {
     private BackendSignals() {
     }
 
-    /** The signals of {@code backend}, subscribed while at least one service has joined. */
-    static BackendSignals join(LockBackend backend) {
+    /**
+     * The signals of {@code backend}, subscribed while at least one service has joined.
+     *
+     * @param timer the joining service's timer, which runs the backoff before a failed stream is subscribed
+     *        again if this join subscribes; {@code null}: {@code Schedulers.parallel()}, looked up at each use
+     */
+    static BackendSignals join(LockBackend backend, @Nullable Scheduler timer) {
         BackendSignals joined = SHARED.compute(new Identity(backend), (k, s) -> {
-            BackendSignals signals = s != null ? s : new BackendSignals().subscribe(backend);
+            BackendSignals signals = s != null ? s : new BackendSignals().subscribe(backend, timer);
             signals.services++;
             return signals;
         });
@@ -54,15 +62,13 @@ final class BackendSignals {
         });
     }
 
-    private BackendSignals subscribe(LockBackend backend) {
+    private BackendSignals subscribe(LockBackend backend, @Nullable Scheduler timer) {
+        Retry resubscribe = Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2))
+                .scheduler(timer); // null: the default, Schedulers.parallel()
         // hand-offs first: a backend sharing one source for both signals a hand-off to its earlier subscribers
         // first, so the waiter takes it before the wake-up for the same token would send it to the store
-        subscriptions.add(backend.handOffs()
-                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)))
-                .subscribe(this::onHandOff, error -> { }));
-        subscriptions.add(backend.releases()
-                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)))
-                .subscribe(this::onReleaseSignal, error -> { }));
+        subscriptions.add(backend.handOffs().retryWhen(resubscribe).subscribe(this::onHandOff, error -> { }));
+        subscriptions.add(backend.releases().retryWhen(resubscribe).subscribe(this::onReleaseSignal, error -> { }));
         return this;
     }
 

@@ -133,7 +133,7 @@ public final class DistributedLockService implements LockService {
         this.owner = owner;
         this.tokenPrefix = owner + Owners.SEPARATOR + Long.toHexString(new SecureRandom().nextLong());
         this.releaseRetry = Retry.backoff(3, RETRY_MIN).maxBackoff(RETRY_MAX).scheduler(timer());
-        this.signals = BackendSignals.join(backend);
+        this.signals = BackendSignals.join(backend, timer);
     }
 
     /**

@@ -75,7 +75,9 @@ public final class DistributedLockServiceBuilder {
     }
 
     /**
-     * The scheduler that runs timeouts, polls and renewals, and whose {@code now} measures local deadlines.
+     * The scheduler that runs timeouts, polls and renewals, and whose {@code now} measures local deadlines. It
+     * also runs the backoff before the backend's signal streams are subscribed again after an error, when
+     * this service is the one that subscribes to them (the first of the services sharing the backend).
      * Defaults to {@code Schedulers.parallel()}, looked up at each use so that
      * {@code StepVerifier.withVirtualTime} replaces it.
      *

@@ -17,6 +17,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.test.StepVerifier;
@@ -112,6 +113,35 @@ class DistributedLockServiceTest {
         TestSubscriber<LockHandle> second = subscribe(service(backend).acquire("after"));
         first.release().block();
         granted(second).release().block();
+    }
+
+    /**
+     * A signal stream that fails is subscribed again after a backoff on the timer of the service that
+     * subscribed, not on {@code Schedulers.parallel()}: on a virtual clock the second subscription comes when
+     * the clock passes the backoff, and its release signals then wake another service's waiter (whose poll
+     * interval is an hour, and time does not move while it waits).
+     */
+    @Test
+    void aFailedSignalStreamIsSubscribedAgainAfterABackoffOnTheServicesTimer() {
+        FaultyBackend backend = new FaultyBackend(store);
+        AtomicInteger subscriptions = new AtomicInteger();
+        backend.releases = signals -> Flux.defer(() -> subscriptions.incrementAndGet() == 1
+                ? Flux.error(new IllegalStateException("connection reset")) : signals);
+        List<DistributedLockService> two = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            two.add(DistributedLockService.builder(backend).lease(LEASE).renewEvery(RENEW)
+                    .pollInterval(Duration.ofHours(1)).timer(vts).build());
+        }
+        services.addAll(two);
+        assertThat(subscriptions).as("subscribed once, and failed").hasValue(1);
+        vts.advanceTimeBy(Duration.ofMillis(200)); // the first backoff: 100 ms, plus a jitter of at most half
+        assertThat(subscriptions).as("subscribed again when the service's clock passed the backoff").hasValue(2);
+
+        LockHandle holder = two.get(0).acquire("resubscribed").block();
+        TestSubscriber<LockHandle> waiter = subscribe(two.get(1).acquire("resubscribed"));
+        assertThat(waiter.getReceivedOnNext()).as("busy").isEmpty();
+        holder.release().block();
+        granted(waiter).release().block();
     }
 
     @Test
