@@ -50,6 +50,14 @@ class DistributedLockServiceTest {
         return service(new FaultyBackend(store));
     }
 
+    /** A service on {@code backend} that does not poll within a test: only the backend's signals wake its waiters. */
+    private DistributedLockService unpolled(FaultyBackend backend) {
+        DistributedLockService s = DistributedLockService.builder(backend).lease(LEASE).renewEvery(RENEW)
+                .pollInterval(Duration.ofHours(1)).timer(vts).build();
+        services.add(s);
+        return s;
+    }
+
     static LockHandle granted(TestSubscriber<LockHandle> ts) {
         assertThat(ts.getReceivedOnNext()).as("granted").hasSize(1);
         return ts.getReceivedOnNext().get(0);
@@ -84,10 +92,8 @@ class DistributedLockServiceTest {
                 .doFinally(signal -> handOffs.decrementAndGet());
         List<DistributedLockService> many = new ArrayList<>();
         for (int i = 0; i < 50; i++) {
-            many.add(DistributedLockService.builder(backend).lease(LEASE).renewEvery(RENEW)
-                    .pollInterval(Duration.ofHours(1)).timer(vts).build());
+            many.add(unpolled(backend));
         }
-        services.addAll(many);
         assertThat(releases).as("subscriptions to the release signals").hasValue(1);
         assertThat(handOffs).as("subscriptions to the hand-offs").hasValue(1);
 
@@ -127,18 +133,14 @@ class DistributedLockServiceTest {
         AtomicInteger subscriptions = new AtomicInteger();
         backend.releases = signals -> Flux.defer(() -> subscriptions.incrementAndGet() == 1
                 ? Flux.error(new IllegalStateException("connection reset")) : signals);
-        List<DistributedLockService> two = new ArrayList<>();
-        for (int i = 0; i < 2; i++) {
-            two.add(DistributedLockService.builder(backend).lease(LEASE).renewEvery(RENEW)
-                    .pollInterval(Duration.ofHours(1)).timer(vts).build());
-        }
-        services.addAll(two);
+        DistributedLockService holding = unpolled(backend);
+        DistributedLockService waiting = unpolled(backend);
         assertThat(subscriptions).as("subscribed once, and failed").hasValue(1);
         vts.advanceTimeBy(Duration.ofMillis(200)); // the first backoff: 100 ms, plus a jitter of at most half
         assertThat(subscriptions).as("subscribed again when the service's clock passed the backoff").hasValue(2);
 
-        LockHandle holder = two.get(0).acquire("resubscribed").block();
-        TestSubscriber<LockHandle> waiter = subscribe(two.get(1).acquire("resubscribed"));
+        LockHandle holder = holding.acquire("resubscribed").block();
+        TestSubscriber<LockHandle> waiter = subscribe(waiting.acquire("resubscribed"));
         assertThat(waiter.getReceivedOnNext()).as("busy").isEmpty();
         holder.release().block();
         granted(waiter).release().block();

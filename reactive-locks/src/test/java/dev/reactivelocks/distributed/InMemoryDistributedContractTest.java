@@ -5,7 +5,8 @@ import dev.reactivelocks.testkit.contract.DistributedLockServiceContract;
 
 /**
  * The distributed contract over the in-memory reference backend that hands the lock off: every service of a
- * test shares one store, as clients of one server would.
+ * test shares one store, as clients of one server would. On the real schedulers, as a store on another machine
+ * needs; {@link InMemoryDistributedVirtualTimeContractTest} runs the same suite in virtual time.
  */
 class InMemoryDistributedContractTest extends DistributedLockServiceContract {
 

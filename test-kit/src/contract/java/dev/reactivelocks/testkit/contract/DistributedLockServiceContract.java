@@ -126,6 +126,10 @@ public abstract class DistributedLockServiceContract {
      * thread, until the answer came: what comes due runs on this thread, and nothing sleeps. Override it
      * only to wait on another kind of clock, and then keep its contract.
      *
+     * @implNote A virtual wait fails at once if the clock is disposed, since nothing could come then; and
+     * an answer that only another thread can give (a store on real I/O) is not waited for in real time:
+     * the virtual deadline passes within microseconds.
+     *
      * @param answer the answer awaited
      * @param within how long to wait at most, in the time of {@link #timer()}
      * @param <T> the type of the answer
@@ -139,9 +143,10 @@ public abstract class DistributedLockServiceContract {
         CompletableFuture<T> result = answer.toFuture();
         long deadline = clock.now(TimeUnit.NANOSECONDS) + within.toNanos();
         while (!result.isDone()) {
-            if (clock.now(TimeUnit.NANOSECONDS) >= deadline) {
+            if (clock.now(TimeUnit.NANOSECONDS) >= deadline || clock.isDisposed()) {
                 result.cancel(true);
-                throw new IllegalStateException("Timeout on blocking read for " + within + " of virtual time");
+                throw new IllegalStateException(clock.isDisposed() ? "The virtual clock was disposed"
+                        : "Timeout on blocking read for " + within + " of virtual time");
             }
             clock.advanceTimeBy(VIRTUAL_STEP);
         }
