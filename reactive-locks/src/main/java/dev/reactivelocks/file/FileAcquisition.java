@@ -266,7 +266,7 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
         if (id == null) {
             throw new IllegalStateException("local grant before the lock file was known: " + this);
         }
-        LockFile f = LockFile.retain(id);
+        LockFile f = LockFileRegistry.retain(id);
         file = f;
         if (casState(LOCAL_PENDING, OS_PENDING)) {
             f.request(this);
