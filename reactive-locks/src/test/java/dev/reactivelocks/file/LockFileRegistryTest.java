@@ -3,6 +3,7 @@ package dev.reactivelocks.file;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.reactivelocks.IllegalLockStateException;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.testkit.contract.SpinRacer;
@@ -131,6 +132,50 @@ class LockFileRegistryTest {
         }
         held.release().block(WAIT);
         FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "the last release drops the entry");
+        assertChannelCountMatchesDescriptors(file);
+    }
+
+    /**
+     * {@code removeLockFile} racing an acquisition of another service of the JVM: the file is deleted only
+     * when no entry uses it, and an acquisition that comes after that check locks the file the name
+     * designates now; one that locked the file just before its deletion is told it is lost by the next check
+     * of its path. Never does a holder believe it holds a lock that nobody else can see.
+     *
+     * <p>This race found a bug: an acquisition whose path named another file when it locked gives its local
+     * grant back and looks the file up again; when that happened on the file scheduler while the subscribing
+     * thread was still between the grant's {@code onNext} and its {@code onComplete}, the completion was taken
+     * for a busy {@code tryAcquire} of the in-JVM queue, and the acquisition failed at once with
+     * "Lock 'removed' (EXCLUSIVE) not acquired within 0ms".
+     */
+    @Test
+    void removeLockFileRacingAnotherServicesAcquisitionLeavesNoHolderOfADeletedFile() throws Exception {
+        FileLockService remover = service(FileLockConfig.builder());
+        FileLockService user = service(FileLockConfig.builder().channelIdleTimeout(Duration.ofHours(1))
+                .lockFileCheckInterval(Duration.ofMillis(20)));
+        Path file = fixture.dir().resolve("removed");
+        int removed = 0;
+        int refused = 0;
+        for (int i = 0; i < ROUNDS; i++) {
+            user.acquire("removed").flatMap(LockHandle::release).block(WAIT); // an idle channel to close
+            CompletableFuture<LockHandle> grant = new CompletableFuture<>();
+            CompletableFuture<Boolean> removal = new CompletableFuture<>();
+            racer.race(
+                    () -> FileLockService.removeLockFile(remover.config(), "removed")
+                            .subscribe(removal::complete, removal::completeExceptionally),
+                    () -> user.acquire("removed").subscribe(grant::complete, grant::completeExceptionally));
+            LockHandle h = granted(grant);
+            try {
+                removed += removal.get(WAIT.toMillis(), TimeUnit.MILLISECONDS) ? 1 : 0;
+            } catch (java.util.concurrent.ExecutionException e) {
+                assertThat(e.getCause()).isInstanceOf(IllegalLockStateException.class);
+                refused++;
+            }
+            String round = "round " + i;
+            FileLockServiceTest.await(() -> !h.isHeld() || lockedByThisProcess(file),
+                    round + ": a holder holds the file its name designates, or is told it lost it");
+            h.release().block(WAIT);
+        }
+        assertThat(removed + refused).as("every removal either deleted the file or refused").isEqualTo(ROUNDS);
         assertChannelCountMatchesDescriptors(file);
     }
 }
