@@ -3,6 +3,7 @@ package dev.reactivelocks.benchmarks;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.file.FileLockConfig;
 import dev.reactivelocks.file.FileLockService;
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.channels.FileChannel;
@@ -42,14 +43,16 @@ public final class FileWaitersProbe {
         try {
             ours(dir);
             threadPerWaiter(dir);
-        } finally {
-            try (var files = Files.list(dir)) {
-                for (Path p : (Iterable<Path>) files::iterator) {
-                    Files.deleteIfExists(p);
-                }
+        } catch (Exception | Error e) {
+            try {
+                TempDirectories.deleteTree(dir);
+            } catch (IOException cleanup) {
+                e.addSuppressed(cleanup);
             }
-            Files.deleteIfExists(dir);
+            throw e;
         }
+        // the lock files and the service's fencing sidecar directory, all created by this run in dir
+        TempDirectories.deleteTree(dir);
     }
 
     static void ours(Path dir) throws Exception {

@@ -60,10 +60,13 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     static final int DOWNGRADED = PENDING + 4;
 
     private static final VarHandle FINISHED;
+    private static final VarHandle UNCOMPLETED_GRANTS;
 
     static {
         try {
             FINISHED = MethodHandles.lookup().findVarHandle(FileAcquisition.class, "finished", boolean.class);
+            UNCOMPLETED_GRANTS = MethodHandles.lookup().findVarHandle(FileAcquisition.class, "uncompletedGrants",
+                    int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -77,6 +80,12 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     final boolean tryOnly;
 
     private volatile boolean finished;
+    /**
+     * Local grants received ({@link #onNext}) whose subscription has not completed yet. A local grant given
+     * back to look the file up again ({@link #reroute()}) may complete after the next lookup started, on
+     * another thread: its completion must not be taken for a busy {@code tryAcquire} of the local queue.
+     */
+    private volatile int uncompletedGrants;
     private volatile @Nullable Subscription inner;
     private volatile @Nullable Path path;
     /** The identity (device and inode) of the lock file {@link #path} named when it was resolved. */
@@ -266,7 +275,8 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
         if (id == null) {
             throw new IllegalStateException("local grant before the lock file was known: " + this);
         }
-        LockFile f = LockFile.retain(id);
+        UNCOMPLETED_GRANTS.getAndAdd(this, 1); // before the request: the file may give the grant back at once
+        LockFile f = LockFileRegistry.retain(id);
         file = f;
         if (casState(LOCAL_PENDING, OS_PENDING)) {
             f.request(this);
@@ -286,9 +296,22 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
 
     @Override
     public void onComplete() {
+        if (completesGrant()) {
+            return; // the completion after a local grant (maybe one given back since, see uncompletedGrants)
+        }
         if (local == null && casState(LOCAL_PENDING, CANCELLED)) {
             busy(); // tryAcquire on the local queue found it busy
         }
+    }
+
+    /** Counts off one of the {@link #uncompletedGrants}; false when there is none (an empty completion). */
+    private boolean completesGrant() {
+        for (int n = uncompletedGrants; n > 0; n = uncompletedGrants) {
+            if (UNCOMPLETED_GRANTS.compareAndSet(this, n, n - 1)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override

@@ -20,6 +20,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -27,6 +28,7 @@ import java.util.function.Function;
 import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
 import reactor.core.CoreSubscriber;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Operators;
@@ -215,7 +217,7 @@ public final class FileLockService implements LockService {
             return Files.isDirectory(dir) ? dir.toRealPath().resolve(fileName) : null;
         }).flatMap(real -> {
             String id = LockFiles.existingId(real);
-            return id == null ? Mono.just(false) : LockFile.closeIfIdle(id, scheduler)
+            return id == null ? Mono.just(false) : LockFileRegistry.closeIfIdle(id, scheduler)
                     .then(Mono.fromCallable(() -> deleteUnused(real, id, name)).subscribeOn(scheduler));
         })
                 .defaultIfEmpty(false)
@@ -223,7 +225,7 @@ public final class FileLockService implements LockService {
     }
 
     private static boolean deleteUnused(Path real, String id, String name) {
-        if (LockFile.inUse(id)) {
+        if (LockFileRegistry.inUse(id)) {
             throw new IllegalLockStateException(name, "Lock file '" + real + "' of lock '" + name
                     + "' is in use by this JVM; not removing it");
         }
@@ -248,6 +250,18 @@ public final class FileLockService implements LockService {
 
     Scheduler timer() {
         return timer != null ? timer : Schedulers.parallel();
+    }
+
+    /**
+     * Runs {@code task} after {@code delay} on {@link #timer()}, or on Reactor's parallel scheduler when that
+     * one refuses it (a configured timer disposed meanwhile).
+     */
+    Disposable schedule(Runnable task, Duration delay) {
+        try {
+            return timer().schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            return Schedulers.parallel().schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
+        }
     }
 
     /**
@@ -474,7 +488,7 @@ public final class FileLockService implements LockService {
             for (FileAcquisition a : pending) {
                 a.fail(new LockServiceClosedException(a.name));
             }
-            return LockFile.closeAllIdle(scheduler);
+            return LockFileRegistry.closeAllIdle(scheduler);
         }).doFinally(s -> {
             if (active.get() == 0) {
                 disposeOwnedScheduler();

@@ -21,15 +21,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
-import reactor.core.publisher.Flux;
-import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
 import reactor.core.publisher.Operators;
 import reactor.core.scheduler.Scheduler;
@@ -41,8 +35,9 @@ import reactor.util.context.Context;
  *
  * <p>POSIX record locks ({@code fcntl}, which {@code FileChannel.lock} uses on Unix) belong to the
  * process, and closing <em>any</em> descriptor of a file drops all of the process's locks on it. So the
- * JVM keeps exactly one channel per lock file ({@link #FILES}), never opens a second one while the first
- * is open, and closes it only when no acquisition used it for the idle timeout. Entries are keyed by the
+ * JVM keeps exactly one channel per lock file, never opens a second one while the first is open, and closes
+ * it only when no acquisition used it for the idle timeout: {@link LockFileRegistry} keeps one entry (this
+ * class) per file, counts its users and decides when its idle channel is closed. Entries are keyed by the
  * file's identity (device and inode, {@link LockFiles#identify(Path)}), not by its path: a hard link, a bind mount or
  * a case-insensitive file system make two paths one file, and a channel per path would close one
  * descriptor of a file while the lock is held through another. Local holders of one file share its one OS lock: an exclusive local grant needs the file locked exclusively; concurrent
@@ -73,22 +68,20 @@ import reactor.util.context.Context;
  *                                                     │ busy:   fail try-only waiters; poll again after
  *                                                     │         min·2ⁿ (capped at max, jittered) on the timer
  *                                                     │ error:  fail all waiters with LockException
- *   release ──► holders -= a ; no holders left ? unlock ──► release the local grant ──► unref
+ *   release ──► holders -= a ; no holders left ? unlock ──► release the local grant ──► unref (registry)
  *   downgrade ──► holders = {a} exclusive ? convert the OS lock in place ({@link OsLock#downgrade()}),
  *                 holders = {a's shared successor} with the next token ──► downgrade the local grant, emit
  *                 : lost (or not convertible) ? a is told lost(), its local grant released, error
  *   any task ──► OS lock invalid (channel closed under us)? holders are told lost() ; lock = null
- *   unref   ──► refs == 0 and idle ? ──► channel open ? IDLE: close it after channelIdleTimeout
- *                                        (or at dispose) unless used again ; then drop the entry
- *                                        more than maxIdleChannels IDLE ? close the least recently used
  *   while locked, every lockFileCheckInterval ──► holders whose path names another file (or none) are
  *                                        told lost() ; none left ? unlock
  * </pre>
  *
- * {@link #refs} counts the acquisitions with a local grant that still use this entry; it changes only
- * inside {@code FILES.compute}, so an entry leaves the map only after its channel is closed and while no
- * acquisition uses it. An idle entry keeps its channel open for the grace period so that the next
- * acquisition neither opens the file nor waits for the scheduler; it holds no OS lock meanwhile.
+ * <p>Each acquisition with a local grant counts as a user of the entry ({@link LockFileRegistry#retain}) until
+ * it gives the grant back ({@link #unref}); the registry then closes the channel of an idle entry (no user,
+ * no OS lock, no waiter) after the grace period, in this actor, and drops the entry (see
+ * {@link LockFileRegistry} for the races of that with new users). Until then the next acquisition neither
+ * opens the file nor waits for the scheduler; an idle entry holds no OS lock.
  *
  * <p><b>Fairness towards other processes</b>: a process cannot tell another one that it waits for a POSIX
  * lock, and this JVM re-locks a file within microseconds of a release when local acquisitions keep
@@ -98,31 +91,10 @@ import reactor.util.context.Context;
  * processes are woken by the unlock and take the file meanwhile; polling ones get a window every
  * {@code maxPollInterval}.
  */
-final class LockFile {
+final class LockFile extends LockFileRegistry.Entry {
 
     /** JVM-wide fair queues, one per lock file identity. Never disposed. */
     static final InProcessLockService QUEUES = LockService.builder().build();
-
-    private static final ConcurrentHashMap<String, LockFile> FILES = new ConcurrentHashMap<>();
-
-    /**
-     * The entries whose channel is open while no acquisition uses them, least recently used first, at most
-     * {@link FileLockConfig#maxIdleChannels()}; guarded by itself. An entry may stay listed for a moment
-     * after it is used again; closing it then finds it busy and leaves it open.
-     */
-    private static final Set<LockFile> IDLE = new LinkedHashSet<>();
-
-    /** The identity of the lock file (see {@link LockFiles#identify(Path)}). */
-    final String id;
-
-    /** Guarded by {@code FILES.compute} for {@link #id}. */
-    private int refs;
-
-    /** Whether this entry is in {@link #IDLE}; written under its monitor. */
-    private volatile boolean listedIdle;
-
-    /** How many channels of lock files this JVM has open. */
-    private static final AtomicInteger OPEN_CHANNELS = new AtomicInteger();
 
     private static final ClassValue<Boolean> EVENT_LOOP_THREADS = new ClassValue<>() {
         @Override
@@ -155,42 +127,14 @@ final class LockFile {
     private long checkGeneration;
     private long pollGeneration;
     private int busyAttempts;
-    private @Nullable FileLockService lastUser;
-    private @Nullable Disposable idleTimer;
-    private long idleSince;
     private long unlockedAt;
     /** Whether this JVM unlocked the file since the entry was made ({@link #unlockedAt} is valid). */
     private boolean unlockedBefore;
     private long busySince;
 
-    private LockFile(String id) {
-        this.id = id;
-    }
-
-    /** The entry of the file {@code id}, counted as used until {@link #unref}. */
-    static LockFile retain(String id) {
-        LockFile used = FILES.compute(id, (k, e) -> {
-            LockFile f = e != null ? e : new LockFile(k);
-            f.refs++;
-            return f;
-        });
-        used.unlistIdle();
-        return used;
-    }
-
-    /** @return whether an acquisition of this JVM currently uses the lock file {@code id} */
-    static boolean inUse(String id) {
-        return FILES.containsKey(id);
-    }
-
-    /** @return how many lock files this JVM currently has entries (and possibly open channels) for */
-    static int openEntries() {
-        return FILES.size();
-    }
-
-    /** @return how many lock file channels (file descriptors) this JVM has open */
-    static int openChannels() {
-        return OPEN_CHANNELS.get();
+    /** Made only by {@link LockFileRegistry#retain(String)}. */
+    LockFile(String id) {
+        super(id);
     }
 
     /**
@@ -205,13 +149,25 @@ final class LockFile {
 
     // ---------------------------------------------------------------- actor
 
-    private void execute(SerialActor.Step step, Scheduler scheduler) {
+    @Override
+    void execute(SerialActor.Step step, Scheduler scheduler) {
         actor.execute(step, scheduler);
     }
 
     /** Queues a subscriber-facing signal; the draining thread runs it after letting go of the actor. */
-    private void emit(Runnable signal) {
+    @Override
+    void emit(Runnable signal) {
         actor.emit(signal);
+    }
+
+    @Override
+    boolean unlockedWithoutWaiters() {
+        return lock == null && waiters.isEmpty();
+    }
+
+    @Override
+    boolean hasChannel() {
+        return channel != null;
     }
 
     // ---------------------------------------------------------------- operations (any thread)
@@ -295,32 +251,6 @@ final class LockFile {
         emit(() -> a.downgradeFailed(sink, error));
     }
 
-    /**
-     * Closes the channel of the file {@code id} if nobody in this JVM uses it (for deleting the file or disposing
-     * a service).
-     *
-     * @return a {@code Mono} completing once done, on the file scheduler
-     */
-    static Mono<Void> closeIfIdle(String id, Scheduler scheduler) {
-        LockFile f = FILES.get(id);
-        return f == null ? Mono.empty() : f.closeIfIdleNow(scheduler);
-    }
-
-    /** {@link #closeIfIdle(String, Scheduler)} for every lock file of this JVM. */
-    static Mono<Void> closeAllIdle(Scheduler scheduler) {
-        return Flux.fromIterable(FILES.values()).flatMap(f -> f.closeIfIdleNow(scheduler)).then();
-    }
-
-    private Mono<Void> closeIfIdleNow(Scheduler scheduler) {
-        return Mono.create(sink -> execute(onScheduler -> {
-            if (!closeWhenIdle(onScheduler, true)) {
-                return false;
-            }
-            emit(sink::success);
-            return true;
-        }, scheduler));
-    }
-
     // ---------------------------------------------------------------- actor tasks
 
     private boolean onRequest(FileAcquisition a, boolean onScheduler) {
@@ -340,7 +270,7 @@ final class LockFile {
         if (!onScheduler && channel == null) {
             return false; // opening the file may block
         }
-        lastUser = a.service;
+        usedBy(a.service);
         waiters.add(a);
         attempt();
         return true;
@@ -466,15 +396,7 @@ final class LockFile {
         Duration wait = delay != null ? delay : backoff(first.service.config(), busyAttempts++);
         Scheduler scheduler = first.scheduler();
         Runnable fire = () -> execute(onScheduler -> poll(generation, onScheduler), scheduler);
-        pollTimer = schedule(first.service, fire, wait);
-    }
-
-    private static Disposable schedule(FileLockService service, Runnable task, Duration delay) {
-        try {
-            return service.timer().schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (RejectedExecutionException e) {
-            return Schedulers.parallel().schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
-        }
+        pollTimer = first.service.schedule(fire, wait);
     }
 
     private boolean poll(long generation, boolean onScheduler) {
@@ -548,7 +470,7 @@ final class LockFile {
         long generation = ++checkGeneration;
         checkingFor = service;
         Runnable fire = () -> execute(onScheduler -> checkHeld(generation, service), service.scheduler());
-        checkTimer = schedule(service, fire, service.config().lockFileCheckInterval());
+        checkTimer = service.schedule(fire, service.config().lockFileCheckInterval());
     }
 
     private void stopChecking() {
@@ -608,7 +530,7 @@ final class LockFile {
     /** For tests: closes this JVM's channel of {@code path} as an interrupt would, dropping its OS lock. */
     static void closeChannelUnderHolders(Path path, Scheduler scheduler) {
         String id = LockFiles.existingId(path);
-        LockFile f = id == null ? null : FILES.get(id);
+        LockFile f = id == null ? null : LockFileRegistry.find(id);
         if (f != null) {
             f.execute(onScheduler -> {
                 FileChannel c = f.channel;
@@ -658,7 +580,7 @@ final class LockFile {
             closeQuietly(c); // this entry holds no lock without a channel: closing drops none
             throw e;
         }
-        OPEN_CHANNELS.incrementAndGet();
+        channelOpened();
         channel = c;
         fencing = counter;
         return c;
@@ -679,7 +601,7 @@ final class LockFile {
             closeQuietly(c);
             return;
         }
-        LockFile f = retain(other);
+        LockFile f = LockFileRegistry.retain(other);
         f.execute(onScheduler -> {
             if (!onScheduler) {
                 return false;
@@ -708,7 +630,7 @@ final class LockFile {
     private void forgetChannel() {
         channel = null;
         fencing = null;
-        OPEN_CHANNELS.decrementAndGet();
+        channelForgotten();
     }
 
     private void unlock(FileLockService by) {
@@ -719,137 +641,14 @@ final class LockFile {
         if (l != null) {
             l.release();
         }
-        FileLockService user = lastUser;
+        FileLockService user = lastUser();
         if (!strays.isEmpty() && user != null) {
             execute(this::closeStrays, user.scheduler());
         }
     }
 
-    private void unref(FileLockService service) {
-        FILES.computeIfPresent(id, (k, e) -> {
-            e.refs--;
-            return e;
-        });
-        if (!idle()) {
-            return;
-        }
-        if (channel == null) {
-            dropEntry();
-            return;
-        }
-        lastUser = service;
-        idleSince = service.now();
-        Duration timeout = idleTimeout(service);
-        if (timeout.isZero() || idleTimer == null) {
-            scheduleIdleClose(service, timeout);
-        }
-        if (!timeout.isZero()) {
-            listIdle(service);
-        }
-    }
-
-    /**
-     * Puts this idle entry at the most recent end of {@link #IDLE}; when that holds more than the service's
-     * {@link FileLockConfig#maxIdleChannels()}, closes the least recently used ones now (each in its own
-     * actor, and only if still idle there: a file with a holder or waiter is never closed).
-     */
-    private void listIdle(FileLockService service) {
-        List<LockFile> evicted = new ArrayList<>(0);
-        synchronized (IDLE) {
-            IDLE.remove(this);
-            IDLE.add(this);
-            listedIdle = true;
-            int max = service.config().maxIdleChannels();
-            for (Iterator<LockFile> it = IDLE.iterator(); IDLE.size() - evicted.size() > max; ) {
-                LockFile eldest = it.next();
-                it.remove();
-                eldest.listedIdle = false;
-                evicted.add(eldest);
-            }
-        }
-        for (LockFile f : evicted) {
-            f.execute(onScheduler -> f.closeWhenIdle(onScheduler, true), service.scheduler());
-        }
-    }
-
-    private void unlistIdle() {
-        if (listedIdle) {
-            synchronized (IDLE) {
-                IDLE.remove(this);
-                listedIdle = false;
-            }
-        }
-    }
-
-    private boolean idle() {
-        return lock == null && waiters.isEmpty() && refsNow() == 0;
-    }
-
-    /** A disposed service keeps no idle channel open. */
-    private static Duration idleTimeout(FileLockService service) {
-        return service.isDisposed() ? Duration.ZERO : service.config().channelIdleTimeout();
-    }
-
-    private void scheduleIdleClose(FileLockService service, Duration delay) {
-        SerialActor.Step close = onScheduler -> closeWhenIdle(onScheduler, false);
-        if (delay.isZero()) {
-            execute(close, service.scheduler());
-        } else {
-            idleTimer = schedule(service, () -> execute(close, service.isDisposed() ? Schedulers.boundedElastic()
-                    : service.scheduler()), delay);
-        }
-    }
-
-    /**
-     * Closes the channel and drops the entry if nobody used the file for the idle timeout (or at once
-     * when {@code now}); reschedules itself when the file was used meanwhile and is idle again.
-     */
-    private boolean closeWhenIdle(boolean onScheduler, boolean now) {
-        if (!onScheduler) {
-            return false; // closing may block
-        }
-        if (!now) {
-            idleTimer = null;
-        }
-        if (!idle()) {
-            return true; // used again: the next unref schedules a new close
-        }
-        FileLockService user = lastUser;
-        if (!now && user != null) {
-            long left = idleTimeout(user).toNanos() - (user.now() - idleSince);
-            if (left > 0) {
-                if (idleTimer == null) {
-                    scheduleIdleClose(user, Duration.ofNanos(left));
-                }
-                return true;
-            }
-        }
-        closeChannel();
-        dropEntry();
-        return true;
-    }
-
-    private void dropEntry() {
-        lastUser = null;
-        Disposable t = idleTimer;
-        if (t != null) {
-            t.dispose();
-            idleTimer = null;
-        }
-        FILES.computeIfPresent(id, (k, e) -> e == this && e.refs == 0 ? null : e);
-    }
-
-    private int refsNow() {
-        int[] out = new int[1];
-        FILES.computeIfPresent(id, (k, e) -> {
-            out[0] = e.refs;
-            return e;
-        });
-        return out[0];
-    }
-
-    private void closeChannel() {
-        unlistIdle();
+    @Override
+    void closeFile() {
         stopChecking();
         FileChannel c = channel;
         if (c != null) {

@@ -32,7 +32,7 @@ class FileInspectionTest {
     @AfterEach
     void disposeAndDelete() {
         locks.disposeLater().block(WAIT);
-        FileLockServiceTest.await(() -> LockFile.openEntries() == 0, "all lock file entries closed");
+        FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "all lock file entries closed");
         directory.delete();
     }
 

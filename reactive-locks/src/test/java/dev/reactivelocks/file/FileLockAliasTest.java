@@ -61,7 +61,7 @@ class FileLockAliasTest {
                 s.disposeLater().block(WAIT);
             }
         }
-        FileLockServiceTest.await(() -> LockFile.openEntries() == 0, "all lock file entries closed");
+        FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "all lock file entries closed");
     }
 
     static FileLockService service(Path dir) {
@@ -89,7 +89,7 @@ class FileLockAliasTest {
         usedBy.acquire(usedName).flatMap(LockHandle::release).block(WAIT);
         LockHandle held = heldBy.acquire(heldName).block(WAIT);
         assertThat(held.isHeld()).isTrue();
-        FileLockServiceTest.await(() -> LockFile.openChannels() == 1, "the idle alias channel closed");
+        FileLockServiceTest.await(() -> LockFileRegistry.openChannels() == 1, "the idle alias channel closed");
 
         assertThat(pythonTry(usedFile)).isEqualTo("BUSY");
         assertThat(pythonTry(heldFile)).isEqualTo("BUSY");

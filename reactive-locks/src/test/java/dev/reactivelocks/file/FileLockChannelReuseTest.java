@@ -48,7 +48,7 @@ class FileLockChannelReuseTest {
         if (locks != null) {
             locks.disposeLater().block(WAIT);
         }
-        FileLockServiceTest.await(() -> LockFile.openEntries() == 0, "all lock file entries closed");
+        FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "all lock file entries closed");
     }
 
     private Path dir() {
@@ -132,7 +132,7 @@ class FileLockChannelReuseTest {
 
         service.disposeLater().block(WAIT);
         assertThat(descriptorsOf(file)).isZero();
-        assertThat(LockFile.openEntries()).isZero();
+        assertThat(LockFileRegistry.openEntries()).isZero();
     }
 
     @Test
@@ -140,7 +140,7 @@ class FileLockChannelReuseTest {
         FileLockService service = service(Duration.ofMillis(100));
         acquireAndRelease(service, "idle");
         Path file = dir().resolve("idle");
-        FileLockServiceTest.await(() -> descriptorsOf(file) == 0 && LockFile.openEntries() == 0,
+        FileLockServiceTest.await(() -> descriptorsOf(file) == 0 && LockFileRegistry.openEntries() == 0,
                 "idle channel closed");
         acquireAndRelease(service, "idle"); // opens it again
         FileLockServiceTest.await(() -> descriptorsOf(file) == 0, "idle channel closed again");
@@ -150,7 +150,7 @@ class FileLockChannelReuseTest {
     void aZeroIdleTimeoutClosesTheChannelWithTheLastUser() {
         FileLockService service = service(Duration.ZERO);
         acquireAndRelease(service, "zero");
-        FileLockServiceTest.await(() -> descriptorsOf(dir().resolve("zero")) == 0 && LockFile.openEntries() == 0,
+        FileLockServiceTest.await(() -> descriptorsOf(dir().resolve("zero")) == 0 && LockFileRegistry.openEntries() == 0,
                 "channel closed");
     }
 
@@ -170,7 +170,7 @@ class FileLockChannelReuseTest {
         FileLockService service = locks;
         assertThat(FileLockService.removeLockFile(service.config(), "removed").block(WAIT)).isTrue();
         assertThat(file).doesNotExist();
-        assertThat(LockFile.openEntries()).isZero();
+        assertThat(LockFileRegistry.openEntries()).isZero();
 
         // the next acquisition locks a new file of that name, which another process can see locked
         LockHandle h = service.acquire("removed").block(WAIT);
@@ -230,7 +230,7 @@ class FileLockChannelReuseTest {
 
         FileLockServiceTest.await(() -> descriptorsInLockDirectory() <= 256, "idle channels capped");
         assertThat(descriptorsInLockDirectory()).isEqualTo(256);
-        assertThat(LockFile.openChannels()).isEqualTo(256);
+        assertThat(LockFileRegistry.openChannels()).isEqualTo(256);
         assertThat(descriptorsOf(dir().resolve("n4999"))).isEqualTo(1);
         assertThat(descriptorsOf(dir().resolve("n0"))).isZero();
     }
@@ -255,7 +255,7 @@ class FileLockChannelReuseTest {
         FileLockService service = service(FileLockConfig.builder().channelIdleTimeout(Duration.ofHours(1)).maxIdleChannels(0));
         useNames(service, "z", 20);
         FileLockServiceTest.await(() -> descriptorsInLockDirectory() == 0, "no idle channel kept");
-        assertThat(LockFile.openEntries()).isZero();
+        assertThat(LockFileRegistry.openEntries()).isZero();
     }
 
     @Test

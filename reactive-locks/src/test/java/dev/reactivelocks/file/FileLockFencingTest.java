@@ -164,7 +164,7 @@ class FileLockFencingTest {
     @Test
     void removingALockFileRemovesItsCounterAndLaterTokensAreStillLarger() throws Exception {
         long first = ourToken("gone");
-        FileLockServiceTest.await(() -> LockFile.openEntries() == 0, "idle channel closed");
+        FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "idle channel closed");
         assertThat(FileLockService.removeLockFile(fixture.locks().config(), "gone").block(WAIT)).isTrue();
         assertThat(fixture.dir().resolve(FencingCounter.DIRECTORY).resolve("gone")).doesNotExist();
         assertThat(ourToken("gone")).isGreaterThan(first);

@@ -48,7 +48,7 @@ class FileLockProcessTest {
     @AfterEach
     void tearDown() {
         locks.disposeLater().block(WAIT);
-        FileLockServiceTest.await(() -> LockFile.openEntries() == 0, "all lock file entries closed");
+        FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "all lock file entries closed");
     }
 
     private ChildProcess holder(String name, String mode) throws Exception {

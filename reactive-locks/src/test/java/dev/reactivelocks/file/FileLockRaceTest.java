@@ -97,7 +97,7 @@ class FileLockRaceTest {
 
     private void assertDisposedServiceLeavesNothingOpen(Path file) {
         locks.disposeLater().block(WAIT);
-        FileLockServiceTest.await(() -> LockFile.openEntries() == 0
+        FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0
                 && (!Files.isDirectory(Path.of("/proc/self/fd")) || FileLockChannelReuseTest.descriptorsOf(file) == 0),
                 "no entry and no descriptor left for " + file);
     }

@@ -19,7 +19,7 @@ class FileLockServiceContractTest extends LockServiceContract {
     @AfterEach
     void deleteLockDirectory() {
         locks.disposeLater().block(WAIT);
-        FileLockServiceTest.await(() -> LockFile.openEntries() == 0, "all lock file entries closed");
+        FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "all lock file entries closed");
         directory.delete();
     }
 }

@@ -60,7 +60,7 @@ class FileLockServiceTest {
     @AfterEach
     void tearDown() {
         locks.disposeLater().block(WAIT);
-        await(() -> LockFile.openEntries() == 0, "all lock file entries closed");
+        await(() -> LockFileRegistry.openEntries() == 0, "all lock file entries closed");
     }
 
     static void await(BooleanSupplier condition, String what) {
@@ -176,7 +176,7 @@ class FileLockServiceTest {
         assertThat(h.name()).isEqualTo("nova-compute/resources/x");
         assertThat(locks.config().lockFile(h.name())).isEqualTo(file);
         h.release().block(WAIT);
-        await(() -> LockFile.openEntries() == 0, "channel closed");
+        await(() -> LockFileRegistry.openEntries() == 0, "channel closed");
         assertThat(Files.readString(file)).isEqualTo("keep me");
         try (var files = Files.list(dir)) {
             assertThat(files.map(p -> p.getFileName().toString()))
@@ -284,7 +284,7 @@ class FileLockServiceTest {
             for (LockHandle h : held) {
                 h.release().block(WAIT);
             }
-            await(() -> LockFile.openEntries() == 0, "channel closed");
+            await(() -> LockFileRegistry.openEntries() == 0, "channel closed");
             assertThat(openDescriptorsOf(fds, file)).isZero();
         } finally {
             other.disposeLater().block(WAIT);
@@ -414,7 +414,7 @@ class FileLockServiceTest {
         }
         LockHandle last = locks.acquire("race", LockOptions.exclusive().timeout(WAIT)).block(WAIT);
         last.release().block(WAIT);
-        await(() -> LockFile.openEntries() == 0, "lock file closed after the races");
+        await(() -> LockFileRegistry.openEntries() == 0, "lock file closed after the races");
     }
 
     @Test
@@ -457,7 +457,7 @@ class FileLockServiceTest {
                                 + " by this JVM; not removing it"))
                 .verify(WAIT);
         h.release().block(WAIT);
-        await(() -> LockFile.openEntries() == 0, "channel closed");
+        await(() -> LockFileRegistry.openEntries() == 0, "channel closed");
         assertThat(FileLockService.removeLockFile(config, "used").block(WAIT)).isTrue();
         assertThat(dir.resolve("used")).doesNotExist();
         assertThat(FileLockService.removeLockFile(config, "used").block(WAIT)).isFalse();

@@ -62,7 +62,7 @@ class FilePythonInteropTest {
     void tearDown() {
         if (locks != null) {
             locks.disposeLater().block(WAIT);
-            FileLockServiceTest.await(() -> LockFile.openEntries() == 0, "all lock file entries closed");
+            FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "all lock file entries closed");
         }
     }
 
