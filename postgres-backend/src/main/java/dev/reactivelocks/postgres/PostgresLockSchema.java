@@ -305,9 +305,7 @@ final class PostgresLockSchema {
                 + " END IF;"
                 + BOUND_WAIT + lockName()
                 + " v_now := clock_timestamp();"
-                + " RETURN QUERY INSERT INTO " + t + " (lock_key, token, mode, fencing, expires_at, acquired_at, name,"
-                + " permits) SELECT p_key, p_token, p_mode, nextval('" + config.sequence() + "'),"
-                + " v_now + p_lease * interval '1 millisecond', v_now, p_name, nullif(p_permits, 0)"
+                + " RETURN QUERY " + insertLease("SELECT ", "")
                 + " WHERE NOT EXISTS (SELECT 1 FROM " + t + " l WHERE l.lock_key = p_key)"
                 + " AND NOT EXISTS (SELECT 1 FROM " + q + " a WHERE a.lock_key = p_key)"
                 + " RETURNING fencing, mode;"
@@ -353,9 +351,7 @@ final class PostgresLockSchema {
                 + " END LOOP;"
                 + " IF v_pass THEN"
                 + " DELETE FROM " + q + " WHERE lock_key = p_key AND token = p_token;"
-                + " RETURN QUERY INSERT INTO " + t + " (lock_key, token, mode, fencing, expires_at, acquired_at, name,"
-                + " permits) VALUES (p_key, p_token, p_mode, nextval('" + config.sequence() + "'),"
-                + " v_now + p_lease * interval '1 millisecond', v_now, p_name, nullif(p_permits, 0))"
+                + " RETURN QUERY " + insertLease("VALUES (", ")")
                 + " RETURNING fencing, mode;"
                 + " ELSIF p_keep > 0 THEN"
                 + " INSERT INTO " + q + " (lock_key, token, mode, ticket, expires_at, name, permits)"
@@ -368,6 +364,16 @@ final class PostgresLockSchema {
                 + " IF v_dropped > 0 THEN v_granted := " + function("pass") + "(p_key, v_now, p_token); END IF;"
                 + " IF v_pass IS NOT TRUE AND v_granted = 0 THEN" + NO_FLUSH_WAIT + " END IF;"
                 + " END $fn$";
+    }
+
+    /**
+     * Inserts the token's lease with the next fencing value, for {@code p_lease} ms from {@code v_now}:
+     * {@code INSERT ... <open> values <close>}, where {@code open} is {@code "VALUES ("} or {@code "SELECT "}.
+     */
+    private String insertLease(String open, String close) {
+        return "INSERT INTO " + config.table() + " (lock_key, token, mode, fencing, expires_at, acquired_at, name,"
+                + " permits) " + open + "p_key, p_token, p_mode, nextval('" + config.sequence() + "'),"
+                + " v_now + p_lease * interval '1 millisecond', v_now, p_name, nullif(p_permits, 0)" + close;
     }
 
     /** How many live leases of the name other than the token's, counting at most {@code limit}. */
