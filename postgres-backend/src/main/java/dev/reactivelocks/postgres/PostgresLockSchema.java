@@ -12,14 +12,16 @@ import java.util.List;
  *
  * <pre>
  *  acquire(key, token, mode, lease, name, keep)          keep = 0: never queue (tryAcquire)
- *    lock name ─► drop expired leases
+ *    lock name ─► the name has no lease row and no entry ──► insert the lease (next fencing value), return it
+ *    otherwise ─► drop expired leases
  *      ├─ token holds a lease ──────────────► extend it, leave the queue, return it
  *      ├─ no live conflicting lease and
  *      │  no conflicting entry ahead ─────────► insert the lease (next fencing value), leave the queue, return it
  *      │  (the head of the queue, or of its exclusive entries; expired entries met there are dropped)
  *      └─ otherwise, keep &gt; 0 ──────────────► enqueue at the tail or keep the place, entry lives keep ms
  *    anything expired was dropped ─► pass(key)
- *  release(key, token)      lock name ─► delete the lease and the queue entry of token ─► pass(key)
+ *  release(key, token)      lock name ─► delete the lease and the queue entry of token ─► pass(key) if
+ *                           anything was deleted and the name has entries
  *  renew(key, token, lease) lock name ─► extend the live lease of token
  *  downgrade(key, token, lease)
  *                           lock name ─► the live lease of token: EXCLUSIVE becomes SHARED with the next
@@ -267,6 +269,11 @@ final class PostgresLockSchema {
      * the entry it extends is live, so a decision taken concurrently under the lock sees it live either
      * way. Every other call decides under the name's lock.
      *
+     * <p>The uncontended call, on a name with neither a lease row (live or expired) nor a queue entry, is
+     * granted by one statement under the name's lock: one look-up in each table's primary key, then the
+     * insertion. What the full decision below would do there is the same (nothing to extend, drop or pass,
+     * nobody ahead), in six statements more. A name with any row takes the full decision.
+     *
      * <p>Decides with index look-ups only, whatever the queue length: the token's own lease and entry by
      * primary key; while a live lease conflicts nothing else; otherwise the first entry of the queue (an
      * exclusive request passes when it is that entry, or when nothing is queued) or the first exclusive
@@ -298,6 +305,11 @@ final class PostgresLockSchema {
                 + " END IF;"
                 + BOUND_WAIT + lockName()
                 + " v_now := clock_timestamp();"
+                + " RETURN QUERY " + insertLease("SELECT ", "")
+                + " WHERE NOT EXISTS (SELECT 1 FROM " + t + " l WHERE l.lock_key = p_key)"
+                + " AND NOT EXISTS (SELECT 1 FROM " + q + " a WHERE a.lock_key = p_key)"
+                + " RETURNING fencing, mode;"
+                + " IF FOUND THEN RETURN; END IF;"
                 + " RETURN QUERY UPDATE " + t + " SET expires_at = v_now + p_lease * interval '1 millisecond'"
                 + " WHERE lock_key = p_key AND token = p_token RETURNING fencing, mode;"
                 + " IF FOUND THEN"
@@ -339,9 +351,7 @@ final class PostgresLockSchema {
                 + " END LOOP;"
                 + " IF v_pass THEN"
                 + " DELETE FROM " + q + " WHERE lock_key = p_key AND token = p_token;"
-                + " RETURN QUERY INSERT INTO " + t + " (lock_key, token, mode, fencing, expires_at, acquired_at, name,"
-                + " permits) VALUES (p_key, p_token, p_mode, nextval('" + config.sequence() + "'),"
-                + " v_now + p_lease * interval '1 millisecond', v_now, p_name, nullif(p_permits, 0))"
+                + " RETURN QUERY " + insertLease("VALUES (", ")")
                 + " RETURNING fencing, mode;"
                 + " ELSIF p_keep > 0 THEN"
                 + " INSERT INTO " + q + " (lock_key, token, mode, ticket, expires_at, name, permits)"
@@ -354,6 +364,16 @@ final class PostgresLockSchema {
                 + " IF v_dropped > 0 THEN v_granted := " + function("pass") + "(p_key, v_now, p_token); END IF;"
                 + " IF v_pass IS NOT TRUE AND v_granted = 0 THEN" + NO_FLUSH_WAIT + " END IF;"
                 + " END $fn$";
+    }
+
+    /**
+     * Inserts the token's lease with the next fencing value, for {@code p_lease} ms from {@code v_now}:
+     * {@code INSERT ... <open> values <close>}, where {@code open} is {@code "VALUES ("} or {@code "SELECT "}.
+     */
+    private String insertLease(String open, String close) {
+        return "INSERT INTO " + config.table() + " (lock_key, token, mode, fencing, expires_at, acquired_at, name,"
+                + " permits) " + open + "p_key, p_token, p_mode, nextval('" + config.sequence() + "'),"
+                + " v_now + p_lease * interval '1 millisecond', v_now, p_name, nullif(p_permits, 0)" + close;
     }
 
     /** How many live leases of the name other than the token's, counting at most {@code limit}. */
@@ -381,7 +401,7 @@ final class PostgresLockSchema {
      * losing it in a server crash brings back a lease that then expires, while any later grant's synchronous
      * commit flushes the release before it. A release that hands the lock off commits synchronously, like
      * every grant. Queue entries live in an unlogged table and never wait for a flush. Nothing is notified
-     * when nobody is queued.
+     * when nobody is queued: then {@code pass} is not called at all (it would grant nothing).
      */
     private String releaseFunction() {
         return "CREATE OR REPLACE FUNCTION " + function("release")
@@ -395,7 +415,10 @@ final class PostgresLockSchema {
                 + " GET DIAGNOSTICS v_released = ROW_COUNT;"
                 + " DELETE FROM " + config.queue() + " WHERE lock_key = p_key AND token = p_token;"
                 + " GET DIAGNOSTICS v_left = ROW_COUNT;"
-                + " IF v_released + v_left > 0 THEN v_granted := " + function("pass") + "(p_key, v_now, NULL); END IF;"
+                + " IF v_released + v_left > 0 AND EXISTS (SELECT 1 FROM " + config.queue() + " a"
+                + " WHERE a.lock_key = p_key) THEN"
+                + " v_granted := " + function("pass") + "(p_key, v_now, NULL);"
+                + " END IF;"
                 + " IF v_granted = 0 THEN" + NO_FLUSH_WAIT + " END IF;"
                 + " RETURN v_released > 0;"
                 + " END $fn$";

@@ -13,6 +13,7 @@ import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BooleanSupplier;
@@ -217,6 +218,116 @@ class PostgresWaitQueueTest {
         waiters.forEach(this::release);
         assertThat(queued()).isEmpty();
         assertThat(leases()).isZero();
+    }
+
+    /**
+     * Newcomers asking for a free name at once, from two backends (as from two processes): the first to take
+     * the name's lock is granted at once, every other one finds its lease and queues; each release then hands
+     * the lock to the next, with a larger fencing token.
+     */
+    @Test
+    void newcomersRacingForAFreeNameGetOneGrantAndQueueTheRest() {
+        PostgresLockBackend rival = rival();
+        List<Mono<Optional<BackendLease>>> calls = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            PostgresLockBackend on = i % 2 == 0 ? backend : rival;
+            calls.add(on.acquireOrQueue(name, LockMode.EXCLUSIVE, token("n" + i), LEASE, KEEP)
+                    .map(Optional::of).defaultIfEmpty(Optional.empty()));
+        }
+        List<Optional<BackendLease>> answers = Flux.merge(calls).collectList().block(TIMEOUT);
+
+        List<BackendLease> granted = answers.stream().flatMap(Optional::stream).toList();
+        assertThat(granted).as("one grant").hasSize(1);
+        assertThat(queued()).as("the others queued").hasSize(5).doesNotContain(granted.get(0).token());
+        long fencing = granted.get(0).fencingToken();
+        String holder = granted.get(0).token();
+        while (!queued().isEmpty()) {
+            String next = queued().get(0);
+            backend.release(name, holder).block(TIMEOUT);
+            BackendLease handedOff = backend.acquireOrQueue(name, LockMode.EXCLUSIVE, next, LEASE, KEEP).block(TIMEOUT);
+            assertThat(handedOff).as("the head of the queue holds the lock").isNotNull();
+            assertThat(handedOff.fencingToken()).isGreaterThan(fencing);
+            fencing = handedOff.fencingToken();
+            holder = next;
+        }
+        backend.release(name, holder).block(TIMEOUT);
+        assertThat(leases()).isZero();
+    }
+
+    /**
+     * A release handing the lock off to the queued waiter, raced by a newcomer on another backend at jittered
+     * instants: whichever runs first, the newcomer finds the holder's lease or the waiter's, so it queues and
+     * never takes the lock past the waiter; the waiter holds it, with a larger fencing token than the holder.
+     */
+    @Test
+    void aNewcomerRacingAHandOffNeverBargesPastTheWaiter() {
+        PostgresLockBackend rival = rival();
+        for (int i = 0; i < 30; i++) {
+            String round = name + "-" + i;
+            String holder = round + ":holder";
+            String waiter = round + ":waiter";
+            String newcomer = round + ":newcomer";
+            BackendLease held = backend.acquireOrQueue(round, LockMode.EXCLUSIVE, holder, LEASE, KEEP).block(TIMEOUT);
+            assertThat(held).isNotNull();
+            assertThat(backend.acquireOrQueue(round, LockMode.EXCLUSIVE, waiter, LEASE, KEEP).block(TIMEOUT)).isNull();
+            long jitter = ThreadLocalRandom.current().nextLong(2_000_000);
+            Mono<Boolean> release = backend.release(round, holder);
+            Mono<Optional<BackendLease>> barge = Mono.delay(Duration.ofNanos(jitter))
+                    .then(rival.acquireOrQueue(round, LockMode.EXCLUSIVE, newcomer, LEASE, KEEP))
+                    .map(Optional::of).defaultIfEmpty(Optional.empty());
+            Optional<BackendLease> newcomerAnswer = Mono.zip(release, barge).block(TIMEOUT).getT2();
+
+            assertThat(newcomerAnswer).as("round %d: the newcomer queued", i).isEmpty();
+            BackendLease handedOff = backend.acquireOrQueue(round, LockMode.EXCLUSIVE, waiter, LEASE, KEEP)
+                    .block(TIMEOUT);
+            assertThat(handedOff).as("round %d: the waiter holds the lock", i).isNotNull();
+            assertThat(handedOff.fencingToken()).isGreaterThan(held.fencingToken());
+            backend.release(round, waiter).block(TIMEOUT);
+            BackendLease last = rival.acquireOrQueue(round, LockMode.EXCLUSIVE, newcomer, LEASE, KEEP).block(TIMEOUT);
+            assertThat(last).as("round %d: the newcomer is next", i).isNotNull();
+            assertThat(last.fencingToken()).isGreaterThan(handedOff.fencingToken());
+            rival.release(round, newcomer).block(TIMEOUT);
+        }
+    }
+
+    /**
+     * A newcomer that finds no live lease, but an expired one and a live waiter, does not take the free lock:
+     * it queues behind the waiter, which dropping the expired lease lets through.
+     */
+    @Test
+    void aNewcomerQueuesBehindTheWaiterOfAnExpiredLease() {
+        BackendLease expiring = backend.acquireOrQueue(name, LockMode.EXCLUSIVE, token("holder"),
+                Duration.ofMillis(300), KEEP).block(TIMEOUT);
+        assertThat(expiring).isNotNull();
+        assertThat(queue("waiter", LockMode.EXCLUSIVE, KEEP)).isNull();
+        await("the holder's lease expired", () -> liveLeases() == 0);
+
+        assertThat(queue("newcomer", LockMode.EXCLUSIVE, KEEP)).as("the newcomer queued").isNull();
+        BackendLease granted = queue("waiter", LockMode.EXCLUSIVE, KEEP);
+        assertThat(granted).as("the waiter holds the lock").isNotNull();
+        assertThat(granted.fencingToken()).isGreaterThan(expiring.fencingToken());
+        assertThat(queued()).containsExactly(token("newcomer"));
+        release("waiter");
+        assertThat(queue("newcomer", LockMode.EXCLUSIVE, KEEP)).isNotNull();
+        release("newcomer");
+        assertThat(queued()).isEmpty();
+        assertThat(leases()).isZero();
+    }
+
+    /** A second backend on a pool of its own, closed after the test. */
+    private PostgresLockBackend rival() {
+        ConnectionPool pool = PostgresTestSupport.pool(PostgresTestSupport.factory("rl-queue-rival"));
+        PostgresLockBackend rival = PostgresLockBackend.create(pool, config);
+        cleanup.add(() -> {
+            rival.close().block(TIMEOUT);
+            pool.disposeLater().block(TIMEOUT);
+        });
+        return rival;
+    }
+
+    private long liveLeases() {
+        return PostgresTestSupport.query(admin, "SELECT count(*) FROM " + config.table() + " WHERE lock_key = $1"
+                + " AND expires_at > clock_timestamp()", Long.class, (Object) PostgresLockBackend.key(name)).get(0);
     }
 
     @Test
