@@ -162,8 +162,11 @@ final class ConnectionLanes {
         AtomicBoolean connected = new AtomicBoolean();
         Mono.usingWhen(factory.create(), c -> {
                             connected.set(true);
+                            // the operation this lane was opened for leaves the queue before the lane stops
+                            // counting as starting: in between, a drain would open a second lane for it
+                            Task<?> taken = poll();
                             starting.decrementAndGet();
-                            return serve(c);
+                            return serve(c, taken);
                         },
                         ConnectionLanes::close, (c, error) -> close(c), ConnectionLanes::close)
                 .subscribe(null, error -> {
@@ -183,16 +186,19 @@ final class ConnectionLanes {
                 });
     }
 
-    /** Runs the queued operations one after the other on {@code c} until the queue is empty. */
-    private Mono<Void> serve(Connection c) {
-        return Flux.<Task<?>>generate(sink -> {
+    /** Runs {@code taken}, then the queued operations one after the other on {@code c} until the queue is empty. */
+    private Mono<Void> serve(Connection c, @Nullable Task<?> taken) {
+        if (taken == null) {
+            return Mono.empty();
+        }
+        return Flux.<Task<?>>concat(Mono.just(taken), Flux.<Task<?>>generate(sink -> {
                     Task<?> next = poll();
                     if (next == null) {
                         sink.complete();
                     } else {
                         sink.next(next);
                     }
-                })
+                }))
                 .concatMap(task -> task.runOn(c), 0)
                 .then();
     }
