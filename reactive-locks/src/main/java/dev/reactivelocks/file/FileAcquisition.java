@@ -461,8 +461,9 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     /**
      * {@inheritDoc}
      *
-     * <p>File locks: the exclusive OS lock is two byte ranges, converted to read locks one at a time in the
-     * file's actor, so that at every instant a range excludes other processes' writers (see {@link OsLock});
+     * <p>File locks: in the file's actor, the guard byte past the exclusive OS lock's range is read-locked,
+     * then that range converted to a read lock, so that at every instant a range excludes other processes'
+     * writers (see {@link OsLock});
      * then this JVM's queue of the file is downgraded, which lets its waiting shared requests through. The
      * shared grant takes the file's next fencing token while the lock is still exclusive. A lock that was lost
      * before, or that another process's lock on part of the file keeps from being converted, is given up:

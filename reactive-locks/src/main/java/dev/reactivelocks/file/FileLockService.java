@@ -52,9 +52,10 @@ import reactor.util.context.Context;
  * become {@code '_'}, exactly as oslo.concurrency maps names, so {@code "a/b"}, {@code "/abs"} and
  * {@code "x/../y"} lock the files {@code a_b}, {@code _abs} and {@code x_.._y} of the lock directory that a
  * Python peer locks by the same names. An exclusive lock is
- * an exclusive POSIX record lock ({@code fcntl(F_SETLK, F_WRLCK)} on the whole file, which is what Python's
- * {@code fcntl.lockf(f, LOCK_EX)} takes); a shared lock is a shared one ({@code F_RDLCK}, Python's
- * {@code LOCK_SH}). Lock files are created when missing, opened without truncation, never followed when
+ * an exclusive POSIX record lock ({@code fcntl(F_SETLK, F_WRLCK)}) on the whole file but for its last two
+ * possible byte positions, kept free for an atomic {@link LockHandle#downgrade() downgrade}: it conflicts with
+ * every whole-file lock, such as Python's {@code fcntl.lockf(f, LOCK_EX)} and {@code LOCK_SH}; a shared lock
+ * is a shared one ({@code F_RDLCK}, Python's {@code LOCK_SH}) on the whole file. Lock files are created when missing, opened without truncation, never followed when
  * they are symbolic links, and never deleted on release: deleting a lock file while another process
  * waits on it would let two processes lock two different files of the same name. Use
  * {@link #removeLockFile(FileLockConfig, String)} to clean up names nobody uses any more.

@@ -22,6 +22,17 @@ import org.jspecify.annotations.Nullable;
  */
 final class LockFiles {
 
+    /**
+     * Recently formatted file keys, by the key's hash. A slot is replaced, never updated, and an {@link Id}
+     * has final fields only, so that threads racing on a slot each see a whole entry or none (and at worst
+     * format a key again).
+     */
+    private static final Id[] IDS = new Id[64];
+
+    /** A file key and its text. */
+    private record Id(Object key, String id) {
+    }
+
     private LockFiles() {
     }
 
@@ -47,7 +58,24 @@ final class LockFiles {
             return null;
         }
         Object key = attributes.fileKey();
-        return key != null ? key.toString() : path.toString();
+        return key != null ? idOf(key) : path.toString();
+    }
+
+    /**
+     * The text of the file key {@code key}: {@code key.toString()}, the same {@code String} instance for the
+     * same key while its slot of {@link #IDS} keeps it. Every lookup still makes its {@code stat}: only the
+     * formatting of the device and inode it returned is saved, and comparisons and hash lookups of an
+     * identity already seen take no work ({@code String} keeps its hash).
+     */
+    static String idOf(Object key) {
+        int slot = key.hashCode() & (IDS.length - 1);
+        Id known = IDS[slot];
+        if (known != null && known.key().equals(key)) {
+            return known.id();
+        }
+        String id = key.toString();
+        IDS[slot] = new Id(key, id);
+        return id;
     }
 
     /** {@link #existingId(Path)}, creating the file (and its directory) first when missing. Blocks. */

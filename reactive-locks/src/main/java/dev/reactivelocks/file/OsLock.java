@@ -8,107 +8,88 @@ import reactor.core.publisher.Operators;
 import reactor.util.context.Context;
 
 /**
- * The POSIX record lock this JVM holds on one lock file, as one or two byte ranges, and its atomic
- * downgrade from exclusive to shared.
+ * The POSIX record lock this JVM holds on one lock file, as one byte range (or two after a downgrade), and
+ * its atomic downgrade from exclusive to shared.
  *
  * <p>A shared lock is one range, the whole file ({@code FileChannel.lock(0, Long.MAX_VALUE, true)}, which
- * the JDK passes to {@code fcntl} as length 0: to the end of any file). An exclusive lock is two adjacent
- * ranges, the {@linkplain #HEAD head} byte {@code [0, 1)} and the {@linkplain #TAIL tail}
- * {@code [1, Long.MAX_VALUE)}: the kernel merges them into one record lock, and every peer that locks the
- * whole file (Python's {@code fcntl.lockf}, as oslo.concurrency and fasteners use it, and every JVM of this
- * library) conflicts with each range on its own.
+ * the JDK passes to {@code fcntl} as length 0: to the end of any file). An exclusive lock is one range too,
+ * the {@linkplain #BODY body}: every byte from 0 up to, but not including, the {@linkplain #GUARD guard}
+ * byte at position {@code Long.MAX_VALUE - 1}, so one {@code fcntl} call locks it and one unlocks it. Every
+ * peer that locks the whole file (Python's {@code fcntl.lockf}, as oslo.concurrency and fasteners use it,
+ * and every JVM of this library) conflicts with the body; only a lock of nothing but the last two possible
+ * positions of a file (2<sup>63</sup>-2 and 2<sup>63</sup>-1) does not.
  *
- * <p>Why two ranges: {@code fcntl} converts a held write lock to a read lock in one call, but
+ * <p>Why the guard byte stays free: {@code fcntl} converts a held write lock to a read lock in one call, but
  * {@code FileChannel} cannot ask for it. A second lock on a region this JVM holds throws
  * {@code OverlappingFileLockException} (the JDK keeps one table of the JVM's locks per file), and unlocking
- * first would leave the file free for a moment. With two ranges, {@link #downgrade()} converts one range at
- * a time, and at every instant some range is held in a mode that excludes another process's exclusive lock:
+ * first would leave the file free for a moment. With the guard outside the body, {@link #downgrade()} first
+ * read-locks the guard, then converts the body, and at every instant some range is held in a mode that
+ * excludes another process's exclusive lock:
  * <pre>
- *   head   tail          what a peer's whole-file lockf gets
- *    W      W            exclusive: no   shared: no
- *    W      -            exclusive: no   shared: no    (the head conflicts with both)
- *    W      R            exclusive: no   shared: no
- *    -      R            exclusive: no   shared: yes   (the tail, a read lock, admits readers only)
+ *   body   guard         what a peer's whole-file lockf gets
+ *    W      -            exclusive: no   shared: no
+ *    W      R            exclusive: no   shared: no    (the body conflicts with both)
+ *    -      R            exclusive: no   shared: yes   (the guard, a read lock, admits readers only)
  *    R      R            exclusive: no   shared: yes
  * </pre>
- * The new ranges cannot be refused by such a peer: while this process holds the head for writing, no
- * whole-file lock of another process is held, and from the moment the tail is a read lock only read locks
+ * The new ranges cannot be refused by such a peer: while this process holds the body for writing, no
+ * whole-file lock of another process is held, and from the moment the guard is read-locked only read locks
  * are. Only a process that locks part of the file alone (not a peer of this library) could take a range in
  * between; the downgrade then gives the lock up rather than hold less than it promises.
  */
 final class OsLock {
 
-    /** The first range of an exclusive lock: byte 0. */
-    static final long HEAD = 1;
+    /** The length of an exclusive lock's range from byte 0: every position before the {@link #GUARD}. */
+    static final long BODY = Long.MAX_VALUE - 1;
 
-    /** The length of the second range of an exclusive lock, from byte 1 to the largest position. */
-    static final long TAIL = Long.MAX_VALUE - HEAD;
+    /** The position of the one-byte range that a downgrade read-locks before converting the body. */
+    static final long GUARD = BODY;
 
-    private FileLock head;
-    private @Nullable FileLock tail;
+    /** The whole file (shared), or the {@link #BODY} (exclusive, or read-locked again by a downgrade). */
+    private FileLock body;
+    /** The read-locked guard byte, once downgraded. */
+    private @Nullable FileLock guard;
 
-    private OsLock(FileLock head, @Nullable FileLock tail) {
-        this.head = head;
-        this.tail = tail;
+    private OsLock(FileLock body) {
+        this.body = body;
     }
 
     /**
-     * Tries to lock the whole file of {@code channel} without waiting.
+     * Tries to lock the whole file of {@code channel} without waiting: one {@code fcntl} call.
      *
      * @return the lock, or null when another process holds a conflicting lock
      * @throws IOException when the file cannot be locked (nothing is held then)
      */
     static @Nullable OsLock tryLock(FileChannel channel, boolean shared) throws IOException {
-        if (shared) {
-            FileLock whole = channel.tryLock(0L, Long.MAX_VALUE, true);
-            return whole == null ? null : new OsLock(whole, null);
-        }
-        FileLock head = channel.tryLock(0L, HEAD, false);
-        if (head == null) {
-            return null;
-        }
-        FileLock tail;
-        try {
-            tail = channel.tryLock(HEAD, TAIL, false);
-        } catch (IOException | RuntimeException e) {
-            releaseQuietly(head);
-            throw e;
-        }
-        if (tail == null) {
-            releaseQuietly(head); // a process locked part of the file only
-            return null;
-        }
-        return new OsLock(head, tail);
+        FileLock l = shared ? channel.tryLock(0L, Long.MAX_VALUE, true) : channel.tryLock(0L, BODY, false);
+        return l == null ? null : new OsLock(l);
     }
 
     boolean isShared() {
-        return head.isShared();
+        return body.isShared();
     }
 
     /** @return false once the channel was closed under the lock, which dropped it */
     boolean isValid() {
-        FileLock t = tail;
-        return head.isValid() && (t == null || t.isValid());
+        FileLock g = guard;
+        return body.isValid() && (g == null || g.isValid());
     }
 
     /**
-     * Turns this exclusive lock into a shared lock of the whole file, one range at a time (see the class
-     * comment): tail, then head.
+     * Turns this exclusive lock into a shared lock of the whole file (see the class comment): the guard byte
+     * is read-locked, then the body unlocked and read-locked again; three {@code fcntl} calls.
      *
-     * @throws IOException when a range could not be locked again; the whole lock is released then
+     * @throws IOException when a range could not be locked; the whole lock is released then
      */
     void downgrade() throws IOException {
-        FileLock t = tail;
-        if (t == null || head.isShared()) {
+        if (body.isShared()) {
             throw new IllegalStateException("not an exclusive lock: " + this);
         }
-        FileChannel channel = head.channel();
+        FileChannel channel = body.channel();
         try {
-            t.release();
-            tail = null;
-            tail = relock(channel, HEAD, TAIL);
-            head.release();
-            head = relock(channel, 0L, HEAD);
+            guard = relock(channel, GUARD, 1L);
+            body.release();
+            body = relock(channel, 0L, BODY);
         } catch (IOException | RuntimeException e) {
             release();
             throw e;
@@ -126,11 +107,11 @@ final class OsLock {
 
     /** Releases every range still held; errors are dropped (a closed channel released them already). */
     void release() {
-        FileLock t = tail;
-        if (t != null) {
-            releaseQuietly(t);
+        FileLock g = guard;
+        if (g != null) {
+            releaseQuietly(g);
         }
-        releaseQuietly(head);
+        releaseQuietly(body);
     }
 
     private static void releaseQuietly(FileLock l) {
@@ -145,7 +126,6 @@ final class OsLock {
 
     @Override
     public String toString() {
-        FileLock t = tail;
-        return "OsLock{head=" + head + ", tail=" + t + "}";
+        return "OsLock{body=" + body + ", guard=" + guard + "}";
     }
 }
