@@ -91,6 +91,9 @@ final class DistributedHandle implements LockHandle {
     void start(Duration firstRenewal) {
         watchEndUnlessRenewedBefore(firstRenewal);
         scheduleRenewal(firstRenewal);
+        if (!renewing) {
+            armExpiry(); // stopped meanwhile: no renewal comes, so the end must be watched
+        }
     }
 
     /** Watches the lease's end, unless the next renewal, due after {@code delay}, comes before it. */
@@ -131,6 +134,12 @@ final class DistributedHandle implements LockHandle {
                         }
                         watchEndUnlessRenewedBefore(renewEvery);
                         scheduleRenewal(renewEvery);
+                        if (!renewing) {
+                            // stopped (service disposed) while this renewal was on its way: no renewal comes
+                            // any more, so the end must be watched. Read after the watch was dropped above,
+                            // so a stopRenewing() this misses arms the watch itself, after that drop
+                            armExpiry();
+                        }
                     } else {
                         lose();
                     }

@@ -76,6 +76,33 @@ class DistributedLockServiceTest {
     }
 
     /**
+     * A renewal still on its way when the service is disposed, answered after it: the lease's end must go on
+     * being watched. The late answer used to stop the watch (a renewal was due before the end), while no
+     * renewal came any more: the lease ran out in the store, another service took the lock, and this handle
+     * stayed held forever, {@code lost()} never completing.
+     */
+    @Test
+    void aRenewalAnsweredAfterTheServiceWasDisposedLeavesTheLeaseEndWatched() {
+        FaultyBackend backend = new FaultyBackend(store);
+        DistributedLockService a = service(backend);
+        LockHandle h = granted(subscribe(a.acquire("late-renewal")));
+        Sinks.Empty<Void> answer = Sinks.empty();
+        backend.renewGate.set(answer);
+        vts.advanceTimeBy(RENEW);
+        assertThat(backend.renewCalls).hasValue(1);   // sent, not answered yet
+
+        a.dispose();
+        answer.tryEmitEmpty();   // the store renews the lease: it ends one LEASE after the renewal was sent
+        assertThat(h.isHeld()).isTrue();
+
+        vts.advanceTimeBy(LEASE);
+        assertThat(isLost(h)).as("lost once the renewed lease ended").isTrue();
+        assertThat(h.isHeld()).isFalse();
+        TestSubscriber<LockHandle> other = subscribe(service().tryAcquire("late-renewal"));
+        assertThat(granted(other).fencingToken()).isGreaterThan(h.fencingToken());
+    }
+
+    /**
      * Issue 21: thousands of services on one backend. Each signal used to visit every service (a subscription
      * each), so a queue spread over 2,000 services drained at half the rate of one service's queue. The
      * services of a backend share one subscription to each signal stream, and the signals still reach every

@@ -25,6 +25,8 @@ final class FaultyBackend implements LockBackend {
     /** Renewals are sent and never answered. */
     volatile boolean renewHangs;
     final AtomicReference<Sinks.Empty<Void>> acquireGate = new AtomicReference<>();
+    /** When set, renewals reach the store only once the gate completes (an answer still on its way). */
+    final AtomicReference<Sinks.Empty<Void>> renewGate = new AtomicReference<>();
 
     FaultyBackend(LockBackend delegate) {
         this.delegate = delegate;
@@ -62,8 +64,12 @@ final class FaultyBackend implements LockBackend {
             if (renewHangs) {
                 return Mono.never();
             }
-            return renewFails ? Mono.error(new IllegalStateException("store unreachable"))
-                    : delegate.renew(name, token, lease);
+            if (renewFails) {
+                return Mono.error(new IllegalStateException("store unreachable"));
+            }
+            Sinks.Empty<Void> gate = renewGate.get();
+            Mono<Boolean> call = delegate.renew(name, token, lease);
+            return gate == null ? call : gate.asMono().then(call);
         });
     }
 
