@@ -89,10 +89,20 @@ final class DistributedHandle implements LockHandle {
      * succeeds, and once renewals stop: a grant released before its first renewal costs one timer task, not two.
      */
     void start(Duration firstRenewal) {
-        watchEndUnlessRenewedBefore(firstRenewal);
-        scheduleRenewal(firstRenewal);
+        renewAfter(firstRenewal);
+    }
+
+    /**
+     * Schedules the next renewal after {@code delay} and watches the lease's end unless that renewal comes
+     * before it. When renewals stopped meanwhile (the service was disposed), no renewal comes, so the end is
+     * watched after all. {@link #renewing} is read after the watch was dropped: a {@link #stopRenewing()}
+     * this read misses arms the watch itself, after that drop.
+     */
+    private void renewAfter(Duration delay) {
+        watchEndUnlessRenewedBefore(delay);
+        scheduleRenewal(delay);
         if (!renewing) {
-            armExpiry(); // stopped meanwhile: no renewal comes, so the end must be watched
+            armExpiry();
         }
     }
 
@@ -132,14 +142,7 @@ final class DistributedHandle implements LockHandle {
                         if (end > leaseEnd) {
                             leaseEnd = end;
                         }
-                        watchEndUnlessRenewedBefore(renewEvery);
-                        scheduleRenewal(renewEvery);
-                        if (!renewing) {
-                            // stopped (service disposed) while this renewal was on its way: no renewal comes
-                            // any more, so the end must be watched. Read after the watch was dropped above,
-                            // so a stopRenewing() this misses arms the watch itself, after that drop
-                            armExpiry();
-                        }
+                        renewAfter(renewEvery);
                     } else {
                         lose();
                     }
