@@ -19,6 +19,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
@@ -60,6 +61,33 @@ public final class QueueDrain {
         public String toString() {
             return String.format("%d of %d granted in %d ms (%.0f grants/s), max displacement %d (%d queued at the release)",
                     granted, waiters, elapsed.toMillis(), rate(), maxDisplacement, queued);
+        }
+    }
+
+    /**
+     * A drain across services measured against the reference rate of one service.
+     *
+     * @param reference the one-service drains, in the order run
+     * @param acrossServices the drain across services
+     */
+    public record Comparison(List<Result> reference, Result acrossServices) {
+
+        /** @return the median rate of the one-service drains */
+        public double referenceRate() {
+            double[] rates = reference.stream().mapToDouble(Result::rate).sorted().toArray();
+            return rates[rates.length / 2];
+        }
+
+        /** @return the rate across services divided by the median one-service rate */
+        public double ratio() {
+            return acrossServices.rate() / referenceRate();
+        }
+
+        @Override
+        public String toString() {
+            return String.format("%s; one service with %d waiters: %.0f grants/s (median of %s); ratio %.2f",
+                    acrossServices, reference.get(0).waiters(), referenceRate(),
+                    reference.stream().map(r -> String.format("%.0f", r.rate())).toList(), ratio());
         }
     }
 
@@ -118,6 +146,39 @@ public final class QueueDrain {
             handOffs.dispose();
             Flux.fromIterable(all).flatMap(DistributedLockService::disposeLater, 64).then().block(CLOSE_WAIT);
         }
+    }
+
+    /**
+     * Compares a drain across {@code services} services with the rate of one service with {@code referenceWaiters}
+     * waiters, in steady state: one unmeasured drain of each shape runs first (on a small machine the JIT
+     * compiler otherwise takes a core from whichever drain runs first), then three one-service drains (a
+     * short drain's rate varies from run to run) and the drain across services.
+     *
+     * @param services how many services drain across services
+     * @param referenceWaiters how many waiters the one-service drains have, and each shape's warm-up
+     * @param newName a name nobody else uses, at each call
+     * @param queuedTokens the owner tokens queued for a name in the store, in queue order
+     * @return both measurements; every service is disposed
+     */
+    public Comparison compare(int services, int referenceWaiters, Supplier<String> newName,
+                              Function<String, List<String>> queuedTokens) {
+        inOneService(referenceWaiters, newName, queuedTokens);
+        across(referenceWaiters, newName, queuedTokens);
+        List<Result> reference = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            reference.add(inOneService(referenceWaiters, newName, queuedTokens));
+        }
+        return new Comparison(reference, across(services, newName, queuedTokens));
+    }
+
+    private Result inOneService(int waiters, Supplier<String> newName, Function<String, List<String>> queuedTokens) {
+        String name = newName.get();
+        return inOneService(name, waiters, () -> queuedTokens.apply(name));
+    }
+
+    private Result across(int services, Supplier<String> newName, Function<String, List<String>> queuedTokens) {
+        String name = newName.get();
+        return acrossServices(name, services, () -> queuedTokens.apply(name));
     }
 
     /**
