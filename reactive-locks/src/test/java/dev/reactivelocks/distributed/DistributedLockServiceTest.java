@@ -10,6 +10,7 @@ import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.LockTimeoutException;
 import dev.reactivelocks.LockUnavailableException;
+import dev.reactivelocks.testkit.contract.SpinRacer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -100,6 +101,40 @@ class DistributedLockServiceTest {
         assertThat(h.isHeld()).isFalse();
         TestSubscriber<LockHandle> other = subscribe(service().tryAcquire("late-renewal"));
         assertThat(granted(other).fencingToken()).isGreaterThan(h.fencingToken());
+    }
+
+    /**
+     * The race of the test above: the renewal's answer and the dispose, released together with random spins.
+     * Whichever lands first, the handle is lost once the renewed lease ended, and another service takes the
+     * lock; no round leaves the handle held while the store's lease ran out.
+     */
+    @Test
+    void aRenewalAnswerRacingTheDisposeLeavesTheLeaseEndWatched() {
+        int heldAfterTheEnd = 0;
+        try (SpinRacer racer = new SpinRacer()) {
+            for (int i = 0; i < 2_000; i++) {
+                String name = "renewal-race-" + i;
+                FaultyBackend backend = new FaultyBackend(store);
+                DistributedLockService a = service(backend);
+                LockHandle h = granted(subscribe(a.acquire(name)));
+                Sinks.Empty<Void> answer = Sinks.empty();
+                backend.renewGate.set(answer);
+                vts.advanceTimeBy(RENEW);
+                assertThat(backend.renewCalls).as("renewal sent in round " + i).hasValue(1);
+
+                racer.race(a::dispose, answer::tryEmitEmpty);
+
+                vts.advanceTimeBy(LEASE);
+                if (h.isHeld() || !isLost(h)) {
+                    heldAfterTheEnd++;
+                }
+                TestSubscriber<LockHandle> other = subscribe(service().tryAcquire(name));
+                LockHandle next = granted(other);
+                assertThat(next.fencingToken()).as("round " + i).isGreaterThan(h.fencingToken());
+                next.release().block();
+            }
+        }
+        assertThat(heldAfterTheEnd).as("handles still held after their lease ended in the store").isZero();
     }
 
     /**
