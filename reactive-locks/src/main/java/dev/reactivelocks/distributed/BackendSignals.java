@@ -3,12 +3,17 @@ package dev.reactivelocks.distributed;
 import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
 import reactor.core.Disposables;
+import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
 import reactor.util.retry.Retry;
 
 /**
@@ -21,7 +26,8 @@ import reactor.util.retry.Retry;
  * <p>Services {@link #join} and {@link #leave}; the subscriptions end when the last one leaves, and the next
  * service to join subscribes again. Signals are hints (waiters also poll), so a signal lost while nobody is
  * subscribed only delays a waiter. A signal stream that fails is subscribed again after a backoff on the
- * timer of the service that subscribed, so that a service on a virtual clock is not resubscribed in real time.
+ * timer of a joined service (the latest joined that has not left), so that services on a virtual clock are
+ * not resubscribed in real time, and a service that left with its timer takes no backoff with it.
  */
 final class BackendSignals {
 
@@ -30,8 +36,13 @@ final class BackendSignals {
 
     private final ConcurrentHashMap<String, Set<RemoteAcquisition>> waiting = new ConcurrentHashMap<>();
     private final Disposable.Composite subscriptions = Disposables.composite();
-    /** Services joined; changed only inside {@link #SHARED}'s compute for this backend. */
-    private int services;
+    /**
+     * The timers of the joined services, one per join ({@code null}: {@code Schedulers.parallel()}); its size
+     * is the number of services joined. Changed only inside {@link #SHARED}'s compute for this backend.
+     */
+    private final List<@Nullable Scheduler> timers = new ArrayList<>();
+    /** The timer of a joined service, which runs the backoffs: the latest joined one that has not left. */
+    private volatile @Nullable Scheduler timer;
 
     private BackendSignals() {
     }
@@ -39,22 +50,34 @@ final class BackendSignals {
     /**
      * The signals of {@code backend}, subscribed while at least one service has joined.
      *
-     * @param timer the joining service's timer, which runs the backoff before a failed stream is subscribed
-     *        again if this join subscribes; {@code null}: {@code Schedulers.parallel()}, looked up at each use
+     * @param timer the joining service's timer, which runs the backoffs before a failed stream is subscribed
+     *        again while this service is the latest joined one; {@code null}: {@code Schedulers.parallel()},
+     *        looked up at each use
      */
     static BackendSignals join(LockBackend backend, @Nullable Scheduler timer) {
-        BackendSignals joined = SHARED.compute(new Identity(backend), (k, s) -> {
-            BackendSignals signals = s != null ? s : new BackendSignals().subscribe(backend, timer);
-            signals.services++;
-            return signals;
+        return SHARED.compute(new Identity(backend), (k, s) -> {
+            BackendSignals signals = s != null ? s : new BackendSignals();
+            signals.timers.add(timer);
+            signals.timer = timer;
+            return s != null ? signals : signals.subscribe(backend);
         });
-        return joined;
     }
 
-    /** A service that {@link #join joined} {@code backend} leaves it; call once per join. */
-    void leave(LockBackend backend) {
+    /**
+     * A service that {@link #join joined} {@code backend} with {@code timer} leaves it; call once per join.
+     * The backoffs move to the timer of a service still joined: a service's timer may be disposed with it.
+     */
+    void leave(LockBackend backend, @Nullable Scheduler timer) {
         SHARED.computeIfPresent(new Identity(backend), (k, s) -> {
-            if (s != this || --s.services > 0) {
+            if (s != this) {
+                return s;
+            }
+            int at = s.timers.lastIndexOf(timer); // the last: services sharing a timer leave in O(1)
+            if (at >= 0) {
+                s.timers.remove(at);
+            }
+            if (!s.timers.isEmpty()) {
+                s.timer = s.timers.get(s.timers.size() - 1);
                 return s;
             }
             s.subscriptions.dispose();
@@ -62,9 +85,19 @@ final class BackendSignals {
         });
     }
 
-    private BackendSignals subscribe(LockBackend backend, @Nullable Scheduler timer) {
-        Retry resubscribe = Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2))
-                .scheduler(timer); // null: the default, Schedulers.parallel()
+    /**
+     * How long to wait before subscribing again to a stream that failed {@code failures} times in a row
+     * (100 ms doubling up to 2 s, plus a jitter of at most half), on the timer of a service joined now.
+     */
+    private Mono<Long> backoff(long failures) {
+        long base = Math.min(100L << Math.min(failures, 5), 2_000L);
+        long delay = base + ThreadLocalRandom.current().nextLong(base / 2 + 1);
+        Scheduler t = timer;
+        return Mono.delay(Duration.ofMillis(delay), t != null ? t : Schedulers.parallel());
+    }
+
+    private BackendSignals subscribe(LockBackend backend) {
+        Retry resubscribe = Retry.from(failures -> failures.concatMap(f -> backoff(f.totalRetriesInARow())));
         // hand-offs first: a backend sharing one source for both signals a hand-off to its earlier subscribers
         // first, so the waiter takes it before the wake-up for the same token would send it to the store
         subscriptions.add(backend.handOffs().retryWhen(resubscribe).subscribe(this::onHandOff, error -> { }));

@@ -390,7 +390,7 @@ public final class DistributedLockService implements LockService {
     private void close() {
         closed = true;
         if (signalsJoined.compareAndSet(true, false)) {
-            signals.leave(backend);
+            signals.leave(backend, timer);
         }
         for (RemoteAcquisition a : List.copyOf(waiting)) {
             a.fail(new LockServiceClosedException(a.name));

@@ -208,6 +208,38 @@ class DistributedLockServiceTest {
         granted(waiter).release().block();
     }
 
+    /**
+     * The backoff used to run on the timer of the service that subscribed first. Once that service and its
+     * timer were disposed, a failure of the stream could not be retried (the timer rejected the delay): the
+     * services left on the backend got no signal any more and only polled.
+     */
+    @Test
+    void aFailedSignalStreamIsSubscribedAgainOnTheTimerOfAServiceStillJoined() {
+        FaultyBackend backend = new FaultyBackend(store);
+        Sinks.Empty<Void> failure = Sinks.empty();
+        AtomicInteger subscriptions = new AtomicInteger();
+        backend.releases = signals -> Flux.defer(() -> subscriptions.incrementAndGet() == 1
+                ? signals.mergeWith(failure.asMono().then(Mono.error(new IllegalStateException("connection reset"))))
+                : signals);
+        VirtualTimeScheduler firstTimer = VirtualTimeScheduler.create();
+        DistributedLockService first = DistributedLockService.builder(backend).lease(LEASE).renewEvery(RENEW)
+                .pollInterval(Duration.ofHours(1)).timer(firstTimer).build();
+        DistributedLockService holding = unpolled(backend);
+        DistributedLockService waiting = unpolled(backend);
+        first.dispose();
+        firstTimer.dispose();
+
+        failure.tryEmitEmpty();
+        vts.advanceTimeBy(Duration.ofMillis(200)); // the first backoff: 100 ms, plus a jitter of at most half
+        assertThat(subscriptions).as("subscribed again on the clock of a service still joined").hasValue(2);
+
+        LockHandle holder = holding.acquire("resubscribed-elsewhere").block();
+        TestSubscriber<LockHandle> waiter = subscribe(waiting.acquire("resubscribed-elsewhere"));
+        assertThat(waiter.getReceivedOnNext()).as("busy").isEmpty();
+        holder.release().block();
+        granted(waiter).release().block();
+    }
+
     @Test
     void buildRejectsNonPositiveLeaseNamingTheValue() {
         assertThatThrownBy(() -> DistributedLockService.builder(store).lease(Duration.ZERO).build())
