@@ -3,8 +3,11 @@ package dev.reactivelocks.cli;
 import dev.reactivelocks.file.FileLockConfig;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.HexFormat;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Properties;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.UnaryOperator;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine;
@@ -93,13 +96,41 @@ public final class ReactiveLocksCli implements Runnable {
     }
 
     /**
+     * Netty's system property for the machine part of its channel ids
+     * ({@code io.netty.channel.DefaultChannelId}): 6 or 8 hex bytes separated by {@code ':'} or {@code '-'}.
+     */
+    static final String NETTY_MACHINE_ID = "io.netty.machineId";
+
+    /**
      * Runs the tool and exits the JVM with its exit code.
      *
      * @param args the command-line arguments
      */
     public static void main(String[] args) {
+        defaultNettyMachineId(System.getProperties());
         int code = commandLine().execute(args);
         System.exit(code);
+    }
+
+    /**
+     * Sets {@value #NETTY_MACHINE_ID} to random bytes unless the user set it; called before any Netty class
+     * loads. Without it, the first Netty channel ({@code purge} and {@code list} of PostgreSQL and Redis
+     * stores) derives the id from a network interface's hardware address, and where there is none (a
+     * container or namespace with only loopback) Netty logs the warning "Failed to find a usable hardware
+     * address from the network interfaces; using random bytes" on standard error on every run. Random bytes
+     * are what Netty falls back to anyway; the id only needs to be unlikely to repeat, and the process id,
+     * a timestamp and more random bits follow it in each channel id.
+     *
+     * @param properties the system properties
+     */
+    static void defaultNettyMachineId(Properties properties) {
+        if (properties.getProperty(NETTY_MACHINE_ID) != null) {
+            return;
+        }
+        byte[] id = new byte[8]; // EUI-64, the length of Netty's own random fallback
+        ThreadLocalRandom.current().nextBytes(id);
+        id[0] = (byte) ((id[0] | 0x02) & ~0x01); // locally administered, unicast: no vendor's address
+        properties.setProperty(NETTY_MACHINE_ID, HexFormat.ofDelimiter(":").formatHex(id));
     }
 
     /**

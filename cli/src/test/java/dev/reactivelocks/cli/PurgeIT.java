@@ -10,10 +10,12 @@ import dev.reactivelocks.testkit.servers.TestRedis;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Result;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -139,6 +141,34 @@ class PurgeIT {
         assertThat(unreachable.exitCode()).isEqualTo(1);
         assertThat(unreachable.stderr()).startsWith("reactive-locks purge: cannot purge expired leases under key"
                 + " prefix 'reactivelocks:' of redis://***@127.0.0.1:1: ").doesNotContain("s3cret");
+    }
+
+    /**
+     * Netty took its machine id from a network interface's hardware address and, on a machine with none
+     * (only loopback), logged a warning on standard error on every run. The jar's {@code main} sets the id
+     * before Netty loads, unless the user did: Netty's debug log says which value it took and from where.
+     */
+    @Test
+    void nettyTakesTheMachineIdFromTheToolOrTheUserAndProbesNoNetworkInterface() throws Exception {
+        Path logging = Files.writeString(work.resolve("logging.properties"), String.join("\n",
+                "handlers=java.util.logging.ConsoleHandler",
+                "java.util.logging.ConsoleHandler.level=FINE",
+                "io.netty.channel.DefaultChannelId.level=FINE",
+                "io.netty.util.internal.MacAddressUtil.level=FINE"));
+        String options = "-Djava.util.logging.config.file=" + logging;
+
+        CliJar.Result tool = CliJar.run(work, Map.of("JAVA_TOOL_OPTIONS", options), "purge", "redis://127.0.0.1:1");
+        assertThat(tool.exitCode()).isEqualTo(1);
+        assertThat(tool.stderr())
+                .containsPattern("-Dio\\.netty\\.machineId: [0-9a-f]{2}(:[0-9a-f]{2}){7} \\(user-set\\)")
+                .doesNotContain("machineId: auto-detected", "hardware address")
+                .doesNotContainPattern("machineId: .* \\(auto-detected\\)");
+
+        CliJar.Result user = CliJar.run(work,
+                Map.of("JAVA_TOOL_OPTIONS", options + " -Dio.netty.machineId=02-00-5e-10-00-01"),
+                "purge", "redis://127.0.0.1:1");
+        assertThat(user.exitCode()).isEqualTo(1);
+        assertThat(user.stderr()).contains("-Dio.netty.machineId: 02-00-5e-10-00-01 (user-set)");
     }
 
     @Test

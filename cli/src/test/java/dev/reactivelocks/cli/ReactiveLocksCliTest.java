@@ -6,12 +6,14 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.file.FileLockConfig;
 import dev.reactivelocks.file.FileLockService;
+import io.netty.util.internal.MacAddressUtil;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Properties;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -294,6 +296,29 @@ class ReactiveLocksCliTest {
         assertThat(out.toString().lines())
                 .containsExactly("NAME  MODE  HOLDERS  WAITING  FENCING  HELD-SINCE  LEASE-EXPIRY  OWNERS");
         assertThat(err.toString()).isEmpty();
+    }
+
+    /**
+     * Where no network interface has a hardware address (a container with only loopback), Netty logged
+     * "Failed to find a usable hardware address from the network interfaces; using random bytes" on standard
+     * error on every {@code purge} and {@code list} of a server; {@code main} now gives Netty a machine id.
+     */
+    @Test
+    void mainGivesNettyARandomMachineIdUnlessTheUserSetOne() {
+        Properties first = new Properties();
+        ReactiveLocksCli.defaultNettyMachineId(first);
+        String id = first.getProperty("io.netty.machineId");
+        assertThat(id).matches("[0-9a-f][26ae](:[0-9a-f]{2}){7}");
+        assertThat(MacAddressUtil.parseMAC(id)).hasSize(8);
+
+        Properties second = new Properties();
+        ReactiveLocksCli.defaultNettyMachineId(second);
+        assertThat(second.getProperty("io.netty.machineId")).isNotEqualTo(id);
+
+        Properties user = new Properties();
+        user.setProperty("io.netty.machineId", "00-11-22-33-44-55");
+        ReactiveLocksCli.defaultNettyMachineId(user);
+        assertThat(user.getProperty("io.netty.machineId")).isEqualTo("00-11-22-33-44-55");
     }
 
     @Test
