@@ -2,16 +2,18 @@ package dev.reactivelocks.distributed;
 
 import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
 import reactor.core.Disposables;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.MonoSink;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 import reactor.util.retry.Retry;
@@ -43,6 +45,12 @@ final class BackendSignals {
     private final List<@Nullable Scheduler> timers = new ArrayList<>();
     /** The timer of a joined service, which runs the backoffs: the latest joined one that has not left. */
     private volatile @Nullable Scheduler timer;
+    /** The backoffs waiting, each with the timer it waits on. */
+    private final Set<Backoff> backoffs = ConcurrentHashMap.newKeySet();
+
+    /** A backoff waiting on {@code timer} ({@code null}: {@code Schedulers.parallel()}). */
+    private record Backoff(MonoSink<Long> sink, @Nullable Scheduler timer) {
+    }
 
     private BackendSignals() {
     }
@@ -68,6 +76,7 @@ final class BackendSignals {
      * The backoffs move to the timer of a service still joined: a service's timer may be disposed with it.
      */
     void leave(LockBackend backend, @Nullable Scheduler timer) {
+        boolean[] timerGone = new boolean[1];
         SHARED.computeIfPresent(new Identity(backend), (k, s) -> {
             if (s != this) {
                 return s;
@@ -78,26 +87,44 @@ final class BackendSignals {
             }
             if (!s.timers.isEmpty()) {
                 s.timer = s.timers.get(s.timers.size() - 1);
+                timerGone[0] = !s.timers.contains(timer);
                 return s;
             }
             s.subscriptions.dispose();
             return null;
         });
+        if (timerGone[0]) {
+            // the timer may be disposed with its service, and a task it drops never runs: subscribe again now
+            backoffs.stream().filter(b -> b.timer() == timer).forEach(b -> b.sink().success(0L));
+        }
     }
 
     /**
-     * How long to wait before subscribing again to a stream that failed {@code failures} times in a row
-     * (100 ms doubling up to 2 s, plus a jitter of at most half), on the timer of a service joined now.
+     * Waits before subscribing again to a stream after its {@code failures}-th failure (100 ms doubling up to
+     * 2 s, plus a jitter of at most half), on the timer of a service joined now; on {@code Schedulers.parallel()}
+     * when that timer rejects the task (disposed by its user). Ends at once when that timer's last service
+     * leaves meanwhile.
      */
     private Mono<Long> backoff(long failures) {
         long base = Math.min(100L << Math.min(failures, 5), 2_000L);
         long delay = base + ThreadLocalRandom.current().nextLong(base / 2 + 1);
-        Scheduler t = timer;
-        return Mono.delay(Duration.ofMillis(delay), t != null ? t : Schedulers.parallel());
+        return Mono.create(sink -> {
+            Backoff b = new Backoff(sink, timer);
+            backoffs.add(b);
+            Runnable done = () -> sink.success(0L);
+            Disposable task;
+            try {
+                task = (b.timer() != null ? b.timer() : Schedulers.parallel()).schedule(done, delay, TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                task = Schedulers.parallel().schedule(done, delay, TimeUnit.MILLISECONDS);
+            }
+            sink.onDispose(Disposables.composite(task, () -> backoffs.remove(b)));
+        });
     }
 
     private BackendSignals subscribe(LockBackend backend) {
-        Retry resubscribe = Retry.from(failures -> failures.concatMap(f -> backoff(f.totalRetriesInARow())));
+        // failures in total, not in a row: a stream that fails after each signal would otherwise retry every 100 ms
+        Retry resubscribe = Retry.from(failures -> failures.concatMap(f -> backoff(f.totalRetries())));
         // hand-offs first: a backend sharing one source for both signals a hand-off to its earlier subscribers
         // first, so the waiter takes it before the wake-up for the same token would send it to the store
         subscriptions.add(backend.handOffs().retryWhen(resubscribe).subscribe(this::onHandOff, error -> { }));
