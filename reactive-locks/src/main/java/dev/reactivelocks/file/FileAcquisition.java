@@ -9,6 +9,7 @@ import dev.reactivelocks.LockTimeoutException;
 import dev.reactivelocks.internal.AcquisitionCore;
 import dev.reactivelocks.internal.Downgrades;
 import dev.reactivelocks.internal.HeldLocks;
+import dev.reactivelocks.internal.SynchronousRelease;
 import dev.reactivelocks.spi.GrantDelivery;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -18,6 +19,7 @@ import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
+import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
 import reactor.core.publisher.Operators;
@@ -61,12 +63,14 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
 
     private static final VarHandle FINISHED;
     private static final VarHandle UNCOMPLETED_GRANTS;
+    private static final VarHandle LOST_SIGNAL;
 
     static {
         try {
             FINISHED = MethodHandles.lookup().findVarHandle(FileAcquisition.class, "finished", boolean.class);
             UNCOMPLETED_GRANTS = MethodHandles.lookup().findVarHandle(FileAcquisition.class, "uncompletedGrants",
                     int.class);
+            LOST_SIGNAL = MethodHandles.lookup().findVarHandle(FileAcquisition.class, "lostSignal", Sinks.Empty.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -94,8 +98,18 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     private volatile @Nullable LockFile file;
     private volatile boolean lost;
     private volatile long token;
-    /** Shared with the {@link #successor}: the loss of the shared grant is this handle's loss too. */
-    private final Sinks.Empty<Void> lostSignal;
+    /**
+     * The acquisition whose {@link #lostSignal} this one's {@link #lost()} is: itself, or for a downgrade's
+     * {@link #successor} the downgraded handle's (the loss of the shared grant is that handle's loss too).
+     */
+    private final FileAcquisition lostRoot;
+    /**
+     * Of the {@link #lostRoot} only: made by the first {@link #lost()} ({@link #lostSignal()}); most
+     * acquisitions never ask, and a loss before that is kept in {@link #chainLost}.
+     */
+    private volatile Sinks.@Nullable Empty<Void> lostSignal;
+    /** Of the {@link #lostRoot} only: a handle of the chain was lost; {@link #lostSignal} completes. */
+    private volatile boolean chainLost;
     /** A release of this downgrade's shared grant asked before the file's actor granted it ({@link #grantOs}). */
     private volatile @Nullable MonoSink<Void> releaseOnGrant;
     /** The shared grant that replaces this one ({@link #downgrade()}); written before the state becomes DOWNGRADED. */
@@ -103,12 +117,12 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
 
     FileAcquisition(FileLockService service, String name, String fileName, LockMode mode,
                     @Nullable Duration timeout, boolean tryOnly, CoreSubscriber<? super LockHandle> actual) {
-        this(service, name, fileName, mode, timeout, tryOnly, actual, Sinks.empty());
+        this(service, name, fileName, mode, timeout, tryOnly, actual, null);
     }
 
     private FileAcquisition(FileLockService service, String name, String fileName, LockMode mode,
                             @Nullable Duration timeout, boolean tryOnly, CoreSubscriber<? super LockHandle> actual,
-                            Sinks.Empty<Void> lostSignal) {
+                            @Nullable FileAcquisition lostRoot) {
         super(actual);
         this.service = service;
         this.name = name;
@@ -116,7 +130,7 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
         this.mode = mode;
         this.timeout = timeout;
         this.tryOnly = tryOnly;
-        this.lostSignal = lostSignal;
+        this.lostRoot = lostRoot != null ? lostRoot : this;
     }
 
     /**
@@ -126,7 +140,7 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
      */
     private FileAcquisition(FileAcquisition exclusive) {
         this(exclusive.service, exclusive.name, exclusive.fileName, LockMode.SHARED, null, false, exclusive.actual,
-                exclusive.lostSignal);
+                exclusive.lostRoot);
         this.path = exclusive.path;
         this.fileId = exclusive.fileId;
         this.local = exclusive.local;
@@ -322,7 +336,14 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     /** Releases the local grant, if any; called by the file's actor after the OS lock is handled. */
     void releaseLocal() {
         LockHandle h = local;
-        if (h != null) {
+        if (h instanceof SynchronousRelease now) { // the in-JVM queue's grant: no publisher needed
+            try {
+                now.releaseNow();
+            } catch (Throwable e) {
+                Exceptions.throwIfJvmFatal(e);
+                Operators.onErrorDropped(e, Context.empty());
+            }
+        } else if (h != null) {
             h.release().subscribe(null, e -> Operators.onErrorDropped(e, Context.empty()));
         }
     }
@@ -424,7 +445,36 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     /** The OS lock was dropped while this grant held it (called by the file's actor). */
     void markLost() {
         lost = true;
-        lostSignal.tryEmitEmpty();
+        FileAcquisition root = lostRoot;
+        root.chainLost = true;
+        Sinks.Empty<Void> signal = root.lostSignal;
+        if (signal != null) { // else lostSignal() sees chainLost when it makes the sink
+            signal.tryEmitEmpty();
+        }
+    }
+
+    /**
+     * The {@link #lostRoot}'s loss signal, made on first use. A loss and the first use may race: each writes
+     * its volatile (chainLost, the sink), then reads the other's, so at least one of them completes the sink
+     * (completing it twice is harmless).
+     */
+    private Sinks.Empty<Void> lostSignal() {
+        FileAcquisition root = lostRoot;
+        Sinks.Empty<Void> signal = root.lostSignal;
+        if (signal == null) {
+            Sinks.Empty<Void> made = Sinks.empty();
+            signal = LOST_SIGNAL.compareAndExchange(root, null, made) instanceof Sinks.Empty<?> other
+                    ? castSignal(other) : made;
+            if (root.chainLost) {
+                signal.tryEmitEmpty();
+            }
+        }
+        return signal;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Sinks.Empty<Void> castSignal(Sinks.Empty<?> signal) {
+        return (Sinks.Empty<Void>) signal;
     }
 
     @Override
@@ -455,7 +505,7 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
      */
     @Override
     public Mono<Void> lost() {
-        return lostSignal.asMono();
+        return lostSignal().asMono();
     }
 
     /**

@@ -170,8 +170,11 @@ final class LockFileRegistry {
         /** The identity of the lock file (see {@link LockFiles#identify(Path)}). */
         final String id;
 
-        /** Guarded by {@code FILES.compute} for {@link #id}. */
-        private int refs;
+        /**
+         * Written only inside {@code FILES.compute} for {@link #id}; volatile so that {@link #refsNow()} reads it
+         * without entering the map's lock for the id.
+         */
+        private volatile int refs;
 
         /** Whether this entry is in {@link #IDLE}; written under its monitor. */
         private volatile boolean listedIdle;
@@ -264,17 +267,20 @@ final class LockFileRegistry {
          * actor, and only if still idle there: a file with a holder or waiter is never closed).
          */
         private void listIdle(FileLockService service) {
-            List<Entry> evicted = new ArrayList<>(0);
+            List<Entry> evicted = List.of();
             synchronized (IDLE) {
                 IDLE.remove(this);
                 IDLE.add(this);
                 listedIdle = true;
                 int max = service.config().maxIdleChannels();
-                for (Iterator<Entry> it = IDLE.iterator(); IDLE.size() - evicted.size() > max; ) {
-                    Entry eldest = it.next();
-                    it.remove();
-                    eldest.listedIdle = false;
-                    evicted.add(eldest);
+                if (IDLE.size() > max) {
+                    evicted = new ArrayList<>(IDLE.size() - max);
+                    for (Iterator<Entry> it = IDLE.iterator(); IDLE.size() > max; ) {
+                        Entry eldest = it.next();
+                        it.remove();
+                        eldest.listedIdle = false;
+                        evicted.add(eldest);
+                    }
                 }
             }
             for (Entry f : evicted) {
@@ -355,13 +361,15 @@ final class LockFileRegistry {
             FILES.computeIfPresent(id, (k, e) -> e == this && e.refs == 0 ? null : e);
         }
 
+        /**
+         * The count of the entry mapped for {@link #id} (0 when none). Reading the mapping, then its count, is as
+         * good as reading both inside {@code compute}: every change of a count is one write inside it, and an
+         * entry unmapped between the two reads had no reference when it was dropped and gets none afterwards
+         * (retains go through {@code FILES}), so 0 was its count while it was still mapped.
+         */
         private int refsNow() {
-            int[] out = new int[1];
-            FILES.computeIfPresent(id, (k, e) -> {
-                out[0] = e.refs;
-                return e;
-            });
-            return out[0];
+            Entry e = FILES.get(id);
+            return e == null ? 0 : e.refs;
         }
     }
 }

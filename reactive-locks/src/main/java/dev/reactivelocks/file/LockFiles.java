@@ -29,6 +29,9 @@ final class LockFiles {
      */
     private static final Id[] IDS = new Id[64];
 
+    /** The options of every {@code stat} here, allocated once (a varargs call makes an array per call). */
+    private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
+
     /** A file key and its text. */
     private record Id(Object key, String id) {
     }
@@ -53,7 +56,7 @@ final class LockFiles {
     static @Nullable String idOrNull(Path path) throws IOException {
         BasicFileAttributes attributes;
         try {
-            attributes = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            attributes = Files.readAttributes(path, BasicFileAttributes.class, NOFOLLOW);
         } catch (NoSuchFileException e) {
             return null;
         }

@@ -6,6 +6,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import org.jspecify.annotations.Nullable;
 import reactor.core.Exceptions;
 import reactor.core.publisher.Operators;
 import reactor.core.scheduler.Scheduler;
@@ -111,7 +112,7 @@ public final class SerialActor {
             Task t;
             while ((t = tasks.peek()) != null) {
                 if (!run(t, onScheduler)) {
-                    List<Runnable> out = takeSignals();
+                    Object out = takeSignals();
                     submit(t.scheduler()); // the scheduler's thread owns the actor from now on
                     runAll(out, t.scheduler());
                     return;
@@ -119,9 +120,9 @@ public final class SerialActor {
                 tasks.poll();
                 scheduler = t.scheduler();
             }
-            List<Runnable> out = takeSignals();
+            Object out = takeSignals();
             missed = wip.addAndGet(-missed);
-            if (missed != 0 && !out.isEmpty()) {
+            if (missed != 0 && out != null) {
                 submit(scheduler); // more work arrived: let the scheduler do it while we signal
                 missed = 0;
             }
@@ -142,17 +143,26 @@ public final class SerialActor {
         }
     }
 
-    private List<Runnable> takeSignals() {
-        if (signals.isEmpty()) {
-            return List.of();
+    /**
+     * Takes the signals collected so far, for running after the drain let go of the actor (when another
+     * thread may drain it and collect again).
+     *
+     * @return {@code null} when there is none, the {@link Runnable} when there is one (the usual case: no
+     *         copy), else a {@code Runnable[]}
+     */
+    private @Nullable Object takeSignals() {
+        int n = signals.size();
+        if (n == 0) {
+            return null;
         }
-        List<Runnable> out = new ArrayList<>(signals);
+        Object out = n == 1 ? signals.get(0) : signals.toArray(new Runnable[0]);
         signals.clear();
         return out;
     }
 
-    private static void runAll(List<Runnable> signals, Scheduler scheduler) {
-        if (signals.isEmpty()) {
+    /** Runs what {@link #takeSignals()} took, if anything. */
+    private static void runAll(@Nullable Object signals, Scheduler scheduler) {
+        if (signals == null) {
             return;
         }
         int[] depth = SIGNAL_DEPTH.get();
@@ -166,16 +176,24 @@ public final class SerialActor {
         }
         depth[0]++;
         try {
-            for (Runnable r : signals) {
-                try {
-                    r.run();
-                } catch (Throwable e) {
-                    Exceptions.throwIfJvmFatal(e);
-                    Operators.onErrorDropped(e, Context.empty());
+            if (signals instanceof Runnable r) {
+                runSignal(r);
+            } else {
+                for (Runnable r : (Runnable[]) signals) {
+                    runSignal(r);
                 }
             }
         } finally {
             depth[0]--;
+        }
+    }
+
+    private static void runSignal(Runnable r) {
+        try {
+            r.run();
+        } catch (Throwable e) {
+            Exceptions.throwIfJvmFatal(e);
+            Operators.onErrorDropped(e, Context.empty());
         }
     }
 }
