@@ -111,7 +111,7 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     /** Of the {@link #lostRoot} only: a handle of the chain was lost; {@link #lostSignal} completes. */
     private volatile boolean chainLost;
     /** A release of this downgrade's shared grant asked before the file's actor granted it ({@link #grantOs}). */
-    private volatile @Nullable MonoSink<Void> releaseOnGrant;
+    private volatile @Nullable ReleaseSignal releaseOnGrant;
     /** The shared grant that replaces this one ({@link #downgrade()}); written before the state becomes DOWNGRADED. */
     private volatile @Nullable FileAcquisition successor;
 
@@ -245,8 +245,9 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
         if (state() != LOCAL_PENDING) {
             return;
         }
-        LockHandle held = HeldLocks.find(actual.currentContext(),
-                h -> h instanceof FileAcquisition f && id.equals(f.fileId));
+        Context context = actual.currentContext();
+        LockHandle held = !HeldLocks.any(context) ? null
+                : HeldLocks.find(context, h -> h instanceof FileAcquisition f && id.equals(f.fileId));
         if (held != null) {
             fail(reentry(held));
             return;
@@ -382,7 +383,7 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     boolean grantOs(long fencingToken) {
         if (casState(OS_PENDING, GRANTED)) {
             token = fencingToken;
-            MonoSink<Void> release = releaseOnGrant;
+            ReleaseSignal release = releaseOnGrant;
             if (release != null && casState(GRANTED, RELEASED)) {
                 releaseHeld(release); // a downgrade's shared grant whose release was asked before this grant
             }
@@ -479,22 +480,25 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
 
     @Override
     public Mono<Void> release() {
-        return Mono.create(sink -> {
-            if (state() == OS_PENDING) {
-                // only a downgrade's shared grant is released before its grant (through the downgraded handle,
-                // while the file's actor converts the lock): the grant releases it (grantOs), or the failed
-                // downgrade completes it (downgradeFailed); whichever CAS to RELEASED wins releases
-                releaseOnGrant = sink;
-            }
-            if (casState(GRANTED, RELEASED)) {
-                releaseHeld(sink);
-            } else if (state() == DOWNGRADED) {
-                Objects.requireNonNull(successor, "downgraded without successor").release()
-                        .subscribe(null, sink::error, sink::success);
-            } else {
-                sink.success();
-            }
-        });
+        return ReleaseMono.of(this);
+    }
+
+    /** What each subscription to {@link #release()} does; {@code signal} tells its subscriber. */
+    private void release(ReleaseSignal signal) {
+        if (state() == OS_PENDING) {
+            // only a downgrade's shared grant is released before its grant (through the downgraded handle,
+            // while the file's actor converts the lock): the grant releases it (grantOs), or the failed
+            // downgrade completes it (downgradeFailed); whichever CAS to RELEASED wins releases
+            releaseOnGrant = signal;
+        }
+        if (casState(GRANTED, RELEASED)) {
+            releaseHeld(signal);
+        } else if (state() == DOWNGRADED) {
+            Objects.requireNonNull(successor, "downgraded without successor").release()
+                    .subscribe(null, signal::error, signal::success);
+        } else {
+            signal.success();
+        }
     }
 
     /**
@@ -558,19 +562,108 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
         casState(DOWNGRADED, RELEASED);
         finish();
         FileAcquisition shared = successor;
-        MonoSink<Void> release = shared == null ? null : shared.releaseOnGrant;
+        ReleaseSignal release = shared == null ? null : shared.releaseOnGrant;
         if (release != null) {
             release.success(); // the lock was given up: nothing is left to release
         }
         sink.error(error);
     }
 
-    /** Releases this held grant (state already RELEASED) and completes {@code sink} once the file did. */
-    private void releaseHeld(MonoSink<Void> sink) {
-        fileOrFail().release(this, () -> {
-            finish();
-            sink.success();
-        });
+    /**
+     * Releases this held grant (state already RELEASED) and completes {@code signal} once the file did (the
+     * signal of one of this acquisition's own {@link #release()} subscriptions, which finishes it first).
+     */
+    private void releaseHeld(ReleaseSignal signal) {
+        fileOrFail().release(this, signal);
+    }
+
+    /**
+     * The publisher of {@link #release()}, made per call without a {@code Mono.create} (its sink, its lambda
+     * and the completion lambda were most of a release's objects): each subscription releases (idempotent)
+     * and completes once the file did.
+     */
+    private static final class ReleaseMono extends Mono<Void> {
+
+        private final FileAcquisition acquisition;
+
+        private ReleaseMono(FileAcquisition acquisition) {
+            this.acquisition = acquisition;
+        }
+
+        static Mono<Void> of(FileAcquisition acquisition) {
+            return onAssembly(new ReleaseMono(acquisition));
+        }
+
+        @Override
+        public void subscribe(CoreSubscriber<? super Void> actual) {
+            ReleaseSignal signal = new ReleaseSignal(acquisition, actual);
+            actual.onSubscribe(signal);
+            try {
+                acquisition.release(signal);
+            } catch (Throwable e) {
+                Exceptions.throwIfJvmFatal(e);
+                signal.error(Operators.onOperatorError(e, actual.currentContext()));
+            }
+        }
+    }
+
+    /**
+     * One subscription to {@link #release()}: completes (or errors) its subscriber once, and not after a
+     * cancel, which does not stop the release (as a {@code Mono.create} sink). Run as the file's signal after
+     * the release ({@link LockFile#release}), it finishes the acquisition first.
+     */
+    static final class ReleaseSignal implements Subscription, Runnable {
+
+        private static final VarHandle DONE;
+
+        static {
+            try {
+                DONE = MethodHandles.lookup().findVarHandle(ReleaseSignal.class, "done", boolean.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        private final FileAcquisition acquisition;
+        private final CoreSubscriber<? super Void> actual;
+        /** Signalled or cancelled: nothing more is signalled. */
+        private volatile boolean done;
+
+        ReleaseSignal(FileAcquisition acquisition, CoreSubscriber<? super Void> actual) {
+            this.acquisition = acquisition;
+            this.actual = actual;
+        }
+
+        /** The file released the lock: finishes the acquisition, then completes. */
+        @Override
+        public void run() {
+            acquisition.finish();
+            success();
+        }
+
+        void success() {
+            if (DONE.compareAndSet(this, false, true)) {
+                actual.onComplete();
+            }
+        }
+
+        void error(Throwable e) {
+            if (DONE.compareAndSet(this, false, true)) {
+                actual.onError(e);
+            } else {
+                Operators.onErrorDropped(e, actual.currentContext());
+            }
+        }
+
+        @Override
+        public void request(long n) {
+            Operators.validate(n); // completes without demand: there is no value
+        }
+
+        @Override
+        public void cancel() {
+            done = true;
+        }
     }
 
     @Override

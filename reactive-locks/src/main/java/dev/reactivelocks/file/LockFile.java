@@ -318,12 +318,11 @@ final class LockFile extends LockFileRegistry.Entry {
             return;
         }
         lock = acquired;
-        List<FileAcquisition> granted = new ArrayList<>(waiters.size());
         FencingCounter counter = fencing();
         for (FileAcquisition w : waiters) {
             if (w.grantOs(counter.next())) {
                 holding.add(w);
-                granted.add(w);
+                emit(w::deliver); // runs after this step, as every signal
             }
         }
         waiters.clear();
@@ -331,9 +330,6 @@ final class LockFile extends LockFileRegistry.Entry {
             unlock(first.service); // every waiter left while we were locking
         } else {
             startChecking(first.service);
-        }
-        for (FileAcquisition w : granted) {
-            emit(w::deliver);
         }
     }
 
