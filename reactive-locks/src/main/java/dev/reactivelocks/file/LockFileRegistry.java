@@ -4,10 +4,7 @@ import dev.reactivelocks.internal.SerialActor;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
@@ -100,7 +97,52 @@ final class LockFileRegistry {
      * {@link FileLockConfig#maxIdleChannels()}; guarded by itself. An entry may stay listed after it is used
      * again (see <b>Races</b>); closing it then finds it used and leaves it open.
      */
-    private static final Set<Entry> IDLE = new LinkedHashSet<>();
+    private static final IdleList IDLE = new IdleList();
+
+    /**
+     * The idle LRU: a doubly linked list through the entries' own {@code idleOlder}/{@code idleNewer} fields,
+     * so that listing and unlisting allocate nothing (a {@code LinkedHashSet} made a node per release of a
+     * file). Guarded by its monitor; an entry is in it exactly while its {@code listedIdle} is set.
+     */
+    private static final class IdleList {
+
+        private @Nullable Entry eldest;
+        private @Nullable Entry newest;
+        private int size;
+
+        /** Appends {@code e}, not listed, at the most recent end. */
+        void addNewest(Entry e) {
+            Entry last = newest;
+            e.idleOlder = last;
+            e.idleNewer = null;
+            if (last == null) {
+                eldest = e;
+            } else {
+                last.idleNewer = e;
+            }
+            newest = e;
+            size++;
+        }
+
+        /** Removes {@code e}, which is listed. */
+        void remove(Entry e) {
+            Entry older = e.idleOlder;
+            Entry newer = e.idleNewer;
+            if (older == null) {
+                eldest = newer;
+            } else {
+                older.idleNewer = newer;
+            }
+            if (newer == null) {
+                newest = older;
+            } else {
+                newer.idleOlder = older;
+            }
+            e.idleOlder = null;
+            e.idleNewer = null;
+            size--;
+        }
+    }
 
     /** How many channels of lock files this JVM has open. */
     private static final AtomicInteger OPEN_CHANNELS = new AtomicInteger();
@@ -178,6 +220,9 @@ final class LockFileRegistry {
 
         /** Whether this entry is in {@link #IDLE}; written under its monitor. */
         private volatile boolean listedIdle;
+        /** The neighbours in {@link #IDLE} (older, newer) while listed; guarded by its monitor. */
+        private @Nullable Entry idleOlder;
+        private @Nullable Entry idleNewer;
 
         // Owned by the actor: read and written only inside its steps.
         private @Nullable Disposable idleTimer;
@@ -269,15 +314,16 @@ final class LockFileRegistry {
         private void listIdle(FileLockService service) {
             List<Entry> evicted = List.of();
             synchronized (IDLE) {
-                IDLE.remove(this);
-                IDLE.add(this);
+                if (listedIdle) {
+                    IDLE.remove(this);
+                }
+                IDLE.addNewest(this);
                 listedIdle = true;
                 int max = service.config().maxIdleChannels();
-                if (IDLE.size() > max) {
-                    evicted = new ArrayList<>(IDLE.size() - max);
-                    for (Iterator<Entry> it = IDLE.iterator(); IDLE.size() > max; ) {
-                        Entry eldest = it.next();
-                        it.remove();
+                if (IDLE.size > max) {
+                    evicted = new ArrayList<>(IDLE.size - max);
+                    for (Entry eldest = IDLE.eldest; eldest != null && IDLE.size > max; eldest = IDLE.eldest) {
+                        IDLE.remove(eldest);
                         eldest.listedIdle = false;
                         evicted.add(eldest);
                     }
@@ -291,8 +337,10 @@ final class LockFileRegistry {
         private void unlistIdle() {
             if (listedIdle) {
                 synchronized (IDLE) {
-                    IDLE.remove(this);
-                    listedIdle = false;
+                    if (listedIdle) {
+                        IDLE.remove(this);
+                        listedIdle = false;
+                    }
                 }
             }
         }
