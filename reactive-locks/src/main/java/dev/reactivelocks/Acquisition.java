@@ -1,6 +1,7 @@
 package dev.reactivelocks;
 
 import dev.reactivelocks.internal.AcquisitionCore;
+import dev.reactivelocks.internal.SynchronousRelease;
 import dev.reactivelocks.internal.Downgrades;
 import dev.reactivelocks.spi.AcquisitionMono;
 import dev.reactivelocks.spi.GrantDelivery;
@@ -33,7 +34,7 @@ import reactor.core.publisher.Operators;
  * cancel before the emission releases the grant (by the same CAS GRANTED to RELEASED as
  * {@link #release()}, so exactly once); from the emission on, the handle is the subscriber's.
  */
-final class Acquisition extends AcquisitionCore implements LockHandle {
+final class Acquisition extends AcquisitionCore implements LockHandle, SynchronousRelease {
 
     static final int GRANTED = PENDING + 1;
     static final int RELEASED = PENDING + 2;
@@ -254,7 +255,8 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
         return Release.of(this);
     }
 
-    void releaseNow() {
+    @Override
+    public void releaseNow() {
         if (casState(GRANTED, RELEASED)) {
             if (service.log().isDebugEnabled()) {
                 service.log().debug("Released lock '{}' ({}) held {}", name, mode, seconds(System.nanoTime() - debugNanos));

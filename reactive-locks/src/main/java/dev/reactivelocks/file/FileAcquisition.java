@@ -9,6 +9,7 @@ import dev.reactivelocks.LockTimeoutException;
 import dev.reactivelocks.internal.AcquisitionCore;
 import dev.reactivelocks.internal.Downgrades;
 import dev.reactivelocks.internal.HeldLocks;
+import dev.reactivelocks.internal.SynchronousRelease;
 import dev.reactivelocks.spi.GrantDelivery;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -18,6 +19,7 @@ import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
+import reactor.core.Exceptions;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoSink;
 import reactor.core.publisher.Operators;
@@ -61,12 +63,14 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
 
     private static final VarHandle FINISHED;
     private static final VarHandle UNCOMPLETED_GRANTS;
+    private static final VarHandle LOST_SIGNAL;
 
     static {
         try {
             FINISHED = MethodHandles.lookup().findVarHandle(FileAcquisition.class, "finished", boolean.class);
             UNCOMPLETED_GRANTS = MethodHandles.lookup().findVarHandle(FileAcquisition.class, "uncompletedGrants",
                     int.class);
+            LOST_SIGNAL = MethodHandles.lookup().findVarHandle(FileAcquisition.class, "lostSignal", Sinks.Empty.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -94,21 +98,31 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     private volatile @Nullable LockFile file;
     private volatile boolean lost;
     private volatile long token;
-    /** Shared with the {@link #successor}: the loss of the shared grant is this handle's loss too. */
-    private final Sinks.Empty<Void> lostSignal;
+    /**
+     * The acquisition whose {@link #lostSignal} this one's {@link #lost()} is: itself, or for a downgrade's
+     * {@link #successor} the downgraded handle's (the loss of the shared grant is that handle's loss too).
+     */
+    private final FileAcquisition lostRoot;
+    /**
+     * Of the {@link #lostRoot} only: made by the first {@link #lost()} ({@link #lostSignal()}); most
+     * acquisitions never ask, and a loss before that is kept in {@link #chainLost}.
+     */
+    private volatile Sinks.@Nullable Empty<Void> lostSignal;
+    /** Of the {@link #lostRoot} only: a handle of the chain was lost; {@link #lostSignal} completes. */
+    private volatile boolean chainLost;
     /** A release of this downgrade's shared grant asked before the file's actor granted it ({@link #grantOs}). */
-    private volatile @Nullable MonoSink<Void> releaseOnGrant;
+    private volatile @Nullable ReleaseSignal releaseOnGrant;
     /** The shared grant that replaces this one ({@link #downgrade()}); written before the state becomes DOWNGRADED. */
     private volatile @Nullable FileAcquisition successor;
 
     FileAcquisition(FileLockService service, String name, String fileName, LockMode mode,
                     @Nullable Duration timeout, boolean tryOnly, CoreSubscriber<? super LockHandle> actual) {
-        this(service, name, fileName, mode, timeout, tryOnly, actual, Sinks.empty());
+        this(service, name, fileName, mode, timeout, tryOnly, actual, null);
     }
 
     private FileAcquisition(FileLockService service, String name, String fileName, LockMode mode,
                             @Nullable Duration timeout, boolean tryOnly, CoreSubscriber<? super LockHandle> actual,
-                            Sinks.Empty<Void> lostSignal) {
+                            @Nullable FileAcquisition lostRoot) {
         super(actual);
         this.service = service;
         this.name = name;
@@ -116,7 +130,7 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
         this.mode = mode;
         this.timeout = timeout;
         this.tryOnly = tryOnly;
-        this.lostSignal = lostSignal;
+        this.lostRoot = lostRoot != null ? lostRoot : this;
     }
 
     /**
@@ -126,7 +140,7 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
      */
     private FileAcquisition(FileAcquisition exclusive) {
         this(exclusive.service, exclusive.name, exclusive.fileName, LockMode.SHARED, null, false, exclusive.actual,
-                exclusive.lostSignal);
+                exclusive.lostRoot);
         this.path = exclusive.path;
         this.fileId = exclusive.fileId;
         this.local = exclusive.local;
@@ -231,8 +245,9 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
         if (state() != LOCAL_PENDING) {
             return;
         }
-        LockHandle held = HeldLocks.find(actual.currentContext(),
-                h -> h instanceof FileAcquisition f && id.equals(f.fileId));
+        Context context = actual.currentContext();
+        LockHandle held = !HeldLocks.any(context) ? null
+                : HeldLocks.find(context, h -> h instanceof FileAcquisition f && id.equals(f.fileId));
         if (held != null) {
             fail(reentry(held));
             return;
@@ -322,7 +337,14 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     /** Releases the local grant, if any; called by the file's actor after the OS lock is handled. */
     void releaseLocal() {
         LockHandle h = local;
-        if (h != null) {
+        if (h instanceof SynchronousRelease now) { // the in-JVM queue's grant: no publisher needed
+            try {
+                now.releaseNow();
+            } catch (Throwable e) {
+                Exceptions.throwIfJvmFatal(e);
+                Operators.onErrorDropped(e, Context.empty());
+            }
+        } else if (h != null) {
             h.release().subscribe(null, e -> Operators.onErrorDropped(e, Context.empty()));
         }
     }
@@ -361,7 +383,7 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     boolean grantOs(long fencingToken) {
         if (casState(OS_PENDING, GRANTED)) {
             token = fencingToken;
-            MonoSink<Void> release = releaseOnGrant;
+            ReleaseSignal release = releaseOnGrant;
             if (release != null && casState(GRANTED, RELEASED)) {
                 releaseHeld(release); // a downgrade's shared grant whose release was asked before this grant
             }
@@ -424,27 +446,59 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     /** The OS lock was dropped while this grant held it (called by the file's actor). */
     void markLost() {
         lost = true;
-        lostSignal.tryEmitEmpty();
+        FileAcquisition root = lostRoot;
+        root.chainLost = true;
+        Sinks.Empty<Void> signal = root.lostSignal;
+        if (signal != null) { // else lostSignal() sees chainLost when it makes the sink
+            signal.tryEmitEmpty();
+        }
+    }
+
+    /**
+     * The {@link #lostRoot}'s loss signal, made on first use. A loss and the first use may race: each writes
+     * its volatile (chainLost, the sink), then reads the other's, so at least one of them completes the sink
+     * (completing it twice is harmless).
+     */
+    private Sinks.Empty<Void> lostSignal() {
+        FileAcquisition root = lostRoot;
+        Sinks.Empty<Void> signal = root.lostSignal;
+        if (signal == null) {
+            Sinks.Empty<Void> made = Sinks.empty();
+            signal = LOST_SIGNAL.compareAndExchange(root, null, made) instanceof Sinks.Empty<?> other
+                    ? castSignal(other) : made;
+            if (root.chainLost) {
+                signal.tryEmitEmpty();
+            }
+        }
+        return signal;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Sinks.Empty<Void> castSignal(Sinks.Empty<?> signal) {
+        return (Sinks.Empty<Void>) signal;
     }
 
     @Override
     public Mono<Void> release() {
-        return Mono.create(sink -> {
-            if (state() == OS_PENDING) {
-                // only a downgrade's shared grant is released before its grant (through the downgraded handle,
-                // while the file's actor converts the lock): the grant releases it (grantOs), or the failed
-                // downgrade completes it (downgradeFailed); whichever CAS to RELEASED wins releases
-                releaseOnGrant = sink;
-            }
-            if (casState(GRANTED, RELEASED)) {
-                releaseHeld(sink);
-            } else if (state() == DOWNGRADED) {
-                Objects.requireNonNull(successor, "downgraded without successor").release()
-                        .subscribe(null, sink::error, sink::success);
-            } else {
-                sink.success();
-            }
-        });
+        return ReleaseMono.of(this);
+    }
+
+    /** What each subscription to {@link #release()} does; {@code signal} tells its subscriber. */
+    private void release(ReleaseSignal signal) {
+        if (state() == OS_PENDING) {
+            // only a downgrade's shared grant is released before its grant (through the downgraded handle,
+            // while the file's actor converts the lock): the grant releases it (grantOs), or the failed
+            // downgrade completes it (downgradeFailed); whichever CAS to RELEASED wins releases
+            releaseOnGrant = signal;
+        }
+        if (casState(GRANTED, RELEASED)) {
+            releaseHeld(signal);
+        } else if (state() == DOWNGRADED) {
+            Objects.requireNonNull(successor, "downgraded without successor").release()
+                    .subscribe(null, signal::error, signal::success);
+        } else {
+            signal.success();
+        }
     }
 
     /**
@@ -455,7 +509,7 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
      */
     @Override
     public Mono<Void> lost() {
-        return lostSignal.asMono();
+        return lostSignal().asMono();
     }
 
     /**
@@ -508,19 +562,108 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
         casState(DOWNGRADED, RELEASED);
         finish();
         FileAcquisition shared = successor;
-        MonoSink<Void> release = shared == null ? null : shared.releaseOnGrant;
+        ReleaseSignal release = shared == null ? null : shared.releaseOnGrant;
         if (release != null) {
             release.success(); // the lock was given up: nothing is left to release
         }
         sink.error(error);
     }
 
-    /** Releases this held grant (state already RELEASED) and completes {@code sink} once the file did. */
-    private void releaseHeld(MonoSink<Void> sink) {
-        fileOrFail().release(this, () -> {
-            finish();
-            sink.success();
-        });
+    /**
+     * Releases this held grant (state already RELEASED) and completes {@code signal} once the file did (the
+     * signal of one of this acquisition's own {@link #release()} subscriptions, which finishes it first).
+     */
+    private void releaseHeld(ReleaseSignal signal) {
+        fileOrFail().release(this, signal);
+    }
+
+    /**
+     * The publisher of {@link #release()}, made per call without a {@code Mono.create} (its sink, its lambda
+     * and the completion lambda were most of a release's objects): each subscription releases (idempotent)
+     * and completes once the file did.
+     */
+    private static final class ReleaseMono extends Mono<Void> {
+
+        private final FileAcquisition acquisition;
+
+        private ReleaseMono(FileAcquisition acquisition) {
+            this.acquisition = acquisition;
+        }
+
+        static Mono<Void> of(FileAcquisition acquisition) {
+            return onAssembly(new ReleaseMono(acquisition));
+        }
+
+        @Override
+        public void subscribe(CoreSubscriber<? super Void> actual) {
+            ReleaseSignal signal = new ReleaseSignal(acquisition, actual);
+            actual.onSubscribe(signal);
+            try {
+                acquisition.release(signal);
+            } catch (Throwable e) {
+                Exceptions.throwIfJvmFatal(e);
+                signal.error(Operators.onOperatorError(e, actual.currentContext()));
+            }
+        }
+    }
+
+    /**
+     * One subscription to {@link #release()}: completes (or errors) its subscriber once, and not after a
+     * cancel, which does not stop the release (as a {@code Mono.create} sink). Run as the file's signal after
+     * the release ({@link LockFile#release}), it finishes the acquisition first.
+     */
+    static final class ReleaseSignal implements Subscription, Runnable {
+
+        private static final VarHandle DONE;
+
+        static {
+            try {
+                DONE = MethodHandles.lookup().findVarHandle(ReleaseSignal.class, "done", boolean.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        private final FileAcquisition acquisition;
+        private final CoreSubscriber<? super Void> actual;
+        /** Signalled or cancelled: nothing more is signalled. */
+        private volatile boolean done;
+
+        ReleaseSignal(FileAcquisition acquisition, CoreSubscriber<? super Void> actual) {
+            this.acquisition = acquisition;
+            this.actual = actual;
+        }
+
+        /** The file released the lock: finishes the acquisition, then completes. */
+        @Override
+        public void run() {
+            acquisition.finish();
+            success();
+        }
+
+        void success() {
+            if (DONE.compareAndSet(this, false, true)) {
+                actual.onComplete();
+            }
+        }
+
+        void error(Throwable e) {
+            if (DONE.compareAndSet(this, false, true)) {
+                actual.onError(e);
+            } else {
+                Operators.onErrorDropped(e, actual.currentContext());
+            }
+        }
+
+        @Override
+        public void request(long n) {
+            Operators.validate(n); // completes without demand: there is no value
+        }
+
+        @Override
+        public void cancel() {
+            done = true;
+        }
     }
 
     @Override

@@ -158,6 +158,8 @@ public final class FileLockService implements LockService {
     private final boolean ownsScheduler;
     private final @Nullable Scheduler timer;
     private volatile @Nullable Path realDirectory;
+    /** Recently resolved lock files, by the file name's hash (see {@link #lockFile(Path, String)}). */
+    private final ResolvedFile[] files = new ResolvedFile[64];
 
     private final Set<FileAcquisition> pending = ConcurrentHashMap.newKeySet();
     private final AtomicInteger active = new AtomicInteger();
@@ -434,7 +436,7 @@ public final class FileLockService implements LockService {
     void resolveLockFile(FileAcquisition a) {
         Path real = realDirectory;
         if (real != null && LockFile.inlineAllowed()) {
-            Path file = real.resolve(a.fileName);
+            Path file = lockFile(real, a.fileName);
             String id = LockFiles.existingId(file);
             if (id != null) {
                 a.enqueue(file, id);
@@ -446,6 +448,26 @@ public final class FileLockService implements LockService {
         } catch (RuntimeException e) {
             a.fail(e);
         }
+    }
+
+    /**
+     * {@code realDirectory.resolve(fileName)}, the same {@code Path} instance for the same name while its slot
+     * of {@link #files} keeps it (resolving makes a path's bytes and object per acquisition). The real
+     * directory is set once; a slot is replaced, never updated, and holds final fields only.
+     */
+    private Path lockFile(Path realDirectory, String fileName) {
+        int slot = fileName.hashCode() & (files.length - 1);
+        ResolvedFile known = files[slot];
+        if (known != null && known.fileName().equals(fileName) && known.directory() == realDirectory) {
+            return known.file();
+        }
+        Path file = realDirectory.resolve(fileName);
+        files[slot] = new ResolvedFile(fileName, realDirectory, file);
+        return file;
+    }
+
+    /** A lock file name resolved in the real lock directory. */
+    private record ResolvedFile(String fileName, Path directory, Path file) {
     }
 
     private void identify(FileAcquisition a) {
@@ -461,7 +483,7 @@ public final class FileLockService implements LockService {
             }
             realDirectory = real;
         }
-        Path file = real.resolve(a.fileName);
+        Path file = lockFile(real, a.fileName);
         String id;
         try {
             id = LockFiles.identify(file);

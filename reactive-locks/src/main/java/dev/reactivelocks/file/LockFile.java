@@ -14,9 +14,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.Iterator;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -116,7 +117,11 @@ final class LockFile extends LockFileRegistry.Entry {
     /** The fencing counter of the file, mapped while {@link #channel} is open. */
     private @Nullable FencingCounter fencing;
     private @Nullable OsLock lock;
-    private final Set<FileAcquisition> holding = new LinkedHashSet<>();
+    /**
+     * The acquisitions holding the OS lock. By identity, in an open-addressing table: adding and removing a
+     * holder allocates nothing (a {@code LinkedHashSet} made a node per grant); order does not matter.
+     */
+    private final Set<FileAcquisition> holding = Collections.newSetFromMap(new IdentityHashMap<>(4));
     /** Channels of this file opened by other entries (see {@link #handOver}); closed once it is unlocked. */
     private final List<FileChannel> strays = new ArrayList<>(0);
     private final ArrayDeque<FileAcquisition> waiters = new ArrayDeque<>();
@@ -318,12 +323,11 @@ final class LockFile extends LockFileRegistry.Entry {
             return;
         }
         lock = acquired;
-        List<FileAcquisition> granted = new ArrayList<>(waiters.size());
         FencingCounter counter = fencing();
         for (FileAcquisition w : waiters) {
             if (w.grantOs(counter.next())) {
                 holding.add(w);
-                granted.add(w);
+                emit(w::deliver); // runs after this step, as every signal
             }
         }
         waiters.clear();
@@ -331,9 +335,6 @@ final class LockFile extends LockFileRegistry.Entry {
             unlock(first.service); // every waiter left while we were locking
         } else {
             startChecking(first.service);
-        }
-        for (FileAcquisition w : granted) {
-            emit(w::deliver);
         }
     }
 

@@ -4,10 +4,7 @@ import dev.reactivelocks.internal.SerialActor;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
@@ -100,7 +97,52 @@ final class LockFileRegistry {
      * {@link FileLockConfig#maxIdleChannels()}; guarded by itself. An entry may stay listed after it is used
      * again (see <b>Races</b>); closing it then finds it used and leaves it open.
      */
-    private static final Set<Entry> IDLE = new LinkedHashSet<>();
+    private static final IdleList IDLE = new IdleList();
+
+    /**
+     * The idle LRU: a doubly linked list through the entries' own {@code idleOlder}/{@code idleNewer} fields,
+     * so that listing and unlisting allocate nothing (a {@code LinkedHashSet} made a node per release of a
+     * file). Guarded by its monitor; an entry is in it exactly while its {@code listedIdle} is set.
+     */
+    private static final class IdleList {
+
+        private @Nullable Entry eldest;
+        private @Nullable Entry newest;
+        private int size;
+
+        /** Appends {@code e}, not listed, at the most recent end. */
+        void addNewest(Entry e) {
+            Entry last = newest;
+            e.idleOlder = last;
+            e.idleNewer = null;
+            if (last == null) {
+                eldest = e;
+            } else {
+                last.idleNewer = e;
+            }
+            newest = e;
+            size++;
+        }
+
+        /** Removes {@code e}, which is listed. */
+        void remove(Entry e) {
+            Entry older = e.idleOlder;
+            Entry newer = e.idleNewer;
+            if (older == null) {
+                eldest = newer;
+            } else {
+                older.idleNewer = newer;
+            }
+            if (newer == null) {
+                newest = older;
+            } else {
+                newer.idleOlder = older;
+            }
+            e.idleOlder = null;
+            e.idleNewer = null;
+            size--;
+        }
+    }
 
     /** How many channels of lock files this JVM has open. */
     private static final AtomicInteger OPEN_CHANNELS = new AtomicInteger();
@@ -170,11 +212,17 @@ final class LockFileRegistry {
         /** The identity of the lock file (see {@link LockFiles#identify(Path)}). */
         final String id;
 
-        /** Guarded by {@code FILES.compute} for {@link #id}. */
-        private int refs;
+        /**
+         * Written only inside {@code FILES.compute} for {@link #id}; volatile so that {@link #refsNow()} reads it
+         * without entering the map's lock for the id.
+         */
+        private volatile int refs;
 
         /** Whether this entry is in {@link #IDLE}; written under its monitor. */
         private volatile boolean listedIdle;
+        /** The neighbours in {@link #IDLE} (older, newer) while listed; guarded by its monitor. */
+        private @Nullable Entry idleOlder;
+        private @Nullable Entry idleNewer;
 
         // Owned by the actor: read and written only inside its steps.
         private @Nullable Disposable idleTimer;
@@ -264,17 +312,21 @@ final class LockFileRegistry {
          * actor, and only if still idle there: a file with a holder or waiter is never closed).
          */
         private void listIdle(FileLockService service) {
-            List<Entry> evicted = new ArrayList<>(0);
+            List<Entry> evicted = List.of();
             synchronized (IDLE) {
-                IDLE.remove(this);
-                IDLE.add(this);
+                if (listedIdle) {
+                    IDLE.remove(this);
+                }
+                IDLE.addNewest(this);
                 listedIdle = true;
                 int max = service.config().maxIdleChannels();
-                for (Iterator<Entry> it = IDLE.iterator(); IDLE.size() - evicted.size() > max; ) {
-                    Entry eldest = it.next();
-                    it.remove();
-                    eldest.listedIdle = false;
-                    evicted.add(eldest);
+                if (IDLE.size > max) {
+                    evicted = new ArrayList<>(IDLE.size - max);
+                    for (Entry eldest = IDLE.eldest; eldest != null && IDLE.size > max; eldest = IDLE.eldest) {
+                        IDLE.remove(eldest);
+                        eldest.listedIdle = false;
+                        evicted.add(eldest);
+                    }
                 }
             }
             for (Entry f : evicted) {
@@ -285,8 +337,10 @@ final class LockFileRegistry {
         private void unlistIdle() {
             if (listedIdle) {
                 synchronized (IDLE) {
-                    IDLE.remove(this);
-                    listedIdle = false;
+                    if (listedIdle) {
+                        IDLE.remove(this);
+                        listedIdle = false;
+                    }
                 }
             }
         }
@@ -355,13 +409,15 @@ final class LockFileRegistry {
             FILES.computeIfPresent(id, (k, e) -> e == this && e.refs == 0 ? null : e);
         }
 
+        /**
+         * The count of the entry mapped for {@link #id} (0 when none). Reading the mapping, then its count, is as
+         * good as reading both inside {@code compute}: every change of a count is one write inside it, and an
+         * entry unmapped between the two reads had no reference when it was dropped and gets none afterwards
+         * (retains go through {@code FILES}), so 0 was its count while it was still mapped.
+         */
         private int refsNow() {
-            int[] out = new int[1];
-            FILES.computeIfPresent(id, (k, e) -> {
-                out[0] = e.refs;
-                return e;
-            });
-            return out[0];
+            Entry e = FILES.get(id);
+            return e == null ? 0 : e.refs;
         }
     }
 }

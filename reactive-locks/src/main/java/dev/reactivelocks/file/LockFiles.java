@@ -3,13 +3,16 @@ package dev.reactivelocks.file;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystem;
 import java.nio.file.FileSystemException;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Objects;
 import java.util.UUID;
@@ -28,6 +31,12 @@ final class LockFiles {
      * format a key again).
      */
     private static final Id[] IDS = new Id[64];
+
+    /** The options of every {@code stat} here, allocated once (a varargs call makes an array per call). */
+    private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
+
+    private static final FileSystem DEFAULT = FileSystems.getDefault();
+    private static final boolean POSIX_DEFAULT = DEFAULT.supportedFileAttributeViews().contains("posix");
 
     /** A file key and its text. */
     private record Id(Object key, String id) {
@@ -53,12 +62,24 @@ final class LockFiles {
     static @Nullable String idOrNull(Path path) throws IOException {
         BasicFileAttributes attributes;
         try {
-            attributes = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            // the same stat either way; on the default POSIX file system the POSIX view returns the JDK's
+            // attributes object itself, where the basic view wraps it in one more object per call
+            attributes = POSIX_DEFAULT && path.getFileSystem() == DEFAULT ? posixAttributes(path)
+                    : Files.readAttributes(path, BasicFileAttributes.class, NOFOLLOW);
         } catch (NoSuchFileException e) {
             return null;
         }
         Object key = attributes.fileKey();
         return key != null ? idOf(key) : path.toString();
+    }
+
+    /** The POSIX view's attributes, or the basic view's where a security manager refuses the owner's name. */
+    private static BasicFileAttributes posixAttributes(Path path) throws IOException {
+        try {
+            return Files.readAttributes(path, PosixFileAttributes.class, NOFOLLOW);
+        } catch (SecurityException e) {
+            return Files.readAttributes(path, BasicFileAttributes.class, NOFOLLOW);
+        }
     }
 
     /**

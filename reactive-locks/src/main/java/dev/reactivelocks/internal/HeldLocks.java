@@ -82,7 +82,20 @@ public final class HeldLocks {
      * @return the first matching handle the pipeline holds, or {@code null}
      */
     public static @Nullable LockHandle find(ContextView context, Predicate<? super LockHandle> matches) {
-        for (HeldLocks h = context.getOrDefault(KEY, null); h != null; h = h.next) {
+        return findIn(context.getOrDefault(KEY, null), matches);
+    }
+
+    /**
+     * @param context the subscriber's context
+     * @return whether the pipeline holds a lock through {@code withLock} (else {@link #find} finds nothing,
+     *         and its predicate need not be made)
+     */
+    public static boolean any(ContextView context) {
+        return context.hasKey(KEY);
+    }
+
+    private static @Nullable LockHandle findIn(@Nullable HeldLocks head, Predicate<? super LockHandle> matches) {
+        for (HeldLocks h = head; h != null; h = h.next) {
             LockHandle granted = ForwardingLockHandle.innermost(h.handle); // as its service granted it
             if (matches.test(granted)) {
                 return granted;

@@ -1,11 +1,14 @@
 package dev.reactivelocks.internal;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.Objects;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import org.jspecify.annotations.Nullable;
 import reactor.core.Exceptions;
 import reactor.core.publisher.Operators;
 import reactor.core.scheduler.Scheduler;
@@ -50,7 +53,34 @@ public final class SerialActor {
         boolean run(boolean onScheduler);
     }
 
-    private record Task(Step step, Scheduler scheduler) {
+    /**
+     * A queued step, and the node of the task queue: an intrusive multi-producer single-consumer linked
+     * queue (producers swap the {@link #tail}, then link the previous tail to their node; the draining
+     * thread follows {@code next} from {@link #head}), one object per step where a
+     * {@code ConcurrentLinkedQueue} made two. A producer links its node before it counts it in {@link #wip},
+     * so a drain that counted it can reach it, unless an earlier producer has not linked its own node yet:
+     * that one's count is still to come, and its drain finds both.
+     */
+    private static final class Task {
+        /** Cleared once the task is taken, so that the head does not keep what the step captured. */
+        @Nullable Step step;
+        @Nullable Scheduler scheduler;
+        volatile @Nullable Task next;
+
+        Task(@Nullable Step step, @Nullable Scheduler scheduler) {
+            this.step = step;
+            this.scheduler = scheduler;
+        }
+    }
+
+    private static final VarHandle TAIL;
+
+    static {
+        try {
+            TAIL = MethodHandles.lookup().findVarHandle(SerialActor.class, "tail", Task.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 
     /** How deeply signals may nest on one thread before they go to the scheduler. */
@@ -59,7 +89,11 @@ public final class SerialActor {
     private static final ThreadLocal<int[]> SIGNAL_DEPTH = ThreadLocal.withInitial(() -> new int[1]);
 
     private final BooleanSupplier inlineAllowed;
-    private final ConcurrentLinkedQueue<Task> tasks = new ConcurrentLinkedQueue<>();
+    /** The last task taken (at first a placeholder); owned by the draining thread. */
+    private Task head = new Task(null, null);
+    /** The last task queued; swapped by producers. */
+    @SuppressWarnings("unused") // through TAIL
+    private volatile Task tail = head;
     private final AtomicInteger wip = new AtomicInteger();
     /** Owned by the draining thread. */
     private final List<Runnable> signals = new ArrayList<>();
@@ -76,7 +110,9 @@ public final class SerialActor {
      * @param scheduler where the step runs when it cannot run on the submitting thread
      */
     public void execute(Step step, Scheduler scheduler) {
-        tasks.offer(new Task(step, scheduler));
+        Task t = new Task(step, scheduler);
+        Task previous = (Task) TAIL.getAndSet(this, t);
+        previous.next = t; // linked before it is counted
         if (wip.getAndIncrement() == 0) {
             if (inlineAllowed.getAsBoolean()) {
                 drain(false, scheduler);
@@ -109,19 +145,23 @@ public final class SerialActor {
         int missed = 1;
         for (;;) {
             Task t;
-            while ((t = tasks.peek()) != null) {
-                if (!run(t, onScheduler)) {
-                    List<Runnable> out = takeSignals();
-                    submit(t.scheduler()); // the scheduler's thread owns the actor from now on
-                    runAll(out, t.scheduler());
+            while ((t = head.next) != null) {
+                Step step = Objects.requireNonNull(t.step, "step");
+                Scheduler on = Objects.requireNonNull(t.scheduler, "scheduler");
+                if (!run(step, onScheduler)) {
+                    Object out = takeSignals();
+                    submit(on); // the scheduler's thread owns the actor from now on (t stays queued)
+                    runAll(out, on);
                     return;
                 }
-                tasks.poll();
-                scheduler = t.scheduler();
+                t.step = null; // taken: t is the head now
+                t.scheduler = null;
+                head = t;
+                scheduler = on;
             }
-            List<Runnable> out = takeSignals();
+            Object out = takeSignals();
             missed = wip.addAndGet(-missed);
-            if (missed != 0 && !out.isEmpty()) {
+            if (missed != 0 && out != null) {
                 submit(scheduler); // more work arrived: let the scheduler do it while we signal
                 missed = 0;
             }
@@ -132,9 +172,9 @@ public final class SerialActor {
         }
     }
 
-    private static boolean run(Task t, boolean onScheduler) {
+    private static boolean run(Step step, boolean onScheduler) {
         try {
-            return t.step().run(onScheduler);
+            return step.run(onScheduler);
         } catch (Throwable e) {
             Exceptions.throwIfJvmFatal(e);
             Operators.onErrorDropped(e, Context.empty());
@@ -142,17 +182,26 @@ public final class SerialActor {
         }
     }
 
-    private List<Runnable> takeSignals() {
-        if (signals.isEmpty()) {
-            return List.of();
+    /**
+     * Takes the signals collected so far, for running after the drain let go of the actor (when another
+     * thread may drain it and collect again).
+     *
+     * @return {@code null} when there is none, the {@link Runnable} when there is one (the usual case: no
+     *         copy), else a {@code Runnable[]}
+     */
+    private @Nullable Object takeSignals() {
+        int n = signals.size();
+        if (n == 0) {
+            return null;
         }
-        List<Runnable> out = new ArrayList<>(signals);
+        Object out = n == 1 ? signals.get(0) : signals.toArray(new Runnable[0]);
         signals.clear();
         return out;
     }
 
-    private static void runAll(List<Runnable> signals, Scheduler scheduler) {
-        if (signals.isEmpty()) {
+    /** Runs what {@link #takeSignals()} took, if anything. */
+    private static void runAll(@Nullable Object signals, Scheduler scheduler) {
+        if (signals == null) {
             return;
         }
         int[] depth = SIGNAL_DEPTH.get();
@@ -166,16 +215,24 @@ public final class SerialActor {
         }
         depth[0]++;
         try {
-            for (Runnable r : signals) {
-                try {
-                    r.run();
-                } catch (Throwable e) {
-                    Exceptions.throwIfJvmFatal(e);
-                    Operators.onErrorDropped(e, Context.empty());
+            if (signals instanceof Runnable r) {
+                runSignal(r);
+            } else {
+                for (Runnable r : (Runnable[]) signals) {
+                    runSignal(r);
                 }
             }
         } finally {
             depth[0]--;
+        }
+    }
+
+    private static void runSignal(Runnable r) {
+        try {
+            r.run();
+        } catch (Throwable e) {
+            Exceptions.throwIfJvmFatal(e);
+            Operators.onErrorDropped(e, Context.empty());
         }
     }
 }

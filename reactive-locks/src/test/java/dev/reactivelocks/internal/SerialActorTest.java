@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
@@ -43,6 +44,14 @@ class SerialActorTest {
     @Test
     void everyStepRunsOnceSeriallyInSubmissionOrderPerSubmitter() throws Exception {
         for (int round = 0; round < ROUNDS; round++) {
+            runRound();
+        }
+    }
+
+    @Test
+    @Tag("loops")
+    void everyStepRunsOnceSeriallyInSubmissionOrderPerSubmitter_loop() throws Exception {
+        for (int round = 0; round < 50 * ROUNDS; round++) {
             runRound();
         }
     }
