@@ -117,6 +117,8 @@ final class LockFile extends LockFileRegistry.Entry {
     /** The fencing counter of the file, mapped while {@link #channel} is open. */
     private @Nullable FencingCounter fencing;
     private @Nullable OsLock lock;
+    /** Whether a path this file was locked through was found naming another file or none (see {@link #unnamed()}). */
+    private boolean unnamed;
     /**
      * The acquisitions holding the OS lock. By identity, in an open-addressing table: adding and removing a
      * holder allocates nothing (a {@code LinkedHashSet} made a node per grant); order does not matter.
@@ -173,6 +175,11 @@ final class LockFile extends LockFileRegistry.Entry {
     @Override
     boolean hasChannel() {
         return channel != null;
+    }
+
+    @Override
+    boolean unnamed() {
+        return unnamed;
     }
 
     // ---------------------------------------------------------------- operations (any thread)
@@ -317,7 +324,8 @@ final class LockFile extends LockFileRegistry.Entry {
         if (!id.equals(LockFiles.existingId(first.path()))) {
             // Another process deleted or replaced the lock file since it was looked up (oslo's
             // remove_external_lock_file does): a lock on the old file excludes nobody. Queue again for the
-            // file the path names now; this channel stays this (old) file's until it is idle.
+            // file the path names now; this channel stays this (old) file's until it is idle, then closes.
+            unnamed = true;
             acquired.release();
             rerouteWaiters();
             return;
@@ -506,6 +514,7 @@ final class LockFile extends LockFileRegistry.Entry {
         for (Iterator<FileAcquisition> it = holding.iterator(); it.hasNext(); ) {
             FileAcquisition h = it.next();
             if (!named.computeIfAbsent(h.path(), this::stillNames)) {
+                unnamed = true;
                 it.remove();
                 h.markLost();
             }

@@ -197,10 +197,6 @@ final class LockFileRegistry {
         return Flux.fromIterable(FILES.values()).flatMap(f -> f.closeIfIdleNow(scheduler)).then();
     }
 
-    /** A disposed service keeps no idle channel open. */
-    private static Duration idleTimeout(FileLockService service) {
-        return service.isDisposed() ? Duration.ZERO : service.config().channelIdleTimeout();
-    }
 
     /**
      * A registered lock file: what the registry keeps per file, and what it needs from the file's protocol
@@ -254,6 +250,12 @@ final class LockFileRegistry {
          */
         abstract void closeFile();
 
+        /**
+         * In the actor: whether the file was found no longer named by a path it was locked through (deleted, or
+         * another file put there): its channel serves nobody once idle.
+         */
+        abstract boolean unnamed();
+
         // ------------------------------------------------------------ what the registry provides (in the actor)
 
         /** @return the service that last queued a waiter for this file or left it idle, if any */
@@ -305,6 +307,11 @@ final class LockFileRegistry {
         }
 
         // ------------------------------------------------------------ idle channels
+
+        /** How long the channel stays open once idle: not at all for a disposed service or an unnamed file. */
+        private Duration idleTimeout(FileLockService service) {
+            return service.isDisposed() || unnamed() ? Duration.ZERO : service.config().channelIdleTimeout();
+        }
 
         /**
          * Puts this idle entry at the most recent end of {@link #IDLE}; when that holds more than the service's

@@ -260,6 +260,27 @@ class FileLockChannelReuseTest {
         assertThat(LockFileRegistry.openChannels()).isZero();
     }
 
+    /**
+     * A lock file deleted under its holder (as oslo's {@code remove_external_lock_file} does from another
+     * process): the holder is told it lost the lock, and once it releases, the channel on the deleted file is
+     * closed at once. It used to stay open for the idle timeout (here an hour), serving nobody.
+     */
+    @Test
+    void theChannelOfALockFileDeletedUnderItsHolderClosesOnceIdle() throws Exception {
+        FileLockService service = service(FileLockConfig.builder().channelIdleTimeout(Duration.ofHours(1))
+                .lockFileCheckInterval(Duration.ofMillis(20)));
+        LockHandle held = service.acquire("deleted").block(WAIT);
+        Files.delete(dir().resolve("deleted"));
+        held.lost().block(WAIT);
+        assertThat(descriptorsInLockDirectory()).as("the deleted file's channel, while its holder holds").isEqualTo(1);
+        held.release().block(WAIT);
+        FileLockServiceTest.await(() -> descriptorsInLockDirectory() == 0 && LockFileRegistry.openChannels() == 0,
+                "the deleted file's channel closed");
+
+        service.acquire("kept").flatMap(LockHandle::release).block(WAIT);
+        assertThat(descriptorsOf(dir().resolve("kept"))).as("an idle channel of a named file stays").isEqualTo(1);
+    }
+
     @Test
     void theLimitMustNotBeNegative() {
         assertThatThrownBy(() -> FileLockConfig.builder().maxIdleChannels(-1))
