@@ -126,7 +126,7 @@ class PostgresQueueDrainTest {
 
     /**
      * 10,000 services against the rate of one service with 2,000 waiters, both after a warm-up (the issue's
-     * target: at least that rate); prints the ratio.
+     * target: at least that rate); prints the ratio, which is measured on a quiet machine, not asserted.
      */
     @Test
     @Tag("loops")
@@ -141,6 +141,8 @@ class PostgresQueueDrainTest {
             c.reference().forEach(r -> assertThat(r.granted()).as(r.toString()).isEqualTo(r.waiters()));
             assertThat(c.acrossServices().granted()).as(c.toString()).isEqualTo(10_000);
             assertThat(c.acrossServices().maxDisplacement()).as(c.toString()).isZero();
+            assertThat(PostgresTestSupport.query(admin, "SELECT count(*) FROM " + config.queue(), Long.class))
+                    .as("queue entries left").containsExactly(0L);
         } finally {
             backend.close().block(BOUND);
             pool.disposeLater().block(BOUND);
