@@ -22,6 +22,7 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.test.StepVerifier;
+import reactor.core.scheduler.Scheduler;
 import reactor.test.scheduler.VirtualTimeScheduler;
 import reactor.test.subscriber.TestSubscriber;
 
@@ -53,10 +54,24 @@ class DistributedLockServiceTest {
 
     /** A service on {@code backend} that does not poll within a test: only the backend's signals wake its waiters. */
     private DistributedLockService unpolled(FaultyBackend backend) {
-        DistributedLockService s = DistributedLockService.builder(backend).lease(LEASE).renewEvery(RENEW)
-                .pollInterval(Duration.ofHours(1)).timer(vts).build();
+        DistributedLockService s = unpolled(backend, vts);
         services.add(s);
         return s;
+    }
+
+    /** {@link #unpolled(FaultyBackend)} on {@code timer}, not disposed after the test. */
+    private static DistributedLockService unpolled(FaultyBackend backend, Scheduler timer) {
+        return DistributedLockService.builder(backend).lease(LEASE).renewEvery(RENEW)
+                .pollInterval(Duration.ofHours(1)).timer(timer).build();
+    }
+
+    /** {@code name} held in {@code holding}, busy for a waiter of {@code waiting}, granted to it on release. */
+    private static void handsOverOnRelease(LockService holding, LockService waiting, String name) {
+        LockHandle holder = holding.acquire(name).block();
+        TestSubscriber<LockHandle> waiter = subscribe(waiting.acquire(name));
+        assertThat(waiter.getReceivedOnNext()).as("busy").isEmpty();
+        holder.release().block();
+        granted(waiter).release().block();
     }
 
     static LockHandle granted(TestSubscriber<LockHandle> ts) {
@@ -204,11 +219,7 @@ class DistributedLockServiceTest {
         vts.advanceTimeBy(Duration.ofMillis(200)); // the first backoff: 100 ms, plus a jitter of at most half
         assertThat(subscriptions).as("subscribed again when the service's clock passed the backoff").hasValue(2);
 
-        LockHandle holder = holding.acquire("resubscribed").block();
-        TestSubscriber<LockHandle> waiter = subscribe(waiting.acquire("resubscribed"));
-        assertThat(waiter.getReceivedOnNext()).as("busy").isEmpty();
-        holder.release().block();
-        granted(waiter).release().block();
+        handsOverOnRelease(holding, waiting, "resubscribed");
     }
 
     /**
@@ -222,8 +233,7 @@ class DistributedLockServiceTest {
         AtomicInteger subscriptions = new AtomicInteger();
         FaultyBackend backend = failingOnce(store, failure, subscriptions);
         VirtualTimeScheduler firstTimer = VirtualTimeScheduler.create();
-        DistributedLockService first = DistributedLockService.builder(backend).lease(LEASE).renewEvery(RENEW)
-                .pollInterval(Duration.ofHours(1)).timer(firstTimer).build();
+        DistributedLockService first = unpolled(backend, firstTimer);
         DistributedLockService holding = unpolled(backend);
         DistributedLockService waiting = unpolled(backend);
         first.dispose();
@@ -233,11 +243,7 @@ class DistributedLockServiceTest {
         vts.advanceTimeBy(Duration.ofMillis(200)); // the first backoff: 100 ms, plus a jitter of at most half
         assertThat(subscriptions).as("subscribed again on the clock of a service still joined").hasValue(2);
 
-        LockHandle holder = holding.acquire("resubscribed-elsewhere").block();
-        TestSubscriber<LockHandle> waiter = subscribe(waiting.acquire("resubscribed-elsewhere"));
-        assertThat(waiter.getReceivedOnNext()).as("busy").isEmpty();
-        holder.release().block();
-        granted(waiter).release().block();
+        handsOverOnRelease(holding, waiting, "resubscribed-elsewhere");
     }
 
     /** A backend whose release signals fail once {@code failure} completes, the first time they are subscribed. */
@@ -262,8 +268,7 @@ class DistributedLockServiceTest {
         DistributedLockService holding = unpolled(backend);
         DistributedLockService waiting = unpolled(backend);
         VirtualTimeScheduler lastTimer = VirtualTimeScheduler.create();
-        DistributedLockService last = DistributedLockService.builder(backend).lease(LEASE).renewEvery(RENEW)
-                .pollInterval(Duration.ofHours(1)).timer(lastTimer).build();
+        DistributedLockService last = unpolled(backend, lastTimer);
 
         failure.tryEmitEmpty(); // the backoff waits on the timer of the latest service joined
         assertThat(subscriptions).hasValue(1);
@@ -271,10 +276,7 @@ class DistributedLockServiceTest {
         lastTimer.dispose();
         assertThat(subscriptions).as("subscribed again when the timer's service left").hasValue(2);
 
-        LockHandle holder = holding.acquire("backoff-moved").block();
-        TestSubscriber<LockHandle> waiter = subscribe(waiting.acquire("backoff-moved"));
-        holder.release().block();
-        granted(waiter).release().block();
+        handsOverOnRelease(holding, waiting, "backoff-moved");
     }
 
     /**
@@ -287,8 +289,7 @@ class DistributedLockServiceTest {
         AtomicInteger subscriptions = new AtomicInteger();
         FaultyBackend backend = failingOnce(store, failure, subscriptions);
         VirtualTimeScheduler disposed = VirtualTimeScheduler.create();
-        DistributedLockService s = DistributedLockService.builder(backend).lease(LEASE).renewEvery(RENEW)
-                .pollInterval(Duration.ofHours(1)).timer(disposed).build();
+        DistributedLockService s = unpolled(backend, disposed);
         services.add(s);
         disposed.dispose();
 
