@@ -18,6 +18,7 @@ import reactor.core.publisher.Operators;
  * <pre>
  *            request(n)           grant (in queue's critical section)          release() or the subscriber
  *   NEW ─────────────────► PENDING ─────────────────────► GRANTED (held) ─────────────────────────► RELEASED
+ *    │ │  fast path: request(n) on a free name (one CAS) ──► │ emitted at once, cancels ignored from the CAS
  *    │                      │                                │ deliver() outside the critical section:
  *    │ cancel               │ cancel / timeout / dispose /   │ {@link GrantDelivery#emit}; a cancel before it
  *    ▼                      │ try-busy / limit reached       │ releases, a cancel after it is ignored
@@ -137,12 +138,38 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
         return fastQueue != null;
     }
 
-    /** Fast path, after its CAS won: granted unless a cancel, timeout or close got there first. */
-    boolean grantFast(LockQueue q) {
-        if (!casState(PENDING, GRANTED)) {
+    /**
+     * The fast path, on the first request: an idle name whose entry was kept is granted by one CAS on its
+     * state word, then this acquisition by one CAS from NEW straight to GRANTED (the emission claimed before
+     * it, see {@link GrantDelivery#claimEmission()}), and the handle is emitted on this thread, as a grant
+     * on enqueue is. A cancel that wins the CAS from NEW gets the name's hold given back; a cancel after it
+     * is ignored, as one during the emission. No deadline: nothing waits.
+     */
+    @Override
+    protected boolean startFast() {
+        if (mode != LockMode.EXCLUSIVE) {
             return false;
         }
+        LockQueue q = service.fastQueue(name);
+        if (q == null || !q.tryFast(this)) {
+            return false;
+        }
+        if (service.isDisposed()) {
+            service.releaseFast(this, q); // a close raced the grant: the slow path turns it away as closed
+            return false;
+        }
+        claimEmission(); // published by the CAS below; a cancel that sees GRANTED is then ignored
+        if (!casState(NEW, GRANTED)) {
+            service.releaseFast(this, q); // cancelled meanwhile: nothing is signalled
+            return true;
+        }
         fastQueue = q;
+        if (service.log().isDebugEnabled()) {
+            debugNanos = System.nanoTime();
+            service.log().debug("Acquiring lock '{}' ({})", name, mode);
+            service.log().debug("Acquired lock '{}' ({}) after waiting {}", name, mode, seconds(0));
+        }
+        emitClaimed(actual, this);
         return true;
     }
 

@@ -142,9 +142,6 @@ final class DefaultInProcessLockService implements InProcessLockService {
     }
 
     void enqueue(Acquisition a) {
-        if (a.mode == LockMode.EXCLUSIVE && enqueueFast(a)) {
-            return;
-        }
         queues.compute(a.name, (name, existing) -> {
             LockQueue q = existing != null ? existing : new LockQueue(tokenFloor.get());
             q.takeOver();
@@ -178,26 +175,12 @@ final class DefaultInProcessLockService implements InProcessLockService {
     }
 
     /**
-     * The fast path: an idle name whose entry was kept is granted to {@code a} by one CAS, delivered on this
-     * thread as a grant on enqueue is.
+     * The fast path's entry for {@code name} (see {@link Acquisition#startFast()}).
      *
-     * @return whether {@code a} was handled (granted, or cancelled while granted); otherwise take the slow path
+     * @return the name's entry, or {@code null} when it has none or the service is closed
      */
-    private boolean enqueueFast(Acquisition a) {
-        LockQueue q = queues.get(a.name);
-        if (q == null || closed || !q.tryFast(a)) {
-            return false;
-        }
-        if (closed) {
-            releaseFast(a, q); // a close raced the grant: the slow path turns it away as closed
-            return false;
-        }
-        if (!a.grantFast(q)) {
-            releaseFast(a, q); // cancelled meanwhile: nothing is signalled
-            return true;
-        }
-        a.deliver();
-        return true;
+    @Nullable LockQueue fastQueue(String name) {
+        return closed ? null : queues.get(name);
     }
 
     /** Ends the FAST hold of {@code a} on {@code q}: one CAS, or the slow path if it was taken over. */
