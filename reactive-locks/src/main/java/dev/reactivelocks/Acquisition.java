@@ -38,7 +38,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
 
     static final int GRANTED = PENDING + 1;
     static final int RELEASED = PENDING + 2;
-    /** Replaced by the shared grant {@link #successor} ({@link #downgrade()}); not held any more. */
+    /** Replaced by the shared grant in {@link #prev} ({@link #downgrade()}); not held any more. */
     static final int DOWNGRADED = PENDING + 3;
 
     /** Why the queue turned this acquisition away (set in the critical section, read by the same thread). */
@@ -47,22 +47,25 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
     static final byte REJECTED_FULL = 2;
     static final byte REJECTED_CLOSED = 3;
 
-    final DefaultInProcessLockService service;
-    final String name;
-    final LockMode mode;
-    final int maxHolders;
-    final @Nullable Duration timeout;
-    final boolean tryOnly;
+    /**
+     * The acquire {@code Mono} subscribed: service, name, mode and timeout, shared by its subscriptions (one
+     * reference here instead of six fields: the acquisition is allocated per subscription).
+     */
+    final AcquireMono source;
 
     private long fencingToken;
-    /** When a fast-path grant began to hold (service clock, ms); read by a slow-path take-over. */
-    private long fastHeldSinceMillis;
-    /** The name's entry when granted through its fast path (see {@link LockQueue}); else {@code null}. */
-    private @Nullable LockQueue fastQueue;
+    /** Whether granted through its name's fast path (see {@link LockQueue}): its release tries that first. */
+    private boolean fast;
     /** With debug logging: when requested, then when granted (System.nanoTime). */
     private long debugNanos;
 
     // Guarded by the critical section of the name's LockQueue.
+    /**
+     * The previous waiter while {@link #linked}. Once granted it is never linked again, and the field holds
+     * the shared grant that replaced this one after {@link #downgradeLocked} (written before the state becomes
+     * DOWNGRADED, read after seeing DOWNGRADED: the state's CAS publishes it). One field for both, as the
+     * acquisition is allocated per subscription.
+     */
     @Nullable Acquisition prev;
     /**
      * The next waiter while {@link #linked}; once granted and unlinked, the next grant on the granting
@@ -75,26 +78,16 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
     boolean grantedOnEnqueue;
     /**
      * Whether the release of this acquisition granted waiters (pushed on the releasing thread's trampoline);
-     * written and read by the one thread that releases it. Kept apart from {@link #removalGrants}: a
-     * fast-path acquisition cancelled while it was being granted is both released (by the acquiring thread)
-     * and removed (by the cancelling thread), concurrently.
+     * written and read by the one thread that releases it. Kept apart from {@link #removalGrants}, which the
+     * thread of a cancel or timeout writes: the two threads may differ.
      */
     boolean releaseGrants;
     /** Whether the removal of this acquisition from the queue granted waiters; see {@link #releaseGrants}. */
     boolean removalGrants;
 
-    /** The shared grant that replaced this one; written before the state becomes DOWNGRADED. */
-    private volatile @Nullable Acquisition successor;
-
-    Acquisition(DefaultInProcessLockService service, String name, LockOptions options, @Nullable Duration timeout,
-                boolean tryOnly, CoreSubscriber<? super LockHandle> actual) {
+    Acquisition(AcquireMono source, CoreSubscriber<? super LockHandle> actual) {
         super(actual);
-        this.service = service;
-        this.name = name;
-        this.mode = options.mode();
-        this.maxHolders = options.maxHolders();
-        this.timeout = timeout;
-        this.tryOnly = tryOnly;
+        this.source = source;
     }
 
     /**
@@ -102,7 +95,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
      * granted yet.
      */
     private Acquisition(Acquisition exclusive) {
-        this(exclusive.service, exclusive.name, LockOptions.shared(), null, false, exclusive.actual);
+        this(new AcquireMono(exclusive.service(), exclusive.name(), LockOptions.shared(), null, false), exclusive.actual);
         initState(PENDING);
     }
 
@@ -116,26 +109,37 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
         Acquisition shared = new Acquisition(this);
         shared.grant(token); // before this grant is DOWNGRADED: a release() that sees DOWNGRADED releases it
         shared.debugNanos = System.nanoTime();
-        successor = shared;
+        prev = shared; // granted, never linked again: the field holds the successor from now on
         if (!casState(GRANTED, DOWNGRADED)) {
             return null; // released meanwhile: the shared grant was never a holder of the name
         }
         return shared;
     }
 
-    /** Fast path, before its CAS: the token and hold start this grant gets if the CAS wins. */
-    void prepareFast(long token, long nowMillis) {
+    /** Fast path, before its CAS: the token this grant gets if the CAS wins. */
+    void prepareFast(long token) {
         fencingToken = token;
-        fastHeldSinceMillis = nowMillis;
-    }
-
-    long fastHeldSinceMillis() {
-        return fastHeldSinceMillis;
     }
 
     /** @return whether this acquisition was granted through its name's fast path */
     boolean grantedFast() {
-        return fastQueue != null;
+        return fast;
+    }
+
+    DefaultInProcessLockService service() {
+        return source.service;
+    }
+
+    boolean tryOnly() {
+        return source.tryOnly;
+    }
+
+    @Nullable Duration timeout() {
+        return source.timeout;
+    }
+
+    int maxHolders() {
+        return source.maxHolders;
     }
 
     /**
@@ -147,9 +151,12 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
      */
     @Override
     protected boolean startFast() {
-        if (mode != LockMode.EXCLUSIVE) {
+        AcquireMono src = source;
+        if (src.mode != LockMode.EXCLUSIVE) {
             return false;
         }
+        DefaultInProcessLockService service = src.service;
+        String name = src.name;
         LockQueue q = service.fastQueue(name);
         if (q == null || !q.tryFast(this)) {
             return false;
@@ -163,11 +170,11 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
             service.releaseFast(this, q); // cancelled meanwhile: nothing is signalled
             return true;
         }
-        fastQueue = q;
+        fast = true;
         if (service.log().isDebugEnabled()) {
             debugNanos = System.nanoTime();
-            service.log().debug("Acquiring lock '{}' ({})", name, mode);
-            service.log().debug("Acquired lock '{}' ({}) after waiting {}", name, mode, seconds(0));
+            service.log().debug("Acquiring lock '{}' ({})", name, LockMode.EXCLUSIVE);
+            service.log().debug("Acquired lock '{}' ({}) after waiting {}", name, LockMode.EXCLUSIVE, seconds(0));
         }
         emitClaimed(actual, this);
         return true;
@@ -184,9 +191,10 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
 
     @Override
     protected void start() {
+        DefaultInProcessLockService service = source.service;
         if (service.log().isDebugEnabled()) {
             debugNanos = System.nanoTime();
-            service.log().debug("Acquiring lock '{}' ({})", name, mode);
+            service.log().debug("Acquiring lock '{}' ({})", source.name, source.mode);
         }
         service.enqueue(this);
     }
@@ -198,7 +206,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
 
     @Override
     protected void left(int from, @Nullable Throwable error) {
-        service.remove(this);
+        source.service.remove(this);
         if (error != null && !cancelRequested()) {
             actual.onError(error);
         }
@@ -206,12 +214,15 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
 
     /** After {@link DefaultInProcessLockService#enqueue}: start the timeout, or signal a rejection. */
     void afterEnqueue() {
+        DefaultInProcessLockService service = source.service;
+        String name = source.name;
+        LockMode mode = source.mode;
         if (rejected != NOT_REJECTED && cancelRequested()) {
             return; // the subscriber cancelled meanwhile: nothing is signalled after a cancel
         }
         switch (rejected) {
             case REJECTED_BUSY:
-                if (tryOnly) {
+                if (source.tryOnly) {
                     actual.onComplete();
                 } else {
                     actual.onError(new LockTimeoutException(name, mode, Duration.ZERO));
@@ -225,7 +236,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
                 actual.onError(new LockServiceClosedException(name));
                 return;
             default:
-                Duration t = timeout;
+                Duration t = source.timeout;
                 if (t != null && state() == PENDING) {
                     startDeadline(service.timer(), t.toNanos(), () -> new LockTimeoutException(name, mode, t));
                 }
@@ -236,13 +247,16 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
     void failClosed() {
         disposeDeadline();
         if (!cancelRequested()) {
-            actual.onError(new LockServiceClosedException(name));
+            actual.onError(new LockServiceClosedException(source.name));
         }
     }
 
     /** Signals the grant to the subscriber, or releases it when the subscriber cancelled meanwhile. */
     void deliver() {
         disposeDeadline();
+        DefaultInProcessLockService service = source.service;
+        String name = source.name;
+        LockMode mode = source.mode;
         if (service.log().isDebugEnabled()) {
             long now = System.nanoTime();
             service.log().debug("Acquired lock '{}' ({}) after waiting {}", name, mode, seconds(now - debugNanos));
@@ -258,12 +272,12 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
 
     @Override
     public String name() {
-        return name;
+        return source.name;
     }
 
     @Override
     public LockMode mode() {
-        return mode;
+        return source.mode;
     }
 
     @Override
@@ -283,17 +297,18 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
 
     void releaseNow() {
         if (casState(GRANTED, RELEASED)) {
+            DefaultInProcessLockService service = source.service;
             if (service.log().isDebugEnabled()) {
-                service.log().debug("Released lock '{}' ({}) held {}", name, mode, seconds(System.nanoTime() - debugNanos));
+                service.log().debug("Released lock '{}' ({}) held {}", source.name, source.mode,
+                        seconds(System.nanoTime() - debugNanos));
             }
-            LockQueue q = fastQueue;
-            if (q != null) {
-                service.releaseFast(this, q);
+            if (fast) {
+                service.releaseFast(this);
             } else {
                 service.release(this);
             }
         } else if (state() == DOWNGRADED) {
-            Objects.requireNonNull(successor, "downgraded without successor").releaseNow();
+            Objects.requireNonNull(prev, "downgraded without successor").releaseNow();
         }
     }
 
@@ -307,7 +322,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
     public Mono<LockHandle> downgrade() {
         return Downgrades.deliver(() -> {
             IllegalLockStateException refused = Downgrades.refusal(this);
-            return refused != null ? Mono.error(refused) : Mono.fromSupplier(() -> service.downgrade(this));
+            return refused != null ? Mono.error(refused) : Mono.fromSupplier(() -> source.service.downgrade(this));
         });
     }
 
@@ -323,24 +338,26 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
 
     @Override
     public String toString() {
-        return "LockHandle{name='" + name + "', mode=" + mode + ", fencingToken=" + fencingToken + ", held="
+        return "LockHandle{name='" + source.name + "', mode=" + source.mode + ", fencingToken=" + fencingToken + ", held="
                 + isHeld() + "}";
     }
 
     /** The cold {@code Mono} returned by acquire/tryAcquire: each subscription is one acquisition. */
     static final class AcquireMono extends AcquisitionMono {
 
-        private final DefaultInProcessLockService service;
-        private final String name;
-        private final LockOptions options;
-        private final @Nullable Duration timeout;
-        private final boolean tryOnly;
+        final DefaultInProcessLockService service;
+        final String name;
+        final LockMode mode;
+        final int maxHolders;
+        final @Nullable Duration timeout;
+        final boolean tryOnly;
 
         AcquireMono(DefaultInProcessLockService service, String name, LockOptions options, @Nullable Duration timeout,
                     boolean tryOnly) {
             this.service = service;
             this.name = name;
-            this.options = options;
+            this.mode = options.mode();
+            this.maxHolders = options.maxHolders();
             this.timeout = timeout;
             this.tryOnly = tryOnly;
         }
@@ -348,7 +365,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
         @Override
         public void subscribe(CoreSubscriber<? super LockHandle> actual) {
             IllegalLockStateException reentry =
-                    dev.reactivelocks.internal.HeldLocks.reentry(actual.currentContext(), service, name, options.mode());
+                    dev.reactivelocks.internal.HeldLocks.reentry(actual.currentContext(), service, name, mode);
             if (reentry != null) {
                 Operators.error(actual, reentry);
                 return;
@@ -357,7 +374,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle {
                 Operators.error(actual, new LockServiceClosedException(name));
                 return;
             }
-            actual.onSubscribe(new Acquisition(service, name, options, timeout, tryOnly, actual));
+            actual.onSubscribe(new Acquisition(this, actual));
         }
     }
 }

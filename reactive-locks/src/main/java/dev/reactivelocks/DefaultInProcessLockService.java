@@ -142,7 +142,7 @@ final class DefaultInProcessLockService implements InProcessLockService {
     }
 
     void enqueue(Acquisition a) {
-        queues.compute(a.name, (name, existing) -> {
+        queues.compute(a.name(), (name, existing) -> {
             LockQueue q = existing != null ? existing : new LockQueue(tokenFloor.get());
             q.takeOver();
             if (a.state() != Acquisition.PENDING) {
@@ -155,7 +155,7 @@ final class DefaultInProcessLockService implements InProcessLockService {
                     q.hold(a);
                     a.grantedOnEnqueue = true; // delivered below, on this thread
                 }
-            } else if (a.tryOnly || Duration.ZERO.equals(a.timeout)) {
+            } else if (a.tryOnly() || Duration.ZERO.equals(a.timeout())) {
                 reject(a, Acquisition.REJECTED_BUSY);
             } else if (q.pending() >= maxPending) {
                 reject(a, Acquisition.REJECTED_FULL);
@@ -188,6 +188,19 @@ final class DefaultInProcessLockService implements InProcessLockService {
         if (!q.releaseFast(a)) {
             release(a);
         }
+    }
+
+    /**
+     * Ends the FAST hold of {@code a}, granted through its name's fast path: the name's entry is the one it
+     * was granted on, since an entry stays in the map while it is held (a take-over makes the hold a regular
+     * one, which keeps the entry busy until this release).
+     */
+    void releaseFast(Acquisition a) {
+        LockQueue q = queues.get(a.name());
+        if (q == null) {
+            throw new IllegalStateException("released a lock that has no entry: " + a.name());
+        }
+        releaseFast(a, q);
     }
 
     /**
@@ -291,11 +304,11 @@ final class DefaultInProcessLockService implements InProcessLockService {
 
     /** A holder leaves: the next waiters are granted and signalled on this thread. */
     void release(Acquisition a) {
-        queues.compute(a.name, (name, q) -> {
+        queues.compute(a.name(), (name, q) -> {
             Objects.requireNonNull(q, "released a lock that has no entry");
             q.takeOver();
             q.forgetFastHolder(a);
-            q.unhold(a.mode);
+            q.unhold(a.mode());
             a.releaseGrants = q.drain(this);
             return settle(q);
         });
@@ -313,7 +326,7 @@ final class DefaultInProcessLockService implements InProcessLockService {
      */
     LockHandle downgrade(Acquisition a) {
         Acquisition[] shared = new Acquisition[1];
-        queues.computeIfPresent(a.name, (name, q) -> {
+        queues.computeIfPresent(a.name(), (name, q) -> {
             q.takeOver();
             Acquisition s = a.downgradeLocked(q.nextToken());
             if (s != null) {
@@ -333,7 +346,7 @@ final class DefaultInProcessLockService implements InProcessLockService {
 
     /** A waiter leaves the queue (cancel or timeout); waiters behind it may become grantable. */
     void remove(Acquisition a) {
-        queues.computeIfPresent(a.name, (name, q) -> {
+        queues.computeIfPresent(a.name(), (name, q) -> {
             q.takeOver();
             a.removalGrants = q.unlink(a) && q.drain(this);
             return settle(q);
