@@ -19,6 +19,7 @@ import reactor.core.publisher.Operators;
  * <pre>
  *            request(n)           grant (in queue's critical section)          release() or the subscriber
  *   NEW ─────────────────► PENDING ─────────────────────► GRANTED (held) ─────────────────────────► RELEASED
+ *    │ │  fast path: request(n) on a free name (one CAS) ──► │ emitted at once, cancels ignored from the CAS
  *    │                      │                                │ deliver() outside the critical section:
  *    │ cancel               │ cancel / timeout / dispose /   │ {@link GrantDelivery#emit}; a cancel before it
  *    ▼                      │ try-busy / limit reached       │ releases, a cancel after it is ignored
@@ -38,7 +39,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
 
     static final int GRANTED = PENDING + 1;
     static final int RELEASED = PENDING + 2;
-    /** Replaced by the shared grant {@link #successor} ({@link #downgrade()}); not held any more. */
+    /** Replaced by the shared grant in {@link #prev} ({@link #downgrade()}); not held any more. */
     static final int DOWNGRADED = PENDING + 3;
 
     /** Why the queue turned this acquisition away (set in the critical section, read by the same thread). */
@@ -47,22 +48,25 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
     static final byte REJECTED_FULL = 2;
     static final byte REJECTED_CLOSED = 3;
 
-    final DefaultInProcessLockService service;
-    final String name;
-    final LockMode mode;
-    final int maxHolders;
-    final @Nullable Duration timeout;
-    final boolean tryOnly;
+    /**
+     * The acquire {@code Mono} subscribed: service, name, mode and timeout, shared by its subscriptions (one
+     * reference here instead of six fields: the acquisition is allocated per subscription).
+     */
+    final AcquireMono source;
 
     private long fencingToken;
-    /** When a fast-path grant began to hold (service clock, ms); read by a slow-path take-over. */
-    private long fastHeldSinceMillis;
-    /** The name's entry when granted through its fast path (see {@link LockQueue}); else {@code null}. */
-    private @Nullable LockQueue fastQueue;
+    /** Whether granted through its name's fast path (see {@link LockQueue}): its release tries that first. */
+    private boolean fast;
     /** With debug logging: when requested, then when granted (System.nanoTime). */
     private long debugNanos;
 
     // Guarded by the critical section of the name's LockQueue.
+    /**
+     * The previous waiter while {@link #linked}. Once granted it is never linked again, and the field holds
+     * the shared grant that replaced this one after {@link #downgradeLocked} (written before the state becomes
+     * DOWNGRADED, read after seeing DOWNGRADED: the state's CAS publishes it). One field for both, as the
+     * acquisition is allocated per subscription.
+     */
     @Nullable Acquisition prev;
     /**
      * The next waiter while {@link #linked}; once granted and unlinked, the next grant on the granting
@@ -75,26 +79,16 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
     boolean grantedOnEnqueue;
     /**
      * Whether the release of this acquisition granted waiters (pushed on the releasing thread's trampoline);
-     * written and read by the one thread that releases it. Kept apart from {@link #removalGrants}: a
-     * fast-path acquisition cancelled while it was being granted is both released (by the acquiring thread)
-     * and removed (by the cancelling thread), concurrently.
+     * written and read by the one thread that releases it. Kept apart from {@link #removalGrants}, which the
+     * thread of a cancel or timeout writes: the two threads may differ.
      */
     boolean releaseGrants;
     /** Whether the removal of this acquisition from the queue granted waiters; see {@link #releaseGrants}. */
     boolean removalGrants;
 
-    /** The shared grant that replaced this one; written before the state becomes DOWNGRADED. */
-    private volatile @Nullable Acquisition successor;
-
-    Acquisition(DefaultInProcessLockService service, String name, LockOptions options, @Nullable Duration timeout,
-                boolean tryOnly, CoreSubscriber<? super LockHandle> actual) {
+    Acquisition(AcquireMono source, CoreSubscriber<? super LockHandle> actual) {
         super(actual);
-        this.service = service;
-        this.name = name;
-        this.mode = options.mode();
-        this.maxHolders = options.maxHolders();
-        this.timeout = timeout;
-        this.tryOnly = tryOnly;
+        this.source = source;
     }
 
     /**
@@ -102,7 +96,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
      * granted yet.
      */
     private Acquisition(Acquisition exclusive) {
-        this(exclusive.service, exclusive.name, LockOptions.shared(), null, false, exclusive.actual);
+        this(new AcquireMono(exclusive.service(), exclusive.name(), LockOptions.shared(), null, false), exclusive.actual);
         initState(PENDING);
     }
 
@@ -116,34 +110,74 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
         Acquisition shared = new Acquisition(this);
         shared.grant(token); // before this grant is DOWNGRADED: a release() that sees DOWNGRADED releases it
         shared.debugNanos = System.nanoTime();
-        successor = shared;
+        prev = shared; // granted, never linked again: the field holds the successor from now on
         if (!casState(GRANTED, DOWNGRADED)) {
             return null; // released meanwhile: the shared grant was never a holder of the name
         }
         return shared;
     }
 
-    /** Fast path, before its CAS: the token and hold start this grant gets if the CAS wins. */
-    void prepareFast(long token, long nowMillis) {
+    /** Fast path, before its CAS: the token this grant gets if the CAS wins. */
+    void prepareFast(long token) {
         fencingToken = token;
-        fastHeldSinceMillis = nowMillis;
-    }
-
-    long fastHeldSinceMillis() {
-        return fastHeldSinceMillis;
     }
 
     /** @return whether this acquisition was granted through its name's fast path */
     boolean grantedFast() {
-        return fastQueue != null;
+        return fast;
     }
 
-    /** Fast path, after its CAS won: granted unless a cancel, timeout or close got there first. */
-    boolean grantFast(LockQueue q) {
-        if (!casState(PENDING, GRANTED)) {
+    DefaultInProcessLockService service() {
+        return source.service;
+    }
+
+    boolean tryOnly() {
+        return source.tryOnly;
+    }
+
+    @Nullable Duration timeout() {
+        return source.timeout;
+    }
+
+    int maxHolders() {
+        return source.maxHolders;
+    }
+
+    /**
+     * The fast path, on the first request: an idle name whose entry was kept is granted by one CAS on its
+     * state word, then this acquisition by one CAS from NEW straight to GRANTED (the emission claimed before
+     * it, see {@link GrantDelivery#claimEmission()}), and the handle is emitted on this thread, as a grant
+     * on enqueue is. A cancel that wins the CAS from NEW gets the name's hold given back; a cancel after it
+     * is ignored, as one during the emission. No deadline: nothing waits.
+     */
+    @Override
+    protected boolean startFast() {
+        AcquireMono src = source;
+        if (src.mode != LockMode.EXCLUSIVE) {
             return false;
         }
-        fastQueue = q;
+        DefaultInProcessLockService service = src.service;
+        String name = src.name;
+        LockQueue q = service.fastQueue(name);
+        if (q == null || !q.tryFast(this)) {
+            return false;
+        }
+        if (service.isDisposed()) {
+            service.releaseFast(this, q); // a close raced the grant: the slow path turns it away as closed
+            return false;
+        }
+        claimEmission(); // published by the CAS below; a cancel that sees GRANTED is then ignored
+        if (!casState(NEW, GRANTED)) {
+            service.releaseFast(this, q); // cancelled meanwhile: nothing is signalled
+            return true;
+        }
+        fast = true;
+        if (service.log().isDebugEnabled()) {
+            debugNanos = System.nanoTime();
+            service.log().debug("Acquiring lock '{}' ({})", name, LockMode.EXCLUSIVE);
+            service.log().debug("Acquired lock '{}' ({}) after waiting {}", name, LockMode.EXCLUSIVE, seconds(0));
+        }
+        emitClaimed(actual, this);
         return true;
     }
 
@@ -158,9 +192,10 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
 
     @Override
     protected void start() {
+        DefaultInProcessLockService service = source.service;
         if (service.log().isDebugEnabled()) {
             debugNanos = System.nanoTime();
-            service.log().debug("Acquiring lock '{}' ({})", name, mode);
+            service.log().debug("Acquiring lock '{}' ({})", source.name, source.mode);
         }
         service.enqueue(this);
     }
@@ -172,7 +207,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
 
     @Override
     protected void left(int from, @Nullable Throwable error) {
-        service.remove(this);
+        source.service.remove(this);
         if (error != null && !cancelRequested()) {
             actual.onError(error);
         }
@@ -180,12 +215,15 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
 
     /** After {@link DefaultInProcessLockService#enqueue}: start the timeout, or signal a rejection. */
     void afterEnqueue() {
+        DefaultInProcessLockService service = source.service;
+        String name = source.name;
+        LockMode mode = source.mode;
         if (rejected != NOT_REJECTED && cancelRequested()) {
             return; // the subscriber cancelled meanwhile: nothing is signalled after a cancel
         }
         switch (rejected) {
             case REJECTED_BUSY:
-                if (tryOnly) {
+                if (source.tryOnly) {
                     actual.onComplete();
                 } else {
                     actual.onError(new LockTimeoutException(name, mode, Duration.ZERO));
@@ -199,7 +237,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
                 actual.onError(new LockServiceClosedException(name));
                 return;
             default:
-                Duration t = timeout;
+                Duration t = source.timeout;
                 if (t != null && state() == PENDING) {
                     startDeadline(service.timer(), t.toNanos(), () -> new LockTimeoutException(name, mode, t));
                 }
@@ -210,13 +248,16 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
     void failClosed() {
         disposeDeadline();
         if (!cancelRequested()) {
-            actual.onError(new LockServiceClosedException(name));
+            actual.onError(new LockServiceClosedException(source.name));
         }
     }
 
     /** Signals the grant to the subscriber, or releases it when the subscriber cancelled meanwhile. */
     void deliver() {
         disposeDeadline();
+        DefaultInProcessLockService service = source.service;
+        String name = source.name;
+        LockMode mode = source.mode;
         if (service.log().isDebugEnabled()) {
             long now = System.nanoTime();
             service.log().debug("Acquired lock '{}' ({}) after waiting {}", name, mode, seconds(now - debugNanos));
@@ -232,12 +273,12 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
 
     @Override
     public String name() {
-        return name;
+        return source.name;
     }
 
     @Override
     public LockMode mode() {
-        return mode;
+        return source.mode;
     }
 
     @Override
@@ -258,17 +299,18 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
     @Override
     public void releaseNow() {
         if (casState(GRANTED, RELEASED)) {
+            DefaultInProcessLockService service = source.service;
             if (service.log().isDebugEnabled()) {
-                service.log().debug("Released lock '{}' ({}) held {}", name, mode, seconds(System.nanoTime() - debugNanos));
+                service.log().debug("Released lock '{}' ({}) held {}", source.name, source.mode,
+                        seconds(System.nanoTime() - debugNanos));
             }
-            LockQueue q = fastQueue;
-            if (q != null) {
-                service.releaseFast(this, q);
+            if (fast) {
+                service.releaseFast(this);
             } else {
                 service.release(this);
             }
         } else if (state() == DOWNGRADED) {
-            Objects.requireNonNull(successor, "downgraded without successor").releaseNow();
+            Objects.requireNonNull(prev, "downgraded without successor").releaseNow();
         }
     }
 
@@ -282,7 +324,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
     public Mono<LockHandle> downgrade() {
         return Downgrades.deliver(() -> {
             IllegalLockStateException refused = Downgrades.refusal(this);
-            return refused != null ? Mono.error(refused) : Mono.fromSupplier(() -> service.downgrade(this));
+            return refused != null ? Mono.error(refused) : Mono.fromSupplier(() -> source.service.downgrade(this));
         });
     }
 
@@ -298,24 +340,26 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
 
     @Override
     public String toString() {
-        return "LockHandle{name='" + name + "', mode=" + mode + ", fencingToken=" + fencingToken + ", held="
+        return "LockHandle{name='" + source.name + "', mode=" + source.mode + ", fencingToken=" + fencingToken + ", held="
                 + isHeld() + "}";
     }
 
     /** The cold {@code Mono} returned by acquire/tryAcquire: each subscription is one acquisition. */
     static final class AcquireMono extends AcquisitionMono {
 
-        private final DefaultInProcessLockService service;
-        private final String name;
-        private final LockOptions options;
-        private final @Nullable Duration timeout;
-        private final boolean tryOnly;
+        final DefaultInProcessLockService service;
+        final String name;
+        final LockMode mode;
+        final int maxHolders;
+        final @Nullable Duration timeout;
+        final boolean tryOnly;
 
         AcquireMono(DefaultInProcessLockService service, String name, LockOptions options, @Nullable Duration timeout,
                     boolean tryOnly) {
             this.service = service;
             this.name = name;
-            this.options = options;
+            this.mode = options.mode();
+            this.maxHolders = options.maxHolders();
             this.timeout = timeout;
             this.tryOnly = tryOnly;
         }
@@ -323,7 +367,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
         @Override
         public void subscribe(CoreSubscriber<? super LockHandle> actual) {
             IllegalLockStateException reentry =
-                    dev.reactivelocks.internal.HeldLocks.reentry(actual.currentContext(), service, name, options.mode());
+                    dev.reactivelocks.internal.HeldLocks.reentry(actual.currentContext(), service, name, mode);
             if (reentry != null) {
                 Operators.error(actual, reentry);
                 return;
@@ -332,7 +376,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
                 Operators.error(actual, new LockServiceClosedException(name));
                 return;
             }
-            actual.onSubscribe(new Acquisition(service, name, options, timeout, tryOnly, actual));
+            actual.onSubscribe(new Acquisition(this, actual));
         }
     }
 }

@@ -142,10 +142,7 @@ final class DefaultInProcessLockService implements InProcessLockService {
     }
 
     void enqueue(Acquisition a) {
-        if (a.mode == LockMode.EXCLUSIVE && enqueueFast(a)) {
-            return;
-        }
-        queues.compute(a.name, (name, existing) -> {
+        queues.compute(a.name(), (name, existing) -> {
             LockQueue q = existing != null ? existing : new LockQueue(tokenFloor.get());
             q.takeOver();
             if (a.state() != Acquisition.PENDING) {
@@ -158,7 +155,7 @@ final class DefaultInProcessLockService implements InProcessLockService {
                     q.hold(a);
                     a.grantedOnEnqueue = true; // delivered below, on this thread
                 }
-            } else if (a.tryOnly || Duration.ZERO.equals(a.timeout)) {
+            } else if (a.tryOnly() || Duration.ZERO.equals(a.timeout())) {
                 reject(a, Acquisition.REJECTED_BUSY);
             } else if (q.pending() >= maxPending) {
                 reject(a, Acquisition.REJECTED_FULL);
@@ -178,26 +175,12 @@ final class DefaultInProcessLockService implements InProcessLockService {
     }
 
     /**
-     * The fast path: an idle name whose entry was kept is granted to {@code a} by one CAS, delivered on this
-     * thread as a grant on enqueue is.
+     * The fast path's entry for {@code name} (see {@link Acquisition#startFast()}).
      *
-     * @return whether {@code a} was handled (granted, or cancelled while granted); otherwise take the slow path
+     * @return the name's entry, or {@code null} when it has none or the service is closed
      */
-    private boolean enqueueFast(Acquisition a) {
-        LockQueue q = queues.get(a.name);
-        if (q == null || closed || !q.tryFast(a)) {
-            return false;
-        }
-        if (closed) {
-            releaseFast(a, q); // a close raced the grant: the slow path turns it away as closed
-            return false;
-        }
-        if (!a.grantFast(q)) {
-            releaseFast(a, q); // cancelled meanwhile: nothing is signalled
-            return true;
-        }
-        a.deliver();
-        return true;
+    @Nullable LockQueue fastQueue(String name) {
+        return closed ? null : queues.get(name);
     }
 
     /** Ends the FAST hold of {@code a} on {@code q}: one CAS, or the slow path if it was taken over. */
@@ -205,6 +188,19 @@ final class DefaultInProcessLockService implements InProcessLockService {
         if (!q.releaseFast(a)) {
             release(a);
         }
+    }
+
+    /**
+     * Ends the FAST hold of {@code a}, granted through its name's fast path: the name's entry is the one it
+     * was granted on, since an entry stays in the map while it is held (a take-over makes the hold a regular
+     * one, which keeps the entry busy until this release).
+     */
+    void releaseFast(Acquisition a) {
+        LockQueue q = queues.get(a.name());
+        if (q == null) {
+            throw new IllegalStateException("released a lock that has no entry: " + a.name());
+        }
+        releaseFast(a, q);
     }
 
     /**
@@ -308,11 +304,11 @@ final class DefaultInProcessLockService implements InProcessLockService {
 
     /** A holder leaves: the next waiters are granted and signalled on this thread. */
     void release(Acquisition a) {
-        queues.compute(a.name, (name, q) -> {
+        queues.compute(a.name(), (name, q) -> {
             Objects.requireNonNull(q, "released a lock that has no entry");
             q.takeOver();
             q.forgetFastHolder(a);
-            q.unhold(a.mode);
+            q.unhold(a.mode());
             a.releaseGrants = q.drain(this);
             return settle(q);
         });
@@ -330,7 +326,7 @@ final class DefaultInProcessLockService implements InProcessLockService {
      */
     LockHandle downgrade(Acquisition a) {
         Acquisition[] shared = new Acquisition[1];
-        queues.computeIfPresent(a.name, (name, q) -> {
+        queues.computeIfPresent(a.name(), (name, q) -> {
             q.takeOver();
             Acquisition s = a.downgradeLocked(q.nextToken());
             if (s != null) {
@@ -350,7 +346,7 @@ final class DefaultInProcessLockService implements InProcessLockService {
 
     /** A waiter leaves the queue (cancel or timeout); waiters behind it may become grantable. */
     void remove(Acquisition a) {
-        queues.computeIfPresent(a.name, (name, q) -> {
+        queues.computeIfPresent(a.name(), (name, q) -> {
             q.takeOver();
             a.removalGrants = q.unlink(a) && q.drain(this);
             return settle(q);

@@ -77,6 +77,11 @@ final class LockQueue {
     /** The fencing token of the latest grant, and when the current held period began (service clock, ms). */
     private long lastToken;
     private long heldSinceMillis;
+    /**
+     * When the FAST hold began (service clock, ms): written by its holder after its CAS and before it
+     * publishes itself in {@link #fastHolder}; read by the take-over once it sees that holder there.
+     */
+    private long fastHeldSinceMillis;
     private @Nullable Acquisition head;
     private @Nullable Acquisition tail;
 
@@ -105,11 +110,14 @@ final class LockQueue {
             return false;
         }
         long token = (w >>> TOKEN_SHIFT) + 1;
-        a.prepareFast(token, a.service.clockMillis()); // visible to a slow-path take-over through the CAS below
+        a.prepareFast(token); // visible to a slow-path take-over through the CAS below
+        long now = a.service().clockMillis();
         if (!WORD.compareAndSet(this, w, (token << TOKEN_SHIFT) | FAST)) {
             return false;
         }
-        FAST_HOLDER.setRelease(this, a); // the take-over reads it after the CAS: no fence needed here
+        // this hold owns the word: nobody else writes the field until the take-over read it or the hold ended
+        fastHeldSinceMillis = now;
+        FAST_HOLDER.setRelease(this, a); // publishes the field; the take-over reads it after seeing a here
         return true;
     }
 
@@ -146,7 +154,7 @@ final class LockQueue {
                         Thread.onSpinWait();
                     }
                     exclusiveHeld = true;
-                    heldSinceMillis = h.fastHeldSinceMillis();
+                    heldSinceMillis = fastHeldSinceMillis;
                     FAST_HOLDER.compareAndSet(this, h, null);
                 }
                 return;
@@ -190,18 +198,18 @@ final class LockQueue {
     }
 
     private boolean compatible(Acquisition a) {
-        return a.mode == LockMode.SHARED
-                ? !exclusiveHeld && sharedHolders < a.maxHolders
+        return a.mode() == LockMode.SHARED
+                ? !exclusiveHeld && sharedHolders < a.maxHolders()
                 : !exclusiveHeld && sharedHolders == 0;
     }
 
     /** Makes the granted {@code a} a holder. */
     void hold(Acquisition a) {
         if (sharedHolders == 0 && !exclusiveHeld) {
-            heldSinceMillis = a.service.clockMillis();
+            heldSinceMillis = a.service().clockMillis();
         }
         lastToken = a.fencingToken();
-        if (a.mode == LockMode.SHARED) {
+        if (a.mode() == LockMode.SHARED) {
             sharedHolders++;
         } else {
             exclusiveHeld = true;

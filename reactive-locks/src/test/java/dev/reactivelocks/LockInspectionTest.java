@@ -82,6 +82,21 @@ class LockInspectionTest {
     }
 
     @Test
+    void aFastPathHoldTakenOverByInspectionReportsWhenItWasGranted() throws InterruptedException {
+        InProcessLockService locks = LockService.builder().build();
+        locks.acquire("fast").block(WAIT).release().block(WAIT); // the entry is kept: the next grant is fast
+        long before = System.currentTimeMillis();
+        LockHandle h = locks.acquire("fast").block(WAIT);
+        long after = System.currentTimeMillis();
+        assertThat(((Acquisition) h).grantedFast()).isTrue();
+        Thread.sleep(50);
+        Instant since = locks.inspect("fast").block(WAIT).heldSince().orElseThrow();
+        assertThat(since.toEpochMilli()).as("the grant's time, not the inspection's").isBetween(before, after);
+        h.release().block(WAIT);
+        assertThat(locks.inspect("fast").blockOptional(WAIT)).isEmpty();
+    }
+
+    @Test
     void semaphorePermitsAreCountedAndTheHeldPeriodSpansOverlappingHolders() {
         LockService locks = LockService.inProcess();
         LockHandle first = locks.acquire("pool", LockOptions.permits(3)).block(WAIT);

@@ -106,6 +106,12 @@ class SemaphoreAndLoggingTest {
                 .containsPattern("\\[DEBUG] Acquired lock 'audit' \\(EXCLUSIVE\\) after waiting \\d+\\.\\d{3}s")
                 .containsPattern("\\[DEBUG] Released lock 'audit' \\(EXCLUSIVE\\) held \\d+\\.\\d{3}s")
                 .doesNotContain("[ INFO]");
+        logged.withLock("audit", Mono.just(1)).block(); // the entry was kept: granted through the fast path
+        out = logger.getOutContent().substring(out.length());
+        assertThat(out).contains("[DEBUG] Acquiring lock 'audit' (EXCLUSIVE)")
+                .containsPattern("\\[DEBUG] Acquired lock 'audit' \\(EXCLUSIVE\\) after waiting \\d+\\.\\d{3}s")
+                .containsPattern("\\[DEBUG] Released lock 'audit' \\(EXCLUSIVE\\) held \\d+\\.\\d{3}s")
+                .doesNotContain("[ INFO]");
         assertThat(logger.getErrContent()).isEmpty();
     }
 }

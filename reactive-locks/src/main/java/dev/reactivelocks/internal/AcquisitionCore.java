@@ -31,7 +31,8 @@ import reactor.core.scheduler.Scheduler;
  * <ul>
  *   <li>{@code request(n)}: {@code n <= 0} cancels and signals the Reactive Streams rule 3.9 error (unless the
  *       handle was already emitted: then the subscription is complete and nothing is signalled); the first
- *       positive request moves NEW to PENDING and calls {@link #start()}; later requests do nothing.</li>
+ *       positive request tries {@link #startFast()} (NEW straight to granted), else moves NEW to PENDING and
+ *       calls {@link #start()}; later requests do nothing.</li>
  *   <li>{@code cancel()}: records the cancel ({@link #cancelRequested()}); from NEW it only moves to
  *       CANCELLED; from a waiting state the thread whose CAS moved it to CANCELLED disposes the deadline and
  *       calls {@link #left(int, Throwable)}; from a granted state the delivery protocol decides (released
@@ -111,7 +112,7 @@ public abstract class AcquisitionCore extends GrantDelivery implements Subscript
             actual.onError(Exceptions.nullOrNegativeRequestException(n));
             return;
         }
-        if (casState(NEW, PENDING)) {
+        if (state == NEW && !startFast() && casState(NEW, PENDING)) {
             start();
         }
     }
@@ -190,6 +191,18 @@ public abstract class AcquisitionCore extends GrantDelivery implements Subscript
         if (t != null) {
             t.dispose();
         }
+    }
+
+    /**
+     * Called by the first positive {@code request}, in state NEW: a subclass that can grant at once without
+     * queueing (a free lock) wins the grant by one CAS from NEW, and emits right after it (see
+     * {@link GrantDelivery#claimEmission()}); a cancel that won that CAS first leaves nothing held.
+     *
+     * @return whether the request was handled (granted, or cancelled meanwhile); {@code false} to queue
+     *         through {@link #start()}
+     */
+    protected boolean startFast() {
+        return false;
     }
 
     /** Called once, by the thread whose first positive {@code request} moved NEW to PENDING: queue. */

@@ -5,7 +5,7 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * Two threads (the caller and a helper) released together by a spinning flag, each spinning a random 0-500
- * iterations before its racing call, so that races land anywhere in a window (barrier-synchronised loops
+ * iterations (or up to a given maximum) before its racing call, so that races land anywhere in a window (barrier-synchronised loops
  * have missed real leaks: timing jitter matters). The helper parks while idle.
  */
 public final class SpinRacer implements AutoCloseable {
@@ -18,8 +18,22 @@ public final class SpinRacer implements AutoCloseable {
     private volatile boolean closed;
     private volatile Throwable helperError;
 
+    private final int maxSpin;
+
     /** Starts the helper thread; close to stop it. */
     public SpinRacer() {
+        this(500);
+    }
+
+    /**
+     * A racer whose random spins are at most {@code maxSpin} iterations: for windows of a few nanoseconds a
+     * few hundred nanoseconds from the start of both calls, which spins of up to 500 iterations (several
+     * microseconds) hit too rarely.
+     *
+     * @param maxSpin the longest spin before a racing call, in {@link Thread#onSpinWait()} iterations
+     */
+    public SpinRacer(int maxSpin) {
+        this.maxSpin = maxSpin;
         helper = new Thread(this::helperLoop, "spin-racer");
         helper.setDaemon(true);
         helper.start();
@@ -71,8 +85,8 @@ public final class SpinRacer implements AutoCloseable {
         }
     }
 
-    private static void spin() {
-        int n = ThreadLocalRandom.current().nextInt(501);
+    private void spin() {
+        int n = ThreadLocalRandom.current().nextInt(maxSpin + 1);
         for (int i = 0; i < n; i++) {
             Thread.onSpinWait();
         }
