@@ -72,10 +72,11 @@ public final class QueueDrain {
      */
     public record Comparison(List<Result> reference, Result acrossServices) {
 
-        /** @return the median rate of the one-service drains */
+        /** @return the median rate of the one-service drains (the mean of the middle two of an even count) */
         public double referenceRate() {
             double[] rates = reference.stream().mapToDouble(Result::rate).sorted().toArray();
-            return rates[rates.length / 2];
+            int mid = rates.length / 2;
+            return rates.length % 2 == 1 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2;
         }
 
         /** @return the rate across services divided by the median one-service rate */
@@ -85,7 +86,7 @@ public final class QueueDrain {
 
         @Override
         public String toString() {
-            return String.format("%s; one service with %d waiters: %.0f grants/s (median of %s); ratio %.2f",
+            return String.format("%s; one service with %d waiters: %.0f grants/s (median of %s, in run order); ratio %.2f",
                     acrossServices, reference.get(0).waiters(), referenceRate(),
                     reference.stream().map(r -> String.format("%.0f", r.rate())).toList(), ratio());
         }
@@ -151,8 +152,9 @@ public final class QueueDrain {
     /**
      * Compares a drain across {@code services} services with the rate of one service with {@code referenceWaiters}
      * waiters, in steady state: one unmeasured drain of each shape runs first (on a small machine the JIT
-     * compiler otherwise takes a core from whichever drain runs first), then three one-service drains (a
-     * short drain's rate varies from run to run) and the drain across services.
+     * compiler otherwise takes a core from whichever drain runs first), then two one-service drains, the drain
+     * across services and two one-service drains again (a short drain's rate varies from run to run, and still
+     * rises while the JIT compiles: the reference surrounds the measured drain).
      *
      * @param services how many services drain across services
      * @param referenceWaiters how many waiters the one-service drains have, and each shape's warm-up
@@ -165,10 +167,12 @@ public final class QueueDrain {
         inOneService(referenceWaiters, newName, queuedTokens);
         across(referenceWaiters, newName, queuedTokens);
         List<Result> reference = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            reference.add(inOneService(referenceWaiters, newName, queuedTokens));
-        }
-        return new Comparison(reference, across(services, newName, queuedTokens));
+        reference.add(inOneService(referenceWaiters, newName, queuedTokens));
+        reference.add(inOneService(referenceWaiters, newName, queuedTokens));
+        Result measured = across(services, newName, queuedTokens);
+        reference.add(inOneService(referenceWaiters, newName, queuedTokens));
+        reference.add(inOneService(referenceWaiters, newName, queuedTokens));
+        return new Comparison(reference, measured);
     }
 
     private Result inOneService(int waiters, Supplier<String> newName, Function<String, List<String>> queuedTokens) {
