@@ -112,6 +112,12 @@ final class BackendSignals {
             Backoff b = new Backoff(sink, timer);
             backoffs.add(b);
             Runnable done = () -> sink.success(0L);
+            if (timer != b.timer()) {
+                // a join or leave changed the timer meanwhile: a leave may have looked for backoffs before this
+                // one was listed (it changes the timer first), so do not wait on the timer it may dispose
+                done.run();
+                return;
+            }
             Disposable task;
             try {
                 task = (b.timer() != null ? b.timer() : Schedulers.parallel()).schedule(done, delay, TimeUnit.MILLISECONDS);

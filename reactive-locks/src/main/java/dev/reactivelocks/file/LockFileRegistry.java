@@ -197,7 +197,6 @@ final class LockFileRegistry {
         return Flux.fromIterable(FILES.values()).flatMap(f -> f.closeIfIdleNow(scheduler)).then();
     }
 
-
     /**
      * A registered lock file: what the registry keeps per file, and what it needs from the file's protocol
      * (the abstract methods). The entry's own fields are private to the registry; which lock guards each is

@@ -5,8 +5,8 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * Two threads (the caller and a helper) released together by a spinning flag, each spinning a random 0-500
- * iterations (or up to a given maximum) before its racing call, so that races land anywhere in a window (barrier-synchronised loops
- * have missed real leaks: timing jitter matters). The helper parks while idle.
+ * iterations (or up to a given maximum) before its racing call, so that races land anywhere in a window
+ * (barrier-synchronised loops have missed real leaks: timing jitter matters). The helper parks while idle.
  */
 public final class SpinRacer implements AutoCloseable {
 
@@ -30,9 +30,13 @@ public final class SpinRacer implements AutoCloseable {
      * few hundred nanoseconds from the start of both calls, which spins of up to 500 iterations (several
      * microseconds) hit too rarely.
      *
-     * @param maxSpin the longest spin before a racing call, in {@link Thread#onSpinWait()} iterations
+     * @param maxSpin the longest spin before a racing call, in {@link Thread#onSpinWait()} iterations, {@code >= 0}
+     * @throws IllegalArgumentException if {@code maxSpin < 0}
      */
     public SpinRacer(int maxSpin) {
+        if (maxSpin < 0) {
+            throw new IllegalArgumentException("maxSpin must be >= 0, was " + maxSpin);
+        }
         this.maxSpin = maxSpin;
         helper = new Thread(this::helperLoop, "spin-racer");
         helper.setDaemon(true);
