@@ -10,7 +10,10 @@ import dev.reactivelocks.LockHandle;
 public interface SynchronousRelease {
 
     /**
-     * Releases the handle now, on this thread; idempotent with {@link LockHandle#release()}, as that is.
+     * Releases the handle now, on the calling thread (waiters it lets through may be signalled on it, as by
+     * {@code release()}); idempotent with {@link LockHandle#release()}, as that is. Nothing to cancel: it is
+     * done when it returns. It does not block; an exception it throws is the caller's to report (the file
+     * service drops it to {@code Hooks.onErrorDropped}).
      */
     void releaseNow();
 }
