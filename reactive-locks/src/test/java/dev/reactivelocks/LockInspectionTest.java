@@ -91,7 +91,8 @@ class LockInspectionTest {
         assertThat(((Acquisition) h).grantedFast()).isTrue();
         Thread.sleep(50);
         Instant since = locks.inspect("fast").block(WAIT).heldSince().orElseThrow();
-        assertThat(since.toEpochMilli()).as("the grant's time, not the inspection's").isBetween(before, after);
+        // the fast path's clock may be a refresh old: a tick, or longer on a machine without a free core
+        assertThat(since.toEpochMilli()).as("the grant's time, not the inspection's").isBetween(before - 1_000, after);
         h.release().block(WAIT);
         assertThat(locks.inspect("fast").blockOptional(WAIT)).isEmpty();
     }
