@@ -6,8 +6,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Wall-clock milliseconds for the start of uncontended holds ({@link LockInfo#heldSince()}), read without
- * a clock call while locks are taken at a high rate.
+ * Wall-clock milliseconds for the start of in-process holds ({@link LockInfo#heldSince()}), read without a
+ * clock call while locks are taken at a high rate.
  *
  * <p>A clock call costs about 27 ns on a virtual machine (kvm-clock), a quarter of an uncontended acquire
  * and release. While the value is being read, a daemon thread of this class refreshes it every tick;
@@ -26,7 +26,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class CoarseClock {
 
-    /** The clock of {@link LockQueue}'s fast path. */
+    /** The clock of {@link LockQueue}'s hold starts. */
     static final CoarseClock HOLDS = new CoarseClock(TimeUnit.MILLISECONDS.toNanos(10), TimeUnit.SECONDS.toNanos(60));
 
     static final int STALE_READS_PER_WAKE = 64;

@@ -128,11 +128,6 @@ final class DefaultInProcessLockService implements InProcessLockService {
         return out[0];
     }
 
-    /** Wall-clock time in milliseconds, for {@link LockInfo#heldSince()}. */
-    long clockMillis() {
-        return System.currentTimeMillis();
-    }
-
     int maxPending() {
         return maxPending;
     }

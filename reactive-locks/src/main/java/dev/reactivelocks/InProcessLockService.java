@@ -58,11 +58,10 @@ public interface InProcessLockService extends LockService {
      * {@inheritDoc}
      *
      * <p>Reads the name's state in its critical section, on the subscribing thread.
-     * {@link LockInfo#heldSince()} is wall-clock time ({@code System.currentTimeMillis()}); for a hold granted
-     * while nobody else held or awaited the name, the clock as refreshed every 10 ms while locks are being
-     * taken (a clock call would cost a quarter of such a grant), so up to about 10 ms early, more when the
-     * machine has no core free for the refresh. Every holder is in this JVM, so {@link LockInfo#owners()} is
-     * empty.
+     * {@link LockInfo#heldSince()} is wall-clock time ({@code System.currentTimeMillis()}) as refreshed every
+     * 10 ms while locks are being taken (a clock call would cost a quarter of an uncontended acquire and
+     * release), so up to about 10 ms early, more when the machine has no core free for the refresh. Every
+     * holder is in this JVM, so {@link LockInfo#owners()} is empty.
      */
     @Override
     Mono<LockInfo> inspect(String name);

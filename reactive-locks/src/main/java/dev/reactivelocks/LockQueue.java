@@ -74,13 +74,12 @@ final class LockQueue {
     private int sharedHolders;
     private boolean exclusiveHeld;
     private int pending;
-    /** The fencing token of the latest grant, and when the current held period began (service clock, ms). */
+    /** The fencing token of the latest grant, and when the current held period began ({@link CoarseClock#HOLDS}, ms). */
     private long lastToken;
     private long heldSinceMillis;
     /**
-     * When the FAST hold began ({@link CoarseClock#HOLDS}, ms: up to a tick early): written by its holder after
-     * its CAS and before it publishes itself in {@link #fastHolder}; read by the take-over once it sees that
-     * holder there.
+     * When the FAST hold began ({@link CoarseClock#HOLDS}, ms): written by its holder after its CAS and before it
+     * publishes itself in {@link #fastHolder}; read by the take-over once it sees that holder there.
      */
     private long fastHeldSinceMillis;
     private @Nullable Acquisition head;
@@ -112,7 +111,7 @@ final class LockQueue {
         }
         long token = (w >>> TOKEN_SHIFT) + 1;
         a.prepareFast(token); // visible to a slow-path take-over through the CAS below
-        long now = CoarseClock.HOLDS.millis(); // a clock call would be a quarter of the fast path's time
+        long now = CoarseClock.HOLDS.millis();
         if (!WORD.compareAndSet(this, w, (token << TOKEN_SHIFT) | FAST)) {
             return false;
         }
@@ -207,7 +206,7 @@ final class LockQueue {
     /** Makes the granted {@code a} a holder. */
     void hold(Acquisition a) {
         if (sharedHolders == 0 && !exclusiveHeld) {
-            heldSinceMillis = a.service().clockMillis();
+            heldSinceMillis = CoarseClock.HOLDS.millis();
         }
         lastToken = a.fencingToken();
         if (a.mode() == LockMode.SHARED) {
