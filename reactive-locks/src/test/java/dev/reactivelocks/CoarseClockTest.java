@@ -2,18 +2,33 @@ package dev.reactivelocks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.reactivelocks.testkit.contract.SpinRacer;
+import java.io.InputStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.lang.ref.WeakReference;
+import java.lang.reflect.Method;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
 /**
- * The clock of uncontended holds: exact while stale, refreshed each tick while read, never ahead of the
- * wall clock, and its refresh thread parks and ends when nobody reads it.
+ * The clock of in-process holds: exact while stale, refreshed each tick while read, never ahead of the wall
+ * clock, its refresh thread parks and ends when nobody reads it; and in a hostile environment (interrupts,
+ * a dying thread, no thread allowed, wake-ups racing the idle exit) reads neither fail, nor return a value
+ * that nobody refreshes, nor leave a spinning or second thread; the thread keeps nothing of its creator.
  */
 class CoarseClockTest {
 
@@ -74,6 +89,237 @@ class CoarseClockTest {
             }
         }).subscribeOn(Schedulers.parallel()).block(Duration.ofSeconds(10));
         assertThat(clock.ticking()).isTrue();
+    }
+
+    @Test
+    void whereNoThreadCanBeMadeReadsCallTheClockAndNeverFail() {
+        AtomicInteger attempts = new AtomicInteger();
+        CoarseClock clock = new CoarseClock(TICK, TimeUnit.SECONDS.toNanos(60), r -> {
+            attempts.incrementAndGet();
+            throw new SecurityException("sandbox: no threads");
+        });
+        for (int i = 0; i < 3 * CoarseClock.STALE_READS_PER_WAKE; i++) {
+            long before = System.currentTimeMillis();
+            assertThat(clock.millis()).isBetween(before, System.currentTimeMillis());
+        }
+        assertThat(attempts).as("one failed attempt disables the refresh thread").hasValue(1);
+        assertThat(clock.ticking()).isFalse();
+    }
+
+    @Test
+    void whereNoThreadCanBeStartedReadsCallTheClockAndNeverFail() {
+        CoarseClock clock = new CoarseClock(TICK, TimeUnit.SECONDS.toNanos(60), r -> new Thread(r) {
+            @Override
+            public synchronized void start() {
+                throw new OutOfMemoryError("unable to create native thread: possibly out of memory");
+            }
+        });
+        for (int i = 0; i < 3 * CoarseClock.STALE_READS_PER_WAKE; i++) {
+            long before = System.currentTimeMillis();
+            assertThat(clock.millis()).isBetween(before, System.currentTimeMillis());
+        }
+        assertThat(clock.ticking()).isFalse();
+    }
+
+    @Test
+    void anInterruptedRefreshThreadNeitherSpinsNorOutlivesItsIdlePeriod() throws InterruptedException {
+        CoarseClock clock = new CoarseClock(TICK, TimeUnit.MILLISECONDS.toNanos(100));
+        awaitTrue(() -> readAndFresh(clock), "the first tick");
+        Thread ticker = Objects.requireNonNull(clock.thread());
+        ticker.interrupt();
+        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        long cpu = mx.getThreadCpuTime(ticker.getId());
+        ticker.join(TimeUnit.SECONDS.toMillis(10));
+        long spent = mx.getThreadCpuTime(ticker.getId()); // -1 once ended: then it did not spin until now
+        assertThat(ticker.isAlive()).as("ended after its 100 ms idle period").isFalse();
+        if (spent >= 0) {
+            assertThat(TimeUnit.NANOSECONDS.toMillis(spent - cpu)).as("CPU time until it ended").isLessThan(50);
+        }
+    }
+
+    @Test
+    void aRefreshThreadThatDiesWhileFreshLeavesAStaleValueAndRoomForAnother() throws InterruptedException {
+        Assumptions.assumeTrue(Runtime.version().feature() < 20, "Thread.stop works before Java 20 only");
+        CoarseClock clock = new CoarseClock(TICK, TimeUnit.SECONDS.toNanos(60));
+        awaitTrue(() -> readAndFresh(clock), "the first tick");
+        Thread ticker = Objects.requireNonNull(clock.thread());
+        ticker.setUncaughtExceptionHandler((t, e) -> { });
+        stop(ticker);
+        ticker.join(TimeUnit.SECONDS.toMillis(10));
+        assertThat(ticker.isAlive()).isFalse();
+        assertThat(clock.stale()).as("a dead thread's value is not served as fresh").isTrue();
+        awaitTrue(() -> readAndFresh(clock), "a new refresh thread");
+        assertThat(clock.thread()).isNotSameAs(ticker);
+    }
+
+    @Test
+    void theRefreshThreadKeepsNoInheritableThreadLocalOfTheReaderThatStartedIt() throws InterruptedException {
+        CoarseClock clock = new CoarseClock(TICK, TimeUnit.SECONDS.toNanos(60));
+        InheritableThreadLocal<Object> requestContext = new InheritableThreadLocal<>();
+        AtomicReference<WeakReference<Object>> context = new AtomicReference<>();
+        Thread request = new Thread(() -> {
+            Object value = new byte[1 << 20];
+            context.set(new WeakReference<>(value));
+            requestContext.set(value);
+            for (int i = 0; i < CoarseClock.STALE_READS_PER_WAKE; i++) {
+                clock.millis();
+            }
+            requestContext.remove();
+        });
+        request.start();
+        request.join();
+        assertThat(clock.ticking()).isTrue();
+        awaitCollected(context.get(), "the request's inheritable thread-local value");
+    }
+
+    @Test
+    void theRefreshThreadKeepsNoClassLoaderOfTheCodeThatStartedIt() throws Exception {
+        CoarseClock clock = new CoarseClock(TICK, TimeUnit.SECONDS.toNanos(60));
+        String name = Trampoline.class.getName();
+        byte[] bytes;
+        try (InputStream in = Trampoline.class.getResourceAsStream("CoarseClockTest$Trampoline.class")) {
+            bytes = Objects.requireNonNull(in).readAllBytes();
+        }
+        AtomicReference<ClassLoader> webapp = new AtomicReference<>(new ClassLoader(getClass().getClassLoader()) {
+            @Override
+            protected Class<?> loadClass(String n, boolean resolve) throws ClassNotFoundException {
+                if (!n.equals(name)) {
+                    return super.loadClass(n, resolve);
+                }
+                synchronized (getClassLoadingLock(n)) {
+                    Class<?> c = findLoadedClass(n);
+                    return c != null ? c : defineClass(n, bytes, 0, bytes.length);
+                }
+            }
+        });
+        WeakReference<ClassLoader> loader = new WeakReference<>(webapp.get());
+        Thread request = new Thread(() -> {
+            try {
+                @SuppressWarnings("unchecked")
+                Consumer<Runnable> code = (Consumer<Runnable>) webapp.get().loadClass(name)
+                        .getDeclaredConstructor().newInstance();
+                code.accept(() -> {
+                    for (int i = 0; i < CoarseClock.STALE_READS_PER_WAKE; i++) {
+                        clock.millis();
+                    }
+                });
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        request.setContextClassLoader(null);
+        request.start();
+        request.join();
+        webapp.set(null);
+        assertThat(clock.ticking()).isTrue();
+        awaitCollected(loader, "the class loader of the code on the starting reader's stack");
+    }
+
+    /**
+     * Spin-timed: wake-ups race the refresh thread's idle exit (1 ms tick, 3 ms idle exit, a random pause
+     * first), readers read meanwhile. Never ahead of the wall clock, never far behind, and once nobody reads,
+     * no refresh thread of the clock is left and a read is exact.
+     */
+    @Test
+    void wakeUpsRacingTheIdleExitLeaveNeitherAStuckValueNorASecondThread() throws InterruptedException {
+        CoarseClock clock = new CoarseClock(TimeUnit.MILLISECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(3));
+        Set<Thread> tickers = new HashSet<>();
+        AtomicInteger ahead = new AtomicInteger();
+        AtomicLong worstLag = new AtomicLong();
+        Runnable readAndCheck = () -> {
+            long before = System.currentTimeMillis();
+            long read = clock.millis();
+            if (read > System.currentTimeMillis()) {
+                ahead.incrementAndGet();
+            }
+            worstLag.accumulateAndGet(before - read, Math::max);
+        };
+        try (SpinRacer racer = new SpinRacer(2_000)) {
+            for (int race = 0; race < 300; race++) {
+                long until = System.nanoTime() + ThreadLocalRandom.current().nextLong(
+                        TimeUnit.MILLISECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(6));
+                while (System.nanoTime() < until) {
+                    Thread.onSpinWait();
+                }
+                racer.race(clock::wake, () -> {
+                    readAndCheck.run();
+                    clock.wake();
+                });
+                Thread t = clock.thread();
+                if (t != null) {
+                    tickers.add(t);
+                }
+                for (int i = 0; i < 20; i++) {
+                    readAndCheck.run();
+                }
+            }
+        }
+        assertThat(ahead).as("reads ahead of the wall clock").hasValue(0);
+        assertThat(worstLag.get()).as("worst lag of a read, ms (a generous bound for a loaded machine)")
+                .isLessThan(1_000);
+        awaitTrue(() -> !clock.ticking(), "the idle exit");
+        for (Thread t : tickers) {
+            t.join(TimeUnit.SECONDS.toMillis(10));
+        }
+        assertThat(tickers).as("refresh threads of this clock alive once idle").noneMatch(Thread::isAlive);
+        long before = System.currentTimeMillis();
+        assertThat(clock.millis()).isBetween(before, System.currentTimeMillis());
+    }
+
+    @Test
+    void aReaderOnANonBlockingThreadWakesAParkedRefreshThreadWithoutBlocking() {
+        CoarseClock clock = new CoarseClock(TICK, TimeUnit.SECONDS.toNanos(60));
+        awaitTrue(() -> readAndFresh(clock), "the first tick");
+        awaitTrue(clock::stale, "stale and parked");
+        Mono.fromRunnable(() -> {
+            for (int i = 0; i < CoarseClock.STALE_READS_PER_WAKE; i++) {
+                clock.millis();
+            }
+        }).subscribeOn(Schedulers.parallel()).block(Duration.ofSeconds(10));
+        awaitTrue(() -> readAndFresh(clock), "woken from the parallel scheduler");
+    }
+
+    @Test
+    void aVirtualThreadStartsAPlatformDaemonRefreshThread() throws Exception {
+        Method ofVirtual;
+        try {
+            ofVirtual = Thread.class.getMethod("ofVirtual");
+        } catch (NoSuchMethodException e) {
+            Assumptions.abort("no virtual threads before Java 21");
+            return;
+        }
+        CoarseClock clock = new CoarseClock(TICK, TimeUnit.SECONDS.toNanos(60));
+        Method start = Class.forName("java.lang.Thread$Builder").getMethod("start", Runnable.class);
+        Thread reader = (Thread) start.invoke(ofVirtual.invoke(null), (Runnable) () -> {
+            for (int i = 0; i < CoarseClock.STALE_READS_PER_WAKE; i++) {
+                clock.millis();
+            }
+        });
+        reader.join();
+        Thread ticker = Objects.requireNonNull(clock.thread());
+        assertThat((boolean) Thread.class.getMethod("isVirtual").invoke(ticker)).isFalse();
+        assertThat(ticker.isDaemon()).isTrue();
+    }
+
+    /** Loaded by a throw-away class loader: a web application's code on the stack of the reader that wakes. */
+    public static final class Trampoline implements Consumer<Runnable> {
+        @Override
+        public void accept(Runnable r) {
+            r.run();
+        }
+    }
+
+    @SuppressWarnings({"deprecation", "removal"})
+    private static void stop(Thread t) {
+        t.stop();
+    }
+
+    private static void awaitCollected(WeakReference<?> ref, String what) throws InterruptedException {
+        for (int i = 0; i < 50 && ref.get() != null; i++) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        assertThat(ref.get()).as(what + ", collected once its thread ended").isNull();
     }
 
     /** Reads the clock (so that it wakes, then stays fresh); whether it is fresh. */
