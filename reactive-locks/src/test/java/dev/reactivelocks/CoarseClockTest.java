@@ -38,11 +38,7 @@ class CoarseClockTest {
     void aStaleClockReadsTheWallClock() {
         CoarseClock clock = new CoarseClock(TICK, TimeUnit.SECONDS.toNanos(60));
         assertThat(clock.stale()).isTrue();
-        for (int i = 0; i < CoarseClock.STALE_READS_PER_WAKE - 1; i++) {
-            long before = System.currentTimeMillis();
-            long read = clock.millis();
-            assertThat(read).isBetween(before, System.currentTimeMillis());
-        }
+        assertEveryReadIsTheWallClock(clock, CoarseClock.STALE_READS_PER_WAKE - 1);
         assertThat(clock.ticking()).as("fewer reads than a wake-up takes start no thread").isFalse();
     }
 
@@ -83,11 +79,7 @@ class CoarseClockTest {
     void aReaderOnANonBlockingThreadStartsTheRefreshThreadWithoutBlocking() {
         CoarseClock clock = new CoarseClock(TICK, TimeUnit.SECONDS.toNanos(60));
         // BlockHound (installed for every test) fails this if starting or waking the thread blocked
-        Mono.fromRunnable(() -> {
-            for (int i = 0; i < CoarseClock.STALE_READS_PER_WAKE; i++) {
-                clock.millis();
-            }
-        }).subscribeOn(Schedulers.parallel()).block(Duration.ofSeconds(10));
+        Mono.fromRunnable(() -> readEnoughToWake(clock)).subscribeOn(Schedulers.parallel()).block(Duration.ofSeconds(10));
         assertThat(clock.ticking()).isTrue();
     }
 
@@ -98,10 +90,7 @@ class CoarseClockTest {
             attempts.incrementAndGet();
             throw new SecurityException("sandbox: no threads");
         });
-        for (int i = 0; i < 3 * CoarseClock.STALE_READS_PER_WAKE; i++) {
-            long before = System.currentTimeMillis();
-            assertThat(clock.millis()).isBetween(before, System.currentTimeMillis());
-        }
+        assertEveryReadIsTheWallClock(clock, 3 * CoarseClock.STALE_READS_PER_WAKE);
         assertThat(attempts).as("one failed attempt disables the refresh thread").hasValue(1);
         assertThat(clock.ticking()).isFalse();
     }
@@ -114,10 +103,7 @@ class CoarseClockTest {
                 throw new OutOfMemoryError("unable to create native thread: possibly out of memory");
             }
         });
-        for (int i = 0; i < 3 * CoarseClock.STALE_READS_PER_WAKE; i++) {
-            long before = System.currentTimeMillis();
-            assertThat(clock.millis()).isBetween(before, System.currentTimeMillis());
-        }
+        assertEveryReadIsTheWallClock(clock, 3 * CoarseClock.STALE_READS_PER_WAKE);
         assertThat(clock.ticking()).isFalse();
     }
 
@@ -161,9 +147,7 @@ class CoarseClockTest {
             Object value = new byte[1 << 20];
             context.set(new WeakReference<>(value));
             requestContext.set(value);
-            for (int i = 0; i < CoarseClock.STALE_READS_PER_WAKE; i++) {
-                clock.millis();
-            }
+            readEnoughToWake(clock);
             requestContext.remove();
         });
         request.start();
@@ -198,11 +182,7 @@ class CoarseClockTest {
                 @SuppressWarnings("unchecked")
                 Consumer<Runnable> code = (Consumer<Runnable>) webapp.get().loadClass(name)
                         .getDeclaredConstructor().newInstance();
-                code.accept(() -> {
-                    for (int i = 0; i < CoarseClock.STALE_READS_PER_WAKE; i++) {
-                        clock.millis();
-                    }
-                });
+                code.accept(() -> readEnoughToWake(clock));
             } catch (ReflectiveOperationException e) {
                 throw new IllegalStateException(e);
             }
@@ -271,11 +251,7 @@ class CoarseClockTest {
         CoarseClock clock = new CoarseClock(TICK, TimeUnit.SECONDS.toNanos(60));
         awaitTrue(() -> readAndFresh(clock), "the first tick");
         awaitTrue(clock::stale, "stale and parked");
-        Mono.fromRunnable(() -> {
-            for (int i = 0; i < CoarseClock.STALE_READS_PER_WAKE; i++) {
-                clock.millis();
-            }
-        }).subscribeOn(Schedulers.parallel()).block(Duration.ofSeconds(10));
+        Mono.fromRunnable(() -> readEnoughToWake(clock)).subscribeOn(Schedulers.parallel()).block(Duration.ofSeconds(10));
         awaitTrue(() -> readAndFresh(clock), "woken from the parallel scheduler");
     }
 
@@ -290,11 +266,7 @@ class CoarseClockTest {
         }
         CoarseClock clock = new CoarseClock(TICK, TimeUnit.SECONDS.toNanos(60));
         Method start = Class.forName("java.lang.Thread$Builder").getMethod("start", Runnable.class);
-        Thread reader = (Thread) start.invoke(ofVirtual.invoke(null), (Runnable) () -> {
-            for (int i = 0; i < CoarseClock.STALE_READS_PER_WAKE; i++) {
-                clock.millis();
-            }
-        });
+        Thread reader = (Thread) start.invoke(ofVirtual.invoke(null), (Runnable) () -> readEnoughToWake(clock));
         reader.join();
         Thread ticker = Objects.requireNonNull(clock.thread());
         assertThat((boolean) Thread.class.getMethod("isVirtual").invoke(ticker)).isFalse();
@@ -320,6 +292,21 @@ class CoarseClockTest {
             Thread.sleep(20);
         }
         assertThat(ref.get()).as(what + ", collected once its thread ended").isNull();
+    }
+
+    /** Reads a stale clock as often as it takes to wake (or start) its refresh thread. */
+    private static void readEnoughToWake(CoarseClock clock) {
+        for (int i = 0; i < CoarseClock.STALE_READS_PER_WAKE; i++) {
+            clock.millis();
+        }
+    }
+
+    /** Reads {@code reads} times, each read between the wall clock before and after it. */
+    private static void assertEveryReadIsTheWallClock(CoarseClock clock, int reads) {
+        for (int i = 0; i < reads; i++) {
+            long before = System.currentTimeMillis();
+            assertThat(clock.millis()).isBetween(before, System.currentTimeMillis());
+        }
     }
 
     /** Reads the clock (so that it wakes, then stays fresh); whether it is fresh. */
