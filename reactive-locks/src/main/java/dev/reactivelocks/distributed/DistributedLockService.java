@@ -9,8 +9,10 @@ import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.LockStats;
+import dev.reactivelocks.internal.BoundedCall;
 import dev.reactivelocks.internal.HeldLocks;
 import dev.reactivelocks.internal.Owners;
+import dev.reactivelocks.internal.TimerQueue;
 import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.spi.StoredLease;
 import dev.reactivelocks.spi.StoredLock;
@@ -287,12 +289,8 @@ public final class DistributedLockService implements LockService {
 
     /** @return the queue of this service's timer tasks on {@link #timer()} (a new one when that changed) */
     TimerQueue timers() {
-        Scheduler t = timer();
-        TimerQueue q = timers;
-        if (q.timer() != t) {
-            q = new TimerQueue(t); // the old queue's tasks still run on the old timer, as they would have
-            timers = q;
-        }
+        TimerQueue q = TimerQueue.on(timer(), timers);
+        timers = q;
         return q;
     }
 

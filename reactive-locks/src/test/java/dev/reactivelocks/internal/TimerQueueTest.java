@@ -1,4 +1,4 @@
-package dev.reactivelocks.distributed;
+package dev.reactivelocks.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

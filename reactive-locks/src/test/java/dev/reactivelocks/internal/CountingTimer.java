@@ -1,4 +1,4 @@
-package dev.reactivelocks.distributed;
+package dev.reactivelocks.internal;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;

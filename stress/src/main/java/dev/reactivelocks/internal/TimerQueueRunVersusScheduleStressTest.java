@@ -1,4 +1,4 @@
-package dev.reactivelocks.distributed;
+package dev.reactivelocks.internal;
 
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
