@@ -5,8 +5,8 @@ import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
 import reactor.core.Disposables;
@@ -24,34 +24,48 @@ import reactor.core.scheduler.Scheduler;
  * within a millisecond, thus woke a thread twice per call for a timeout that almost never fires. Here a
  * task due after the run costs an insertion into a concurrent skip list and a removal when disposed; the timer
  * is touched only when a task is due before every other ({@link #schedule} then schedules an earlier run and
- * cancels the later one), and when a run finds tasks left.
+ * disposes the later one), and when a run finds tasks left.
  *
  * <pre>
  *   schedule(task, due d) ──► queued ──── dispose ──────────────────────────► removed, never runs
  *      │ if no run is due by d:            └── the run due at or before d ──► removed, runs on the timer
- *      └── schedule a run at d on the timer (the later run, if any and not begun, is cancelled)
+ *      └── schedule a run at d on the timer (the later run, if any, is disposed)
  * </pre>
  *
  * Tasks run on the timer's thread, one after another, in the order of their deadlines (ties in the order
  * they were scheduled); a task that throws does not keep the others from running, and the first error is
  * thrown on to the timer once the run is over. A task disposed while due may still run, as with a
- * scheduler's own tasks. Deadlines are measured with the timer's {@link Scheduler#now(TimeUnit)} in
- * nanoseconds: {@link System#nanoTime()} for Reactor's schedulers (a step of the wall clock neither fires a
- * task early nor holds it back), the virtual clock for a virtual-time scheduler.
+ * scheduler's own tasks. Deadlines are measured with the timer's clock when its class defines
+ * {@link Scheduler#now(TimeUnit)} (a virtual-time scheduler, for one; a wrapper that supplies the scheduler
+ * it stands for, as {@code Schedulers.parallel()} does, counts as that scheduler), else with
+ * {@link System#nanoTime()},
+ * as the timers of Reactor's own schedulers measure their delays: a step of the wall clock neither fires a
+ * task early nor holds it back.
  *
- * <p>Invariant, in the lock of this queue: {@code armedAt} is the deadline of {@code armed}, the latest run
- * armed (scheduled, or about to be) whose {@code fire} has not yet cleared it, or {@link #NONE}. A thread that
- * queued a task and then reads an {@code armedAt} at or before the task's deadline may leave it: that run has
- * not yet cleared it (a run clears it first, in the lock), so its scan comes after the task was queued, and it
- * runs the task or arms a run for it; a run that replaced it was armed at an earlier deadline and does the same.
- * When the timer rejects a run, the run it would have replaced (if it has not begun) is armed again.
+ * <p>Invariant, in the lock of this queue: {@code armedAt} is the deadline of {@code armed}, the one run
+ * scheduled that no later run replaced, or {@link #NONE}. A thread that queued a task and then reads an
+ * {@code armedAt} at or before the task's deadline may leave it: that run has not yet begun (a run clears its
+ * {@code armedAt} first, in the lock), so it will find the task, or a later run armed at an earlier deadline
+ * replaced it and will.
  */
 public final class TimerQueue {
 
     private static final long NONE = Long.MIN_VALUE;
     /** Delays are capped to about 73 years, so that a deadline never wraps past the clock. */
     private static final long MAX_DELAY = Long.MAX_VALUE >> 2;
+    private static final ClassValue<Boolean> DEFINES_CLOCK = new ClassValue<>() {
+        @Override
+        protected Boolean computeValue(Class<?> type) {
+            try {
+                return type.getMethod("now", TimeUnit.class).getDeclaringClass() != Scheduler.class;
+            } catch (NoSuchMethodException e) {
+                throw new AssertionError("Scheduler.now(TimeUnit)", e);
+            }
+        }
+    };
+
     private final Scheduler timer;
+    private final boolean timerClock;
     private final ConcurrentSkipListSet<Task> tasks = new ConcurrentSkipListSet<>();
     private final AtomicLong sequence = new AtomicLong();
     private volatile long armedAt = NONE;
@@ -60,6 +74,25 @@ public final class TimerQueue {
     /** @param timer where the runs are scheduled, and the tasks run */
     public TimerQueue(Scheduler timer) {
         this.timer = timer;
+        this.timerClock = definesClock(timer);
+    }
+
+    /**
+     * Whether {@code timer}'s class defines {@link Scheduler#now(TimeUnit)}, looking through the wrappers that
+     * supply the scheduler they stand for ({@code Schedulers.parallel()} is a cache of one, for one).
+     */
+    private static boolean definesClock(Scheduler timer) {
+        Scheduler t = timer;
+        for (int i = 0; i < 8 && t instanceof Supplier<?> wrapper && wrapper.get() instanceof Scheduler inner
+                && inner != t; i++) {
+            t = inner;
+        }
+        return DEFINES_CLOCK.get(t.getClass());
+    }
+
+    /** @return whether deadlines are measured with the timer's {@link Scheduler#now(TimeUnit)} */
+    boolean timerClock() {
+        return timerClock;
     }
 
     /** @return the scheduler the runs are scheduled on */
@@ -82,13 +115,10 @@ public final class TimerQueue {
      * Runs {@code task} on the timer after {@code delay}, unless the returned {@link Disposable} is disposed
      * first.
      *
-     * @throws RejectedExecutionException if the timer is disposed, or a run was needed and the timer rejected
-     *                                    it (the task is then not queued)
+     * @throws RejectedExecutionException if a run was needed and the timer rejected it (the task is then not
+     *                                    queued)
      */
     public Disposable schedule(Runnable task, long delay, TimeUnit unit) {
-        if (timer.isDisposed()) {
-            throw Exceptions.failWithRejected(); // a task due after the run armed would not touch the timer
-        }
         long due = now() + Math.min(Math.max(unit.toNanos(delay), 0), MAX_DELAY);
         Task t = new Task(task, due == NONE ? NONE + 1 : due, sequence.getAndIncrement());
         tasks.add(t);
@@ -96,82 +126,54 @@ public final class TimerQueue {
             arm(t.due);
         } catch (RuntimeException e) {
             t.dispose();
-            rearmAfterRejection();
             throw e;
         }
         return t;
     }
 
     /** @return the number of tasks queued and not yet run or disposed (O(n): for tests and diagnostics) */
-    public int size() {
+    int size() {
         return tasks.size();
     }
 
     private long now() {
-        return timer.now(TimeUnit.NANOSECONDS);
+        return timerClock ? timer.now(TimeUnit.NANOSECONDS) : System.nanoTime();
     }
 
-    private static boolean covers(long armedAt, long due) {
-        return armedAt != NONE && armedAt - due <= 0;
-    }
-
-    /**
-     * Makes sure a run is due at or before {@code due}. The run is scheduled outside the lock: a timer that runs
-     * due tasks inside {@code schedule} (virtual time) then runs them without it. The run it replaces is
-     * cancelled only once the new one is scheduled, and only if it has not begun.
-     *
-     * @throws RejectedExecutionException if the timer rejected the run; the run it would have replaced still
-     *                                    covers what it covered
-     */
+    /** Makes sure a run is due at or before {@code due}. */
     private void arm(long due) {
-        if (covers(armedAt, due)) {
+        long at = armedAt;
+        if (at != NONE && at - due <= 0) {
             return;
         }
-        Run run = new Run(due);
-        Run previous;
         synchronized (this) {
-            if (covers(armedAt, due)) {
+            at = armedAt;
+            if (at != NONE && at - due <= 0) {
                 return;
             }
-            previous = armed;
+            Run previous = armed;
+            Run run = new Run(due);
             armed = run;
             armedAt = due;
-        }
-        Disposable scheduled;
-        try {
-            scheduled = timer.schedule(run, Math.max(0, due - now()), TimeUnit.NANOSECONDS);
-        } catch (RuntimeException e) {
-            synchronized (this) {
-                if (armed == run) { // the tasks that counted on it count on the previous run, if it has not begun
-                    boolean pending = previous != null && previous.pending();
-                    armed = pending ? previous : null;
-                    armedAt = pending ? previous.due : NONE;
-                }
+            if (previous != null) {
+                previous.dispose();
             }
-            throw e;
-        }
-        run.scheduled(scheduled);
-        if (previous != null) {
-            previous.cancel();
-        }
-    }
-
-    /** After a rejected run: one more try to arm a run for the tasks left (a timer may reject for a while). */
-    private void rearmAfterRejection() {
-        Task next = first();
-        if (next != null) {
             try {
-                arm(next.due);
-            } catch (RuntimeException again) {
-                // still rejecting: the tasks left run when a later schedule arms a run, or never on a disposed timer
+                // a timer running due tasks at once (virtual time) may run this run inside the call
+                run.scheduled(timer.schedule(run, Math.max(0, due - now()), TimeUnit.NANOSECONDS));
+            } catch (RuntimeException e) {
+                if (armed == run) {
+                    armed = null;
+                    armedAt = NONE;
+                }
+                throw e;
             }
         }
     }
 
     /**
      * The run armed for {@code run.due}: every task due (scheduled before it began), then a run for the
-     * earliest task left, also when a task threw (the first error is then thrown on to the timer; a JVM-fatal
-     * one stops the run at once).
+     * earliest task left.
      */
     private void fire(Run run) {
         synchronized (this) {
@@ -188,35 +190,22 @@ public final class TimerQueue {
                 try {
                     t.task.run();
                 } catch (Throwable e) {
-                    failure = failure == null ? e : withSuppressed(failure, e);
-                    if (Exceptions.isJvmFatal(e)) {
+                    Exceptions.throwIfJvmFatal(e);
+                    if (failure == null) {
                         failure = e;
-                        break;
+                    } else {
+                        failure.addSuppressed(e);
                     }
                 }
             }
         }
         Task next = first();
         if (next != null) {
-            try {
-                arm(next.due);
-            } catch (RuntimeException e) {
-                failure = failure == null ? e : withSuppressed(failure, e);
-            }
-        }
-        if (failure instanceof Error error) {
-            throw error;
+            arm(next.due);
         }
         if (failure != null) {
             throw Exceptions.propagate(failure);
         }
-    }
-
-    private static Throwable withSuppressed(Throwable first, Throwable next) {
-        if (first != next) {
-            first.addSuppressed(next);
-        }
-        return first;
     }
 
     private @Nullable Task first() {
@@ -230,17 +219,8 @@ public final class TimerQueue {
         }
     }
 
-    /**
-     * One run scheduled on the timer: PENDING, then STARTED when the timer runs it, or CANCELLED when a run due
-     * earlier replaced it first. Only a PENDING run is disposed on the timer: a scheduler may interrupt the
-     * thread of a task disposed while it runs, and a run runs every due task of the queue.
-     */
-    @SuppressWarnings("serial") // never serialized
-    private final class Run extends AtomicInteger implements Runnable {
-        private static final int PENDING = 0;
-        private static final int STARTED = 1;
-        private static final int CANCELLED = 2;
-
+    /** One run scheduled on the timer. */
+    private final class Run implements Runnable {
         final long due;
         private final Disposable.Swap task = Disposables.swap();
 
@@ -249,24 +229,16 @@ public final class TimerQueue {
         }
 
         void scheduled(Disposable t) {
-            task.update(t); // disposes t when cancelled before
+            task.update(t);
         }
 
-        boolean pending() {
-            return get() == PENDING;
-        }
-
-        void cancel() {
-            if (compareAndSet(PENDING, CANCELLED)) {
-                task.dispose();
-            }
+        void dispose() {
+            task.dispose();
         }
 
         @Override
         public void run() {
-            if (compareAndSet(PENDING, STARTED)) {
-                fire(this);
-            }
+            fire(this);
         }
     }
 

@@ -134,6 +134,15 @@ class TimerQueueTest {
         }
     }
 
+    @Test
+    void deadlinesUseTheTimersClockOnlyWhenItsClassDefinesOne() {
+        assertThat(new TimerQueue(time).timerClock()).as("VirtualTimeScheduler").isTrue();
+        assertThat(queue.timerClock()).as("a scheduler overriding now()").isTrue();
+        assertThat(new TimerQueue(Schedulers.parallel()).timerClock()).as("parallel()").isFalse();
+        assertThat(new TimerQueue(Schedulers.single()).timerClock()).as("single()").isFalse();
+        assertThat(new TimerQueue(Schedulers.boundedElastic()).timerClock()).as("boundedElastic()").isFalse();
+    }
+
     /**
      * Spin-timed: two threads schedule, dispose and race the runs of a real timer with tasks due within a
      * millisecond. Every task never disposed runs exactly once, none runs twice, and once all are due no task
