@@ -22,6 +22,5 @@ module dev.reactivelocks {
 
     // internal: for this project's own modules only (one line per package, with this same list)
     exports dev.reactivelocks.internal to dev.reactivelocks.blocking, dev.reactivelocks.cli,
-            dev.reactivelocks.micrometer, dev.reactivelocks.redis, dev.reactivelocks.spring, dev.reactivelocks.testkit,
-            dev.reactivelocks.vertx;
+            dev.reactivelocks.micrometer, dev.reactivelocks.spring, dev.reactivelocks.testkit, dev.reactivelocks.vertx;
 }

@@ -5,7 +5,6 @@ import dev.reactivelocks.LockException;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockLostException;
 import dev.reactivelocks.LockMode;
-import dev.reactivelocks.internal.BoundedCall;
 import dev.reactivelocks.internal.Downgrades;
 import dev.reactivelocks.spi.BackendLease;
 import java.time.Duration;

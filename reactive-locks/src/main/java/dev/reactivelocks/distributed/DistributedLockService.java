@@ -9,10 +9,8 @@ import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.LockStats;
-import dev.reactivelocks.internal.BoundedCall;
 import dev.reactivelocks.internal.HeldLocks;
 import dev.reactivelocks.internal.Owners;
-import dev.reactivelocks.internal.TimerQueue;
 import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.spi.StoredLease;
 import dev.reactivelocks.spi.StoredLock;
@@ -289,8 +287,12 @@ public final class DistributedLockService implements LockService {
 
     /** @return the queue of this service's timer tasks on {@link #timer()} (a new one when that changed) */
     TimerQueue timers() {
-        TimerQueue q = TimerQueue.on(timer(), timers);
-        timers = q;
+        Scheduler t = timer();
+        TimerQueue q = timers;
+        if (q.timer() != t) {
+            q = new TimerQueue(t); // the old queue's tasks still run on the old timer, as they would have
+            timers = q;
+        }
         return q;
     }
 

@@ -9,7 +9,6 @@ import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.LockTimeoutException;
 import dev.reactivelocks.LockUnavailableException;
 import dev.reactivelocks.internal.AcquisitionCore;
-import dev.reactivelocks.internal.BoundedCall;
 import dev.reactivelocks.internal.HeldLocks;
 import dev.reactivelocks.spi.AcquisitionMono;
 import dev.reactivelocks.spi.BackendLease;

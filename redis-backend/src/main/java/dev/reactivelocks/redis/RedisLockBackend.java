@@ -2,8 +2,6 @@ package dev.reactivelocks.redis;
 
 import dev.reactivelocks.LockConfigurationException;
 import dev.reactivelocks.LockMode;
-import dev.reactivelocks.internal.BoundedCall;
-import dev.reactivelocks.internal.TimerQueue;
 import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.spi.LockBackend;
@@ -39,7 +37,6 @@ import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
-import reactor.core.scheduler.Schedulers;
 
 /**
  * A {@link LockBackend} on Redis through Lettuce's reactive API: the WEAK store of
@@ -141,7 +138,6 @@ public final class RedisLockBackend implements LockBackend {
     /** PINGs the command connection, from the first command until {@link #close()}. */
     private final Flux<String> probe;
     private final AtomicBoolean probing = new AtomicBoolean();
-    private volatile @Nullable TimerQueue timers;
 
     private RedisLockBackend(Connections connections, RedisLockConfig config, boolean shardedIfSupported) {
         this.config = config;
@@ -539,24 +535,14 @@ public final class RedisLockBackend implements LockBackend {
     private <T> Mono<T> withTimeout(String what, Function<RedisClusterReactiveCommands<byte[], byte[]>, Mono<T>> command) {
         Duration timeout = config.commandTimeout();
         AtomicReference<@Nullable RedisClusterReactiveCommands<byte[], byte[]>> used = new AtomicReference<>();
-        return BoundedCall.within(connections.commands().flatMap(c -> {
+        return connections.commands().flatMap(c -> {
             used.set(c);
             return command.apply(c).doOnTerminate(connections::answered);
-        }), timeout, timers(), () -> {
+        }).timeout(timeout, Mono.defer(() -> {
             connections.stalled(used.get());   // null: opening the connection stalled
-            return new RedisCommandTimeoutException("Redis did not answer " + what + " within "
-                    + timeout.toMillis() + "ms; the connection is suspected to be stalled");
-        });
-    }
-
-    /**
-     * The queue of the commands' timeouts, on {@code Schedulers.parallel()} as looked up at each command (as
-     * Reactor's {@code timeout} does): one task scheduled at a time instead of one per command.
-     */
-    private TimerQueue timers() {
-        TimerQueue q = TimerQueue.on(Schedulers.parallel(), timers);
-        timers = q;
-        return q;
+            return Mono.error(new RedisCommandTimeoutException("Redis did not answer " + what + " within "
+                    + timeout.toMillis() + "ms; the connection is suspected to be stalled"));
+        }));
     }
 
     /**

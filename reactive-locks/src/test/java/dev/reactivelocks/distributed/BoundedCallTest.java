@@ -1,4 +1,4 @@
-package dev.reactivelocks.internal;
+package dev.reactivelocks.distributed;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -64,41 +64,6 @@ class BoundedCallTest {
                         .hasMessage("no answer from the lock backend within 250ms"))
                 .verify(WAIT);
         assertThat(cancelled).as("call cancelled").isTrue();
-    }
-
-    @Test
-    void theCallersTimeoutErrorIsMadeOnceWhenTheBoundPassesFirst() {
-        AtomicInteger made = new AtomicInteger();
-        StepVerifier.withVirtualTime(() -> BoundedCall.within(Mono.<String>never(), BOUND, queue, () -> {
-                            made.incrementAndGet();
-                            return new IllegalStateException("stalled");
-                        }), () -> time, Long.MAX_VALUE)
-                .expectSubscription()
-                .expectNoEvent(BOUND.minusMillis(1))
-                .then(() -> assertThat(made).as("errors made before the bound").hasValue(0))
-                .thenAwait(Duration.ofMillis(1))
-                .expectErrorMessage("stalled")
-                .verify(WAIT);
-        assertThat(made).hasValue(1);
-        StepVerifier.create(BoundedCall.within(Mono.just("on time"), BOUND, queue, () -> {
-                    made.incrementAndGet();
-                    return new IllegalStateException("stalled");
-                }))
-                .expectNext("on time")
-                .verifyComplete();
-        time.advanceTimeBy(BOUND.multipliedBy(2));
-        assertThat(made).as("errors made for a call answered in time").hasValue(1);
-    }
-
-    @Test
-    void aTimeoutErrorSupplierThatThrowsFailsTheCallWithWhatItThrew() {
-        StepVerifier.withVirtualTime(() -> BoundedCall.within(Mono.<String>never(), BOUND, queue, () -> {
-                            throw new IllegalArgumentException("broken supplier");
-                        }), () -> time, Long.MAX_VALUE)
-                .expectSubscription()
-                .thenAwait(BOUND)
-                .expectErrorMessage("broken supplier")
-                .verify(WAIT);
     }
 
     @Test

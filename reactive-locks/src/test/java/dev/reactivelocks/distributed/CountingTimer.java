@@ -1,4 +1,4 @@
-package dev.reactivelocks.internal;
+package dev.reactivelocks.distributed;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;

@@ -1,4 +1,4 @@
-package dev.reactivelocks.internal;
+package dev.reactivelocks.distributed;
 
 import java.time.Duration;
 import java.util.Objects;
@@ -6,7 +6,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
@@ -34,44 +33,26 @@ import reactor.util.context.Context;
  *
  * @param <T> the call's value
  */
-public final class BoundedCall<T> extends Mono<T> {
+final class BoundedCall<T> extends Mono<T> {
 
     private final Mono<T> call;
     private final long boundNanos;
     private final TimerQueue timer;
-    private final Supplier<? extends Throwable> timeoutError;
 
-    private BoundedCall(Mono<T> call, Duration bound, TimerQueue timer, Supplier<? extends Throwable> timeoutError) {
+    private BoundedCall(Mono<T> call, Duration bound, TimerQueue timer) {
         this.call = call;
         this.boundNanos = bound.toNanos();
         this.timer = timer;
-        this.timeoutError = timeoutError;
     }
 
-    /**
-     * @return {@code call}, failing with {@link TimeoutException} ("no answer from the lock backend within ...")
-     *         unless it ended within {@code bound} on {@code timer}
-     */
-    public static <T> Mono<T> within(Mono<T> call, Duration bound, TimerQueue timer) {
-        long millis = bound.toMillis();
-        return within(call, bound, timer,
-                () -> new TimeoutException("no answer from the lock backend within " + millis + "ms"));
-    }
-
-    /**
-     * @param timeoutError called on the timer's thread when the bound passed first (the call is then
-     *                     cancelled): the error to fail with
-     * @return {@code call}, failing with {@code timeoutError}'s error unless it ended within {@code bound} on
-     *         {@code timer}
-     */
-    public static <T> Mono<T> within(Mono<T> call, Duration bound, TimerQueue timer,
-                                     Supplier<? extends Throwable> timeoutError) {
-        return new BoundedCall<>(call, bound, timer, timeoutError);
+    /** {@code call}, failing with {@link TimeoutException} unless it ended within {@code bound} on {@code timer}. */
+    static <T> Mono<T> within(Mono<T> call, Duration bound, TimerQueue timer) {
+        return new BoundedCall<>(call, bound, timer);
     }
 
     @Override
     public void subscribe(CoreSubscriber<? super T> actual) {
-        call.subscribe(new Watch<>(actual, boundNanos, timer, timeoutError));
+        call.subscribe(new Watch<>(actual, boundNanos, timer));
     }
 
     /** The subscription: {@code true} once DONE. */
@@ -81,17 +62,14 @@ public final class BoundedCall<T> extends Mono<T> {
         private final CoreSubscriber<? super T> actual;
         private final long boundNanos;
         private final TimerQueue timer;
-        private final Supplier<? extends Throwable> timeoutError;
         /** Set in onSubscribe, before the subscriber and the timer can see this. */
         private @Nullable Subscription upstream;
         private volatile @Nullable Disposable task;
 
-        Watch(CoreSubscriber<? super T> actual, long boundNanos, TimerQueue timer,
-              Supplier<? extends Throwable> timeoutError) {
+        Watch(CoreSubscriber<? super T> actual, long boundNanos, TimerQueue timer) {
             this.actual = actual;
             this.boundNanos = boundNanos;
             this.timer = timer;
-            this.timeoutError = timeoutError;
         }
 
         @Override
@@ -163,13 +141,8 @@ public final class BoundedCall<T> extends Mono<T> {
         public void run() {
             if (finish()) {
                 upstream().cancel();
-                Throwable error;
-                try {
-                    error = timeoutError.get();
-                } catch (Throwable e) {
-                    error = Operators.onOperatorError(e, actual.currentContext());
-                }
-                actual.onError(error);
+                actual.onError(new TimeoutException("no answer from the lock backend within "
+                        + TimeUnit.NANOSECONDS.toMillis(boundNanos) + "ms"));
             }
         }
 

@@ -1,4 +1,4 @@
-package dev.reactivelocks.internal;
+package dev.reactivelocks.distributed;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.reactivelocks.internal;
+package dev.reactivelocks.distributed;
 
 import java.util.NoSuchElementException;
 import java.util.concurrent.ConcurrentSkipListSet;
@@ -14,8 +14,7 @@ import reactor.core.Exceptions;
 import reactor.core.scheduler.Scheduler;
 
 /**
- * One-shot timer tasks of one owner (a distributed lock service: the bound of each backend call, renewals,
- * lease watches, poll sleeps; a backend: the timeout of each command),
+ * A service's one-shot timer tasks (the bound of each backend call, renewals, lease watches, poll sleeps),
  * ordered by deadline, with one task at a time scheduled on the timer {@link Scheduler}: the <em>run</em>,
  * due at the earliest deadline, which runs every task that is due and schedules the next run.
  *
@@ -48,7 +47,7 @@ import reactor.core.scheduler.Scheduler;
  * {@code armedAt} first, in the lock), so it will find the task, or a later run armed at an earlier deadline
  * replaced it and will.
  */
-public final class TimerQueue {
+final class TimerQueue {
 
     private static final long NONE = Long.MIN_VALUE;
     /** Delays are capped to about 73 years, so that a deadline never wraps past the clock. */
@@ -71,8 +70,7 @@ public final class TimerQueue {
     private volatile long armedAt = NONE;
     private @Nullable Run armed;
 
-    /** @param timer where the runs are scheduled, and the tasks run */
-    public TimerQueue(Scheduler timer) {
+    TimerQueue(Scheduler timer) {
         this.timer = timer;
         this.timerClock = definesClock(timer);
     }
@@ -96,19 +94,8 @@ public final class TimerQueue {
     }
 
     /** @return the scheduler the runs are scheduled on */
-    public Scheduler timer() {
+    Scheduler timer() {
         return timer;
-    }
-
-    /**
-     * For an owner that looks its timer up at each use (so that {@code StepVerifier.withVirtualTime} replaces
-     * {@code Schedulers.parallel()}): its queue for {@code timer}.
-     *
-     * @return {@code current} when it runs on {@code timer}, else a new queue on {@code timer} (the tasks of
-     *         {@code current} still run on its timer, as they would have)
-     */
-    public static TimerQueue on(Scheduler timer, @Nullable TimerQueue current) {
-        return current != null && current.timer == timer ? current : new TimerQueue(timer);
     }
 
     /**
@@ -118,7 +105,7 @@ public final class TimerQueue {
      * @throws RejectedExecutionException if a run was needed and the timer rejected it (the task is then not
      *                                    queued)
      */
-    public Disposable schedule(Runnable task, long delay, TimeUnit unit) {
+    Disposable schedule(Runnable task, long delay, TimeUnit unit) {
         long due = now() + Math.min(Math.max(unit.toNanos(delay), 0), MAX_DELAY);
         Task t = new Task(task, due == NONE ? NONE + 1 : due, sequence.getAndIncrement());
         tasks.add(t);

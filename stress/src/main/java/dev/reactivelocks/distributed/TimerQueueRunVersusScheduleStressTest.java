@@ -1,4 +1,4 @@
-package dev.reactivelocks.internal;
+package dev.reactivelocks.distributed;
 
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
