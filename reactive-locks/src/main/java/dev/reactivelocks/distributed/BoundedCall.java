@@ -12,12 +12,12 @@ import reactor.core.CoreSubscriber;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Operators;
+import reactor.core.scheduler.Scheduler;
 import reactor.util.context.Context;
 
 /**
  * A call to the backend that errors with {@link TimeoutException} when it has neither answered nor failed
- * within a bound: one task in the service's {@link TimerQueue} per subscription, disposed at the answer (so
- * a call answered in time costs the timer's thread nothing). It replaces
+ * within a bound: one task on the service's timer per subscription, disposed at the answer. It replaces
  * Reactor's {@code timeout(Duration, Scheduler)} on the per-operation path, which also assembles a delay
  * publisher and an error fallback, and looks up and formats a description of the source at each
  * subscription.
@@ -37,16 +37,16 @@ final class BoundedCall<T> extends Mono<T> {
 
     private final Mono<T> call;
     private final long boundNanos;
-    private final TimerQueue timer;
+    private final Scheduler timer;
 
-    private BoundedCall(Mono<T> call, Duration bound, TimerQueue timer) {
+    private BoundedCall(Mono<T> call, Duration bound, Scheduler timer) {
         this.call = call;
         this.boundNanos = bound.toNanos();
         this.timer = timer;
     }
 
     /** {@code call}, failing with {@link TimeoutException} unless it ended within {@code bound} on {@code timer}. */
-    static <T> Mono<T> within(Mono<T> call, Duration bound, TimerQueue timer) {
+    static <T> Mono<T> within(Mono<T> call, Duration bound, Scheduler timer) {
         return new BoundedCall<>(call, bound, timer);
     }
 
@@ -61,12 +61,12 @@ final class BoundedCall<T> extends Mono<T> {
 
         private final CoreSubscriber<? super T> actual;
         private final long boundNanos;
-        private final TimerQueue timer;
+        private final Scheduler timer;
         /** Set in onSubscribe, before the subscriber and the timer can see this. */
         private @Nullable Subscription upstream;
         private volatile @Nullable Disposable task;
 
-        Watch(CoreSubscriber<? super T> actual, long boundNanos, TimerQueue timer) {
+        Watch(CoreSubscriber<? super T> actual, long boundNanos, Scheduler timer) {
             this.actual = actual;
             this.boundNanos = boundNanos;
             this.timer = timer;

@@ -124,7 +124,7 @@ final class DistributedHandle implements LockHandle {
 
     private void scheduleRenewal(Duration delay) {
         if (state.get() == HELD && renewing) {
-            renewTask.update(service.timers().schedule(this::renew, delay.toNanos(), TimeUnit.NANOSECONDS));
+            renewTask.update(service.timer().schedule(this::renew, delay.toNanos(), TimeUnit.NANOSECONDS));
         }
     }
 
@@ -134,7 +134,7 @@ final class DistributedHandle implements LockHandle {
         }
         long sentAt = service.now();
         armExpiry(); // until this renewal, or a later one, succeeds
-        BoundedCall.within(service.backend.renew(grant.name(), grant.token(), lease), renewEvery, service.timers())
+        BoundedCall.within(service.backend.renew(grant.name(), grant.token(), lease), renewEvery, service.timer())
                 .subscribe(renewed -> {
                     if (renewed) {
                         failures = 0;
@@ -163,7 +163,7 @@ final class DistributedHandle implements LockHandle {
     private void armExpiry() {
         long delay = Math.max(0, leaseEnd - service.now());
         if (state.get() == HELD) {
-            expiryTask.update(service.timers().schedule(this::checkExpiry, delay, TimeUnit.NANOSECONDS));
+            expiryTask.update(service.timer().schedule(this::checkExpiry, delay, TimeUnit.NANOSECONDS));
         }
     }
 
@@ -303,7 +303,7 @@ final class DistributedHandle implements LockHandle {
             }
             long sentAt = service.now();
             return BoundedCall.within(service.backend.downgrade(grant.name(), grant.token(), lease), lease,
-                            service.timers())
+                            service.timer())
                     .retryWhen(Retry.backoff(3, DistributedLockService.RETRY_MIN)
                             .maxBackoff(DistributedLockService.RETRY_MAX)
                             .filter(DistributedHandle::transientError)

@@ -107,7 +107,6 @@ public final class DistributedLockService implements LockService {
     /** How long a store queue entry outlives the last call of its waiter: a few polls and a retry backoff. */
     final Duration keepQueued;
     private final @Nullable Scheduler timer;
-    private volatile TimerQueue timers;
     private final InProcessLockService local;
     private final String tokenPrefix;
     private final String owner;
@@ -130,7 +129,6 @@ public final class DistributedLockService implements LockService {
         this.pollInterval = pollInterval;
         this.keepQueued = pollInterval.multipliedBy(3).plus(RETRY_MAX);
         this.timer = timer;
-        this.timers = new TimerQueue(timer());
         this.local = timer != null ? LockService.builder().timer(timer).build() : LockService.builder().build();
         this.owner = owner;
         this.tokenPrefix = owner + Owners.SEPARATOR + Long.toHexString(new SecureRandom().nextLong());
@@ -285,17 +283,6 @@ public final class DistributedLockService implements LockService {
         return timer != null ? timer : Schedulers.parallel();
     }
 
-    /** @return the queue of this service's timer tasks on {@link #timer()} (a new one when that changed) */
-    TimerQueue timers() {
-        Scheduler t = timer();
-        TimerQueue q = timers;
-        if (q.timer() != t) {
-            q = new TimerQueue(t); // the old queue's tasks still run on the old timer, as they would have
-            timers = q;
-        }
-        return q;
-    }
-
     long now() {
         return timer().now(TimeUnit.NANOSECONDS);
     }
@@ -340,7 +327,7 @@ public final class DistributedLockService implements LockService {
      * @return {@code false} only when the store answered that the token held no lease any more
      */
     Mono<Boolean> releaseInStore(String name, String token) {
-        return BoundedCall.within(backend.release(name, token), lease, timers())
+        return BoundedCall.within(backend.release(name, token), lease, timer())
                 .retryWhen(releaseRetry)
                 .onErrorResume(error -> Mono.just(Boolean.TRUE))
                 .defaultIfEmpty(Boolean.TRUE);

@@ -210,7 +210,7 @@ final class RemoteAcquisition extends AcquisitionCore implements CoreSubscriber<
             call = singleAttempt ? backend.tryAcquire(name, mode, token, lease)
                     : backend.acquireOrQueue(name, mode, token, lease, service.keepQueued);
         }
-        BoundedCall.within(call, lease, service.timers()).subscribe(new Answer(sentAt));
+        BoundedCall.within(call, lease, service.timer()).subscribe(new Answer(sentAt));
     }
 
     /** The backend's answer to one call: a grant, busy (empty: queued when waiting), or an error. */
@@ -359,7 +359,7 @@ final class RemoteAcquisition extends AcquisitionCore implements CoreSubscriber<
                 undo(maybeHeld);
                 return;
             }
-            sleep.update(service.timers().schedule(this::wake, delay.toNanos(), TimeUnit.NANOSECONDS));
+            sleep.update(service.timer().schedule(this::wake, delay.toNanos(), TimeUnit.NANOSECONDS));
             if (!missed.get() || !casState(IDLE, TRYING)) {
                 return;
             }
