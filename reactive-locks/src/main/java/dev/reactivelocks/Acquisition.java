@@ -55,8 +55,11 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
     final AcquireMono source;
 
     private long fencingToken;
-    /** Whether granted through its name's fast path (see {@link LockQueue}): its release tries that first. */
-    private boolean fast;
+    /**
+     * The entry of the name when granted through its fast path (see {@link LockQueue}), else {@code null}: its
+     * release tries that path first, on this entry (it stays in the map while held), without a map lookup.
+     */
+    private @Nullable LockQueue fastQueue;
     /** With debug logging: when requested, then when granted (System.nanoTime). */
     private long debugNanos;
 
@@ -124,7 +127,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
 
     /** @return whether this acquisition was granted through its name's fast path */
     boolean grantedFast() {
-        return fast;
+        return fastQueue != null;
     }
 
     DefaultInProcessLockService service() {
@@ -171,7 +174,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
             service.releaseFast(this, q); // cancelled meanwhile: nothing is signalled
             return true;
         }
-        fast = true;
+        fastQueue = q;
         if (service.log().isDebugEnabled()) {
             debugNanos = System.nanoTime();
             service.log().debug("Acquiring lock '{}' ({})", name, LockMode.EXCLUSIVE);
@@ -304,8 +307,9 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
                 service.log().debug("Released lock '{}' ({}) held {}", source.name, source.mode,
                         seconds(System.nanoTime() - debugNanos));
             }
-            if (fast) {
-                service.releaseFast(this);
+            LockQueue q = fastQueue;
+            if (q != null) {
+                service.releaseFast(this, q);
             } else {
                 service.release(this);
             }
