@@ -55,13 +55,21 @@ public final class ScopedLocks {
                 ScopedLocks::releaseAfterCleanup);
     }
 
-    /** The body's context: the handle recorded for re-entry checks, and the scope's cleanup barrier. */
-    private static Context bodyContext(Context context, Object owner, LockHandle handle) {
+    /**
+     * @param context the context of the scope's subscriber
+     * @param owner the service whose acquisitions check re-entry against the recorded handle
+     * @param handle the handle held while the body runs
+     * @return the body's context: the handle recorded for re-entry checks, and the scope's cleanup barrier
+     */
+    public static Context bodyContext(Context context, Object owner, LockHandle handle) {
         return CleanupBarrier.with(HeldLocks.with(context, owner, handle), CleanupBarrier.create(handle));
     }
 
-    /** On cancel: releases once the body's registered cleanup settled. */
-    private static Mono<Void> releaseAfterCleanup(LockHandle handle) {
+    /**
+     * @param handle the handle of a scope whose body was cancelled
+     * @return the release of {@code handle} once the body's registered cleanup settled
+     */
+    public static Mono<Void> releaseAfterCleanup(LockHandle handle) {
         return CleanupBarrier.settled(handle).then(handle.release());
     }
 }

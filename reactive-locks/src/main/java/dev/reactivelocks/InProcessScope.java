@@ -1,0 +1,298 @@
+package dev.reactivelocks;
+
+import dev.reactivelocks.internal.CleanupBarrier;
+import dev.reactivelocks.internal.ScopedLocks;
+import dev.reactivelocks.internal.SynchronousRelease;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.Objects;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+import org.reactivestreams.Subscriber;
+import org.reactivestreams.Subscription;
+import reactor.core.CoreSubscriber;
+import reactor.core.Exceptions;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Operators;
+import reactor.util.context.Context;
+
+/**
+ * {@link InProcessLockService#withLock(String, LockOptions, Function)}: what {@code ScopedLocks.mono} does with
+ * {@code Mono.usingWhen}, in one subscriber per subscription, for the in-process service, whose handles
+ * release synchronously ({@link SynchronousRelease}). {@code usingWhen} takes a resource subscriber, a
+ * {@code contextWrite} operator and its subscriber, the body's subscriber, a release publisher and its
+ * subscriber for every use; on a contended name with a synchronous body those were most of the time of a
+ * grant that is not the lock's own (see {@code docs/performance.md}, section 2).
+ *
+ * <p>The same signals as the {@code usingWhen} form: the acquisition is subscribed and requested when this
+ * {@code Mono} is subscribed; the body is subscribed after the grant with the handle recorded in its
+ * {@code Context} (re-entry detection, {@link CleanupBarrier}), and requested as the subscriber requests; the
+ * body's value and completion, or its error, are signalled after the release, on the thread that ended the
+ * body; a failure of the release replaces a completion and is added as suppressed to the body's error; a
+ * cancel before the grant cancels the acquisition, a cancel while the body runs cancels it and releases
+ * once the body's registered cleanup settled.
+ *
+ * <pre>
+ *              onNext(handle)                 body subscribed                 body terminates: release, then signal
+ *   ACQUIRING ─────────────────► SUBSCRIBING ─────────────────► RUNNING ────────────────────────────────► DONE
+ *       │ cancel: cancel the         │ cancel: cancel the body;    │ cancel: cancel the body, release after
+ *       ▼ acquisition (a handle      ▼ once its subscription       ▼ its registered cleanup settled
+ *   CANCELLED  that still arrives   CANCEL_PENDING  returned, the   DONE
+ *              is released)          granting thread releases after the cleanup settled (DONE)
+ * </pre>
+ * A body that terminates while it is being subscribed (a synchronous body) moves SUBSCRIBING to DONE. One
+ * CAS on the state decides each race; the release after a cancel waits for cleanup the body registered in
+ * its subscription ({@link CleanupBarrier}), so it is never released before a body that is still starting.
+ */
+final class InProcessScope<T> extends Mono<T> {
+
+    private final DefaultInProcessLockService owner;
+    private final Mono<LockHandle> acquisition;
+    private final Function<? super LockHandle, ? extends Mono<T>> body;
+
+    private InProcessScope(DefaultInProcessLockService owner, Mono<LockHandle> acquisition,
+                           Function<? super LockHandle, ? extends Mono<T>> body) {
+        this.owner = owner;
+        this.acquisition = acquisition;
+        this.body = body;
+    }
+
+    static <T> Mono<T> of(DefaultInProcessLockService owner, Mono<LockHandle> acquisition,
+                          Function<? super LockHandle, ? extends Mono<T>> body) {
+        return onAssembly(new InProcessScope<>(owner, acquisition, Objects.requireNonNull(body, "body")));
+    }
+
+    @Override
+    public void subscribe(CoreSubscriber<? super T> actual) {
+        acquisition.subscribe(new Use<>(actual, owner, body));
+    }
+
+    /**
+     * The subscriber of the acquisition, and the subscription the downstream sees (its requests wait for the
+     * body's subscription, as {@code usingWhen}'s do).
+     */
+    static final class Use<T> extends Operators.DeferredSubscription implements CoreSubscriber<LockHandle> {
+
+        private static final int ACQUIRING = 0;
+        /** The granting thread subscribes the body; a cancel now leaves the release to that thread. */
+        private static final int SUBSCRIBING = 1;
+        private static final int RUNNING = 2;
+        private static final int DONE = 3;
+        /** Cancelled before the grant. */
+        private static final int CANCELLED = 4;
+        /** Cancelled while the body was being subscribed: released once that subscription returned. */
+        private static final int CANCEL_PENDING = 5;
+
+        private static final VarHandle STATE;
+
+        static {
+            try {
+                STATE = MethodHandles.lookup().findVarHandle(Use.class, "state", int.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        final CoreSubscriber<? super T> actual;
+        private final Object owner;
+        private final Function<? super LockHandle, ? extends Mono<T>> body;
+        private @Nullable Subscription acquiring;
+        /** Written before the CAS to RUNNING, read by whoever sees RUNNING or DONE after it. */
+        private @Nullable LockHandle handle;
+        private volatile int state;
+
+        Use(CoreSubscriber<? super T> actual, Object owner, Function<? super LockHandle, ? extends Mono<T>> body) {
+            this.actual = actual;
+            this.owner = owner;
+            this.body = body;
+        }
+
+        @Override
+        public Context currentContext() {
+            return actual.currentContext();
+        }
+
+        @Override
+        public void onSubscribe(Subscription s) {
+            if (Operators.validate(acquiring, s)) {
+                acquiring = s;
+                actual.onSubscribe(this);
+                s.request(Long.MAX_VALUE);
+            }
+        }
+
+        @Override
+        public void onNext(LockHandle granted) {
+            handle = granted;
+            if (!STATE.compareAndSet(this, ACQUIRING, SUBSCRIBING)) {
+                release(granted); // cancelled while the grant was on its way: nobody will use it
+                return;
+            }
+            Context context = ScopedLocks.bodyContext(actual.currentContext(), owner, granted);
+            Mono<T> p;
+            try {
+                p = Objects.requireNonNull(body.apply(granted), "The body returned a null Mono");
+            } catch (Throwable e) {
+                Exceptions.throwIfFatal(e);
+                p = Mono.error(e);
+            }
+            p.subscribe((Subscriber<T>) new Body<>(this, context));
+            int s = state; // DONE already when the body was synchronous
+            if (s == SUBSCRIBING && STATE.compareAndSet(this, SUBSCRIBING, RUNNING)) {
+                return;
+            }
+            if (state == CANCEL_PENDING) {
+                // cancelled while the body subscribed: whatever cleanup it registered meanwhile is known now
+                state = DONE;
+                releaseAfterCleanup(granted);
+            }
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            if (STATE.compareAndSet(this, ACQUIRING, DONE)) {
+                actual.onError(error);
+            } else if (state != CANCELLED) {
+                Operators.onErrorDropped(error, actual.currentContext());
+            }
+        }
+
+        @Override
+        public void onComplete() {
+            if (STATE.compareAndSet(this, ACQUIRING, DONE)) {
+                actual.onComplete(); // no grant: an acquisition that completes empty
+            }
+        }
+
+        @Override
+        public void cancel() {
+            for (;;) {
+                int s = state;
+                if (s == ACQUIRING) {
+                    if (STATE.compareAndSet(this, ACQUIRING, CANCELLED)) {
+                        Objects.requireNonNull(acquiring, "cancelled before onSubscribe").cancel();
+                        return;
+                    }
+                } else if (s == SUBSCRIBING) {
+                    if (STATE.compareAndSet(this, SUBSCRIBING, CANCEL_PENDING)) {
+                        super.cancel(); // the body, now or once it subscribed; the granting thread releases
+                        return;
+                    }
+                } else if (s == RUNNING) {
+                    if (STATE.compareAndSet(this, RUNNING, DONE)) {
+                        super.cancel(); // the body
+                        releaseAfterCleanup(Objects.requireNonNull(handle, "running without a handle"));
+                        return;
+                    }
+                } else {
+                    return;
+                }
+            }
+        }
+
+        private void releaseAfterCleanup(LockHandle h) {
+            ScopedLocks.releaseAfterCleanup(h)
+                    .subscribe(null, e -> Operators.onErrorDropped(e, actual.currentContext()));
+        }
+
+        /** The body completed (with its value, if any) or failed: release, then signal. */
+        void bodyTerminated(@Nullable T value, @Nullable Throwable error) {
+            int s = state;
+            if ((s != SUBSCRIBING && s != RUNNING) || !STATE.compareAndSet(this, s, DONE)) {
+                if (value != null) {
+                    Operators.onDiscard(value, actual.currentContext());
+                }
+                if (error != null) {
+                    Operators.onErrorDropped(error, actual.currentContext());
+                }
+                return;
+            }
+            Throwable releaseError = null;
+            try {
+                release(Objects.requireNonNull(handle, "running without a handle"));
+            } catch (Throwable e) {
+                Exceptions.throwIfFatal(e);
+                releaseError = e;
+            }
+            if (error != null) {
+                if (releaseError != null) {
+                    error.addSuppressed(releaseError);
+                }
+                actual.onError(error);
+            } else if (releaseError != null) {
+                if (value != null) {
+                    Operators.onDiscard(value, actual.currentContext());
+                }
+                actual.onError(releaseError);
+            } else {
+                if (value != null) {
+                    actual.onNext(value);
+                }
+                actual.onComplete();
+            }
+        }
+
+        private static void release(LockHandle h) {
+            ((SynchronousRelease) h).releaseNow();
+        }
+    }
+
+    /** The body's subscriber: its {@code Context} records the held handle. */
+    static final class Body<T> implements CoreSubscriber<T> {
+
+        private final Use<T> use;
+        private final Context context;
+        private @Nullable T value;
+        private boolean done;
+
+        Body(Use<T> use, Context context) {
+            this.use = use;
+            this.context = context;
+        }
+
+        @Override
+        public Context currentContext() {
+            return context;
+        }
+
+        @Override
+        public void onSubscribe(Subscription s) {
+            use.set(s);
+        }
+
+        @Override
+        public void onNext(T t) {
+            if (done || value != null) {
+                Operators.onNextDropped(t, context);
+                return;
+            }
+            value = t;
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            if (done) {
+                Operators.onErrorDropped(t, context);
+                return;
+            }
+            done = true;
+            T v = value;
+            value = null;
+            if (v != null) {
+                Operators.onDiscard(v, context);
+            }
+            use.bodyTerminated(null, t);
+        }
+
+        @Override
+        public void onComplete() {
+            if (done) {
+                return;
+            }
+            done = true;
+            T v = value;
+            value = null;
+            use.bodyTerminated(v, null);
+        }
+    }
+}
