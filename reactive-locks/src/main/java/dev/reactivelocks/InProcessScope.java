@@ -133,8 +133,7 @@ final class InProcessScope<T> extends Mono<T> {
             try {
                 p = Objects.requireNonNull(body.apply(granted), "The body returned a null Mono");
             } catch (Throwable e) {
-                Exceptions.throwIfFatal(e);
-                p = Mono.error(e);
+                p = Mono.error(e); // also a fatal one, as usingWhen does: released, never held by nobody
             }
             p.subscribe((Subscriber<T>) new Body<>(this, context));
             int s = state; // DONE already when the body was synchronous
@@ -197,15 +196,21 @@ final class InProcessScope<T> extends Mono<T> {
 
         /** The body completed (with its value, if any) or failed: release, then signal. */
         void bodyTerminated(@Nullable T value, @Nullable Throwable error) {
-            int s = state;
-            if ((s != SUBSCRIBING && s != RUNNING) || !STATE.compareAndSet(this, s, DONE)) {
-                if (value != null) {
-                    Operators.onDiscard(value, actual.currentContext());
+            for (;;) {
+                int s = state;
+                if (s != SUBSCRIBING && s != RUNNING) { // cancelled: the canceller releases
+                    if (value != null) {
+                        Operators.onDiscard(value, actual.currentContext());
+                    }
+                    if (error != null) {
+                        Operators.onErrorDropped(error, actual.currentContext());
+                    }
+                    return;
                 }
-                if (error != null) {
-                    Operators.onErrorDropped(error, actual.currentContext());
+                if (STATE.compareAndSet(this, s, DONE)) {
+                    break;
                 }
-                return;
+                // the granting thread moved SUBSCRIBING to RUNNING (or a cancel came) meanwhile: look again
             }
             Throwable releaseError = null;
             try {
