@@ -55,11 +55,8 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
     final AcquireMono source;
 
     private long fencingToken;
-    /**
-     * The entry of the name when granted through its fast path (see {@link LockQueue}), else {@code null}: its
-     * release tries that path first, on this entry (it stays in the map while held), without a map lookup.
-     */
-    private @Nullable LockQueue fastQueue;
+    /** Whether granted through its name's fast path (see {@link LockQueue}): its release tries that first. */
+    private boolean fast;
     /** With debug logging: when requested, then when granted (System.nanoTime). */
     private long debugNanos;
 
@@ -127,7 +124,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
 
     /** @return whether this acquisition was granted through its name's fast path */
     boolean grantedFast() {
-        return fastQueue != null;
+        return fast;
     }
 
     DefaultInProcessLockService service() {
@@ -174,7 +171,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
             service.releaseFast(this, q); // cancelled meanwhile: nothing is signalled
             return true;
         }
-        fastQueue = q;
+        fast = true;
         if (service.log().isDebugEnabled()) {
             debugNanos = System.nanoTime();
             service.log().debug("Acquiring lock '{}' ({})", name, LockMode.EXCLUSIVE);
@@ -307,9 +304,8 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
                 service.log().debug("Released lock '{}' ({}) held {}", source.name, source.mode,
                         seconds(System.nanoTime() - debugNanos));
             }
-            LockQueue q = fastQueue;
-            if (q != null) {
-                service.releaseFast(this, q);
+            if (fast) {
+                service.releaseFast(this);
             } else {
                 service.release(this);
             }

@@ -191,15 +191,24 @@ final class DefaultInProcessLockService implements InProcessLockService {
         return closed ? null : queues.get(name);
     }
 
-    /**
-     * Ends the FAST hold of {@code a} on {@code q}, the entry it was granted on: one CAS, or the slow path if
-     * the hold was taken over. The entry is still the name's, since an entry stays in the map while it is held
-     * (a take-over makes the hold a regular one, which keeps the entry busy until this release).
-     */
+    /** Ends the FAST hold of {@code a} on {@code q}: one CAS, or the slow path if it was taken over. */
     void releaseFast(Acquisition a, LockQueue q) {
         if (!q.releaseFast(a)) {
             release(a);
         }
+    }
+
+    /**
+     * Ends the FAST hold of {@code a}, granted through its name's fast path: the name's entry is the one it
+     * was granted on, since an entry stays in the map while it is held (a take-over makes the hold a regular
+     * one, which keeps the entry busy until this release).
+     */
+    void releaseFast(Acquisition a) {
+        LockQueue q = queues.get(a.name());
+        if (q == null) {
+            throw new IllegalStateException("released a lock that has no entry: " + a.name());
+        }
+        releaseFast(a, q);
     }
 
     /**
