@@ -4,13 +4,14 @@ import dev.reactivelocks.internal.Downgrades;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -74,7 +75,7 @@ final class DefaultInProcessLockService implements InProcessLockService {
      */
     @Override
     public <T> Mono<T> withLock(String name, LockOptions options,
-                                java.util.function.Function<? super LockHandle, ? extends Mono<T>> body) {
+                                Function<? super LockHandle, ? extends Mono<T>> body) {
         Objects.requireNonNull(body, "body");
         return InProcessScope.of(this, acquire(name, options), body);
     }

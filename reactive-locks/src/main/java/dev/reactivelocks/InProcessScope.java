@@ -57,9 +57,10 @@ final class InProcessScope<T> extends Mono<T> {
         this.body = body;
     }
 
+    /** @param body checked for {@code null} by the service, before the acquisition is made */
     static <T> Mono<T> of(DefaultInProcessLockService owner, Mono<LockHandle> acquisition,
                           Function<? super LockHandle, ? extends Mono<T>> body) {
-        return onAssembly(new InProcessScope<>(owner, acquisition, Objects.requireNonNull(body, "body")));
+        return onAssembly(new InProcessScope<>(owner, acquisition, body));
     }
 
     @Override
@@ -97,7 +98,7 @@ final class InProcessScope<T> extends Mono<T> {
         private final Object owner;
         private final Function<? super LockHandle, ? extends Mono<T>> body;
         private @Nullable Subscription acquiring;
-        /** Written before the CAS to RUNNING, read by whoever sees RUNNING or DONE after it. */
+        /** Written before the CAS to SUBSCRIBING, read by whoever sees SUBSCRIBING or a later state after it. */
         private @Nullable LockHandle handle;
         private volatile int state;
 

@@ -49,7 +49,7 @@ class InProcessScopeRaceTest {
             });
             Disposable scope = locks.withLock(name, body).subscribe(v -> values.incrementAndGet());
             racer.race(scope::dispose, () -> holder.release().subscribe());
-            leaked += settle(name);
+            leaked += FreeNames.leftHeld(locks, name, SETTLE);
         }
         assertThat(unlocked).as("bodies that ran without the lock").hasValue(0);
         System.out.println("queued scope vs cancel: " + bodiesRun + " of " + RACES + " bodies ran, " + values
@@ -67,23 +67,9 @@ class InProcessScopeRaceTest {
             Sinks.One<Integer> result = Sinks.one();
             Disposable scope = locks.withLock(name, result.asMono()).subscribe(v -> values.incrementAndGet());
             racer.race(scope::dispose, () -> result.tryEmitValue(1));
-            leaked += settle(name);
+            leaked += FreeNames.leftHeld(locks, name, SETTLE);
         }
         System.out.println("running scope vs cancel: " + values + " of " + RACES + " values delivered");
         assertThat(leaked).as("names held by nobody").isZero();
-    }
-
-    /** Counts {@code name} as leaked when it is not free within {@link #SETTLE}. */
-    private int settle(String name) {
-        long deadline = System.nanoTime() + SETTLE.toNanos();
-        do {
-            LockHandle probe = locks.tryAcquire(name).block(SETTLE);
-            if (probe != null) {
-                probe.release().block(SETTLE);
-                return 0;
-            }
-            Thread.onSpinWait();
-        } while (System.nanoTime() < deadline);
-        return 1;
     }
 }

@@ -39,16 +39,6 @@ class InProcessScopeRaceWindowsTest {
         return ScopedLocks.mono(locks, locks.acquire(name), body);
     }
 
-    /** @return 1 when {@code name} cannot be acquired now although nobody should hold it */
-    private int heldByNobody(String name) {
-        LockHandle probe = locks.tryAcquire(name).block(Duration.ofSeconds(5));
-        if (probe == null) {
-            return 1;
-        }
-        probe.release().block(Duration.ofSeconds(5));
-        return 0;
-    }
-
     // ------------------------------------------------------------------------------------------------
     // F1: a body that terminates on another thread while the granting thread returns from its subscribe
     // ------------------------------------------------------------------------------------------------
@@ -156,7 +146,7 @@ class InProcessScopeRaceWindowsTest {
                 if (signalledOn.get() == helper) {
                     onHelper++;
                 }
-                leaked += heldByNobody(name);
+                leaked += FreeNames.leftHeld(locks, name, Duration.ZERO);
             }
         } finally {
             stop = true;
@@ -191,8 +181,9 @@ class InProcessScopeRaceWindowsTest {
         } catch (Throwable t) {
             thrown = t;
         }
-        assertThat(heldByNobody(name)).as("'%s' held by nobody (thrown=%s, signalled=%s)", name, thrown,
-                signalled.get()).isZero();
+        assertThat(FreeNames.leftHeld(locks, name, Duration.ZERO))
+                .as("'%s' held by nobody (thrown=%s, signalled=%s)", name, thrown,
+                        signalled.get()).isZero();
     }
 
     /** The scope's state word, read reflectively (diagnostics only). */
