@@ -110,18 +110,24 @@ public class HandoffBenchmark {
         }
     }
 
-    /** Ours: {@code withLock(NAME, body)} where the body enters, hops to {@code parallel}, and exits. */
-    public static class Ours extends Contended {
-        InProcessLockService locks;
+    /**
+     * A reactive candidate: one pipeline per contender, each looping over the candidate's lock around
+     * {@link #body}, started on {@link #hop}.
+     */
+    public abstract static class ReactivePipelines extends Contended {
         final List<AsyncLoop> pipelines = new ArrayList<>();
 
+        /** Opens the candidate's lock, before the pipelines' steps are made. */
+        abstract void openLock();
+
+        /** @return the candidate's lock around {@code body}: one step of a pipeline */
+        abstract Mono<Integer> step(Mono<Integer> body);
+
         @Override
-        void open() {
-            locks = LockService.builder().build();
+        final void open() {
+            openLock();
             for (int i = 0; i < PIPELINES; i++) {
-                int id = i;
-                Mono<Integer> body = body(id);
-                Mono<Integer> step = locks.withLock(NAME, body);
+                Mono<Integer> step = step(body(i));
                 pipelines.add(new AsyncLoop() {
                     @Override
                     protected boolean startOne() {
@@ -129,7 +135,7 @@ public class HandoffBenchmark {
                     }
 
                     private boolean start() {
-                        step.subscribe(v -> continueAfter(this), Ours.this::fail);
+                        step.subscribe(v -> continueAfter(this), ReactivePipelines.this::fail);
                         return true;
                     }
 
@@ -142,10 +148,25 @@ public class HandoffBenchmark {
         }
 
         @Override
-        void startPipelines() {
+        final void startPipelines() {
             for (AsyncLoop p : pipelines) {
                 hop.schedule(p::next);
             }
+        }
+    }
+
+    /** Ours: {@code withLock(NAME, body)} where the body enters, hops to {@code parallel}, and exits. */
+    public static class Ours extends ReactivePipelines {
+        InProcessLockService locks;
+
+        @Override
+        void openLock() {
+            locks = LockService.builder().build();
+        }
+
+        @Override
+        Mono<Integer> step(Mono<Integer> body) {
+            return locks.withLock(NAME, body);
         }
 
         @Override
@@ -155,41 +176,17 @@ public class HandoffBenchmark {
     }
 
     /** kotlinx {@code Mutex} through the coroutines-reactor bridge, same body as ours. */
-    public static class KotlinMutex extends Contended {
+    public static class KotlinMutex extends ReactivePipelines {
         Mutex mutex;
-        final List<AsyncLoop> pipelines = new ArrayList<>();
 
         @Override
-        void open() {
+        void openLock() {
             mutex = KotlinMutexes.newMutex();
-            for (int i = 0; i < PIPELINES; i++) {
-                int id = i;
-                Mono<Integer> body = body(id);
-                Mono<Integer> step = KotlinMutexes.withLock(mutex, body);
-                pipelines.add(new AsyncLoop() {
-                    @Override
-                    protected boolean startOne() {
-                        return takeTicket() && start();
-                    }
-
-                    private boolean start() {
-                        step.subscribe(v -> continueAfter(this), KotlinMutex.this::fail);
-                        return true;
-                    }
-
-                    @Override
-                    protected void finished() {
-                        done.countDown();
-                    }
-                });
-            }
         }
 
         @Override
-        void startPipelines() {
-            for (AsyncLoop p : pipelines) {
-                hop.schedule(p::next);
-            }
+        Mono<Integer> step(Mono<Integer> body) {
+            return KotlinMutexes.withLock(mutex, body);
         }
 
         @Override

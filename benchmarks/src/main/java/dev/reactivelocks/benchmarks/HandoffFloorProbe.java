@@ -1,7 +1,5 @@
 package dev.reactivelocks.benchmarks;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -26,9 +24,8 @@ import reactor.core.publisher.Mono;
 @Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
 public class HandoffFloorProbe {
 
-    public static class SpinFlagNoHop extends HandoffBenchmark.Contended {
+    public static class SpinFlagNoHop extends HandoffBenchmark.ReactivePipelines {
         final AtomicBoolean held = new AtomicBoolean();
-        final List<AsyncLoop> pipelines = new ArrayList<>();
 
         @Override
         boolean hopInside() {
@@ -36,33 +33,12 @@ public class HandoffFloorProbe {
         }
 
         @Override
-        void open() {
-            for (int i = 0; i < PIPELINES; i++) {
-                Mono<Integer> body = body(i);
-                Mono<Integer> step = new SpinStep(held, body);
-                pipelines.add(new AsyncLoop() {
-                    @Override
-                    protected boolean startOne() {
-                        if (!takeTicket()) {
-                            return false;
-                        }
-                        step.subscribe(v -> continueAfter(this), SpinFlagNoHop.this::fail);
-                        return true;
-                    }
-
-                    @Override
-                    protected void finished() {
-                        done.countDown();
-                    }
-                });
-            }
+        void openLock() {
         }
 
         @Override
-        void startPipelines() {
-            for (AsyncLoop p : pipelines) {
-                hop.schedule(p::next);
-            }
+        Mono<Integer> step(Mono<Integer> body) {
+            return new SpinStep(held, body);
         }
 
         @Override
