@@ -95,7 +95,7 @@ final class InProcessScope<T> extends Mono<T> {
         }
 
         final CoreSubscriber<? super T> actual;
-        private final Object owner;
+        final Object owner;
         private final Function<? super LockHandle, ? extends Mono<T>> body;
         private @Nullable Subscription acquiring;
         /** Written before the CAS to SUBSCRIBING, read by whoever sees SUBSCRIBING or a later state after it. */
@@ -129,14 +129,13 @@ final class InProcessScope<T> extends Mono<T> {
                 release(granted); // cancelled while the grant was on its way: nobody will use it
                 return;
             }
-            Context context = ScopedLocks.bodyContext(actual.currentContext(), owner, granted);
             Mono<T> p;
             try {
                 p = Objects.requireNonNull(body.apply(granted), "The body returned a null Mono");
             } catch (Throwable e) {
                 p = Mono.error(e); // also a fatal one, as usingWhen does: released, never held by nobody
             }
-            p.subscribe((Subscriber<T>) new Body<>(this, context));
+            p.subscribe((Subscriber<T>) new Body<>(this, granted));
             int s = state; // DONE already when the body was synchronous
             if (s == SUBSCRIBING && STATE.compareAndSet(this, SUBSCRIBING, RUNNING)) {
                 return;
@@ -243,22 +242,44 @@ final class InProcessScope<T> extends Mono<T> {
         }
     }
 
-    /** The body's subscriber: its {@code Context} records the held handle. */
+    /**
+     * The body's subscriber: its {@code Context} records the held handle. That context is made when first
+     * asked for: a body that never reads it (no re-entry check, no cleanup registered, no contextual
+     * operator) costs no context, record or barrier, and one that does gets the same single instance on
+     * every thread (published by a CAS, so that every registration of cleanup reaches one barrier).
+     */
     static final class Body<T> implements CoreSubscriber<T> {
 
+        private static final VarHandle CONTEXT;
+
+        static {
+            try {
+                CONTEXT = MethodHandles.lookup().findVarHandle(Body.class, "context", Context.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
         private final Use<T> use;
-        private final Context context;
+        private final LockHandle handle;
+        private volatile @Nullable Context context;
         private @Nullable T value;
         private boolean done;
 
-        Body(Use<T> use, Context context) {
+        Body(Use<T> use, LockHandle handle) {
             this.use = use;
-            this.context = context;
+            this.handle = handle;
         }
 
         @Override
         public Context currentContext() {
-            return context;
+            Context c = context;
+            if (c != null) {
+                return c;
+            }
+            c = ScopedLocks.bodyContext(use.actual.currentContext(), use.owner, handle);
+            Context won = (Context) CONTEXT.compareAndExchange(this, null, c);
+            return won != null ? won : c;
         }
 
         @Override
@@ -269,7 +290,7 @@ final class InProcessScope<T> extends Mono<T> {
         @Override
         public void onNext(T t) {
             if (done || value != null) {
-                Operators.onNextDropped(t, context);
+                Operators.onNextDropped(t, currentContext());
                 return;
             }
             value = t;
@@ -278,14 +299,14 @@ final class InProcessScope<T> extends Mono<T> {
         @Override
         public void onError(Throwable t) {
             if (done) {
-                Operators.onErrorDropped(t, context);
+                Operators.onErrorDropped(t, currentContext());
                 return;
             }
             done = true;
             T v = value;
             value = null;
             if (v != null) {
-                Operators.onDiscard(v, context);
+                Operators.onDiscard(v, currentContext());
             }
             use.bodyTerminated(null, t);
         }

@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.reactivelocks.testkit.contract.SpinRacer;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import reactor.core.CoreSubscriber;
+import reactor.util.context.Context;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
@@ -71,5 +74,43 @@ class InProcessScopeRaceTest {
         }
         System.out.println("running scope vs cancel: " + values + " of " + RACES + " values delivered");
         assertThat(leaked).as("names held by nobody").isZero();
+    }
+
+    /**
+     * The body's context is made when first asked for: two threads asking at once (the operators of a body
+     * running on two threads) get one instance, so the re-entry record and the cleanup barrier are the same
+     * for both, and an acquisition of the held name from either thread is refused as re-entry.
+     */
+    @Test
+    void theBodysContextIsOneInstanceWhenTwoThreadsAskForItAtOnce() {
+        int split = 0;
+        int reentries = 0;
+        for (int i = 0; i < RACES; i++) {
+            String name = "context-" + i;
+            AtomicReference<CoreSubscriber<? super Integer>> body = new AtomicReference<>();
+            Disposable scope = locks.withLock(name, Mono.<Integer>from(s -> {
+                body.set((CoreSubscriber<? super Integer>) s);
+                s.onSubscribe(reactor.core.publisher.Operators.emptySubscription());
+            })).subscribe();
+            CoreSubscriber<? super Integer> b = body.get();
+            AtomicReference<Context> first = new AtomicReference<>();
+            AtomicReference<Context> second = new AtomicReference<>();
+            racer.race(() -> first.set(b.currentContext()), () -> second.set(b.currentContext()));
+            if (first.get() != second.get()) {
+                split++;
+            }
+            for (Context c : new Context[] {first.get(), second.get()}) {
+                Throwable refused = locks.acquire(name).contextWrite(c).then(Mono.<Throwable>empty())
+                        .onErrorResume(Mono::just).block(SETTLE);
+                if (refused instanceof IllegalLockStateException) {
+                    reentries++;
+                }
+            }
+            b.onComplete();
+            scope.dispose();
+            assertThat(FreeNames.leftHeld(locks, name, SETTLE)).as("held by nobody").isZero();
+        }
+        assertThat(split).as("races that made two contexts").isZero();
+        assertThat(reentries).as("re-entries refused").isEqualTo(2 * RACES);
     }
 }
