@@ -129,13 +129,14 @@ final class InProcessScope<T> extends Mono<T> {
                 release(granted); // cancelled while the grant was on its way: nobody will use it
                 return;
             }
+            Context downstream = actual.currentContext(); // now, as usingWhen's contextWrite reads it
             Mono<T> p;
             try {
                 p = Objects.requireNonNull(body.apply(granted), "The body returned a null Mono");
             } catch (Throwable e) {
                 p = Mono.error(e); // also a fatal one, as usingWhen does: released, never held by nobody
             }
-            p.subscribe((Subscriber<T>) new Body<>(this, granted));
+            p.subscribe((Subscriber<T>) new Body<>(this, granted, downstream));
             int s = state; // DONE already when the body was synchronous
             if (s == SUBSCRIBING && STATE.compareAndSet(this, SUBSCRIBING, RUNNING)) {
                 return;
@@ -246,11 +247,18 @@ final class InProcessScope<T> extends Mono<T> {
      * The body's subscriber: its {@code Context} records the held handle. That context is made when first
      * asked for: a body that never reads it (no re-entry check, no cleanup registered, no contextual
      * operator) costs no context, record or barrier, and one that does gets the same single instance on
-     * every thread (published by a CAS, so that every registration of cleanup reaches one barrier).
+     * every thread (published by a CAS, so that every registration of cleanup reaches one barrier). It is
+     * made from the scope's subscriber's context as it was when the body was subscribed, whenever it is
+     * asked for: a subscriber whose context changes over time (a {@code cache()} or {@code publish()}
+     * coordinator answers with its first subscriber's at the moment it is asked) gives the body the context
+     * of the subscription that started it, as before the context was made lazily and as {@code usingWhen}'s
+     * {@code contextWrite} does.
      */
     static final class Body<T> implements CoreSubscriber<T> {
 
         private static final VarHandle CONTEXT;
+        /** In {@link #value} once the body terminated (instead of a flag: the object stays 32 bytes). */
+        private static final Object TERMINATED = new Object();
 
         static {
             try {
@@ -262,13 +270,16 @@ final class InProcessScope<T> extends Mono<T> {
 
         private final Use<T> use;
         private final LockHandle handle;
+        /** The scope's subscriber's context when the body was subscribed. */
+        private final Context downstream;
         private volatile @Nullable Context context;
-        private @Nullable T value;
-        private boolean done;
+        /** The body's value until it terminates, then {@link #TERMINATED}. */
+        private @Nullable Object value;
 
-        Body(Use<T> use, LockHandle handle) {
+        Body(Use<T> use, LockHandle handle, Context downstream) {
             this.use = use;
             this.handle = handle;
+            this.downstream = downstream;
         }
 
         @Override
@@ -277,7 +288,7 @@ final class InProcessScope<T> extends Mono<T> {
             if (c != null) {
                 return c;
             }
-            c = ScopedLocks.bodyContext(use.actual.currentContext(), use.owner, handle);
+            c = ScopedLocks.bodyContext(downstream, use.owner, handle);
             Context won = (Context) CONTEXT.compareAndExchange(this, null, c);
             return won != null ? won : c;
         }
@@ -289,7 +300,7 @@ final class InProcessScope<T> extends Mono<T> {
 
         @Override
         public void onNext(T t) {
-            if (done || value != null) {
+            if (value != null) { // a second value, or one after the end
                 Operators.onNextDropped(t, currentContext());
                 return;
             }
@@ -298,13 +309,12 @@ final class InProcessScope<T> extends Mono<T> {
 
         @Override
         public void onError(Throwable t) {
-            if (done) {
+            Object v = value;
+            if (v == TERMINATED) {
                 Operators.onErrorDropped(t, currentContext());
                 return;
             }
-            done = true;
-            T v = value;
-            value = null;
+            value = TERMINATED;
             if (v != null) {
                 Operators.onDiscard(v, currentContext());
             }
@@ -312,14 +322,14 @@ final class InProcessScope<T> extends Mono<T> {
         }
 
         @Override
+        @SuppressWarnings("unchecked")
         public void onComplete() {
-            if (done) {
+            Object v = value;
+            if (v == TERMINATED) {
                 return;
             }
-            done = true;
-            T v = value;
-            value = null;
-            use.bodyTerminated(v, null);
+            value = TERMINATED;
+            use.bodyTerminated((T) v, null);
         }
     }
 }
