@@ -94,6 +94,11 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     private volatile @Nullable Path path;
     /** The identity (device and inode) of the lock file {@link #path} named when it was resolved. */
     private volatile @Nullable String fileId;
+    /**
+     * Whether {@link #fileId} was remembered by the service rather than looked up, and the in-JVM queue has
+     * not been found busy since (see {@link #enqueue}).
+     */
+    private volatile boolean remembered;
     private volatile @Nullable LockHandle local;
     private volatile @Nullable LockFile file;
     private volatile boolean lost;
@@ -237,11 +242,14 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
 
     /**
      * The lock file is known by its real path and identity: queue in the JVM-wide queue of that file, which
-     * every path of the file (hard links, bind mounts) shares.
+     * every path of the file (hard links, bind mounts) shares. An identity {@code remembered} from an earlier
+     * lookup only tries that queue: when it is busy, the file is looked up before waiting there (see
+     * {@link #onComplete()}).
      */
-    void enqueue(Path realPath, String id) {
+    void enqueue(Path realPath, String id, boolean remembered) {
         path = realPath;
         fileId = id;
+        this.remembered = remembered;
         if (state() != LOCAL_PENDING) {
             return;
         }
@@ -252,7 +260,7 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
             fail(reentry(held));
             return;
         }
-        Mono<LockHandle> localGrant = immediate()
+        Mono<LockHandle> localGrant = remembered || immediate()
                 ? LockFile.QUEUES.tryAcquire(id, LockOptions.of(mode))
                 : LockFile.QUEUES.acquire(id, LockOptions.of(mode));
         localGrant.subscribe(this);
@@ -314,7 +322,17 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
         if (completesGrant()) {
             return; // the completion after a local grant (maybe one given back since, see uncompletedGrants)
         }
-        if (local == null && casState(LOCAL_PENDING, CANCELLED)) {
+        if (local != null) {
+            return;
+        }
+        if (remembered) {
+            // The queue of a remembered identity is busy: it may be the queue of a file deleted or replaced
+            // since, held by holders told it is lost. Look the file up, then wait (or be busy) in its queue.
+            remembered = false;
+            if (state() == LOCAL_PENDING) {
+                service.resolveLockFileAgain(this, path(), Objects.requireNonNull(fileId, "fileId"));
+            }
+        } else if (casState(LOCAL_PENDING, CANCELLED)) {
             busy(); // tryAcquire on the local queue found it busy
         }
     }
@@ -373,7 +391,7 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     void resolveAgain() {
         local = null;
         file = null;
-        service.resolveLockFile(this);
+        service.resolveLockFileAgain(this, path(), Objects.requireNonNull(fileId, "fileId"));
     }
 
     /**

@@ -99,7 +99,9 @@ import reactor.util.context.Context;
  * the non-blocking calls {@code tryLock} and unlock, and taking a fencing token (no system call) run on the
  * subscribing or releasing thread when that thread may block (neither a Reactor non-blocking thread such
  * as {@code Schedulers.parallel()} nor a Netty or Vert.x event loop) and the lock file's channel is already
- * open; otherwise on the scheduler.
+ * open; otherwise on the scheduler. The JVM remembers the identities of the lock files it looked up lately (at
+ * most 1,024), so acquiring one of them again makes no lookup: the one {@code stat} of an uncontended exclusive
+ * grant is the check, after the lock is taken, that the path still names the file locked (see <b>Caveat</b>).
  * Grants, releases and failures are signalled on the thread that made them (that thread or one of the
  * scheduler's), after it finished its file calls; timeouts of acquisitions still in the in-JVM queue on
  * the timer. A lock file's channel stays open for {@link FileLockConfig#channelIdleTimeout()} after its last
@@ -151,6 +153,23 @@ import reactor.util.context.Context;
  * channel and with it every POSIX lock the JVM holds on the file.
  */
 public final class FileLockService implements LockService {
+
+    /** At most how many lock files {@link #KNOWN_IDS} remembers. */
+    private static final int REMEMBERED = 1024;
+
+    /**
+     * The identities (device and inode) of the lock files this JVM looked up lately, by real path, so that
+     * acquiring one again queues without a {@code stat}. JVM-wide, so that {@link #removeLockFile} forgets a
+     * removed file for every service. A remembered identity may be stale: another process may have deleted or
+     * replaced the file since, or a lookup that raced a removal may have put it back. What makes a lock valid
+     * is the check, after each lock taken, that the path still names the file locked ({@link LockFile}). Where
+     * no lock is taken, the path is looked at too: by a shared grant joining held shared locks, after a busy
+     * lock (the file the path names now may be free), and when the in-JVM queue of a remembered identity is
+     * busy (its holders may hold the old file: the acquisition looks the file up before waiting, see
+     * {@link FileAcquisition#onComplete()}). An acquisition that finds its file replaced forgets it and looks
+     * it up again ({@link #resolveLockFileAgain}).
+     */
+    private static final ConcurrentHashMap<Path, String> KNOWN_IDS = new ConcurrentHashMap<>();
 
     private final FileLockConfig config;
     private final @Nullable Path directory;
@@ -239,6 +258,10 @@ public final class FileLockService implements LockService {
         } catch (IOException e) {
             throw new LockException(name, "Cannot remove lock file '" + real + "' of lock '" + name + "': "
                     + e, e);
+        } finally {
+            // every path remembered for the file (a bind mount of the directory lost it too); after the deletion,
+            // so that only a lookup that raced it can remember it again, to be caught by the check after the lock
+            KNOWN_IDS.values().removeIf(id::equals);
         }
     }
 
@@ -430,16 +453,45 @@ public final class FileLockService implements LockService {
 
     /**
      * Resolves {@code a}'s lock file, its real path and its identity (creating directory and file when
-     * missing), and queues it. An existing file is looked up on the calling thread when that may block (one
-     * {@code stat}); everything else runs on the scheduler.
+     * missing), and queues it. A file whose identity {@link #KNOWN_IDS} remembers is queued for at once, on
+     * any thread, without a {@code stat}; otherwise see {@link #lookUp}.
      */
     void resolveLockFile(FileAcquisition a) {
+        Path real = realDirectory;
+        if (real != null) {
+            Path file = lockFile(real, a.fileName);
+            String known = KNOWN_IDS.get(file);
+            if (known != null) {
+                a.enqueue(file, known, true);
+                return;
+            }
+        }
+        lookUp(a);
+    }
+
+    /**
+     * {@code a} found that {@code stale}, the path it resolved, does not name the file {@code staleId} (or that
+     * file's queue is busy, when the identity was remembered): forgets that identity and looks the file up
+     * again, with a {@code stat}, never through {@link #KNOWN_IDS} (a stale entry put back by a lookup that
+     * raced the replacement cannot send {@code a} round again).
+     */
+    void resolveLockFileAgain(FileAcquisition a, Path stale, String staleId) {
+        KNOWN_IDS.remove(stale, staleId);
+        lookUp(a);
+    }
+
+    /**
+     * Looks {@code a}'s lock file up and queues it: an existing file on the calling thread when that may
+     * block (one {@code stat}); everything else on the scheduler. The identity found is remembered.
+     */
+    private void lookUp(FileAcquisition a) {
         Path real = realDirectory;
         if (real != null && LockFile.inlineAllowed()) {
             Path file = lockFile(real, a.fileName);
             String id = LockFiles.existingId(file);
             if (id != null) {
-                a.enqueue(file, id);
+                remember(file, id);
+                a.enqueue(file, id, false);
                 return;
             }
         }
@@ -492,7 +544,15 @@ public final class FileLockService implements LockService {
                     + "': " + e, e));
             return;
         }
-        a.enqueue(file, id);
+        remember(file, id);
+        a.enqueue(file, id, false);
+    }
+
+    private static void remember(Path file, String id) {
+        if (KNOWN_IDS.size() >= REMEMBERED) {
+            KNOWN_IDS.clear(); // many files in use: bounded memory matters more than the stat saved
+        }
+        KNOWN_IDS.put(file, id);
     }
 
     /**

@@ -56,19 +56,25 @@ import reactor.util.context.Context;
  * signals (grants, errors, release completions) run after the draining thread let go of the actor.
  *
  * <pre>
- *   local grant ──request──► lock held shared and request shared? ── yes ──► holders++, next token, deliver
- *                                      │ no
+ *   local grant ──request──► lock held shared and request shared? ── yes ──► a's path names this file?
+ *                                      │ no                          holders++, next token, deliver : (*) for a
  *                                      ▼
  *                                  waiters += a ──► attempt: busy for longer than maxPollInterval and
  *                                                   unlocked for less than minPollInterval? ── yes ──► pause
  *                                                     │ no                     (fail try-only, poll later)
  *                                                     ▼
  *                                                   tryLock(whole file, shared?)   [opens the channel and
- *                                                     │ got it: holders += granted waiters,   maps the fencing
- *                                                     │         each takes the next token, deliver   counter if closed]
- *                                                     │ busy:   fail try-only waiters; poll again after
+ *                                                     │                             maps the fencing counter
+ *                                                     │                             if closed]
+ *                                                     │ got it: the first waiter's path names this file?
+ *                                                     │         holders += granted waiters, each takes the
+ *                                                     │         next token, deliver : unlock, (*) for all
+ *                                                     │ busy:   the first waiter's path names this file?
+ *                                                     │         fail try-only waiters; poll again after
  *                                                     │         min·2ⁿ (capped at max, jittered) on the timer
+ *                                                     │         : (*) for all
  *                                                     │ error:  fail all waiters with LockException
+ *   (*) reroute: release the local grant, unref, look the file up again and queue for the file named now
  *   release ──► holders -= a ; no holders left ? unlock ──► release the local grant ──► unref (registry)
  *   downgrade ──► holders = {a} exclusive ? convert the OS lock in place ({@link OsLock#downgrade()}),
  *                 holders = {a's shared successor} with the next token ──► downgrade the local grant, emit
@@ -272,7 +278,14 @@ final class LockFile extends LockFileRegistry.Entry {
         checkLost();
         OsLock held = lock;
         if (held != null && held.isShared() && a.mode == LockMode.SHARED) {
-            // The local queue only lets a newcomer in next to current holders when both are shared.
+            // The local queue only lets a newcomer in next to current holders when both are shared. No lock is
+            // taken for it, so no check after the lock: its path may name another file now (its identity may
+            // have been remembered from before a replacement), and it joins only if not.
+            if (!names(a.path())) {
+                unnamed = true;
+                reroute(a);
+                return true;
+            }
             if (a.grantOs(fencing().next())) {
                 holding.add(a);
                 emit(a::deliver);
@@ -317,14 +330,20 @@ final class LockFile extends LockFileRegistry.Entry {
             return;
         }
         if (acquired == null) {
+            if (!names(first.path())) {
+                unnamed = true;
+                rerouteWaiters(); // busy, but a replaced file: the file the path names now may be free
+                return;
+            }
             busy(first, null);
             return;
         }
         stopPolling();
-        if (!id.equals(LockFiles.existingId(first.path()))) {
+        if (!names(first.path())) {
             // Another process deleted or replaced the lock file since it was looked up (oslo's
-            // remove_external_lock_file does): a lock on the old file excludes nobody. Queue again for the
-            // file the path names now; this channel stays this (old) file's until it is idle, then closes.
+            // remove_external_lock_file does), or since its identity was remembered: a lock on the old file
+            // excludes nobody. Queue again for the file the path names now; this channel stays this (old)
+            // file's until it is idle, then closes. This check is what makes a lock taken valid.
             unnamed = true;
             acquired.release();
             rerouteWaiters();
@@ -371,12 +390,22 @@ final class LockFile extends LockFileRegistry.Entry {
         stopPolling();
         FileAcquisition w;
         while ((w = waiters.poll()) != null) {
-            if (w.reroute()) {
-                w.releaseLocal();
-                unref(w.service);
-                emit(w::resolveAgain);
-            }
+            reroute(w);
         }
+    }
+
+    /** {@code w}'s path no longer names this file: it looks its file up again and queues there, if it still waits. */
+    private void reroute(FileAcquisition w) {
+        if (w.reroute()) {
+            w.releaseLocal();
+            unref(w.service);
+            emit(w::resolveAgain);
+        }
+    }
+
+    /** Whether {@code path} names this file now (one {@code stat}); false when that cannot be told. */
+    private boolean names(Path path) {
+        return id.equals(LockFiles.existingId(path));
     }
 
     private void failWaiters(Throwable error) {
