@@ -57,7 +57,7 @@ class LockFileRegistryTest {
     }
 
     /** Whether this process holds a record lock (not a blocked request) on the file {@code path} names. */
-    private static boolean lockedByThisProcess(Path path) {
+    static boolean lockedByThisProcess(Path path) {
         FileInspection.LockFileState file = FileInspection.stat(path);
         List<FileInspection.KernelLock> kernel = FileInspection.kernelLocks();
         long self = ProcessHandle.current().pid();

@@ -1,0 +1,324 @@
+package dev.reactivelocks.file;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockMode;
+import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.testkit.contract.FileLockChildMain;
+import dev.reactivelocks.testkit.contract.SpinRacer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import reactor.test.StepVerifier;
+
+/**
+ * The identities of lock files this JVM looked up are remembered, so that acquiring a file again queues
+ * without a {@code stat}. A remembered identity goes stale when the file is removed ({@code removeLockFile})
+ * or deleted or replaced by another process: whatever the order, a grant holds the kernel's record lock on
+ * the file its path names now (read from {@code /proc/locks}), never only on the old file, and a holder of
+ * the old file does not keep an acquisition of the new one waiting.
+ */
+class FileLockRememberedIdentityTest {
+
+    private static final Duration WAIT = FileLockFixture.WAIT;
+    private static final int ROUNDS = LockFileRegistryTest.ROUNDS;
+
+    @RegisterExtension
+    final FileLockFixture fixture = new FileLockFixture();
+
+    private final List<FileLockService> services = new ArrayList<>();
+    private final SpinRacer racer = new SpinRacer();
+
+    @BeforeEach
+    void needsTheKernelsTable() {
+        assumeTrue(Files.isReadable(Path.of("/proc/locks")), "the kernel's lock table is Linux only");
+    }
+
+    @AfterEach
+    void disposeServices() {
+        racer.close();
+        services.forEach(s -> s.disposeLater().block(WAIT));
+    }
+
+    private FileLockService service(FileLockConfig.Builder config) {
+        FileLockService s = FileLockService.create(config.lockDirectory(fixture.dir()).build());
+        services.add(s);
+        return s;
+    }
+
+    /** A service keeping idle channels for an hour: a file used once stays open on its old inode. */
+    private FileLockService keepingChannels() {
+        return service(FileLockConfig.builder().channelIdleTimeout(Duration.ofHours(1)));
+    }
+
+    /**
+     * Puts a new file at {@code file}, as another process would: renamed over it, or put there after it was
+     * deleted. The new file is created under another name: a descriptor of it closed by this process while it
+     * is at the path would drop the lock this JVM may have taken on it meanwhile (another process's would not).
+     */
+    private static void replace(Path file, boolean rename) {
+        try {
+            Path fresh = Files.createFile(file.resolveSibling(file.getFileName() + ".new"));
+            if (!rename) {
+                Files.delete(file);
+            }
+            Files.move(fresh, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Whether this process holds a record lock on the inode {@code old} (a file that may have no name now). */
+    private static boolean lockedByThisProcess(FileInspection.LockFileState old) {
+        List<FileInspection.KernelLock> kernel = FileInspection.kernelLocks();
+        long self = ProcessHandle.current().pid();
+        return kernel != null && kernel.stream().anyMatch(k -> !k.blocked() && k.pid() == self
+                && k.major() == old.major() && k.minor() == old.minor() && k.inode() == old.inode());
+    }
+
+    /** Whether this process holds any record lock at all (not a blocked request). */
+    private static boolean anyLockOfThisProcess() {
+        List<FileInspection.KernelLock> kernel = FileInspection.kernelLocks();
+        long self = ProcessHandle.current().pid();
+        return kernel != null && kernel.stream().anyMatch(k -> !k.blocked() && k.pid() == self);
+    }
+
+    private static FileInspection.LockFileState stat(Path file) {
+        FileInspection.LockFileState state = FileInspection.stat(file);
+        assertThat(state).as("the lock file " + file).isNotNull();
+        return state;
+    }
+
+    /** {@code h} holds the new file its path names, and the {@code old} file is held as {@code oldHeld} says. */
+    private static void assertHoldsTheNewFile(LockHandle h, Path file, FileInspection.LockFileState old,
+                                              boolean oldHeld, String as) {
+        assertThat(h.isHeld()).as(as).isTrue();
+        assertThat(LockFiles.existingId(file)).as(as + ": a new file").isNotEqualTo(old.id());
+        assertThat(LockFileRegistryTest.lockedByThisProcess(file)).as(as + ": the file the path names is locked")
+                .isTrue();
+        assertThat(lockedByThisProcess(old)).as(as + ": the old file locked").isEqualTo(oldHeld);
+    }
+
+    /**
+     * The removal forgets the file for every service of the JVM: the next acquisition, of the service that
+     * used the file or of another one, locks the new file at once. A remembered identity of the removed file
+     * used to send it to the removed file's queue and entry first, and then round again.
+     */
+    @Test
+    void anAcquisitionAfterRemoveLockFileLocksTheNewFile() {
+        FileLockService user = keepingChannels();
+        FileLockService other = keepingChannels();
+        Path file = fixture.dir().resolve("removed");
+        for (int i = 0; i < 200; i++) {
+            FileLockService by = i % 2 == 0 ? user : other;
+            user.acquire("removed").flatMap(LockHandle::release).block(WAIT);
+            assertThat(FileLockService.removeLockFile(other.config(), "removed").block(WAIT)).isTrue();
+
+            LockHandle h = by.acquire("removed").block(WAIT);
+            assertThat(h.isHeld()).isTrue();
+            assertThat(LockFileRegistryTest.lockedByThisProcess(file)).as("round " + i).isTrue();
+            assertThat(FileLockChannelReuseTest.descriptorsOf(file)).as("round " + i).isEqualTo(1);
+            h.release().block(WAIT);
+        }
+    }
+
+    /**
+     * Another process deletes and recreates, or renames a new file over, a lock file whose identity this JVM
+     * remembers and whose old channel it keeps open: exclusive, shared and try-only acquisitions lock the new
+     * file, and another process sees it held.
+     */
+    @Test
+    void anAcquisitionOfAFileReplacedByAnotherProcessLocksTheNewFile() throws Exception {
+        FileLockService locks = keepingChannels();
+        Path file = fixture.dir().resolve("replaced");
+        int round = 0;
+        for (LockMode mode : LockMode.values()) {
+            for (boolean tryOnly : new boolean[] {false, true}) {
+                for (boolean rename : new boolean[] {false, true}) {
+                    String as = mode + (tryOnly ? " try" : "")
+                            + (rename ? " renamed over" : " deleted, then another put there");
+                    locks.acquire("replaced").flatMap(LockHandle::release).block(WAIT);
+                    FileInspection.LockFileState old = stat(file);
+                    replace(file, rename);
+
+                    LockOptions options = LockOptions.of(mode);
+                    LockHandle h = (tryOnly ? locks.tryAcquire("replaced", options)
+                            : locks.acquire("replaced", options.timeout(WAIT))).block(WAIT);
+                    assertThat(h).as(as).isNotNull();
+                    assertHoldsTheNewFile(h, file, old, false, as);
+                    if (round++ < 2) { // a process of its own sees the new file held, and free once released
+                        assertThat(FileLockAliasTest.pythonTry(file)).as(as).isEqualTo("BUSY");
+                        h.release().block(WAIT);
+                        assertThat(FileLockAliasTest.pythonTry(file)).as(as).isEqualTo("LOCKED");
+                    } else {
+                        h.release().block(WAIT);
+                    }
+                    assertThat(anyLockOfThisProcess()).as(as + ": nothing left locked").isFalse();
+                }
+            }
+        }
+    }
+
+    /**
+     * A shared acquisition of a file replaced while shared holders of this JVM hold the old one (their check
+     * has not run yet) takes no lock of its own: it must not join them there, since that lock excludes nobody
+     * from the file the name names now.
+     */
+    @Test
+    void aSharedAcquisitionOfAReplacedFileDoesNotJoinTheHoldersOfTheOldFile() throws Exception {
+        FileLockService locks = service(FileLockConfig.builder().lockFileCheckInterval(Duration.ofHours(1)));
+        Path file = fixture.dir().resolve("swapped");
+        LockHandle old = locks.acquire("swapped", LockOptions.shared()).block(WAIT);
+        try {
+            FileInspection.LockFileState oldFile = stat(file);
+            replace(file, true);
+
+            LockHandle joined = locks.acquire("swapped", LockOptions.shared().timeout(WAIT)).block(WAIT);
+            try {
+                assertThat(joined.isHeld()).isTrue();
+                assertThat(LockFileRegistryTest.lockedByThisProcess(file)).as("the file the name names now").isTrue();
+                assertThat(FileLockAliasTest.pythonTry(file)).as("the file the name names now").isEqualTo("BUSY");
+            } finally {
+                joined.release().block(WAIT);
+            }
+            assertThat(lockedByThisProcess(oldFile)).as("the old file, still held by the first holder").isTrue();
+        } finally {
+            old.release().block(WAIT);
+        }
+        assertThat(FileLockAliasTest.pythonTry(file)).isEqualTo("LOCKED");
+        assertThat(anyLockOfThisProcess()).isFalse();
+    }
+
+    /**
+     * A holder of this JVM keeps the in-JVM queue of a file deleted and recreated by another process (it is
+     * told it lost the lock within the check interval, and holds its place until it releases). The queue of
+     * the remembered identity is busy: an acquisition looks the file up before waiting there, and gets the new
+     * file at once; a try-only one too.
+     */
+    @Test
+    void aHolderOfTheOldFileDoesNotKeepAnAcquisitionOfTheNewFileWaiting() {
+        FileLockService locks = service(FileLockConfig.builder().lockFileCheckInterval(Duration.ofHours(1)));
+        Path file = fixture.dir().resolve("kept");
+        LockHandle old = locks.acquire("kept").block(WAIT);
+        try {
+            FileInspection.LockFileState oldFile = stat(file);
+            replace(file, false);
+
+            LockHandle fresh = locks.acquire("kept", LockOptions.exclusive().timeout(Duration.ofSeconds(5)))
+                    .block(WAIT);
+            try {
+                assertHoldsTheNewFile(fresh, file, oldFile, true, "waiting"); // the first holder holds the old one
+                StepVerifier.create(locks.tryAcquire("kept")).as("the new file, held").expectComplete().verify(WAIT);
+            } finally {
+                fresh.release().block(WAIT);
+            }
+            LockHandle tried = locks.tryAcquire("kept").block(WAIT);
+            assertThat(tried).isNotNull();
+            try {
+                assertHoldsTheNewFile(tried, file, oldFile, true, "try-only");
+            } finally {
+                tried.release().block(WAIT);
+            }
+        } finally {
+            old.release().block(WAIT);
+        }
+        assertThat(anyLockOfThisProcess()).isFalse();
+    }
+
+    /**
+     * Another process holds a lock file, which is then deleted and recreated: the other process holds a file
+     * without a name now. The old file is busy when tried through the channel this JVM kept open on it, but
+     * the file the path names is free: a try-only acquisition gets it, and a waiting one does not wait for
+     * the old file.
+     */
+    @Test
+    void aBusyOldFileDoesNotHideTheFreeNewFile() throws Exception {
+        FileLockService locks = keepingChannels();
+        Path file = fixture.dir().resolve("elsewhere");
+        locks.acquire("elsewhere").flatMap(LockHandle::release).block(WAIT);
+        FileInspection.LockFileState old = stat(file);
+        try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", fixture.dir().toString(),
+                "elsewhere")) {
+            assertThat(child.nextLine(WAIT)).startsWith("LOCKED ");
+            replace(file, false);
+
+            LockHandle tried = locks.tryAcquire("elsewhere").block(WAIT);
+            assertThat(tried).as("the new file is free").isNotNull();
+            assertThat(LockFiles.existingId(file)).isNotEqualTo(old.id());
+            assertThat(LockFileRegistryTest.lockedByThisProcess(file)).isTrue();
+            tried.release().block(WAIT);
+
+            LockHandle waited = locks.acquire("elsewhere", LockOptions.shared().timeout(Duration.ofSeconds(5)))
+                    .block(WAIT);
+            assertThat(LockFileRegistryTest.lockedByThisProcess(file)).isTrue();
+            waited.release().block(WAIT);
+            assertThat(anyLockOfThisProcess()).isFalse();
+            child.closeInput();
+            assertThat(child.nextLine(WAIT)).isEqualTo("RELEASED");
+            assertThat(child.waitFor(WAIT)).isZero();
+        }
+    }
+
+    /**
+     * Another process deleting or replacing the file (renaming a new file over it, or deleting it and putting
+     * another there) races an acquisition whose identity is remembered, with a random spin before each call:
+     * exclusive, shared, and shared joining a holder of this JVM (which takes no lock of its own). Each grant
+     * holds the file its path names, or, when the replacement came after the check of its lock, is told it
+     * lost the lock (checked every 20 ms); after the releases nothing is left locked.
+     */
+    @Test
+    void aReplacementRacingAnAcquisitionLeavesEveryGrantOnTheFileItsPathNames() throws Exception {
+        FileLockService locks = service(FileLockConfig.builder().channelIdleTimeout(Duration.ofHours(1))
+                .lockFileCheckInterval(Duration.ofMillis(20)));
+        Path file = fixture.dir().resolve("raced");
+        String[] replacements = {"renamed over", "deleted, then another put there", "deleted"};
+        for (int i = 0; i < ROUNDS; i++) {
+            LockMode mode = i % 3 == 0 ? LockMode.EXCLUSIVE : LockMode.SHARED;
+            boolean join = i % 3 == 2;
+            int replacement = i / 3 % 3;
+            String round = "round " + i + " (" + mode + (join ? " joining" : "") + ", " + replacements[replacement]
+                    + ")";
+            locks.acquire("raced").flatMap(LockHandle::release).block(WAIT); // remembered, its channel open
+            LockHandle holder = join ? locks.acquire("raced", LockOptions.shared()).block(WAIT) : null;
+            CompletableFuture<LockHandle> grant = new CompletableFuture<>();
+            racer.race(() -> {
+                        if (replacement == 2) {
+                            deleteQuietly(file);
+                        } else {
+                            replace(file, replacement == 0);
+                        }
+                    },
+                    () -> locks.acquire("raced", LockOptions.of(mode).timeout(WAIT))
+                            .subscribe(grant::complete, grant::completeExceptionally));
+            LockHandle h = grant.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            FileLockServiceTest.await(() -> !h.isHeld() || LockFileRegistryTest.lockedByThisProcess(file),
+                    round + ": a holder holds the file its path names, or is told it lost it");
+            h.release().block(WAIT);
+            if (holder != null) {
+                holder.release().block(WAIT);
+            }
+            FileLockServiceTest.await(() -> !anyLockOfThisProcess(), round + ": nothing left locked");
+        }
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.delete(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
