@@ -244,7 +244,7 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
      * The lock file is known by its real path and identity: queue in the JVM-wide queue of that file, which
      * every path of the file (hard links, bind mounts) shares. An identity {@code remembered} from an earlier
      * lookup only tries that queue: when it is busy, the file is looked up before waiting there (see
-     * {@link #onComplete()}).
+     * {@link #onComplete()}); and it is looked up before a re-entry is refused.
      */
     void enqueue(Path realPath, String id, boolean remembered) {
         path = realPath;
@@ -257,7 +257,13 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
         LockHandle held = !HeldLocks.any(context) ? null
                 : HeldLocks.find(context, h -> h instanceof FileAcquisition f && id.equals(f.fileId));
         if (held != null) {
-            fail(reentry(held));
+            if (remembered) {
+                // a remembered identity may be stale, and its inode reused since by the file held here
+                this.remembered = false;
+                service.resolveLockFileAgain(this, realPath, id);
+            } else {
+                fail(reentry(held));
+            }
             return;
         }
         Mono<LockHandle> localGrant = remembered || immediate()

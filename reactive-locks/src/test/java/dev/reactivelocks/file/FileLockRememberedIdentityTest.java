@@ -273,6 +273,30 @@ class FileLockRememberedIdentityTest {
     }
 
     /**
+     * A lock file deleted by another process once this JVM closed its channel frees its inode, which the file
+     * system may give to the next file created, here another lock file, held by the pipeline that acquires
+     * the deleted one's name again. The identity remembered for that name is the held file's now: that is no
+     * re-entry, and the name's file is looked up and created again.
+     */
+    @Test
+    void aRememberedIdentityWhoseInodeAnotherHeldFileReusedIsNoReentry() throws Exception {
+        FileLockService locks = service(FileLockConfig.builder().channelIdleTimeout(Duration.ZERO));
+        Path first = fixture.dir().resolve("first");
+        locks.acquire("first").flatMap(LockHandle::release).block(WAIT);
+        String firstId = LockFiles.existingId(first);
+        FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "the channel closed");
+        Files.delete(first);
+        locks.acquire("second").flatMap(LockHandle::release).block(WAIT);
+        assumeTrue(firstId != null && firstId.equals(LockFiles.existingId(fixture.dir().resolve("second"))),
+                "the file system gave the freed inode to the next file");
+
+        String granted = locks.withLock("second", locks.acquire("first", LockOptions.exclusive().timeout(WAIT))
+                .flatMap(h -> h.release().thenReturn("granted " + h.isHeld()))).block(WAIT);
+        assertThat(granted).isEqualTo("granted true");
+        assertThat(LockFiles.existingId(first)).isNotNull().isNotEqualTo(firstId);
+    }
+
+    /**
      * Another process deleting or replacing the file (renaming a new file over it, or deleting it and putting
      * another there) races an acquisition whose identity is remembered, with a random spin before each call:
      * exclusive, shared, and shared joining a holder of this JVM (which takes no lock of its own). Each grant
