@@ -166,8 +166,9 @@ public final class FileLockService implements LockService {
      * no lock is taken, the path is looked at too: by a shared grant joining held shared locks, after a busy
      * lock (the file the path names now may be free), and when the in-JVM queue of a remembered identity is
      * busy (its holders may hold the old file: the acquisition looks the file up before waiting, see
-     * {@link FileAcquisition#onComplete()}). An acquisition that finds its file replaced forgets it and looks
-     * it up again ({@link #resolveLockFileAgain}).
+     * {@link FileAcquisition#onComplete()}); and a remembered identity is looked up before a re-entry is
+     * refused (a deleted file's inode may be another file's now). An acquisition that finds its file replaced
+     * forgets it and looks it up again ({@link #resolveLockFileAgain}).
      */
     private static final ConcurrentHashMap<Path, String> KNOWN_IDS = new ConcurrentHashMap<>();
 
