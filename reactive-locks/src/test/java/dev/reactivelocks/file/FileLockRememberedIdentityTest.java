@@ -297,6 +297,56 @@ class FileLockRememberedIdentityTest {
     }
 
     /**
+     * A lock file deleted by another process once this JVM closed its channel frees its inode, which the file
+     * system may give to the next lock file created. A shared acquisition of the deleted name, whose remembered
+     * identity is that inode, joins the shared acquisitions of the other file in the in-JVM queue and waits
+     * with them for that file, held by another process. When the other process releases it, the lock taken
+     * is the other file's: the deleted name's acquisition must not be granted with it (the name's file is
+     * looked up and created again), and another process can lock the name only while that grant is not held.
+     */
+    @Test
+    void aRememberedIdentityWhoseInodeAnotherFileReusedIsNotGrantedWithThatFilesWaiters() throws Exception {
+        FileLockService locks = service(FileLockConfig.builder().channelIdleTimeout(Duration.ZERO)
+                .lockFileCheckInterval(Duration.ofHours(1)));
+        Path first = fixture.dir().resolve("first");
+        Path second = fixture.dir().resolve("second");
+        locks.acquire("first").flatMap(LockHandle::release).block(WAIT);
+        String firstId = LockFiles.existingId(first);
+        FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "the channel closed");
+        Files.delete(first);
+        locks.acquire("second").flatMap(LockHandle::release).block(WAIT);
+        assumeTrue(firstId != null && firstId.equals(LockFiles.existingId(second)),
+                "the file system gave the freed inode to the next file");
+
+        try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", fixture.dir().toString(),
+                "second")) {
+            assertThat(child.nextLine(WAIT)).startsWith("LOCKED ");
+            CompletableFuture<LockHandle> waiter = locks.acquire("second", LockOptions.shared().timeout(WAIT))
+                    .toFuture();
+            Thread.sleep(200); // the second file's waiter polls it
+            CompletableFuture<LockHandle> named = locks.acquire("first", LockOptions.shared().timeout(WAIT))
+                    .toFuture();
+            Thread.sleep(200); // let it queue with the waiter of the second file, if it does
+            child.closeInput();
+            assertThat(child.nextLine(WAIT)).isEqualTo("RELEASED");
+            LockHandle h = named.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            try {
+                assertThat(h.isHeld()).isTrue();
+                assertThat(LockFiles.existingId(first)).as("the name's file created again").isNotNull()
+                        .isNotEqualTo(firstId);
+                assertThat(LockFileRegistryTest.lockedByThisProcess(first)).as("the file the name names is locked")
+                        .isTrue();
+                assertThat(FileLockAliasTest.pythonTry(first)).as("another process").isEqualTo("BUSY");
+            } finally {
+                h.release().block(WAIT);
+                waiter.get(WAIT.toMillis(), TimeUnit.MILLISECONDS).release().block(WAIT);
+            }
+            assertThat(child.waitFor(WAIT)).isZero();
+        }
+        assertThat(anyLockOfThisProcess()).isFalse();
+    }
+
+    /**
      * Another process deleting or replacing the file (renaming a new file over it, or deleting it and putting
      * another there) races an acquisition whose identity is remembered, with a random spin before each call:
      * exclusive, shared, and shared joining a holder of this JVM (which takes no lock of its own). Each grant
