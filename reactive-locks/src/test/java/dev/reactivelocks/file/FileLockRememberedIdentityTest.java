@@ -347,6 +347,46 @@ class FileLockRememberedIdentityTest {
     }
 
     /**
+     * As above, with a try-only acquisition of the deleted name: its file (created again) is free, while the
+     * file that reused its remembered inode is held by another process and waited for by a shared acquisition
+     * of this JVM. The try gets the free file; it is not failed as busy with the other file's waiters.
+     */
+    @Test
+    void aTryOfARememberedIdentityWhoseInodeAnotherBusyFileReusedGetsItsFreeFile() throws Exception {
+        FileLockService locks = service(FileLockConfig.builder().channelIdleTimeout(Duration.ZERO));
+        Path first = fixture.dir().resolve("first");
+        Path second = fixture.dir().resolve("second");
+        locks.acquire("first").flatMap(LockHandle::release).block(WAIT);
+        String firstId = LockFiles.existingId(first);
+        FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "the channel closed");
+        Files.delete(first);
+        locks.acquire("second").flatMap(LockHandle::release).block(WAIT);
+        assumeTrue(firstId != null && firstId.equals(LockFiles.existingId(second)),
+                "the file system gave the freed inode to the next file");
+
+        try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", fixture.dir().toString(),
+                "second")) {
+            assertThat(child.nextLine(WAIT)).startsWith("LOCKED ");
+            CompletableFuture<LockHandle> waiter = locks.acquire("second", LockOptions.shared().timeout(WAIT))
+                    .toFuture();
+            Thread.sleep(200); // the second file's waiter polls it
+            LockHandle h = locks.tryAcquire("first", LockOptions.shared()).block(WAIT);
+            assertThat(h).as("the name's file is free").isNotNull();
+            try {
+                assertThat(LockFileRegistryTest.lockedByThisProcess(first)).isTrue();
+            } finally {
+                h.release().block(WAIT);
+            }
+            assertThat(waiter).isNotDone();
+            child.closeInput();
+            assertThat(child.nextLine(WAIT)).isEqualTo("RELEASED");
+            waiter.get(WAIT.toMillis(), TimeUnit.MILLISECONDS).release().block(WAIT);
+            assertThat(child.waitFor(WAIT)).isZero();
+        }
+        assertThat(anyLockOfThisProcess()).isFalse();
+    }
+
+    /**
      * Another process deleting or replacing the file (renaming a new file over it, or deleting it and putting
      * another there) races an acquisition whose identity is remembered, with a random spin before each call:
      * exclusive, shared, and shared joining a holder of this JVM (which takes no lock of its own). Each grant
