@@ -428,6 +428,48 @@ class FileLockRememberedIdentityTest {
         }
     }
 
+    /**
+     * An acquisition whose identity is remembered finds the in-JVM queue busy and looks the file up before
+     * waiting there; the holder's release and the acquisition's cancellation race that, with a random spin
+     * before each call (the cancellation after a random spin too). Whatever the order, the acquisition is
+     * granted once or not at all, a grant holds the file, and once all is released the file is free for a try
+     * of this JVM and for another process: no local grant or lock is left behind by the cancelled ones.
+     */
+    @Test
+    void aReleaseAndACancellationRacingTheLookupOfABusyRememberedIdentityLeaveNothingHeld() throws Exception {
+        FileLockService locks = service(FileLockConfig.builder().channelIdleTimeout(Duration.ofHours(1)));
+        Path file = fixture.dir().resolve("cancelled");
+        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        for (int i = 0; i < ROUNDS; i++) {
+            String round = "round " + i;
+            LockMode mode = i % 2 == 0 ? LockMode.EXCLUSIVE : LockMode.SHARED;
+            LockHandle holder = locks.acquire("cancelled").block(WAIT); // remembered from the round before
+            CompletableFuture<LockHandle> grant = new CompletableFuture<>();
+            reactor.core.Disposable[] subscription = new reactor.core.Disposable[1];
+            int spin = random.nextInt(2_000);
+            racer.race(() -> holder.release().subscribe(),
+                    () -> {
+                        subscription[0] = locks.acquire("cancelled", LockOptions.of(mode).timeout(WAIT))
+                                .subscribe(grant::complete, grant::completeExceptionally);
+                        for (int s = 0; s < spin; s++) {
+                            Thread.onSpinWait();
+                        }
+                        subscription[0].dispose();
+                    });
+            FileLockServiceTest.await(() -> !holder.isHeld(), round + ": released");
+            if (grant.isDone()) {
+                LockHandle h = grant.get();
+                assertThat(LockFileRegistryTest.lockedByThisProcess(file)).as(round).isTrue();
+                h.release().block(WAIT);
+            }
+            FileLockServiceTest.await(() -> !anyLockOfThisProcess(), round + ": nothing left locked");
+            LockHandle tried = locks.tryAcquire("cancelled").block(WAIT);
+            assertThat(tried).as(round + ": free again").isNotNull();
+            tried.release().block(WAIT);
+        }
+        assertThat(FileLockAliasTest.pythonTry(file)).isEqualTo("LOCKED");
+    }
+
     private static void deleteQuietly(Path file) {
         try {
             Files.delete(file);
