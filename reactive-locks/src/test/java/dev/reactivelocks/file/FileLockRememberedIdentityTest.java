@@ -470,6 +470,91 @@ class FileLockRememberedIdentityTest {
         assertThat(FileLockAliasTest.pythonTry(file)).isEqualTo("LOCKED");
     }
 
+    /**
+     * A lock file deleted by another process once this JVM closed its channel, whose inode the next lock file
+     * created reused: an acquisition of the deleted name (exclusive or shared, waiting or try-only) whose
+     * remembered identity is that inode gets the name's file, created again, whatever the other file's state:
+     * free, held exclusively or shared by this JVM, held by another process, or held by another process and
+     * waited for by a shared acquisition of this JVM. The other file's holders and waiters keep theirs.
+     */
+    @Test
+    void aRememberedIdentityWhoseInodeAnotherFileReusedGetsTheNamesFileWhateverThatFilesState() throws Exception {
+        FileLockService locks = service(FileLockConfig.builder().channelIdleTimeout(Duration.ZERO)
+                .lockFileCheckInterval(Duration.ofHours(1)));
+        String[] states = {"free", "held exclusive here", "held shared here", "held by another process",
+                "held by another process, waited for shared here"};
+        int round = 0;
+        for (String state : states) {
+            for (LockMode mode : LockMode.values()) {
+                for (boolean tryOnly : new boolean[] {false, true}) {
+                    String deleted = "deleted" + round;
+                    String reusing = "reusing" + round++;
+                    String as = state + ", " + mode + (tryOnly ? " try" : "");
+                    Path first = fixture.dir().resolve(deleted);
+                    Path second = fixture.dir().resolve(reusing);
+                    locks.acquire(deleted).flatMap(LockHandle::release).block(WAIT);
+                    String firstId = LockFiles.existingId(first);
+                    FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "the channel closed");
+                    Files.delete(first);
+                    locks.acquire(reusing).flatMap(LockHandle::release).block(WAIT);
+                    assumeTrue(firstId != null && firstId.equals(LockFiles.existingId(second)),
+                            "the file system gave the freed inode to the next file");
+
+                    ChildProcess child = null;
+                    LockHandle other = null;
+                    CompletableFuture<LockHandle> waiter = null;
+                    try {
+                        if (state.startsWith("held by another process")) {
+                            child = ChildProcess.java(FileLockChildMain.class, "hold", fixture.dir().toString(),
+                                    reusing);
+                            assertThat(child.nextLine(WAIT)).startsWith("LOCKED ");
+                            if (state.endsWith("here")) {
+                                waiter = locks.acquire(reusing, LockOptions.shared().timeout(WAIT)).toFuture();
+                                Thread.sleep(100);
+                            }
+                        } else if (!state.equals("free")) {
+                            other = locks.acquire(reusing, LockOptions.of(state.contains("shared")
+                                    ? LockMode.SHARED : LockMode.EXCLUSIVE)).block(WAIT);
+                        }
+                        LockOptions options = LockOptions.of(mode);
+                        LockHandle h = (tryOnly ? locks.tryAcquire(deleted, options)
+                                : locks.acquire(deleted, options.timeout(WAIT))).block(WAIT);
+                        assertThat(h).as(as + ": the name's file is free").isNotNull();
+                        try {
+                            assertThat(h.isHeld()).as(as).isTrue();
+                            assertThat(LockFiles.existingId(first)).as(as + ": created again").isNotNull()
+                                    .isNotEqualTo(firstId);
+                            assertThat(LockFileRegistryTest.lockedByThisProcess(first)).as(as).isTrue();
+                        } finally {
+                            h.release().block(WAIT);
+                        }
+                        if (other != null) {
+                            assertThat(other.isHeld()).as(as + ": the other file's holder").isTrue();
+                            assertThat(LockFileRegistryTest.lockedByThisProcess(second)).as(as).isTrue();
+                        }
+                        if (waiter != null) {
+                            assertThat(waiter).as(as + ": the other file's waiter").isNotDone();
+                        }
+                    } finally {
+                        if (other != null) {
+                            other.release().block(WAIT);
+                        }
+                        if (child != null) {
+                            child.closeInput();
+                            assertThat(child.nextLine(WAIT)).isEqualTo("RELEASED");
+                            assertThat(child.waitFor(WAIT)).isZero();
+                            child.close();
+                        }
+                        if (waiter != null) {
+                            waiter.get(WAIT.toMillis(), TimeUnit.MILLISECONDS).release().block(WAIT);
+                        }
+                    }
+                    FileLockServiceTest.await(() -> !anyLockOfThisProcess(), as + ": nothing left locked");
+                }
+            }
+        }
+    }
+
     private static void deleteQuietly(Path file) {
         try {
             Files.delete(file);
