@@ -75,6 +75,8 @@ import reactor.util.context.Context;
  *                                                     │         : (*) for all
  *                                                     │ error:  fail all waiters with LockException
  *   (*) reroute: release the local grant, unref, look the file up again and queue for the file named now
+ *   got it or busy, the first waiter's path naming this file: (*) for each waiter whose path (another one)
+ *                                        does not (a stale remembered identity whose inode this file reused)
  *   release ──► holders -= a ; no holders left ? unlock ──► release the local grant ──► unref (registry)
  *   downgrade ──► holders = {a} exclusive ? convert the OS lock in place ({@link OsLock#downgrade()}),
  *                 holders = {a's shared successor} with the next token ──► downgrade the local grant, emit
@@ -335,6 +337,7 @@ final class LockFile extends LockFileRegistry.Entry {
                 rerouteWaiters(); // busy, but a replaced file: the file the path names now may be free
                 return;
             }
+            rerouteOthers(first.path()); // waiting for this file, their path naming another: it may be free
             busy(first, null);
             return;
         }
@@ -349,6 +352,7 @@ final class LockFile extends LockFileRegistry.Entry {
             rerouteWaiters();
             return;
         }
+        rerouteOthers(first.path()); // each grant holds the file its path names: not this one, for them
         lock = acquired;
         FencingCounter counter = fencing();
         for (FileAcquisition w : waiters) {
@@ -391,6 +395,31 @@ final class LockFile extends LockFileRegistry.Entry {
         FileAcquisition w;
         while ((w = waiters.poll()) != null) {
             reroute(w);
+        }
+    }
+
+    /**
+     * Reroutes the waiters whose path, another than {@code named} (found naming this file), names another
+     * file or none. Waiters of one file may come through several paths (hard links, bind mounts), and one of
+     * them with a remembered identity may be stale: its file deleted, its inode given since to the file this
+     * entry is for, whose shared waiters it joined in the in-JVM queue. One {@code stat} per other path, none
+     * when all waiters came through {@code named}.
+     */
+    private void rerouteOthers(Path named) {
+        Map<Path, Boolean> naming = null;
+        for (Iterator<FileAcquisition> it = waiters.iterator(); it.hasNext(); ) {
+            FileAcquisition w = it.next();
+            Path p = w.path();
+            if (p.equals(named)) {
+                continue;
+            }
+            if (naming == null) {
+                naming = new HashMap<>(4);
+            }
+            if (!naming.computeIfAbsent(p, this::names)) { // the file keeps a name, and its channel stays
+                it.remove();
+                reroute(w);
+            }
         }
     }
 

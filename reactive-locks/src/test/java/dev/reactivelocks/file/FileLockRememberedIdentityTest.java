@@ -297,6 +297,96 @@ class FileLockRememberedIdentityTest {
     }
 
     /**
+     * A lock file deleted by another process once this JVM closed its channel frees its inode, which the file
+     * system may give to the next lock file created. A shared acquisition of the deleted name, whose remembered
+     * identity is that inode, joins the shared acquisitions of the other file in the in-JVM queue and waits
+     * with them for that file, held by another process. When the other process releases it, the lock taken
+     * is the other file's: the deleted name's acquisition must not be granted with it (the name's file is
+     * looked up and created again), and another process can lock the name only while that grant is not held.
+     */
+    @Test
+    void aRememberedIdentityWhoseInodeAnotherFileReusedIsNotGrantedWithThatFilesWaiters() throws Exception {
+        FileLockService locks = service(FileLockConfig.builder().channelIdleTimeout(Duration.ZERO)
+                .lockFileCheckInterval(Duration.ofHours(1)));
+        Path first = fixture.dir().resolve("first");
+        Path second = fixture.dir().resolve("second");
+        locks.acquire("first").flatMap(LockHandle::release).block(WAIT);
+        String firstId = LockFiles.existingId(first);
+        FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "the channel closed");
+        Files.delete(first);
+        locks.acquire("second").flatMap(LockHandle::release).block(WAIT);
+        assumeTrue(firstId != null && firstId.equals(LockFiles.existingId(second)),
+                "the file system gave the freed inode to the next file");
+
+        try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", fixture.dir().toString(),
+                "second")) {
+            assertThat(child.nextLine(WAIT)).startsWith("LOCKED ");
+            CompletableFuture<LockHandle> waiter = locks.acquire("second", LockOptions.shared().timeout(WAIT))
+                    .toFuture();
+            Thread.sleep(200); // the second file's waiter polls it
+            CompletableFuture<LockHandle> named = locks.acquire("first", LockOptions.shared().timeout(WAIT))
+                    .toFuture();
+            Thread.sleep(200); // let it queue with the waiter of the second file, if it does
+            child.closeInput();
+            assertThat(child.nextLine(WAIT)).isEqualTo("RELEASED");
+            LockHandle h = named.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            try {
+                assertThat(h.isHeld()).isTrue();
+                assertThat(LockFiles.existingId(first)).as("the name's file created again").isNotNull()
+                        .isNotEqualTo(firstId);
+                assertThat(LockFileRegistryTest.lockedByThisProcess(first)).as("the file the name names is locked")
+                        .isTrue();
+                assertThat(FileLockAliasTest.pythonTry(first)).as("another process").isEqualTo("BUSY");
+            } finally {
+                h.release().block(WAIT);
+                waiter.get(WAIT.toMillis(), TimeUnit.MILLISECONDS).release().block(WAIT);
+            }
+            assertThat(child.waitFor(WAIT)).isZero();
+        }
+        assertThat(anyLockOfThisProcess()).isFalse();
+    }
+
+    /**
+     * As above, with a try-only acquisition of the deleted name: its file (created again) is free, while the
+     * file that reused its remembered inode is held by another process and waited for by a shared acquisition
+     * of this JVM. The try gets the free file; it is not failed as busy with the other file's waiters.
+     */
+    @Test
+    void aTryOfARememberedIdentityWhoseInodeAnotherBusyFileReusedGetsItsFreeFile() throws Exception {
+        FileLockService locks = service(FileLockConfig.builder().channelIdleTimeout(Duration.ZERO));
+        Path first = fixture.dir().resolve("first");
+        Path second = fixture.dir().resolve("second");
+        locks.acquire("first").flatMap(LockHandle::release).block(WAIT);
+        String firstId = LockFiles.existingId(first);
+        FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "the channel closed");
+        Files.delete(first);
+        locks.acquire("second").flatMap(LockHandle::release).block(WAIT);
+        assumeTrue(firstId != null && firstId.equals(LockFiles.existingId(second)),
+                "the file system gave the freed inode to the next file");
+
+        try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", fixture.dir().toString(),
+                "second")) {
+            assertThat(child.nextLine(WAIT)).startsWith("LOCKED ");
+            CompletableFuture<LockHandle> waiter = locks.acquire("second", LockOptions.shared().timeout(WAIT))
+                    .toFuture();
+            Thread.sleep(200); // the second file's waiter polls it
+            LockHandle h = locks.tryAcquire("first", LockOptions.shared()).block(WAIT);
+            assertThat(h).as("the name's file is free").isNotNull();
+            try {
+                assertThat(LockFileRegistryTest.lockedByThisProcess(first)).isTrue();
+            } finally {
+                h.release().block(WAIT);
+            }
+            assertThat(waiter).isNotDone();
+            child.closeInput();
+            assertThat(child.nextLine(WAIT)).isEqualTo("RELEASED");
+            waiter.get(WAIT.toMillis(), TimeUnit.MILLISECONDS).release().block(WAIT);
+            assertThat(child.waitFor(WAIT)).isZero();
+        }
+        assertThat(anyLockOfThisProcess()).isFalse();
+    }
+
+    /**
      * Another process deleting or replacing the file (renaming a new file over it, or deleting it and putting
      * another there) races an acquisition whose identity is remembered, with a random spin before each call:
      * exclusive, shared, and shared joining a holder of this JVM (which takes no lock of its own). Each grant
@@ -335,6 +425,138 @@ class FileLockRememberedIdentityTest {
                 holder.release().block(WAIT);
             }
             FileLockServiceTest.await(() -> !anyLockOfThisProcess(), round + ": nothing left locked");
+        }
+    }
+
+    /**
+     * An acquisition whose identity is remembered finds the in-JVM queue busy and looks the file up before
+     * waiting there; the holder's release and the acquisition's cancellation race that, with a random spin
+     * before each call (the cancellation after a random spin too). Whatever the order, the acquisition is
+     * granted once or not at all, a grant holds the file, and once all is released the file is free for a try
+     * of this JVM and for another process: no local grant or lock is left behind by the cancelled ones.
+     */
+    @Test
+    void aReleaseAndACancellationRacingTheLookupOfABusyRememberedIdentityLeaveNothingHeld() throws Exception {
+        FileLockService locks = service(FileLockConfig.builder().channelIdleTimeout(Duration.ofHours(1)));
+        Path file = fixture.dir().resolve("cancelled");
+        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        for (int i = 0; i < ROUNDS; i++) {
+            String round = "round " + i;
+            LockMode mode = i % 2 == 0 ? LockMode.EXCLUSIVE : LockMode.SHARED;
+            LockHandle holder = locks.acquire("cancelled").block(WAIT); // remembered from the round before
+            CompletableFuture<LockHandle> grant = new CompletableFuture<>();
+            reactor.core.Disposable[] subscription = new reactor.core.Disposable[1];
+            int spin = random.nextInt(2_000);
+            racer.race(() -> holder.release().subscribe(),
+                    () -> {
+                        subscription[0] = locks.acquire("cancelled", LockOptions.of(mode).timeout(WAIT))
+                                .subscribe(grant::complete, grant::completeExceptionally);
+                        for (int s = 0; s < spin; s++) {
+                            Thread.onSpinWait();
+                        }
+                        subscription[0].dispose();
+                    });
+            FileLockServiceTest.await(() -> !holder.isHeld(), round + ": released");
+            if (grant.isDone()) {
+                LockHandle h = grant.get();
+                assertThat(LockFileRegistryTest.lockedByThisProcess(file)).as(round).isTrue();
+                h.release().block(WAIT);
+            }
+            FileLockServiceTest.await(() -> !anyLockOfThisProcess(), round + ": nothing left locked");
+            // a cancelled acquisition gives its local grant back in the file's actor, maybe a moment later
+            FileLockServiceTest.await(() -> {
+                LockHandle tried = locks.tryAcquire("cancelled").block(WAIT);
+                if (tried != null) {
+                    tried.release().block(WAIT);
+                }
+                return tried != null;
+            }, round + ": free again");
+        }
+        assertThat(FileLockAliasTest.pythonTry(file)).isEqualTo("LOCKED");
+    }
+
+    /**
+     * A lock file deleted by another process once this JVM closed its channel, whose inode the next lock file
+     * created reused: an acquisition of the deleted name (exclusive or shared, waiting or try-only) whose
+     * remembered identity is that inode gets the name's file, created again, whatever the other file's state:
+     * free, held exclusively or shared by this JVM, held by another process, or held by another process and
+     * waited for by a shared acquisition of this JVM. The other file's holders and waiters keep theirs.
+     */
+    @Test
+    void aRememberedIdentityWhoseInodeAnotherFileReusedGetsTheNamesFileWhateverThatFilesState() throws Exception {
+        FileLockService locks = service(FileLockConfig.builder().channelIdleTimeout(Duration.ZERO)
+                .lockFileCheckInterval(Duration.ofHours(1)));
+        String[] states = {"free", "held exclusive here", "held shared here", "held by another process",
+                "held by another process, waited for shared here"};
+        int round = 0;
+        for (String state : states) {
+            for (LockMode mode : LockMode.values()) {
+                for (boolean tryOnly : new boolean[] {false, true}) {
+                    String deleted = "deleted" + round;
+                    String reusing = "reusing" + round++;
+                    String as = state + ", " + mode + (tryOnly ? " try" : "");
+                    Path first = fixture.dir().resolve(deleted);
+                    Path second = fixture.dir().resolve(reusing);
+                    locks.acquire(deleted).flatMap(LockHandle::release).block(WAIT);
+                    String firstId = LockFiles.existingId(first);
+                    FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "the channel closed");
+                    Files.delete(first);
+                    locks.acquire(reusing).flatMap(LockHandle::release).block(WAIT);
+                    assumeTrue(firstId != null && firstId.equals(LockFiles.existingId(second)),
+                            "the file system gave the freed inode to the next file");
+
+                    ChildProcess child = null;
+                    LockHandle other = null;
+                    CompletableFuture<LockHandle> waiter = null;
+                    try {
+                        if (state.startsWith("held by another process")) {
+                            child = ChildProcess.java(FileLockChildMain.class, "hold", fixture.dir().toString(),
+                                    reusing);
+                            assertThat(child.nextLine(WAIT)).startsWith("LOCKED ");
+                            if (state.endsWith("here")) {
+                                waiter = locks.acquire(reusing, LockOptions.shared().timeout(WAIT)).toFuture();
+                                Thread.sleep(100);
+                            }
+                        } else if (!state.equals("free")) {
+                            other = locks.acquire(reusing, LockOptions.of(state.contains("shared")
+                                    ? LockMode.SHARED : LockMode.EXCLUSIVE)).block(WAIT);
+                        }
+                        LockOptions options = LockOptions.of(mode);
+                        LockHandle h = (tryOnly ? locks.tryAcquire(deleted, options)
+                                : locks.acquire(deleted, options.timeout(WAIT))).block(WAIT);
+                        assertThat(h).as(as + ": the name's file is free").isNotNull();
+                        try {
+                            assertThat(h.isHeld()).as(as).isTrue();
+                            assertThat(LockFiles.existingId(first)).as(as + ": created again").isNotNull()
+                                    .isNotEqualTo(firstId);
+                            assertThat(LockFileRegistryTest.lockedByThisProcess(first)).as(as).isTrue();
+                        } finally {
+                            h.release().block(WAIT);
+                        }
+                        if (other != null) {
+                            assertThat(other.isHeld()).as(as + ": the other file's holder").isTrue();
+                            assertThat(LockFileRegistryTest.lockedByThisProcess(second)).as(as).isTrue();
+                        }
+                        if (waiter != null) {
+                            assertThat(waiter).as(as + ": the other file's waiter").isNotDone();
+                        }
+                    } finally {
+                        if (other != null) {
+                            other.release().block(WAIT);
+                        }
+                        if (child != null) {
+                            child.closeInput();
+                            assertThat(child.nextLine(WAIT)).isEqualTo("RELEASED");
+                            assertThat(child.waitFor(WAIT)).isZero();
+                            child.close();
+                        }
+                        if (waiter != null) {
+                            waiter.get(WAIT.toMillis(), TimeUnit.MILLISECONDS).release().block(WAIT);
+                        }
+                    }
+                    FileLockServiceTest.await(() -> !anyLockOfThisProcess(), as + ": nothing left locked");
+                }
+            }
         }
     }
 
