@@ -5,7 +5,9 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Objects;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.AfterEachCallback;
@@ -13,8 +15,9 @@ import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * A {@link FileLockService} on a fresh lock directory for each test ({@code @RegisterExtension}); after the
- * test it is disposed, every lock file entry of the JVM is awaited closed, and the directory is deleted.
+ * A {@link FileLockService} on a fresh lock directory for each test ({@code @RegisterExtension}), and any
+ * more made by {@link #service}; after the test they are disposed, every lock file entry of the JVM is
+ * awaited closed, and the directory is deleted.
  */
 final class FileLockFixture implements BeforeEachCallback, AfterEachCallback {
 
@@ -23,6 +26,7 @@ final class FileLockFixture implements BeforeEachCallback, AfterEachCallback {
     private Path tmp;
     private Path dir;
     private FileLockService locks;
+    private final List<FileLockService> services = new ArrayList<>();
 
     @Override
     public void beforeEach(ExtensionContext context) throws IOException {
@@ -34,6 +38,8 @@ final class FileLockFixture implements BeforeEachCallback, AfterEachCallback {
     @Override
     public void afterEach(ExtensionContext context) throws IOException {
         locks.disposeLater().block(WAIT);
+        services.forEach(s -> s.disposeLater().block(WAIT));
+        services.clear();
         FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "all lock file entries closed");
         try (Stream<Path> files = Files.walk(tmp)) {
             for (Path p : (Iterable<Path>) files.sorted(Comparator.reverseOrder())::iterator) {
@@ -55,6 +61,13 @@ final class FileLockFixture implements BeforeEachCallback, AfterEachCallback {
     /** @return the service on {@link #dir()} */
     FileLockService locks() {
         return locks;
+    }
+
+    /** @return a further service on {@link #dir()} with {@code config}'s other settings, disposed after the test */
+    FileLockService service(FileLockConfig.Builder config) {
+        FileLockService s = FileLockService.create(config.lockDirectory(dir).build());
+        services.add(s);
+        return s;
     }
 
     /** Copies the test resource {@code name} (a script next to this class) into {@code dir}, once. */

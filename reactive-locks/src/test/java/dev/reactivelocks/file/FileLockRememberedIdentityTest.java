@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -39,7 +38,6 @@ class FileLockRememberedIdentityTest {
     @RegisterExtension
     final FileLockFixture fixture = new FileLockFixture();
 
-    private final List<FileLockService> services = new ArrayList<>();
     private final SpinRacer racer = new SpinRacer();
 
     @BeforeEach
@@ -48,15 +46,12 @@ class FileLockRememberedIdentityTest {
     }
 
     @AfterEach
-    void disposeServices() {
+    void closeRacer() {
         racer.close();
-        services.forEach(s -> s.disposeLater().block(WAIT));
     }
 
     private FileLockService service(FileLockConfig.Builder config) {
-        FileLockService s = FileLockService.create(config.lockDirectory(fixture.dir()).build());
-        services.add(s);
-        return s;
+        return fixture.service(config);
     }
 
     /** A service keeping idle channels for an hour: a file used once stays open on its old inode. */

@@ -10,7 +10,6 @@ import dev.reactivelocks.testkit.contract.SpinRacer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -35,7 +34,6 @@ class LockFileRegistryTest {
     @RegisterExtension
     final FileLockFixture fixture = new FileLockFixture();
 
-    private final List<FileLockService> services = new ArrayList<>();
     private final SpinRacer racer = new SpinRacer();
 
     @BeforeEach
@@ -45,15 +43,12 @@ class LockFileRegistryTest {
     }
 
     @AfterEach
-    void disposeServices() {
+    void closeRacer() {
         racer.close();
-        services.forEach(s -> s.disposeLater().block(WAIT));
     }
 
     private FileLockService service(FileLockConfig.Builder config) {
-        FileLockService s = FileLockService.create(config.lockDirectory(fixture.dir()).build());
-        services.add(s);
-        return s;
+        return fixture.service(config);
     }
 
     /** Whether this process holds a record lock (not a blocked request) on the file {@code path} names. */
