@@ -54,6 +54,25 @@ class FileLockRememberedIdentityTest {
         return fixture.service(config);
     }
 
+    /**
+     * Acquires and releases {@code deleted} once, so that its identity is remembered; deletes its file once
+     * its channel closed (as another process would), then acquires and releases {@code reusing}, whose new
+     * file must get the freed inode (the test is skipped where the file system does not reuse it).
+     *
+     * @return the identity remembered for {@code deleted}, now {@code reusing}'s file's
+     */
+    private String freedInodeReused(FileLockService locks, String deleted, String reusing) throws IOException {
+        Path first = fixture.dir().resolve(deleted);
+        locks.acquire(deleted).flatMap(LockHandle::release).block(WAIT);
+        String firstId = LockFiles.existingId(first);
+        FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "the channel closed");
+        Files.delete(first);
+        locks.acquire(reusing).flatMap(LockHandle::release).block(WAIT);
+        assumeTrue(firstId != null && firstId.equals(LockFiles.existingId(fixture.dir().resolve(reusing))),
+                "the file system gave the freed inode to the next file");
+        return firstId;
+    }
+
     /** A service keeping idle channels for an hour: a file used once stays open on its old inode. */
     private FileLockService keepingChannels() {
         return service(FileLockConfig.builder().channelIdleTimeout(Duration.ofHours(1)));
@@ -277,13 +296,7 @@ class FileLockRememberedIdentityTest {
     void aRememberedIdentityWhoseInodeAnotherHeldFileReusedIsNoReentry() throws Exception {
         FileLockService locks = service(FileLockConfig.builder().channelIdleTimeout(Duration.ZERO));
         Path first = fixture.dir().resolve("first");
-        locks.acquire("first").flatMap(LockHandle::release).block(WAIT);
-        String firstId = LockFiles.existingId(first);
-        FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "the channel closed");
-        Files.delete(first);
-        locks.acquire("second").flatMap(LockHandle::release).block(WAIT);
-        assumeTrue(firstId != null && firstId.equals(LockFiles.existingId(fixture.dir().resolve("second"))),
-                "the file system gave the freed inode to the next file");
+        String firstId = freedInodeReused(locks, "first", "second");
 
         String granted = locks.withLock("second", locks.acquire("first", LockOptions.exclusive().timeout(WAIT))
                 .flatMap(h -> h.release().thenReturn("granted " + h.isHeld()))).block(WAIT);
@@ -305,13 +318,7 @@ class FileLockRememberedIdentityTest {
                 .lockFileCheckInterval(Duration.ofHours(1)));
         Path first = fixture.dir().resolve("first");
         Path second = fixture.dir().resolve("second");
-        locks.acquire("first").flatMap(LockHandle::release).block(WAIT);
-        String firstId = LockFiles.existingId(first);
-        FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "the channel closed");
-        Files.delete(first);
-        locks.acquire("second").flatMap(LockHandle::release).block(WAIT);
-        assumeTrue(firstId != null && firstId.equals(LockFiles.existingId(second)),
-                "the file system gave the freed inode to the next file");
+        String firstId = freedInodeReused(locks, "first", "second");
 
         try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", fixture.dir().toString(),
                 "second")) {
@@ -351,13 +358,7 @@ class FileLockRememberedIdentityTest {
         FileLockService locks = service(FileLockConfig.builder().channelIdleTimeout(Duration.ZERO));
         Path first = fixture.dir().resolve("first");
         Path second = fixture.dir().resolve("second");
-        locks.acquire("first").flatMap(LockHandle::release).block(WAIT);
-        String firstId = LockFiles.existingId(first);
-        FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "the channel closed");
-        Files.delete(first);
-        locks.acquire("second").flatMap(LockHandle::release).block(WAIT);
-        assumeTrue(firstId != null && firstId.equals(LockFiles.existingId(second)),
-                "the file system gave the freed inode to the next file");
+        String firstId = freedInodeReused(locks, "first", "second");
 
         try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", fixture.dir().toString(),
                 "second")) {
@@ -492,13 +493,7 @@ class FileLockRememberedIdentityTest {
                     String as = state + ", " + mode + (tryOnly ? " try" : "");
                     Path first = fixture.dir().resolve(deleted);
                     Path second = fixture.dir().resolve(reusing);
-                    locks.acquire(deleted).flatMap(LockHandle::release).block(WAIT);
-                    String firstId = LockFiles.existingId(first);
-                    FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "the channel closed");
-                    Files.delete(first);
-                    locks.acquire(reusing).flatMap(LockHandle::release).block(WAIT);
-                    assumeTrue(firstId != null && firstId.equals(LockFiles.existingId(second)),
-                            "the file system gave the freed inode to the next file");
+                    String firstId = freedInodeReused(locks, deleted, reusing);
 
                     ChildProcess child = null;
                     LockHandle other = null;
