@@ -317,7 +317,6 @@ class FileLockRememberedIdentityTest {
         FileLockService locks = service(FileLockConfig.builder().channelIdleTimeout(Duration.ZERO)
                 .lockFileCheckInterval(Duration.ofHours(1)));
         Path first = fixture.dir().resolve("first");
-        Path second = fixture.dir().resolve("second");
         String firstId = freedInodeReused(locks, "first", "second");
 
         try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", fixture.dir().toString(),
@@ -357,8 +356,7 @@ class FileLockRememberedIdentityTest {
     void aTryOfARememberedIdentityWhoseInodeAnotherBusyFileReusedGetsItsFreeFile() throws Exception {
         FileLockService locks = service(FileLockConfig.builder().channelIdleTimeout(Duration.ZERO));
         Path first = fixture.dir().resolve("first");
-        Path second = fixture.dir().resolve("second");
-        String firstId = freedInodeReused(locks, "first", "second");
+        freedInodeReused(locks, "first", "second");
 
         try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", fixture.dir().toString(),
                 "second")) {
