@@ -283,7 +283,7 @@ final class LockFile extends LockFileRegistry.Entry {
             // The local queue only lets a newcomer in next to current holders when both are shared. No lock is
             // taken for it, so no check after the lock: its path may name another file now (its identity may
             // have been remembered from before a replacement), and it joins only if not.
-            if (!names(a.path())) {
+            if (!names(a.path(), false)) {
                 unnamed = true;
                 reroute(a);
                 return true;
@@ -332,7 +332,7 @@ final class LockFile extends LockFileRegistry.Entry {
             return;
         }
         if (acquired == null) {
-            if (!names(first.path())) {
+            if (!names(first.path(), false)) {
                 unnamed = true;
                 rerouteWaiters(); // busy, but a replaced file: the file the path names now may be free
                 return;
@@ -342,7 +342,7 @@ final class LockFile extends LockFileRegistry.Entry {
             return;
         }
         stopPolling();
-        if (!names(first.path())) {
+        if (!names(first.path(), false)) {
             // Another process deleted or replaced the lock file since it was looked up (oslo's
             // remove_external_lock_file does), or since its identity was remembered: a lock on the old file
             // excludes nobody. Queue again for the file the path names now; this channel stays this (old)
@@ -416,7 +416,8 @@ final class LockFile extends LockFileRegistry.Entry {
             if (naming == null) {
                 naming = new HashMap<>(4);
             }
-            if (!naming.computeIfAbsent(p, this::names)) { // the file keeps a name, and its channel stays
+            // not marked unnamed: the file keeps a name (the first waiter's), so its channel stays open
+            if (!naming.computeIfAbsent(p, path -> names(path, false))) {
                 it.remove();
                 reroute(w);
             }
@@ -432,9 +433,17 @@ final class LockFile extends LockFileRegistry.Entry {
         }
     }
 
-    /** Whether {@code path} names this file now (one {@code stat}); false when that cannot be told. */
-    private boolean names(Path path) {
-        return id.equals(LockFiles.existingId(path));
+    /**
+     * Whether {@code path} names this file now (one {@code stat}): false when no file is there, and
+     * {@code ifUnreadable} when the {@code stat} fails otherwise (a waiter is then sent to look its file up
+     * again; a holder keeps its lock rather than being told it lost it for an I/O error).
+     */
+    private boolean names(Path path, boolean ifUnreadable) {
+        try {
+            return id.equals(LockFiles.idOrNull(path));
+        } catch (IOException e) {
+            return ifUnreadable;
+        }
     }
 
     private void failWaiters(Throwable error) {
@@ -571,7 +580,7 @@ final class LockFile extends LockFileRegistry.Entry {
         Map<Path, Boolean> named = new HashMap<>();
         for (Iterator<FileAcquisition> it = holding.iterator(); it.hasNext(); ) {
             FileAcquisition h = it.next();
-            if (!named.computeIfAbsent(h.path(), this::stillNames)) {
+            if (!named.computeIfAbsent(h.path(), path -> names(path, true))) {
                 unnamed = true;
                 it.remove();
                 h.markLost();
@@ -587,14 +596,6 @@ final class LockFile extends LockFileRegistry.Entry {
     }
 
     /** Whether {@code path} names this file; true when that cannot be told (the next check tries again). */
-    private boolean stillNames(Path path) {
-        try {
-            return id.equals(LockFiles.idOrNull(path));
-        } catch (IOException e) {
-            return true;
-        }
-    }
-
     /** For tests: closes this JVM's channel of {@code path} as an interrupt would, dropping its OS lock. */
     static void closeChannelUnderHolders(Path path, Scheduler scheduler) {
         String id = LockFiles.existingId(path);
