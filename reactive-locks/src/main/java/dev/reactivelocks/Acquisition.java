@@ -55,8 +55,11 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
     final AcquireMono source;
 
     private long fencingToken;
-    /** Whether granted through its name's fast path (see {@link LockQueue}): its release tries that first. */
-    private boolean fast;
+    /**
+     * The name's entry when granted through its fast path (see {@link LockQueue}): its release tries that
+     * first, on this entry (it stays in the map while held), without looking the name up again.
+     */
+    private @Nullable LockQueue fastQueue;
     /** With debug logging: when requested, then when granted (System.nanoTime). */
     private long debugNanos;
 
@@ -124,7 +127,7 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
 
     /** @return whether this acquisition was granted through its name's fast path */
     boolean grantedFast() {
-        return fast;
+        return fastQueue != null;
     }
 
     DefaultInProcessLockService service() {
@@ -167,11 +170,11 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
             return false;
         }
         claimEmission(); // published by the CAS below; a cancel that sees GRANTED is then ignored
+        fastQueue = q; // published by the CAS below too: a release on any thread that sees GRANTED finds it
         if (!casState(NEW, GRANTED)) {
             service.releaseFast(this, q); // cancelled meanwhile: nothing is signalled
             return true;
         }
-        fast = true;
         if (service.log().isDebugEnabled()) {
             debugNanos = System.nanoTime();
             service.log().debug("Acquiring lock '{}' ({})", name, LockMode.EXCLUSIVE);
@@ -304,8 +307,9 @@ final class Acquisition extends AcquisitionCore implements LockHandle, Synchrono
                 service.log().debug("Released lock '{}' ({}) held {}", source.name, source.mode,
                         seconds(System.nanoTime() - debugNanos));
             }
-            if (fast) {
-                service.releaseFast(this);
+            LockQueue q = fastQueue;
+            if (q != null) {
+                service.releaseFast(this, q);
             } else {
                 service.release(this);
             }

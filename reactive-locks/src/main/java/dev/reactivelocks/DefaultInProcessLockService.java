@@ -200,19 +200,6 @@ final class DefaultInProcessLockService implements InProcessLockService {
     }
 
     /**
-     * Ends the FAST hold of {@code a}, granted through its name's fast path: the name's entry is the one it
-     * was granted on, since an entry stays in the map while it is held (a take-over makes the hold a regular
-     * one, which keeps the entry busy until this release).
-     */
-    void releaseFast(Acquisition a) {
-        LockQueue q = queues.get(a.name());
-        if (q == null) {
-            throw new IllegalStateException("released a lock that has no entry: " + a.name());
-        }
-        releaseFast(a, q);
-    }
-
-    /**
      * Last step of every slow-path step of a name: a busy entry stays; an idle one is kept for the fast path
      * (at most {@value #RETAINED_IDLE}) or removed.
      *
