@@ -26,6 +26,9 @@ final class Summary {
 
     static final List<Section> SECTIONS = List.of(
             new Section("1. Uncontended acquire + release", "time per op: ratio < 1 = ours faster", List.of(
+                    new Row("UncontendedBenchmark.ours_acquireRelease", "UncontendedBenchmark.reactorFloor", null, 2.0),
+                    Row.plain("UncontendedBenchmark.ours_acquireRelease", "UncontendedBenchmark.subscriptionFloor"),
+                    Row.plain("UncontendedBenchmark.subscriptionFloor", "UncontendedBenchmark.reactorFloor"),
                     Row.plain("UncontendedBenchmark.ours_acquireRelease", "UncontendedBenchmark.reentrantLock_lockUnlock"),
                     Row.plain("UncontendedBenchmark.ours_acquireRelease", "UncontendedBenchmark.kotlinMutex_tryLockUnlock"),
                     Row.plain("UncontendedBenchmark.ours_withLock", "UncontendedBenchmark.kotlinMutex_lockViaMonoBridge"),

@@ -26,6 +26,8 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
+import org.reactivestreams.Subscription;
+import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Mono;
 
 /**
@@ -51,6 +53,8 @@ public class UncontendedBenchmark {
     Mono<Void> acquireRelease;
     /** The floor: {@code acquireRelease}'s operator chain around a ready-made handle, no lock at all. */
     Mono<Void> reactorFloor;
+    /** The floor of a lock whose acquisition is a subscription: {@link ReadyMade} in the same chain. */
+    Mono<Void> subscriptionFloor;
     LockService floorLocks;
     Mono<Integer> withLockJust;
     ReentrantLock reentrantLock;
@@ -68,6 +72,7 @@ public class UncontendedBenchmark {
         floorLocks = LockService.builder().build();
         LockHandle readyMade = floorLocks.acquire(NAME).block();
         reactorFloor = Mono.just(readyMade).flatMap(h -> Mono.empty());
+        subscriptionFloor = new ReadyMade(readyMade).flatMap(h -> Mono.empty());
         withLockJust = locks.withLock(NAME, Mono.just(1));
         reentrantLock = new ReentrantLock();
         mutex = KotlinMutexes.newMutex();
@@ -105,6 +110,16 @@ public class UncontendedBenchmark {
     @Benchmark
     public void reactorFloor() {
         reactorFloor.subscribe();
+    }
+
+    /**
+     * The floor of any lock whose acquisition is known only at subscription, as every lock's is: the chain of
+     * {@link #reactorFloor} around {@link ReadyMade}, which gives each subscriber a subscription of its own and
+     * emits the ready-made handle on request, with no lock, no atomic update and no check.
+     */
+    @Benchmark
+    public void subscriptionFloor() {
+        subscriptionFloor.subscribe();
     }
 
     /** Ours: {@code withLock(name, Mono.just(1))} (a {@code usingWhen} scope). */
@@ -183,5 +198,38 @@ public class UncontendedBenchmark {
             }
         }.next());
         done.get(60, TimeUnit.SECONDS);
+    }
+
+    /**
+     * A {@code Mono} that emits a ready-made handle through a subscription of its own per subscriber: what a
+     * lock's acquisition costs Reactor without the lock.
+     */
+    static final class ReadyMade extends Mono<LockHandle> {
+        final LockHandle handle;
+
+        ReadyMade(LockHandle handle) {
+            this.handle = handle;
+        }
+
+        @Override
+        public void subscribe(CoreSubscriber<? super LockHandle> actual) {
+            actual.onSubscribe(new Subscription() {
+                boolean emitted;
+
+                @Override
+                public void request(long n) {
+                    if (!emitted) {
+                        emitted = true;
+                        actual.onNext(handle);
+                        actual.onComplete();
+                    }
+                }
+
+                @Override
+                public void cancel() {
+                    emitted = true;
+                }
+            });
+        }
     }
 }
