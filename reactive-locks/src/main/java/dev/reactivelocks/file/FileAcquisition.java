@@ -409,7 +409,10 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
             this.acquisition = acquisition;
         }
 
-        /** Whether {@code path} still names the file {@code id} (one {@code stat}); else leaves the queue. */
+        /**
+         * Checks that {@code path} still names the file {@code id} (one {@code stat}); when it names another
+         * file or none, leaves the queue, if no local grant came first, and looks the file up again.
+         */
         void check(Path path, String id) {
             if (state != WAITING || acquisition.state() != LOCAL_PENDING) {
                 return; // granted or gone meanwhile: nothing to check here
