@@ -16,11 +16,16 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import reactor.core.Disposable;
+import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
 
 /**
@@ -467,6 +472,100 @@ class FileLockRememberedIdentityTest {
             }, round + ": free again");
         }
         assertThat(FileLockAliasTest.pythonTry(file)).isEqualTo("LOCKED");
+    }
+
+    /**
+     * Another process deletes and recreates a lock file that a holder of this JVM holds (not told yet: the
+     * check interval is an hour). An acquisition whose identity is remembered, the old file's, finds the
+     * in-JVM queue busy, waits there and leaves it once its path is found naming the new file; the holder's
+     * release races that, with a random spin before each call, exclusive and shared, subscribed on the racing
+     * thread (the path checked inline) or on a {@code parallel()} one (checked on the scheduler), and
+     * sometimes cancelled after a random spin. Whatever wins, a grant holds the new file, and once all is
+     * released nothing is held by nobody: neither file's in-JVM queue, nor a lock of this process.
+     */
+    @Test
+    void aReleaseRacingTheCheckOfAStaleIdentityWaitingInABusyQueueLeavesNothingHeld() throws Exception {
+        FileLockService locks = service(FileLockConfig.builder().lockFileCheckInterval(Duration.ofHours(1)));
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        int heldByNobody = 0;
+        for (int i = 0; i < ROUNDS; i++) {
+            String name = "stale" + i;
+            Path file = fixture.dir().resolve(name);
+            LockMode mode = i % 2 == 0 ? LockMode.EXCLUSIVE : LockMode.SHARED;
+            boolean fromParallel = i % 4 >= 2;
+            boolean cancel = i % 8 >= 4;
+            String round = "round " + i + " (" + mode + (fromParallel ? ", parallel" : "")
+                    + (cancel ? ", cancelled" : "") + ")";
+            LockHandle holder = locks.acquire(name).block(WAIT); // looked up: the identity is remembered
+            String oldId = LockFiles.existingId(file);
+            replace(file, false);
+            String newId = LockFiles.existingId(file);
+            CompletableFuture<LockHandle> grant = new CompletableFuture<>();
+            int spin = random.nextInt(2_000);
+            CompletableFuture<Void> subscribed = new CompletableFuture<>();
+            Runnable acquire = () -> {
+                try {
+                    Disposable subscription = locks.acquire(name, LockOptions.of(mode).timeout(WAIT))
+                            .subscribe(grant::complete, grant::completeExceptionally);
+                    if (cancel) {
+                        for (int s = 0; s < spin; s++) {
+                            spins++; // not Thread.onSpinWait(), which BlockHound refuses on parallel()
+                        }
+                        subscription.dispose();
+                    }
+                    subscribed.complete(null);
+                } catch (Throwable e) {
+                    subscribed.completeExceptionally(e);
+                }
+            };
+            racer.race(() -> holder.release().subscribe(), () -> {
+                if (fromParallel) {
+                    Schedulers.parallel().schedule(acquire);
+                } else {
+                    acquire.run();
+                }
+            });
+            subscribed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            FileLockServiceTest.await(() -> !holder.isHeld(), round + ": released");
+            if (!cancel) {
+                grant.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            }
+            if (grant.isDone()) {
+                LockHandle h = grant.get();
+                assertThat(h.isHeld()).as(round).isTrue();
+                assertThat(LockFileRegistryTest.lockedByThisProcess(file)).as(round + ": the new file").isTrue();
+                h.release().block(WAIT);
+            }
+            // a local grant left or cancelled is given back in the file's actor, maybe a moment later
+            if (!eventually(() -> !anyLockOfThisProcess() && freeInJvm(oldId) && freeInJvm(newId))) {
+                heldByNobody++;
+            }
+        }
+        assertThat(heldByNobody).as("rounds leaving a lock held by nobody").isZero();
+    }
+
+    /** Counted by spins on threads where BlockHound refuses {@link Thread#onSpinWait()}. */
+    private volatile int spins;
+
+    /** Whether the in-JVM queue of the identity {@code id} is free (tried, and given back at once). */
+    private static boolean freeInJvm(String id) {
+        LockHandle tried = LockFile.QUEUES.tryAcquire(id).block(WAIT);
+        if (tried != null) {
+            tried.release().block(WAIT);
+        }
+        return tried != null;
+    }
+
+    /** Whether {@code condition} holds within 5 seconds. */
+    private static boolean eventually(BooleanSupplier condition) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            LockSupport.parkNanos(1_000_000);
+        }
+        return true;
     }
 
     /**
