@@ -484,6 +484,21 @@ public abstract class LockServiceContract implements InspectionContract {
     }
 
     @Test
+    protected void prefixedViewsRejectEmptyNamesAtAssembly() {
+        LockService nova = locks.withPrefix("nova");
+        assertThatThrownBy(() -> nova.acquire("")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("name must not be empty");
+        assertThatThrownBy(() -> nova.tryAcquire("")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("name must not be empty");
+        assertThatThrownBy(() -> nova.withLock("", Mono.just(1))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("name must not be empty");
+        assertThatThrownBy(() -> nova.withLockMany("", LockOptions.exclusive(), h -> Flux.just(1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("name must not be empty");
+        assertThatThrownBy(() -> nova.withPrefix("")).isInstanceOf(IllegalArgumentException.class);
+        assertFree("nova-");
+    }
+
+    @Test
     protected void invalidArgumentsThrowAtAssembly() {
         assertThatThrownBy(() -> locks.acquire("")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> locks.acquire(null)).isInstanceOf(NullPointerException.class);
