@@ -484,6 +484,20 @@ public abstract class LockServiceContract implements InspectionContract {
     }
 
     @Test
+    protected void scopeWhoseBodyReturnsNullFailsNamingTheBodyAndReleases() {
+        StepVerifier.create(locks.withLock("null-body", LockOptions.exclusive(), h -> (Mono<Object>) null))
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(NullPointerException.class)
+                        .hasMessage("The body returned a null Mono"))
+                .verify(WAIT);
+        assertFree("null-body");
+        StepVerifier.create(locks.withLockMany("null-body", LockOptions.exclusive(), h -> (Flux<Object>) null))
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(NullPointerException.class)
+                        .hasMessage("The body returned a null Publisher"))
+                .verify(WAIT);
+        assertFree("null-body");
+    }
+
+    @Test
     protected void prefixedViewsRejectEmptyNamesAtAssembly() {
         LockService nova = locks.withPrefix("nova");
         assertThatThrownBy(() -> nova.acquire("")).isInstanceOf(IllegalArgumentException.class)
