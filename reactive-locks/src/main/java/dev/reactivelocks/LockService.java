@@ -234,10 +234,13 @@ public interface LockService extends Disposable {
     /**
      * A view whose lock names are {@code prefix + "-" + name}, like oslo.concurrency's
      * {@code synchronized_with_prefix}. {@code "nova"} and {@code "nova-"} are the same prefix. The view
-     * shares this service's locks and lifecycle: disposing it disposes this service.
+     * shares this service's locks and lifecycle: disposing it disposes this service. The view checks names
+     * as this service does: an empty name throws {@link IllegalArgumentException} at assembly (it does not
+     * lock {@code prefix-}).
      *
      * @param prefix the prefix, not empty
      * @return a prefixed view of this service
+     * @throws IllegalArgumentException if {@code prefix} is empty or {@code "-"}
      */
     default LockService withPrefix(String prefix) {
         return PrefixedLockService.of(this, prefix);

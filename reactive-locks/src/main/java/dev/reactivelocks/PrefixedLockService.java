@@ -7,7 +7,10 @@ import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
-/** A view of a {@link LockService} that prepends {@code prefix-} to every name. */
+/**
+ * A view of a {@link LockService} that prepends {@code prefix-} to every name. Names are checked as the
+ * delegate checks them: an empty name is refused at assembly, not turned into the lock {@code prefix-}.
+ */
 final class PrefixedLockService extends ForwardingLockService {
 
     private final String prefix;
@@ -26,8 +29,13 @@ final class PrefixedLockService extends ForwardingLockService {
         return new PrefixedLockService(delegate, normalized);
     }
 
+    /** The delegate's name for {@code name}; an empty name is refused as the delegate refuses it. */
     private String name(String name) {
-        return prefix + Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(name, "name");
+        if (name.isEmpty()) {
+            throw new IllegalArgumentException("name must not be empty");
+        }
+        return prefix + name;
     }
 
     @Override
@@ -55,9 +63,6 @@ final class PrefixedLockService extends ForwardingLockService {
     /** {@inheritDoc} The info carries the name as this view knows it, without the prefix. */
     @Override
     public Mono<LockInfo> inspect(String name) {
-        if (name(name).length() == prefix.length()) {
-            throw new IllegalArgumentException("name must not be empty");
-        }
         return delegate().inspect(name(name)).map(info -> info.withName(name));
     }
 
@@ -72,6 +77,10 @@ final class PrefixedLockService extends ForwardingLockService {
 
     @Override
     public LockService withPrefix(String prefix) {
+        Objects.requireNonNull(prefix, "prefix");
+        if (prefix.isEmpty() || prefix.equals("-")) {
+            throw new IllegalArgumentException("prefix must not be empty, was '" + prefix + "'");
+        }
         return of(delegate(), name(prefix));
     }
 

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
@@ -61,17 +62,31 @@ class GettingStartedExamples {
         assertThat(repository.find("apple").block()).isZero();
     }
 
+    // tag::acquire-release[]
+    Mono<Void> nightlyReport(Function<Long, Mono<Void>> report) {
+        return locks.acquire("nightly-report", LockOptions.exclusive().timeout(Duration.ofSeconds(5)))
+                .flatMap(handle -> report.apply(handle.fencingToken())
+                        .onErrorResume(e -> handle.release().then(Mono.error(e)))  // release on failure too:
+                        .then(handle.release()));                                   // the handle is yours
+    }
+    // end::acquire-release[]
+
     @Test
     void acquireAndRelease() {
         AtomicLong seenToken = new AtomicLong();
-        // tag::acquire-release[]
-        Mono<Void> job = locks.acquire("nightly-report", LockOptions.exclusive().timeout(Duration.ofSeconds(5)))
-                .flatMap(handle -> Mono.fromRunnable(() -> seenToken.set(handle.fencingToken()))
-                        .then(handle.release()));                // release explicitly: the handle is yours
-        // end::acquire-release[]
-        job.block(Duration.ofSeconds(5));
+        nightlyReport(token -> Mono.fromRunnable(() -> seenToken.set(token))).block(Duration.ofSeconds(5));
         assertThat(seenToken.get()).isPositive();
         assertThat(locks.tryAcquire("nightly-report").block()).isNotNull();
+    }
+
+    @Test
+    void acquireAndReleaseByHandReleasesWhenTheWorkFails() {
+        StepVerifier.create(nightlyReport(token -> Mono.error(new IllegalStateException("report failed"))))
+                .expectErrorMessage("report failed")
+                .verify(Duration.ofSeconds(5));
+        LockHandle next = locks.tryAcquire("nightly-report").block(Duration.ofSeconds(5));
+        assertThat(next).as("released after the failed report").isNotNull();
+        next.release().block(Duration.ofSeconds(5));
     }
 
     @Test

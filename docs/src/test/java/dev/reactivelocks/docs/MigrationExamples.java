@@ -176,17 +176,31 @@ class MigrationExamples {
         assertThat(result.block(Duration.ofSeconds(10))).startsWith("saved with token ");
 
         AtomicInteger runs = new AtomicInteger();
-        // tag::shedlock[]
-        // @SchedulerLock(name = "nightly-report", lockAtMostFor = "10m")  -> skip when another node runs it
-        Mono<Void> nightly = distributed.tryAcquire("nightly-report")
-                .flatMap(handle -> Mono.fromRunnable(runs::incrementAndGet).then(handle.release()));
-        // end::shedlock[]
+        Mono<Void> nightly = nightly(distributed, Mono.fromRunnable(runs::incrementAndGet));
         LockHandle other = distributed.acquire("nightly-report").block(Duration.ofSeconds(10));
         nightly.block(Duration.ofSeconds(10));
         assertThat(runs).hasValue(0);
         other.release().block(Duration.ofSeconds(10));
         nightly.block(Duration.ofSeconds(10));
         assertThat(runs).hasValue(1);
+        distributed.disposeLater().block(Duration.ofSeconds(10));
+    }
+
+    // tag::shedlock[]
+    // @SchedulerLock(name = "nightly-report", lockAtMostFor = "10m")  -> skip when another node runs it
+    Mono<Void> nightly(LockService distributed, Mono<Void> report) {
+        return distributed.withLockIfFree("nightly-report", report);    // empty when another node runs it;
+    }                                                                   // released even when the report fails
+    // end::shedlock[]
+
+    @Test
+    void shedLockStyleJobThatFailsLeavesTheLockFree() {
+        LockService distributed = DistributedLockService.builder(InMemoryLockBackend.create()).build();
+        assertThatThrownBy(() -> nightly(distributed, Mono.error(new IllegalStateException("report failed")))
+                .block(Duration.ofSeconds(10))).hasMessage("report failed");
+        LockHandle next = distributed.tryAcquire("nightly-report").block(Duration.ofSeconds(10));
+        assertThat(next).as("the next run on any node gets the lock").isNotNull();
+        next.release().block(Duration.ofSeconds(10));
         distributed.disposeLater().block(Duration.ofSeconds(10));
     }
 }

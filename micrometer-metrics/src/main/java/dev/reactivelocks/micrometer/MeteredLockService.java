@@ -174,7 +174,7 @@ public final class MeteredLockService extends ForwardingLockService {
         // in the Context.
         Mono<T> scoped = delegate().withLock(name, options, handle -> Mono.deferContextual(ctx -> {
             ctx.<MeteredScope>get(scopeKey).granted();
-            return body.apply(handle);
+            return Objects.requireNonNull(body.apply(handle), "The body returned a null Mono");
         }));
         return Mono.defer(() -> {
             MeteredScope scope = new MeteredScope(this, name, options.mode());
@@ -199,7 +199,7 @@ public final class MeteredLockService extends ForwardingLockService {
         Objects.requireNonNull(options, "options");
         Flux<T> scoped = delegate().withLockMany(name, options, handle -> Flux.deferContextual(ctx -> {
             ctx.<MeteredScope>get(scopeKey).granted();
-            return body.apply(handle);
+            return Objects.requireNonNull(body.apply(handle), "The body returned a null Publisher");
         }));
         return Flux.defer(() -> {
             MeteredScope scope = new MeteredScope(this, name, options.mode());

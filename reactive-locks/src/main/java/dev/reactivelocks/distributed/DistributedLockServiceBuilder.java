@@ -24,6 +24,10 @@ public final class DistributedLockServiceBuilder {
 
     static final Duration DEFAULT_LEASE = Duration.ofSeconds(30);
     static final Duration MAX_DEFAULT_POLL = Duration.ofSeconds(1);
+    /** The shortest lease, as for {@link dev.reactivelocks.LockOptions#lease(Duration)}: stores count milliseconds. */
+    private static final Duration MIN_LEASE = Duration.ofMillis(1);
+    /** Leases from here on overflow nanosecond deadlines, as for {@link dev.reactivelocks.LockOptions#lease(Duration)}. */
+    private static final Duration UNMEASURABLE_LEASE = Duration.ofNanos(Long.MAX_VALUE / 4);
 
     private final LockBackend backend;
     private Duration lease = DEFAULT_LEASE;
@@ -41,7 +45,8 @@ public final class DistributedLockServiceBuilder {
      * died, its network is cut) loses the lock this long after its last successful renewal, and a waiter
      * takes over. Measured by the backend's clock. Defaults to 30 seconds.
      *
-     * @param lease the lease, {@code > 0}
+     * @param lease the lease, at least 1 millisecond (stores count leases in milliseconds) and shorter than
+     *              about 73 years, as for {@link dev.reactivelocks.LockOptions#lease(Duration)}
      * @return this builder
      */
     public DistributedLockServiceBuilder lease(Duration lease) {
@@ -116,12 +121,19 @@ public final class DistributedLockServiceBuilder {
 
     /**
      * @return a new service with this configuration
-     * @throws IllegalArgumentException if {@code lease <= 0}, {@code renewEvery <= 0},
+     * @throws IllegalArgumentException if {@code lease <= 0}, {@code lease} is shorter than 1ms or not
+     *         shorter than about 73 years, {@code renewEvery <= 0},
      *         {@code renewEvery >= lease} or {@code pollInterval <= 0}
      */
     public DistributedLockService build() {
         if (lease.isNegative() || lease.isZero()) {
             throw new IllegalArgumentException("lease must be > 0, was " + lease);
+        }
+        if (lease.compareTo(MIN_LEASE) < 0) {
+            throw new IllegalArgumentException("lease must be >= 1ms, was " + lease);
+        }
+        if (lease.compareTo(UNMEASURABLE_LEASE) >= 0) {
+            throw new IllegalArgumentException("lease must be shorter than 73 years, was " + lease);
         }
         Duration renew = renewEvery != null ? renewEvery : lease.dividedBy(3);
         if (renew.isNegative() || renew.isZero()) {

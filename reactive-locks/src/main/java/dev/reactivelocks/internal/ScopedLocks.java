@@ -32,7 +32,8 @@ public final class ScopedLocks {
                                    Function<? super LockHandle, ? extends Mono<T>> body) {
         Objects.requireNonNull(body, "body");
         return Mono.usingWhen(acquisition,
-                handle -> Mono.<T>from(body.apply(handle)).contextWrite(ctx -> bodyContext(ctx, owner, handle)),
+                handle -> Mono.<T>from(Objects.requireNonNull(body.apply(handle), "The body returned a null Mono"))
+                        .contextWrite(ctx -> bodyContext(ctx, owner, handle)),
                 LockHandle::release,
                 (handle, error) -> handle.release(),
                 ScopedLocks::releaseAfterCleanup);
@@ -49,7 +50,8 @@ public final class ScopedLocks {
                                    Function<? super LockHandle, ? extends Publisher<T>> body) {
         Objects.requireNonNull(body, "body");
         return Flux.usingWhen(acquisition,
-                handle -> Flux.<T>from(body.apply(handle)).contextWrite(ctx -> bodyContext(ctx, owner, handle)),
+                handle -> Flux.<T>from(Objects.requireNonNull(body.apply(handle), "The body returned a null Publisher"))
+                        .contextWrite(ctx -> bodyContext(ctx, owner, handle)),
                 LockHandle::release,
                 (handle, error) -> handle.release(),
                 ScopedLocks::releaseAfterCleanup);

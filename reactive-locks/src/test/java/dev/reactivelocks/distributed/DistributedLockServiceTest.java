@@ -310,6 +310,20 @@ class DistributedLockServiceTest {
     }
 
     @Test
+    void buildRejectsLeasesTheStoresCannotMeasure() {
+        // a sub-millisecond lease used to be refused as "renewEvery must be > 0", a value nobody set, and a
+        // lease of centuries was built and then failed every acquisition with ArithmeticException
+        assertThatThrownBy(() -> DistributedLockService.builder(store).lease(Duration.ofNanos(1)).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("lease must be >= 1ms, was PT0.000000001S");
+        assertThatThrownBy(() -> DistributedLockService.builder(store).lease(Duration.ofNanos(500_000)).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("lease must be >= 1ms, was PT0.0005S");
+        assertThatThrownBy(() -> DistributedLockService.builder(store).lease(Duration.ofDays(365L * 300)).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("lease must be shorter than 73 years, was PT2628000H");
+        assertThat(DistributedLockService.builder(store).lease(Duration.ofMillis(3)).build()).isNotNull();
+    }
+
+    @Test
     void buildRejectsRenewEveryNotShorterThanLease() {
         assertThatThrownBy(() -> DistributedLockService.builder(store).lease(Duration.ofSeconds(1))
                 .renewEvery(Duration.ofSeconds(1)).build())

@@ -108,6 +108,10 @@ final class LockServiceFactory {
         Duration poll = props.getPollInterval();
         if (lease != null) {
             positive("lease", lease);
+            if (lease.compareTo(Duration.ofMillis(1)) < 0) {
+                throw new LockConfigurationPropertyException(P + "lease", "must be >= 1ms, was " + lease,
+                        "Set " + P + "lease to at least 1ms (the stores count leases in milliseconds), e.g. 30s.");
+            }
             builder.lease(lease);
         }
         if (renew != null) {

@@ -39,7 +39,7 @@ public class ReactiveLocksProperties {
 
     /**
      * How long a distributed grant lives without renewal: a holder that stops renewing loses the lock this
-     * long after its last renewal (postgres and redis only). Unset: 30 seconds.
+     * long after its last renewal (postgres and redis only); at least 1ms. Unset: 30 seconds.
      */
     private @Nullable Duration lease;
 

@@ -54,6 +54,7 @@ class LockServiceConfigurationFailureTest {
         reactive-locks.shutdown-timeout=-1s                                | reactive-locks.shutdown-timeout | must be >= 0, was PT-1S
         reactive-locks.prefix=                                             | reactive-locks.prefix | must not be empty
         reactive-locks.type=postgres,reactive-locks.lease=0s               | reactive-locks.lease | must be > 0, was PT0S
+        reactive-locks.type=postgres,reactive-locks.lease=500us            | reactive-locks.lease | must be >= 1ms, was PT0.0005S
         reactive-locks.type=postgres,reactive-locks.poll-interval=-1s      | reactive-locks.poll-interval | must be > 0, was PT-1S
         reactive-locks.type=postgres,reactive-locks.renew-every=30s        | reactive-locks.renew-every | must be less than reactive-locks.lease (PT30S), was PT30S
         reactive-locks.type=postgres,reactive-locks.lease=5s,reactive-locks.renew-every=6s | reactive-locks.renew-every | must be less than reactive-locks.lease (PT5S), was PT6S

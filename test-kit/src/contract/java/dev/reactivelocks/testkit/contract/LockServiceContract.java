@@ -484,6 +484,35 @@ public abstract class LockServiceContract implements InspectionContract {
     }
 
     @Test
+    protected void scopeWhoseBodyReturnsNullFailsNamingTheBodyAndReleases() {
+        StepVerifier.create(locks.withLock("null-body", LockOptions.exclusive(), h -> (Mono<Object>) null))
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(NullPointerException.class)
+                        .hasMessage("The body returned a null Mono"))
+                .verify(WAIT);
+        assertFree("null-body");
+        StepVerifier.create(locks.withLockMany("null-body", LockOptions.exclusive(), h -> (Flux<Object>) null))
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(NullPointerException.class)
+                        .hasMessage("The body returned a null Publisher"))
+                .verify(WAIT);
+        assertFree("null-body");
+    }
+
+    @Test
+    protected void prefixedViewsRejectEmptyNamesAtAssembly() {
+        LockService nova = locks.withPrefix("nova");
+        assertThatThrownBy(() -> nova.acquire("")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("name must not be empty");
+        assertThatThrownBy(() -> nova.tryAcquire("")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("name must not be empty");
+        assertThatThrownBy(() -> nova.withLock("", Mono.just(1))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("name must not be empty");
+        assertThatThrownBy(() -> nova.withLockMany("", LockOptions.exclusive(), h -> Flux.just(1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("name must not be empty");
+        assertThatThrownBy(() -> nova.withPrefix("")).isInstanceOf(IllegalArgumentException.class);
+        assertFree("nova-");
+    }
+
+    @Test
     protected void invalidArgumentsThrowAtAssembly() {
         assertThatThrownBy(() -> locks.acquire("")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> locks.acquire(null)).isInstanceOf(NullPointerException.class);
