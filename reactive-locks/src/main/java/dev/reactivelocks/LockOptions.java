@@ -107,7 +107,8 @@ public final class LockOptions {
      * holder's last renewal, so how soon a holder that died (or was cut off) is taken over, like djangae's
      * per-call {@code steal_after_ms}. The lease is renewed while the lock is held, at the same fraction of
      * it as the service renews its own lease (a third by default: a 6 second lease is renewed every 2
-     * seconds), so any lease the store can measure has a sane renewal interval. It does not limit how long
+     * seconds), but never more often than every millisecond (every third of a lease under 3 milliseconds),
+     * so any lease the store can measure has a sane renewal interval. It does not limit how long
      * a live holder may keep the lock.
      *
      * <p>In-process and file services ignore it: their locks are freed the moment their holder's process

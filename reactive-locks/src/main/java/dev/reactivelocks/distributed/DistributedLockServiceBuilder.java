@@ -58,7 +58,8 @@ public final class DistributedLockServiceBuilder {
      * How often a held lock's lease is renewed. Renewal starts at the grant and stops at release, when the
      * lock is lost and when the service is disposed. Defaults to a third of the lease.
      *
-     * @param renewEvery the renewal period, {@code > 0} and {@code < lease}
+     * @param renewEvery the renewal period, {@code < lease} and at least 1 millisecond (a third of the lease
+     *                   for leases under 3 milliseconds): each renewal is a call to the store
      * @return this builder
      */
     public DistributedLockServiceBuilder renewEvery(Duration renewEvery) {
@@ -122,8 +123,8 @@ public final class DistributedLockServiceBuilder {
     /**
      * @return a new service with this configuration
      * @throws IllegalArgumentException if {@code lease <= 0}, {@code lease} is shorter than 1ms or not
-     *         shorter than about 73 years, {@code renewEvery <= 0},
-     *         {@code renewEvery >= lease} or {@code pollInterval <= 0}
+     *         shorter than about 73 years, {@code renewEvery <= 0}, {@code renewEvery} is shorter than 1ms
+     *         (a third of a lease under 3ms), {@code renewEvery >= lease} or {@code pollInterval <= 0}
      */
     public DistributedLockService build() {
         if (lease.isNegative() || lease.isZero()) {
@@ -138,6 +139,11 @@ public final class DistributedLockServiceBuilder {
         Duration renew = renewEvery != null ? renewEvery : lease.dividedBy(3);
         if (renew.isNegative() || renew.isZero()) {
             throw new IllegalArgumentException("renewEvery must be > 0, was " + renew);
+        }
+        Duration shortest = DistributedLockService.shortestRenewal(lease);
+        if (renew.compareTo(shortest) < 0) {
+            throw new IllegalArgumentException("renewEvery must be >= " + shortest + " (1ms, or a third of a lease"
+                    + " under 3ms: each renewal is a call to the store), was " + renew);
         }
         if (renew.compareTo(lease) >= 0) {
             throw new IllegalArgumentException("renewEvery must be < lease (" + lease + "), was " + renew);

@@ -336,6 +336,57 @@ class DistributedLockServiceTest {
     }
 
     @Test
+    void buildRejectsRenewalPeriodsThatWouldFloodTheStore() {
+        // renewEvery(1ns) was accepted: one held lock then renewed about 600,000 times a second
+        assertThatThrownBy(() -> DistributedLockService.builder(store).renewEvery(Duration.ofNanos(1)).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("renewEvery must be >= PT0.001S (1ms, or a third of a lease under 3ms: each renewal is"
+                        + " a call to the store), was PT0.000000001S");
+        assertThatThrownBy(() -> DistributedLockService.builder(store).lease(Duration.ofMillis(2))
+                .renewEvery(Duration.ofNanos(600_000)).build())
+                .hasMessageStartingWith("renewEvery must be >= PT0.000666666S");
+        assertThat(DistributedLockService.builder(store).renewEvery(Duration.ofMillis(1)).build().renewEvery)
+                .isEqualTo(Duration.ofMillis(1));
+        assertThat(DistributedLockService.builder(store).lease(Duration.ofMillis(1)).build().renewEvery)
+                .as("the default, a third of the lease").isEqualTo(Duration.ofNanos(333_333));
+    }
+
+    @Test
+    void aPerCallLeaseIsRenewedNoMoreOftenThanTheShortestRenewalPeriod() {
+        DistributedLockService s = DistributedLockService.builder(store).lease(Duration.ofSeconds(30))
+                .renewEvery(Duration.ofMillis(1)).build();
+        assertThat(s.renewEvery(Duration.ofSeconds(30))).isEqualTo(Duration.ofMillis(1));
+        assertThat(s.renewEvery(Duration.ofMillis(6))).as("not 200ns: the fraction of 1ms in 30s")
+                .isEqualTo(Duration.ofMillis(1));
+        assertThat(s.renewEvery(Duration.ofMillis(1))).as("a third of a lease under 3ms")
+                .isEqualTo(Duration.ofNanos(333_333));
+        assertThat(s.renewEvery(Duration.ofSeconds(300))).isEqualTo(Duration.ofMillis(10));
+    }
+
+    @Test
+    void aHeldPerCallLeaseOfOneMillisecondIsRenewedAboutEveryThirdOfAMillisecond() {
+        VirtualTimeScheduler time = VirtualTimeScheduler.create();
+        FaultyBackend backend = new FaultyBackend(InMemoryLockBackend.create(time));
+        DistributedLockService s = DistributedLockService.builder(backend).lease(Duration.ofSeconds(30))
+                .renewEvery(Duration.ofMillis(1)).timer(time).build();
+        try {
+            TestSubscriber<LockHandle> holder = TestSubscriber.create();
+            s.acquire("renewed", LockOptions.exclusive().lease(Duration.ofMillis(1))).subscribe(holder);
+            time.advanceTime();
+            LockHandle h = holder.getReceivedOnNext().get(0);
+            time.advanceTimeBy(Duration.ofMillis(100));
+            assertThat(h.isHeld()).isTrue();
+            // every 333,333ns: 300 renewals in 100ms; with the service's fraction of the lease (1ms in 30s)
+            // it would have been every 33ns, three million
+            assertThat(backend.renewCalls.get()).isBetween(295, 301);
+            h.release().block(Duration.ofSeconds(5));
+        } finally {
+            s.dispose();
+            time.dispose();
+        }
+    }
+
+    @Test
     void twoServicesOnOneStoreExcludeEachOtherAndHandOverOnRelease() {
         DistributedLockService a = service();
         DistributedLockService b = service();

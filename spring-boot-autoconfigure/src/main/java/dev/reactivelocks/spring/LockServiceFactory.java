@@ -122,6 +122,14 @@ final class LockServiceFactory {
                         "must be less than reactive-locks.lease (" + effectiveLease + "), was " + renew,
                         "Renew well within the lease, e.g. reactive-locks.renew-every = a third of reactive-locks.lease.");
             }
+            Duration third = effectiveLease.dividedBy(3);
+            Duration shortest = third.compareTo(Duration.ofMillis(1)) < 0 ? third : Duration.ofMillis(1);
+            if (renew.compareTo(shortest) < 0) {
+                throw new LockConfigurationPropertyException(P + "renew-every",
+                        "must be >= " + shortest + ", was " + renew,
+                        "Each renewal is a call to the store: renew every millisecond at most, e.g."
+                                + " reactive-locks.renew-every = a third of reactive-locks.lease.");
+            }
             builder.renewEvery(renew);
         }
         if (poll != null) {

@@ -347,7 +347,7 @@ public class ReactiveLocksProperties {
         return renewEvery;
     }
 
-    /** @param renewEvery the renewal period, positive and less than the lease */
+    /** @param renewEvery the renewal period, less than the lease and at least 1ms (a third of a lease under 3ms) */
     public void setRenewEvery(@Nullable Duration renewEvery) {
         this.renewEvery = renewEvery;
     }

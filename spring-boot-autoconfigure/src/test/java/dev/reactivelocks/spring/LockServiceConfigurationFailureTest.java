@@ -58,6 +58,7 @@ class LockServiceConfigurationFailureTest {
         reactive-locks.type=postgres,reactive-locks.poll-interval=-1s      | reactive-locks.poll-interval | must be > 0, was PT-1S
         reactive-locks.type=postgres,reactive-locks.renew-every=30s        | reactive-locks.renew-every | must be less than reactive-locks.lease (PT30S), was PT30S
         reactive-locks.type=postgres,reactive-locks.lease=5s,reactive-locks.renew-every=6s | reactive-locks.renew-every | must be less than reactive-locks.lease (PT5S), was PT6S
+        reactive-locks.type=postgres,reactive-locks.renew-every=100us      | reactive-locks.renew-every | must be >= PT0.001S, was PT0.0001S
         reactive-locks.type=postgres,reactive-locks.postgres.table=Bad-Name | reactive-locks.postgres.table | table must be a lower-case identifier
         reactive-locks.type=redis,reactive-locks.redis.url=redis://127.0.0.1,reactive-locks.redis.key-prefix=' a b ' | reactive-locks.redis.key-prefix | keyPrefix must be
         reactive-locks.type=redis,reactive-locks.redis.url=redis://127.0.0.1,reactive-locks.metrics.service-name= | reactive-locks.metrics.service-name | serviceName
