@@ -1,0 +1,338 @@
+package dev.reactivelocks.file;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockMode;
+import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.LockServiceClosedException;
+import dev.reactivelocks.LockTimeoutException;
+import dev.reactivelocks.testkit.contract.SpinRacer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import reactor.core.Disposable;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * Races on the path check of an acquisition whose remembered identity finds the in-JVM queue busy and waits
+ * there: a timeout, a dispose of the service, a cancel and a holder's release against the check, the leave
+ * and the new lookup; for a stale identity (the file replaced, or its inode reused by another lock file) and
+ * for a current one. Every acquisition gets one signal, a grant holds the file its path names, and nothing is
+ * left held by nobody (the in-JVM queues, the locks of this process in /proc/locks).
+ */
+class FileLockQueuedCheckRaceTest {
+
+    private static final Duration WAIT = FileLockFixture.WAIT;
+    private static final int ROUNDS = Integer.getInteger("reactivelocks.fileRaces", 600);
+
+    @RegisterExtension
+    final FileLockFixture fixture = new FileLockFixture();
+
+    private final SpinRacer racer = new SpinRacer();
+    private volatile int spins;
+
+    @BeforeEach
+    void needsTheKernelsTable() {
+        assumeTrue(Files.isReadable(Path.of("/proc/locks")), "the kernel's lock table is Linux only");
+    }
+
+    @AfterEach
+    void closeRacer() {
+        racer.close();
+    }
+
+    /** The outcome of one acquisition: its handle, its error, or "empty". */
+    private static final class Outcome extends CompletableFuture<Object> {
+        final List<String> extra = new ArrayList<>();
+
+        void signal(Object o) {
+            if (!complete(o)) {
+                synchronized (extra) {
+                    extra.add(String.valueOf(o));
+                }
+            }
+        }
+    }
+
+    private Runnable subscriber(FileLockService locks, String name, LockOptions options, Outcome out,
+                                boolean fromParallel, int cancelAfterSpins, CompletableFuture<Void> subscribed) {
+        Runnable acquire = () -> {
+            try {
+                Disposable d = locks.acquire(name, options).subscribe(out::signal, out::signal,
+                        () -> {
+                            if (!(out.getNow(null) instanceof LockHandle)) {
+                                out.signal("empty"); // the completion after a handle is no signal of its own
+                            }
+                        });
+                if (cancelAfterSpins >= 0) {
+                    for (int s = 0; s < cancelAfterSpins; s++) {
+                        spins++;
+                    }
+                    d.dispose();
+                }
+                subscribed.complete(null);
+            } catch (Throwable e) {
+                subscribed.completeExceptionally(e);
+            }
+        };
+        return fromParallel ? () -> Schedulers.parallel().schedule(acquire) : acquire;
+    }
+
+    /**
+     * A timeout of a few milliseconds races the check, the leave and the new lookup of a stale identity (the
+     * file replaced under a holder of this JVM), with or without the holder's release racing too: the
+     * acquisition is granted the new file or times out, once; nothing is left held.
+     */
+    @Test
+    void aTimeoutRacingTheLeaveOfAStaleIdentityLeavesNothingHeld() throws Exception {
+        FileLockService locks = fixture.service(FileLockConfig.builder().lockFileCheckInterval(Duration.ofHours(1)));
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        List<String> bad = new ArrayList<>();
+        for (int i = 0; i < ROUNDS; i++) {
+            String name = "timeout" + i;
+            Path file = fixture.dir().resolve(name);
+            LockMode mode = i % 2 == 0 ? LockMode.EXCLUSIVE : LockMode.SHARED;
+            boolean fromParallel = i % 4 >= 2;
+            boolean release = i % 8 >= 4;
+            String round = "round " + i + " (" + mode + (fromParallel ? ", parallel" : "")
+                    + (release ? ", released" : "") + ")";
+            LockHandle holder = locks.acquire(name).block(WAIT);
+            String oldId = LockFiles.existingId(file);
+            replace(file);
+            String newId = LockFiles.existingId(file);
+            Outcome out = new Outcome();
+            CompletableFuture<Void> subscribed = new CompletableFuture<>();
+            Duration timeout = Duration.ofNanos(random.nextLong(50_000, 3_000_000));
+            Runnable acquire = subscriber(locks, name, LockOptions.of(mode).timeout(timeout), out, fromParallel,
+                    -1, subscribed);
+            racer.race(() -> {
+                if (release) {
+                    holder.release().subscribe();
+                }
+            }, acquire);
+            subscribed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            Object o;
+            try {
+                o = out.get(5, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                o = "HANG";
+            }
+            holder.release().block(WAIT);
+            if (o instanceof LockHandle h) {
+                if (!h.isHeld() || !LockFileRegistryTest.lockedByThisProcess(file)) {
+                    bad.add(round + ": granted, not holding the new file");
+                }
+                h.release().block(WAIT);
+            } else if (!(o instanceof LockTimeoutException)) {
+                bad.add(round + ": " + o);
+            }
+            if (!out.extra.isEmpty()) {
+                bad.add(round + ": more signals " + out.extra);
+            }
+            if (!eventually(() -> !anyLockOfThisProcess() && freeInJvm(oldId) && freeInJvm(newId))) {
+                bad.add(round + ": held by nobody");
+            }
+        }
+        assertThat(bad).as("bad rounds").isEmpty();
+    }
+
+    /**
+     * The service is disposed while an acquisition of it whose remembered identity finds the queue busy
+     * checks its path (stale: the file replaced; or current), with the holder's release racing in half the
+     * rounds: the acquisition is granted (then holds the file its path names) or fails closed, once; nothing
+     * is left held.
+     */
+    @Test
+    void aDisposeRacingTheCheckLeavesNothingHeldAndSignalsOnce() throws Exception {
+        FileLockService holders = fixture.service(FileLockConfig.builder().lockFileCheckInterval(Duration.ofHours(1)));
+        List<String> bad = new ArrayList<>();
+        for (int i = 0; i < ROUNDS; i++) {
+            String name = "dispose" + i;
+            Path file = fixture.dir().resolve(name);
+            LockMode mode = i % 2 == 0 ? LockMode.EXCLUSIVE : LockMode.SHARED;
+            boolean fromParallel = i % 4 >= 2;
+            boolean stale = i % 8 >= 4;
+            boolean release = i % 16 >= 8;
+            String round = "round " + i + " (" + mode + (fromParallel ? ", parallel" : "")
+                    + (stale ? ", stale" : "") + (release ? ", released" : "") + ")";
+            FileLockService locks = FileLockService.create(FileLockConfig.builder().lockDirectory(fixture.dir())
+                    .lockFileCheckInterval(Duration.ofHours(1)).build());
+            LockHandle holder = holders.acquire(name).block(WAIT);
+            String oldId = LockFiles.existingId(file);
+            if (stale) {
+                replace(file);
+            }
+            String newId = LockFiles.existingId(file);
+            Outcome out = new Outcome();
+            CompletableFuture<Void> subscribed = new CompletableFuture<>();
+            Runnable acquire = subscriber(locks, name, LockOptions.of(mode).timeout(WAIT), out, fromParallel, -1,
+                    subscribed);
+            racer.race(() -> {
+                locks.disposeLater().subscribe();
+                if (release) {
+                    holder.release().subscribe();
+                }
+            }, acquire);
+            subscribed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            Object o;
+            try {
+                o = out.get(5, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                o = "HANG";
+            }
+            holder.release().block(WAIT);
+            if (o instanceof LockHandle h) {
+                if (!h.isHeld() || !LockFileRegistryTest.lockedByThisProcess(file)) {
+                    bad.add(round + ": granted, not holding the file its path names");
+                }
+                h.release().block(WAIT);
+            } else if (!(o instanceof LockServiceClosedException)) {
+                bad.add(round + ": " + o);
+            }
+            if (!out.extra.isEmpty()) {
+                bad.add(round + ": more signals " + out.extra);
+            }
+            if (!eventually(() -> !anyLockOfThisProcess() && freeInJvm(oldId) && freeInJvm(newId))) {
+                bad.add(round + ": held by nobody");
+            }
+        }
+        assertThat(bad).as("bad rounds").isEmpty();
+    }
+
+    /**
+     * A remembered identity whose inode another lock file reused, held by a holder of this JVM: the
+     * acquisition of the deleted name waits in that file's queue and checks its path; the holder's release
+     * races it, and in half the rounds a cancel. A grant holds the name's file, created again; the other
+     * file's holder is unaffected; nothing is left held.
+     */
+    @Test
+    void aReleaseRacingTheCheckOfAReusedInodeLeavesNothingHeld() throws Exception {
+        FileLockService locks = fixture.service(FileLockConfig.builder().channelIdleTimeout(Duration.ZERO)
+                .lockFileCheckInterval(Duration.ofHours(1)));
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        List<String> bad = new ArrayList<>();
+        int rounds = Math.min(ROUNDS, 300);
+        int skipped = 0;
+        for (int i = 0; i < rounds; i++) {
+            String deleted = "deleted" + i;
+            String reusing = "reusing" + i;
+            LockMode mode = i % 2 == 0 ? LockMode.EXCLUSIVE : LockMode.SHARED;
+            LockMode other = i % 4 >= 2 ? LockMode.EXCLUSIVE : LockMode.SHARED;
+            boolean fromParallel = i % 8 >= 4;
+            boolean cancel = i % 16 >= 8;
+            String round = "round " + i + " (" + mode + " vs " + other + (fromParallel ? ", parallel" : "")
+                    + (cancel ? ", cancelled" : "") + ")";
+            Path first = fixture.dir().resolve(deleted);
+            Path second = fixture.dir().resolve(reusing);
+            String firstId = freedInodeReused(locks, deleted, reusing);
+            if (firstId == null) {
+                skipped++;
+                continue;
+            }
+            LockHandle holder = locks.acquire(reusing, LockOptions.of(other)).block(WAIT);
+            if (other == LockMode.SHARED && mode == LockMode.EXCLUSIVE) {
+                // keep the queue busy for a shared A too: nothing to do, the exclusive A waits anyway
+            }
+            LockHandle waiterBlocker = null;
+            Outcome out = new Outcome();
+            CompletableFuture<Void> subscribed = new CompletableFuture<>();
+            Runnable acquire = subscriber(locks, deleted, LockOptions.of(mode).timeout(WAIT), out, fromParallel,
+                    cancel ? random.nextInt(3_000) : -1, subscribed);
+            boolean releaseInRace = other == LockMode.EXCLUSIVE || mode == LockMode.EXCLUSIVE;
+            racer.race(() -> holder.release().subscribe(), acquire);
+            subscribed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            Object o = null;
+            if (!cancel) {
+                try {
+                    o = out.get(5, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    o = "HANG";
+                }
+            } else {
+                LockSupport.parkNanos(2_000_000);
+                o = out.getNow(null);
+            }
+            if (o instanceof LockHandle h) {
+                if (!h.isHeld() || !LockFileRegistryTest.lockedByThisProcess(first)
+                        || firstId.equals(LockFiles.existingId(first))) {
+                    bad.add(round + ": granted, not holding the name's file created again");
+                }
+                h.release().block(WAIT);
+            } else if (o != null) {
+                bad.add(round + ": " + o);
+            }
+            if (!out.extra.isEmpty()) {
+                bad.add(round + ": more signals " + out.extra);
+            }
+            String newId = LockFiles.existingId(first);
+            if (!eventually(() -> !anyLockOfThisProcess() && freeInJvm(firstId)
+                    && (newId == null || freeInJvm(newId)))) {
+                bad.add(round + ": held by nobody");
+            }
+        }
+        assumeTrue(skipped < rounds, "the file system never reused a freed inode");
+        assertThat(bad).as("bad rounds").isEmpty();
+    }
+
+    private String freedInodeReused(FileLockService locks, String deleted, String reusing) throws IOException {
+        Path first = fixture.dir().resolve(deleted);
+        locks.acquire(deleted).flatMap(LockHandle::release).block(WAIT);
+        String firstId = LockFiles.existingId(first);
+        FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "the channel closed");
+        Files.delete(first);
+        locks.acquire(reusing).flatMap(LockHandle::release).block(WAIT);
+        return firstId != null && firstId.equals(LockFiles.existingId(fixture.dir().resolve(reusing)))
+                ? firstId : null;
+    }
+
+    private static void replace(Path file) {
+        try {
+            Path fresh = Files.createFile(file.resolveSibling(file.getFileName() + ".new"));
+            Files.delete(file);
+            Files.move(fresh, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static boolean anyLockOfThisProcess() {
+        List<FileInspection.KernelLock> kernel = FileInspection.kernelLocks();
+        long self = ProcessHandle.current().pid();
+        return kernel != null && kernel.stream().anyMatch(k -> !k.blocked() && k.pid() == self);
+    }
+
+    private static boolean freeInJvm(String id) {
+        LockHandle tried = LockFile.QUEUES.tryAcquire(id).block(WAIT);
+        if (tried != null) {
+            tried.release().block(WAIT);
+        }
+        return tried != null;
+    }
+
+    private static boolean eventually(BooleanSupplier condition) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            LockSupport.parkNanos(1_000_000);
+        }
+        return true;
+    }
+}
