@@ -344,8 +344,10 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
                 return;
             }
             if (immediate()) {
-                // a try keeps no place: look the file up, then try (or be busy in) the queue of the file there
-                service.resolveLockFileAgain(this, path(), Objects.requireNonNull(fileId, "fileId"));
+                // a try keeps no place: look the file up, then try (or be busy in) the queue of the file there;
+                // a busy queue does not make the identity stale, so it stays remembered for the others (the
+                // lookup remembers what it finds)
+                service.lookUpAgain(this);
             } else {
                 waitAndCheckPath();
             }

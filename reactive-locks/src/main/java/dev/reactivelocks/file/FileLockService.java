@@ -170,7 +170,8 @@ public final class FileLockService implements LockService {
      * busy (its holders may hold the old file, or another file that reused the inode: the acquisition waits in
      * that queue at once, keeping its FIFO place, while one {@code stat}, off non-blocking threads, checks its
      * path, and leaves the queue to look the file up again only when the path names another file or none, see
-     * {@link FileAcquisition#onComplete()}; a try looks the file up before trying again); and a remembered
+     * {@link FileAcquisition#onComplete()}; a try looks the file up before trying again, see
+     * {@link #lookUpAgain}); and a remembered
      * identity is looked up before a re-entry is refused (a deleted file's inode may be another file's now).
      * An acquisition that finds its file replaced forgets it and looks it up again
      * ({@link #resolveLockFileAgain}).
@@ -476,14 +477,24 @@ public final class FileLockService implements LockService {
     }
 
     /**
-     * {@code a} found that {@code stale}, the path it resolved, does not name the file {@code staleId} (or, for a
-     * try of a remembered identity, that file's queue busy; or a remembered identity held by its pipeline):
+     * {@code a} found that {@code stale}, the path it resolved, does not name the file {@code staleId} (or a
+     * remembered identity held by its pipeline):
      * forgets that identity and looks the file up
      * again, with a {@code stat}, never through {@link #KNOWN_IDS} (a stale entry put back by a lookup that
      * raced the replacement cannot send {@code a} round again).
      */
     void resolveLockFileAgain(FileAcquisition a, Path stale, String staleId) {
         KNOWN_IDS.remove(stale, staleId);
+        lookUp(a);
+    }
+
+    /**
+     * A try of a remembered identity found its in-JVM queue busy: looks the file up again before trying again,
+     * as {@link #resolveLockFileAgain}, but without forgetting the identity, which a busy queue does not show
+     * stale (forgotten, it would send every later acquisition to a lookup, on the scheduler from a
+     * non-blocking thread, behind ones subscribed later; the lookup remembers the identity it finds).
+     */
+    void lookUpAgain(FileAcquisition a) {
         lookUp(a);
     }
 
