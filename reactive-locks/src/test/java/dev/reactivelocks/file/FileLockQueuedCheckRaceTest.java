@@ -287,6 +287,8 @@ class FileLockQueuedCheckRaceTest {
             }
         }
         assumeTrue(skipped < rounds, "the file system never reused a freed inode");
+        System.err.println("FileLockQueuedCheckRaceTest: " + (rounds - skipped) + " of " + rounds
+                + " rounds with the freed inode reused");
         assertThat(bad).as("bad rounds").isEmpty();
     }
 

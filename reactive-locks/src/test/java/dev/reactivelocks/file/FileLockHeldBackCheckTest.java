@@ -1,0 +1,164 @@
+package dev.reactivelocks.file;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockMode;
+import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.LockTimeoutException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import reactor.core.Disposable;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * The path check of a remembered identity waiting in a busy in-JVM queue, subscribed on a non-blocking thread,
+ * runs on the file scheduler, which the test holds back: the acquisition is cancelled, times out, or is
+ * granted (the holder released, the file replaced or not) before the check runs. The late check changes
+ * nothing: one signal, a grant holds the file its path names, nothing held by nobody.
+ */
+class FileLockHeldBackCheckTest {
+
+    private static final Duration WAIT = FileLockFixture.WAIT;
+
+    @RegisterExtension
+    final FileLockFixture fixture = new FileLockFixture();
+
+    private final ThreadPoolExecutor fileThread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
+            new LinkedBlockingQueue<>());
+    private final Scheduler fileScheduler = Schedulers.fromExecutorService(fileThread, "held-back-file-scheduler");
+
+    @BeforeEach
+    void needsTheKernelsTable() {
+        assumeTrue(Files.isReadable(Path.of("/proc/locks")), "the kernel's lock table is Linux only");
+    }
+
+    @AfterEach
+    void stopFileThread() {
+        fileScheduler.dispose();
+        fileThread.shutdownNow();
+    }
+
+    @Test
+    void aCheckRunningAfterTheCancelTimeoutOrGrantChangesNothing() throws Exception {
+        FileLockService locks = fixture.service(FileLockConfig.builder().scheduler(fileScheduler)
+                .lockFileCheckInterval(Duration.ofHours(1)));
+        int i = 0;
+        for (String what : new String[] {"cancelled", "timed out", "granted"}) {
+            for (boolean stale : new boolean[] {false, true}) {
+                for (LockMode mode : LockMode.values()) {
+                    String name = "held-back" + i++;
+                    String as = what + (stale ? ", stale" : "") + ", " + mode;
+                    Path file = fixture.dir().resolve(name);
+                    LockHandle holder = locks.acquire(name).block(WAIT); // the identity is remembered
+                    String oldId = LockFiles.existingId(file);
+                    if (stale) {
+                        replace(file);
+                    }
+                    String newId = LockFiles.existingId(file);
+
+                    CountDownLatch gate = new CountDownLatch(1);
+                    CountDownLatch heldBack = new CountDownLatch(1);
+                    fileThread.execute(() -> {
+                        heldBack.countDown();
+                        try {
+                            gate.await();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    });
+                    assertThat(heldBack.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+
+                    CompletableFuture<Object> out = new CompletableFuture<>();
+                    CompletableFuture<Disposable> subscription = new CompletableFuture<>();
+                    Duration timeout = what.equals("timed out") ? Duration.ofMillis(50) : WAIT;
+                    Schedulers.parallel().schedule(() -> subscription.complete(
+                            locks.acquire(name, LockOptions.of(mode).timeout(timeout))
+                                    .subscribe(out::complete, out::complete, () -> out.complete("empty"))));
+                    Disposable d = subscription.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+                    switch (what) {
+                        case "cancelled" -> d.dispose();
+                        case "timed out" -> assertThat(out.get(WAIT.toMillis(), TimeUnit.MILLISECONDS))
+                                .as(as).isInstanceOf(LockTimeoutException.class);
+                        default -> holder.release().block(WAIT);
+                    }
+                    if (what.equals("granted") && !stale) {
+                        // the grant of a current identity needs no scheduler: the channel is open
+                        assertThat(out.get(WAIT.toMillis(), TimeUnit.MILLISECONDS)).as(as)
+                                .isInstanceOf(LockHandle.class);
+                    }
+                    gate.countDown(); // the check runs now, late
+                    fileThread.submit(() -> { }).get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+                    holder.release().block(WAIT);
+                    if (what.equals("granted")) {
+                        Object o = out.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+                        assertThat(o).as(as).isInstanceOf(LockHandle.class);
+                        LockHandle h = (LockHandle) o;
+                        assertThat(h.isHeld()).as(as).isTrue();
+                        assertThat(LockFileRegistryTest.lockedByThisProcess(file)).as(as + ": the file its path names")
+                                .isTrue();
+                        h.release().block(WAIT);
+                    } else if (what.equals("cancelled")) {
+                        Thread.sleep(20);
+                        assertThat(out).as(as + ": nothing after a cancel").isNotDone();
+                    }
+                    assertThat(eventually(() -> !anyLockOfThisProcess() && freeInJvm(oldId) && freeInJvm(newId)))
+                            .as(as + ": nothing held by nobody").isTrue();
+                }
+            }
+        }
+    }
+
+    private static void replace(Path file) {
+        try {
+            Path fresh = Files.createFile(file.resolveSibling(file.getFileName() + ".new"));
+            Files.delete(file);
+            Files.move(fresh, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static boolean anyLockOfThisProcess() {
+        List<FileInspection.KernelLock> kernel = FileInspection.kernelLocks();
+        long self = ProcessHandle.current().pid();
+        return kernel != null && kernel.stream().anyMatch(k -> !k.blocked() && k.pid() == self);
+    }
+
+    private static boolean freeInJvm(String id) {
+        LockHandle tried = LockFile.QUEUES.tryAcquire(id).block(WAIT);
+        if (tried != null) {
+            tried.release().block(WAIT);
+        }
+        return tried != null;
+    }
+
+    private static boolean eventually(BooleanSupplier condition) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            LockSupport.parkNanos(1_000_000);
+        }
+        return true;
+    }
+}
