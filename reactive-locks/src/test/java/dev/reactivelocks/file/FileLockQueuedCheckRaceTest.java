@@ -292,6 +292,133 @@ class FileLockQueuedCheckRaceTest {
         assertThat(bad).as("bad rounds").isEmpty();
     }
 
+    /**
+     * An exclusive holder's downgrade races a shared acquisition whose remembered identity finds the queue
+     * busy and waits there while its path is checked (current or stale: the file replaced), sometimes
+     * cancelled after a random spin: a shared grant joins the downgraded holder on the file its path names
+     * (the current file) or holds the new file; once all is released nothing is held by nobody.
+     */
+    @Test
+    void aDowngradeRacingTheCheckOfASharedWaiterLeavesNothingHeld() throws Exception {
+        FileLockService locks = fixture.service(FileLockConfig.builder().lockFileCheckInterval(Duration.ofHours(1)));
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        List<String> bad = new ArrayList<>();
+        for (int i = 0; i < ROUNDS; i++) {
+            String name = "downgrade" + i;
+            Path file = fixture.dir().resolve(name);
+            boolean stale = i % 2 == 1;
+            boolean fromParallel = i % 4 >= 2;
+            boolean cancel = i % 8 >= 4;
+            String round = "round " + i + " (" + (stale ? "stale" : "current") + (fromParallel ? ", parallel" : "")
+                    + (cancel ? ", cancelled" : "") + ")";
+            LockHandle holder = locks.acquire(name).block(WAIT);
+            String oldId = LockFiles.existingId(file);
+            if (stale) {
+                replace(file);
+            }
+            String newId = LockFiles.existingId(file);
+            Outcome out = new Outcome();
+            CompletableFuture<Void> subscribed = new CompletableFuture<>();
+            CompletableFuture<LockHandle> downgraded = new CompletableFuture<>();
+            Runnable acquire = subscriber(locks, name, LockOptions.shared().timeout(WAIT), out, fromParallel,
+                    cancel ? random.nextInt(3_000) : -1, subscribed);
+            racer.race(() -> holder.downgrade().subscribe(downgraded::complete, downgraded::completeExceptionally),
+                    acquire);
+            subscribed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            LockHandle shared = downgraded.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            Object o = null;
+            if (!cancel) {
+                try {
+                    o = out.get(5, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    o = "HANG";
+                }
+            } else {
+                LockSupport.parkNanos(2_000_000);
+                o = out.getNow(null);
+            }
+            if (o instanceof LockHandle h) {
+                if (!h.isHeld() || !LockFileRegistryTest.lockedByThisProcess(file)) {
+                    bad.add(round + ": granted, not holding the file its path names");
+                }
+                h.release().block(WAIT);
+            } else if (o != null) {
+                bad.add(round + ": " + o);
+            }
+            shared.release().block(WAIT);
+            if (!out.extra.isEmpty()) {
+                bad.add(round + ": more signals " + out.extra);
+            }
+            if (!eventually(() -> !anyLockOfThisProcess() && freeInJvm(oldId) && freeInJvm(newId))) {
+                bad.add(round + ": held by nobody");
+            }
+        }
+        assertThat(bad).as("bad rounds").isEmpty();
+    }
+
+    /**
+     * A cancel from another thread races the inline path check, the leave and the new lookup of an acquisition
+     * subscribed on a thread that may block, whose remembered identity (stale: the file replaced; or current)
+     * finds the queue busy, exclusive and shared: nothing after the cancel but a grant that came first, and
+     * nothing held by nobody.
+     */
+    @Test
+    void aCancelFromAnotherThreadRacingTheInlineCheckAndLeaveLeavesNothingHeld() throws Exception {
+        FileLockService locks = fixture.service(FileLockConfig.builder().lockFileCheckInterval(Duration.ofHours(1)));
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        List<String> bad = new ArrayList<>();
+        for (int i = 0; i < ROUNDS; i++) {
+            String name = "cancel" + i;
+            Path file = fixture.dir().resolve(name);
+            LockMode mode = i % 2 == 0 ? LockMode.EXCLUSIVE : LockMode.SHARED;
+            boolean stale = i % 4 >= 2;
+            String round = "round " + i + " (" + mode + (stale ? ", stale" : "") + ")";
+            LockHandle holder = locks.acquire(name).block(WAIT);
+            String oldId = LockFiles.existingId(file);
+            if (stale) {
+                replace(file);
+            }
+            String newId = LockFiles.existingId(file);
+            Outcome out = new Outcome();
+            java.util.concurrent.atomic.AtomicReference<org.reactivestreams.Subscription> ref =
+                    new java.util.concurrent.atomic.AtomicReference<>();
+            int spin = random.nextInt(20_000);
+            racer.race(() -> locks.acquire(name, LockOptions.of(mode).timeout(WAIT)).doOnSubscribe(ref::set)
+                    .subscribe(out::signal, out::signal, () -> {
+                        if (!(out.getNow(null) instanceof LockHandle)) {
+                            out.signal("empty");
+                        }
+                    }), () -> {
+                        org.reactivestreams.Subscription s;
+                        while ((s = ref.get()) == null) {
+                            Thread.onSpinWait();
+                        }
+                        for (int k = 0; k < spin; k++) {
+                            Thread.onSpinWait();
+                        }
+                        s.cancel();
+                    });
+            LockSupport.parkNanos(2_000_000);
+            Object o = out.getNow(null);
+            if (o instanceof LockHandle h) {
+                if (!stale || !h.isHeld() || !LockFileRegistryTest.lockedByThisProcess(file)) {
+                    bad.add(round + ": granted, not holding the file its path names");
+                }
+                h.release().block(WAIT);
+            } else if (o != null) {
+                bad.add(round + ": " + o);
+            }
+            holder.release().block(WAIT);
+            if (!out.extra.isEmpty()) {
+                bad.add(round + ": more signals " + out.extra);
+            }
+            if (!eventually(() -> !anyLockOfThisProcess() && freeInJvm(oldId) && freeInJvm(newId))) {
+                bad.add(round + ": held by nobody");
+            }
+        }
+        assertThat(bad).as("bad rounds").isEmpty();
+    }
+
     private String freedInodeReused(FileLockService locks, String deleted, String reusing) throws IOException {
         Path first = fixture.dir().resolve(deleted);
         locks.acquire(deleted).flatMap(LockHandle::release).block(WAIT);
