@@ -1,5 +1,7 @@
 package dev.reactivelocks.file;
 
+import static dev.reactivelocks.file.LockFileChecks.nothingHeldByNobody;
+import static dev.reactivelocks.file.LockFileChecks.replace;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -7,20 +9,14 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockTimeoutException;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -71,7 +67,7 @@ class FileLockHeldBackCheckTest {
                     LockHandle holder = locks.acquire(name).block(WAIT); // the identity is remembered
                     String oldId = LockFiles.existingId(file);
                     if (stale) {
-                        replace(file);
+                        replace(file, false);
                     }
                     String newId = LockFiles.existingId(file);
 
@@ -120,45 +116,10 @@ class FileLockHeldBackCheckTest {
                         Thread.sleep(20);
                         assertThat(out).as(as + ": nothing after a cancel").isNotDone();
                     }
-                    assertThat(eventually(() -> !anyLockOfThisProcess() && freeInJvm(oldId) && freeInJvm(newId)))
+                    assertThat(nothingHeldByNobody(oldId, newId))
                             .as(as + ": nothing held by nobody").isTrue();
                 }
             }
         }
-    }
-
-    private static void replace(Path file) {
-        try {
-            Path fresh = Files.createFile(file.resolveSibling(file.getFileName() + ".new"));
-            Files.delete(file);
-            Files.move(fresh, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static boolean anyLockOfThisProcess() {
-        List<FileInspection.KernelLock> kernel = FileInspection.kernelLocks();
-        long self = ProcessHandle.current().pid();
-        return kernel != null && kernel.stream().anyMatch(k -> !k.blocked() && k.pid() == self);
-    }
-
-    private static boolean freeInJvm(String id) {
-        LockHandle tried = LockFile.QUEUES.tryAcquire(id).block(WAIT);
-        if (tried != null) {
-            tried.release().block(WAIT);
-        }
-        return tried != null;
-    }
-
-    private static boolean eventually(BooleanSupplier condition) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            LockSupport.parkNanos(1_000_000);
-        }
-        return true;
     }
 }

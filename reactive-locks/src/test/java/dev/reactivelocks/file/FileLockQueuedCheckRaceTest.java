@@ -1,5 +1,10 @@
 package dev.reactivelocks.file;
 
+import static dev.reactivelocks.file.LockFileChecks.anyLockOfThisProcess;
+import static dev.reactivelocks.file.LockFileChecks.eventually;
+import static dev.reactivelocks.file.LockFileChecks.freeInJvm;
+import static dev.reactivelocks.file.LockFileChecks.nothingHeldByNobody;
+import static dev.reactivelocks.file.LockFileChecks.replace;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -10,10 +15,8 @@ import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.LockTimeoutException;
 import dev.reactivelocks.testkit.contract.SpinRacer;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,7 +24,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -114,7 +116,7 @@ class FileLockQueuedCheckRaceTest {
                     + (release ? ", released" : "") + ")";
             LockHandle holder = locks.acquire(name).block(WAIT);
             String oldId = LockFiles.existingId(file);
-            replace(file);
+            replace(file, false);
             String newId = LockFiles.existingId(file);
             Outcome out = new Outcome();
             CompletableFuture<Void> subscribed = new CompletableFuture<>();
@@ -145,7 +147,7 @@ class FileLockQueuedCheckRaceTest {
             if (!out.extra.isEmpty()) {
                 bad.add(round + ": more signals " + out.extra);
             }
-            if (!eventually(() -> !anyLockOfThisProcess() && freeInJvm(oldId) && freeInJvm(newId))) {
+            if (!nothingHeldByNobody(oldId, newId)) {
                 bad.add(round + ": held by nobody");
             }
         }
@@ -176,7 +178,7 @@ class FileLockQueuedCheckRaceTest {
             LockHandle holder = holders.acquire(name).block(WAIT);
             String oldId = LockFiles.existingId(file);
             if (stale) {
-                replace(file);
+                replace(file, false);
             }
             String newId = LockFiles.existingId(file);
             Outcome out = new Outcome();
@@ -208,7 +210,7 @@ class FileLockQueuedCheckRaceTest {
             if (!out.extra.isEmpty()) {
                 bad.add(round + ": more signals " + out.extra);
             }
-            if (!eventually(() -> !anyLockOfThisProcess() && freeInJvm(oldId) && freeInJvm(newId))) {
+            if (!nothingHeldByNobody(oldId, newId)) {
                 bad.add(round + ": held by nobody");
             }
         }
@@ -314,7 +316,7 @@ class FileLockQueuedCheckRaceTest {
             LockHandle holder = locks.acquire(name).block(WAIT);
             String oldId = LockFiles.existingId(file);
             if (stale) {
-                replace(file);
+                replace(file, false);
             }
             String newId = LockFiles.existingId(file);
             Outcome out = new Outcome();
@@ -349,7 +351,7 @@ class FileLockQueuedCheckRaceTest {
             if (!out.extra.isEmpty()) {
                 bad.add(round + ": more signals " + out.extra);
             }
-            if (!eventually(() -> !anyLockOfThisProcess() && freeInJvm(oldId) && freeInJvm(newId))) {
+            if (!nothingHeldByNobody(oldId, newId)) {
                 bad.add(round + ": held by nobody");
             }
         }
@@ -376,7 +378,7 @@ class FileLockQueuedCheckRaceTest {
             LockHandle holder = locks.acquire(name).block(WAIT);
             String oldId = LockFiles.existingId(file);
             if (stale) {
-                replace(file);
+                replace(file, false);
             }
             String newId = LockFiles.existingId(file);
             Outcome out = new Outcome();
@@ -412,7 +414,7 @@ class FileLockQueuedCheckRaceTest {
             if (!out.extra.isEmpty()) {
                 bad.add(round + ": more signals " + out.extra);
             }
-            if (!eventually(() -> !anyLockOfThisProcess() && freeInJvm(oldId) && freeInJvm(newId))) {
+            if (!nothingHeldByNobody(oldId, newId)) {
                 bad.add(round + ": held by nobody");
             }
         }
@@ -428,40 +430,5 @@ class FileLockQueuedCheckRaceTest {
         locks.acquire(reusing).flatMap(LockHandle::release).block(WAIT);
         return firstId != null && firstId.equals(LockFiles.existingId(fixture.dir().resolve(reusing)))
                 ? firstId : null;
-    }
-
-    private static void replace(Path file) {
-        try {
-            Path fresh = Files.createFile(file.resolveSibling(file.getFileName() + ".new"));
-            Files.delete(file);
-            Files.move(fresh, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static boolean anyLockOfThisProcess() {
-        List<FileInspection.KernelLock> kernel = FileInspection.kernelLocks();
-        long self = ProcessHandle.current().pid();
-        return kernel != null && kernel.stream().anyMatch(k -> !k.blocked() && k.pid() == self);
-    }
-
-    private static boolean freeInJvm(String id) {
-        LockHandle tried = LockFile.QUEUES.tryAcquire(id).block(WAIT);
-        if (tried != null) {
-            tried.release().block(WAIT);
-        }
-        return tried != null;
-    }
-
-    private static boolean eventually(BooleanSupplier condition) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            LockSupport.parkNanos(1_000_000);
-        }
-        return true;
     }
 }

@@ -1,5 +1,8 @@
 package dev.reactivelocks.file;
 
+import static dev.reactivelocks.file.LockFileChecks.anyLockOfThisProcess;
+import static dev.reactivelocks.file.LockFileChecks.nothingHeldByNobody;
+import static dev.reactivelocks.file.LockFileChecks.replace;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -12,14 +15,11 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -83,36 +83,12 @@ class FileLockRememberedIdentityTest {
         return service(FileLockConfig.builder().channelIdleTimeout(Duration.ofHours(1)));
     }
 
-    /**
-     * Puts a new file at {@code file}, as another process would: renamed over it, or put there after it was
-     * deleted. The new file is created under another name: a descriptor of it closed by this process while it
-     * is at the path would drop the lock this JVM may have taken on it meanwhile (another process's would not).
-     */
-    private static void replace(Path file, boolean rename) {
-        try {
-            Path fresh = Files.createFile(file.resolveSibling(file.getFileName() + ".new"));
-            if (!rename) {
-                Files.delete(file);
-            }
-            Files.move(fresh, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     /** Whether this process holds a record lock on the inode {@code old} (a file that may have no name now). */
     private static boolean lockedByThisProcess(FileInspection.LockFileState old) {
         List<FileInspection.KernelLock> kernel = FileInspection.kernelLocks();
         long self = ProcessHandle.current().pid();
         return kernel != null && kernel.stream().anyMatch(k -> !k.blocked() && k.pid() == self
                 && k.major() == old.major() && k.minor() == old.minor() && k.inode() == old.inode());
-    }
-
-    /** Whether this process holds any record lock at all (not a blocked request). */
-    private static boolean anyLockOfThisProcess() {
-        List<FileInspection.KernelLock> kernel = FileInspection.kernelLocks();
-        long self = ProcessHandle.current().pid();
-        return kernel != null && kernel.stream().anyMatch(k -> !k.blocked() && k.pid() == self);
     }
 
     private static FileInspection.LockFileState stat(Path file) {
@@ -537,7 +513,7 @@ class FileLockRememberedIdentityTest {
                 h.release().block(WAIT);
             }
             // a local grant left or cancelled is given back in the file's actor, maybe a moment later
-            if (!eventually(() -> !anyLockOfThisProcess() && freeInJvm(oldId) && freeInJvm(newId))) {
+            if (!nothingHeldByNobody(oldId, newId)) {
                 heldByNobody++;
             }
         }
@@ -546,27 +522,6 @@ class FileLockRememberedIdentityTest {
 
     /** Counted by spins on threads where BlockHound refuses {@link Thread#onSpinWait()}. */
     private volatile int spins;
-
-    /** Whether the in-JVM queue of the identity {@code id} is free (tried, and given back at once). */
-    private static boolean freeInJvm(String id) {
-        LockHandle tried = LockFile.QUEUES.tryAcquire(id).block(WAIT);
-        if (tried != null) {
-            tried.release().block(WAIT);
-        }
-        return tried != null;
-    }
-
-    /** Whether {@code condition} holds within 5 seconds. */
-    private static boolean eventually(BooleanSupplier condition) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            LockSupport.parkNanos(1_000_000);
-        }
-        return true;
-    }
 
     /**
      * A lock file deleted by another process once this JVM closed its channel, whose inode the next lock file
