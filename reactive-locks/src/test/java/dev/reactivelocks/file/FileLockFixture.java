@@ -16,8 +16,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * A {@link FileLockService} on a fresh lock directory for each test ({@code @RegisterExtension}), and any
- * more made by {@link #service}; after the test they are disposed, every lock file entry of the JVM is
- * awaited closed, and the directory is deleted.
+ * more made by {@link #service}; after the test the {@link #heldBackFileScheduler()} is closed, the
+ * services are disposed, every lock file entry of the JVM is awaited closed, and the directory is deleted.
  */
 final class FileLockFixture implements BeforeEachCallback, AfterEachCallback {
 
@@ -27,6 +27,7 @@ final class FileLockFixture implements BeforeEachCallback, AfterEachCallback {
     private Path dir;
     private FileLockService locks;
     private final List<FileLockService> services = new ArrayList<>();
+    private HeldBackFileScheduler heldBack;
 
     @Override
     public void beforeEach(ExtensionContext context) throws IOException {
@@ -37,6 +38,10 @@ final class FileLockFixture implements BeforeEachCallback, AfterEachCallback {
 
     @Override
     public void afterEach(ExtensionContext context) throws IOException {
+        if (heldBack != null) {
+            heldBack.close();
+            heldBack = null;
+        }
         locks.disposeLater().block(WAIT);
         services.forEach(s -> s.disposeLater().block(WAIT));
         services.clear();
@@ -68,6 +73,14 @@ final class FileLockFixture implements BeforeEachCallback, AfterEachCallback {
         FileLockService s = FileLockService.create(config.lockDirectory(dir).build());
         services.add(s);
         return s;
+    }
+
+    /** @return a file scheduler of one thread the test holds back, the same for the whole test, closed after it */
+    HeldBackFileScheduler heldBackFileScheduler() {
+        if (heldBack == null) {
+            heldBack = new HeldBackFileScheduler();
+        }
+        return heldBack;
     }
 
     /** Copies the test resource {@code name} (a script next to this class) into {@code dir}, once. */

@@ -13,16 +13,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.Disposable;
-import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 
 /**
@@ -38,24 +33,16 @@ class FileLockHeldBackCheckTest {
     @RegisterExtension
     final FileLockFixture fixture = new FileLockFixture();
 
-    private final ThreadPoolExecutor fileThread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
-            new LinkedBlockingQueue<>());
-    private final Scheduler fileScheduler = Schedulers.fromExecutorService(fileThread, "held-back-file-scheduler");
+    private final HeldBackFileScheduler fileThread = fixture.heldBackFileScheduler();
 
     @BeforeEach
     void needsTheKernelsTable() {
         assumeTrue(Files.isReadable(Path.of("/proc/locks")), "the kernel's lock table is Linux only");
     }
 
-    @AfterEach
-    void stopFileThread() {
-        fileScheduler.dispose();
-        fileThread.shutdownNow();
-    }
-
     @Test
     void aCheckRunningAfterTheCancelTimeoutOrGrantChangesNothing() throws Exception {
-        FileLockService locks = fixture.service(FileLockConfig.builder().scheduler(fileScheduler)
+        FileLockService locks = fixture.service(FileLockConfig.builder().scheduler(fileThread.scheduler())
                 .lockFileCheckInterval(Duration.ofHours(1)));
         int i = 0;
         for (String what : new String[] {"cancelled", "timed out", "granted"}) {
@@ -71,17 +58,7 @@ class FileLockHeldBackCheckTest {
                     }
                     String newId = LockFiles.existingId(file);
 
-                    CountDownLatch gate = new CountDownLatch(1);
-                    CountDownLatch heldBack = new CountDownLatch(1);
-                    fileThread.execute(() -> {
-                        heldBack.countDown();
-                        try {
-                            gate.await();
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                        }
-                    });
-                    assertThat(heldBack.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+                    fileThread.gate();
 
                     CompletableFuture<Object> out = new CompletableFuture<>();
                     CompletableFuture<Disposable> subscription = new CompletableFuture<>();
@@ -101,8 +78,7 @@ class FileLockHeldBackCheckTest {
                         assertThat(out.get(WAIT.toMillis(), TimeUnit.MILLISECONDS)).as(as)
                                 .isInstanceOf(LockHandle.class);
                     }
-                    gate.countDown(); // the check runs now, late
-                    fileThread.submit(() -> { }).get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+                    fileThread.open(); // the check runs now, late
                     holder.release().block(WAIT);
                     if (what.equals("granted")) {
                         Object o = out.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
