@@ -24,6 +24,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -97,6 +99,20 @@ class FileLockQueuedCheckRaceTest {
     }
 
     /**
+     * Races {@code other} against an acquisition of {@code name} ({@link #subscriber}, spin-timed by the racer)
+     * and returns its outcome once it was subscribed.
+     */
+    private Outcome race(Runnable other, FileLockService locks, String name, LockOptions options,
+                         boolean fromParallel, int cancelAfterSpins) throws Exception {
+        Outcome out = new Outcome();
+        CompletableFuture<Void> subscribed = new CompletableFuture<>();
+        Runnable acquire = subscriber(locks, name, options, out, fromParallel, cancelAfterSpins, subscribed);
+        racer.race(other, acquire);
+        subscribed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        return out;
+    }
+
+    /**
      * A timeout of a few milliseconds races the check, the leave and the new lookup of a stale identity (the
      * file replaced under a holder of this JVM), with or without the holder's release racing too: the
      * acquisition is granted the new file or times out, once; nothing is left held.
@@ -114,42 +130,18 @@ class FileLockQueuedCheckRaceTest {
             boolean release = i % 8 >= 4;
             String round = "round " + i + " (" + mode + (fromParallel ? ", parallel" : "")
                     + (release ? ", released" : "") + ")";
-            LockHandle holder = locks.acquire(name).block(WAIT);
-            String oldId = LockFiles.existingId(file);
-            replace(file, false);
-            String newId = LockFiles.existingId(file);
-            Outcome out = new Outcome();
-            CompletableFuture<Void> subscribed = new CompletableFuture<>();
+            Held held = hold(locks, name, true);
+            LockHandle holder = held.holder();
             Duration timeout = Duration.ofNanos(random.nextLong(50_000, 3_000_000));
-            Runnable acquire = subscriber(locks, name, LockOptions.of(mode).timeout(timeout), out, fromParallel,
-                    -1, subscribed);
-            racer.race(() -> {
+            Outcome out = race(() -> {
                 if (release) {
                     holder.release().subscribe();
                 }
-            }, acquire);
-            subscribed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-            Object o;
-            try {
-                o = out.get(5, TimeUnit.SECONDS);
-            } catch (java.util.concurrent.TimeoutException e) {
-                o = "HANG";
-            }
+            }, locks, name, LockOptions.of(mode).timeout(timeout), fromParallel, -1);
+            Object o = outcome(out, false);
             holder.release().block(WAIT);
-            if (o instanceof LockHandle h) {
-                if (!h.isHeld() || !LockFileRegistryTest.lockedByThisProcess(file)) {
-                    bad.add(round + ": granted, not holding the new file");
-                }
-                h.release().block(WAIT);
-            } else if (!(o instanceof LockTimeoutException)) {
-                bad.add(round + ": " + o);
-            }
-            if (!out.extra.isEmpty()) {
-                bad.add(round + ": more signals " + out.extra);
-            }
-            if (!nothingHeldByNobody(oldId, newId)) {
-                bad.add(round + ": held by nobody");
-            }
+            check(bad, round, o, h -> holdsTheFile(h, file), "not holding the new file", LockTimeoutException.class);
+            checkTheRest(bad, round, out, () -> nothingHeldByNobody(held.oldId(), held.newId()));
         }
         assertThat(bad).as("bad rounds").isEmpty();
     }
@@ -175,44 +167,19 @@ class FileLockQueuedCheckRaceTest {
                     + (stale ? ", stale" : "") + (release ? ", released" : "") + ")";
             FileLockService locks = FileLockService.create(FileLockConfig.builder().lockDirectory(fixture.dir())
                     .lockFileCheckInterval(Duration.ofHours(1)).build());
-            LockHandle holder = holders.acquire(name).block(WAIT);
-            String oldId = LockFiles.existingId(file);
-            if (stale) {
-                replace(file, false);
-            }
-            String newId = LockFiles.existingId(file);
-            Outcome out = new Outcome();
-            CompletableFuture<Void> subscribed = new CompletableFuture<>();
-            Runnable acquire = subscriber(locks, name, LockOptions.of(mode).timeout(WAIT), out, fromParallel, -1,
-                    subscribed);
-            racer.race(() -> {
+            Held held = hold(holders, name, stale);
+            LockHandle holder = held.holder();
+            Outcome out = race(() -> {
                 locks.disposeLater().subscribe();
                 if (release) {
                     holder.release().subscribe();
                 }
-            }, acquire);
-            subscribed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-            Object o;
-            try {
-                o = out.get(5, TimeUnit.SECONDS);
-            } catch (java.util.concurrent.TimeoutException e) {
-                o = "HANG";
-            }
+            }, locks, name, LockOptions.of(mode).timeout(WAIT), fromParallel, -1);
+            Object o = outcome(out, false);
             holder.release().block(WAIT);
-            if (o instanceof LockHandle h) {
-                if (!h.isHeld() || !LockFileRegistryTest.lockedByThisProcess(file)) {
-                    bad.add(round + ": granted, not holding the file its path names");
-                }
-                h.release().block(WAIT);
-            } else if (!(o instanceof LockServiceClosedException)) {
-                bad.add(round + ": " + o);
-            }
-            if (!out.extra.isEmpty()) {
-                bad.add(round + ": more signals " + out.extra);
-            }
-            if (!nothingHeldByNobody(oldId, newId)) {
-                bad.add(round + ": held by nobody");
-            }
+            check(bad, round, o, h -> holdsTheFile(h, file), "not holding the file its path names",
+                    LockServiceClosedException.class);
+            checkTheRest(bad, round, out, () -> nothingHeldByNobody(held.oldId(), held.newId()));
         }
         assertThat(bad).as("bad rounds").isEmpty();
     }
@@ -252,41 +219,15 @@ class FileLockQueuedCheckRaceTest {
                 // keep the queue busy for a shared A too: nothing to do, the exclusive A waits anyway
             }
             LockHandle waiterBlocker = null;
-            Outcome out = new Outcome();
-            CompletableFuture<Void> subscribed = new CompletableFuture<>();
-            Runnable acquire = subscriber(locks, deleted, LockOptions.of(mode).timeout(WAIT), out, fromParallel,
-                    cancel ? random.nextInt(3_000) : -1, subscribed);
             boolean releaseInRace = other == LockMode.EXCLUSIVE || mode == LockMode.EXCLUSIVE;
-            racer.race(() -> holder.release().subscribe(), acquire);
-            subscribed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-            Object o = null;
-            if (!cancel) {
-                try {
-                    o = out.get(5, TimeUnit.SECONDS);
-                } catch (java.util.concurrent.TimeoutException e) {
-                    o = "HANG";
-                }
-            } else {
-                LockSupport.parkNanos(2_000_000);
-                o = out.getNow(null);
-            }
-            if (o instanceof LockHandle h) {
-                if (!h.isHeld() || !LockFileRegistryTest.lockedByThisProcess(first)
-                        || firstId.equals(LockFiles.existingId(first))) {
-                    bad.add(round + ": granted, not holding the name's file created again");
-                }
-                h.release().block(WAIT);
-            } else if (o != null) {
-                bad.add(round + ": " + o);
-            }
-            if (!out.extra.isEmpty()) {
-                bad.add(round + ": more signals " + out.extra);
-            }
+            Outcome out = race(() -> holder.release().subscribe(), locks, deleted, LockOptions.of(mode).timeout(WAIT),
+                    fromParallel, cancel ? random.nextInt(3_000) : -1);
+            Object o = outcome(out, cancel);
+            check(bad, round, o, h -> holdsTheFile(h, first) && !firstId.equals(LockFiles.existingId(first)),
+                    "not holding the name's file created again", null);
             String newId = LockFiles.existingId(first);
-            if (!eventually(() -> !anyLockOfThisProcess() && freeInJvm(firstId)
-                    && (newId == null || freeInJvm(newId)))) {
-                bad.add(round + ": held by nobody");
-            }
+            checkTheRest(bad, round, out, () -> eventually(() -> !anyLockOfThisProcess() && freeInJvm(firstId)
+                    && (newId == null || freeInJvm(newId))));
         }
         assumeTrue(skipped < rounds, "the file system never reused a freed inode");
         System.err.println("FileLockQueuedCheckRaceTest: " + (rounds - skipped) + " of " + rounds
@@ -313,47 +254,17 @@ class FileLockQueuedCheckRaceTest {
             boolean cancel = i % 8 >= 4;
             String round = "round " + i + " (" + (stale ? "stale" : "current") + (fromParallel ? ", parallel" : "")
                     + (cancel ? ", cancelled" : "") + ")";
-            LockHandle holder = locks.acquire(name).block(WAIT);
-            String oldId = LockFiles.existingId(file);
-            if (stale) {
-                replace(file, false);
-            }
-            String newId = LockFiles.existingId(file);
-            Outcome out = new Outcome();
-            CompletableFuture<Void> subscribed = new CompletableFuture<>();
+            Held held = hold(locks, name, stale);
+            LockHandle holder = held.holder();
             CompletableFuture<LockHandle> downgraded = new CompletableFuture<>();
-            Runnable acquire = subscriber(locks, name, LockOptions.shared().timeout(WAIT), out, fromParallel,
-                    cancel ? random.nextInt(3_000) : -1, subscribed);
-            racer.race(() -> holder.downgrade().subscribe(downgraded::complete, downgraded::completeExceptionally),
-                    acquire);
-            subscribed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            Outcome out = race(
+                    () -> holder.downgrade().subscribe(downgraded::complete, downgraded::completeExceptionally),
+                    locks, name, LockOptions.shared().timeout(WAIT), fromParallel, cancel ? random.nextInt(3_000) : -1);
             LockHandle shared = downgraded.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-            Object o = null;
-            if (!cancel) {
-                try {
-                    o = out.get(5, TimeUnit.SECONDS);
-                } catch (java.util.concurrent.TimeoutException e) {
-                    o = "HANG";
-                }
-            } else {
-                LockSupport.parkNanos(2_000_000);
-                o = out.getNow(null);
-            }
-            if (o instanceof LockHandle h) {
-                if (!h.isHeld() || !LockFileRegistryTest.lockedByThisProcess(file)) {
-                    bad.add(round + ": granted, not holding the file its path names");
-                }
-                h.release().block(WAIT);
-            } else if (o != null) {
-                bad.add(round + ": " + o);
-            }
+            Object o = outcome(out, cancel);
+            check(bad, round, o, h -> holdsTheFile(h, file), "not holding the file its path names", null);
             shared.release().block(WAIT);
-            if (!out.extra.isEmpty()) {
-                bad.add(round + ": more signals " + out.extra);
-            }
-            if (!nothingHeldByNobody(oldId, newId)) {
-                bad.add(round + ": held by nobody");
-            }
+            checkTheRest(bad, round, out, () -> nothingHeldByNobody(held.oldId(), held.newId()));
         }
         assertThat(bad).as("bad rounds").isEmpty();
     }
@@ -375,12 +286,8 @@ class FileLockQueuedCheckRaceTest {
             LockMode mode = i % 2 == 0 ? LockMode.EXCLUSIVE : LockMode.SHARED;
             boolean stale = i % 4 >= 2;
             String round = "round " + i + " (" + mode + (stale ? ", stale" : "") + ")";
-            LockHandle holder = locks.acquire(name).block(WAIT);
-            String oldId = LockFiles.existingId(file);
-            if (stale) {
-                replace(file, false);
-            }
-            String newId = LockFiles.existingId(file);
+            Held held = hold(locks, name, stale);
+            LockHandle holder = held.holder();
             Outcome out = new Outcome();
             java.util.concurrent.atomic.AtomicReference<org.reactivestreams.Subscription> ref =
                     new java.util.concurrent.atomic.AtomicReference<>();
@@ -400,25 +307,73 @@ class FileLockQueuedCheckRaceTest {
                         }
                         s.cancel();
                     });
-            LockSupport.parkNanos(2_000_000);
-            Object o = out.getNow(null);
-            if (o instanceof LockHandle h) {
-                if (!stale || !h.isHeld() || !LockFileRegistryTest.lockedByThisProcess(file)) {
-                    bad.add(round + ": granted, not holding the file its path names");
-                }
-                h.release().block(WAIT);
-            } else if (o != null) {
-                bad.add(round + ": " + o);
-            }
+            Object o = outcome(out, true);
+            check(bad, round, o, h -> stale && holdsTheFile(h, file), "not holding the file its path names", null);
             holder.release().block(WAIT);
-            if (!out.extra.isEmpty()) {
-                bad.add(round + ": more signals " + out.extra);
-            }
-            if (!nothingHeldByNobody(oldId, newId)) {
-                bad.add(round + ": held by nobody");
-            }
+            checkTheRest(bad, round, out, () -> nothingHeldByNobody(held.oldId(), held.newId()));
         }
         assertThat(bad).as("bad rounds").isEmpty();
+    }
+
+    /** A holder of a name's lock file, its identity {@code oldId} remembered; {@code newId}: the file at the path. */
+    private record Held(LockHandle holder, String oldId, String newId) {
+    }
+
+    /** Acquires {@code name} on {@code locks} (its identity remembered), then replaces its file if {@code stale}. */
+    private Held hold(FileLockService locks, String name, boolean stale) {
+        Path file = fixture.dir().resolve(name);
+        LockHandle holder = locks.acquire(name).block(WAIT);
+        String oldId = LockFiles.existingId(file);
+        if (stale) {
+            replace(file, false);
+        }
+        return new Held(holder, oldId, LockFiles.existingId(file));
+    }
+
+    /**
+     * The signal of {@code out}: awaited for 5 seconds ("HANG" if none came), or, after a cancel, whatever came
+     * within 2ms ({@code null} for nothing).
+     */
+    private static Object outcome(Outcome out, boolean cancelled) throws Exception {
+        if (cancelled) {
+            LockSupport.parkNanos(2_000_000);
+            return out.getNow(null);
+        }
+        try {
+            return out.get(5, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            return "HANG";
+        }
+    }
+
+    private static boolean holdsTheFile(LockHandle h, Path file) {
+        return h.isHeld() && LockFileRegistryTest.lockedByThisProcess(file);
+    }
+
+    /**
+     * Adds a bad round unless {@code o} is a grant for which {@code holds} (then released), or an instance of
+     * {@code expected} ({@code null}: no signal).
+     */
+    private static void check(List<String> bad, String round, Object o, Predicate<LockHandle> holds, String notHolding,
+                              Class<?> expected) {
+        if (o instanceof LockHandle h) {
+            if (!holds.test(h)) {
+                bad.add(round + ": granted, " + notHolding);
+            }
+            h.release().block(WAIT);
+        } else if (expected == null ? o != null : !expected.isInstance(o)) {
+            bad.add(round + ": " + o);
+        }
+    }
+
+    /** Adds a bad round for a signal after the first, or unless {@code nothingHeldByNobody}. */
+    private static void checkTheRest(List<String> bad, String round, Outcome out, BooleanSupplier nothingHeldByNobody) {
+        if (!out.extra.isEmpty()) {
+            bad.add(round + ": more signals " + out.extra);
+        }
+        if (!nothingHeldByNobody.getAsBoolean()) {
+            bad.add(round + ": held by nobody");
+        }
     }
 
     private String freedInodeReused(FileLockService locks, String deleted, String reusing) throws IOException {
