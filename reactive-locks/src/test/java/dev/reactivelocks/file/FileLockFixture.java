@@ -1,5 +1,6 @@
 package dev.reactivelocks.file;
 
+import dev.reactivelocks.testkit.contract.SpinRacer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -16,8 +17,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * A {@link FileLockService} on a fresh lock directory for each test ({@code @RegisterExtension}), and any
- * more made by {@link #service}; after the test the {@link #heldBackFileScheduler()} is closed, the
- * services are disposed, every lock file entry of the JVM is awaited closed, and the directory is deleted.
+ * more made by {@link #service}; after the test the {@link #racer()} and the {@link #heldBackFileScheduler()}
+ * are closed, the services are disposed, every lock file entry of the JVM is awaited closed, and the
+ * directory is deleted.
  */
 final class FileLockFixture implements BeforeEachCallback, AfterEachCallback {
 
@@ -28,6 +30,7 @@ final class FileLockFixture implements BeforeEachCallback, AfterEachCallback {
     private FileLockService locks;
     private final List<FileLockService> services = new ArrayList<>();
     private HeldBackFileScheduler heldBack;
+    private SpinRacer racer;
 
     @Override
     public void beforeEach(ExtensionContext context) throws IOException {
@@ -38,6 +41,10 @@ final class FileLockFixture implements BeforeEachCallback, AfterEachCallback {
 
     @Override
     public void afterEach(ExtensionContext context) throws IOException {
+        if (racer != null) {
+            racer.close();
+            racer = null;
+        }
         if (heldBack != null) {
             heldBack.close();
             heldBack = null;
@@ -81,6 +88,14 @@ final class FileLockFixture implements BeforeEachCallback, AfterEachCallback {
             heldBack = new HeldBackFileScheduler();
         }
         return heldBack;
+    }
+
+    /** @return a spin-timed racer (its helper thread started now), the same for the whole test, closed after it */
+    SpinRacer racer() {
+        if (racer == null) {
+            racer = new SpinRacer();
+        }
+        return racer;
     }
 
     /** Copies the test resource {@code name} (a script next to this class) into {@code dir}, once. */

@@ -26,7 +26,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -48,17 +47,12 @@ class FileLockQueuedCheckRaceTest {
     @RegisterExtension
     final FileLockFixture fixture = new FileLockFixture();
 
-    private final SpinRacer racer = new SpinRacer();
+    private final SpinRacer racer = fixture.racer();
     private volatile int spins;
 
     @BeforeEach
     void needsTheKernelsTable() {
         assumeTrue(Files.isReadable(Path.of("/proc/locks")), "the kernel's lock table is Linux only");
-    }
-
-    @AfterEach
-    void closeRacer() {
-        racer.close();
     }
 
     /** The outcome of one acquisition: its handle, its error, or "empty". */

@@ -20,7 +20,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -43,16 +42,11 @@ class FileLockRememberedIdentityTest {
     @RegisterExtension
     final FileLockFixture fixture = new FileLockFixture();
 
-    private final SpinRacer racer = new SpinRacer();
+    private final SpinRacer racer = fixture.racer();
 
     @BeforeEach
     void needsTheKernelsTable() {
         assumeTrue(Files.isReadable(Path.of("/proc/locks")), "the kernel's lock table is Linux only");
-    }
-
-    @AfterEach
-    void closeRacer() {
-        racer.close();
     }
 
     private FileLockService service(FileLockConfig.Builder config) {
