@@ -1,7 +1,7 @@
 package dev.reactivelocks.file;
 
 import static dev.reactivelocks.file.LockFileChecks.nothingHeldByNobody;
-import static dev.reactivelocks.file.LockFileChecks.replace;
+import static dev.reactivelocks.file.LockFileChecks.hold;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -9,6 +9,7 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockTimeoutException;
+import dev.reactivelocks.file.LockFileChecks.Held;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -51,12 +52,10 @@ class FileLockHeldBackCheckTest {
                     String name = "held-back" + i++;
                     String as = what + (stale ? ", stale" : "") + ", " + mode;
                     Path file = fixture.dir().resolve(name);
-                    LockHandle holder = locks.acquire(name).block(WAIT); // the identity is remembered
-                    String oldId = LockFiles.existingId(file);
-                    if (stale) {
-                        replace(file, false);
-                    }
-                    String newId = LockFiles.existingId(file);
+                    Held held = hold(locks, name, file, stale); // the identity is remembered
+                    LockHandle holder = held.holder();
+                    String oldId = held.oldId();
+                    String newId = held.newId();
 
                     fileThread.gate();
 

@@ -3,8 +3,8 @@ package dev.reactivelocks.file;
 import static dev.reactivelocks.file.LockFileChecks.anyLockOfThisProcess;
 import static dev.reactivelocks.file.LockFileChecks.eventually;
 import static dev.reactivelocks.file.LockFileChecks.freeInJvm;
+import static dev.reactivelocks.file.LockFileChecks.hold;
 import static dev.reactivelocks.file.LockFileChecks.nothingHeldByNobody;
-import static dev.reactivelocks.file.LockFileChecks.replace;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -13,6 +13,7 @@ import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.LockTimeoutException;
+import dev.reactivelocks.file.LockFileChecks.Held;
 import dev.reactivelocks.testkit.contract.SpinRacer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -124,7 +125,7 @@ class FileLockQueuedCheckRaceTest {
             boolean release = i % 8 >= 4;
             String round = "round " + i + " (" + mode + (fromParallel ? ", parallel" : "")
                     + (release ? ", released" : "") + ")";
-            Held held = hold(locks, name, true);
+            Held held = hold(locks, name, file, true);
             LockHandle holder = held.holder();
             Duration timeout = Duration.ofNanos(random.nextLong(50_000, 3_000_000));
             Outcome out = race(() -> {
@@ -161,7 +162,7 @@ class FileLockQueuedCheckRaceTest {
                     + (stale ? ", stale" : "") + (release ? ", released" : "") + ")";
             FileLockService locks = FileLockService.create(FileLockConfig.builder().lockDirectory(fixture.dir())
                     .lockFileCheckInterval(Duration.ofHours(1)).build());
-            Held held = hold(holders, name, stale);
+            Held held = hold(holders, name, file, stale);
             LockHandle holder = held.holder();
             Outcome out = race(() -> {
                 locks.disposeLater().subscribe();
@@ -248,7 +249,7 @@ class FileLockQueuedCheckRaceTest {
             boolean cancel = i % 8 >= 4;
             String round = "round " + i + " (" + (stale ? "stale" : "current") + (fromParallel ? ", parallel" : "")
                     + (cancel ? ", cancelled" : "") + ")";
-            Held held = hold(locks, name, stale);
+            Held held = hold(locks, name, file, stale);
             LockHandle holder = held.holder();
             CompletableFuture<LockHandle> downgraded = new CompletableFuture<>();
             Outcome out = race(
@@ -280,7 +281,7 @@ class FileLockQueuedCheckRaceTest {
             LockMode mode = i % 2 == 0 ? LockMode.EXCLUSIVE : LockMode.SHARED;
             boolean stale = i % 4 >= 2;
             String round = "round " + i + " (" + mode + (stale ? ", stale" : "") + ")";
-            Held held = hold(locks, name, stale);
+            Held held = hold(locks, name, file, stale);
             LockHandle holder = held.holder();
             Outcome out = new Outcome();
             java.util.concurrent.atomic.AtomicReference<org.reactivestreams.Subscription> ref =
@@ -307,21 +308,6 @@ class FileLockQueuedCheckRaceTest {
             checkTheRest(bad, round, out, () -> nothingHeldByNobody(held.oldId(), held.newId()));
         }
         assertThat(bad).as("bad rounds").isEmpty();
-    }
-
-    /** A holder of a name's lock file, its identity {@code oldId} remembered; {@code newId}: the file at the path. */
-    private record Held(LockHandle holder, String oldId, String newId) {
-    }
-
-    /** Acquires {@code name} on {@code locks} (its identity remembered), then replaces its file if {@code stale}. */
-    private Held hold(FileLockService locks, String name, boolean stale) {
-        Path file = fixture.dir().resolve(name);
-        LockHandle holder = locks.acquire(name).block(WAIT);
-        String oldId = LockFiles.existingId(file);
-        if (stale) {
-            replace(file, false);
-        }
-        return new Held(holder, oldId, LockFiles.existingId(file));
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.reactivelocks.file;
 
 import static dev.reactivelocks.file.LockFileChecks.anyLockOfThisProcess;
+import static dev.reactivelocks.file.LockFileChecks.hold;
 import static dev.reactivelocks.file.LockFileChecks.nothingHeldByNobody;
 import static dev.reactivelocks.file.LockFileChecks.replace;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -9,6 +10,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.file.LockFileChecks.Held;
 import dev.reactivelocks.testkit.contract.FileLockChildMain;
 import dev.reactivelocks.testkit.contract.SpinRacer;
 import java.io.IOException;
@@ -466,10 +468,10 @@ class FileLockRememberedIdentityTest {
             boolean cancel = i % 8 >= 4;
             String round = "round " + i + " (" + mode + (fromParallel ? ", parallel" : "")
                     + (cancel ? ", cancelled" : "") + ")";
-            LockHandle holder = locks.acquire(name).block(WAIT); // looked up: the identity is remembered
-            String oldId = LockFiles.existingId(file);
-            replace(file, false);
-            String newId = LockFiles.existingId(file);
+            Held held = hold(locks, name, file, true); // looked up: the identity is remembered
+            LockHandle holder = held.holder();
+            String oldId = held.oldId();
+            String newId = held.newId();
             CompletableFuture<LockHandle> grant = new CompletableFuture<>();
             int spin = random.nextInt(2_000);
             CompletableFuture<Void> subscribed = new CompletableFuture<>();

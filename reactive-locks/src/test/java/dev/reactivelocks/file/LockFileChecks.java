@@ -24,6 +24,23 @@ final class LockFileChecks {
     private LockFileChecks() {
     }
 
+    /** A holder of a lock file, its identity {@code oldId} remembered; {@code newId}: the file at its path now. */
+    record Held(LockHandle holder, String oldId, String newId) {
+    }
+
+    /**
+     * Acquires {@code name} on {@code locks} (looked up: the identity of {@code file}, its lock file, is
+     * remembered), then, if {@code stale}, {@link #replace replaces} the file under the holder.
+     */
+    static Held hold(FileLockService locks, String name, Path file, boolean stale) {
+        LockHandle holder = locks.acquire(name).block(WAIT);
+        String oldId = LockFiles.existingId(file);
+        if (stale) {
+            replace(file, false);
+        }
+        return new Held(holder, oldId, LockFiles.existingId(file));
+    }
+
     /**
      * Puts a new file at {@code file}, as another process would: renamed over it, or put there after it was
      * deleted. The new file is created under another name: a descriptor of it closed by this process while it
