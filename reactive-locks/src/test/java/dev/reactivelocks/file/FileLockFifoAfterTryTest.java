@@ -9,13 +9,9 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 
 /**
@@ -31,34 +27,16 @@ class FileLockFifoAfterTryTest {
     @RegisterExtension
     final FileLockFixture fixture = new FileLockFixture();
 
-    private final ThreadPoolExecutor fileThread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
-            new LinkedBlockingQueue<>());
-    private final Scheduler fileScheduler = Schedulers.fromExecutorService(fileThread, "held-back-file-scheduler");
-
-    @AfterEach
-    void stopFileThread() {
-        fileScheduler.dispose();
-        fileThread.shutdownNow();
-    }
+    private final HeldBackFileScheduler fileThread = fixture.heldBackFileScheduler();
 
     @Test
     void aBusyTryDoesNotLetALaterAcquisitionOvertakeAnEarlierOne() throws Exception {
-        FileLockService locks = fixture.service(FileLockConfig.builder().scheduler(fileScheduler));
+        FileLockService locks = fixture.service(FileLockConfig.builder().scheduler(fileThread.scheduler()));
         String name = "fifo-after-try";
         LockHandle holder = locks.acquire(name).block(WAIT); // looked up: the identity is remembered
         List<String> grants = Collections.synchronizedList(new ArrayList<>());
 
-        CountDownLatch gate = new CountDownLatch(1);
-        CountDownLatch heldBack = new CountDownLatch(1);
-        fileThread.execute(() -> {
-            heldBack.countDown();
-            try {
-                gate.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        assertThat(heldBack.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+        fileThread.gate();
 
         CountDownLatch subscribed = new CountDownLatch(1);
         Schedulers.parallel().schedule(() -> {
@@ -70,8 +48,7 @@ class FileLockFifoAfterTryTest {
         assertThat(subscribed.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
         locks.acquire(name, LockOptions.exclusive().timeout(WAIT)).subscribe(h -> granted(grants, "B", h));
 
-        gate.countDown();
-        fileThread.submit(() -> { }).get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        fileThread.open();
         holder.release().block(WAIT);
         FileLockServiceTest.await(() -> grants.size() == 2, "A and B granted");
         assertThat(grants).as("A, subscribed first").containsExactly("A", "B");

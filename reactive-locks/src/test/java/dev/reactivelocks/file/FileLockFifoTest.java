@@ -10,13 +10,9 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 
 /**
@@ -33,15 +29,7 @@ class FileLockFifoTest {
     @RegisterExtension
     final FileLockFixture fixture = new FileLockFixture();
 
-    private final ThreadPoolExecutor fileThread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
-            new LinkedBlockingQueue<>());
-    private final Scheduler fileScheduler = Schedulers.fromExecutorService(fileThread, "held-back-file-scheduler");
-
-    @AfterEach
-    void stopFileThread() {
-        fileScheduler.dispose();
-        fileThread.shutdownNow();
-    }
+    private final HeldBackFileScheduler fileThread = fixture.heldBackFileScheduler();
 
     /**
      * H holds the file; A, whose identity is remembered, is subscribed on a {@code parallel()} thread (file
@@ -51,23 +39,13 @@ class FileLockFifoTest {
      */
     @Test
     void aRememberedAcquisitionFromANonBlockingThreadKeepsItsPlaceBeforeALaterOne() throws Exception {
-        FileLockService locks = fixture.service(FileLockConfig.builder().scheduler(fileScheduler));
+        FileLockService locks = fixture.service(FileLockConfig.builder().scheduler(fileThread.scheduler()));
         for (LockMode modeOfA : LockMode.values()) {
             String name = "fifo-" + modeOfA;
             LockHandle holder = locks.acquire(name).block(WAIT); // looked up: the identity is remembered
             List<String> grants = Collections.synchronizedList(new ArrayList<>());
 
-            CountDownLatch gate = new CountDownLatch(1);
-            CountDownLatch heldBack = new CountDownLatch(1);
-            fileThread.execute(() -> {
-                heldBack.countDown();
-                try {
-                    gate.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-            assertThat(heldBack.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+            fileThread.gate();
 
             CountDownLatch aSubscribed = new CountDownLatch(1);
             Schedulers.parallel().schedule(() -> {
@@ -78,8 +56,7 @@ class FileLockFifoTest {
             assertThat(aSubscribed.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
             locks.acquire(name, LockOptions.exclusive().timeout(WAIT)).subscribe(h -> granted(grants, "B", h));
 
-            gate.countDown();
-            fileThread.submit(() -> { }).get(WAIT.toMillis(), TimeUnit.MILLISECONDS); // what A left to it ran
+            fileThread.open(); // what A left to it ran
             holder.release().block(WAIT);
             FileLockServiceTest.await(() -> grants.size() == 2, modeOfA + " A and B granted");
             assertThat(grants).as(modeOfA + " A, subscribed first").containsExactly("A", "B");

@@ -1,5 +1,7 @@
 package dev.reactivelocks.file;
 
+import static dev.reactivelocks.file.LockFileChecks.nothingHeldByNobody;
+import static dev.reactivelocks.file.LockFileChecks.hold;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -7,26 +9,16 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockTimeoutException;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import dev.reactivelocks.file.LockFileChecks.Held;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.Disposable;
-import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 
 /**
@@ -42,24 +34,16 @@ class FileLockHeldBackCheckTest {
     @RegisterExtension
     final FileLockFixture fixture = new FileLockFixture();
 
-    private final ThreadPoolExecutor fileThread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
-            new LinkedBlockingQueue<>());
-    private final Scheduler fileScheduler = Schedulers.fromExecutorService(fileThread, "held-back-file-scheduler");
+    private final HeldBackFileScheduler fileThread = fixture.heldBackFileScheduler();
 
     @BeforeEach
     void needsTheKernelsTable() {
         assumeTrue(Files.isReadable(Path.of("/proc/locks")), "the kernel's lock table is Linux only");
     }
 
-    @AfterEach
-    void stopFileThread() {
-        fileScheduler.dispose();
-        fileThread.shutdownNow();
-    }
-
     @Test
     void aCheckRunningAfterTheCancelTimeoutOrGrantChangesNothing() throws Exception {
-        FileLockService locks = fixture.service(FileLockConfig.builder().scheduler(fileScheduler)
+        FileLockService locks = fixture.service(FileLockConfig.builder().scheduler(fileThread.scheduler())
                 .lockFileCheckInterval(Duration.ofHours(1)));
         int i = 0;
         for (String what : new String[] {"cancelled", "timed out", "granted"}) {
@@ -68,24 +52,12 @@ class FileLockHeldBackCheckTest {
                     String name = "held-back" + i++;
                     String as = what + (stale ? ", stale" : "") + ", " + mode;
                     Path file = fixture.dir().resolve(name);
-                    LockHandle holder = locks.acquire(name).block(WAIT); // the identity is remembered
-                    String oldId = LockFiles.existingId(file);
-                    if (stale) {
-                        replace(file);
-                    }
-                    String newId = LockFiles.existingId(file);
+                    Held held = hold(locks, name, file, stale); // the identity is remembered
+                    LockHandle holder = held.holder();
+                    String oldId = held.oldId();
+                    String newId = held.newId();
 
-                    CountDownLatch gate = new CountDownLatch(1);
-                    CountDownLatch heldBack = new CountDownLatch(1);
-                    fileThread.execute(() -> {
-                        heldBack.countDown();
-                        try {
-                            gate.await();
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                        }
-                    });
-                    assertThat(heldBack.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+                    fileThread.gate();
 
                     CompletableFuture<Object> out = new CompletableFuture<>();
                     CompletableFuture<Disposable> subscription = new CompletableFuture<>();
@@ -105,8 +77,7 @@ class FileLockHeldBackCheckTest {
                         assertThat(out.get(WAIT.toMillis(), TimeUnit.MILLISECONDS)).as(as)
                                 .isInstanceOf(LockHandle.class);
                     }
-                    gate.countDown(); // the check runs now, late
-                    fileThread.submit(() -> { }).get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+                    fileThread.open(); // the check runs now, late
                     holder.release().block(WAIT);
                     if (what.equals("granted")) {
                         Object o = out.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
@@ -120,45 +91,10 @@ class FileLockHeldBackCheckTest {
                         Thread.sleep(20);
                         assertThat(out).as(as + ": nothing after a cancel").isNotDone();
                     }
-                    assertThat(eventually(() -> !anyLockOfThisProcess() && freeInJvm(oldId) && freeInJvm(newId)))
+                    assertThat(nothingHeldByNobody(oldId, newId))
                             .as(as + ": nothing held by nobody").isTrue();
                 }
             }
         }
-    }
-
-    private static void replace(Path file) {
-        try {
-            Path fresh = Files.createFile(file.resolveSibling(file.getFileName() + ".new"));
-            Files.delete(file);
-            Files.move(fresh, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static boolean anyLockOfThisProcess() {
-        List<FileInspection.KernelLock> kernel = FileInspection.kernelLocks();
-        long self = ProcessHandle.current().pid();
-        return kernel != null && kernel.stream().anyMatch(k -> !k.blocked() && k.pid() == self);
-    }
-
-    private static boolean freeInJvm(String id) {
-        LockHandle tried = LockFile.QUEUES.tryAcquire(id).block(WAIT);
-        if (tried != null) {
-            tried.release().block(WAIT);
-        }
-        return tried != null;
-    }
-
-    private static boolean eventually(BooleanSupplier condition) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            LockSupport.parkNanos(1_000_000);
-        }
-        return true;
     }
 }

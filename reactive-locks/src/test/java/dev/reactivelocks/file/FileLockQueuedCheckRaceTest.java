@@ -1,5 +1,10 @@
 package dev.reactivelocks.file;
 
+import static dev.reactivelocks.file.LockFileChecks.anyLockOfThisProcess;
+import static dev.reactivelocks.file.LockFileChecks.eventually;
+import static dev.reactivelocks.file.LockFileChecks.freeInJvm;
+import static dev.reactivelocks.file.LockFileChecks.hold;
+import static dev.reactivelocks.file.LockFileChecks.nothingHeldByNobody;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -8,12 +13,11 @@ import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.LockTimeoutException;
+import dev.reactivelocks.file.LockFileChecks.Held;
 import dev.reactivelocks.testkit.contract.SpinRacer;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +26,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -44,17 +48,12 @@ class FileLockQueuedCheckRaceTest {
     @RegisterExtension
     final FileLockFixture fixture = new FileLockFixture();
 
-    private final SpinRacer racer = new SpinRacer();
+    private final SpinRacer racer = fixture.racer();
     private volatile int spins;
 
     @BeforeEach
     void needsTheKernelsTable() {
         assumeTrue(Files.isReadable(Path.of("/proc/locks")), "the kernel's lock table is Linux only");
-    }
-
-    @AfterEach
-    void closeRacer() {
-        racer.close();
     }
 
     /** The outcome of one acquisition: its handle, its error, or "empty". */
@@ -95,6 +94,20 @@ class FileLockQueuedCheckRaceTest {
     }
 
     /**
+     * Races {@code other} against an acquisition of {@code name} ({@link #subscriber}, spin-timed by the racer)
+     * and returns its outcome once it was subscribed.
+     */
+    private Outcome race(Runnable other, FileLockService locks, String name, LockOptions options,
+                         boolean fromParallel, int cancelAfterSpins) throws Exception {
+        Outcome out = new Outcome();
+        CompletableFuture<Void> subscribed = new CompletableFuture<>();
+        Runnable acquire = subscriber(locks, name, options, out, fromParallel, cancelAfterSpins, subscribed);
+        racer.race(other, acquire);
+        subscribed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        return out;
+    }
+
+    /**
      * A timeout of a few milliseconds races the check, the leave and the new lookup of a stale identity (the
      * file replaced under a holder of this JVM), with or without the holder's release racing too: the
      * acquisition is granted the new file or times out, once; nothing is left held.
@@ -112,42 +125,18 @@ class FileLockQueuedCheckRaceTest {
             boolean release = i % 8 >= 4;
             String round = "round " + i + " (" + mode + (fromParallel ? ", parallel" : "")
                     + (release ? ", released" : "") + ")";
-            LockHandle holder = locks.acquire(name).block(WAIT);
-            String oldId = LockFiles.existingId(file);
-            replace(file);
-            String newId = LockFiles.existingId(file);
-            Outcome out = new Outcome();
-            CompletableFuture<Void> subscribed = new CompletableFuture<>();
+            Held held = hold(locks, name, file, true);
+            LockHandle holder = held.holder();
             Duration timeout = Duration.ofNanos(random.nextLong(50_000, 3_000_000));
-            Runnable acquire = subscriber(locks, name, LockOptions.of(mode).timeout(timeout), out, fromParallel,
-                    -1, subscribed);
-            racer.race(() -> {
+            Outcome out = race(() -> {
                 if (release) {
                     holder.release().subscribe();
                 }
-            }, acquire);
-            subscribed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-            Object o;
-            try {
-                o = out.get(5, TimeUnit.SECONDS);
-            } catch (java.util.concurrent.TimeoutException e) {
-                o = "HANG";
-            }
+            }, locks, name, LockOptions.of(mode).timeout(timeout), fromParallel, -1);
+            Object o = outcome(out, false);
             holder.release().block(WAIT);
-            if (o instanceof LockHandle h) {
-                if (!h.isHeld() || !LockFileRegistryTest.lockedByThisProcess(file)) {
-                    bad.add(round + ": granted, not holding the new file");
-                }
-                h.release().block(WAIT);
-            } else if (!(o instanceof LockTimeoutException)) {
-                bad.add(round + ": " + o);
-            }
-            if (!out.extra.isEmpty()) {
-                bad.add(round + ": more signals " + out.extra);
-            }
-            if (!eventually(() -> !anyLockOfThisProcess() && freeInJvm(oldId) && freeInJvm(newId))) {
-                bad.add(round + ": held by nobody");
-            }
+            check(bad, round, o, h -> holdsTheFile(h, file), "not holding the new file", LockTimeoutException.class);
+            checkTheRest(bad, round, out, () -> nothingHeldByNobody(held.oldId(), held.newId()));
         }
         assertThat(bad).as("bad rounds").isEmpty();
     }
@@ -173,44 +162,19 @@ class FileLockQueuedCheckRaceTest {
                     + (stale ? ", stale" : "") + (release ? ", released" : "") + ")";
             FileLockService locks = FileLockService.create(FileLockConfig.builder().lockDirectory(fixture.dir())
                     .lockFileCheckInterval(Duration.ofHours(1)).build());
-            LockHandle holder = holders.acquire(name).block(WAIT);
-            String oldId = LockFiles.existingId(file);
-            if (stale) {
-                replace(file);
-            }
-            String newId = LockFiles.existingId(file);
-            Outcome out = new Outcome();
-            CompletableFuture<Void> subscribed = new CompletableFuture<>();
-            Runnable acquire = subscriber(locks, name, LockOptions.of(mode).timeout(WAIT), out, fromParallel, -1,
-                    subscribed);
-            racer.race(() -> {
+            Held held = hold(holders, name, file, stale);
+            LockHandle holder = held.holder();
+            Outcome out = race(() -> {
                 locks.disposeLater().subscribe();
                 if (release) {
                     holder.release().subscribe();
                 }
-            }, acquire);
-            subscribed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-            Object o;
-            try {
-                o = out.get(5, TimeUnit.SECONDS);
-            } catch (java.util.concurrent.TimeoutException e) {
-                o = "HANG";
-            }
+            }, locks, name, LockOptions.of(mode).timeout(WAIT), fromParallel, -1);
+            Object o = outcome(out, false);
             holder.release().block(WAIT);
-            if (o instanceof LockHandle h) {
-                if (!h.isHeld() || !LockFileRegistryTest.lockedByThisProcess(file)) {
-                    bad.add(round + ": granted, not holding the file its path names");
-                }
-                h.release().block(WAIT);
-            } else if (!(o instanceof LockServiceClosedException)) {
-                bad.add(round + ": " + o);
-            }
-            if (!out.extra.isEmpty()) {
-                bad.add(round + ": more signals " + out.extra);
-            }
-            if (!eventually(() -> !anyLockOfThisProcess() && freeInJvm(oldId) && freeInJvm(newId))) {
-                bad.add(round + ": held by nobody");
-            }
+            check(bad, round, o, h -> holdsTheFile(h, file), "not holding the file its path names",
+                    LockServiceClosedException.class);
+            checkTheRest(bad, round, out, () -> nothingHeldByNobody(held.oldId(), held.newId()));
         }
         assertThat(bad).as("bad rounds").isEmpty();
     }
@@ -250,41 +214,15 @@ class FileLockQueuedCheckRaceTest {
                 // keep the queue busy for a shared A too: nothing to do, the exclusive A waits anyway
             }
             LockHandle waiterBlocker = null;
-            Outcome out = new Outcome();
-            CompletableFuture<Void> subscribed = new CompletableFuture<>();
-            Runnable acquire = subscriber(locks, deleted, LockOptions.of(mode).timeout(WAIT), out, fromParallel,
-                    cancel ? random.nextInt(3_000) : -1, subscribed);
             boolean releaseInRace = other == LockMode.EXCLUSIVE || mode == LockMode.EXCLUSIVE;
-            racer.race(() -> holder.release().subscribe(), acquire);
-            subscribed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-            Object o = null;
-            if (!cancel) {
-                try {
-                    o = out.get(5, TimeUnit.SECONDS);
-                } catch (java.util.concurrent.TimeoutException e) {
-                    o = "HANG";
-                }
-            } else {
-                LockSupport.parkNanos(2_000_000);
-                o = out.getNow(null);
-            }
-            if (o instanceof LockHandle h) {
-                if (!h.isHeld() || !LockFileRegistryTest.lockedByThisProcess(first)
-                        || firstId.equals(LockFiles.existingId(first))) {
-                    bad.add(round + ": granted, not holding the name's file created again");
-                }
-                h.release().block(WAIT);
-            } else if (o != null) {
-                bad.add(round + ": " + o);
-            }
-            if (!out.extra.isEmpty()) {
-                bad.add(round + ": more signals " + out.extra);
-            }
+            Outcome out = race(() -> holder.release().subscribe(), locks, deleted, LockOptions.of(mode).timeout(WAIT),
+                    fromParallel, cancel ? random.nextInt(3_000) : -1);
+            Object o = outcome(out, cancel);
+            check(bad, round, o, h -> holdsTheFile(h, first) && !firstId.equals(LockFiles.existingId(first)),
+                    "not holding the name's file created again", null);
             String newId = LockFiles.existingId(first);
-            if (!eventually(() -> !anyLockOfThisProcess() && freeInJvm(firstId)
-                    && (newId == null || freeInJvm(newId)))) {
-                bad.add(round + ": held by nobody");
-            }
+            checkTheRest(bad, round, out, () -> eventually(() -> !anyLockOfThisProcess() && freeInJvm(firstId)
+                    && (newId == null || freeInJvm(newId))));
         }
         assumeTrue(skipped < rounds, "the file system never reused a freed inode");
         System.err.println("FileLockQueuedCheckRaceTest: " + (rounds - skipped) + " of " + rounds
@@ -311,47 +249,17 @@ class FileLockQueuedCheckRaceTest {
             boolean cancel = i % 8 >= 4;
             String round = "round " + i + " (" + (stale ? "stale" : "current") + (fromParallel ? ", parallel" : "")
                     + (cancel ? ", cancelled" : "") + ")";
-            LockHandle holder = locks.acquire(name).block(WAIT);
-            String oldId = LockFiles.existingId(file);
-            if (stale) {
-                replace(file);
-            }
-            String newId = LockFiles.existingId(file);
-            Outcome out = new Outcome();
-            CompletableFuture<Void> subscribed = new CompletableFuture<>();
+            Held held = hold(locks, name, file, stale);
+            LockHandle holder = held.holder();
             CompletableFuture<LockHandle> downgraded = new CompletableFuture<>();
-            Runnable acquire = subscriber(locks, name, LockOptions.shared().timeout(WAIT), out, fromParallel,
-                    cancel ? random.nextInt(3_000) : -1, subscribed);
-            racer.race(() -> holder.downgrade().subscribe(downgraded::complete, downgraded::completeExceptionally),
-                    acquire);
-            subscribed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            Outcome out = race(
+                    () -> holder.downgrade().subscribe(downgraded::complete, downgraded::completeExceptionally),
+                    locks, name, LockOptions.shared().timeout(WAIT), fromParallel, cancel ? random.nextInt(3_000) : -1);
             LockHandle shared = downgraded.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-            Object o = null;
-            if (!cancel) {
-                try {
-                    o = out.get(5, TimeUnit.SECONDS);
-                } catch (java.util.concurrent.TimeoutException e) {
-                    o = "HANG";
-                }
-            } else {
-                LockSupport.parkNanos(2_000_000);
-                o = out.getNow(null);
-            }
-            if (o instanceof LockHandle h) {
-                if (!h.isHeld() || !LockFileRegistryTest.lockedByThisProcess(file)) {
-                    bad.add(round + ": granted, not holding the file its path names");
-                }
-                h.release().block(WAIT);
-            } else if (o != null) {
-                bad.add(round + ": " + o);
-            }
+            Object o = outcome(out, cancel);
+            check(bad, round, o, h -> holdsTheFile(h, file), "not holding the file its path names", null);
             shared.release().block(WAIT);
-            if (!out.extra.isEmpty()) {
-                bad.add(round + ": more signals " + out.extra);
-            }
-            if (!eventually(() -> !anyLockOfThisProcess() && freeInJvm(oldId) && freeInJvm(newId))) {
-                bad.add(round + ": held by nobody");
-            }
+            checkTheRest(bad, round, out, () -> nothingHeldByNobody(held.oldId(), held.newId()));
         }
         assertThat(bad).as("bad rounds").isEmpty();
     }
@@ -373,12 +281,8 @@ class FileLockQueuedCheckRaceTest {
             LockMode mode = i % 2 == 0 ? LockMode.EXCLUSIVE : LockMode.SHARED;
             boolean stale = i % 4 >= 2;
             String round = "round " + i + " (" + mode + (stale ? ", stale" : "") + ")";
-            LockHandle holder = locks.acquire(name).block(WAIT);
-            String oldId = LockFiles.existingId(file);
-            if (stale) {
-                replace(file);
-            }
-            String newId = LockFiles.existingId(file);
+            Held held = hold(locks, name, file, stale);
+            LockHandle holder = held.holder();
             Outcome out = new Outcome();
             java.util.concurrent.atomic.AtomicReference<org.reactivestreams.Subscription> ref =
                     new java.util.concurrent.atomic.AtomicReference<>();
@@ -398,25 +302,58 @@ class FileLockQueuedCheckRaceTest {
                         }
                         s.cancel();
                     });
-            LockSupport.parkNanos(2_000_000);
-            Object o = out.getNow(null);
-            if (o instanceof LockHandle h) {
-                if (!stale || !h.isHeld() || !LockFileRegistryTest.lockedByThisProcess(file)) {
-                    bad.add(round + ": granted, not holding the file its path names");
-                }
-                h.release().block(WAIT);
-            } else if (o != null) {
-                bad.add(round + ": " + o);
-            }
+            Object o = outcome(out, true);
+            check(bad, round, o, h -> stale && holdsTheFile(h, file), "not holding the file its path names", null);
             holder.release().block(WAIT);
-            if (!out.extra.isEmpty()) {
-                bad.add(round + ": more signals " + out.extra);
-            }
-            if (!eventually(() -> !anyLockOfThisProcess() && freeInJvm(oldId) && freeInJvm(newId))) {
-                bad.add(round + ": held by nobody");
-            }
+            checkTheRest(bad, round, out, () -> nothingHeldByNobody(held.oldId(), held.newId()));
         }
         assertThat(bad).as("bad rounds").isEmpty();
+    }
+
+    /**
+     * The signal of {@code out}: awaited for 5 seconds ("HANG" if none came), or, after a cancel, whatever came
+     * within 2ms ({@code null} for nothing).
+     */
+    private static Object outcome(Outcome out, boolean cancelled) throws Exception {
+        if (cancelled) {
+            LockSupport.parkNanos(2_000_000);
+            return out.getNow(null);
+        }
+        try {
+            return out.get(5, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            return "HANG";
+        }
+    }
+
+    private static boolean holdsTheFile(LockHandle h, Path file) {
+        return h.isHeld() && LockFileRegistryTest.lockedByThisProcess(file);
+    }
+
+    /**
+     * Adds a bad round unless {@code o} is a grant for which {@code holds} (then released), or an instance of
+     * {@code expected} ({@code null}: no signal).
+     */
+    private static void check(List<String> bad, String round, Object o, Predicate<LockHandle> holds, String notHolding,
+                              Class<?> expected) {
+        if (o instanceof LockHandle h) {
+            if (!holds.test(h)) {
+                bad.add(round + ": granted, " + notHolding);
+            }
+            h.release().block(WAIT);
+        } else if (expected == null ? o != null : !expected.isInstance(o)) {
+            bad.add(round + ": " + o);
+        }
+    }
+
+    /** Adds a bad round for a signal after the first, or unless {@code nothingHeldByNobody}. */
+    private static void checkTheRest(List<String> bad, String round, Outcome out, BooleanSupplier nothingHeldByNobody) {
+        if (!out.extra.isEmpty()) {
+            bad.add(round + ": more signals " + out.extra);
+        }
+        if (!nothingHeldByNobody.getAsBoolean()) {
+            bad.add(round + ": held by nobody");
+        }
     }
 
     private String freedInodeReused(FileLockService locks, String deleted, String reusing) throws IOException {
@@ -428,40 +365,5 @@ class FileLockQueuedCheckRaceTest {
         locks.acquire(reusing).flatMap(LockHandle::release).block(WAIT);
         return firstId != null && firstId.equals(LockFiles.existingId(fixture.dir().resolve(reusing)))
                 ? firstId : null;
-    }
-
-    private static void replace(Path file) {
-        try {
-            Path fresh = Files.createFile(file.resolveSibling(file.getFileName() + ".new"));
-            Files.delete(file);
-            Files.move(fresh, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static boolean anyLockOfThisProcess() {
-        List<FileInspection.KernelLock> kernel = FileInspection.kernelLocks();
-        long self = ProcessHandle.current().pid();
-        return kernel != null && kernel.stream().anyMatch(k -> !k.blocked() && k.pid() == self);
-    }
-
-    private static boolean freeInJvm(String id) {
-        LockHandle tried = LockFile.QUEUES.tryAcquire(id).block(WAIT);
-        if (tried != null) {
-            tried.release().block(WAIT);
-        }
-        return tried != null;
-    }
-
-    private static boolean eventually(BooleanSupplier condition) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            LockSupport.parkNanos(1_000_000);
-        }
-        return true;
     }
 }

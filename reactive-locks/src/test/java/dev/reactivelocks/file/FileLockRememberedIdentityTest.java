@@ -1,26 +1,27 @@
 package dev.reactivelocks.file;
 
+import static dev.reactivelocks.file.LockFileChecks.anyLockOfThisProcess;
+import static dev.reactivelocks.file.LockFileChecks.hold;
+import static dev.reactivelocks.file.LockFileChecks.nothingHeldByNobody;
+import static dev.reactivelocks.file.LockFileChecks.replace;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.file.LockFileChecks.Held;
 import dev.reactivelocks.testkit.contract.FileLockChildMain;
 import dev.reactivelocks.testkit.contract.SpinRacer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -43,16 +44,11 @@ class FileLockRememberedIdentityTest {
     @RegisterExtension
     final FileLockFixture fixture = new FileLockFixture();
 
-    private final SpinRacer racer = new SpinRacer();
+    private final SpinRacer racer = fixture.racer();
 
     @BeforeEach
     void needsTheKernelsTable() {
         assumeTrue(Files.isReadable(Path.of("/proc/locks")), "the kernel's lock table is Linux only");
-    }
-
-    @AfterEach
-    void closeRacer() {
-        racer.close();
     }
 
     private FileLockService service(FileLockConfig.Builder config) {
@@ -83,36 +79,12 @@ class FileLockRememberedIdentityTest {
         return service(FileLockConfig.builder().channelIdleTimeout(Duration.ofHours(1)));
     }
 
-    /**
-     * Puts a new file at {@code file}, as another process would: renamed over it, or put there after it was
-     * deleted. The new file is created under another name: a descriptor of it closed by this process while it
-     * is at the path would drop the lock this JVM may have taken on it meanwhile (another process's would not).
-     */
-    private static void replace(Path file, boolean rename) {
-        try {
-            Path fresh = Files.createFile(file.resolveSibling(file.getFileName() + ".new"));
-            if (!rename) {
-                Files.delete(file);
-            }
-            Files.move(fresh, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     /** Whether this process holds a record lock on the inode {@code old} (a file that may have no name now). */
     private static boolean lockedByThisProcess(FileInspection.LockFileState old) {
         List<FileInspection.KernelLock> kernel = FileInspection.kernelLocks();
         long self = ProcessHandle.current().pid();
         return kernel != null && kernel.stream().anyMatch(k -> !k.blocked() && k.pid() == self
                 && k.major() == old.major() && k.minor() == old.minor() && k.inode() == old.inode());
-    }
-
-    /** Whether this process holds any record lock at all (not a blocked request). */
-    private static boolean anyLockOfThisProcess() {
-        List<FileInspection.KernelLock> kernel = FileInspection.kernelLocks();
-        long self = ProcessHandle.current().pid();
-        return kernel != null && kernel.stream().anyMatch(k -> !k.blocked() && k.pid() == self);
     }
 
     private static FileInspection.LockFileState stat(Path file) {
@@ -496,10 +468,10 @@ class FileLockRememberedIdentityTest {
             boolean cancel = i % 8 >= 4;
             String round = "round " + i + " (" + mode + (fromParallel ? ", parallel" : "")
                     + (cancel ? ", cancelled" : "") + ")";
-            LockHandle holder = locks.acquire(name).block(WAIT); // looked up: the identity is remembered
-            String oldId = LockFiles.existingId(file);
-            replace(file, false);
-            String newId = LockFiles.existingId(file);
+            Held held = hold(locks, name, file, true); // looked up: the identity is remembered
+            LockHandle holder = held.holder();
+            String oldId = held.oldId();
+            String newId = held.newId();
             CompletableFuture<LockHandle> grant = new CompletableFuture<>();
             int spin = random.nextInt(2_000);
             CompletableFuture<Void> subscribed = new CompletableFuture<>();
@@ -537,7 +509,7 @@ class FileLockRememberedIdentityTest {
                 h.release().block(WAIT);
             }
             // a local grant left or cancelled is given back in the file's actor, maybe a moment later
-            if (!eventually(() -> !anyLockOfThisProcess() && freeInJvm(oldId) && freeInJvm(newId))) {
+            if (!nothingHeldByNobody(oldId, newId)) {
                 heldByNobody++;
             }
         }
@@ -546,27 +518,6 @@ class FileLockRememberedIdentityTest {
 
     /** Counted by spins on threads where BlockHound refuses {@link Thread#onSpinWait()}. */
     private volatile int spins;
-
-    /** Whether the in-JVM queue of the identity {@code id} is free (tried, and given back at once). */
-    private static boolean freeInJvm(String id) {
-        LockHandle tried = LockFile.QUEUES.tryAcquire(id).block(WAIT);
-        if (tried != null) {
-            tried.release().block(WAIT);
-        }
-        return tried != null;
-    }
-
-    /** Whether {@code condition} holds within 5 seconds. */
-    private static boolean eventually(BooleanSupplier condition) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            LockSupport.parkNanos(1_000_000);
-        }
-        return true;
-    }
 
     /**
      * A lock file deleted by another process once this JVM closed its channel, whose inode the next lock file
