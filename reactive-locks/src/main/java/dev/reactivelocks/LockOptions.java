@@ -1,5 +1,6 @@
 package dev.reactivelocks;
 
+import dev.reactivelocks.internal.LeaseBounds;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -22,8 +23,6 @@ public final class LockOptions {
     private static final int UNLIMITED = Integer.MAX_VALUE;
     private static final LockOptions EXCLUSIVE = new LockOptions(LockMode.EXCLUSIVE, UNLIMITED, null, null);
     private static final LockOptions SHARED = new LockOptions(LockMode.SHARED, UNLIMITED, null, null);
-    /** The shortest per-call lease: stores count leases in milliseconds. */
-    private static final Duration MIN_LEASE = Duration.ofMillis(1);
 
     private final LockMode mode;
     private final int permits;
@@ -122,14 +121,7 @@ public final class LockOptions {
      *         nanoseconds
      */
     public LockOptions lease(Duration lease) {
-        Objects.requireNonNull(lease, "lease");
-        if (lease.compareTo(MIN_LEASE) < 0) {
-            throw new IllegalArgumentException("lease must be >= 1ms, was " + lease);
-        }
-        if (lease.compareTo(UNMEASURABLE) >= 0) {
-            throw new IllegalArgumentException("lease must be shorter than 73 years, was " + lease);
-        }
-        return new LockOptions(mode, permits, timeout, lease);
+        return new LockOptions(mode, permits, timeout, LeaseBounds.checkLease(lease));
     }
 
     /** @return the per-call lease set by {@link #lease(Duration)}, empty for the service's own lease */
@@ -167,11 +159,8 @@ public final class LockOptions {
      * @return the pending timeout or {@code null}; for implementations that avoid the Optional
      */
     public @Nullable Duration timeoutOrNull() {
-        return timeout == null || timeout.compareTo(UNMEASURABLE) >= 0 ? null : timeout;
+        return timeout == null || timeout.compareTo(LeaseBounds.UNMEASURABLE) >= 0 ? null : timeout;
     }
-
-    /** Timeouts from here on would overflow nanosecond deadlines ({@code System.nanoTime() + timeout}). */
-    private static final Duration UNMEASURABLE = Duration.ofNanos(Long.MAX_VALUE / 4);
 
     @Override
     public boolean equals(@Nullable Object o) {

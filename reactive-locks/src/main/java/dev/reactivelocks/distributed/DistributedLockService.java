@@ -10,6 +10,7 @@ import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.LockStats;
 import dev.reactivelocks.internal.HeldLocks;
+import dev.reactivelocks.internal.LeaseBounds;
 import dev.reactivelocks.internal.Owners;
 import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.spi.StoredLease;
@@ -102,8 +103,6 @@ public final class DistributedLockService implements LockService {
 
     final LockBackend backend;
     final Duration lease;
-    /** See {@link #shortestRenewal}. */
-    private static final Duration MIN_RENEWAL = Duration.ofMillis(1);
     final Duration renewEvery;
     final Duration pollInterval;
     /** How long a store queue entry outlives the last call of its waiter: a few polls and a retry backoff. */
@@ -186,27 +185,17 @@ public final class DistributedLockService implements LockService {
 
     /**
      * The renewal period of a grant with {@code grantLease}: the service's renewal period for its own lease,
-     * the same fraction of any other lease, but never shorter than {@link #shortestRenewal} of it (a service
-     * that renews its 30-second lease every millisecond does not renew a 1-millisecond lease every 33
-     * nanoseconds).
+     * the same fraction of any other lease, but never shorter than {@link LeaseBounds#shortestRenewal} of it
+     * (a service that renews its 30-second lease every millisecond does not renew a 1-millisecond lease every
+     * 33 nanoseconds).
      */
     Duration renewEvery(Duration grantLease) {
         if (grantLease.equals(lease)) {
             return renewEvery;
         }
         double fraction = (double) renewEvery.toNanos() / lease.toNanos();
-        return Duration.ofNanos(Math.max(shortestRenewal(grantLease).toNanos(),
+        return Duration.ofNanos(Math.max(LeaseBounds.shortestRenewal(grantLease).toNanos(),
                 (long) (grantLease.toNanos() * fraction)));
-    }
-
-    /**
-     * The shortest renewal period of a lease: 1 millisecond, or a third of a lease shorter than 3
-     * milliseconds. Each renewal is a call to the store; a period below this would flood it with renewals of
-     * one held lock.
-     */
-    static Duration shortestRenewal(Duration lease) {
-        Duration third = lease.dividedBy(3);
-        return third.compareTo(MIN_RENEWAL) < 0 ? third : MIN_RENEWAL;
     }
 
     /** The in-process service that admits one waiter per name of this service to the store. */

@@ -1,5 +1,6 @@
 package dev.reactivelocks.distributed;
 
+import dev.reactivelocks.internal.LeaseBounds;
 import dev.reactivelocks.internal.Owners;
 import dev.reactivelocks.spi.LockBackend;
 import java.time.Duration;
@@ -24,10 +25,6 @@ public final class DistributedLockServiceBuilder {
 
     static final Duration DEFAULT_LEASE = Duration.ofSeconds(30);
     static final Duration MAX_DEFAULT_POLL = Duration.ofSeconds(1);
-    /** The shortest lease, as for {@link dev.reactivelocks.LockOptions#lease(Duration)}: stores count milliseconds. */
-    private static final Duration MIN_LEASE = Duration.ofMillis(1);
-    /** Leases from here on overflow nanosecond deadlines, as for {@link dev.reactivelocks.LockOptions#lease(Duration)}. */
-    private static final Duration UNMEASURABLE_LEASE = Duration.ofNanos(Long.MAX_VALUE / 4);
 
     private final LockBackend backend;
     private Duration lease = DEFAULT_LEASE;
@@ -130,17 +127,12 @@ public final class DistributedLockServiceBuilder {
         if (lease.isNegative() || lease.isZero()) {
             throw new IllegalArgumentException("lease must be > 0, was " + lease);
         }
-        if (lease.compareTo(MIN_LEASE) < 0) {
-            throw new IllegalArgumentException("lease must be >= 1ms, was " + lease);
-        }
-        if (lease.compareTo(UNMEASURABLE_LEASE) >= 0) {
-            throw new IllegalArgumentException("lease must be shorter than 73 years, was " + lease);
-        }
+        LeaseBounds.checkLease(lease);
         Duration renew = renewEvery != null ? renewEvery : lease.dividedBy(3);
         if (renew.isNegative() || renew.isZero()) {
             throw new IllegalArgumentException("renewEvery must be > 0, was " + renew);
         }
-        Duration shortest = DistributedLockService.shortestRenewal(lease);
+        Duration shortest = LeaseBounds.shortestRenewal(lease);
         if (renew.compareTo(shortest) < 0) {
             throw new IllegalArgumentException("renewEvery must be >= " + shortest + " (1ms, or a third of a lease"
                     + " under 3ms: each renewal is a call to the store), was " + renew);

@@ -6,6 +6,7 @@ import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.distributed.DistributedLockServiceBuilder;
 import dev.reactivelocks.file.FileLockConfig;
 import dev.reactivelocks.file.FileLockService;
+import dev.reactivelocks.internal.LeaseBounds;
 import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.spring.ReactiveLocksProperties.Type;
 import java.time.Clock;
@@ -108,7 +109,7 @@ final class LockServiceFactory {
         Duration poll = props.getPollInterval();
         if (lease != null) {
             positive("lease", lease);
-            if (lease.compareTo(Duration.ofMillis(1)) < 0) {
+            if (lease.compareTo(LeaseBounds.MIN_LEASE) < 0) {
                 throw new LockConfigurationPropertyException(P + "lease", "must be >= 1ms, was " + lease,
                         "Set " + P + "lease to at least 1ms (the stores count leases in milliseconds), e.g. 30s.");
             }
@@ -122,8 +123,7 @@ final class LockServiceFactory {
                         "must be less than reactive-locks.lease (" + effectiveLease + "), was " + renew,
                         "Renew well within the lease, e.g. reactive-locks.renew-every = a third of reactive-locks.lease.");
             }
-            Duration third = effectiveLease.dividedBy(3);
-            Duration shortest = third.compareTo(Duration.ofMillis(1)) < 0 ? third : Duration.ofMillis(1);
+            Duration shortest = LeaseBounds.shortestRenewal(effectiveLease);
             if (renew.compareTo(shortest) < 0) {
                 throw new LockConfigurationPropertyException(P + "renew-every",
                         "must be >= " + shortest + ", was " + renew,
