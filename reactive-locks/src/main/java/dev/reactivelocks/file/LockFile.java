@@ -595,7 +595,6 @@ final class LockFile extends LockFileRegistry.Entry {
         return true;
     }
 
-    /** Whether {@code path} names this file; true when that cannot be told (the next check tries again). */
     /** For tests: closes this JVM's channel of {@code path} as an interrupt would, dropping its OS lock. */
     static void closeChannelUnderHolders(Path path, Scheduler scheduler) {
         String id = LockFiles.existingId(path);
