@@ -83,6 +83,20 @@ class FileLockRememberedIdentityTest {
      * deleted. The new file is created under another name: a descriptor of it closed by this process while it
      * is at the path would drop the lock this JVM may have taken on it meanwhile (another process's would not).
      */
+    /**
+     * Once {@code child} says it holds {@code name}'s file, queues a shared acquisition of this JVM for that
+     * file and lets it start polling the file.
+     *
+     * @return the waiting acquisition
+     */
+    private static CompletableFuture<LockHandle> awaitedShared(FileLockService locks, ChildProcess child,
+                                                               String name) throws Exception {
+        assertThat(child.nextLine(WAIT)).startsWith("LOCKED ");
+        CompletableFuture<LockHandle> waiter = locks.acquire(name, LockOptions.shared().timeout(WAIT)).toFuture();
+        Thread.sleep(200); // the file's waiter polls it
+        return waiter;
+    }
+
     private static void replace(Path file, boolean rename) {
         try {
             Path fresh = Files.createFile(file.resolveSibling(file.getFileName() + ".new"));
@@ -321,10 +335,7 @@ class FileLockRememberedIdentityTest {
 
         try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", fixture.dir().toString(),
                 "second")) {
-            assertThat(child.nextLine(WAIT)).startsWith("LOCKED ");
-            CompletableFuture<LockHandle> waiter = locks.acquire("second", LockOptions.shared().timeout(WAIT))
-                    .toFuture();
-            Thread.sleep(200); // the second file's waiter polls it
+            CompletableFuture<LockHandle> waiter = awaitedShared(locks, child, "second");
             CompletableFuture<LockHandle> named = locks.acquire("first", LockOptions.shared().timeout(WAIT))
                     .toFuture();
             Thread.sleep(200); // let it queue with the waiter of the second file, if it does
@@ -360,10 +371,7 @@ class FileLockRememberedIdentityTest {
 
         try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", fixture.dir().toString(),
                 "second")) {
-            assertThat(child.nextLine(WAIT)).startsWith("LOCKED ");
-            CompletableFuture<LockHandle> waiter = locks.acquire("second", LockOptions.shared().timeout(WAIT))
-                    .toFuture();
-            Thread.sleep(200); // the second file's waiter polls it
+            CompletableFuture<LockHandle> waiter = awaitedShared(locks, child, "second");
             LockHandle h = locks.tryAcquire("first", LockOptions.shared()).block(WAIT);
             assertThat(h).as("the name's file is free").isNotNull();
             try {
