@@ -37,13 +37,16 @@ final class FileLockFixture implements BeforeEachCallback, AfterEachCallback {
 
     @Override
     public void afterEach(ExtensionContext context) throws IOException {
-        locks.disposeLater().block(WAIT);
-        services.forEach(s -> s.disposeLater().block(WAIT));
-        services.clear();
-        FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "all lock file entries closed");
-        try (Stream<Path> files = Files.walk(tmp)) {
-            for (Path p : (Iterable<Path>) files.sorted(Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
+        try {
+            locks.disposeLater().block(WAIT);
+            services.forEach(s -> s.disposeLater().block(WAIT));
+            services.clear();
+            FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "all lock file entries closed");
+        } finally { // a failed test or a failed check above does not leave the directory behind
+            try (Stream<Path> files = Files.walk(tmp)) {
+                for (Path p : (Iterable<Path>) files.sorted(Comparator.reverseOrder())::iterator) {
+                    Files.deleteIfExists(p);
+                }
             }
         }
     }

@@ -1,29 +1,25 @@
 package dev.reactivelocks.tck;
 
 import dev.reactivelocks.LockService;
-import dev.reactivelocks.file.FileLockConfig;
-import dev.reactivelocks.file.FileLockService;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import dev.reactivelocks.testkit.contract.TempLockDirectory;
 
-/** The Reactive Streams TCK against {@link FileLockService}. */
+/** The Reactive Streams TCK against {@link dev.reactivelocks.file.FileLockService}, on a directory deleted after it. */
 public class FileAcquisitionTckTest extends LockAcquisitionVerification {
 
-    private final Path directory;
-
-    public FileAcquisitionTckTest() {
-        try {
-            directory = Files.createTempDirectory("rl-tck-");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        directory.toFile().deleteOnExit();
-    }
+    private TempLockDirectory directory; // made by the first test: discovery alone creates nothing
 
     @Override
     protected LockService newService() {
-        return FileLockService.create(FileLockConfig.builder().lockDirectory(directory).build());
+        if (directory == null) {
+            directory = new TempLockDirectory("rl-tck-");
+        }
+        return directory.newService();
+    }
+
+    @Override
+    protected void afterServicesDisposed() {
+        if (directory != null) {
+            directory.delete();
+        }
     }
 }

@@ -3,8 +3,6 @@ package dev.reactivelocks.tck;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockService;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.reactivestreams.Publisher;
 import org.reactivestreams.tck.PublisherVerification;
@@ -23,7 +21,6 @@ public abstract class LockAcquisitionVerification extends PublisherVerification<
 
     private static final Duration WAIT = Duration.ofSeconds(30);
     private final AtomicLong names = new AtomicLong();
-    private final List<LockService> disposed = new ArrayList<>();
     private LockService service;
 
     protected LockAcquisitionVerification() {
@@ -65,14 +62,21 @@ public abstract class LockAcquisitionVerification extends PublisherVerification<
     public Publisher<LockHandle> createFailedPublisher() {
         LockService closed = newService();
         closed.disposeLater().block(WAIT);
-        disposed.add(closed);
         return closed.acquire(freshName());
+    }
+
+    /** Runs once the services of this class are disposed: what {@link #newService()} set up is removed here. */
+    protected void afterServicesDisposed() {
     }
 
     @AfterClass
     public void disposeService() {
-        if (service != null) {
-            service.disposeLater().block(WAIT);
+        try {
+            if (service != null) {
+                service.disposeLater().block(WAIT);
+            }
+        } finally {
+            afterServicesDisposed();
         }
     }
 }
