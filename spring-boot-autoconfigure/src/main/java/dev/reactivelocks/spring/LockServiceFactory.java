@@ -77,9 +77,9 @@ final class LockServiceFactory {
         Integer maxPending = props.getMaxPending();
         InProcessLockServiceBuilder builder = LockService.builder();
         if (maxPending != null) {
-            if (maxPending < 1) {
-                throw new LockConfigurationPropertyException(P + "max-pending", "must be >= 1, was " + maxPending,
-                        "Set reactive-locks.max-pending to a positive number, or remove it for an unbounded queue.");
+            if (maxPending < 0) {
+                throw new LockConfigurationPropertyException(P + "max-pending", "must be >= 0, was " + maxPending,
+                        "Set reactive-locks.max-pending to 0 (no waiting) or more, or remove it for an unbounded queue.");
             }
             builder.maxPending(maxPending);
         }

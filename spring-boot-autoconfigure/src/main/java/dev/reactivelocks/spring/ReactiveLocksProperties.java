@@ -314,14 +314,15 @@ public class ReactiveLocksProperties {
     }
 
     /**
-     * @return {@code reactive-locks.max-pending}: the most waiting acquisitions per name (in-process only), or
+     * @return {@code reactive-locks.max-pending}: the most waiting acquisitions per name (in-process only; past
+     *         it an acquisition fails at once with {@code LockUnavailableException}, and 0 lets none wait), or
      *         null for unbounded
      */
     public @Nullable Integer getMaxPending() {
         return maxPending;
     }
 
-    /** @param maxPending the limit, at least 1 */
+    /** @param maxPending the limit, at least 0 */
     public void setMaxPending(@Nullable Integer maxPending) {
         this.maxPending = maxPending;
     }

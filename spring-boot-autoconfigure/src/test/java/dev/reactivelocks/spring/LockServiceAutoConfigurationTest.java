@@ -89,6 +89,22 @@ class LockServiceAutoConfigurationTest {
     }
 
     @Test
+    void maxPendingZeroLetsNoAcquisitionWait() {
+        runner.withPropertyValues("reactive-locks.max-pending=0").run(context -> {
+            LockService locks = context.getBean(LockService.class);
+            LockHandle held = locks.acquire("a").block(WAIT);
+            StepVerifier.create(locks.acquire("a"))
+                    .expectErrorSatisfies(e -> assertThat(e.getClass().getSimpleName())
+                            .isEqualTo("LockUnavailableException"))
+                    .verify(WAIT);
+            held.release().block(WAIT);
+            LockHandle again = locks.acquire("a").block(WAIT); // a free name is granted as ever
+            assertThat(again.isHeld()).isTrue();
+            again.release().block(WAIT);
+        });
+    }
+
+    @Test
     void prefixIsPutBeforeEveryName() {
         runner.withPropertyValues("reactive-locks.prefix=app").run(context -> {
             LockService locks = context.getBean(LockService.class);

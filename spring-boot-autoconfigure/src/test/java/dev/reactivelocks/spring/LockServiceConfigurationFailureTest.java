@@ -49,7 +49,7 @@ class LockServiceConfigurationFailureTest {
         reactive-locks.redis.restart-grace=0s,reactive-locks.type=file,reactive-locks.file.directory=/tmp | reactive-locks.redis.restart-grace | applies only to reactive-locks.type=redis, but reactive-locks.type=file
         reactive-locks.type=redis,reactive-locks.redis.url=redis://127.0.0.1,reactive-locks.redis.restart-grace=-1s | reactive-locks.redis.restart-grace | must be >= 0, was PT-1S
         reactive-locks.max-pending=5,reactive-locks.type=redis             | reactive-locks.max-pending | applies only to reactive-locks.type=in-process, but reactive-locks.type=redis
-        reactive-locks.max-pending=0                                       | reactive-locks.max-pending | must be >= 1, was 0
+        reactive-locks.max-pending=-1                                      | reactive-locks.max-pending | must be >= 0, was -1
         reactive-locks.default-timeout=-1s                                 | reactive-locks.default-timeout | must be >= 0, was PT-1S
         reactive-locks.shutdown-timeout=-1s                                | reactive-locks.shutdown-timeout | must be >= 0, was PT-1S
         reactive-locks.prefix=                                             | reactive-locks.prefix | must not be empty
