@@ -64,6 +64,7 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     private static final VarHandle FINISHED;
     private static final VarHandle UNCOMPLETED_GRANTS;
     private static final VarHandle LOST_SIGNAL;
+    private static final VarHandle RELEASE_ON_GRANT;
 
     static {
         try {
@@ -71,6 +72,8 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
             UNCOMPLETED_GRANTS = MethodHandles.lookup().findVarHandle(FileAcquisition.class, "uncompletedGrants",
                     int.class);
             LOST_SIGNAL = MethodHandles.lookup().findVarHandle(FileAcquisition.class, "lostSignal", Sinks.Empty.class);
+            RELEASE_ON_GRANT = MethodHandles.lookup().findVarHandle(FileAcquisition.class, "releaseOnGrant",
+                    ReleaseSignal.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -115,7 +118,11 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     private volatile Sinks.@Nullable Empty<Void> lostSignal;
     /** Of the {@link #lostRoot} only: a handle of the chain was lost; {@link #lostSignal} completes. */
     private volatile boolean chainLost;
-    /** A release of this downgrade's shared grant asked before the file's actor granted it ({@link #grantOs}). */
+    /**
+     * A release of this downgrade's shared grant asked before the file's actor granted it: taken (set to null)
+     * by whoever completes it, the grant ({@link #grantOs}), the failed downgrade ({@link #downgradeFailed}) or
+     * the release itself ({@link #release(ReleaseSignal)}).
+     */
     private volatile @Nullable ReleaseSignal releaseOnGrant;
     /** The shared grant that replaces this one ({@link #downgrade()}); written before the state becomes DOWNGRADED. */
     private volatile @Nullable FileAcquisition successor;
@@ -407,9 +414,13 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     boolean grantOs(long fencingToken) {
         if (casState(OS_PENDING, GRANTED)) {
             token = fencingToken;
-            ReleaseSignal release = releaseOnGrant;
-            if (release != null && casState(GRANTED, RELEASED)) {
-                releaseHeld(release); // a downgrade's shared grant whose release was asked before this grant
+            ReleaseSignal release = takeReleaseOnGrant();
+            if (release != null) { // a downgrade's shared grant whose release was asked before this grant
+                if (casState(GRANTED, RELEASED)) {
+                    releaseHeld(release);
+                } else {
+                    release.success(); // another release came since and releases it
+                }
             }
             return true;
         }
@@ -511,9 +522,16 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     private void release(ReleaseSignal signal) {
         if (state() == OS_PENDING) {
             // only a downgrade's shared grant is released before its grant (through the downgraded handle,
-            // while the file's actor converts the lock): the grant releases it (grantOs), or the failed
-            // downgrade completes it (downgradeFailed); whichever CAS to RELEASED wins releases
-            releaseOnGrant = signal;
+            // while the file's actor converts the lock): the grant releases it and completes the signal once
+            // the file did (grantOs), or the failed downgrade completes it (downgradeFailed). Each moves the
+            // state on, then takes the signal; one that moved it before the signal was there leaves it here.
+            ReleaseSignal earlier = (ReleaseSignal) RELEASE_ON_GRANT.getAndSet(this, signal);
+            if (earlier != null) {
+                earlier.success(); // a release asked twice: this one releases
+            }
+            if (state() == OS_PENDING || !RELEASE_ON_GRANT.compareAndSet(this, signal, null)) {
+                return; // completed by the grant or the failed downgrade
+            }
         }
         if (casState(GRANTED, RELEASED)) {
             releaseHeld(signal);
@@ -586,11 +604,20 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
         casState(DOWNGRADED, RELEASED);
         finish();
         FileAcquisition shared = successor;
-        ReleaseSignal release = shared == null ? null : shared.releaseOnGrant;
+        ReleaseSignal release = null;
+        if (shared != null) {
+            shared.casState(OS_PENDING, CANCELLED); // never granted: a release asked from now on completes at once
+            release = shared.takeReleaseOnGrant();
+        }
         if (release != null) {
             release.success(); // the lock was given up: nothing is left to release
         }
         sink.error(error);
+    }
+
+    /** Takes the {@link #releaseOnGrant} signal, if any, to complete it. */
+    private @Nullable ReleaseSignal takeReleaseOnGrant() {
+        return (ReleaseSignal) RELEASE_ON_GRANT.getAndSet(this, null);
     }
 
     /**

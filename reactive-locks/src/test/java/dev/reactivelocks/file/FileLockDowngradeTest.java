@@ -12,6 +12,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.BeforeEach;
@@ -173,6 +176,43 @@ class FileLockDowngradeTest {
         LockHandle writer = locks.tryAcquire("parallel").block(WAIT);
         assertThat(writer).as("free once both shared grants are released").isNotNull();
         writer.release().block(WAIT);
+    }
+
+    /**
+     * The handle being downgraded is released before the file's actor converted its lock (the downgrade
+     * subscribed on a non-blocking thread, its file calls held back on the file scheduler): the release
+     * completes once the file is unlocked, as every release does, not while this JVM still holds the lock.
+     */
+    @Test
+    void aReleaseAskedDuringTheDowngradeCompletesOnceTheFileIsUnlocked() throws Exception {
+        ExecutorService fileThread = Executors.newSingleThreadExecutor();
+        CountDownLatch gate = new CountDownLatch(1);
+        try {
+            FileLockService heldBack = fixture.service(FileLockConfig.builder()
+                    .scheduler(Schedulers.fromExecutorService(fileThread)));
+            LockHandle exclusive = heldBack.acquire("converting").block(WAIT);
+            Path file = fixture.dir().toRealPath().resolve("converting");
+            fileThread.execute(() -> {
+                try {
+                    gate.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            CompletableFuture<LockHandle> shared = exclusive.downgrade().subscribeOn(Schedulers.parallel())
+                    .toFuture();
+            FileLockServiceTest.await(() -> !exclusive.isHeld(), "the downgrade started");
+            CompletableFuture<Void> released = exclusive.release().toFuture();
+            assertThat(released).as("released while the file's actor has not run").isNotDone();
+            assertThat(LockFileRegistryTest.lockedByThisProcess(file)).isTrue();
+            gate.countDown();
+            released.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            assertThat(LockFileRegistryTest.lockedByThisProcess(file)).as("unlocked once released").isFalse();
+            assertThat(shared.get(WAIT.toMillis(), TimeUnit.MILLISECONDS).isHeld()).isFalse();
+        } finally {
+            gate.countDown();
+            fileThread.shutdown();
+        }
     }
 
     /**

@@ -14,13 +14,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import reactor.core.Disposable;
+import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
 
 /**
@@ -79,11 +84,6 @@ class FileLockRememberedIdentityTest {
     }
 
     /**
-     * Puts a new file at {@code file}, as another process would: renamed over it, or put there after it was
-     * deleted. The new file is created under another name: a descriptor of it closed by this process while it
-     * is at the path would drop the lock this JVM may have taken on it meanwhile (another process's would not).
-     */
-    /**
      * Once {@code child} says it holds {@code name}'s file, queues a shared acquisition of this JVM for that
      * file and lets it start polling the file.
      *
@@ -97,6 +97,11 @@ class FileLockRememberedIdentityTest {
         return waiter;
     }
 
+    /**
+     * Puts a new file at {@code file}, as another process would: renamed over it, or put there after it was
+     * deleted. The new file is created under another name: a descriptor of it closed by this process while it
+     * is at the path would drop the lock this JVM may have taken on it meanwhile (another process's would not).
+     */
     private static void replace(Path file, boolean rename) {
         try {
             Path fresh = Files.createFile(file.resolveSibling(file.getFileName() + ".new"));
@@ -122,6 +127,47 @@ class FileLockRememberedIdentityTest {
         List<FileInspection.KernelLock> kernel = FileInspection.kernelLocks();
         long self = ProcessHandle.current().pid();
         return kernel != null && kernel.stream().anyMatch(k -> !k.blocked() && k.pid() == self);
+    }
+
+    /**
+     * Releases the handle {@code grant} was completed with, if any (a second release does nothing). A
+     * subscriber disposed while its grant is being emitted may still get it, after the round looked: Reactor's
+     * lambda subscriber hands on a value whose {@code onNext} got in before the {@code dispose()}, on the
+     * thread that delivers it (the file scheduler's when the grant opened the file). That handle is the
+     * subscriber's, not held by nobody.
+     */
+    private static void releaseIfGranted(CompletableFuture<LockHandle> grant) {
+        if (grant.isDone() && !grant.isCompletedExceptionally()) {
+            grant.join().release().block(WAIT);
+        }
+    }
+
+    /** Whether the in-JVM queue of the identity {@code id} is free (tried, and given back at once). */
+    private static boolean freeInJvm(String id) {
+        LockHandle tried = LockFile.QUEUES.tryAcquire(id).block(WAIT);
+        if (tried != null) {
+            tried.release().block(WAIT);
+        }
+        return tried != null;
+    }
+
+    /**
+     * Whether, within 5 seconds, this process holds no record lock and the in-JVM queues of {@code ids} are
+     * free once the subscriber released what it got ({@link #releaseIfGranted}): nothing is held by nobody (a
+     * local grant left or cancelled is given back in the file's actor, maybe a moment later).
+     */
+    private static boolean nothingHeldByNobody(CompletableFuture<LockHandle> grant, String... ids) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        for (;;) {
+            releaseIfGranted(grant);
+            if (!anyLockOfThisProcess() && Arrays.stream(ids).allMatch(FileLockRememberedIdentityTest::freeInJvm)) {
+                return true;
+            }
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            LockSupport.parkNanos(1_000_000);
+        }
     }
 
     private static FileInspection.LockFileState stat(Path file) {
@@ -441,13 +487,13 @@ class FileLockRememberedIdentityTest {
     void aReleaseAndACancellationRacingTheLookupOfABusyRememberedIdentityLeaveNothingHeld() throws Exception {
         FileLockService locks = service(FileLockConfig.builder().channelIdleTimeout(Duration.ofHours(1)));
         Path file = fixture.dir().resolve("cancelled");
-        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        ThreadLocalRandom random = ThreadLocalRandom.current();
         for (int i = 0; i < ROUNDS; i++) {
             String round = "round " + i;
             LockMode mode = i % 2 == 0 ? LockMode.EXCLUSIVE : LockMode.SHARED;
             LockHandle holder = locks.acquire("cancelled").block(WAIT); // remembered from the round before
             CompletableFuture<LockHandle> grant = new CompletableFuture<>();
-            reactor.core.Disposable[] subscription = new reactor.core.Disposable[1];
+            Disposable[] subscription = new Disposable[1];
             int spin = random.nextInt(2_000);
             racer.race(() -> holder.release().subscribe(),
                     () -> {
@@ -464,7 +510,10 @@ class FileLockRememberedIdentityTest {
                 assertThat(LockFileRegistryTest.lockedByThisProcess(file)).as(round).isTrue();
                 h.release().block(WAIT);
             }
-            FileLockServiceTest.await(() -> !anyLockOfThisProcess(), round + ": nothing left locked");
+            FileLockServiceTest.await(() -> {
+                releaseIfGranted(grant); // emitted as it was disposed, it may reach the subscriber only now
+                return !anyLockOfThisProcess();
+            }, round + ": nothing left locked");
             // a cancelled acquisition gives its local grant back in the file's actor, maybe a moment later
             FileLockServiceTest.await(() -> {
                 LockHandle tried = locks.tryAcquire("cancelled").block(WAIT);
@@ -476,6 +525,79 @@ class FileLockRememberedIdentityTest {
         }
         assertThat(FileLockAliasTest.pythonTry(file)).isEqualTo("LOCKED");
     }
+
+    /**
+     * Another process deletes and recreates a lock file that a holder of this JVM holds (not told yet: the
+     * check interval is an hour). An acquisition whose identity is remembered, the old file's, finds the
+     * in-JVM queue busy and looks the file up again, then queues for the new file; the holder's release races
+     * that, with a random spin before each call, exclusive and shared, subscribed on the racing thread (looked
+     * up inline) or on a {@code parallel()} one (looked up on the scheduler), and in half the rounds cancelled
+     * after a random spin. Whatever wins, a grant holds the new file, and once the subscriber released what it
+     * got (maybe only after its dispose: see {@link #releaseIfGranted}) nothing is held by nobody: neither
+     * file's in-JVM queue, nor a lock of this process.
+     */
+    @Test
+    void aReleaseRacingTheLookupOfAStaleIdentityFindingTheQueueBusyLeavesNothingHeld() throws Exception {
+        FileLockService locks = service(FileLockConfig.builder().lockFileCheckInterval(Duration.ofHours(1)));
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        int heldByNobody = 0;
+        for (int i = 0; i < ROUNDS; i++) {
+            String name = "stale" + i;
+            Path file = fixture.dir().resolve(name);
+            LockMode mode = i % 2 == 0 ? LockMode.EXCLUSIVE : LockMode.SHARED;
+            boolean fromParallel = i % 4 >= 2;
+            boolean cancel = i % 8 >= 4;
+            String round = "round " + i + " (" + mode + (fromParallel ? ", parallel" : "")
+                    + (cancel ? ", cancelled" : "") + ")";
+            LockHandle holder = locks.acquire(name).block(WAIT); // looked up: the identity is remembered
+            String oldId = LockFiles.existingId(file);
+            replace(file, false);
+            String newId = LockFiles.existingId(file);
+            CompletableFuture<LockHandle> grant = new CompletableFuture<>();
+            int spin = random.nextInt(2_000);
+            CompletableFuture<Void> subscribed = new CompletableFuture<>();
+            Runnable acquire = () -> {
+                try {
+                    Disposable subscription = locks.acquire(name, LockOptions.of(mode).timeout(WAIT))
+                            .subscribe(grant::complete, grant::completeExceptionally);
+                    if (cancel) {
+                        for (int s = 0; s < spin; s++) {
+                            spins++; // not Thread.onSpinWait(), which BlockHound refuses on parallel()
+                        }
+                        subscription.dispose();
+                    }
+                    subscribed.complete(null);
+                } catch (Throwable e) {
+                    subscribed.completeExceptionally(e);
+                }
+            };
+            racer.race(() -> holder.release().subscribe(), () -> {
+                if (fromParallel) {
+                    Schedulers.parallel().schedule(acquire);
+                } else {
+                    acquire.run();
+                }
+            });
+            subscribed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            FileLockServiceTest.await(() -> !holder.isHeld(), round + ": released");
+            if (!cancel) {
+                grant.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            }
+            if (grant.isDone()) {
+                LockHandle h = grant.get();
+                assertThat(h.isHeld()).as(round).isTrue();
+                assertThat(LockFileRegistryTest.lockedByThisProcess(file)).as(round + ": the new file").isTrue();
+                h.release().block(WAIT);
+            }
+            if (!nothingHeldByNobody(grant, oldId, newId)) {
+                heldByNobody++;
+            }
+        }
+        assertThat(heldByNobody).as("rounds leaving a lock held by nobody").isZero();
+    }
+
+    /** Counted by spins on threads where BlockHound refuses {@link Thread#onSpinWait()}. */
+    private volatile int spins;
 
     /**
      * A lock file deleted by another process once this JVM closed its channel, whose inode the next lock file
