@@ -11,6 +11,7 @@ import dev.reactivelocks.internal.Downgrades;
 import dev.reactivelocks.internal.HeldLocks;
 import dev.reactivelocks.internal.SynchronousRelease;
 import dev.reactivelocks.spi.GrantDelivery;
+import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
@@ -45,7 +46,10 @@ import reactor.util.context.Context;
  * </pre>
  *
  * The state word, the request rules, the deadline and the cancel loop are the {@link AcquisitionCore}'s; one
- * CAS on its state decides each race before the grant. A local grant that arrives after the
+ * CAS on its state decides each race before the grant. In LOCAL_PENDING the acquisition may leave the in-JVM
+ * queue of a file and enter another's, staying LOCAL_PENDING: its path named another file than its identity
+ * ({@link #reroute()}, or the check of a remembered identity waiting in a busy queue, {@link QueuedCheck},
+ * whose own CAS decides between the local grant and leaving). A local grant that arrives after the
  * acquisition left LOCAL_PENDING is released at once; an OS lock obtained for a waiter that is no longer
  * OS_PENDING is not counted for it (and unlocked when nobody else wanted it). After the grant, the delivery
  * protocol shared by every acquisition decides: a cancel before the emission releases the grant (by the same
@@ -99,7 +103,7 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     private volatile @Nullable String fileId;
     /**
      * Whether {@link #fileId} was remembered by the service rather than looked up, and the in-JVM queue has
-     * not been found busy since (see {@link #enqueue}).
+     * not been found busy since (see {@link #enqueue} and {@link #onComplete()}).
      */
     private volatile boolean remembered;
     private volatile @Nullable LockHandle local;
@@ -250,8 +254,9 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     /**
      * The lock file is known by its real path and identity: queue in the JVM-wide queue of that file, which
      * every path of the file (hard links, bind mounts) shares. An identity {@code remembered} from an earlier
-     * lookup only tries that queue: when it is busy, the file is looked up before waiting there (see
-     * {@link #onComplete()}); and it is looked up before a re-entry is refused.
+     * lookup first only tries that queue: when it is busy, the acquisition waits there at once, keeping its
+     * place, while its path is checked (see {@link #onComplete()}); and it is looked up before a re-entry is
+     * refused.
      */
     void enqueue(Path realPath, String id, boolean remembered) {
         path = realPath;
@@ -340,13 +345,137 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
         }
         if (remembered) {
             // The queue of a remembered identity is busy: it may be the queue of a file deleted or replaced
-            // since, held by holders told it is lost. Look the file up, then wait (or be busy) in its queue.
+            // since, held by holders told it is lost, or of another file that reused the inode.
             remembered = false;
-            if (state() == LOCAL_PENDING) {
-                service.resolveLockFileAgain(this, path(), Objects.requireNonNull(fileId, "fileId"));
+            if (state() != LOCAL_PENDING) {
+                return;
+            }
+            if (immediate()) {
+                // a try keeps no place: look the file up, then try (or be busy in) the queue of the file there;
+                // a busy queue does not make the identity stale, so it stays remembered for the others (the
+                // lookup remembers what it finds)
+                service.lookUpAgain(this);
+            } else {
+                waitAndCheckPath();
             }
         } else if (casState(LOCAL_PENDING, CANCELLED)) {
             busy(); // tryAcquire on the local queue found it busy
+        }
+    }
+
+    /**
+     * The busy in-JVM queue of a remembered identity: waits in it now, so that no acquisition subscribed later
+     * gets ahead (a lookup first may run on the file scheduler, after a later acquisition's lookup ran inline),
+     * and meanwhile checks with one {@code stat} (inline where the thread may block, else on the scheduler)
+     * that the path still names the file of that identity. When it names another file or none, the
+     * acquisition leaves the queue, unless its local grant came first, and looks its file up again: the
+     * queue's holders may hold a file deleted or replaced since, or another file that reused the inode, and
+     * would keep it waiting for a file that is not its own. A local grant that came first is checked by the
+     * lock file as every grant is: a waiter whose path names another file is rerouted there (see
+     * {@link LockFile}), so a stale identity is neither granted nor kept waiting by another file's lock.
+     */
+    private void waitAndCheckPath() {
+        Path p = path();
+        String id = Objects.requireNonNull(fileId, "fileId");
+        QueuedCheck queued = new QueuedCheck(this);
+        LockFile.QUEUES.acquire(id, LockOptions.of(mode)).subscribe(queued);
+        if (LockFile.inlineAllowed()) {
+            queued.check(p, id);
+            return;
+        }
+        try {
+            service.scheduler().schedule(() -> queued.check(p, id));
+        } catch (RuntimeException e) {
+            fail(e);
+        }
+    }
+
+    /**
+     * The subscriber of a local-queue wait whose path is being checked ({@link #waitAndCheckPath()}): forwards
+     * to the acquisition until the check makes it leave the queue; one CAS decides between the local grant
+     * and leaving. A grant that arrives after the acquisition left is released here: it is nobody's.
+     */
+    private static final class QueuedCheck implements CoreSubscriber<LockHandle> {
+
+        private static final int WAITING = 0;
+        private static final int GRANTED = 1;
+        private static final int LEFT = 2;
+        private static final VarHandle STATE;
+
+        static {
+            try {
+                STATE = MethodHandles.lookup().findVarHandle(QueuedCheck.class, "state", int.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        private final FileAcquisition acquisition;
+        private volatile int state;
+        private volatile @Nullable Subscription subscription;
+
+        QueuedCheck(FileAcquisition acquisition) {
+            this.acquisition = acquisition;
+        }
+
+        /**
+         * Checks that {@code path} still names the file {@code id} (one {@code stat}); when it names another
+         * file or none, leaves the queue, if no local grant came first, and looks the file up again.
+         */
+        void check(Path path, String id) {
+            if (state != WAITING || acquisition.state() != LOCAL_PENDING) {
+                return; // granted or gone meanwhile: nothing to check here
+            }
+            String named;
+            try {
+                named = LockFiles.idOrNull(path);
+            } catch (IOException e) {
+                named = null; // unreadable: look it up again, as a waiter whose path the lock file cannot read
+            }
+            if (id.equals(named) || !STATE.compareAndSet(this, WAITING, LEFT)) {
+                return;
+            }
+            Subscription s = subscription;
+            if (s != null) {
+                s.cancel();
+            }
+            acquisition.service.resolveLockFileAgain(acquisition, path, id);
+        }
+
+        @Override
+        public void onSubscribe(Subscription s) {
+            subscription = s;
+            acquisition.onSubscribe(s);
+        }
+
+        @Override
+        public void onNext(LockHandle grant) {
+            if (STATE.compareAndSet(this, WAITING, GRANTED)) {
+                acquisition.onNext(grant);
+            } else {
+                releaseGrant(grant); // came after the acquisition left this queue
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            if (state != LEFT) {
+                acquisition.onError(t);
+            } else {
+                Operators.onErrorDropped(t, acquisition.currentContext());
+            }
+        }
+
+        @Override
+        public void onComplete() {
+            if (state != LEFT) {
+                acquisition.onComplete();
+            }
+        }
+
+        @Override
+        public Context currentContext() {
+            return acquisition.currentContext();
         }
     }
 
@@ -368,6 +497,13 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
     /** Releases the local grant, if any; called by the file's actor after the OS lock is handled. */
     void releaseLocal() {
         LockHandle h = local;
+        if (h != null) {
+            releaseGrant(h);
+        }
+    }
+
+    /** Releases a grant of the in-JVM queue, reporting a failure to {@code Hooks.onErrorDropped}. */
+    private static void releaseGrant(LockHandle h) {
         if (h instanceof SynchronousRelease now) { // the in-JVM queue's grant: no publisher needed
             try {
                 now.releaseNow();
@@ -375,7 +511,7 @@ final class FileAcquisition extends AcquisitionCore implements LockHandle, CoreS
                 Exceptions.throwIfJvmFatal(e);
                 Operators.onErrorDropped(e, Context.empty());
             }
-        } else if (h != null) {
+        } else {
             h.release().subscribe(null, e -> Operators.onErrorDropped(e, Context.empty()));
         }
     }

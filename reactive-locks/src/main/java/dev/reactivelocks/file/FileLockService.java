@@ -68,8 +68,10 @@ import reactor.util.context.Context;
  * through another {@code FileLockService} of the JVM fails the same way.
  *
  * <p><b>Fairness</b>: inside one JVM, acquisitions of one lock file queue FIFO with writer preference,
- * exactly as {@link LockService#inProcess()} (the queue is shared by every {@code FileLockService} of the
- * JVM and keyed by the file's identity, its device and inode, so that every path of one file, such as
+ * exactly as {@link LockService#inProcess()}, in the order they enter the queue: when requested if the file's
+ * identity is remembered (see <b>Threading</b>) or looked up on the requesting thread, else once the
+ * scheduler looked it up; an acquisition keeps its place from then on (the queue is shared by every
+ * {@code FileLockService} of the JVM and keyed by the file's identity, its device and inode, so that every path of one file, such as
  * hard links, bind mounts, symlinked directories or names differing only in case on a case-insensitive
  * file system, queues in one queue and shares one channel); only the acquisition(s) at the head touch the file, so a
  * thousand waiters cost no threads and no file descriptors. <em>Across processes the operating system
@@ -165,10 +167,14 @@ public final class FileLockService implements LockService {
      * is the check, after each lock taken, that the path still names the file locked ({@link LockFile}). Where
      * no lock is taken, the path is looked at too: by a shared grant joining held shared locks, after a busy
      * lock (the file the path names now may be free), and when the in-JVM queue of a remembered identity is
-     * busy (its holders may hold the old file: the acquisition looks the file up before waiting, see
-     * {@link FileAcquisition#onComplete()}); and a remembered identity is looked up before a re-entry is
-     * refused (a deleted file's inode may be another file's now). An acquisition that finds its file replaced
-     * forgets it and looks it up again ({@link #resolveLockFileAgain}).
+     * busy (its holders may hold the old file, or another file that reused the inode: the acquisition waits in
+     * that queue at once, keeping its FIFO place, while one {@code stat}, off non-blocking threads, checks its
+     * path, and leaves the queue to look the file up again only when the path names another file or none, see
+     * {@link FileAcquisition#onComplete()}; a try looks the file up before trying again, see
+     * {@link #lookUpAgain}); and a remembered
+     * identity is looked up before a re-entry is refused (a deleted file's inode may be another file's now).
+     * An acquisition that finds its file replaced forgets it and looks it up again
+     * ({@link #resolveLockFileAgain}).
      */
     private static final ConcurrentHashMap<Path, String> KNOWN_IDS = new ConcurrentHashMap<>();
 
@@ -471,13 +477,24 @@ public final class FileLockService implements LockService {
     }
 
     /**
-     * {@code a} found that {@code stale}, the path it resolved, does not name the file {@code staleId} (or that
-     * file's queue is busy, when the identity was remembered): forgets that identity and looks the file up
+     * {@code a} found that {@code stale}, the path it resolved, does not name the file {@code staleId} (or a
+     * remembered identity held by its pipeline):
+     * forgets that identity and looks the file up
      * again, with a {@code stat}, never through {@link #KNOWN_IDS} (a stale entry put back by a lookup that
      * raced the replacement cannot send {@code a} round again).
      */
     void resolveLockFileAgain(FileAcquisition a, Path stale, String staleId) {
         KNOWN_IDS.remove(stale, staleId);
+        lookUp(a);
+    }
+
+    /**
+     * A try of a remembered identity found its in-JVM queue busy: looks the file up again before trying again,
+     * as {@link #resolveLockFileAgain}, but without forgetting the identity, which a busy queue does not show
+     * stale (forgotten, it would send every later acquisition to a lookup, on the scheduler from a
+     * non-blocking thread, behind ones subscribed later; the lookup remembers the identity it finds).
+     */
+    void lookUpAgain(FileAcquisition a) {
         lookUp(a);
     }
 

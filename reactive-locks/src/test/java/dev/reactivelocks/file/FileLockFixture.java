@@ -1,5 +1,6 @@
 package dev.reactivelocks.file;
 
+import dev.reactivelocks.testkit.contract.SpinRacer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -16,8 +17,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * A {@link FileLockService} on a fresh lock directory for each test ({@code @RegisterExtension}), and any
- * more made by {@link #service}; after the test they are disposed, every lock file entry of the JVM is
- * awaited closed, and the directory is deleted.
+ * more made by {@link #service}; after the test the {@link #racer()} and the {@link #heldBackFileScheduler()}
+ * are closed, the services are disposed, every lock file entry of the JVM is awaited closed, and the
+ * directory is deleted.
  */
 final class FileLockFixture implements BeforeEachCallback, AfterEachCallback {
 
@@ -27,6 +29,8 @@ final class FileLockFixture implements BeforeEachCallback, AfterEachCallback {
     private Path dir;
     private FileLockService locks;
     private final List<FileLockService> services = new ArrayList<>();
+    private HeldBackFileScheduler heldBack;
+    private SpinRacer racer;
 
     @Override
     public void beforeEach(ExtensionContext context) throws IOException {
@@ -38,6 +42,14 @@ final class FileLockFixture implements BeforeEachCallback, AfterEachCallback {
     @Override
     public void afterEach(ExtensionContext context) throws IOException {
         try {
+            if (racer != null) {
+                racer.close();
+                racer = null;
+            }
+            if (heldBack != null) {
+                heldBack.close();
+                heldBack = null;
+            }
             locks.disposeLater().block(WAIT);
             services.forEach(s -> s.disposeLater().block(WAIT));
             services.clear();
@@ -71,6 +83,22 @@ final class FileLockFixture implements BeforeEachCallback, AfterEachCallback {
         FileLockService s = FileLockService.create(config.lockDirectory(dir).build());
         services.add(s);
         return s;
+    }
+
+    /** @return a file scheduler of one thread the test holds back, the same for the whole test, closed after it */
+    HeldBackFileScheduler heldBackFileScheduler() {
+        if (heldBack == null) {
+            heldBack = new HeldBackFileScheduler();
+        }
+        return heldBack;
+    }
+
+    /** @return a spin-timed racer (its helper thread started now), the same for the whole test, closed after it */
+    SpinRacer racer() {
+        if (racer == null) {
+            racer = new SpinRacer();
+        }
+        return racer;
     }
 
     /** Copies the test resource {@code name} (a script next to this class) into {@code dir}, once. */

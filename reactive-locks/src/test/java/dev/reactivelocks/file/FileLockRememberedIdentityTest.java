@@ -1,26 +1,28 @@
 package dev.reactivelocks.file;
 
+import static dev.reactivelocks.file.LockFileChecks.anyLockOfThisProcess;
+import static dev.reactivelocks.file.LockFileChecks.hold;
+import static dev.reactivelocks.file.LockFileChecks.nothingHeldByNobody;
+import static dev.reactivelocks.file.LockFileChecks.releaseIfGranted;
+import static dev.reactivelocks.file.LockFileChecks.replace;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.file.LockFileChecks.Held;
 import dev.reactivelocks.testkit.contract.FileLockChildMain;
 import dev.reactivelocks.testkit.contract.SpinRacer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -43,16 +45,11 @@ class FileLockRememberedIdentityTest {
     @RegisterExtension
     final FileLockFixture fixture = new FileLockFixture();
 
-    private final SpinRacer racer = new SpinRacer();
+    private final SpinRacer racer = fixture.racer();
 
     @BeforeEach
     void needsTheKernelsTable() {
         assumeTrue(Files.isReadable(Path.of("/proc/locks")), "the kernel's lock table is Linux only");
-    }
-
-    @AfterEach
-    void closeRacer() {
-        racer.close();
     }
 
     private FileLockService service(FileLockConfig.Builder config) {
@@ -83,91 +80,12 @@ class FileLockRememberedIdentityTest {
         return service(FileLockConfig.builder().channelIdleTimeout(Duration.ofHours(1)));
     }
 
-    /**
-     * Once {@code child} says it holds {@code name}'s file, queues a shared acquisition of this JVM for that
-     * file and lets it start polling the file.
-     *
-     * @return the waiting acquisition
-     */
-    private static CompletableFuture<LockHandle> awaitedShared(FileLockService locks, ChildProcess child,
-                                                               String name) throws Exception {
-        assertThat(child.nextLine(WAIT)).startsWith("LOCKED ");
-        CompletableFuture<LockHandle> waiter = locks.acquire(name, LockOptions.shared().timeout(WAIT)).toFuture();
-        Thread.sleep(200); // the file's waiter polls it
-        return waiter;
-    }
-
-    /**
-     * Puts a new file at {@code file}, as another process would: renamed over it, or put there after it was
-     * deleted. The new file is created under another name: a descriptor of it closed by this process while it
-     * is at the path would drop the lock this JVM may have taken on it meanwhile (another process's would not).
-     */
-    private static void replace(Path file, boolean rename) {
-        try {
-            Path fresh = Files.createFile(file.resolveSibling(file.getFileName() + ".new"));
-            if (!rename) {
-                Files.delete(file);
-            }
-            Files.move(fresh, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     /** Whether this process holds a record lock on the inode {@code old} (a file that may have no name now). */
     private static boolean lockedByThisProcess(FileInspection.LockFileState old) {
         List<FileInspection.KernelLock> kernel = FileInspection.kernelLocks();
         long self = ProcessHandle.current().pid();
         return kernel != null && kernel.stream().anyMatch(k -> !k.blocked() && k.pid() == self
                 && k.major() == old.major() && k.minor() == old.minor() && k.inode() == old.inode());
-    }
-
-    /** Whether this process holds any record lock at all (not a blocked request). */
-    private static boolean anyLockOfThisProcess() {
-        List<FileInspection.KernelLock> kernel = FileInspection.kernelLocks();
-        long self = ProcessHandle.current().pid();
-        return kernel != null && kernel.stream().anyMatch(k -> !k.blocked() && k.pid() == self);
-    }
-
-    /**
-     * Releases the handle {@code grant} was completed with, if any (a second release does nothing). A
-     * subscriber disposed while its grant is being emitted may still get it, after the round looked: Reactor's
-     * lambda subscriber hands on a value whose {@code onNext} got in before the {@code dispose()}, on the
-     * thread that delivers it (the file scheduler's when the grant opened the file). That handle is the
-     * subscriber's, not held by nobody.
-     */
-    private static void releaseIfGranted(CompletableFuture<LockHandle> grant) {
-        if (grant.isDone() && !grant.isCompletedExceptionally()) {
-            grant.join().release().block(WAIT);
-        }
-    }
-
-    /** Whether the in-JVM queue of the identity {@code id} is free (tried, and given back at once). */
-    private static boolean freeInJvm(String id) {
-        LockHandle tried = LockFile.QUEUES.tryAcquire(id).block(WAIT);
-        if (tried != null) {
-            tried.release().block(WAIT);
-        }
-        return tried != null;
-    }
-
-    /**
-     * Whether, within 5 seconds, this process holds no record lock and the in-JVM queues of {@code ids} are
-     * free once the subscriber released what it got ({@link #releaseIfGranted}): nothing is held by nobody (a
-     * local grant left or cancelled is given back in the file's actor, maybe a moment later).
-     */
-    private static boolean nothingHeldByNobody(CompletableFuture<LockHandle> grant, String... ids) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        for (;;) {
-            releaseIfGranted(grant);
-            if (!anyLockOfThisProcess() && Arrays.stream(ids).allMatch(FileLockRememberedIdentityTest::freeInJvm)) {
-                return true;
-            }
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            LockSupport.parkNanos(1_000_000);
-        }
     }
 
     private static FileInspection.LockFileState stat(Path file) {
@@ -381,7 +299,10 @@ class FileLockRememberedIdentityTest {
 
         try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", fixture.dir().toString(),
                 "second")) {
-            CompletableFuture<LockHandle> waiter = awaitedShared(locks, child, "second");
+            assertThat(child.nextLine(WAIT)).startsWith("LOCKED ");
+            CompletableFuture<LockHandle> waiter = locks.acquire("second", LockOptions.shared().timeout(WAIT))
+                    .toFuture();
+            Thread.sleep(200); // the second file's waiter polls it
             CompletableFuture<LockHandle> named = locks.acquire("first", LockOptions.shared().timeout(WAIT))
                     .toFuture();
             Thread.sleep(200); // let it queue with the waiter of the second file, if it does
@@ -417,7 +338,10 @@ class FileLockRememberedIdentityTest {
 
         try (ChildProcess child = ChildProcess.java(FileLockChildMain.class, "hold", fixture.dir().toString(),
                 "second")) {
-            CompletableFuture<LockHandle> waiter = awaitedShared(locks, child, "second");
+            assertThat(child.nextLine(WAIT)).startsWith("LOCKED ");
+            CompletableFuture<LockHandle> waiter = locks.acquire("second", LockOptions.shared().timeout(WAIT))
+                    .toFuture();
+            Thread.sleep(200); // the second file's waiter polls it
             LockHandle h = locks.tryAcquire("first", LockOptions.shared()).block(WAIT);
             assertThat(h).as("the name's file is free").isNotNull();
             try {
@@ -487,13 +411,13 @@ class FileLockRememberedIdentityTest {
     void aReleaseAndACancellationRacingTheLookupOfABusyRememberedIdentityLeaveNothingHeld() throws Exception {
         FileLockService locks = service(FileLockConfig.builder().channelIdleTimeout(Duration.ofHours(1)));
         Path file = fixture.dir().resolve("cancelled");
-        ThreadLocalRandom random = ThreadLocalRandom.current();
+        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
         for (int i = 0; i < ROUNDS; i++) {
             String round = "round " + i;
             LockMode mode = i % 2 == 0 ? LockMode.EXCLUSIVE : LockMode.SHARED;
             LockHandle holder = locks.acquire("cancelled").block(WAIT); // remembered from the round before
             CompletableFuture<LockHandle> grant = new CompletableFuture<>();
-            Disposable[] subscription = new Disposable[1];
+            reactor.core.Disposable[] subscription = new reactor.core.Disposable[1];
             int spin = random.nextInt(2_000);
             racer.race(() -> holder.release().subscribe(),
                     () -> {
@@ -529,15 +453,15 @@ class FileLockRememberedIdentityTest {
     /**
      * Another process deletes and recreates a lock file that a holder of this JVM holds (not told yet: the
      * check interval is an hour). An acquisition whose identity is remembered, the old file's, finds the
-     * in-JVM queue busy and looks the file up again, then queues for the new file; the holder's release races
-     * that, with a random spin before each call, exclusive and shared, subscribed on the racing thread (looked
-     * up inline) or on a {@code parallel()} one (looked up on the scheduler), and in half the rounds cancelled
-     * after a random spin. Whatever wins, a grant holds the new file, and once the subscriber released what it
-     * got (maybe only after its dispose: see {@link #releaseIfGranted}) nothing is held by nobody: neither
-     * file's in-JVM queue, nor a lock of this process.
+     * in-JVM queue busy, waits there and leaves it once its path is found naming the new file; the holder's
+     * release races that, with a random spin before each call, exclusive and shared, subscribed on the racing
+     * thread (the path checked inline) or on a {@code parallel()} one (checked on the scheduler), and
+     * sometimes cancelled after a random spin. Whatever wins, a grant holds the new file, and once the
+     * subscriber released what it got (maybe only after its dispose: see {@link LockFileChecks#releaseIfGranted})
+     * nothing is held by nobody: neither file's in-JVM queue, nor a lock of this process.
      */
     @Test
-    void aReleaseRacingTheLookupOfAStaleIdentityFindingTheQueueBusyLeavesNothingHeld() throws Exception {
+    void aReleaseRacingTheCheckOfAStaleIdentityWaitingInABusyQueueLeavesNothingHeld() throws Exception {
         FileLockService locks = service(FileLockConfig.builder().lockFileCheckInterval(Duration.ofHours(1)));
         ThreadLocalRandom random = ThreadLocalRandom.current();
         int heldByNobody = 0;
@@ -549,10 +473,10 @@ class FileLockRememberedIdentityTest {
             boolean cancel = i % 8 >= 4;
             String round = "round " + i + " (" + mode + (fromParallel ? ", parallel" : "")
                     + (cancel ? ", cancelled" : "") + ")";
-            LockHandle holder = locks.acquire(name).block(WAIT); // looked up: the identity is remembered
-            String oldId = LockFiles.existingId(file);
-            replace(file, false);
-            String newId = LockFiles.existingId(file);
+            Held held = hold(locks, name, file, true); // looked up: the identity is remembered
+            LockHandle holder = held.holder();
+            String oldId = held.oldId();
+            String newId = held.newId();
             CompletableFuture<LockHandle> grant = new CompletableFuture<>();
             int spin = random.nextInt(2_000);
             CompletableFuture<Void> subscribed = new CompletableFuture<>();
@@ -589,6 +513,7 @@ class FileLockRememberedIdentityTest {
                 assertThat(LockFileRegistryTest.lockedByThisProcess(file)).as(round + ": the new file").isTrue();
                 h.release().block(WAIT);
             }
+            // a local grant left or cancelled is given back in the file's actor, maybe a moment later
             if (!nothingHeldByNobody(grant, oldId, newId)) {
                 heldByNobody++;
             }

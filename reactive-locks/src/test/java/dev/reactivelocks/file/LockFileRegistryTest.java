@@ -13,7 +13,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -34,17 +33,12 @@ class LockFileRegistryTest {
     @RegisterExtension
     final FileLockFixture fixture = new FileLockFixture();
 
-    private final SpinRacer racer = new SpinRacer();
+    private final SpinRacer racer = fixture.racer();
 
     @BeforeEach
     void needsTheKernelsTables() {
         assumeTrue(Files.isReadable(Path.of("/proc/locks")), "the kernel's lock table is Linux only");
         assumeTrue(Files.isDirectory(Path.of("/proc/self/fd")), "needs /proc/self/fd to count descriptors");
-    }
-
-    @AfterEach
-    void closeRacer() {
-        racer.close();
     }
 
     private FileLockService service(FileLockConfig.Builder config) {
