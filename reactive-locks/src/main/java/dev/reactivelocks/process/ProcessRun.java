@@ -31,8 +31,8 @@ import reactor.core.publisher.Mono;
  * </pre>
  *
  * Threading: {@link #spawn()} runs on the executor's blocking pool; everything named poll* and the state
- * below "poller-confined" on the run's poller thread; EOF probes ({@link PipeReader}), stdin writes and signals
- * ({@link ProcessSignaller}) on the blocking pool, handing results back through volatile fields and
+ * below "poller-confined" on the run's poller thread; EOF probes ({@link PipeReader}) and signals
+ * ({@link ProcessSignaller}) on the blocking pool, stdin writes on the stdin pool, handing results back through volatile fields and
  * {@link IoPoller#wake}.
  */
 final class ProcessRun {
@@ -219,7 +219,7 @@ final class ProcessRun {
                 break;
             case BYTES:
                 byte[] bytes = spec.stdinBytes();
-                stdinWriter = executor.blocking().schedule(() -> {
+                stdinWriter = executor.stdin().schedule(() -> {
                     try (OutputStream os = stdin) {
                         os.write(bytes);
                     } catch (IOException e) {
@@ -231,10 +231,10 @@ final class ProcessRun {
                 Publisher<ByteBuffer> input = spec.stdinPublisher();
                 stdinWriter = Flux.from(input)
                         .concatMap(buffer -> Mono.fromCallable(() -> write(stdin, buffer))
-                                .subscribeOn(executor.blocking()), 1)
-                        .then(Mono.fromRunnable(() -> closeQuietly(stdin)).subscribeOn(executor.blocking()))
+                                .subscribeOn(executor.stdin()), 1)
+                        .then(Mono.fromRunnable(() -> closeQuietly(stdin)).subscribeOn(executor.stdin()))
                         .onErrorResume(e -> Mono.fromRunnable(() -> closeQuietly(stdin))
-                                .subscribeOn(executor.blocking()).then())
+                                .subscribeOn(executor.stdin()).then())
                         .subscribe();
                 break;
             default:
