@@ -172,10 +172,18 @@ final class DefaultProcessExecutor implements ProcessExecutor {
         return failure instanceof ProcessExecutionException && !(failure instanceof ProcessTimeoutException);
     }
 
+    /**
+     * A uniformly random pause in {@code [retryDelayMin, retryDelayMax]}; bounds beyond what a {@code long} of
+     * nanoseconds holds (about 292 years, which {@code Mono.delay} needs) are capped, as timeouts are.
+     */
     static Duration retryDelay(ProcessSpec spec) {
-        long min = spec.retryDelayMin().toNanos();
-        long max = spec.retryDelayMax().toNanos();
-        return Duration.ofNanos(min == max ? min : ThreadLocalRandom.current().nextLong(min, max + 1));
+        long min = ProcessRun.saturatedNanos(spec.retryDelayMin());
+        long max = ProcessRun.saturatedNanos(spec.retryDelayMax());
+        if (min >= max) {
+            return Duration.ofNanos(min);
+        }
+        long bound = max == Long.MAX_VALUE ? max : max + 1; // nextLong's bound is exclusive
+        return Duration.ofNanos(ThreadLocalRandom.current().nextLong(min, bound));
     }
 
     /** A run has delivered its end (or will deliver nothing). */

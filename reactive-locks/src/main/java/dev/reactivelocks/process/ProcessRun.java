@@ -95,7 +95,8 @@ final class ProcessRun {
         this.killGraceNanos = saturatedNanos(spec.killGrace());
     }
 
-    private static long saturatedNanos(Duration d) {
+    /** {@code d} in nanoseconds; a duration too long for that (over 292 years) is taken as 73 years. */
+    static long saturatedNanos(Duration d) {
         try {
             return d.toNanos();
         } catch (ArithmeticException e) {

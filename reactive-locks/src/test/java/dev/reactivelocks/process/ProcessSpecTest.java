@@ -83,4 +83,35 @@ class ProcessSpecTest {
         assertThat(DefaultProcessExecutor.retryDelay(spec.toBuilder().retryDelay(Duration.ofMillis(7)).build()))
                 .isEqualTo(Duration.ofMillis(7));
     }
+
+    /**
+     * A retry delay accepted by the builder but longer than a {@code long} of nanoseconds made the first
+     * retry fail with {@code ArithmeticException: long overflow}, and a maximum of exactly
+     * {@code Long.MAX_VALUE} ns with {@code IllegalArgumentException: bound must be greater than origin},
+     * instead of the exit-code failure or a retry.
+     */
+    @Test
+    void retryDelaysTooLongForNanosecondsAreCappedInsteadOfFailingTheRetry() {
+        ProcessSpec longest = ProcessSpec.command("false").attempts(2)
+                .retryDelay(Duration.ofSeconds(Long.MAX_VALUE)).build();
+        assertThat(DefaultProcessExecutor.retryDelay(longest)).isGreaterThan(Duration.ofDays(365 * 70));
+        ProcessSpec widest = longest.toBuilder().retryDelay(Duration.ZERO, Duration.ofNanos(Long.MAX_VALUE)).build();
+        for (int i = 0; i < 100; i++) {
+            assertThat(DefaultProcessExecutor.retryDelay(widest)).isBetween(Duration.ZERO, Duration.ofNanos(Long.MAX_VALUE));
+        }
+        ProcessSpec open = longest.toBuilder().retryDelay(Duration.ZERO, Duration.ofSeconds(Long.MAX_VALUE)).build();
+        assertThat(DefaultProcessExecutor.retryDelay(open)).isBetween(Duration.ZERO, Duration.ofNanos(Long.MAX_VALUE));
+
+        ProcessExecutor exec = ProcessExecutor.create();
+        try {
+            // the first attempt fails at once; the retry then waits instead of erroring
+            reactor.test.StepVerifier.create(exec.execute(longest))
+                    .expectSubscription()
+                    .expectNoEvent(Duration.ofMillis(500))
+                    .thenCancel()
+                    .verify(Duration.ofSeconds(20));
+        } finally {
+            exec.disposeLater().block(Duration.ofSeconds(20));
+        }
+    }
 }
