@@ -327,8 +327,10 @@ public final class ProcessSpec {
          * Adds variables on top of the inherited environment (or of the one given to
          * {@link #replaceEnvironment(Map)}); later calls override earlier ones. Defaults to no overrides.
          *
-         * @param variables names and values
+         * @param variables names and values; no name may contain {@code '='} or NUL, no value NUL
          * @return this builder
+         * @throws IllegalArgumentException for a name or value the operating system cannot take; the message
+         *     names the variable, never its value
          */
         public Builder environment(Map<String, String> variables) {
             putAll(variables);
@@ -341,7 +343,7 @@ public final class ProcessSpec {
          * (it lets a kill reach descendants that left the process group, see {@link ProcessExecutor}).
          * Defaults to inheriting.
          *
-         * @param variables the whole environment
+         * @param variables the whole environment, checked as {@link #environment(Map)} checks it
          * @return this builder
          */
         public Builder replaceEnvironment(Map<String, String> variables) {
@@ -356,6 +358,14 @@ public final class ProcessSpec {
             variables.forEach((name, value) -> {
                 Objects.requireNonNull(name, "environment variable name");
                 Objects.requireNonNull(value, () -> "value of environment variable " + name);
+                if (name.indexOf('=') >= 0 || name.indexOf('\0') >= 0) {
+                    throw new IllegalArgumentException("environment variable name must not contain '=' or NUL, was '"
+                            + name.replace("\0", "\\0") + "'");
+                }
+                if (value.indexOf('\0') >= 0) {
+                    // the value is not shown: it may be a secret
+                    throw new IllegalArgumentException("value of environment variable " + name + " must not contain NUL");
+                }
                 environment.put(name, value);
             });
         }

@@ -46,6 +46,26 @@ class ProcessSpecTest {
         assertThatThrownBy(() -> ProcessExecutor.builder().pollerThreads(0)).hasMessage("pollerThreads must be >= 1, was 0");
     }
 
+    /**
+     * An environment the operating system cannot take was accepted by the builder and failed each attempt at
+     * spawn with the JDK's {@code IllegalArgumentException}, whose message quotes the value: a NUL in
+     * {@code DB_PASSWORD} put the password into the run's exception. Now the builder refuses such a variable
+     * and names it, never its value.
+     */
+    @Test
+    void environmentTheSystemCannotTakeIsRejectedAtBuildWithoutShowingTheValue() {
+        assertThatThrownBy(() -> ProcessSpec.command("a").environment(java.util.Map.of("DB_PASSWORD", "s3cr3t\0x")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("value of environment variable DB_PASSWORD must not contain NUL");
+        assertThatThrownBy(() -> ProcessSpec.command("a").replaceEnvironment(java.util.Map.of("A=B", "x")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("environment variable name must not contain '=' or NUL, was 'A=B'");
+        assertThatThrownBy(() -> ProcessSpec.command("a").environment(java.util.Map.of("A\0B", "x")))
+                .hasMessage("environment variable name must not contain '=' or NUL, was 'A\\0B'");
+        assertThat(ProcessSpec.command("a").environment(java.util.Map.of("A", "b=c", "", "x")).build().environment())
+                .containsEntry("A", "b=c");
+    }
+
     @Test
     void specIsImmutableAndCopiesItsInputs() {
         byte[] input = {1, 2};
