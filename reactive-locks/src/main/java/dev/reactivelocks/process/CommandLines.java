@@ -115,6 +115,24 @@ final class CommandLines {
     }
 
     /**
+     * Fails like {@code ProcessBuilder.start} would, naming {@code program}, when the working directory
+     * {@code directory} does not exist, is not a directory or cannot be entered.
+     */
+    static void checkDirectory(String program, @Nullable Path directory) throws IOException {
+        if (directory == null) {
+            return;
+        }
+        String failure = !Files.exists(directory) ? "error=2, No such file or directory"
+                : !Files.isDirectory(directory) ? "error=20, Not a directory"
+                : !Files.isExecutable(directory) ? "error=13, Permission denied"
+                : null;
+        if (failure != null) {
+            throw new IOException("Cannot run program \"" + program + "\" (in directory \"" + directory + "\"): "
+                    + failure);
+        }
+    }
+
+    /**
      * Fails like {@code ProcessBuilder.start} would when {@code program} cannot be executed: found as
      * {@code execvp} finds it, through {@code path} unless it contains a slash.
      */

@@ -6,6 +6,7 @@ import java.io.OutputStream;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.ObjIntConsumer;
@@ -144,7 +145,8 @@ final class ProcessRun {
         RunMarker marker;
         try {
             SystemTools tools = executor.tools();
-            ProcessBuilder builder = new ProcessBuilder(CommandLines.argv(spec, tools));
+            List<String> argv = CommandLines.argv(spec, tools);
+            ProcessBuilder builder = new ProcessBuilder(argv);
             if (spec.workingDirectory() != null) {
                 builder.directory(spec.workingDirectory().toFile());
             }
@@ -156,9 +158,13 @@ final class ProcessRun {
             marker = RunMarker.create();
             marker.addTo(env);
             LOG.log(Level.DEBUG, () -> "Running cmd (subprocess): " + display);
-            if (tools.setsid() != null && !spec.shell() && spec.rootHelper() == null) {
-                // behind the setsid wrapper a missing program would look like exit code 127
-                CommandLines.checkExecutable(spec.argv().get(0), env.get("PATH"), spec.workingDirectory());
+            if (tools.setsid() != null) {
+                // behind the setsid wrapper a bad directory would be reported for setsid, and a missing
+                // program would look like exit code 127
+                CommandLines.checkDirectory(argv.get(3), spec.workingDirectory());
+                if (!spec.shell() && spec.rootHelper() == null) {
+                    CommandLines.checkExecutable(spec.argv().get(0), env.get("PATH"), spec.workingDirectory());
+                }
             }
             p = builder.start();
         } catch (IOException | RuntimeException e) {

@@ -183,6 +183,26 @@ class ProcessExecutorTest {
     }
 
     /**
+     * A working directory that is missing or a file failed the start with the JDK's message for the setsid
+     * wrapper, {@code Cannot run program "/usr/bin/setsid" (in directory ...)}, a program the user never named.
+     */
+    @Test
+    void badWorkingDirectoryIsReportedForTheProgramNotForTheSetsidWrapper() throws Exception {
+        Path file = Files.writeString(dir.resolve("a-file"), "");
+        Path missing = dir.resolve("missing");
+        StepVerifier.create(exec.execute(ProcessSpec.command("sh", "-c", "pwd").workingDirectory(missing).build()))
+                .expectErrorSatisfies(e -> assertThat(((ProcessExecutionException) e).description())
+                        .isEqualTo("Failed to start command: Cannot run program \"sh\" (in directory \"" + missing
+                                + "\"): error=2, No such file or directory"))
+                .verify(WAIT);
+        StepVerifier.create(exec.execute(ProcessSpec.command("pwd").shell().workingDirectory(file).build()))
+                .expectErrorSatisfies(e -> assertThat(((ProcessExecutionException) e).description())
+                        .isEqualTo("Failed to start command: Cannot run program \"/bin/sh\" (in directory \"" + file
+                                + "\"): error=20, Not a directory"))
+                .verify(WAIT);
+    }
+
+    /**
      * Issue 14: {@code --password 's3cr3t'}, {@code --password -s3cr3t} and a passphrase with spaces stayed
      * (partly) visible in {@code toString()}, exception messages and debug logs.
      */
