@@ -389,7 +389,11 @@ final class ProcessRun {
         signals.send(name);
     }
 
-    /** Decides the outcome on the poller, then delivers it on the blocking pool after the onExit hook. */
+    /**
+     * Decides the outcome on the poller, then builds and delivers it on the blocking pool after the onExit
+     * hook: building decodes and masks the whole collected output (up to {@code maxOutput}), which must not
+     * hold up the other runs of the poller.
+     */
     private void finish(@Nullable Throwable failure) {
         finished = true;
         Process p = process;
@@ -398,28 +402,10 @@ final class ProcessRun {
         assert p != null && o != null && e != null;
         Duration duration = Duration.ofNanos(Math.max(0, exitNanos - startNanos));
         int code = exitCode;
-        Throwable error = failure;
-        ProcessResult result = null;
-        boolean signalNothing = false;
-        if (error == null) {
-            if (disposeRequested && !timedOut) {
-                error = DefaultProcessExecutor.disposedError();
-            } else if (cancelRequested && !timedOut) {
-                signalNothing = true;
-            } else if (outputExceeded) {
-                error = new ProcessExecutionException(display, code, o.maskedTail(), e.maskedTail(),
-                        "Output exceeded maxOutput of " + spec.maxOutput() + " bytes; its process group was killed.",
-                        null);
-            } else if (timedOut) {
-                Duration timeout = spec.timeout();
-                assert timeout != null;
-                error = new ProcessTimeoutException(display, code, o.maskedText(), e.maskedText(), timeout);
-            } else if (!spec.exitCodeAccepted(code)) {
-                error = new ProcessExecutionException(display, code, o.maskedText(), e.maskedText(), null, null);
-            } else {
-                result = new ProcessResult(display, code, o.collected(), e.collected(), spec.charset(), duration, pid);
-            }
-        }
+        boolean disposed = failure == null && disposeRequested && !timedOut;
+        boolean signalNothing = failure == null && !disposed && cancelRequested && !timedOut;
+        boolean exceeded = outputExceeded;
+        boolean timeout = timedOut;
         String outcome = signalNothing ? "cancelled" : timedOut ? "timed out"
                 : outputExceeded ? "output exceeded maxOutput" : String.valueOf(code);
         LOG.log(Level.DEBUG, () -> "CMD \"" + display + "\" returned: " + outcome + " in "
@@ -428,9 +414,7 @@ final class ProcessRun {
         if (writer != null) {
             writer.dispose();
         }
-        Throwable deliverError = error;
-        ProcessResult deliverResult = result;
-        boolean deliverNothing = signalNothing;
+        // the pipe readers are not touched by the poller once finished is set; scheduling publishes them
         executor.blocking().schedule(() -> {
             ObjIntConsumer<? super ProcessHandle> onExit = spec.onExit();
             if (onExit != null) {
@@ -444,13 +428,38 @@ final class ProcessRun {
             closeQuietly(p.getErrorStream());
             closeQuietly(p.getOutputStream());
             try {
-                if (deliverNothing) {
+                if (signalNothing) {
                     return;
                 }
-                if (deliverError != null) {
-                    sink.error(deliverError);
+                Throwable error = failure;
+                ProcessResult result = null;
+                try {
+                    if (error != null) {
+                        LOG.log(Level.DEBUG, () -> "Run of " + display + " ended by a failure of the executor");
+                    } else if (disposed) {
+                        error = DefaultProcessExecutor.disposedError();
+                    } else if (exceeded) {
+                        error = new ProcessExecutionException(display, code, o.maskedTail(), e.maskedTail(),
+                                "Output exceeded maxOutput of " + spec.maxOutput()
+                                        + " bytes; its process group was killed.", null);
+                    } else if (timeout) {
+                        Duration limit = spec.timeout();
+                        assert limit != null;
+                        error = new ProcessTimeoutException(display, code, o.maskedText(), e.maskedText(), limit);
+                    } else if (!spec.exitCodeAccepted(code)) {
+                        error = new ProcessExecutionException(display, code, o.maskedText(), e.maskedText(), null,
+                                null);
+                    } else {
+                        result = new ProcessResult(display, code, o.collected(), e.collected(), spec.charset(),
+                                duration, pid);
+                    }
+                } catch (RuntimeException | OutOfMemoryError ex) {
+                    error = ex; // decoding up to maxOutput of output may fail: the subscriber gets that, not nothing
+                }
+                if (error != null) {
+                    sink.error(error);
                 } else {
-                    sink.success(deliverResult);
+                    sink.success(result);
                 }
             } finally {
                 executor.removed(this);

@@ -183,6 +183,26 @@ class ProcessExecutorTest {
     }
 
     /**
+     * The exception of a failed run was built on the poller thread, which serves other runs: building it
+     * decodes and masks the whole collected output (up to maxOutput, 64 MiB), and 60 MB of failed output that
+     * mentioned a token held back the output of another run on the same poller for 40 s. Failures (and
+     * results) are built on the blocking pool.
+     */
+    @Test
+    void failuresAreBuiltOffThePollerThread() {
+        ProcessSpec failing = ProcessSpec.command("sh", "-c", "echo token=abc; exit 3").build();
+        ProcessSpec timingOut = ProcessSpec.command("sleep", "100").timeout(Duration.ofMillis(100)).build();
+        ProcessSpec tooMuch = ProcessSpec.command("sh", "-c", "echo 0123456789; sleep 100").maxOutput(4).build();
+        for (ProcessSpec spec : List.of(failing, timingOut, tooMuch)) {
+            StepVerifier.create(exec.execute(spec))
+                    .expectErrorSatisfies(e -> assertThat(e.getStackTrace())
+                            .as("where %s was built", e.getClass().getSimpleName())
+                            .noneMatch(frame -> frame.getClassName().equals(IoPoller.class.getName())))
+                    .verify(WAIT);
+        }
+    }
+
+    /**
      * A working directory that is missing or a file failed the start with the JDK's message for the setsid
      * wrapper, {@code Cannot run program "/usr/bin/setsid" (in directory ...)}, a program the user never named.
      */
