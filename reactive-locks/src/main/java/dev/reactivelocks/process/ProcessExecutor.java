@@ -87,6 +87,8 @@ public interface ProcessExecutor extends Disposable {
      *       exception names the limit; the output never grows past it, so a huge output cannot exhaust the
      *       memory of the poller thread shared with other runs;</li>
      *   <li>errors with {@link ProcessTimeoutException} when an attempt timed out (not retried);</li>
+     *   <li>errors with the error of the {@link ProcessSpec.Builder#stdin(org.reactivestreams.Publisher) stdin
+     *       publisher} when it failed: the process group was killed first (not retried);</li>
      *   <li>errors with {@link IllegalStateException} when the spec has limits and {@code prlimit} is
      *       missing, or when the executor is or gets disposed;</li>
      *   <li>on cancellation kills the process tree.</li>

@@ -23,7 +23,7 @@ import reactor.core.publisher.Mono;
  *  spawn (blocking pool) ──fail──▶ error(ProcessExecutionException, exit code "-")
  *    │ started: onStart, register with a poller
  *    ▼
- *  RUNNING ──timeout/cancel/dispose──▶ TERM_SENT ──grace elapsed──▶ KILL_SENT
+ *  RUNNING ──timeout/cancel/dispose/stdin error──▶ TERM_SENT ──grace elapsed──▶ KILL_SENT
  *    │ exit, pipes drained             │ leader reaped: SIGKILL to    │ leader reaped
  *    ▼                                 ▼ what is left of the group    ▼
  *  finish: exit-code check        finish (kill path): pipes at EOF or given up, signals delivered
@@ -60,6 +60,8 @@ final class ProcessRun {
     private volatile boolean disposeRequested;
     private volatile boolean finished;
     private volatile @Nullable Disposable stdinWriter;
+    private volatile boolean stdinClosedByChild;
+    private volatile @Nullable Throwable stdinFailure;
 
     // written by spawn() before register(), which publishes them to the poller
     private @Nullable Process process;
@@ -238,10 +240,21 @@ final class ProcessRun {
                 Publisher<ByteBuffer> input = spec.stdinPublisher();
                 stdinWriter = Flux.from(input)
                         .concatMap(buffer -> Mono.fromCallable(() -> write(stdin, buffer))
+                                .doOnError(IOException.class, e -> stdinClosedByChild = true)
                                 .subscribeOn(executor.stdin()), 1)
                         .then(Mono.fromRunnable(() -> closeQuietly(stdin)).subscribeOn(executor.stdin()))
-                        .onErrorResume(e -> Mono.fromRunnable(() -> closeQuietly(stdin))
-                                .subscribeOn(executor.stdin()).then())
+                        .onErrorResume(e -> {
+                            if (stdinClosedByChild) {
+                                // the child closed its stdin or exited: what it did not read is not needed
+                                return Mono.fromRunnable(() -> closeQuietly(stdin)).subscribeOn(executor.stdin())
+                                        .then();
+                            }
+                            // the input failed: the child must not take the end of its stdin for the end of
+                            // the input, so it is killed with its stdin open, and the run fails with the error
+                            stdinFailure = e;
+                            poller.wake(this);
+                            return Mono.empty();
+                        })
                         .subscribe();
                 break;
             default:
@@ -321,7 +334,7 @@ final class ProcessRun {
             }
         }
         if (phase == Phase.RUNNING) {
-            if (cancelRequested || disposeRequested) {
+            if (cancelRequested || disposeRequested || stdinFailure != null) {
                 startKill(now);
             } else if (hasDeadline && now - (startNanos + deadlineNanos) >= 0 && !(exited && o.eof && e.eof)) {
                 timedOut = true;
@@ -406,6 +419,7 @@ final class ProcessRun {
         boolean signalNothing = failure == null && !disposed && cancelRequested && !timedOut;
         boolean exceeded = outputExceeded;
         boolean timeout = timedOut;
+        Throwable inputFailure = stdinFailure;
         String outcome = signalNothing ? "cancelled" : timedOut ? "timed out"
                 : outputExceeded ? "output exceeded maxOutput" : String.valueOf(code);
         LOG.log(Level.DEBUG, () -> "CMD \"" + display + "\" returned: " + outcome + " in "
@@ -446,6 +460,8 @@ final class ProcessRun {
                         Duration limit = spec.timeout();
                         assert limit != null;
                         error = new ProcessTimeoutException(display, code, o.maskedText(), e.maskedText(), limit);
+                    } else if (inputFailure != null) {
+                        error = inputFailure;
                     } else if (!spec.exitCodeAccepted(code)) {
                         error = new ProcessExecutionException(display, code, o.maskedText(), e.maskedText(), null,
                                 null);

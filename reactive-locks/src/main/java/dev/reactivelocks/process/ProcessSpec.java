@@ -395,7 +395,10 @@ public final class ProcessSpec {
 
         /**
          * @param input buffers written to stdin in order, one at a time as the child consumes them; stdin is
-         *     closed when it completes. It is subscribed once per attempt, so it should be cold.
+         *     closed when it completes. It is subscribed once per attempt, so it should be cold. When it
+         *     signals an error, stdin is not closed (the child must not take a failed input for a complete
+         *     one): the child's process group is killed as on cancellation and the run fails with that error,
+         *     which is not retried.
          * @return this builder
          */
         public Builder stdin(Publisher<ByteBuffer> input) {

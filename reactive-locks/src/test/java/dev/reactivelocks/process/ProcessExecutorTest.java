@@ -14,7 +14,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -122,6 +124,32 @@ class ProcessExecutorTest {
                 .map(i -> ByteBuffer.wrap((i + "\n").getBytes(StandardCharsets.US_ASCII)));
         ProcessResult result = run(ProcessSpec.command("tail", "-n", "1").stdin(parts).build());
         assertThat(result.stdoutText()).isEqualTo("99\n");
+    }
+
+    /**
+     * A stdin publisher that failed was treated as complete: stdin was closed, the child took the truncated
+     * input for the whole one, and the run succeeded ({@code cat} exited 0 with half the input). Now the
+     * child is killed with its stdin still open and the run fails with the publisher's error.
+     */
+    @Test
+    void failingStdinPublisherKillsTheChildAndFailsTheRun() throws Exception {
+        IllegalStateException diskGone = new IllegalStateException("disk gone");
+        CompletableFuture<Integer> exit = new CompletableFuture<>();
+        Flux<ByteBuffer> input = Flux.concat(Flux.just(ByteBuffer.wrap("first half\n".getBytes(StandardCharsets.US_ASCII))),
+                Flux.error(diskGone));
+        // exits 0 only when its stdin ends
+        ProcessSpec spec = ProcessSpec.command("sh", "-c", "cat > /dev/null; echo complete")
+                .stdin(input).attempts(3).retryDelay(Duration.ZERO)
+                .onExit((h, code) -> exit.complete(code))
+                .build();
+        StepVerifier.create(exec.execute(spec))
+                .expectErrorSatisfies(e -> assertThat(e).isSameAs(diskGone))
+                .verify(WAIT);
+        assertThat(exit.get(10, TimeUnit.SECONDS)).as("killed, not ended by its input").isEqualTo(128 + 15);
+
+        StepVerifier.create(exec.stream(spec.toBuilder().onExit((h, code) -> { }).build()))
+                .expectErrorSatisfies(e -> assertThat(e).isSameAs(diskGone))
+                .verify(WAIT);
     }
 
     @Test
