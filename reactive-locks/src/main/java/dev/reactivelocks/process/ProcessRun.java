@@ -169,7 +169,8 @@ final class ProcessRun {
                 }
             }
             p = builder.start();
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) {
+            // an Error too (the JDK's reaper thread not created: OutOfMemoryError): the run must end
             finished = true;
             executor.removed(this);
             Throwable cause = masked(e, spec.secretMasker());
@@ -196,7 +197,8 @@ final class ProcessRun {
         if (onStart != null) {
             try {
                 onStart.accept(p.toHandle());
-            } catch (RuntimeException e) {
+            } catch (Throwable e) { // an AssertionError too: the run must go on, and be killable
+
                 LOG.log(Level.WARNING, "onStart hook of " + display + " failed", e);
             }
         }
@@ -434,7 +436,8 @@ final class ProcessRun {
             if (onExit != null) {
                 try {
                     onExit.accept(p.toHandle(), code);
-                } catch (RuntimeException ex) {
+                } catch (Throwable ex) { // an AssertionError too: the run must still end
+
                     LOG.log(Level.WARNING, "onExit hook of " + display + " failed", ex);
                 }
             }

@@ -562,7 +562,7 @@ public final class ProcessSpec {
 
         /**
          * @param hook called once per started process, right after the spawn, on a library thread; like
-         *     oslo's {@code on_execute}. Exceptions it throws are logged and ignored. Defaults to none.
+         *     oslo's {@code on_execute}. Whatever it throws (an {@code Error} too) is logged and ignored. Defaults to none.
          * @return this builder
          */
         public Builder onStart(Consumer<? super ProcessHandle> hook) {
@@ -573,7 +573,7 @@ public final class ProcessSpec {
         /**
          * @param hook called once per started process with its exit code after it was reaped, whether the
          *     run succeeds, fails, times out or is cancelled, on a library thread; like oslo's
-         *     {@code on_completion}. Exceptions it throws are logged and ignored. Defaults to none.
+         *     {@code on_completion}. Whatever it throws (an {@code Error} too) is logged and ignored. Defaults to none.
          * @return this builder
          */
         public Builder onExit(ObjIntConsumer<? super ProcessHandle> hook) {

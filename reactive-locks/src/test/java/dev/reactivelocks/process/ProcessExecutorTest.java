@@ -458,6 +458,60 @@ class ProcessExecutorTest {
         assertThat(calls).containsExactly("start " + pid1, "exit " + pid1 + " 7", "start " + pid2, "exit " + pid2 + " 7");
     }
 
+    /**
+     * A hook that threw an {@code Error} (an {@code AssertionError} of a test, say) rather than an exception
+     * killed the library task it ran on: after onStart the run was never watched (its child could not be
+     * killed, its lock scope never released), after onExit it was never signalled.
+     */
+    @Test
+    void hooksThrowingErrorsAreLoggedAndTheRunStillEnds() throws Exception {
+        List<Long> pids = new CopyOnWriteArrayList<>();
+        ProcessSpec failingStart = ProcessSpec.command("sh", "-c", "exit 3").checkExitCode(3)
+                .onStart(h -> {
+                    pids.add(h.pid());
+                    throw new AssertionError("onStart");
+                })
+                .build();
+        StepVerifier.create(exec.execute(failingStart))
+                .assertNext(r -> assertThat(r.exitCode()).isEqualTo(3))
+                .expectComplete()
+                .verify(WAIT);
+        ProcessSpec failingExit = ProcessSpec.command("sh", "-c", "exit 3")
+                .onExit((h, code) -> {
+                    throw new AssertionError("onExit");
+                })
+                .build();
+        StepVerifier.create(exec.execute(failingExit))
+                .expectErrorSatisfies(e -> assertThat(((ProcessExecutionException) e).exitCode()).isEqualTo(3))
+                .verify(WAIT);
+        ProcessSpec cancelled = ProcessSpec.command("sleep", "100")
+                .onStart(h -> {
+                    pids.add(h.pid());
+                    throw new AssertionError("onStart");
+                })
+                .build();
+        StepVerifier.create(exec.stream(cancelled))
+                .expectSubscription()
+                .then(() -> await(() -> pids.size() == 2))
+                .thenCancel()
+                .verify(WAIT);
+        assertThat(Procs.awaitDead(pids.get(1), Duration.ofSeconds(10))).as("the cancelled child was killed").isTrue();
+    }
+
+    private static void await(java.util.function.BooleanSupplier condition) {
+        long end = System.nanoTime() + WAIT.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() - end > 0) {
+                throw new AssertionError("condition not met within " + WAIT);
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }
+    }
+
     @Test
     void childLeadsItsOwnProcessGroup() throws Exception {
         ProcessResult result = run(ProcessSpec.command("sh", "-c", "cut -d' ' -f5,6 /proc/$$/stat").build());
