@@ -437,8 +437,10 @@ public final class ProcessSpec {
         }
 
         /**
-         * @param timeout how long one attempt may take from spawn to exit; then its process group (and
-         *     what else {@link ProcessExecutor} lists under "Cancellation and timeouts") is killed and the run fails with {@link ProcessTimeoutException}. Defaults to none.
+         * @param timeout how long one attempt may take from spawn to exit; then its process group (and what
+         *     else {@link ProcessExecutor} lists under "Cancellation and timeouts") is killed and the run fails
+         *     with {@link ProcessTimeoutException}. A child that exited in time does not time out while a slow
+         *     subscriber takes its output. Defaults to none.
          * @return this builder
          */
         public Builder timeout(Duration timeout) {
