@@ -134,7 +134,8 @@ final class CommandLines {
 
     /**
      * Fails like {@code ProcessBuilder.start} would when {@code program} cannot be executed: found as
-     * {@code execvp} finds it, through {@code path} unless it contains a slash.
+     * {@code execvp} finds it in the child, through {@code path} unless it contains a slash, relative names
+     * against {@code workingDirectory}.
      */
     static void checkExecutable(String program, @Nullable String path, @Nullable Path workingDirectory)
             throws IOException {
@@ -149,8 +150,10 @@ final class CommandLines {
             return;
         }
         String search = path == null ? "/usr/bin:/bin" : path;
-        for (String dir : search.split(File.pathSeparator)) {
-            Path file = Path.of(dir.isEmpty() ? "." : dir, program);
+        for (String dir : search.split(File.pathSeparator, -1)) {
+            Path entry = Path.of(dir.isEmpty() ? "." : dir);
+            // a relative entry ("." or an empty one) is relative to the child's working directory
+            Path file = (workingDirectory == null ? entry : workingDirectory.resolve(entry)).resolve(program);
             if (Files.isRegularFile(file) && Files.isExecutable(file)) {
                 return;
             }

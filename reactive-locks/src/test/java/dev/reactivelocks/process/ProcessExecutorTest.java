@@ -109,6 +109,22 @@ class ProcessExecutorTest {
         assertThat(result.stdoutText().trim()).isEqualTo(dir.toRealPath().toString());
     }
 
+    /**
+     * With a relative {@code PATH} entry ({@code .}, or an empty one) the program was looked for in the JVM's
+     * working directory instead of the child's, so a program the child would run was refused as missing
+     * (and one missing there ran into exit code 127).
+     */
+    @Test
+    void relativePathEntriesAreSearchedInTheChildsWorkingDirectory() throws Exception {
+        Path tool = Files.writeString(dir.resolve("local-tool"), "#!/bin/sh\necho ran in $PWD\n");
+        assertThat(tool.toFile().setExecutable(true)).isTrue();
+        for (String path : List.of(".", "/usr/bin:/bin:", ":/usr/bin:/bin")) {
+            ProcessResult result = run(ProcessSpec.command("local-tool").workingDirectory(dir)
+                    .environment(Map.of("PATH", path)).build());
+            assertThat(result.stdoutText()).as("PATH=%s", path).isEqualTo("ran in " + dir + "\n");
+        }
+    }
+
     @Test
     void stdinIsClosedAtStartByDefault() {
         assertThat(run(ProcessSpec.command("wc", "-c").build()).stdoutText().trim()).isEqualTo("0");
