@@ -49,9 +49,9 @@ import reactor.core.publisher.Mono;
  * shared by many runs: move heavy work elsewhere with {@code publishOn}. Spawning, signals, hooks and
  * terminal signals run on a bounded pool of threads named {@code reactive-locks-process-blocking-N}; stdin
  * writes, which block while the child does not read, on a second pool of the same cap, threads named
- * {@code reactive-locks-process-stdin-N}, so that they never delay a kill. No Reactor thread is ever blocked. All threads are daemons
- * and stop when the executor is disposed. The JDK itself keeps one small "process reaper" thread per
- * live child.
+ * {@code reactive-locks-process-stdin-N}, so that they never delay a kill. No Reactor thread is ever
+ * blocked. All threads are daemons and stop when the executor is disposed. The JDK itself keeps one small
+ * "process reaper" thread per live child.
  *
  * <p><b>Locks</b>: {@code lockService.withLock(name, exec.execute(spec))} starts the process only after the
  * grant (the {@code Mono} is cold) and releases the lock after the process has exited and its result or

@@ -33,8 +33,8 @@ import reactor.core.publisher.Mono;
  *
  * Threading: {@link #spawn()} runs on the executor's blocking pool; everything named poll* and the state
  * below "poller-confined" on the run's poller thread; EOF probes ({@link PipeReader}) and signals
- * ({@link ProcessSignaller}) on the blocking pool, stdin writes on the stdin pool, handing results back through volatile fields and
- * {@link IoPoller#wake}.
+ * ({@link ProcessSignaller}) on the blocking pool, stdin writes on the stdin pool, handing results back
+ * through volatile fields and {@link IoPoller#wake}.
  */
 final class ProcessRun {
 
@@ -451,32 +451,30 @@ final class ProcessRun {
                 if (signalNothing) {
                     return;
                 }
-                Throwable error = failure;
+                Throwable error = failure != null ? failure : disposed ? DefaultProcessExecutor.disposedError() : null;
                 ProcessResult result = null;
-                try {
-                    if (error != null) {
-                        LOG.log(Level.DEBUG, () -> "Run of " + display + " ended by a failure of the executor");
-                    } else if (disposed) {
-                        error = DefaultProcessExecutor.disposedError();
-                    } else if (exceeded) {
-                        error = new ProcessExecutionException(display, code, o.maskedTail(), e.maskedTail(),
-                                "Output exceeded maxOutput of " + spec.maxOutput()
-                                        + " bytes; its process group was killed.", null);
-                    } else if (timeout) {
-                        Duration limit = spec.timeout();
-                        assert limit != null;
-                        error = new ProcessTimeoutException(display, code, o.maskedText(), e.maskedText(), limit);
-                    } else if (inputFailure != null) {
-                        error = inputFailure;
-                    } else if (!spec.exitCodeAccepted(code)) {
-                        error = new ProcessExecutionException(display, code, o.maskedText(), e.maskedText(), null,
-                                null);
-                    } else {
-                        result = new ProcessResult(display, code, o.collected(), e.collected(), spec.charset(),
-                                duration, pid);
+                if (error == null) {
+                    try {
+                        if (exceeded) {
+                            error = new ProcessExecutionException(display, code, o.maskedTail(), e.maskedTail(),
+                                    "Output exceeded maxOutput of " + spec.maxOutput()
+                                            + " bytes; its process group was killed.", null);
+                        } else if (timeout) {
+                            Duration limit = spec.timeout();
+                            assert limit != null;
+                            error = new ProcessTimeoutException(display, code, o.maskedText(), e.maskedText(), limit);
+                        } else if (inputFailure != null) {
+                            error = inputFailure;
+                        } else if (!spec.exitCodeAccepted(code)) {
+                            error = new ProcessExecutionException(display, code, o.maskedText(), e.maskedText(),
+                                    null, null);
+                        } else {
+                            result = new ProcessResult(display, code, o.collected(), e.collected(), spec.charset(),
+                                    duration, pid);
+                        }
+                    } catch (RuntimeException | OutOfMemoryError ex) {
+                        error = ex; // decoding up to maxOutput of output may fail: the subscriber gets that
                     }
-                } catch (RuntimeException | OutOfMemoryError ex) {
-                    error = ex; // decoding up to maxOutput of output may fail: the subscriber gets that, not nothing
                 }
                 if (error != null) {
                     sink.error(error);
