@@ -115,8 +115,27 @@ final class CommandLines {
     }
 
     /**
+     * Fails like {@code ProcessBuilder.start} would, naming {@code program}, when the working directory
+     * {@code directory} does not exist, is not a directory or cannot be entered.
+     */
+    static void checkDirectory(String program, @Nullable Path directory) throws IOException {
+        if (directory == null) {
+            return;
+        }
+        String failure = !Files.exists(directory) ? "error=2, No such file or directory"
+                : !Files.isDirectory(directory) ? "error=20, Not a directory"
+                : !Files.isExecutable(directory) ? "error=13, Permission denied"
+                : null;
+        if (failure != null) {
+            throw new IOException("Cannot run program \"" + program + "\" (in directory \"" + directory + "\"): "
+                    + failure);
+        }
+    }
+
+    /**
      * Fails like {@code ProcessBuilder.start} would when {@code program} cannot be executed: found as
-     * {@code execvp} finds it, through {@code path} unless it contains a slash.
+     * {@code execvp} finds it in the child, through {@code path} unless it contains a slash, relative names
+     * against {@code workingDirectory}.
      */
     static void checkExecutable(String program, @Nullable String path, @Nullable Path workingDirectory)
             throws IOException {
@@ -131,8 +150,10 @@ final class CommandLines {
             return;
         }
         String search = path == null ? "/usr/bin:/bin" : path;
-        for (String dir : search.split(File.pathSeparator)) {
-            Path file = Path.of(dir.isEmpty() ? "." : dir, program);
+        for (String dir : search.split(File.pathSeparator, -1)) {
+            Path entry = Path.of(dir.isEmpty() ? "." : dir);
+            // a relative entry ("." or an empty one) is relative to the child's working directory
+            Path file = (workingDirectory == null ? entry : workingDirectory.resolve(entry)).resolve(program);
             if (Files.isRegularFile(file) && Files.isExecutable(file)) {
                 return;
             }

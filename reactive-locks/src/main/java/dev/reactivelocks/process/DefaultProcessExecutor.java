@@ -33,8 +33,10 @@ import reactor.util.retry.Retry;
  *     {@code CompletableFuture}'s default executor, which on a machine with fewer than three cores is a
  *     new thread per task). A poller backs off per run from 50 µs to 4 ms when nothing happens, so exits
  *     and output are noticed within a few milliseconds while idle runs cost a few system calls each.
- *     The calls that may block — {@code ProcessBuilder.start}, stdin writes, the final EOF read, running
- *     {@code kill} — go to a bounded pool that no Reactor thread ever waits for.
+ *     The calls that may block — {@code ProcessBuilder.start}, the final EOF read, running {@code kill} —
+ *     go to a bounded pool that no Reactor thread ever waits for. Stdin writes go to a second pool of the
+ *     same cap: a write blocks until the child reads, and a child that never reads would otherwise hold
+ *     every thread of the first pool, so that the {@code kill} that would end it (and its write) never ran.
  */
 final class DefaultProcessExecutor implements ProcessExecutor {
 
@@ -43,6 +45,7 @@ final class DefaultProcessExecutor implements ProcessExecutor {
     private final IoPoller[] pollers;
     private final AtomicInteger nextPoller = new AtomicInteger();
     private final Scheduler blocking;
+    private final Scheduler stdin;
     private final Set<ProcessRun> runs = ConcurrentHashMap.newKeySet();
     private final Sinks.Empty<Void> terminated = Sinks.empty();
     private final AtomicBoolean stopped = new AtomicBoolean();
@@ -53,6 +56,8 @@ final class DefaultProcessExecutor implements ProcessExecutor {
         this.tools = tools;
         this.blocking = Schedulers.newBoundedElastic(blockingThreads, Integer.MAX_VALUE,
                 "reactive-locks-process-blocking", 60, true);
+        this.stdin = Schedulers.newBoundedElastic(blockingThreads, Integer.MAX_VALUE,
+                "reactive-locks-process-stdin", 60, true);
         this.pollers = new IoPoller[pollerThreads];
         for (int i = 0; i < pollerThreads; i++) {
             pollers[i] = new IoPoller("reactive-locks-process-poller-" + POLLER_IDS.incrementAndGet());
@@ -76,6 +81,14 @@ final class DefaultProcessExecutor implements ProcessExecutor {
 
     Scheduler blocking() {
         return blocking;
+    }
+
+    /**
+     * Where stdin is written: a write blocks until the child reads, which a child may never do before it is
+     * killed, and the kill must not wait behind such writes.
+     */
+    Scheduler stdin() {
+        return stdin;
     }
 
     IoPoller[] pollers() {
@@ -159,10 +172,18 @@ final class DefaultProcessExecutor implements ProcessExecutor {
         return failure instanceof ProcessExecutionException && !(failure instanceof ProcessTimeoutException);
     }
 
+    /**
+     * A uniformly random pause in {@code [retryDelayMin, retryDelayMax]}; bounds beyond what a {@code long} of
+     * nanoseconds holds (about 292 years, which {@code Mono.delay} needs) are capped, as timeouts are.
+     */
     static Duration retryDelay(ProcessSpec spec) {
-        long min = spec.retryDelayMin().toNanos();
-        long max = spec.retryDelayMax().toNanos();
-        return Duration.ofNanos(min == max ? min : ThreadLocalRandom.current().nextLong(min, max + 1));
+        long min = ProcessRun.saturatedNanos(spec.retryDelayMin());
+        long max = ProcessRun.saturatedNanos(spec.retryDelayMax());
+        if (min >= max) {
+            return Duration.ofNanos(min);
+        }
+        long bound = max == Long.MAX_VALUE ? max : max + 1; // nextLong's bound is exclusive
+        return Duration.ofNanos(ThreadLocalRandom.current().nextLong(min, bound));
     }
 
     /** A run has delivered its end (or will deliver nothing). */
@@ -196,6 +217,7 @@ final class DefaultProcessExecutor implements ProcessExecutor {
                 poller.stop();
             }
             blocking.dispose();
+            stdin.dispose();
             terminated.tryEmitEmpty();
         }
     }

@@ -56,6 +56,11 @@ final class PipeReader {
         this.tail = collect ? new byte[0] : new byte[ProcessRun.TAIL_BYTES];
     }
 
+    /** @return {@code true} while an EOF probe waits in a read: a descendant may hold the pipe open */
+    boolean probing() {
+        return probe == 1;
+    }
+
     boolean drained() {
         return eof && pending.isEmpty();
     }

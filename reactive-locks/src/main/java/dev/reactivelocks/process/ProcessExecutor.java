@@ -46,11 +46,12 @@ import reactor.core.publisher.Mono;
  * signalled only after the child has been reaped and the signals were sent.
  *
  * <p><b>Threading</b>: outputs are emitted on a poller thread named {@code reactive-locks-process-poller-N}
- * shared by many runs: move heavy work elsewhere with {@code publishOn}. Spawning, stdin writes, signals,
- * hooks and terminal signals run on a bounded pool of threads named
- * {@code reactive-locks-process-blocking-N}. No Reactor thread is ever blocked. All threads are daemons
- * and stop when the executor is disposed. The JDK itself keeps one small "process reaper" thread per
- * live child.
+ * shared by many runs: move heavy work elsewhere with {@code publishOn}. Spawning, signals, hooks and
+ * terminal signals run on a bounded pool of threads named {@code reactive-locks-process-blocking-N}; stdin
+ * writes, which block while the child does not read, on a second pool of the same cap, threads named
+ * {@code reactive-locks-process-stdin-N}, so that they never delay a kill. No Reactor thread is ever
+ * blocked. All threads are daemons and stop when the executor is disposed. The JDK itself keeps one small
+ * "process reaper" thread per live child.
  *
  * <p><b>Locks</b>: {@code lockService.withLock(name, exec.execute(spec))} starts the process only after the
  * grant (the {@code Mono} is cold) and releases the lock after the process has exited and its result or
@@ -63,7 +64,7 @@ import reactor.core.publisher.Mono;
  */
 public interface ProcessExecutor extends Disposable {
 
-    /** @return an executor with one poller thread and up to 16 blocking threads */
+    /** @return an executor with one poller thread and up to 16 blocking threads (and 16 stdin writers) */
     static ProcessExecutor create() {
         return builder().build();
     }
@@ -86,6 +87,8 @@ public interface ProcessExecutor extends Disposable {
      *       exception names the limit; the output never grows past it, so a huge output cannot exhaust the
      *       memory of the poller thread shared with other runs;</li>
      *   <li>errors with {@link ProcessTimeoutException} when an attempt timed out (not retried);</li>
+     *   <li>errors with the error of the {@link ProcessSpec.Builder#stdin(org.reactivestreams.Publisher) stdin
+     *       publisher} when it failed: the process group was killed first (not retried);</li>
      *   <li>errors with {@link IllegalStateException} when the spec has limits and {@code prlimit} is
      *       missing, or when the executor is or gets disposed;</li>
      *   <li>on cancellation kills the process tree.</li>
@@ -145,8 +148,8 @@ public interface ProcessExecutor extends Disposable {
         }
 
         /**
-         * @param threads the cap of the pool that spawns children, writes stdin, probes EOF and sends
-         *     signals. Defaults to 16.
+         * @param threads the cap of the pool that spawns children, probes EOF and sends signals, and of
+         *     the pool that writes stdin. Defaults to 16.
          * @return this builder
          */
         public Builder blockingThreads(int threads) {

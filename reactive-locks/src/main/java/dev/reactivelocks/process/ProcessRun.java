@@ -6,6 +6,7 @@ import java.io.OutputStream;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.ObjIntConsumer;
@@ -22,7 +23,7 @@ import reactor.core.publisher.Mono;
  *  spawn (blocking pool) ──fail──▶ error(ProcessExecutionException, exit code "-")
  *    │ started: onStart, register with a poller
  *    ▼
- *  RUNNING ──timeout/cancel/dispose──▶ TERM_SENT ──grace elapsed──▶ KILL_SENT
+ *  RUNNING ──timeout/cancel/dispose/stdin error──▶ TERM_SENT ──grace elapsed──▶ KILL_SENT
  *    │ exit, pipes drained             │ leader reaped: SIGKILL to    │ leader reaped
  *    ▼                                 ▼ what is left of the group    ▼
  *  finish: exit-code check        finish (kill path): pipes at EOF or given up, signals delivered
@@ -31,9 +32,9 @@ import reactor.core.publisher.Mono;
  * </pre>
  *
  * Threading: {@link #spawn()} runs on the executor's blocking pool; everything named poll* and the state
- * below "poller-confined" on the run's poller thread; EOF probes ({@link PipeReader}), stdin writes and signals
- * ({@link ProcessSignaller}) on the blocking pool, handing results back through volatile fields and
- * {@link IoPoller#wake}.
+ * below "poller-confined" on the run's poller thread; EOF probes ({@link PipeReader}) and signals
+ * ({@link ProcessSignaller}) on the blocking pool, stdin writes on the stdin pool, handing results back
+ * through volatile fields and {@link IoPoller#wake}.
  */
 final class ProcessRun {
 
@@ -59,6 +60,8 @@ final class ProcessRun {
     private volatile boolean disposeRequested;
     private volatile boolean finished;
     private volatile @Nullable Disposable stdinWriter;
+    private volatile boolean stdinClosedByChild;
+    private volatile @Nullable Throwable stdinFailure;
 
     // written by spawn() before register(), which publishes them to the poller
     private @Nullable Process process;
@@ -95,7 +98,8 @@ final class ProcessRun {
         this.killGraceNanos = saturatedNanos(spec.killGrace());
     }
 
-    private static long saturatedNanos(Duration d) {
+    /** {@code d} in nanoseconds; a duration too long for that (over 292 years) is taken as 73 years. */
+    static long saturatedNanos(Duration d) {
         try {
             return d.toNanos();
         } catch (ArithmeticException e) {
@@ -143,7 +147,8 @@ final class ProcessRun {
         RunMarker marker;
         try {
             SystemTools tools = executor.tools();
-            ProcessBuilder builder = new ProcessBuilder(CommandLines.argv(spec, tools));
+            List<String> argv = CommandLines.argv(spec, tools);
+            ProcessBuilder builder = new ProcessBuilder(argv);
             if (spec.workingDirectory() != null) {
                 builder.directory(spec.workingDirectory().toFile());
             }
@@ -155,12 +160,17 @@ final class ProcessRun {
             marker = RunMarker.create();
             marker.addTo(env);
             LOG.log(Level.DEBUG, () -> "Running cmd (subprocess): " + display);
-            if (tools.setsid() != null && !spec.shell() && spec.rootHelper() == null) {
-                // behind the setsid wrapper a missing program would look like exit code 127
-                CommandLines.checkExecutable(spec.argv().get(0), env.get("PATH"), spec.workingDirectory());
+            if (tools.setsid() != null) {
+                // behind the setsid wrapper a bad directory would be reported for setsid, and a missing
+                // program would look like exit code 127
+                CommandLines.checkDirectory(argv.get(3), spec.workingDirectory());
+                if (!spec.shell() && spec.rootHelper() == null) {
+                    CommandLines.checkExecutable(spec.argv().get(0), env.get("PATH"), spec.workingDirectory());
+                }
             }
             p = builder.start();
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) {
+            // an Error too (the JDK's reaper thread not created: OutOfMemoryError): the run must end
             finished = true;
             executor.removed(this);
             Throwable cause = masked(e, spec.secretMasker());
@@ -187,7 +197,8 @@ final class ProcessRun {
         if (onStart != null) {
             try {
                 onStart.accept(p.toHandle());
-            } catch (RuntimeException e) {
+            } catch (Throwable e) { // an AssertionError too: the run must go on, and be killable
+
                 LOG.log(Level.WARNING, "onStart hook of " + display + " failed", e);
             }
         }
@@ -219,7 +230,7 @@ final class ProcessRun {
                 break;
             case BYTES:
                 byte[] bytes = spec.stdinBytes();
-                stdinWriter = executor.blocking().schedule(() -> {
+                stdinWriter = executor.stdin().schedule(() -> {
                     try (OutputStream os = stdin) {
                         os.write(bytes);
                     } catch (IOException e) {
@@ -231,10 +242,21 @@ final class ProcessRun {
                 Publisher<ByteBuffer> input = spec.stdinPublisher();
                 stdinWriter = Flux.from(input)
                         .concatMap(buffer -> Mono.fromCallable(() -> write(stdin, buffer))
-                                .subscribeOn(executor.blocking()), 1)
-                        .then(Mono.fromRunnable(() -> closeQuietly(stdin)).subscribeOn(executor.blocking()))
-                        .onErrorResume(e -> Mono.fromRunnable(() -> closeQuietly(stdin))
-                                .subscribeOn(executor.blocking()).then())
+                                .doOnError(IOException.class, e -> stdinClosedByChild = true)
+                                .subscribeOn(executor.stdin()), 1)
+                        .then(Mono.fromRunnable(() -> closeQuietly(stdin)).subscribeOn(executor.stdin()))
+                        .onErrorResume(e -> {
+                            if (stdinClosedByChild) {
+                                // the child closed its stdin or exited: what it did not read is not needed
+                                return Mono.fromRunnable(() -> closeQuietly(stdin)).subscribeOn(executor.stdin())
+                                        .then();
+                            }
+                            // the input failed: the child must not take the end of its stdin for the end of
+                            // the input, so it is killed with its stdin open, and the run fails with the error
+                            stdinFailure = e;
+                            poller.wake(this);
+                            return Mono.empty();
+                        })
                         .subscribe();
                 break;
             default:
@@ -314,9 +336,12 @@ final class ProcessRun {
             }
         }
         if (phase == Phase.RUNNING) {
-            if (cancelRequested || disposeRequested) {
+            if (cancelRequested || disposeRequested || stdinFailure != null) {
                 startKill(now);
-            } else if (hasDeadline && now - (startNanos + deadlineNanos) >= 0 && !(exited && o.eof && e.eof)) {
+            } else if (hasDeadline && now - (startNanos + deadlineNanos) >= 0
+                    && (!exited || o.probing() || e.probing())) {
+                // after the exit, the timeout bounds only a wait for descendants that keep a pipe open, not
+                // the subscriber taking its time over what the child wrote
                 timedOut = true;
                 LOG.log(Level.DEBUG, () -> "Command " + display + " timed out; killing its process group");
                 startKill(now);
@@ -382,7 +407,11 @@ final class ProcessRun {
         signals.send(name);
     }
 
-    /** Decides the outcome on the poller, then delivers it on the blocking pool after the onExit hook. */
+    /**
+     * Decides the outcome on the poller, then builds and delivers it on the blocking pool after the onExit
+     * hook: building decodes and masks the whole collected output (up to {@code maxOutput}), which must not
+     * hold up the other runs of the poller.
+     */
     private void finish(@Nullable Throwable failure) {
         finished = true;
         Process p = process;
@@ -391,28 +420,11 @@ final class ProcessRun {
         assert p != null && o != null && e != null;
         Duration duration = Duration.ofNanos(Math.max(0, exitNanos - startNanos));
         int code = exitCode;
-        Throwable error = failure;
-        ProcessResult result = null;
-        boolean signalNothing = false;
-        if (error == null) {
-            if (disposeRequested && !timedOut) {
-                error = DefaultProcessExecutor.disposedError();
-            } else if (cancelRequested && !timedOut) {
-                signalNothing = true;
-            } else if (outputExceeded) {
-                error = new ProcessExecutionException(display, code, o.maskedTail(), e.maskedTail(),
-                        "Output exceeded maxOutput of " + spec.maxOutput() + " bytes; its process group was killed.",
-                        null);
-            } else if (timedOut) {
-                Duration timeout = spec.timeout();
-                assert timeout != null;
-                error = new ProcessTimeoutException(display, code, o.maskedText(), e.maskedText(), timeout);
-            } else if (!spec.exitCodeAccepted(code)) {
-                error = new ProcessExecutionException(display, code, o.maskedText(), e.maskedText(), null, null);
-            } else {
-                result = new ProcessResult(display, code, o.collected(), e.collected(), spec.charset(), duration, pid);
-            }
-        }
+        boolean disposed = failure == null && disposeRequested && !timedOut;
+        boolean signalNothing = failure == null && !disposed && cancelRequested && !timedOut;
+        boolean exceeded = outputExceeded;
+        boolean timeout = timedOut;
+        Throwable inputFailure = stdinFailure;
         String outcome = signalNothing ? "cancelled" : timedOut ? "timed out"
                 : outputExceeded ? "output exceeded maxOutput" : String.valueOf(code);
         LOG.log(Level.DEBUG, () -> "CMD \"" + display + "\" returned: " + outcome + " in "
@@ -421,15 +433,14 @@ final class ProcessRun {
         if (writer != null) {
             writer.dispose();
         }
-        Throwable deliverError = error;
-        ProcessResult deliverResult = result;
-        boolean deliverNothing = signalNothing;
+        // the pipe readers are not touched by the poller once finished is set; scheduling publishes them
         executor.blocking().schedule(() -> {
             ObjIntConsumer<? super ProcessHandle> onExit = spec.onExit();
             if (onExit != null) {
                 try {
                     onExit.accept(p.toHandle(), code);
-                } catch (RuntimeException ex) {
+                } catch (Throwable ex) { // an AssertionError too: the run must still end
+
                     LOG.log(Level.WARNING, "onExit hook of " + display + " failed", ex);
                 }
             }
@@ -437,13 +448,38 @@ final class ProcessRun {
             closeQuietly(p.getErrorStream());
             closeQuietly(p.getOutputStream());
             try {
-                if (deliverNothing) {
+                if (signalNothing) {
                     return;
                 }
-                if (deliverError != null) {
-                    sink.error(deliverError);
+                Throwable error = failure != null ? failure : disposed ? DefaultProcessExecutor.disposedError() : null;
+                ProcessResult result = null;
+                if (error == null) {
+                    try {
+                        if (exceeded) {
+                            error = new ProcessExecutionException(display, code, o.maskedTail(), e.maskedTail(),
+                                    "Output exceeded maxOutput of " + spec.maxOutput()
+                                            + " bytes; its process group was killed.", null);
+                        } else if (timeout) {
+                            Duration limit = spec.timeout();
+                            assert limit != null;
+                            error = new ProcessTimeoutException(display, code, o.maskedText(), e.maskedText(), limit);
+                        } else if (inputFailure != null) {
+                            error = inputFailure;
+                        } else if (!spec.exitCodeAccepted(code)) {
+                            error = new ProcessExecutionException(display, code, o.maskedText(), e.maskedText(),
+                                    null, null);
+                        } else {
+                            result = new ProcessResult(display, code, o.collected(), e.collected(), spec.charset(),
+                                    duration, pid);
+                        }
+                    } catch (RuntimeException | OutOfMemoryError ex) {
+                        error = ex; // decoding up to maxOutput of output may fail: the subscriber gets that
+                    }
+                }
+                if (error != null) {
+                    sink.error(error);
                 } else {
-                    sink.success(deliverResult);
+                    sink.success(result);
                 }
             } finally {
                 executor.removed(this);

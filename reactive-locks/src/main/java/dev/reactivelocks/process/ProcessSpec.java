@@ -327,8 +327,10 @@ public final class ProcessSpec {
          * Adds variables on top of the inherited environment (or of the one given to
          * {@link #replaceEnvironment(Map)}); later calls override earlier ones. Defaults to no overrides.
          *
-         * @param variables names and values
+         * @param variables names and values; no name may contain {@code '='} or NUL, no value NUL
          * @return this builder
+         * @throws IllegalArgumentException for a name or value the operating system cannot take; the message
+         *     names the variable, never its value
          */
         public Builder environment(Map<String, String> variables) {
             putAll(variables);
@@ -341,7 +343,7 @@ public final class ProcessSpec {
          * (it lets a kill reach descendants that left the process group, see {@link ProcessExecutor}).
          * Defaults to inheriting.
          *
-         * @param variables the whole environment
+         * @param variables the whole environment, checked as {@link #environment(Map)} checks it
          * @return this builder
          */
         public Builder replaceEnvironment(Map<String, String> variables) {
@@ -356,6 +358,14 @@ public final class ProcessSpec {
             variables.forEach((name, value) -> {
                 Objects.requireNonNull(name, "environment variable name");
                 Objects.requireNonNull(value, () -> "value of environment variable " + name);
+                if (name.indexOf('=') >= 0 || name.indexOf('\0') >= 0) {
+                    throw new IllegalArgumentException("environment variable name must not contain '=' or NUL, was '"
+                            + name.replace("\0", "\\0") + "'");
+                }
+                if (value.indexOf('\0') >= 0) {
+                    // the value is not shown: it may be a secret
+                    throw new IllegalArgumentException("value of environment variable " + name + " must not contain NUL");
+                }
                 environment.put(name, value);
             });
         }
@@ -385,7 +395,10 @@ public final class ProcessSpec {
 
         /**
          * @param input buffers written to stdin in order, one at a time as the child consumes them; stdin is
-         *     closed when it completes. It is subscribed once per attempt, so it should be cold.
+         *     closed when it completes. It is subscribed once per attempt, so it should be cold. When it
+         *     signals an error, stdin is not closed (the child must not take a failed input for a complete
+         *     one): the child's process group is killed as on cancellation and the run fails with that error,
+         *     which is not retried.
          * @return this builder
          */
         public Builder stdin(Publisher<ByteBuffer> input) {
@@ -424,8 +437,10 @@ public final class ProcessSpec {
         }
 
         /**
-         * @param timeout how long one attempt may take from spawn to exit; then its process group (and
-         *     what else {@link ProcessExecutor} lists under "Cancellation and timeouts") is killed and the run fails with {@link ProcessTimeoutException}. Defaults to none.
+         * @param timeout how long one attempt may take from spawn to exit; then its process group (and what
+         *     else {@link ProcessExecutor} lists under "Cancellation and timeouts") is killed and the run fails
+         *     with {@link ProcessTimeoutException}. A child that exited in time does not time out while a slow
+         *     subscriber takes its output. Defaults to none.
          * @return this builder
          */
         public Builder timeout(Duration timeout) {
@@ -549,7 +564,7 @@ public final class ProcessSpec {
 
         /**
          * @param hook called once per started process, right after the spawn, on a library thread; like
-         *     oslo's {@code on_execute}. Exceptions it throws are logged and ignored. Defaults to none.
+         *     oslo's {@code on_execute}. Whatever it throws (an {@code Error} too) is logged and ignored. Defaults to none.
          * @return this builder
          */
         public Builder onStart(Consumer<? super ProcessHandle> hook) {
@@ -560,7 +575,7 @@ public final class ProcessSpec {
         /**
          * @param hook called once per started process with its exit code after it was reaped, whether the
          *     run succeeds, fails, times out or is cancelled, on a library thread; like oslo's
-         *     {@code on_completion}. Exceptions it throws are logged and ignored. Defaults to none.
+         *     {@code on_completion}. Whatever it throws (an {@code Error} too) is logged and ignored. Defaults to none.
          * @return this builder
          */
         public Builder onExit(ObjIntConsumer<? super ProcessHandle> hook) {

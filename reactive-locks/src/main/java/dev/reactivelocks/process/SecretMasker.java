@@ -247,8 +247,10 @@ public final class SecretMasker {
                 new Rule("(?<pre>" + key + "\\s*=\\s*" + open + ")" + value + close, true),
                 // --password 'v'
                 new Rule("(?<pre>" + key + "\\s+" + open + ")" + value + close, true),
-                // --password v  --password -v  (oslo: exactly "--key"; here also --os-key)
-                new Rule("(?<pre>--[\\w-]*" + key + "\\s+)[^'\"=\\s^]+(?<post>\\s*)", true),
+                // --password v  --password -v  (oslo: exactly "--key"; here also --os-key). Only at the start
+                // of a word: a match tried at every "--" of a long run of dashes or word characters would scan
+                // the rest of the run from each, quadratic in its length (minutes for a 64 KiB line of dashes)
+                new Rule("(?<pre>(?<![\\w-])--[\\w-]*" + key + "\\s+)[^'\"=\\s^]+(?<post>\\s*)", true),
                 // <password>v</password>
                 new Rule("(?<pre><" + key + ">)[^<]*(?<post></" + key + ">)", true),
                 // "password": "v"  'db_password': u'v'

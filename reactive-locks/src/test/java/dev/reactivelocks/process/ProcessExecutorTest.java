@@ -14,7 +14,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -107,6 +109,22 @@ class ProcessExecutorTest {
         assertThat(result.stdoutText().trim()).isEqualTo(dir.toRealPath().toString());
     }
 
+    /**
+     * With a relative {@code PATH} entry ({@code .}, or an empty one) the program was looked for in the JVM's
+     * working directory instead of the child's, so a program the child would run was refused as missing
+     * (and one missing there ran into exit code 127).
+     */
+    @Test
+    void relativePathEntriesAreSearchedInTheChildsWorkingDirectory() throws Exception {
+        Path tool = Files.writeString(dir.resolve("local-tool"), "#!/bin/sh\necho ran in $PWD\n");
+        assertThat(tool.toFile().setExecutable(true)).isTrue();
+        for (String path : List.of(".", "/usr/bin:/bin:", ":/usr/bin:/bin")) {
+            ProcessResult result = run(ProcessSpec.command("local-tool").workingDirectory(dir)
+                    .environment(Map.of("PATH", path)).build());
+            assertThat(result.stdoutText()).as("PATH=%s", path).isEqualTo("ran in " + dir + "\n");
+        }
+    }
+
     @Test
     void stdinIsClosedAtStartByDefault() {
         assertThat(run(ProcessSpec.command("wc", "-c").build()).stdoutText().trim()).isEqualTo("0");
@@ -122,6 +140,32 @@ class ProcessExecutorTest {
                 .map(i -> ByteBuffer.wrap((i + "\n").getBytes(StandardCharsets.US_ASCII)));
         ProcessResult result = run(ProcessSpec.command("tail", "-n", "1").stdin(parts).build());
         assertThat(result.stdoutText()).isEqualTo("99\n");
+    }
+
+    /**
+     * A stdin publisher that failed was treated as complete: stdin was closed, the child took the truncated
+     * input for the whole one, and the run succeeded ({@code cat} exited 0 with half the input). Now the
+     * child is killed with its stdin still open and the run fails with the publisher's error.
+     */
+    @Test
+    void failingStdinPublisherKillsTheChildAndFailsTheRun() throws Exception {
+        IllegalStateException diskGone = new IllegalStateException("disk gone");
+        CompletableFuture<Integer> exit = new CompletableFuture<>();
+        Flux<ByteBuffer> input = Flux.concat(Flux.just(ByteBuffer.wrap("first half\n".getBytes(StandardCharsets.US_ASCII))),
+                Flux.error(diskGone));
+        // exits 0 only when its stdin ends
+        ProcessSpec spec = ProcessSpec.command("sh", "-c", "cat > /dev/null; echo complete")
+                .stdin(input).attempts(3).retryDelay(Duration.ZERO)
+                .onExit((h, code) -> exit.complete(code))
+                .build();
+        StepVerifier.create(exec.execute(spec))
+                .expectErrorSatisfies(e -> assertThat(e).isSameAs(diskGone))
+                .verify(WAIT);
+        assertThat(exit.get(10, TimeUnit.SECONDS)).as("killed, not ended by its input").isEqualTo(128 + 15);
+
+        StepVerifier.create(exec.stream(spec.toBuilder().onExit((h, code) -> { }).build()))
+                .expectErrorSatisfies(e -> assertThat(e).isSameAs(diskGone))
+                .verify(WAIT);
     }
 
     @Test
@@ -179,6 +223,46 @@ class ProcessExecutorTest {
                     assertThat(pe.getMessage()).startsWith("Failed to start command: ").contains("Exit code: -")
                             .doesNotContain("hunter2");
                 })
+                .verify(WAIT);
+    }
+
+    /**
+     * The exception of a failed run was built on the poller thread, which serves other runs: building it
+     * decodes and masks the whole collected output (up to maxOutput, 64 MiB), and 60 MB of failed output that
+     * mentioned a token held back the output of another run on the same poller for 40 s. Failures (and
+     * results) are built on the blocking pool.
+     */
+    @Test
+    void failuresAreBuiltOffThePollerThread() {
+        ProcessSpec failing = ProcessSpec.command("sh", "-c", "echo token=abc; exit 3").build();
+        ProcessSpec timingOut = ProcessSpec.command("sleep", "100").timeout(Duration.ofMillis(100)).build();
+        ProcessSpec tooMuch = ProcessSpec.command("sh", "-c", "echo 0123456789; sleep 100").maxOutput(4).build();
+        for (ProcessSpec spec : List.of(failing, timingOut, tooMuch)) {
+            StepVerifier.create(exec.execute(spec))
+                    .expectErrorSatisfies(e -> assertThat(e.getStackTrace())
+                            .as("where %s was built", e.getClass().getSimpleName())
+                            .noneMatch(frame -> frame.getClassName().equals(IoPoller.class.getName())))
+                    .verify(WAIT);
+        }
+    }
+
+    /**
+     * A working directory that is missing or a file failed the start with the JDK's message for the setsid
+     * wrapper, {@code Cannot run program "/usr/bin/setsid" (in directory ...)}, a program the user never named.
+     */
+    @Test
+    void badWorkingDirectoryIsReportedForTheProgramNotForTheSetsidWrapper() throws Exception {
+        Path file = Files.writeString(dir.resolve("a-file"), "");
+        Path missing = dir.resolve("missing");
+        StepVerifier.create(exec.execute(ProcessSpec.command("sh", "-c", "pwd").workingDirectory(missing).build()))
+                .expectErrorSatisfies(e -> assertThat(((ProcessExecutionException) e).description())
+                        .isEqualTo("Failed to start command: Cannot run program \"sh\" (in directory \"" + missing
+                                + "\"): error=2, No such file or directory"))
+                .verify(WAIT);
+        StepVerifier.create(exec.execute(ProcessSpec.command("pwd").shell().workingDirectory(file).build()))
+                .expectErrorSatisfies(e -> assertThat(((ProcessExecutionException) e).description())
+                        .isEqualTo("Failed to start command: Cannot run program \"/bin/sh\" (in directory \"" + file
+                                + "\"): error=20, Not a directory"))
                 .verify(WAIT);
     }
 
@@ -388,6 +472,60 @@ class ProcessExecutorTest {
         String pid1 = calls.get(0).substring(6);
         String pid2 = calls.get(2).substring(6);
         assertThat(calls).containsExactly("start " + pid1, "exit " + pid1 + " 7", "start " + pid2, "exit " + pid2 + " 7");
+    }
+
+    /**
+     * A hook that threw an {@code Error} (an {@code AssertionError} of a test, say) rather than an exception
+     * killed the library task it ran on: after onStart the run was never watched (its child could not be
+     * killed, its lock scope never released), after onExit it was never signalled.
+     */
+    @Test
+    void hooksThrowingErrorsAreLoggedAndTheRunStillEnds() throws Exception {
+        List<Long> pids = new CopyOnWriteArrayList<>();
+        ProcessSpec failingStart = ProcessSpec.command("sh", "-c", "exit 3").checkExitCode(3)
+                .onStart(h -> {
+                    pids.add(h.pid());
+                    throw new AssertionError("onStart");
+                })
+                .build();
+        StepVerifier.create(exec.execute(failingStart))
+                .assertNext(r -> assertThat(r.exitCode()).isEqualTo(3))
+                .expectComplete()
+                .verify(WAIT);
+        ProcessSpec failingExit = ProcessSpec.command("sh", "-c", "exit 3")
+                .onExit((h, code) -> {
+                    throw new AssertionError("onExit");
+                })
+                .build();
+        StepVerifier.create(exec.execute(failingExit))
+                .expectErrorSatisfies(e -> assertThat(((ProcessExecutionException) e).exitCode()).isEqualTo(3))
+                .verify(WAIT);
+        ProcessSpec cancelled = ProcessSpec.command("sleep", "100")
+                .onStart(h -> {
+                    pids.add(h.pid());
+                    throw new AssertionError("onStart");
+                })
+                .build();
+        StepVerifier.create(exec.stream(cancelled))
+                .expectSubscription()
+                .then(() -> await(() -> pids.size() == 2))
+                .thenCancel()
+                .verify(WAIT);
+        assertThat(Procs.awaitDead(pids.get(1), Duration.ofSeconds(10))).as("the cancelled child was killed").isTrue();
+    }
+
+    private static void await(java.util.function.BooleanSupplier condition) {
+        long end = System.nanoTime() + WAIT.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() - end > 0) {
+                throw new AssertionError("condition not met within " + WAIT);
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }
     }
 
     @Test

@@ -154,6 +154,31 @@ class ProcessKillTest {
                 .verify(WAIT);
     }
 
+    /**
+     * A child that never reads its stdin held a thread of the blocking pool in the write of its input, and
+     * the timeout's kill, which would have ended that write, waited behind it on the same pool: with all
+     * threads so held, the run never ended, nor did the executor's disposeLater.
+     */
+    @Test
+    void childThatNeverReadsItsInputIsKilledOnTimeoutWithASingleBlockingThread() throws Exception {
+        ProcessExecutor one = ProcessExecutor.builder().blockingThreads(1).build();
+        CompletableFuture<Integer> exit = new CompletableFuture<>();
+        try {
+            ProcessSpec spec = ProcessSpec.command("sleep", "1000")
+                    .stdin(new byte[1 << 20]) // far more than a pipe holds
+                    .timeout(Duration.ofMillis(300))
+                    .killGrace(Duration.ofMillis(100))
+                    .onExit((h, code) -> exit.complete(code))
+                    .build();
+            StepVerifier.create(one.execute(spec))
+                    .expectError(ProcessTimeoutException.class)
+                    .verify(WAIT);
+            assertThat(exit.get(10, TimeUnit.SECONDS)).isEqualTo(128 + 15);
+        } finally {
+            one.disposeLater().block(WAIT);
+        }
+    }
+
     @Test
     void cancellationKillsTheWholeTree() throws Exception {
         CompletableFuture<Integer> exit = new CompletableFuture<>();

@@ -46,6 +46,26 @@ class ProcessSpecTest {
         assertThatThrownBy(() -> ProcessExecutor.builder().pollerThreads(0)).hasMessage("pollerThreads must be >= 1, was 0");
     }
 
+    /**
+     * An environment the operating system cannot take was accepted by the builder and failed each attempt at
+     * spawn with the JDK's {@code IllegalArgumentException}, whose message quotes the value: a NUL in
+     * {@code DB_PASSWORD} put the password into the run's exception. Now the builder refuses such a variable
+     * and names it, never its value.
+     */
+    @Test
+    void environmentTheSystemCannotTakeIsRejectedAtBuildWithoutShowingTheValue() {
+        assertThatThrownBy(() -> ProcessSpec.command("a").environment(java.util.Map.of("DB_PASSWORD", "s3cr3t\0x")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("value of environment variable DB_PASSWORD must not contain NUL");
+        assertThatThrownBy(() -> ProcessSpec.command("a").replaceEnvironment(java.util.Map.of("A=B", "x")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("environment variable name must not contain '=' or NUL, was 'A=B'");
+        assertThatThrownBy(() -> ProcessSpec.command("a").environment(java.util.Map.of("A\0B", "x")))
+                .hasMessage("environment variable name must not contain '=' or NUL, was 'A\\0B'");
+        assertThat(ProcessSpec.command("a").environment(java.util.Map.of("A", "b=c", "", "x")).build().environment())
+                .containsEntry("A", "b=c");
+    }
+
     @Test
     void specIsImmutableAndCopiesItsInputs() {
         byte[] input = {1, 2};
@@ -82,5 +102,36 @@ class ProcessSpecTest {
         assertThat(max).isGreaterThan(1900);
         assertThat(DefaultProcessExecutor.retryDelay(spec.toBuilder().retryDelay(Duration.ofMillis(7)).build()))
                 .isEqualTo(Duration.ofMillis(7));
+    }
+
+    /**
+     * A retry delay accepted by the builder but longer than a {@code long} of nanoseconds made the first
+     * retry fail with {@code ArithmeticException: long overflow}, and a maximum of exactly
+     * {@code Long.MAX_VALUE} ns with {@code IllegalArgumentException: bound must be greater than origin},
+     * instead of the exit-code failure or a retry.
+     */
+    @Test
+    void retryDelaysTooLongForNanosecondsAreCappedInsteadOfFailingTheRetry() {
+        ProcessSpec longest = ProcessSpec.command("false").attempts(2)
+                .retryDelay(Duration.ofSeconds(Long.MAX_VALUE)).build();
+        assertThat(DefaultProcessExecutor.retryDelay(longest)).isGreaterThan(Duration.ofDays(365 * 70));
+        ProcessSpec widest = longest.toBuilder().retryDelay(Duration.ZERO, Duration.ofNanos(Long.MAX_VALUE)).build();
+        for (int i = 0; i < 100; i++) {
+            assertThat(DefaultProcessExecutor.retryDelay(widest)).isBetween(Duration.ZERO, Duration.ofNanos(Long.MAX_VALUE));
+        }
+        ProcessSpec open = longest.toBuilder().retryDelay(Duration.ZERO, Duration.ofSeconds(Long.MAX_VALUE)).build();
+        assertThat(DefaultProcessExecutor.retryDelay(open)).isBetween(Duration.ZERO, Duration.ofNanos(Long.MAX_VALUE));
+
+        ProcessExecutor exec = ProcessExecutor.create();
+        try {
+            // the first attempt fails at once; the retry then waits instead of erroring
+            reactor.test.StepVerifier.create(exec.execute(longest))
+                    .expectSubscription()
+                    .expectNoEvent(Duration.ofMillis(500))
+                    .thenCancel()
+                    .verify(Duration.ofSeconds(20));
+        } finally {
+            exec.disposeLater().block(Duration.ofSeconds(20));
+        }
     }
 }

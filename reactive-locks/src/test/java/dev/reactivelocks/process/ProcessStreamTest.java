@@ -167,6 +167,38 @@ class ProcessStreamTest {
         assertThat(received.get()).isEqualTo(60_000L);
     }
 
+    /**
+     * A child that exited within its timeout, but whose subscriber had not taken all of its output when the
+     * timeout passed, was killed and failed with a ProcessTimeoutException saying "Exit code: 0", and the
+     * rest of its output was lost. The timeout bounds the time from spawn to exit; after the exit, only the
+     * wait for descendants that keep the pipes open.
+     */
+    @Test
+    void slowSubscriberOfAChildThatExitedInTimeGetsAllItsOutput() {
+        java.util.concurrent.CompletableFuture<ProcessHandle> exited = new java.util.concurrent.CompletableFuture<>();
+        // 58 893 bytes fit in the pipe, so the child exits at once, but take two reads
+        ProcessSpec spec = ProcessSpec.command("seq", "1", "12000")
+                .timeout(Duration.ofMillis(200))
+                .onStart(h -> h.onExit().thenAccept(exited::complete))
+                .build();
+
+        StepVerifier.create(exec.stream(spec).map(ProcessOutput::text), 1)
+                .expectNext("1")
+                .then(() -> {
+                    try {
+                        exited.get(10, TimeUnit.SECONDS);
+                        Thread.sleep(400); // the timeout passes without demand
+                    } catch (Exception e) {
+                        throw new AssertionError(e);
+                    }
+                })
+                .thenRequest(Long.MAX_VALUE)
+                .expectNextCount(11_998)
+                .expectNext("12000")
+                .expectComplete()
+                .verify(WAIT);
+    }
+
     @Test
     void exitIsNotEndOfFileOutputBeforeExitIsNeverLost() {
         // more than a pipe's capacity written right before exit, on both streams

@@ -1,8 +1,10 @@
 package dev.reactivelocks.process;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -105,5 +107,21 @@ class SecretMaskerTest {
     void theValuesHiddenInACommandAreMaskedEverywhere() {
         SecretMasker forCommand = masker.withSecretsOf(List.of("gpg", "--passphrase", "correct horse", "-token", "ab"));
         assertThat(forCommand.mask("bad passphrase: correct horse; ab")).isEqualTo("bad passphrase: ***; ab");
+    }
+
+    /**
+     * A long run of dashes (a separator line, a progress bar) in text that mentions a key made masking
+     * quadratic: the {@code --password v} rule was tried at every {@code --} of the run and scanned the rest
+     * of it from each. 200 000 dashes took hours, so an exception's 64 KiB tail of such output stalled the
+     * poller thread for minutes. Options are still found at the start of a word, after a run of dashes too.
+     */
+    @Test
+    void longRunsOfDashesAreMaskedInLinearTime() {
+        String dashes = "-".repeat(200_000);
+        String text = "token\n" + dashes + " --password s3cr3t " + dashes + "--password x";
+        String masked = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> masker.mask(text));
+        assertThat(masked).isEqualTo("token\n" + dashes + " --password *** " + dashes + "--password ***");
+        assertThat(masker.mask("--- --os-password s3cr3t ----password s3cr3t"))
+                .isEqualTo("--- --os-password *** ----password ***");
     }
 }
