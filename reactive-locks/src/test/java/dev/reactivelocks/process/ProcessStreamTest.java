@@ -176,10 +176,15 @@ class ProcessStreamTest {
     @Test
     void slowSubscriberOfAChildThatExitedInTimeGetsAllItsOutput() {
         java.util.concurrent.CompletableFuture<ProcessHandle> exited = new java.util.concurrent.CompletableFuture<>();
+        long[] started = new long[1];
+        Duration timeout = Duration.ofSeconds(2); // ample for a child that exits at once, even on a loaded machine
         // 58 893 bytes fit in the pipe, so the child exits at once, but take two reads
         ProcessSpec spec = ProcessSpec.command("seq", "1", "12000")
-                .timeout(Duration.ofMillis(200))
-                .onStart(h -> h.onExit().thenAccept(exited::complete))
+                .timeout(timeout)
+                .onStart(h -> {
+                    started[0] = System.nanoTime(); // after the run's clock started
+                    h.onExit().thenAccept(exited::complete);
+                })
                 .build();
 
         StepVerifier.create(exec.stream(spec).map(ProcessOutput::text), 1)
@@ -187,7 +192,9 @@ class ProcessStreamTest {
                 .then(() -> {
                     try {
                         exited.get(10, TimeUnit.SECONDS);
-                        Thread.sleep(400); // the timeout passes without demand
+                        // the timeout passes without demand
+                        TimeUnit.NANOSECONDS.sleep(Math.max(0,
+                                started[0] + timeout.toNanos() + TimeUnit.MILLISECONDS.toNanos(300) - System.nanoTime()));
                     } catch (Exception e) {
                         throw new AssertionError(e);
                     }
