@@ -142,6 +142,38 @@ class FileLockQueuedCheckRaceTest {
     }
 
     /**
+     * Another process deletes and recreates a lock file that a holder of this JVM holds (not told yet: the
+     * check interval is an hour). An acquisition whose remembered identity, the old file's, finds the in-JVM
+     * queue busy waits there and leaves it once its path is found naming the new file; the holder's release
+     * races that, and in half the rounds a cancel after a random spin. A grant holds the new file, and once the
+     * subscriber released what it got (maybe only after its dispose: see {@link LockFileChecks#releaseIfGranted})
+     * nothing is left held: neither file's in-JVM queue, nor a lock of this process.
+     */
+    @Test
+    void aReleaseRacingTheCheckOfAStaleIdentityLeavesNothingHeld() throws Exception {
+        FileLockService locks = fixture.service(FileLockConfig.builder().lockFileCheckInterval(Duration.ofHours(1)));
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        List<String> bad = new ArrayList<>();
+        for (int i = 0; i < ROUNDS; i++) {
+            String name = "stale" + i;
+            Path file = fixture.dir().resolve(name);
+            LockMode mode = i % 2 == 0 ? LockMode.EXCLUSIVE : LockMode.SHARED;
+            boolean fromParallel = i % 4 >= 2;
+            boolean cancel = i % 8 >= 4;
+            String round = "round " + i + " (" + mode + (fromParallel ? ", parallel" : "")
+                    + (cancel ? ", cancelled" : "") + ")";
+            Held held = hold(locks, name, file, true);
+            LockHandle holder = held.holder();
+            Outcome out = race(() -> holder.release().subscribe(), locks, name, LockOptions.of(mode).timeout(WAIT),
+                    fromParallel, cancel ? random.nextInt(2_000) : -1);
+            Object o = outcome(out, cancel);
+            check(bad, round, o, h -> holdsTheFile(h, file), "not holding the new file", null);
+            checkTheRest(bad, round, out, () -> nothingHeldByNobody(out, held.oldId(), held.newId()));
+        }
+        assertThat(bad).as("bad rounds").isEmpty();
+    }
+
+    /**
      * The service is disposed while an acquisition of it whose remembered identity finds the queue busy
      * checks its path (stale: the file replaced; or current), with the holder's release racing in half the
      * rounds: the acquisition is granted (then holds the file its path names) or fails closed, once; nothing

@@ -1,8 +1,6 @@
 package dev.reactivelocks.file;
 
 import static dev.reactivelocks.file.LockFileChecks.anyLockOfThisProcess;
-import static dev.reactivelocks.file.LockFileChecks.hold;
-import static dev.reactivelocks.file.LockFileChecks.nothingHeldByNobody;
 import static dev.reactivelocks.file.LockFileChecks.releaseIfGranted;
 import static dev.reactivelocks.file.LockFileChecks.replace;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -11,7 +9,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
-import dev.reactivelocks.file.LockFileChecks.Held;
 import dev.reactivelocks.testkit.contract.FileLockChildMain;
 import dev.reactivelocks.testkit.contract.SpinRacer;
 import java.io.IOException;
@@ -27,7 +24,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.Disposable;
-import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
 
 /**
@@ -411,13 +407,13 @@ class FileLockRememberedIdentityTest {
     void aReleaseAndACancellationRacingTheLookupOfABusyRememberedIdentityLeaveNothingHeld() throws Exception {
         FileLockService locks = service(FileLockConfig.builder().channelIdleTimeout(Duration.ofHours(1)));
         Path file = fixture.dir().resolve("cancelled");
-        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        ThreadLocalRandom random = ThreadLocalRandom.current();
         for (int i = 0; i < ROUNDS; i++) {
             String round = "round " + i;
             LockMode mode = i % 2 == 0 ? LockMode.EXCLUSIVE : LockMode.SHARED;
             LockHandle holder = locks.acquire("cancelled").block(WAIT); // remembered from the round before
             CompletableFuture<LockHandle> grant = new CompletableFuture<>();
-            reactor.core.Disposable[] subscription = new reactor.core.Disposable[1];
+            Disposable[] subscription = new Disposable[1];
             int spin = random.nextInt(2_000);
             racer.race(() -> holder.release().subscribe(),
                     () -> {
@@ -449,80 +445,6 @@ class FileLockRememberedIdentityTest {
         }
         assertThat(FileLockAliasTest.pythonTry(file)).isEqualTo("LOCKED");
     }
-
-    /**
-     * Another process deletes and recreates a lock file that a holder of this JVM holds (not told yet: the
-     * check interval is an hour). An acquisition whose identity is remembered, the old file's, finds the
-     * in-JVM queue busy, waits there and leaves it once its path is found naming the new file; the holder's
-     * release races that, with a random spin before each call, exclusive and shared, subscribed on the racing
-     * thread (the path checked inline) or on a {@code parallel()} one (checked on the scheduler), and
-     * sometimes cancelled after a random spin. Whatever wins, a grant holds the new file, and once the
-     * subscriber released what it got (maybe only after its dispose: see {@link LockFileChecks#releaseIfGranted})
-     * nothing is held by nobody: neither file's in-JVM queue, nor a lock of this process.
-     */
-    @Test
-    void aReleaseRacingTheCheckOfAStaleIdentityWaitingInABusyQueueLeavesNothingHeld() throws Exception {
-        FileLockService locks = service(FileLockConfig.builder().lockFileCheckInterval(Duration.ofHours(1)));
-        ThreadLocalRandom random = ThreadLocalRandom.current();
-        int heldByNobody = 0;
-        for (int i = 0; i < ROUNDS; i++) {
-            String name = "stale" + i;
-            Path file = fixture.dir().resolve(name);
-            LockMode mode = i % 2 == 0 ? LockMode.EXCLUSIVE : LockMode.SHARED;
-            boolean fromParallel = i % 4 >= 2;
-            boolean cancel = i % 8 >= 4;
-            String round = "round " + i + " (" + mode + (fromParallel ? ", parallel" : "")
-                    + (cancel ? ", cancelled" : "") + ")";
-            Held held = hold(locks, name, file, true); // looked up: the identity is remembered
-            LockHandle holder = held.holder();
-            String oldId = held.oldId();
-            String newId = held.newId();
-            CompletableFuture<LockHandle> grant = new CompletableFuture<>();
-            int spin = random.nextInt(2_000);
-            CompletableFuture<Void> subscribed = new CompletableFuture<>();
-            Runnable acquire = () -> {
-                try {
-                    Disposable subscription = locks.acquire(name, LockOptions.of(mode).timeout(WAIT))
-                            .subscribe(grant::complete, grant::completeExceptionally);
-                    if (cancel) {
-                        for (int s = 0; s < spin; s++) {
-                            spins++; // not Thread.onSpinWait(), which BlockHound refuses on parallel()
-                        }
-                        subscription.dispose();
-                    }
-                    subscribed.complete(null);
-                } catch (Throwable e) {
-                    subscribed.completeExceptionally(e);
-                }
-            };
-            racer.race(() -> holder.release().subscribe(), () -> {
-                if (fromParallel) {
-                    Schedulers.parallel().schedule(acquire);
-                } else {
-                    acquire.run();
-                }
-            });
-            subscribed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-            FileLockServiceTest.await(() -> !holder.isHeld(), round + ": released");
-            if (!cancel) {
-                grant.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-            }
-            if (grant.isDone()) {
-                LockHandle h = grant.get();
-                assertThat(h.isHeld()).as(round).isTrue();
-                assertThat(LockFileRegistryTest.lockedByThisProcess(file)).as(round + ": the new file").isTrue();
-                h.release().block(WAIT);
-            }
-            // a local grant left or cancelled is given back in the file's actor, maybe a moment later
-            if (!nothingHeldByNobody(grant, oldId, newId)) {
-                heldByNobody++;
-            }
-        }
-        assertThat(heldByNobody).as("rounds leaving a lock held by nobody").isZero();
-    }
-
-    /** Counted by spins on threads where BlockHound refuses {@link Thread#onSpinWait()}. */
-    private volatile int spins;
 
     /**
      * A lock file deleted by another process once this JVM closed its channel, whose inode the next lock file
