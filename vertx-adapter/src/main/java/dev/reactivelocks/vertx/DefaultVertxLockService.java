@@ -60,6 +60,11 @@ final class DefaultVertxLockService implements VertxLockService {
         Objects.requireNonNull(body, "body");
         ContextInternal caller = context();
         return acquire(name, options).compose(handle -> {
+            if (((VertxAcquisition) handle).holdEnded()) {
+                // the caller's context closed between the grant and this callback, and its close released the
+                // lock: the body must not start without it (another holder may have it by now)
+                return Future.failedFuture(VertxAcquisition.contextClosed(name, options.mode()));
+            }
             // the body runs on a duplicate of the caller's context (same thread, copied locals) that records
             // the held lock, so that the body's callbacks re-acquiring it fail instead of deadlocking
             ContextInternal scope = caller.duplicate(true);

@@ -95,6 +95,11 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
         return handle() != null && ended.compareAndSet(false, true);
     }
 
+    /** @return whether the hold of the granted lock ended (released, downgraded, or its context closed) */
+    boolean holdEnded() {
+        return ended.get();
+    }
+
     /** The caller's context closed: leave the queue, or release what is held. */
     Mono<Void> abandon() {
         if (giveUp(true) == null) {
