@@ -45,21 +45,24 @@ final class DefaultVertxLockService implements VertxLockService {
     @Override
     public Future<VertxLockHandle> acquire(String name, LockOptions options) {
         Mono<LockHandle> mono = locks.acquire(name, options); // argument errors throw here, at the call
-        return start(name, options, mono);
+        return start(context(), name, options, mono);
     }
 
     @Override
     public Future<@Nullable VertxLockHandle> tryAcquire(String name, LockOptions options) {
         Mono<LockHandle> mono = locks.tryAcquire(name, options);
-        return start(name, options, mono);
+        return start(context(), name, options, mono);
     }
 
     @Override
     public <T> Future<T> withLock(String name, LockOptions options,
                                   Function<? super VertxLockHandle, ? extends Future<T>> body) {
         Objects.requireNonNull(body, "body");
+        Mono<LockHandle> mono = locks.acquire(name, options); // argument errors throw here, at the call
+        // one context for the acquisition, the body and the result: outside Vert.x threads, every
+        // getOrCreateContext() call makes a new one
         ContextInternal caller = context();
-        return acquire(name, options).compose(handle -> {
+        return start(caller, name, options, mono).compose(handle -> {
             if (((VertxAcquisition) handle).holdEnded()) {
                 // the caller's context closed between the grant and this callback, and its close released the
                 // lock: the body must not start without it (another holder may have it by now)
@@ -124,8 +127,8 @@ final class DefaultVertxLockService implements VertxLockService {
         return (ContextInternal) vertx.getOrCreateContext();
     }
 
-    private Future<VertxLockHandle> start(String name, LockOptions options, Mono<LockHandle> mono) {
-        ContextInternal context = context();
+    private Future<VertxLockHandle> start(ContextInternal context, String name, LockOptions options,
+                                         Mono<LockHandle> mono) {
         PromiseInternal<VertxLockHandle> promise = context.promise();
         IllegalLockStateException reentry = reentry(context, name, options.mode());
         if (reentry != null) {
