@@ -23,6 +23,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Undeploying a verticle is the Vert.x-side cancel: its pending acquisitions leave the queue, its locks are released. */
@@ -186,6 +187,7 @@ class UndeployTest {
 
     @Test
     @Tag("loops")
+    @Timeout(value = 30, unit = TimeUnit.MINUTES) // longer than the 60s default of junit-platform.properties
     void withLockBodyNeverStartsAfterTheUndeploymentReleasedItsLock_loop(Vertx vertx) throws Exception {
         raceWithLockBodyAgainstUndeploy(vertx, 300_000);
     }
