@@ -107,10 +107,12 @@ final class DefaultVertxLockService implements VertxLockService {
 
     private @Nullable IllegalLockStateException reentry(ContextInternal context, String name, LockMode mode) {
         for (HeldLock h = heldIn(context); h != null; h = h.outer()) {
-            if (h.name().equals(name) && h.handle().isHeld()) {
-                String message = h.handle().mode() == LockMode.SHARED && mode == LockMode.EXCLUSIVE
+            // after a downgrade in the body, the shared grant that replaced the body's handle is the hold
+            LockMode held = h.name().equals(name) ? ((VertxAcquisition) h.handle()).heldMode() : null;
+            if (held != null) {
+                String message = held == LockMode.SHARED && mode == LockMode.EXCLUSIVE
                         ? "Lock '" + name + "' is held SHARED by this withLock body; upgrading to EXCLUSIVE would deadlock"
-                        : "Lock '" + name + "' is already held (" + h.handle().mode()
+                        : "Lock '" + name + "' is already held (" + held
                                 + ") by this withLock body; locks are not reentrant";
                 return new IllegalLockStateException(name, message);
             }
