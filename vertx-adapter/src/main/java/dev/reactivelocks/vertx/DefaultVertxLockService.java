@@ -45,21 +45,29 @@ final class DefaultVertxLockService implements VertxLockService {
     @Override
     public Future<VertxLockHandle> acquire(String name, LockOptions options) {
         Mono<LockHandle> mono = locks.acquire(name, options); // argument errors throw here, at the call
-        return start(name, options, mono);
+        return start(context(), name, options, mono);
     }
 
     @Override
     public Future<@Nullable VertxLockHandle> tryAcquire(String name, LockOptions options) {
         Mono<LockHandle> mono = locks.tryAcquire(name, options);
-        return start(name, options, mono);
+        return start(context(), name, options, mono);
     }
 
     @Override
     public <T> Future<T> withLock(String name, LockOptions options,
                                   Function<? super VertxLockHandle, ? extends Future<T>> body) {
         Objects.requireNonNull(body, "body");
+        Mono<LockHandle> mono = locks.acquire(name, options); // argument errors throw here, at the call
+        // one context for the acquisition, the body and the result: outside Vert.x threads, every
+        // getOrCreateContext() call makes a new one
         ContextInternal caller = context();
-        return acquire(name, options).compose(handle -> {
+        return start(caller, name, options, mono).compose(handle -> {
+            if (((VertxAcquisition) handle).holdEnded()) {
+                // the caller's context closed between the grant and this callback, and its close released the
+                // lock: the body must not start without it (another holder may have it by now)
+                return Future.failedFuture(VertxAcquisition.contextClosed(name, options.mode()));
+            }
             // the body runs on a duplicate of the caller's context (same thread, copied locals) that records
             // the held lock, so that the body's callbacks re-acquiring it fail instead of deadlocking
             ContextInternal scope = caller.duplicate(true);
@@ -99,10 +107,12 @@ final class DefaultVertxLockService implements VertxLockService {
 
     private @Nullable IllegalLockStateException reentry(ContextInternal context, String name, LockMode mode) {
         for (HeldLock h = heldIn(context); h != null; h = h.outer()) {
-            if (h.name().equals(name) && h.handle().isHeld()) {
-                String message = h.handle().mode() == LockMode.SHARED && mode == LockMode.EXCLUSIVE
+            // after a downgrade in the body, the shared grant that replaced the body's handle is the hold
+            LockMode held = h.name().equals(name) ? ((VertxAcquisition) h.handle()).heldMode() : null;
+            if (held != null) {
+                String message = held == LockMode.SHARED && mode == LockMode.EXCLUSIVE
                         ? "Lock '" + name + "' is held SHARED by this withLock body; upgrading to EXCLUSIVE would deadlock"
-                        : "Lock '" + name + "' is already held (" + h.handle().mode()
+                        : "Lock '" + name + "' is already held (" + held
                                 + ") by this withLock body; locks are not reentrant";
                 return new IllegalLockStateException(name, message);
             }
@@ -119,8 +129,8 @@ final class DefaultVertxLockService implements VertxLockService {
         return (ContextInternal) vertx.getOrCreateContext();
     }
 
-    private Future<VertxLockHandle> start(String name, LockOptions options, Mono<LockHandle> mono) {
-        ContextInternal context = context();
+    private Future<VertxLockHandle> start(ContextInternal context, String name, LockOptions options,
+                                         Mono<LockHandle> mono) {
         PromiseInternal<VertxLockHandle> promise = context.promise();
         IllegalLockStateException reentry = reentry(context, name, options.mode());
         if (reentry != null) {

@@ -95,6 +95,24 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
         return handle() != null && ended.compareAndSet(false, true);
     }
 
+    /** @return whether the hold of the granted lock ended (released, downgraded, or its context closed) */
+    boolean holdEnded() {
+        return ended.get();
+    }
+
+    /**
+     * @return the mode in which this grant, or the shared grant that replaced it ({@link #downgrade()}),
+     *         holds the lock now; {@code null} when neither does
+     */
+    @Nullable LockMode heldMode() {
+        for (VertxAcquisition a = this; a != null; a = a.successor) {
+            if (a.isHeld()) {
+                return a.mode;
+            }
+        }
+        return null;
+    }
+
     /** The caller's context closed: leave the queue, or release what is held. */
     Mono<Void> abandon() {
         if (giveUp(true) == null) {

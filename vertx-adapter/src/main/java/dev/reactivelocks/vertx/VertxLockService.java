@@ -160,7 +160,9 @@ public interface VertxLockService {
      *
      * <p>The returned {@code Future} completes on the caller's context, after the release completed, with the
      * body's result; it fails as {@link #acquire(String, LockOptions)} does when the lock is not granted, in
-     * which case {@code body} is not called.
+     * which case {@code body} is not called. That includes a grant that the close of the caller's context
+     * released before the body could start: the {@code Future} then fails with the
+     * {@link dev.reactivelocks.LockException} of a closed context, and {@code body} is not called.
      *
      * @param name the lock name, not empty
      * @param options mode and timeout

@@ -204,6 +204,24 @@ class ContextDeliveryTest {
     }
 
     @Test
+    void withLockFromAThreadOutsideVertxRunsTheBodyAndCompletesOnOneContext(Vertx vertx) throws Exception {
+        var held = core.acquire("orders").block(Duration.ofSeconds(10));
+        AtomicReference<Seen> body = new AtomicReference<>();
+        Future<Seen> done = locks.withLock("orders", () -> {
+            body.set(Seen.here());
+            return Future.succeededFuture();
+        }).map(v -> Seen.here());
+
+        held.release().block(Duration.ofSeconds(10));
+
+        Seen completed = done.await(10, TimeUnit.SECONDS);
+        // the body's context is a duplicate of the caller's, the one the returned Future completes on
+        assertThat(((ContextInternal) body.get().context()).unwrap())
+                .isSameAs(((ContextInternal) completed.context()).unwrap());
+        assertThat(body.get().thread()).isSameAs(completed.thread());
+    }
+
+    @Test
     void grantOnADuplicatedContextCompletesOnThatDuplicateAndUndeployStillReleases(Vertx vertx) throws Exception {
         // Vert.x runs HTTP request handlers on duplicates of the verticle's context
         TestVerticles.Deployed holder = TestVerticles.deploy(vertx, ThreadingModel.EVENT_LOOP);

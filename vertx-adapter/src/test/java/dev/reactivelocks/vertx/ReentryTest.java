@@ -12,6 +12,7 @@ import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.junit5.VertxExtension;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -61,6 +62,27 @@ class ReentryTest {
 
         assertThat(error).isInstanceOf(IllegalLockStateException.class)
                 .hasMessage("Lock 'orders' is held SHARED by this withLock body; upgrading to EXCLUSIVE would deadlock");
+        assertThat(core.size()).isZero();
+    }
+
+    @Test
+    void upgradingAfterTheBodyDowngradedItsLockFailsAtOnce() throws Exception {
+        Throwable error = failureOf(verticle.on(() -> locks.withLock("orders", LockOptions.exclusive(),
+                h -> h.downgrade().compose(shared -> locks.acquire("orders",
+                        LockOptions.exclusive().timeout(Duration.ofMillis(200)))))));
+
+        assertThat(error).isInstanceOf(IllegalLockStateException.class)
+                .hasMessage("Lock 'orders' is held SHARED by this withLock body; upgrading to EXCLUSIVE would deadlock");
+        assertThat(core.size()).isZero();
+    }
+
+    @Test
+    void reacquiringAfterTheBodyDowngradedItsLockFailsAtOnce() throws Exception {
+        Throwable error = failureOf(verticle.on(() -> locks.withLock("orders", LockOptions.exclusive(),
+                h -> h.downgrade().compose(shared -> locks.tryAcquire("orders", LockOptions.shared())))));
+
+        assertThat(error).isInstanceOf(IllegalLockStateException.class)
+                .hasMessage("Lock 'orders' is already held (SHARED) by this withLock body; locks are not reentrant");
         assertThat(core.size()).isZero();
     }
 

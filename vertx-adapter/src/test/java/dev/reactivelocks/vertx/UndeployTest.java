@@ -18,10 +18,12 @@ import io.vertx.junit5.VertxExtension;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Undeploying a verticle is the Vert.x-side cancel: its pending acquisitions leave the queue, its locks are released. */
@@ -176,6 +178,63 @@ class UndeployTest {
     void grantRacingUndeployIsNeverLeaked_loop(Vertx vertx) throws Exception {
         int granted = raceGrantAgainstUndeploy(vertx, 1_000_000);
         assertThat(granted).as("both outcomes of the race occur").isBetween(1, 999_999);
+    }
+
+    @Test
+    void withLockBodyNeverStartsAfterTheUndeploymentReleasedItsLock(Vertx vertx) throws Exception {
+        raceWithLockBodyAgainstUndeploy(vertx, 3_000);
+    }
+
+    @Test
+    @Tag("loops")
+    @Timeout(value = 30, unit = TimeUnit.MINUTES) // longer than the 60s default of junit-platform.properties
+    void withLockBodyNeverStartsAfterTheUndeploymentReleasedItsLock_loop(Vertx vertx) throws Exception {
+        raceWithLockBodyAgainstUndeploy(vertx, 300_000);
+    }
+
+    /**
+     * A {@code withLock} waiter of a verticle being undeployed is granted as the undeployment starts: the grant
+     * reaches the verticle's context, the undeployment releases the lock, and only then would the body start.
+     * The body must never run without the lock (another holder may already have it); it runs holding it, or
+     * not at all, and nothing is left held by nobody.
+     */
+    private void raceWithLockBodyAgainstUndeploy(Vertx vertx, int iterations) throws Exception {
+        String run = Long.toHexString(System.nanoTime() & 0xffffffL);
+        int startedWithoutTheLock = 0;
+        int leaked = 0;
+        try (SpinRacer racer = new SpinRacer()) {
+            for (int i = 0; i < iterations; i++) {
+                String name = "body-" + run + "-" + i;
+                LockHandle holder = core.acquire(name).block(Duration.ofSeconds(10));
+                TestVerticles.Deployed leaving = TestVerticles.deploy(vertx, ThreadingModel.EVENT_LOOP);
+                AtomicInteger started = new AtomicInteger(); // 1: holding the lock, 2: without it
+                Future<Void> result = await(leaving.on(() -> Future.succeededFuture(
+                        locks.withLock(name, LockOptions.exclusive(), h -> {
+                            started.set(h.isHeld() && holders(name) == 1 ? 1 : 2);
+                            return Future.<Void>succeededFuture();
+                        }))));
+                Future<?>[] undeployed = new Future<?>[1];
+
+                racer.race(() -> undeployed[0] = leaving.undeploy(), () -> holder.release().subscribe());
+                await(undeployed[0]);
+                try {
+                    await(result);
+                } catch (LockException contextClosed) {
+                    // the undeployment won: the body did not run
+                }
+                if (started.get() == 2) {
+                    startedWithoutTheLock++;
+                }
+                LockHandle probe = core.tryAcquire(name).block(Duration.ofSeconds(10));
+                if (probe == null) {
+                    leaked++;
+                } else {
+                    probe.release().block(Duration.ofSeconds(10));
+                }
+            }
+        }
+        assertThat(startedWithoutTheLock).as("bodies started after the undeployment released their lock").isZero();
+        assertThat(leaked).as("names held by nobody").isZero();
     }
 
     /** @return in how many iterations the undeployed verticle had been granted the lock before its undeployment */
