@@ -175,6 +175,7 @@ class UndeployTest {
 
     @Test
     @Tag("loops")
+    @Timeout(value = 60, unit = TimeUnit.MINUTES) // about 25 minutes: far longer than the 60s default
     void grantRacingUndeployIsNeverLeaked_loop(Vertx vertx) throws Exception {
         int granted = raceGrantAgainstUndeploy(vertx, 1_000_000);
         assertThat(granted).as("both outcomes of the race occur").isBetween(1, 999_999);
