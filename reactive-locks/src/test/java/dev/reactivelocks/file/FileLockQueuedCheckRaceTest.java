@@ -15,7 +15,6 @@ import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.LockTimeoutException;
 import dev.reactivelocks.file.LockFileChecks.Held;
 import dev.reactivelocks.testkit.contract.SpinRacer;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -236,7 +235,7 @@ class FileLockQueuedCheckRaceTest {
                     + (cancel ? ", cancelled" : "") + ")";
             Path first = fixture.dir().resolve(deleted);
             Path second = fixture.dir().resolve(reusing);
-            String firstId = freedInodeReused(locks, deleted, reusing);
+            String firstId = LockFileChecks.freedInodeReused(locks, fixture.dir(), deleted, reusing);
             if (firstId == null) {
                 skipped++;
                 continue;
@@ -386,16 +385,5 @@ class FileLockQueuedCheckRaceTest {
         if (!nothingHeldByNobody.getAsBoolean()) {
             bad.add(round + ": held by nobody");
         }
-    }
-
-    private String freedInodeReused(FileLockService locks, String deleted, String reusing) throws IOException {
-        Path first = fixture.dir().resolve(deleted);
-        locks.acquire(deleted).flatMap(LockHandle::release).block(WAIT);
-        String firstId = LockFiles.existingId(first);
-        FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "the channel closed");
-        Files.delete(first);
-        locks.acquire(reusing).flatMap(LockHandle::release).block(WAIT);
-        return firstId != null && firstId.equals(LockFiles.existingId(fixture.dir().resolve(reusing)))
-                ? firstId : null;
     }
 }

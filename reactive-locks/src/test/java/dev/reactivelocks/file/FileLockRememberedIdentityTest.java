@@ -53,21 +53,14 @@ class FileLockRememberedIdentityTest {
     }
 
     /**
-     * Acquires and releases {@code deleted} once, so that its identity is remembered; deletes its file once
-     * its channel closed (as another process would), then acquires and releases {@code reusing}, whose new
-     * file must get the freed inode (the test is skipped where the file system does not reuse it).
+     * {@link LockFileChecks#freedInodeReused} on the fixture's directory; the test is skipped where the file
+     * system does not give the freed inode to the next file.
      *
      * @return the identity remembered for {@code deleted}, now {@code reusing}'s file's
      */
     private String freedInodeReused(FileLockService locks, String deleted, String reusing) throws IOException {
-        Path first = fixture.dir().resolve(deleted);
-        locks.acquire(deleted).flatMap(LockHandle::release).block(WAIT);
-        String firstId = LockFiles.existingId(first);
-        FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "the channel closed");
-        Files.delete(first);
-        locks.acquire(reusing).flatMap(LockHandle::release).block(WAIT);
-        assumeTrue(firstId != null && firstId.equals(LockFiles.existingId(fixture.dir().resolve(reusing))),
-                "the file system gave the freed inode to the next file");
+        String firstId = LockFileChecks.freedInodeReused(locks, fixture.dir(), deleted, reusing);
+        assumeTrue(firstId != null, "the file system gave the freed inode to the next file");
         return firstId;
     }
 

@@ -59,6 +59,25 @@ final class LockFileChecks {
         }
     }
 
+    /**
+     * Acquires and releases {@code deleted} once on {@code locks} (lock directory {@code dir}), so that its
+     * identity is remembered; deletes its file once its channel closed (as another process would), then
+     * acquires and releases {@code reusing}, whose new file may get the freed inode.
+     *
+     * @return the identity remembered for {@code deleted}, now {@code reusing}'s file's; {@code null} when the
+     *         file system gave {@code reusing} another inode
+     */
+    static String freedInodeReused(FileLockService locks, Path dir, String deleted, String reusing)
+            throws IOException {
+        Path first = dir.resolve(deleted);
+        locks.acquire(deleted).flatMap(LockHandle::release).block(WAIT);
+        String firstId = LockFiles.existingId(first);
+        FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "the channel closed");
+        Files.delete(first);
+        locks.acquire(reusing).flatMap(LockHandle::release).block(WAIT);
+        return firstId != null && firstId.equals(LockFiles.existingId(dir.resolve(reusing))) ? firstId : null;
+    }
+
     /** Whether this process holds any record lock at all (not a blocked request). */
     static boolean anyLockOfThisProcess() {
         List<FileInspection.KernelLock> kernel = FileInspection.kernelLocks();
