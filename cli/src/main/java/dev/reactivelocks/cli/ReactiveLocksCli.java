@@ -46,6 +46,10 @@ import picocli.CommandLine.Spec;
  *       {@code 143} or {@code 130}, as the JVM does for these signals.</li>
  * </ul>
  *
+ * <p>Arguments are taken as written: one starting with {@code @} is passed on as it is, never replaced by
+ * the contents of a file (picocli's argument files are off), so a command run by {@code run} or
+ * {@code wrapper} gets exactly the arguments it was given ({@code curl -d @payload.json}).
+ *
  * <p>This class is the entry point of the runnable jar; {@link #commandLine()} gives the picocli model
  * for running the tool inside another JVM.
  */
@@ -147,6 +151,9 @@ public final class ReactiveLocksCli implements Runnable {
     /** The tool reading environment variables through {@code environment} (for tests). */
     static CommandLine commandLine(UnaryOperator<@Nullable String> environment) {
         CommandLine cli = new CommandLine(new ReactiveLocksCli(environment));
+        // picocli would replace an argument "@FILE" by the words of FILE, the command's arguments too
+        // ("run --name n -- curl -d @payload.json"): every argument is taken as written
+        cli.setExpandAtFiles(false);
         cli.setExecutionExceptionHandler(ReactiveLocksCli::handleFailure);
         CommandLine.IParameterExceptionHandler usage = cli.getParameterExceptionHandler();
         cli.setParameterExceptionHandler((e, args) -> usage.handleParseException(

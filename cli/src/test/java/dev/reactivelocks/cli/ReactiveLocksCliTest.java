@@ -159,6 +159,29 @@ class ReactiveLocksCliTest {
         assertThat(marker).isRegularFile();
     }
 
+    /**
+     * {@code run} and {@code wrapper} expanded picocli's {@code @FILE} arguments everywhere, after {@code --}
+     * too: {@code run --name n -- curl -d @payload.json} ran {@code curl} with the words of
+     * {@code payload.json} instead of {@code @payload.json}.
+     */
+    @Test
+    void runAndWrapperPassArgumentsStartingWithAtToTheCommandUnchanged() throws Exception {
+        Path argsFile = Files.writeString(dir.resolve("payload.json"), "expanded words\n");
+        String script = "test \"$#\" = 2 && test \"$1\" = \"@$2\" && touch \"$2.ran\"";
+        assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "job", "--", "sh", "-c", script, "sh",
+                "@" + argsFile, argsFile.toString())).isEqualTo(0);
+        assertThat(dir.resolve("payload.json.ran")).isRegularFile();
+        Files.delete(dir.resolve("payload.json.ran"));
+        assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "job", "sh", "-c", script, "sh",
+                "@" + argsFile, argsFile.toString())).isEqualTo(0);
+        assertThat(dir.resolve("payload.json.ran")).isRegularFile();
+        Files.delete(dir.resolve("payload.json.ran"));
+        assertThat(execute("wrapper", "--", "sh", "-c", script, "sh", "@" + argsFile, argsFile.toString()))
+                .isEqualTo(0);
+        assertThat(dir.resolve("payload.json.ran")).isRegularFile();
+        assertThat(err.toString()).isEmpty();
+    }
+
     @Test
     void runTimesOutWithExitCode75WithoutStartingTheCommand() {
         LockHandle holder = hold("build", LockOptions.exclusive());
