@@ -53,7 +53,9 @@ import picocli.CommandLine.Spec;
  * probing: an exclusive {@code tryLock} that succeeds means free, else a shared one that succeeds means
  * held shared, else held exclusively. The probes take and at once drop real POSIX locks on the whole file,
  * never wait, never create or modify a file, and only tell about <em>other</em> processes, which is why they
- * run in this tool's own process, which holds no lock. Directories and symbolic links are skipped.
+ * run in this tool's own process, which holds no lock. A file whose name no lock name maps to (bytes that
+ * are no valid text in the file-name encoding, such as {@code 0xff} under UTF-8) is probed on Linux too.
+ * Directories and symbolic links are skipped.
  *
  * <p><b>Lock store</b> (a URL): the names with a live lease ({@link DistributedLockService#storedLocks}),
  * read without taking or waiting for anything; owners are those the holding services were built with.
@@ -166,17 +168,16 @@ final class ListCommand implements Callable<Integer> {
             files.forEach(f -> rows.add(Row.withMode(f.getFileName().toString(), probe(f))));
             return rows;
         }
-        FileLockService service = FileLockService.create(FileLockConfig.builder().lockDirectory(dir).build());
+        FileLockConfig config = FileLockConfig.builder().lockDirectory(dir).build();
+        FileLockService service = FileLockService.create(config);
         try {
             for (Path file : files) {
                 String name = file.getFileName().toString();
-                LockInfo info;
-                try {
-                    info = service.inspect(name).block(READ_TIMEOUT);
-                } catch (IllegalArgumentException e) {
+                if (!mapsTo(config, name, file)) {
                     rows.add(Row.withMode(name, probe(file))); // a file name that no lock name maps to
                     continue;
                 }
+                LockInfo info = service.inspect(name).block(READ_TIMEOUT);
                 rows.add(info == null ? Row.withMode(name, FREE) : Row.of(info));
             }
         } catch (RuntimeException e) {
@@ -188,6 +189,19 @@ final class ListCommand implements Callable<Integer> {
     }
 
     private static final Path PROC_LOCKS = Path.of("/proc/locks");
+
+    /**
+     * Whether the lock {@code name} (the text of {@code file}'s name) has {@code file} as its lock file. Not
+     * when the name's bytes are no valid text in the platform's file-name encoding: the decoded name (with
+     * U+FFFD in it) then maps to another file, or to none.
+     */
+    private static boolean mapsTo(FileLockConfig config, String name, Path file) {
+        try {
+            return config.lockFile(name).equals(file);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
 
     private List<Row> storeRows(String storeUrl) {
         RedactedUrl shown = RedactedUrl.of(storeUrl);
