@@ -131,6 +131,27 @@ class ReactiveLocksCliTest {
                 + " variable REACTIVE_LOCKS_DIR");
     }
 
+    /**
+     * {@code --lock-dir ""} (as {@code --lock-dir "$LOCK_DIR"} gives when the variable is unset) locked and
+     * listed files in the current directory, so two jobs started in different directories did not exclude
+     * each other.
+     */
+    @Test
+    void emptyLockDirectoryIsAUsageError() {
+        Path marker = dir.resolve("marker");
+        assertThat(execute("list", "--lock-dir", "")).isEqualTo(2);
+        assertThat(err.toString()).startsWith("Invalid value for option '--lock-dir': '' names no directory;"
+                + " give a directory, or leave the option out to use REACTIVE_LOCKS_DIR (or OSLO_LOCK_PATH)"
+                + System.lineSeparator() + "Usage: reactive-locks list ");
+        assertThat(out.toString()).isEmpty();
+        err.getBuffer().setLength(0);
+        assertThat(execute("run", "--lock-dir", "", "--name", "empty-lock-dir-test", "--", "touch",
+                marker.toString())).isEqualTo(2);
+        assertThat(err.toString()).startsWith("Invalid value for option '--lock-dir': '' names no directory");
+        assertThat(marker).doesNotExist();
+        assertThat(Path.of("empty-lock-dir-test")).doesNotExist();
+    }
+
     @Test
     void lockDirectoryDefaultsToTheEnvironmentVariable() throws Exception {
         environment = Map.of("REACTIVE_LOCKS_DIR", dir.toString());
