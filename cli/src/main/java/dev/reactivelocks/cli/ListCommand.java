@@ -12,6 +12,7 @@ import dev.reactivelocks.redis.RedisLockBackend;
 import dev.reactivelocks.spi.LockBackend;
 import io.lettuce.core.RedisClient;
 import io.r2dbc.spi.ConnectionFactory;
+import java.io.File;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.channels.FileChannel;
@@ -96,7 +97,8 @@ final class ListCommand implements Callable<Integer> {
     private @Nullable String url;
 
     @Option(names = "--prefix", paramLabel = "PREFIX", defaultValue = "",
-            description = "Only the locks whose names start with PREFIX.")
+            description = "Only the locks whose names start with PREFIX (in a lock directory: whose file"
+                    + " names start with PREFIX with '/' replaced by '_').")
     private String prefix;
 
     @Option(names = "--table", paramLabel = "TABLE", defaultValue = "reactive_locks",
@@ -156,9 +158,11 @@ final class ListCommand implements Callable<Integer> {
                     + (Files.exists(dir) ? "is not a directory" : "does not exist"));
         }
         List<Path> files = new ArrayList<>();
+        // the prefix of a lock name, mapped as names are mapped to file names ('/' becomes '_')
+        String filePrefix = prefix.replace('/', '_').replace(File.separatorChar, '_');
         try (Stream<Path> entries = Files.list(dir)) {
             entries.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS))
-                    .filter(p -> p.getFileName().toString().startsWith(prefix))
+                    .filter(p -> p.getFileName().toString().startsWith(filePrefix))
                     .forEach(files::add);
         } catch (IOException | RuntimeException e) {
             throw new CliFailure(ReactiveLocksCli.EXIT_FAILURE, "cannot read lock directory '" + dir + "': " + e);

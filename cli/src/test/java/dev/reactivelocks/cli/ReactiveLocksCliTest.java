@@ -334,6 +334,21 @@ class ReactiveLocksCliTest {
         assertThat(err.toString()).isEmpty();
     }
 
+    /**
+     * {@code list --prefix team/} listed nothing while {@code run --name team/build} held its lock: the prefix
+     * was compared with the file names, where {@code '/'} is {@code '_'}.
+     */
+    @Test
+    void listPrefixWithASeparatorSelectsTheLockFilesOfTheNamesItStarts() {
+        hold("team/build", LockOptions.exclusive()).release().block(BLOCK);
+        hold("teamwork", LockOptions.exclusive()).release().block(BLOCK);
+        assertThat(execute("list", "--lock-dir", dir.toString(), "--prefix", "team/")).isEqualTo(0);
+        assertThat(out.toString().lines()).containsExactly(
+                "NAME        MODE  HOLDERS  WAITING  FENCING  HELD-SINCE  LEASE-EXPIRY  OWNERS",
+                "team_build  free  -        -        -        -           -             -");
+        assertThat(err.toString()).isEmpty();
+    }
+
     @Test
     void listOfAnEmptyDirectoryPrintsOnlyTheHeader() {
         assertThat(execute("list", "--lock-dir", dir.toString())).isEqualTo(0);
