@@ -122,6 +122,9 @@ final class ListCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         out.print(json ? json(rows) : columns(rows));
         out.flush();
+        if (out.checkError()) { // a full disk, a closed pipe: the list is cut or empty
+            throw new CliFailure(ReactiveLocksCli.EXIT_FAILURE, "cannot write to standard output");
+        }
         return 0;
     }
 

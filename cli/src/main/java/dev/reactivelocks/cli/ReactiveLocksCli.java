@@ -38,7 +38,8 @@ import picocli.CommandLine.Spec;
  *   <li>{@value #EXIT_LOCK_TIMEOUT} ({@code EX_TEMPFAIL}, as {@code flock -E 75}): {@code run} did not
  *       get the lock within {@code --timeout}; the command was not started;</li>
  *   <li>{@value #EXIT_FAILURE}: any other failure (the command cannot be started, the lock directory
- *       cannot be created or read, ...), with a message on standard error;</li>
+ *       cannot be created or read, the output of {@code list} cannot be written, ...), with a message on
+ *       standard error;</li>
  *   <li>when the tool itself is stopped by {@code SIGTERM} or {@code SIGINT} (Ctrl-C), it first kills the
  *       command with its descendants (its process tree and, on Linux, the processes of the same user that
  *       carry its {@code REACTIVE_LOCKS_RUN} environment marker, which reaches daemons that double-forked
@@ -113,6 +114,11 @@ public final class ReactiveLocksCli implements Runnable {
     public static void main(String[] args) {
         defaultNettyMachineId(System.getProperties());
         int code = commandLine().execute(args);
+        System.out.flush();
+        if (code == 0 && System.out.checkError()) { // list, help, version: lost to a full disk or a closed pipe
+            System.err.println("reactive-locks: cannot write to standard output");
+            code = EXIT_FAILURE;
+        }
         System.exit(code);
     }
 

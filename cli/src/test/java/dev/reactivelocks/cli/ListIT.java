@@ -28,6 +28,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -134,6 +135,23 @@ class ListIT {
         }
         try (var entries = Files.list(locks)) {
             assertThat(entries).as("list created no file").containsExactly(file);
+        }
+    }
+
+    /** {@code list > /dev/full} exited with 0 though nothing of the list was written. */
+    @Test
+    void listToAFullDiskFailsWithExitCode1() throws Exception {
+        Assumptions.assumeTrue(Files.isWritable(Path.of("/dev/full")), "/dev/full");
+        Files.writeString(locks.resolve("some-lock"), "");
+        Path stderr = work.resolve("stderr.txt");
+        for (String[] args : List.of(new String[] {"list", "--lock-dir", locks.toString()},
+                new String[] {"list", "--json", "--lock-dir", locks.toString()}, new String[] {"--help"})) {
+            Process process = new ProcessBuilder(CliJar.command(args))
+                    .redirectOutput(Path.of("/dev/full").toFile()).redirectError(stderr.toFile()).start();
+
+            assertThat(process.waitFor()).as(String.join(" ", args)).isEqualTo(1);
+            assertThat(Files.readString(stderr)).as(String.join(" ", args))
+                    .isEqualTo("reactive-locks: cannot write to standard output\n");
         }
     }
 

@@ -349,6 +349,33 @@ class ReactiveLocksCliTest {
         assertThat(err.toString()).isEmpty();
     }
 
+    /**
+     * {@code list > /dev/full} (a full disk, a closed pipe) exited with 0: the write error was lost in the
+     * {@code PrintWriter}, and a script got an empty or cut list it took for the whole one.
+     */
+    @Test
+    void listThatCannotWriteItsOutputFailsWithExitCode1() {
+        CommandLine cli = ReactiveLocksCli.commandLine(environment::get);
+        cli.setOut(new PrintWriter(new java.io.Writer() {
+            @Override
+            public void write(char[] chars, int offset, int length) throws java.io.IOException {
+                throw new java.io.IOException("No space left on device");
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        }));
+        cli.setErr(new PrintWriter(err, true));
+        assertThat(cli.execute("list", "--lock-dir", dir.toString())).isEqualTo(1);
+        assertThat(err.toString()).isEqualTo("reactive-locks list: cannot write to standard output"
+                + System.lineSeparator());
+    }
+
     @Test
     void listOfAnEmptyDirectoryPrintsOnlyTheHeader() {
         assertThat(execute("list", "--lock-dir", dir.toString())).isEqualTo(0);
