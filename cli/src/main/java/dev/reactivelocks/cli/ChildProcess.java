@@ -1,6 +1,7 @@
 package dev.reactivelocks.cli;
 
 import dev.reactivelocks.internal.RunMarker;
+import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -16,7 +17,8 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * The command a subcommand runs: started with the tool's standard input, output and error (so its output
- * streams through unchanged), waited for, and killed with its descendants when the tool is stopped.
+ * streams through unchanged), waited for, and killed with its descendants when the tool is stopped. When
+ * the tool was started with its standard input closed ({@code <&-}), the command reads {@code /dev/null}.
  *
  * <p>The descendants are those the command's process tree holds when it is killed and, on Linux, every
  * process of the same user that carries the command's {@link RunMarker} variable
@@ -51,6 +53,9 @@ final class ChildProcess {
      */
     static ChildProcess start(List<String> command, Map<String, String> extraEnvironment) {
         ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
+        if (standardInputWasClosed()) {
+            builder.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        }
         builder.environment().putAll(extraEnvironment);
         RunMarker marker = RunMarker.create();
         marker.addTo(builder.environment());
@@ -60,6 +65,35 @@ final class ChildProcess {
             throw new ReactiveLocksCli.CliFailure(ReactiveLocksCli.EXIT_FAILURE,
                     "cannot run '" + command.get(0) + "': " + e.getMessage());
         }
+    }
+
+    /**
+     * Whether the tool was started with descriptor 0 closed (Linux only): the JVM then opened one of its own
+     * files into it at start-up, the JDK's module image or a jar of the class path, and a command inheriting
+     * it would read that file as its standard input.
+     */
+    static boolean standardInputWasClosed() {
+        Path stdin = Path.of("/proc/self/fd/0");
+        if (!Files.exists(stdin)) {
+            return false;
+        }
+        List<Path> opened = new ArrayList<>();
+        opened.add(Path.of(System.getProperty("java.home"), "lib", "modules"));
+        for (String entry : System.getProperty("java.class.path", "").split(File.pathSeparator)) {
+            if (!entry.isEmpty()) {
+                opened.add(Path.of(entry));
+            }
+        }
+        for (Path file : opened) {
+            try {
+                if (Files.isSameFile(stdin, file)) {
+                    return true;
+                }
+            } catch (IOException | RuntimeException e) {
+                // not that file
+            }
+        }
+        return false;
     }
 
     /** @return the command's exit code ({@code 128 + N} when killed by signal {@code N}) */

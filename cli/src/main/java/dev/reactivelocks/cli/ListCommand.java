@@ -12,6 +12,7 @@ import dev.reactivelocks.redis.RedisLockBackend;
 import dev.reactivelocks.spi.LockBackend;
 import io.lettuce.core.RedisClient;
 import io.r2dbc.spi.ConnectionFactory;
+import java.io.File;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.channels.FileChannel;
@@ -53,7 +54,9 @@ import picocli.CommandLine.Spec;
  * probing: an exclusive {@code tryLock} that succeeds means free, else a shared one that succeeds means
  * held shared, else held exclusively. The probes take and at once drop real POSIX locks on the whole file,
  * never wait, never create or modify a file, and only tell about <em>other</em> processes, which is why they
- * run in this tool's own process, which holds no lock. Directories and symbolic links are skipped.
+ * run in this tool's own process, which holds no lock. A file whose name no lock name maps to (bytes that
+ * are no valid text in the file-name encoding, such as {@code 0xff} under UTF-8) is probed on Linux too.
+ * Directories and symbolic links are skipped.
  *
  * <p><b>Lock store</b> (a URL): the names with a live lease ({@link DistributedLockService#storedLocks}),
  * read without taking or waiting for anything; owners are those the holding services were built with.
@@ -94,7 +97,8 @@ final class ListCommand implements Callable<Integer> {
     private @Nullable String url;
 
     @Option(names = "--prefix", paramLabel = "PREFIX", defaultValue = "",
-            description = "Only the locks whose names start with PREFIX.")
+            description = "Only the locks whose names start with PREFIX (in a lock directory: whose file"
+                    + " names start with PREFIX with '/' replaced by '_').")
     private String prefix;
 
     @Option(names = "--table", paramLabel = "TABLE", defaultValue = "reactive_locks",
@@ -118,6 +122,9 @@ final class ListCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         out.print(json ? json(rows) : columns(rows));
         out.flush();
+        if (out.checkError()) { // a full disk, a closed pipe: the list is cut or empty
+            throw new CliFailure(ReactiveLocksCli.EXIT_FAILURE, "cannot write to standard output");
+        }
         return 0;
     }
 
@@ -154,9 +161,11 @@ final class ListCommand implements Callable<Integer> {
                     + (Files.exists(dir) ? "is not a directory" : "does not exist"));
         }
         List<Path> files = new ArrayList<>();
+        // the prefix of a lock name, mapped as names are mapped to file names ('/' becomes '_')
+        String filePrefix = prefix.replace('/', '_').replace(File.separatorChar, '_');
         try (Stream<Path> entries = Files.list(dir)) {
             entries.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS))
-                    .filter(p -> p.getFileName().toString().startsWith(prefix))
+                    .filter(p -> p.getFileName().toString().startsWith(filePrefix))
                     .forEach(files::add);
         } catch (IOException | RuntimeException e) {
             throw new CliFailure(ReactiveLocksCli.EXIT_FAILURE, "cannot read lock directory '" + dir + "': " + e);
@@ -166,17 +175,16 @@ final class ListCommand implements Callable<Integer> {
             files.forEach(f -> rows.add(Row.withMode(f.getFileName().toString(), probe(f))));
             return rows;
         }
-        FileLockService service = FileLockService.create(FileLockConfig.builder().lockDirectory(dir).build());
+        FileLockConfig config = FileLockConfig.builder().lockDirectory(dir).build();
+        FileLockService service = FileLockService.create(config);
         try {
             for (Path file : files) {
                 String name = file.getFileName().toString();
-                LockInfo info;
-                try {
-                    info = service.inspect(name).block(READ_TIMEOUT);
-                } catch (IllegalArgumentException e) {
+                if (!mapsTo(config, name, file)) {
                     rows.add(Row.withMode(name, probe(file))); // a file name that no lock name maps to
                     continue;
                 }
+                LockInfo info = service.inspect(name).block(READ_TIMEOUT);
                 rows.add(info == null ? Row.withMode(name, FREE) : Row.of(info));
             }
         } catch (RuntimeException e) {
@@ -188,6 +196,19 @@ final class ListCommand implements Callable<Integer> {
     }
 
     private static final Path PROC_LOCKS = Path.of("/proc/locks");
+
+    /**
+     * Whether the lock {@code name} (the text of {@code file}'s name) has {@code file} as its lock file. Not
+     * when the name's bytes are no valid text in the platform's file-name encoding: the decoded name (with
+     * U+FFFD in it) then maps to another file, or to none.
+     */
+    private static boolean mapsTo(FileLockConfig config, String name, Path file) {
+        try {
+            return config.lockFile(name).equals(file);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
 
     private List<Row> storeRows(String storeUrl) {
         RedactedUrl shown = RedactedUrl.of(storeUrl);

@@ -16,7 +16,8 @@ final class LockDirectoryOption {
     @Option(names = "--lock-dir", paramLabel = "DIR",
             description = "Directory of the lock files. Defaults to the environment variable "
                     + ReactiveLocksCli.LOCK_DIR_ENV + " (set by 'reactive-locks wrapper'), then to "
-                    + FileLockConfig.OSLO_LOCK_PATH_ENV + " (set by oslo's lockutils-wrapper).")
+                    + FileLockConfig.OSLO_LOCK_PATH_ENV + " (set by oslo's lockutils-wrapper). An empty DIR is"
+                    + " refused.")
     private @Nullable Path lockDirectory;
 
     /** @return whether {@code --lock-dir} was given on the command line */
@@ -26,10 +27,16 @@ final class LockDirectoryOption {
 
     /**
      * @return the absolute lock directory
-     * @throws ParameterException when neither the option nor the environment variable gives one
+     * @throws ParameterException when neither the option nor the environment variable gives one, or the
+     *         option is empty (which would mean the current directory)
      */
     Path resolve(CommandSpec spec, ReactiveLocksCli root) {
         Path dir = lockDirectory;
+        if (dir != null && dir.toString().isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for option '--lock-dir': '' names no"
+                    + " directory; give a directory, or leave the option out to use " + ReactiveLocksCli.LOCK_DIR_ENV
+                    + " (or " + FileLockConfig.OSLO_LOCK_PATH_ENV + ")");
+        }
         if (dir == null) {
             String fromEnv = root.getenv(ReactiveLocksCli.LOCK_DIR_ENV);
             if (fromEnv == null || fromEnv.isBlank()) {

@@ -38,13 +38,18 @@ import picocli.CommandLine.Spec;
  *   <li>{@value #EXIT_LOCK_TIMEOUT} ({@code EX_TEMPFAIL}, as {@code flock -E 75}): {@code run} did not
  *       get the lock within {@code --timeout}; the command was not started;</li>
  *   <li>{@value #EXIT_FAILURE}: any other failure (the command cannot be started, the lock directory
- *       cannot be created or read, ...), with a message on standard error;</li>
+ *       cannot be created or read, the output of {@code list} cannot be written, ...), with a message on
+ *       standard error;</li>
  *   <li>when the tool itself is stopped by {@code SIGTERM} or {@code SIGINT} (Ctrl-C), it first kills the
  *       command with its descendants (its process tree and, on Linux, the processes of the same user that
  *       carry its {@code REACTIVE_LOCKS_RUN} environment marker, which reaches daemons that double-forked
  *       and called {@code setsid}) and releases the lock or removes the directory, then exits with
  *       {@code 143} or {@code 130}, as the JVM does for these signals.</li>
  * </ul>
+ *
+ * <p>Arguments are taken as written: one starting with {@code @} is passed on as it is, never replaced by
+ * the contents of a file (picocli's argument files are off), so a command run by {@code run} or
+ * {@code wrapper} gets exactly the arguments it was given ({@code curl -d @payload.json}).
  *
  * <p>This class is the entry point of the runnable jar; {@link #commandLine()} gives the picocli model
  * for running the tool inside another JVM.
@@ -109,6 +114,11 @@ public final class ReactiveLocksCli implements Runnable {
     public static void main(String[] args) {
         defaultNettyMachineId(System.getProperties());
         int code = commandLine().execute(args);
+        System.out.flush();
+        if (code == 0 && System.out.checkError()) { // list, help, version: lost to a full disk or a closed pipe
+            System.err.println("reactive-locks: cannot write to standard output");
+            code = EXIT_FAILURE;
+        }
         System.exit(code);
     }
 
@@ -147,6 +157,9 @@ public final class ReactiveLocksCli implements Runnable {
     /** The tool reading environment variables through {@code environment} (for tests). */
     static CommandLine commandLine(UnaryOperator<@Nullable String> environment) {
         CommandLine cli = new CommandLine(new ReactiveLocksCli(environment));
+        // picocli would replace an argument "@FILE" by the words of FILE, the command's arguments too
+        // ("run --name n -- curl -d @payload.json"): every argument is taken as written
+        cli.setExpandAtFiles(false);
         cli.setExecutionExceptionHandler(ReactiveLocksCli::handleFailure);
         CommandLine.IParameterExceptionHandler usage = cli.getParameterExceptionHandler();
         cli.setParameterExceptionHandler((e, args) -> usage.handleParseException(

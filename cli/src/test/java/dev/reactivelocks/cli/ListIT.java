@@ -17,14 +17,18 @@ import dev.reactivelocks.testkit.servers.TestPostgres;
 import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.r2dbc.spi.ConnectionFactory;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -102,6 +106,52 @@ class ListIT {
                     + "]\n");
         } finally {
             service.dispose();
+        }
+    }
+
+    /**
+     * {@code list} showed a lock file whose name is no valid UTF-8 (byte {@code 0xff}) as {@code free}
+     * while another process held it: the name decoded to {@code "bad\ufffd"}, whose lock file is another
+     * file, {@code bad} followed by the UTF-8 bytes of U+FFFD, that nobody locks.
+     */
+    @Test
+    void listShowsALockFileWhoseNameIsNotUtf8AsHeld() throws Exception {
+        Process touch = new ProcessBuilder("sh", "-c", "printf '' > \"$(printf 'bad\\377')\"")
+                .directory(locks.toFile()).inheritIO().start();
+        assertThat(touch.waitFor()).isEqualTo(0);
+        Path file;
+        try (var entries = Files.list(locks)) {
+            file = entries.findFirst().orElseThrow();
+        }
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+             FileLock held = channel.lock()) {
+            CliJar.Result result = CliJar.run(work, java.util.Map.of("LC_ALL", "C.UTF-8"),
+                    "list", "--lock-dir", locks.toString());
+
+            assertThat(result.stderr()).isEmpty();
+            assertThat(result.exitCode()).isEqualTo(0);
+            assertThat(lines(result)).containsExactly(HEADER, "bad\ufffd EXCLUSIVE - - - - - -");
+            assertThat(held.isValid()).isTrue();
+        }
+        try (var entries = Files.list(locks)) {
+            assertThat(entries).as("list created no file").containsExactly(file);
+        }
+    }
+
+    /** {@code list > /dev/full} exited with 0 though nothing of the list was written. */
+    @Test
+    void listToAFullDiskFailsWithExitCode1() throws Exception {
+        Assumptions.assumeTrue(Files.isWritable(Path.of("/dev/full")), "/dev/full");
+        Files.writeString(locks.resolve("some-lock"), "");
+        Path stderr = work.resolve("stderr.txt");
+        for (String[] args : List.of(new String[] {"list", "--lock-dir", locks.toString()},
+                new String[] {"list", "--json", "--lock-dir", locks.toString()}, new String[] {"--help"})) {
+            Process process = new ProcessBuilder(CliJar.command(args))
+                    .redirectOutput(Path.of("/dev/full").toFile()).redirectError(stderr.toFile()).start();
+
+            assertThat(process.waitFor()).as(String.join(" ", args)).isEqualTo(1);
+            assertThat(Files.readString(stderr)).as(String.join(" ", args))
+                    .isEqualTo("reactive-locks: cannot write to standard output\n");
         }
     }
 

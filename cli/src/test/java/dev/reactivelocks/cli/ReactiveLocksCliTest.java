@@ -131,6 +131,27 @@ class ReactiveLocksCliTest {
                 + " variable REACTIVE_LOCKS_DIR");
     }
 
+    /**
+     * {@code --lock-dir ""} (as {@code --lock-dir "$LOCK_DIR"} gives when the variable is unset) locked and
+     * listed files in the current directory, so two jobs started in different directories did not exclude
+     * each other.
+     */
+    @Test
+    void emptyLockDirectoryIsAUsageError() {
+        Path marker = dir.resolve("marker");
+        assertThat(execute("list", "--lock-dir", "")).isEqualTo(2);
+        assertThat(err.toString()).startsWith("Invalid value for option '--lock-dir': '' names no directory;"
+                + " give a directory, or leave the option out to use REACTIVE_LOCKS_DIR (or OSLO_LOCK_PATH)"
+                + System.lineSeparator() + "Usage: reactive-locks list ");
+        assertThat(out.toString()).isEmpty();
+        err.getBuffer().setLength(0);
+        assertThat(execute("run", "--lock-dir", "", "--name", "empty-lock-dir-test", "--", "touch",
+                marker.toString())).isEqualTo(2);
+        assertThat(err.toString()).startsWith("Invalid value for option '--lock-dir': '' names no directory");
+        assertThat(marker).doesNotExist();
+        assertThat(Path.of("empty-lock-dir-test")).doesNotExist();
+    }
+
     @Test
     void lockDirectoryDefaultsToTheEnvironmentVariable() throws Exception {
         environment = Map.of("REACTIVE_LOCKS_DIR", dir.toString());
@@ -157,6 +178,29 @@ class ReactiveLocksCliTest {
         assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "job", "sh", "-c",
                 "test \"$1\" = --name && touch \"$2\"", "sh", "--name", marker.toString())).isEqualTo(0);
         assertThat(marker).isRegularFile();
+    }
+
+    /**
+     * {@code run} and {@code wrapper} expanded picocli's {@code @FILE} arguments everywhere, after {@code --}
+     * too: {@code run --name n -- curl -d @payload.json} ran {@code curl} with the words of
+     * {@code payload.json} instead of {@code @payload.json}.
+     */
+    @Test
+    void runAndWrapperPassArgumentsStartingWithAtToTheCommandUnchanged() throws Exception {
+        Path argsFile = Files.writeString(dir.resolve("payload.json"), "expanded words\n");
+        String script = "test \"$#\" = 2 && test \"$1\" = \"@$2\" && touch \"$2.ran\"";
+        assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "job", "--", "sh", "-c", script, "sh",
+                "@" + argsFile, argsFile.toString())).isEqualTo(0);
+        assertThat(dir.resolve("payload.json.ran")).isRegularFile();
+        Files.delete(dir.resolve("payload.json.ran"));
+        assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "job", "sh", "-c", script, "sh",
+                "@" + argsFile, argsFile.toString())).isEqualTo(0);
+        assertThat(dir.resolve("payload.json.ran")).isRegularFile();
+        Files.delete(dir.resolve("payload.json.ran"));
+        assertThat(execute("wrapper", "--", "sh", "-c", script, "sh", "@" + argsFile, argsFile.toString()))
+                .isEqualTo(0);
+        assertThat(dir.resolve("payload.json.ran")).isRegularFile();
+        assertThat(err.toString()).isEmpty();
     }
 
     @Test
@@ -288,6 +332,48 @@ class ReactiveLocksCliTest {
                 + "back\\\\slash\\ttab\\u202e  free  -        -        -        -           -             -\n");
         assertThat(out.toString()).doesNotContain("\u001b", "\u202e", "\t");
         assertThat(err.toString()).isEmpty();
+    }
+
+    /**
+     * {@code list --prefix team/} listed nothing while {@code run --name team/build} held its lock: the prefix
+     * was compared with the file names, where {@code '/'} is {@code '_'}.
+     */
+    @Test
+    void listPrefixWithASeparatorSelectsTheLockFilesOfTheNamesItStarts() {
+        hold("team/build", LockOptions.exclusive()).release().block(BLOCK);
+        hold("teamwork", LockOptions.exclusive()).release().block(BLOCK);
+        assertThat(execute("list", "--lock-dir", dir.toString(), "--prefix", "team/")).isEqualTo(0);
+        assertThat(out.toString().lines()).containsExactly(
+                "NAME        MODE  HOLDERS  WAITING  FENCING  HELD-SINCE  LEASE-EXPIRY  OWNERS",
+                "team_build  free  -        -        -        -           -             -");
+        assertThat(err.toString()).isEmpty();
+    }
+
+    /**
+     * {@code list > /dev/full} (a full disk, a closed pipe) exited with 0: the write error was lost in the
+     * {@code PrintWriter}, and a script got an empty or cut list it took for the whole one.
+     */
+    @Test
+    void listThatCannotWriteItsOutputFailsWithExitCode1() {
+        CommandLine cli = ReactiveLocksCli.commandLine(environment::get);
+        cli.setOut(new PrintWriter(new java.io.Writer() {
+            @Override
+            public void write(char[] chars, int offset, int length) throws java.io.IOException {
+                throw new java.io.IOException("No space left on device");
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        }));
+        cli.setErr(new PrintWriter(err, true));
+        assertThat(cli.execute("list", "--lock-dir", dir.toString())).isEqualTo(1);
+        assertThat(err.toString()).isEqualTo("reactive-locks list: cannot write to standard output"
+                + System.lineSeparator());
     }
 
     @Test

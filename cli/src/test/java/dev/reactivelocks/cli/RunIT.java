@@ -6,6 +6,7 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.file.FileLockConfig;
 import dev.reactivelocks.file.FileLockService;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -49,6 +50,30 @@ class RunIT {
 
         assertThat(version.exitCode()).isEqualTo(0);
         assertThat(version.stdout()).matches("reactive-locks \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?\n");
+    }
+
+    /**
+     * Started with its standard input closed ({@code <&-}, as some daemons and cron set-ups run), the tool
+     * gave the command as standard input whatever file the JVM had opened into descriptor 0 at start-up:
+     * the command read the JDK's {@code lib/modules} image instead of an end of file.
+     */
+    @Test
+    void aCommandOfAToolStartedWithStandardInputClosedReadsNothing() throws Exception {
+        Assumptions.assumeTrue(Files.isDirectory(Path.of("/proc/self/fd")), "Linux /proc");
+        Path stdout = work.resolve("stdout.txt");
+        Path stderr = work.resolve("stderr.txt");
+        for (String subcommand : List.of("run", "wrapper")) {
+            List<String> command = new ArrayList<>(List.of("sh", "-c", "exec \"$@\" <&-", "sh"));
+            command.addAll(CliJar.command(subcommand.equals("run")
+                    ? new String[] {"run", "--lock-dir", locks.toString(), "--name", "job", "--", "wc", "-c"}
+                    : new String[] {"wrapper", "--", "wc", "-c"}));
+            Process process = new ProcessBuilder(command).redirectOutput(stdout.toFile())
+                    .redirectError(stderr.toFile()).start();
+
+            assertThat(process.waitFor()).as(subcommand).isEqualTo(0);
+            assertThat(Files.readString(stderr)).as(subcommand).isEmpty();
+            assertThat(Files.readString(stdout)).as(subcommand + ": bytes the command read").isEqualTo("0\n");
+        }
     }
 
     @Test
