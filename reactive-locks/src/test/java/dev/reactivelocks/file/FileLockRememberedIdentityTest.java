@@ -53,15 +53,22 @@ class FileLockRememberedIdentityTest {
     }
 
     /**
-     * {@link LockFileChecks#freedInodeReused} on the fixture's directory; the test is skipped where the file
-     * system does not give the freed inode to the next file.
+     * {@link LockFileChecks#freedInodeReused} on the fixture's directory, tried again (the file at
+     * {@code reusing} deleted) while another file of the machine took the freed inode, at most ten times; the
+     * test is skipped where the file system does not give the freed inode to the next file.
      *
      * @return the identity remembered for {@code deleted}, now {@code reusing}'s file's
      */
     private String freedInodeReused(FileLockService locks, String deleted, String reusing) throws IOException {
-        String firstId = LockFileChecks.freedInodeReused(locks, fixture.dir(), deleted, reusing);
-        assumeTrue(firstId != null, "the file system gave the freed inode to the next file");
-        return firstId;
+        for (int attempt = 1; ; attempt++) {
+            String firstId = LockFileChecks.freedInodeReused(locks, fixture.dir(), deleted, reusing);
+            if (firstId != null || attempt == 10) {
+                assumeTrue(firstId != null, "the file system gave the freed inode to the next file");
+                return firstId;
+            }
+            FileLockServiceTest.await(() -> LockFileRegistry.openEntries() == 0, "the channel closed");
+            Files.delete(fixture.dir().resolve(reusing));
+        }
     }
 
     /** A service keeping idle channels for an hour: a file used once stays open on its old inode. */
