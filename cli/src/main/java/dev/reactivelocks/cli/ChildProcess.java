@@ -49,7 +49,9 @@ final class ChildProcess {
     /**
      * Starts {@code command} with inherited I/O and the tool's environment plus {@code extraEnvironment}.
      *
-     * @throws ReactiveLocksCli.CliFailure with {@link ReactiveLocksCli#EXIT_FAILURE} when it cannot start
+     * @throws ReactiveLocksCli.CliFailure when it cannot start: with {@link ReactiveLocksCli#EXIT_NOT_FOUND}
+     *     when the program was not found, {@link ReactiveLocksCli#EXIT_CANNOT_EXECUTE} when the system refused
+     *     to run it, {@link ReactiveLocksCli#EXIT_FAILURE} for arguments it cannot take
      */
     static ChildProcess start(List<String> command, Map<String, String> extraEnvironment) {
         ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
@@ -61,7 +63,13 @@ final class ChildProcess {
         marker.addTo(builder.environment());
         try {
             return new ChildProcess(builder.start(), marker);
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException e) {
+            // the JDK reports the errno of the failed exec as "error=N, ..."; ENOENT is "not found", as in a shell
+            String message = String.valueOf(e.getMessage());
+            int code = message.contains("error=2,") ? ReactiveLocksCli.EXIT_NOT_FOUND
+                    : ReactiveLocksCli.EXIT_CANNOT_EXECUTE;
+            throw new ReactiveLocksCli.CliFailure(code, "cannot run '" + command.get(0) + "': " + message);
+        } catch (RuntimeException e) {
             throw new ReactiveLocksCli.CliFailure(ReactiveLocksCli.EXIT_FAILURE,
                     "cannot run '" + command.get(0) + "': " + e.getMessage());
         }

@@ -37,9 +37,12 @@ import picocli.CommandLine.Spec;
  *       name, no lock directory); the usage is printed to standard error;</li>
  *   <li>{@value #EXIT_LOCK_TIMEOUT} ({@code EX_TEMPFAIL}, as {@code flock -E 75}): {@code run} did not
  *       get the lock within {@code --timeout}; the command was not started;</li>
- *   <li>{@value #EXIT_FAILURE}: any other failure (the command cannot be started, the lock directory
- *       cannot be created or read, the output of {@code list} cannot be written, ...), with a message on
- *       standard error;</li>
+ *   <li>{@value #EXIT_NOT_FOUND} and {@value #EXIT_CANNOT_EXECUTE}, as in a shell ({@code flock(1)} and
+ *       {@code timeout(1)} do the same): {@code run} or {@code wrapper} could not start the command because
+ *       it was not found, or because it was found but could not be executed (no permission, not a program);
+ *       the lock was released, and the message is on standard error;</li>
+ *   <li>{@value #EXIT_FAILURE}: any other failure (the lock directory cannot be created or read, the output
+ *       of {@code list} cannot be written, ...), with a message on standard error;</li>
  *   <li>when the tool itself is stopped by {@code SIGTERM} or {@code SIGINT} (Ctrl-C), it first kills the
  *       command with its descendants (its process tree and, on Linux, the processes of the same user that
  *       carry its {@code REACTIVE_LOCKS_RUN} environment marker, which reaches daemons that double-forked
@@ -67,6 +70,8 @@ import picocli.CommandLine.Spec;
             "1:failure, message on standard error",
             "2:usage error",
             "75:lock not acquired within --timeout (run)",
+            "126:the command was found but cannot be executed (run, wrapper)",
+            "127:the command was not found (run, wrapper)",
             "130, 143:stopped by SIGINT or SIGTERM (the command was killed, the lock released)"
         })
 public final class ReactiveLocksCli implements Runnable {
@@ -79,6 +84,12 @@ public final class ReactiveLocksCli implements Runnable {
 
     /** Exit code when {@code run} did not get the lock within {@code --timeout} ({@code EX_TEMPFAIL}). */
     public static final int EXIT_LOCK_TIMEOUT = 75;
+
+    /** Exit code when the command of {@code run} or {@code wrapper} was found but cannot be executed. */
+    public static final int EXIT_CANNOT_EXECUTE = 126;
+
+    /** Exit code when the command of {@code run} or {@code wrapper} was not found. */
+    public static final int EXIT_NOT_FOUND = 127;
 
     /**
      * The environment variable naming the lock directory when {@code --lock-dir} is not given; the same

@@ -257,11 +257,22 @@ class ReactiveLocksCliTest {
     }
 
     @Test
-    void commandThatCannotStartFailsWithExitCode1AndReleasesTheLock() {
+    void commandThatIsNotFoundFailsWithExitCode127AndReleasesTheLock() {
         assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "job", "--", "no-such-command-xyz"))
-                .isEqualTo(1);
+                .isEqualTo(127);
         assertThat(err.toString()).startsWith("reactive-locks run: cannot run 'no-such-command-xyz': ");
         assertThat(isFree("job")).isTrue();
+    }
+
+    @Test
+    void commandThatCannotBeExecutedFailsWithExitCode126AndReleasesTheLock() throws Exception {
+        Path notAProgram = Files.writeString(dir.resolve("not-a-program"), "data"); // no execute permission
+        assertThat(execute("run", "--lock-dir", dir.toString(), "--name", "job", "--", notAProgram.toString()))
+                .isEqualTo(126);
+        assertThat(err.toString()).startsWith("reactive-locks run: cannot run '" + notAProgram + "': ");
+        assertThat(isFree("job")).isTrue();
+        assertThat(execute("wrapper", "--", notAProgram.toString())).isEqualTo(126);
+        assertThat(execute("wrapper", "--", "no-such-command-xyz")).isEqualTo(127);
     }
 
     @Test
