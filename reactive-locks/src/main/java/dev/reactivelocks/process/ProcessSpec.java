@@ -100,16 +100,19 @@ public final class ProcessSpec {
      * Starts a spec for the argument vector {@code argv}: {@code argv[0]} is the program, found on the
      * {@code PATH} of this JVM unless it contains a slash.
      *
-     * @param argv the program and its arguments, at least one, none {@code null}
+     * @param argv the program and its arguments, at least one, none {@code null} and none containing NUL
+     *     (which no program can receive)
      * @return a builder with the defaults documented on its setters
+     * @throws IllegalArgumentException if {@code argv} is empty or an element contains NUL
      */
     public static Builder command(String... argv) {
         return command(Arrays.asList(Objects.requireNonNull(argv, "argv")));
     }
 
     /**
-     * @param argv the program and its arguments, at least one, none {@code null}
+     * @param argv the program and its arguments, at least one, none {@code null} and none containing NUL
      * @return a builder with the defaults documented on its setters
+     * @throws IllegalArgumentException if {@code argv} is empty or an element contains NUL
      * @see #command(String...)
      */
     public static Builder command(List<String> argv) {
@@ -309,7 +312,11 @@ public final class ProcessSpec {
             List<String> copy = new ArrayList<>(argv.size());
             for (int i = 0; i < argv.size(); i++) {
                 int index = i;
-                copy.add(Objects.requireNonNull(argv.get(i), () -> "argv[" + index + "] is null"));
+                String arg = Objects.requireNonNull(argv.get(i), () -> "argv[" + index + "] is null");
+                if (arg.indexOf('\0') >= 0) { // the value is not shown: it may be a secret
+                    throw new IllegalArgumentException("argv[" + index + "] must not contain NUL");
+                }
+                copy.add(arg);
             }
             this.command = copy;
         }

@@ -67,6 +67,15 @@ class ProcessSpecTest {
     }
 
     @Test
+    void argumentsWithNulAreRejectedAtBuildWithoutShowingThem() {
+        assertThatThrownBy(() -> ProcessSpec.command("mysql", "--password=s3cr3t\0x"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("argv[1] must not contain NUL");
+        assertThatThrownBy(() -> ProcessSpec.command(List.of("a\0b")))
+                .hasMessage("argv[0] must not contain NUL");
+    }
+
+    @Test
     void specIsImmutableAndCopiesItsInputs() {
         byte[] input = {1, 2};
         List<String> argv = new java.util.ArrayList<>(List.of("cat"));
