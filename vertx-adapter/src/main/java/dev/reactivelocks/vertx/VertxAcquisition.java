@@ -203,6 +203,12 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
     @Override
     public synchronized Future<Void> lost() {
         Future<Void> f = lost;
+        VertxAcquisition next = successor;
+        if (f == null && next != null) {
+            // downgraded: as the core's handle, this one reports the loss of the shared grant that replaced it
+            f = next.lost();
+            lost = f;
+        }
         if (f == null) {
             PromiseInternal<Void> p = context.promise();
             f = p.future();

@@ -55,7 +55,9 @@ public interface VertxLockHandle {
     /**
      * A {@code Future} that succeeds if the lock is lost before it is released, e.g. because a distributed
      * lease expired. It never completes for locks that cannot be lost (in-process locks) and never completes
-     * after a regular release. It completes on the Vert.x {@code Context} that acquired the lock.
+     * after a regular release. It completes on the Vert.x {@code Context} that acquired the lock. After
+     * {@link #downgrade()}, it reports the loss of the shared grant that replaced this one, as
+     * {@link LockHandle#lost()} does.
      *
      * @return a signal of loss
      */

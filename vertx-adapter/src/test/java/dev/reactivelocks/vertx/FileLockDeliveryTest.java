@@ -40,6 +40,28 @@ class FileLockDeliveryTest {
     }
 
     @Test
+    void lostOfADowngradedHandleReportsTheLossOfTheSharedGrant(Vertx vertx, @TempDir Path lockDir) throws Exception {
+        FileLockService files = FileLockService.create(FileLockConfig.builder().lockDirectory(lockDir)
+                .lockFileCheckInterval(java.time.Duration.ofMillis(20)).build());
+        try {
+            VertxLockService locks = VertxLockService.create(vertx, files);
+            VertxLockHandle exclusive = locks.acquire("orders").await(10, TimeUnit.SECONDS);
+            VertxLockHandle shared = exclusive.downgrade().await(10, TimeUnit.SECONDS);
+            Future<Void> lostOfTheDowngraded = exclusive.lost(); // asked after the downgrade
+            Future<Void> lostOfTheShared = shared.lost();
+            assertThat(lostOfTheDowngraded.isComplete()).isFalse();
+
+            java.nio.file.Files.delete(lockDir.resolve("orders")); // another process deletes the lock file
+
+            lostOfTheShared.await(20, TimeUnit.SECONDS);
+            lostOfTheDowngraded.await(20, TimeUnit.SECONDS);
+            assertThat(shared.isHeld()).isFalse();
+        } finally {
+            files.disposeLater().block(java.time.Duration.ofSeconds(10));
+        }
+    }
+
+    @Test
     void grantMadeWhenAnotherProcessReleasesTheFileLockCompletesOnTheWaitingVerticlesEventLoop(
             Vertx vertx, @TempDir Path lockDir) throws Exception {
         Process other = new ProcessBuilder(List.of(
