@@ -4,9 +4,14 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.file.FileLockConfig;
 import dev.reactivelocks.file.FileLockService;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Arbiter;
 import org.openjdk.jcstress.annotations.Expect;
@@ -32,6 +37,20 @@ public class FileDisposeVersusGrantStressTest {
 
     static final Path DIR =
             Path.of(System.getProperty("java.io.tmpdir"), "reactive-locks-jcstress-" + ProcessHandle.current().pid());
+
+    static {
+        // the lock directory of this forked JVM goes with it
+        Runtime.getRuntime().addShutdownHook(new Thread(FileDisposeVersusGrantStressTest::deleteDirectory,
+                "reactive-locks-jcstress-cleanup"));
+    }
+
+    private static void deleteDirectory() {
+        try (Stream<Path> files = Files.walk(DIR)) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException | UncheckedIOException e) {
+            // best effort: absent when no test of this class ran, or a file vanished meanwhile
+        }
+    }
 
     final LockService locks = FileLockService.create(
             FileLockConfig.builder().lockDirectory(DIR).channelIdleTimeout(Duration.ZERO).build());
