@@ -36,13 +36,8 @@ final class PipeReader {
     int tailLength;
     boolean eof;
 
-    /** 0 idle, 1 queued or running on the blocking pool, 2 result ready in probeResult/probeBuffer. */
+    /** 0 idle, 1 running on the blocking pool, 2 result ready in probeResult/probeBuffer. */
     volatile int probe;
-    /**
-     * Whether the probe is in its read: set by the probe itself, so that a probe still queued behind other
-     * tasks of the blocking pool does not count as a pipe held open.
-     */
-    private volatile boolean reading;
     int probeResult;
     final byte[] probeBuffer = new byte[8192];
 
@@ -59,14 +54,6 @@ final class PipeReader {
         this.cutter = collect ? null
                 : new OutputCutter(source, spec.outputMode(), spec.charset(), spec.maxLineLength());
         this.tail = collect ? new byte[0] : new byte[ProcessRun.TAIL_BYTES];
-    }
-
-    /**
-     * @return {@code true} while an EOF probe waits in a read: a descendant may hold the pipe open (a probe
-     *     queued on a busy blocking pool does not count)
-     */
-    boolean probing() {
-        return reading;
     }
 
     boolean drained() {
@@ -145,14 +132,12 @@ final class PipeReader {
     }
 
     private void probe() {
-        reading = true;
         int n;
         try {
             n = in.read(probeBuffer, 0, probeBuffer.length);
         } catch (IOException e) {
             n = -1;
         }
-        reading = false;
         probeResult = n;
         probe = 2;
         run.wake();

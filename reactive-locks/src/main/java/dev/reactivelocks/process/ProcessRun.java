@@ -338,10 +338,7 @@ final class ProcessRun {
         if (phase == Phase.RUNNING) {
             if (cancelRequested || disposeRequested || stdinFailure != null) {
                 startKill(now);
-            } else if (hasDeadline && now - (startNanos + deadlineNanos) >= 0
-                    && (!exited || o.probing() || e.probing())) {
-                // after the exit, the timeout bounds only a wait for descendants that keep a pipe open, not
-                // the subscriber taking its time over what the child wrote
+            } else if (hasDeadline && now - (startNanos + deadlineNanos) >= 0 && !(exited && o.eof && e.eof)) {
                 timedOut = true;
                 LOG.log(Level.DEBUG, () -> "Command " + display + " timed out; killing its process group");
                 startKill(now);

@@ -444,10 +444,10 @@ public final class ProcessSpec {
         }
 
         /**
-         * @param timeout how long one attempt may take from spawn to exit; then its process group (and what
-         *     else {@link ProcessExecutor} lists under "Cancellation and timeouts") is killed and the run fails
-         *     with {@link ProcessTimeoutException}. A child that exited in time does not time out while a slow
-         *     subscriber takes its output. Defaults to none.
+         * @param timeout how long one attempt may take from spawn until the child exited and its output was read
+         *     to the end (a slow subscriber of a streamed run counts: the output it has not taken yet is not read);
+         *     then its process group (and what else {@link ProcessExecutor} lists under "Cancellation and
+         *     timeouts") is killed and the run fails with {@link ProcessTimeoutException}. Defaults to none.
          * @return this builder
          */
         public Builder timeout(Duration timeout) {
