@@ -115,6 +115,14 @@ final class CommandLines {
     }
 
     /**
+     * @param argv an argument vector of {@link #argv} that starts with the {@code setsid -w --} wrapper
+     * @return the program that {@code setsid} runs: the root helper, {@code prlimit}, the shell or the command
+     */
+    static String behindSetsid(List<String> argv) {
+        return argv.get(3);
+    }
+
+    /**
      * Fails like {@code ProcessBuilder.start} would, naming {@code program}, when the working directory
      * {@code directory} does not exist, is not a directory or cannot be entered.
      */

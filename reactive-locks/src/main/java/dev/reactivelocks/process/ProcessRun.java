@@ -163,7 +163,7 @@ final class ProcessRun {
             if (tools.setsid() != null) {
                 // behind the setsid wrapper a bad directory would be reported for setsid, and a missing
                 // program would look like exit code 127
-                CommandLines.checkDirectory(argv.get(3), spec.workingDirectory());
+                CommandLines.checkDirectory(CommandLines.behindSetsid(argv), spec.workingDirectory());
                 if (!spec.shell() && spec.rootHelper() == null) {
                     CommandLines.checkExecutable(spec.argv().get(0), env.get("PATH"), spec.workingDirectory());
                 }
@@ -198,7 +198,6 @@ final class ProcessRun {
             try {
                 onStart.accept(p.toHandle());
             } catch (Throwable e) { // an AssertionError too: the run must go on, and be killable
-
                 LOG.log(Level.WARNING, "onStart hook of " + display + " failed", e);
             }
         }
@@ -437,7 +436,6 @@ final class ProcessRun {
                 try {
                     onExit.accept(p.toHandle(), code);
                 } catch (Throwable ex) { // an AssertionError too: the run must still end
-
                     LOG.log(Level.WARNING, "onExit hook of " + display + " failed", ex);
                 }
             }
