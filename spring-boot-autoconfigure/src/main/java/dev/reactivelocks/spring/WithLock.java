@@ -29,7 +29,8 @@ import java.lang.annotation.Target;
  *
  * <p>Works on methods of classes and of interfaces the bean implements, through Spring proxies: a call from
  * inside the same object ({@code this.method()}) is not intercepted. Names, timeouts and return types are
- * checked when the bean is created, so a mistake fails the startup.
+ * checked when the bean is created, so a mistake fails the startup; so does the annotation on a final, private
+ * or static method, which the class proxy cannot intercept (its calls would run without the lock).
  */
 @Target(ElementType.METHOD)
 @Retention(RetentionPolicy.RUNTIME)

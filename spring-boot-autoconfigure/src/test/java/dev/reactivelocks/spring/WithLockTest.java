@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.springframework.aop.framework.ProxyFactory;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
@@ -361,6 +362,88 @@ class WithLockTest {
                 .rootCause().hasMessageContaining("@WithLock on " + BadName.class.getName() + ".run: name"));
         runner.withBean(PrimitiveIfFree.class).run(context -> assertThat(context.getStartupFailure())
                 .rootCause().hasMessageContaining("ifFree = true needs a return type that can be null, not int"));
+    }
+
+    static class FinalMethod {
+        @WithLock(name = "x")
+        final String run() {
+            return "ran";
+        }
+    }
+
+    static class PrivateMethod {
+        @WithLock(name = "x")
+        private String run() {
+            return "ran";
+        }
+
+        String call() {
+            return run();
+        }
+    }
+
+    static class StaticMethod {
+        @WithLock(name = "x")
+        static String run() {
+            return "ran";
+        }
+    }
+
+    interface Api {
+        @WithLock(name = "api")
+        Mono<List<String>> run();
+    }
+
+    /** Implements an annotated interface method with a final one. */
+    static class FinalApi implements Api {
+        final LocksEndpoint endpoint;
+
+        FinalApi(LocksEndpoint endpoint) {
+            this.endpoint = endpoint;
+        }
+
+        @Override
+        public final Mono<List<String>> run() {
+            return Mono.fromCallable(() -> endpoint.locks().locks().stream().map(HeldLock::name).toList());
+        }
+    }
+
+    @Test
+    void methodsTheProxyCannotInterceptFailTheStartupInsteadOfRunningUnlocked() {
+        runner.withBean(FinalMethod.class).run(context -> assertThat(context.getStartupFailure()).rootCause()
+                .hasMessage("@WithLock on " + FinalMethod.class.getName() + ".run: the method is final, so the "
+                        + "Spring proxy cannot intercept it and its calls would run without the lock; make it a "
+                        + "non-final, non-private instance method"));
+        runner.withBean(PrivateMethod.class).run(context -> assertThat(context.getStartupFailure()).rootCause()
+                .hasMessageContaining(PrivateMethod.class.getName() + ".run: the method is private"));
+        runner.withBean(StaticMethod.class).run(context -> assertThat(context.getStartupFailure()).rootCause()
+                .hasMessageContaining(StaticMethod.class.getName() + ".run: the method is static"));
+        runner.withBean("finalApi", FinalApi.class,
+                () -> new FinalApi(null)).run(context -> assertThat(context.getStartupFailure()).rootCause()
+                .hasMessageContaining(FinalApi.class.getName() + ".run: the method is final"));
+    }
+
+    @Test
+    void aBeanThatIsAlreadyAProxyGetsTheAnnotationCheckedAndApplied() {
+        runner.withBean(BadTimeout.class, () -> {
+            ProxyFactory proxy = new ProxyFactory(new BadTimeout());
+            proxy.setProxyTargetClass(true);
+            return (BadTimeout) proxy.getProxy();
+        }).run(context -> assertThat(context.getStartupFailure()).rootCause()
+                .hasMessageContaining("@WithLock on " + BadTimeout.class.getName() + ".run: timeout"));
+        // an interface proxy calls the final implementation through the interface: it is locked
+        runner.withUserConfiguration(InterfaceProxy.class).run(context -> StepVerifier
+                .create(context.getBean(Api.class).run()).expectNext(List.of("api")).expectComplete().verify(WAIT));
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class InterfaceProxy {
+        @Bean
+        Api api(LocksEndpoint endpoint) {
+            ProxyFactory proxy = new ProxyFactory(new FinalApi(endpoint));
+            proxy.addInterface(Api.class);
+            return (Api) proxy.getProxy();
+        }
     }
 
     @Test
