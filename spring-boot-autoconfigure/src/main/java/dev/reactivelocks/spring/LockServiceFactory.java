@@ -66,7 +66,13 @@ final class LockServiceFactory {
         }
         String prefix = props.getPrefix();
         if (prefix != null) {
-            service = service.withPrefix(prefix);
+            try {
+                service = service.withPrefix(prefix);
+            } catch (IllegalArgumentException e) {
+                throw new LockConfigurationPropertyException(P + "prefix", e.getMessage(),
+                        "Set reactive-locks.prefix to a name such as myapp (lock names become myapp-name), or "
+                                + "remove it.", e);
+            }
         }
         service = Meters.bind(service, props, beans);
         return new ManagedLockService(service, type.value(), distributed, backend, closeBackend,
@@ -112,6 +118,11 @@ final class LockServiceFactory {
             if (lease.compareTo(LeaseBounds.MIN_LEASE) < 0) {
                 throw new LockConfigurationPropertyException(P + "lease", "must be >= 1ms, was " + lease,
                         "Set " + P + "lease to at least 1ms (the stores count leases in milliseconds), e.g. 30s.");
+            }
+            if (lease.compareTo(LeaseBounds.UNMEASURABLE) >= 0) {
+                throw new LockConfigurationPropertyException(P + "lease", "must be shorter than 73 years, was "
+                        + lease, "Set " + P + "lease to how long a lock may outlive its holder's last renewal, "
+                        + "e.g. 30s.");
             }
             builder.lease(lease);
         }

@@ -3,6 +3,10 @@ package dev.reactivelocks.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.reactivelocks.LockService;
+import dev.reactivelocks.micrometer.MeteredLockService;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.r2dbc.postgresql.PostgresqlConnectionConfiguration;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import io.r2dbc.spi.ConnectionFactory;
@@ -53,6 +57,8 @@ class LockServiceConfigurationFailureTest {
         reactive-locks.default-timeout=-1s                                 | reactive-locks.default-timeout | must be >= 0, was PT-1S
         reactive-locks.shutdown-timeout=-1s                                | reactive-locks.shutdown-timeout | must be >= 0, was PT-1S
         reactive-locks.prefix=                                             | reactive-locks.prefix | must not be empty
+        reactive-locks.prefix=-                                            | reactive-locks.prefix | prefix must not be empty, was '-'
+        reactive-locks.type=postgres,reactive-locks.lease=30000d           | reactive-locks.lease | must be shorter than 73 years, was PT720000H
         reactive-locks.type=postgres,reactive-locks.lease=0s               | reactive-locks.lease | must be > 0, was PT0S
         reactive-locks.type=postgres,reactive-locks.lease=500us            | reactive-locks.lease | must be >= 1ms, was PT0.0005S
         reactive-locks.type=postgres,reactive-locks.poll-interval=-1s      | reactive-locks.poll-interval | must be > 0, was PT-1S
@@ -101,6 +107,21 @@ class LockServiceConfigurationFailureTest {
                             + "is for a Redis Cluster, which the Redis lock backend does not support");
                     assertThat(analysis.getAction()).contains("standalone or Sentinel-managed Redis server");
                 });
+    }
+
+    @Test
+    void aServiceNameAlreadyMeteredInTheRegistryNamesTheMetricsProperty() {
+        runner.withBean(MeterRegistry.class, () -> {
+            SimpleMeterRegistry registry = new SimpleMeterRegistry();
+            MeteredLockService.of(LockService.inProcess(), registry, "default"); // the application's own
+            return registry;
+        }).run(context -> {
+            FailureAnalysis analysis = new ReactiveLocksFailureAnalyzer().analyze(context.getStartupFailure());
+            assertThat(analysis).as("analysed").isNotNull();
+            assertThat(analysis.getDescription()).isEqualTo("Invalid property 'reactive-locks.metrics.service-name': "
+                    + "Lock service 'default' is already metered in this registry; give each instrumented service "
+                    + "its own serviceName, or dispose the previous one");
+        });
     }
 
     @Test
