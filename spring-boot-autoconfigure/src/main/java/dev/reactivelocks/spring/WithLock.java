@@ -24,7 +24,10 @@ import java.lang.annotation.Target;
  *       {@link dev.reactivelocks.IllegalLockStateException} instead of deadlocking.</li>
  *   <li><b>Other methods</b> are blocking: the calling thread waits for the lock through
  *       {@link dev.reactivelocks.blocking.BlockingLockService}, which refuses (with
- *       {@link IllegalStateException}) on event-loop threads such as Reactor's {@code parallel} and Netty's.</li>
+ *       {@link IllegalStateException}) on event-loop threads such as Reactor's {@code parallel} and Netty's.
+ *       An interrupt while waiting ends the call without running the body: with {@link InterruptedException}
+ *       if the method declares it, else with the proxy's {@link java.lang.reflect.UndeclaredThrowableException}
+ *       around it and the thread's interrupt status set.</li>
  * </ul>
  *
  * <p>Works on methods of classes and of interfaces the bean implements, through Spring proxies: a call from

@@ -18,6 +18,7 @@ import org.springframework.aop.ProxyMethodInvocation;
 import org.springframework.aop.support.AopUtils;
 import org.springframework.core.MethodClassKey;
 import org.springframework.core.annotation.AnnotatedElementUtils;
+import org.springframework.util.ReflectionUtils;
 import org.springframework.util.StringValueResolver;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -131,7 +132,15 @@ final class WithLockInterceptor implements MethodInterceptor {
             }
             handle = free.get();
         } else {
-            handle = blocking.lock(name, options);
+            try {
+                handle = blocking.lock(name, options);
+            } catch (InterruptedException e) {
+                if (!ReflectionUtils.declaresException(invocation.getMethod(), InterruptedException.class)) {
+                    // the proxy wraps it in UndeclaredThrowableException: keep the interrupt visible
+                    Thread.currentThread().interrupt();
+                }
+                throw e;
+            }
         }
         try {
             return invocation.proceed();

@@ -7,9 +7,12 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockTimeoutException;
+import java.lang.reflect.UndeclaredThrowableException;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.springframework.aop.framework.ProxyFactory;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
@@ -132,6 +135,12 @@ class WithLockTest {
 
         @WithLock(name = "busy")
         String blocking() {
+            calls.incrementAndGet();
+            return "ran";
+        }
+
+        @WithLock(name = "busy")
+        String interruptible() throws InterruptedException {
             calls.incrementAndGet();
             return "ran";
         }
@@ -314,6 +323,47 @@ class WithLockTest {
             caller.join(WAIT.toMillis());
             assertThat(counter.calls()).isEqualTo(2);
         });
+    }
+
+    @Test
+    void anInterruptWhileWaitingEndsTheCallWithoutLosingTheInterrupt() {
+        runner.run(context -> {
+            Counter counter = context.getBean(Counter.class);
+            LockHandle busy = context.getBean(LockService.class).acquire("busy").block(WAIT);
+            Interrupted undeclared = interruptWhileWaiting(counter::blocking);
+            assertThat(undeclared.error()).isInstanceOf(UndeclaredThrowableException.class)
+                    .cause().isInstanceOf(InterruptedException.class);
+            assertThat(undeclared.interrupted()).as("interrupt status kept").isTrue();
+            Interrupted declared = interruptWhileWaiting(counter::interruptible);
+            assertThat(declared.error()).isInstanceOf(InterruptedException.class);
+            assertThat(declared.interrupted()).as("cleared, as by every InterruptedException").isFalse();
+            assertThat(counter.calls()).isZero();
+            busy.release().block(WAIT);
+        });
+    }
+
+    /** The outcome of a call on a thread interrupted while it waits. */
+    record Interrupted(Throwable error, boolean interrupted) {
+    }
+
+    private static Interrupted interruptWhileWaiting(Callable<?> call) throws InterruptedException {
+        AtomicReference<Interrupted> outcome = new AtomicReference<>();
+        Thread caller = new Thread(() -> {
+            Throwable error = null;
+            try {
+                call.call();
+            } catch (Throwable e) {
+                error = e;
+            }
+            outcome.set(new Interrupted(error, Thread.currentThread().isInterrupted()));
+        });
+        caller.start();
+        while (caller.getState() != Thread.State.WAITING && caller.getState() != Thread.State.TIMED_WAITING) {
+            Thread.onSpinWait();
+        }
+        caller.interrupt();
+        caller.join(WAIT.toMillis());
+        return outcome.get();
     }
 
     @Test
