@@ -125,6 +125,21 @@ class LockServiceConfigurationFailureTest {
     }
 
     @Test
+    void anInvalidRedisUrlIsReportedWithoutItsPassword() {
+        runner.withPropertyValues("reactive-locks.type=redis", "reactive-locks.redis.url=redis://:my secret@127.0.0.1:1")
+                .run(context -> {
+                    FailureAnalysis analysis = new ReactiveLocksFailureAnalyzer().analyze(context.getStartupFailure());
+                    assertThat(analysis.getDescription()).isEqualTo("Invalid property 'reactive-locks.redis.url': "
+                            + "is not a Redis URI: Illegal character in authority at index 8");
+                    for (Throwable t = context.getStartupFailure(); t != null; t = t.getCause()) {
+                        assertThat(String.valueOf(t.getMessage())).as("%s", t.getClass()).doesNotContain("secret");
+                    }
+                });
+        assertThat(RedisBackends.withoutUserInfo("redis://user:p@ss@host:1/2")).isEqualTo("redis://****@host:1/2");
+        assertThat(RedisBackends.withoutUserInfo("redis://host:1")).isEqualTo("redis://host:1");
+    }
+
+    @Test
     void anUnknownTypeFailsTheBinding() {
         runner.withPropertyValues("reactive-locks.type=zookeeper").run(context -> {
             assertThat(context).hasFailed();
