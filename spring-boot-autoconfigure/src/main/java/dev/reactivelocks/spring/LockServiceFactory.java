@@ -151,11 +151,7 @@ final class LockServiceFactory {
     }
 
     private void checkCommon() {
-        Duration timeout = props.getDefaultTimeout();
-        if (timeout != null && timeout.isNegative()) {
-            throw new LockConfigurationPropertyException(P + "default-timeout", "must be >= 0, was " + timeout,
-                    "Set reactive-locks.default-timeout to zero or a positive duration, or remove it.");
-        }
+        defaultTimeout(props);
         if (props.getShutdownTimeout().isNegative()) {
             throw new LockConfigurationPropertyException(P + "shutdown-timeout",
                     "must be >= 0, was " + props.getShutdownTimeout(),
@@ -166,6 +162,19 @@ final class LockServiceFactory {
             throw new LockConfigurationPropertyException(P + "prefix", "must not be empty",
                     "Set reactive-locks.prefix to a non-empty name, or remove it.");
         }
+    }
+
+    /**
+     * @return {@code reactive-locks.default-timeout}, or null when unset
+     * @throws LockConfigurationPropertyException when it is negative
+     */
+    static @Nullable Duration defaultTimeout(ReactiveLocksProperties props) {
+        Duration timeout = props.getDefaultTimeout();
+        if (timeout != null && timeout.isNegative()) {
+            throw new LockConfigurationPropertyException(P + "default-timeout", "must be >= 0, was " + timeout,
+                    "Set reactive-locks.default-timeout to zero or a positive duration, or remove it.");
+        }
+        return timeout;
     }
 
     /** A property that belongs to other types is a contradiction, not something to ignore silently. */

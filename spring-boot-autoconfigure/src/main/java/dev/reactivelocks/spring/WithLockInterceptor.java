@@ -44,6 +44,7 @@ final class WithLockInterceptor implements MethodInterceptor {
     /**
      * @return the checked annotation of {@code method} as called on {@code targetClass}, or null when not annotated
      * @throws IllegalStateException when the annotation is invalid
+     * @throws LockConfigurationPropertyException when {@code reactive-locks.default-timeout} is negative
      */
     @Nullable LockedMethod locked(Method method, @Nullable Class<?> targetClass) {
         MethodClassKey key = new MethodClassKey(method, targetClass);
@@ -60,6 +61,7 @@ final class WithLockInterceptor implements MethodInterceptor {
             return null;
         }
         LockedMethod locked = LockedMethod.of(specific, annotation, placeholders);
+        defaultTimeout.get(); // checked when the bean is created, also when the LockService is the application's
         methods.putIfAbsent(key, locked);
         return locked;
     }

@@ -139,6 +139,20 @@ class LockServiceConfigurationFailureTest {
         assertThat(RedisBackends.withoutUserInfo("redis://host:1")).isEqualTo("redis://host:1");
     }
 
+    /** With the application's own LockService, only the @WithLock methods use reactive-locks.* (the timeout). */
+    @Test
+    void aNegativeDefaultTimeoutFailsTheStartupAlsoWithTheApplicationsOwnService() {
+        runner.withUserConfiguration(LockServiceAutoConfigurationTest.OwnService.class)
+                .withBean(WithLockTest.Counter.class)
+                .withPropertyValues("reactive-locks.default-timeout=-1s")
+                .run(context -> {
+                    FailureAnalysis analysis = new ReactiveLocksFailureAnalyzer().analyze(context.getStartupFailure());
+                    assertThat(analysis).as("analysed").isNotNull();
+                    assertThat(analysis.getDescription())
+                            .isEqualTo("Invalid property 'reactive-locks.default-timeout': must be >= 0, was PT-1S");
+                });
+    }
+
     @Test
     void anUnknownTypeFailsTheBinding() {
         runner.withPropertyValues("reactive-locks.type=zookeeper").run(context -> {
