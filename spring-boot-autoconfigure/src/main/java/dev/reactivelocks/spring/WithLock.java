@@ -46,7 +46,8 @@ public @interface WithLock {
      * {@code "order-#{#order.id}"}, {@code "#{'order-' + #order.id}"}. Referring to arguments by name needs
      * classes compiled with {@code -parameters} (Spring Boot's build plugins do that).
      *
-     * @return the name template; must evaluate to a non-empty string
+     * @return the name template; must evaluate to a non-empty string (a call whose name evaluates to null or
+     *         empty, or cannot be evaluated, throws {@link IllegalArgumentException} naming the method)
      */
     String name();
 
@@ -65,7 +66,8 @@ public @interface WithLock {
 
     /**
      * Run the body only if the lock is free now (never queue): otherwise a {@code Mono}/{@code Flux} method
-     * completes empty and a blocking method returns {@code null} without running. {@code timeout} is ignored.
+     * completes empty and a blocking method returns {@code null} ({@code Optional.empty()} for an
+     * {@code Optional}) without running. {@code timeout} is ignored.
      * Not allowed on methods returning a primitive.
      *
      * @return whether to skip the body when the lock is busy; defaults to {@code false}

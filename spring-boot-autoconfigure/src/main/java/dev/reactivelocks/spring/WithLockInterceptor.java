@@ -79,7 +79,7 @@ final class WithLockInterceptor implements MethodInterceptor {
         return switch (locked.kind()) {
             case MONO -> mono(locks, name, options, locked.ifFree(), invocation);
             case FLUX -> flux(locks, name, options, locked.ifFree(), invocation);
-            case BLOCKING -> blocking(locks, name, options, locked.ifFree(), invocation);
+            case BLOCKING -> blocking(locks, name, options, locked, invocation);
         };
     }
 
@@ -123,14 +123,14 @@ final class WithLockInterceptor implements MethodInterceptor {
         }
     }
 
-    private static @Nullable Object blocking(LockService locks, String name, LockOptions options, boolean ifFree,
+    private static @Nullable Object blocking(LockService locks, String name, LockOptions options, LockedMethod locked,
                                              MethodInvocation invocation) throws Throwable {
         BlockingLockService blocking = BlockingLockService.of(locks);
         BlockingLockHandle handle;
-        if (ifFree) {
+        if (locked.ifFree()) {
             Optional<BlockingLockHandle> free = blocking.tryLock(name, options.noTimeout());
             if (free.isEmpty()) {
-                return null;
+                return locked.skipped();
             }
             handle = free.get();
         } else {

@@ -10,6 +10,7 @@ import dev.reactivelocks.LockTimeoutException;
 import java.lang.reflect.UndeclaredThrowableException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -131,6 +132,12 @@ class WithLockTest {
         String ifFreeBlocking() {
             calls.incrementAndGet();
             return "ran";
+        }
+
+        @WithLock(name = "busy", ifFree = true)
+        Optional<String> ifFreeOptional() {
+            calls.incrementAndGet();
+            return Optional.of("ran");
         }
 
         @WithLock(name = "busy")
@@ -283,6 +290,18 @@ class WithLockTest {
             StepVerifier.create(counter.ifFreeMany()).expectNext("ran", "twice").expectComplete().verify(WAIT);
             assertThat(counter.ifFreeBlocking()).isEqualTo("ran");
             assertThat(counter.calls()).isEqualTo(3);
+        });
+    }
+
+    @Test
+    void aBlockingIfFreeMethodReturningAnOptionalReturnsEmptyWhenTheLockIsBusy() {
+        runner.run(context -> {
+            Counter counter = context.getBean(Counter.class);
+            LockHandle busy = context.getBean(LockService.class).acquire("busy").block(WAIT);
+            assertThat(counter.ifFreeOptional()).isEmpty();
+            busy.release().block(WAIT);
+            assertThat(counter.ifFreeOptional()).contains("ran");
+            assertThat(counter.calls()).isEqualTo(1);
         });
     }
 
@@ -502,6 +521,11 @@ class WithLockTest {
             Orders orders = context.getBean(Orders.class);
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> orders.cancel(new Order(null)))
                     .isInstanceOf(IllegalArgumentException.class);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> orders.place(null))
+                    .as("an expression over a null argument")
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("@WithLock name \"#{'order-' + #order.id}\" of "
+                            + DefaultOrders.class.getName() + ".place could not be evaluated: EL1007E");
         });
     }
 }
