@@ -9,6 +9,8 @@ import dev.reactivelocks.file.FileLockService;
 import dev.reactivelocks.internal.LeaseBounds;
 import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.spring.ReactiveLocksProperties.Type;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
@@ -94,8 +96,13 @@ final class LockServiceFactory {
 
     private LockService file() {
         FileLockConfig.Builder config = FileLockConfig.builder();
-        if (props.getFile().getDirectory() != null) {
-            config.lockDirectory(props.getFile().getDirectory());
+        Path directory = props.getFile().getDirectory();
+        if (directory != null) {
+            if (Files.exists(directory) && !Files.isDirectory(directory)) {
+                throw new LockConfigurationPropertyException(P + "file.directory", "is not a directory: " + directory,
+                        "Set reactive-locks.file.directory to a directory (created when missing), not a file.");
+            }
+            config.lockDirectory(directory);
         } else if (FileLockConfig.fromEnvironment().lockDirectory().isEmpty()) {
             throw new LockConfigurationPropertyException(P + "file.directory",
                     "is required with reactive-locks.type=file",

@@ -40,6 +40,7 @@ class LockServiceConfigurationFailureTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
         reactive-locks.type=file                                           | reactive-locks.file.directory | is required with reactive-locks.type=file
+        reactive-locks.type=file,reactive-locks.file.directory=/dev/null   | reactive-locks.file.directory | is not a directory: /dev/null
         reactive-locks.type=redis                                          | reactive-locks.redis.url | is required with reactive-locks.type=redis when the application has no Spring Data Redis LettuceConnectionFactory bean
         reactive-locks.type=redis,reactive-locks.redis.url=http://x:1      | reactive-locks.redis.url | is not a Redis URI
         reactive-locks.lease=10s                                           | reactive-locks.lease | applies only to reactive-locks.type=postgres or redis, but reactive-locks.type=in-process
