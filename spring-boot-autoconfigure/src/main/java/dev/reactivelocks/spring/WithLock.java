@@ -27,7 +27,9 @@ import java.lang.annotation.Target;
  *       {@link IllegalStateException}) on event-loop threads such as Reactor's {@code parallel} and Netty's.
  *       An interrupt while waiting ends the call without running the body: with {@link InterruptedException}
  *       if the method declares it, else with the proxy's {@link java.lang.reflect.UndeclaredThrowableException}
- *       around it and the thread's interrupt status set.</li>
+ *       around it and the thread's interrupt status set. The lock is released when the method returns or
+ *       throws; a release that fails (a lost lease) after the method threw is added to the method's exception
+ *       as suppressed, as try-with-resources does.</li>
  * </ul>
  *
  * <p>Works on methods of classes and of interfaces the bean implements, through Spring proxies: a call from

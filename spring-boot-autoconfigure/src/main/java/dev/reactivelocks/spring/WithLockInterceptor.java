@@ -144,10 +144,9 @@ final class WithLockInterceptor implements MethodInterceptor {
                 throw e;
             }
         }
-        try {
+        // as try-with-resources: a release that fails after the method threw is added to the method's exception
+        try (BlockingLockHandle held = handle) {
             return invocation.proceed();
-        } finally {
-            handle.close();
         }
     }
 }

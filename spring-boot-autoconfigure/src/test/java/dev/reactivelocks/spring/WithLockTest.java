@@ -1,12 +1,18 @@
 package dev.reactivelocks.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.reactivelocks.IllegalLockStateException;
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockLostException;
 import dev.reactivelocks.LockMode;
+import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockTimeoutException;
+import dev.reactivelocks.spi.AcquisitionMono;
+import dev.reactivelocks.spi.ForwardingLockHandle;
+import dev.reactivelocks.spi.ForwardingLockService;
 import java.lang.reflect.UndeclaredThrowableException;
 import java.time.Duration;
 import java.util.List;
@@ -383,6 +389,42 @@ class WithLockTest {
         caller.interrupt();
         caller.join(WAIT.toMillis());
         return outcome.get();
+    }
+
+    /** The application's own service, whose releases fail as those of a lease lost meanwhile. */
+    @Configuration(proxyBeanMethods = false)
+    static class FailingReleases {
+        @Bean
+        LockService failingReleases() {
+            return new ForwardingLockService(LockService.inProcess()) {
+                @Override
+                public Mono<LockHandle> acquire(String name, LockOptions options) {
+                    return AcquisitionMono.map(delegate().acquire(name, options), h -> new ForwardingLockHandle(h) {
+                        @Override
+                        public Mono<Void> release() {
+                            return super.release().then(Mono.error(
+                                    new LockLostException(name, "Lock '" + name + "' was lost", null)));
+                        }
+                    });
+                }
+            };
+        }
+    }
+
+    static class Failing {
+        @WithLock(name = "lost")
+        String run() {
+            throw new IllegalArgumentException("no such order");
+        }
+    }
+
+    @Test
+    void aFailedReleaseDoesNotHideTheExceptionOfABlockingMethod() {
+        runner.withUserConfiguration(FailingReleases.class).withBean(Failing.class).run(context ->
+                assertThatThrownBy(() -> context.getBean(Failing.class).run())
+                        .isInstanceOf(IllegalArgumentException.class).hasMessage("no such order")
+                        .satisfies(e -> assertThat(e.getSuppressed()).singleElement()
+                                .isInstanceOf(LockLostException.class)));
     }
 
     @Test
