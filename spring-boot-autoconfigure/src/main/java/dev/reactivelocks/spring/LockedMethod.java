@@ -47,7 +47,12 @@ final class LockedMethod {
         } catch (RuntimeException e) {
             throw invalid("name \"" + annotation.name() + "\" is not a valid template: " + e.getMessage());
         }
-        String text = annotation.timeout().isEmpty() ? "" : placeholders.resolveStringValue(annotation.timeout());
+        String text;
+        try {
+            text = annotation.timeout().isEmpty() ? "" : placeholders.resolveStringValue(annotation.timeout());
+        } catch (IllegalArgumentException e) { // an unresolvable placeholder
+            throw invalid("timeout \"" + annotation.timeout() + "\" cannot be resolved: " + e.getMessage());
+        }
         try {
             this.timeout = text == null || text.isEmpty() ? null : DurationStyle.detectAndParse(text);
         } catch (IllegalArgumentException e) {

@@ -23,6 +23,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.springframework.aop.framework.ProxyFactory;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.autoconfigure.context.PropertyPlaceholderAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -457,6 +458,13 @@ class WithLockTest {
         }
     }
 
+    static class MissingTimeout {
+        @WithLock(name = "x", timeout = "${no.such.timeout}")
+        Mono<String> run() {
+            return Mono.empty();
+        }
+    }
+
     static class PrimitiveIfFree {
         @WithLock(name = "x", ifFree = true)
         int run() {
@@ -473,6 +481,10 @@ class WithLockTest {
                 .rootCause().hasMessageContaining("@WithLock on " + BadName.class.getName() + ".run: name"));
         runner.withBean(PrimitiveIfFree.class).run(context -> assertThat(context.getStartupFailure())
                 .rootCause().hasMessageContaining("ifFree = true needs a return type that can be null, not int"));
+        runner.withConfiguration(AutoConfigurations.of(PropertyPlaceholderAutoConfiguration.class))
+                .withBean(MissingTimeout.class).run(context -> assertThat(context.getStartupFailure()).rootCause()
+                        .hasMessageStartingWith("@WithLock on " + MissingTimeout.class.getName() + ".run: timeout "
+                                + "\"${no.such.timeout}\" cannot be resolved: "));
     }
 
     static class FinalMethod {
