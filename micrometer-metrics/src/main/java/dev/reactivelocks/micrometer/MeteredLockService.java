@@ -64,8 +64,9 @@ import reactor.util.context.Context;
  * use the registry's {@link Clock}.
  *
  * <p><b>Lifecycle</b>: {@link #withPrefix(String)} views are metered too (they acquire through this
- * decorator). Disposing disposes the delegate and then removes this service's gauges from the registry;
- * timers and counters stay. Two live services must not share a {@code serviceName} in one registry; building
+ * decorator). Disposing disposes the delegate and then removes this service's gauges from the registry, and
+ * none is registered afterwards (with lock-name tags, an acquisition of a new name after the disposal fails
+ * and is counted without gauges); timers and counters stay. Two live services must not share a {@code serviceName} in one registry; building
  * the second fails when the first has registered gauges.
  */
 public final class MeteredLockService extends ForwardingLockService {
@@ -128,7 +129,13 @@ public final class MeteredLockService extends ForwardingLockService {
         if (set != null) {
             return set;
         }
-        return lockMeters.computeIfAbsent(name, n -> new LockMeterSet(registry, tags.and(LockMeters.TAG_LOCK, n)));
+        set = lockMeters.computeIfAbsent(name, n -> new LockMeterSet(registry, tags.and(LockMeters.TAG_LOCK, n)));
+        if (gaugesRemoved.get()) {
+            // Disposed: no gauge may outlive it. Either removeGauges() saw this set in the map, or this check
+            // sees its flag (each writes before it reads).
+            remove(set);
+        }
+        return set;
     }
 
     Clock clock() {

@@ -13,6 +13,7 @@ import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.LockTimeoutException;
 import dev.reactivelocks.LockUnavailableException;
 import dev.reactivelocks.testkit.contract.RecordingSubscriber;
+import dev.reactivelocks.testkit.contract.SpinRacer;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MockClock;
@@ -327,6 +328,37 @@ class MeteredLockServiceTest {
         locks = MeteredLockService.of(LockService.inProcess(), registry, "orders");
         locks.acquire("x").block(WAIT);
         assertThat(gauge(LockMeters.HELD)).as("the new service's gauge, not the old one's").isEqualTo(1);
+    }
+
+    @Test
+    void aDisposedServiceLeavesNoGaugeOfANameAcquiredAfterwards() {
+        MeteredLockService tagged = MeteredLockService.builder(LockService.inProcess(), registry)
+                .serviceName("tagged").lockNameTag(true).build();
+        tagged.acquire("before").flatMap(LockHandle::release).block(WAIT);
+        tagged.disposeLater().block(WAIT);
+        StepVerifier.create(tagged.acquire("after")).expectError(LockServiceClosedException.class).verify(WAIT);
+        StepVerifier.create(tagged.withLock("scoped", Mono.just(1)))
+                .expectError(LockServiceClosedException.class).verify(WAIT);
+        assertThat(registry.find(LockMeters.PENDING).tag("service", "tagged").gauges()).isEmpty();
+        assertThat(registry.find(LockMeters.HELD).tag("service", "tagged").gauges()).isEmpty();
+        assertThat(registry.get(LockMeters.ERRORS).tags("service", "tagged", "lock", "after").counter().count())
+                .isEqualTo(1);
+        MeteredLockService.of(LockService.inProcess(), registry, "tagged").disposeLater().block(WAIT);
+    }
+
+    /** An acquisition of a new name racing the disposal: its gauges are removed whichever comes first. */
+    @Test
+    void anAcquisitionRacingTheDisposalLeavesNoGauge() {
+        try (SpinRacer racer = new SpinRacer()) {
+            for (int i = 0; i < 2_000; i++) {
+                MeteredLockService tagged = MeteredLockService.builder(LockService.inProcess(), registry)
+                        .serviceName("racing-" + i).lockNameTag(true).build();
+                racer.race(() -> tagged.acquire("n").subscribe(h -> h.release().subscribe(), e -> { }),
+                        () -> tagged.disposeLater().block(WAIT));
+                assertThat(registry.find(LockMeters.PENDING).tag("service", "racing-" + i).gauges())
+                        .as("race %d", i).isEmpty();
+            }
+        }
     }
 
     @Test

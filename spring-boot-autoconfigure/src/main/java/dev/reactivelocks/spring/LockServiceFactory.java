@@ -9,6 +9,8 @@ import dev.reactivelocks.file.FileLockService;
 import dev.reactivelocks.internal.LeaseBounds;
 import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.spring.ReactiveLocksProperties.Type;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
@@ -66,7 +68,13 @@ final class LockServiceFactory {
         }
         String prefix = props.getPrefix();
         if (prefix != null) {
-            service = service.withPrefix(prefix);
+            try {
+                service = service.withPrefix(prefix);
+            } catch (IllegalArgumentException e) {
+                throw new LockConfigurationPropertyException(P + "prefix", e.getMessage(),
+                        "Set reactive-locks.prefix to a name such as myapp (lock names become myapp-name), or "
+                                + "remove it.", e);
+            }
         }
         service = Meters.bind(service, props, beans);
         return new ManagedLockService(service, type.value(), distributed, backend, closeBackend,
@@ -88,8 +96,13 @@ final class LockServiceFactory {
 
     private LockService file() {
         FileLockConfig.Builder config = FileLockConfig.builder();
-        if (props.getFile().getDirectory() != null) {
-            config.lockDirectory(props.getFile().getDirectory());
+        Path directory = props.getFile().getDirectory();
+        if (directory != null) {
+            if (Files.exists(directory) && !Files.isDirectory(directory)) {
+                throw new LockConfigurationPropertyException(P + "file.directory", "is not a directory: " + directory,
+                        "Set reactive-locks.file.directory to a directory (created when missing), not a file.");
+            }
+            config.lockDirectory(directory);
         } else if (FileLockConfig.fromEnvironment().lockDirectory().isEmpty()) {
             throw new LockConfigurationPropertyException(P + "file.directory",
                     "is required with reactive-locks.type=file",
@@ -112,6 +125,11 @@ final class LockServiceFactory {
             if (lease.compareTo(LeaseBounds.MIN_LEASE) < 0) {
                 throw new LockConfigurationPropertyException(P + "lease", "must be >= 1ms, was " + lease,
                         "Set " + P + "lease to at least 1ms (the stores count leases in milliseconds), e.g. 30s.");
+            }
+            if (lease.compareTo(LeaseBounds.UNMEASURABLE) >= 0) {
+                throw new LockConfigurationPropertyException(P + "lease", "must be shorter than 73 years, was "
+                        + lease, "Set " + P + "lease to how long a lock may outlive its holder's last renewal, "
+                        + "e.g. 30s.");
             }
             builder.lease(lease);
         }
@@ -140,11 +158,7 @@ final class LockServiceFactory {
     }
 
     private void checkCommon() {
-        Duration timeout = props.getDefaultTimeout();
-        if (timeout != null && timeout.isNegative()) {
-            throw new LockConfigurationPropertyException(P + "default-timeout", "must be >= 0, was " + timeout,
-                    "Set reactive-locks.default-timeout to zero or a positive duration, or remove it.");
-        }
+        defaultTimeout(props);
         if (props.getShutdownTimeout().isNegative()) {
             throw new LockConfigurationPropertyException(P + "shutdown-timeout",
                     "must be >= 0, was " + props.getShutdownTimeout(),
@@ -155,6 +169,19 @@ final class LockServiceFactory {
             throw new LockConfigurationPropertyException(P + "prefix", "must not be empty",
                     "Set reactive-locks.prefix to a non-empty name, or remove it.");
         }
+    }
+
+    /**
+     * @return {@code reactive-locks.default-timeout}, or null when unset
+     * @throws LockConfigurationPropertyException when it is negative
+     */
+    static @Nullable Duration defaultTimeout(ReactiveLocksProperties props) {
+        Duration timeout = props.getDefaultTimeout();
+        if (timeout != null && timeout.isNegative()) {
+            throw new LockConfigurationPropertyException(P + "default-timeout", "must be >= 0, was " + timeout,
+                    "Set reactive-locks.default-timeout to zero or a positive duration, or remove it.");
+        }
+        return timeout;
     }
 
     /** A property that belongs to other types is a contradiction, not something to ignore silently. */

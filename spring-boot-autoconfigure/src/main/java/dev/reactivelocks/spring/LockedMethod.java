@@ -3,11 +3,13 @@ package dev.reactivelocks.spring;
 import dev.reactivelocks.LockOptions;
 import java.lang.reflect.Method;
 import java.time.Duration;
+import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 import org.springframework.boot.convert.DurationStyle;
 import org.springframework.context.expression.MethodBasedEvaluationContext;
 import org.springframework.core.DefaultParameterNameDiscoverer;
 import org.springframework.core.ParameterNameDiscoverer;
+import org.springframework.expression.EvaluationException;
 import org.springframework.expression.Expression;
 import org.springframework.expression.ParserContext;
 import org.springframework.expression.spel.standard.SpelExpressionParser;
@@ -45,7 +47,12 @@ final class LockedMethod {
         } catch (RuntimeException e) {
             throw invalid("name \"" + annotation.name() + "\" is not a valid template: " + e.getMessage());
         }
-        String text = annotation.timeout().isEmpty() ? "" : placeholders.resolveStringValue(annotation.timeout());
+        String text;
+        try {
+            text = annotation.timeout().isEmpty() ? "" : placeholders.resolveStringValue(annotation.timeout());
+        } catch (IllegalArgumentException e) { // an unresolvable placeholder
+            throw invalid("timeout \"" + annotation.timeout() + "\" cannot be resolved: " + e.getMessage());
+        }
         try {
             this.timeout = text == null || text.isEmpty() ? null : DurationStyle.detectAndParse(text);
         } catch (IllegalArgumentException e) {
@@ -75,6 +82,11 @@ final class LockedMethod {
         return ifFree;
     }
 
+    /** @return what a blocking {@code ifFree} method returns when the lock is busy: empty for Optional, else null */
+    @Nullable Object skipped() {
+        return method.getReturnType() == Optional.class ? Optional.empty() : null;
+    }
+
     /** @return the lock options, with {@code defaultTimeout} when the annotation sets none */
     LockOptions options(@Nullable Duration defaultTimeout) {
         LockOptions options = LockOptions.of(annotation.mode());
@@ -89,7 +101,13 @@ final class LockedMethod {
     String name(@Nullable Object target, @Nullable Object[] arguments) {
         MethodBasedEvaluationContext context =
                 new MethodBasedEvaluationContext(target, method, arguments, PARAMETER_NAMES);
-        Object value = name.getValue(context);
+        Object value;
+        try {
+            value = name.getValue(context);
+        } catch (EvaluationException e) {
+            throw new IllegalArgumentException("@WithLock name \"" + annotation.name() + "\" of " + describe()
+                    + " could not be evaluated: " + e.getMessage(), e);
+        }
         if (value == null || value.toString().isEmpty()) {
             throw new IllegalArgumentException("@WithLock name \"" + annotation.name() + "\" of " + describe()
                     + " evaluated to " + (value == null ? "null" : "an empty string"));

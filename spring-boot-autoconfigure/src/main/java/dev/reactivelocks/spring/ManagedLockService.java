@@ -4,6 +4,8 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.spi.AcquisitionMono;
+import dev.reactivelocks.spi.ForwardingLockHandle;
 import dev.reactivelocks.spi.ForwardingLockService;
 import dev.reactivelocks.spi.LockBackend;
 import java.time.Clock;
@@ -27,8 +29,9 @@ import reactor.core.scheduler.Schedulers;
 
 /**
  * The auto-configured {@link LockService}: forwards to the configured service and remembers the grants it
- * handed out, for the {@code locks} endpoint and for the shutdown rule. Inspection is forwarded and records
- * nothing.
+ * handed out (and the shared grants their downgrades turned them into), for the {@code locks} endpoint and for
+ * the shutdown rule. Its handles wrap the delegate's; its acquisitions keep the delegate's rules for a grant
+ * nobody takes. Inspection is forwarded and records nothing.
  *
  * <p><b>Shutdown</b>, when the application context closes or stops ({@link #stop()}, else {@link #destroy()}):
  * the delegate is disposed, so pending and later acquisitions fail with {@code LockServiceClosedException};
@@ -77,34 +80,33 @@ final class ManagedLockService extends ForwardingLockService implements SmartLif
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
+    /**
+     * The delegate's acquisition, its handle recorded at the grant. An {@link AcquisitionMono}, so that the
+     * delegate's rules for a grant nobody takes (a cancel before the emission, a lost {@code firstWithValue}
+     * race, a {@code block(Duration)} that gives up) hold through this service too.
+     */
     @Override
     public Mono<LockHandle> acquire(String name, LockOptions options) {
-        return delegate().acquire(name, options).doOnNext(this::record);
+        return AcquisitionMono.map(delegate().acquire(name, options), this::track);
     }
 
     @Override
     public Mono<LockHandle> tryAcquire(String name, LockOptions options) {
-        return delegate().tryAcquire(name, options).doOnNext(this::record);
+        return AcquisitionMono.map(delegate().tryAcquire(name, options), this::track);
     }
 
     @Override
     public <T> Mono<T> withLock(String name, LockOptions options,
                                 Function<? super LockHandle, ? extends Mono<T>> body) {
         Objects.requireNonNull(body, "body");
-        return delegate().withLock(name, options, handle -> {
-            record(handle);
-            return body.apply(handle);
-        });
+        return delegate().withLock(name, options, handle -> body.apply(track(handle)));
     }
 
     @Override
     public <T> Flux<T> withLockMany(String name, LockOptions options,
                                     Function<? super LockHandle, ? extends Publisher<T>> body) {
         Objects.requireNonNull(body, "body");
-        return delegate().withLockMany(name, options, handle -> {
-            record(handle);
-            return body.apply(handle);
-        });
+        return delegate().withLockMany(name, options, handle -> body.apply(track(handle)));
     }
 
     /** @return the locks held now through this service, oldest grant first */
@@ -134,6 +136,12 @@ final class ManagedLockService extends ForwardingLockService implements SmartLif
     Mono<Void> probe() {
         return backend == null ? Mono.empty()
                 : backend.renew(PROBE, PROBE, Duration.ofSeconds(1)).then();
+    }
+
+    /** Records a grant; the returned handle records the shared grant of its downgrade in turn. */
+    private LockHandle track(LockHandle handle) {
+        record(handle);
+        return new TrackedHandle(handle);
     }
 
     private void record(LockHandle handle) {
@@ -211,5 +219,21 @@ final class ManagedLockService extends ForwardingLockService implements SmartLif
     @Override
     public String toString() {
         return "ManagedLockService{delegate=" + delegate() + "}";
+    }
+
+    /**
+     * A handle handed out by this service: a downgrade replaces the grant (the exclusive handle is no longer
+     * held), so the shared grant is recorded too, for the endpoint and for the releases at shutdown.
+     */
+    private final class TrackedHandle extends ForwardingLockHandle {
+
+        TrackedHandle(LockHandle delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public Mono<LockHandle> downgrade() {
+            return AcquisitionMono.map(delegate().downgrade(), ManagedLockService.this::track);
+        }
     }
 }

@@ -37,9 +37,11 @@ final class Meters {
                         .serviceName(props.getMetrics().getServiceName())
                         .lockNameTag(props.getMetrics().isLockNameTag())
                         .build();
-            } catch (IllegalArgumentException e) {
+            } catch (IllegalArgumentException | IllegalStateException e) {
+                // empty, or the name of another lock service metered in this registry
                 throw new LockConfigurationPropertyException(LockServiceFactory.P + "metrics.service-name",
-                        e.getMessage(), "Set reactive-locks.metrics.service-name to a non-empty, unique name.", e);
+                        e.getMessage(), "Set reactive-locks.metrics.service-name to a non-empty name that no "
+                                + "other metered lock service of the registry uses.", e);
             }
         }
     }

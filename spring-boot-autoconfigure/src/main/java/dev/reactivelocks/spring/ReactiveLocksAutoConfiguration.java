@@ -58,7 +58,7 @@ public class ReactiveLocksAutoConfiguration {
             ObjectProvider<LockService> services, ObjectProvider<ReactiveLocksProperties> properties,
             ConfigurableListableBeanFactory beans) {
         WithLockInterceptor interceptor = new WithLockInterceptor(services::getObject,
-                () -> properties.getObject().getDefaultTimeout(), beans::resolveEmbeddedValue);
+                () -> LockServiceFactory.defaultTimeout(properties.getObject()), beans::resolveEmbeddedValue);
         return new WithLockPostProcessor(interceptor);
     }
 

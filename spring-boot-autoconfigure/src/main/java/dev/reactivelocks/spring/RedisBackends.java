@@ -5,6 +5,7 @@ import dev.reactivelocks.redis.RedisLockConfig;
 import dev.reactivelocks.spi.LockBackend;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
+import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
@@ -57,13 +58,27 @@ final class RedisBackends {
         return new Created(backend, backend.close());
     }
 
+    /**
+     * @throws LockConfigurationPropertyException when {@code url} is not a Redis URI; its message never contains
+     *         the URI's user information (a password), which the parser's messages repeat
+     */
     private static RedisURI uri(String url) {
         try {
             return RedisURI.create(url);
         } catch (IllegalArgumentException e) {
+            String problem = String.valueOf(e.getCause() instanceof URISyntaxException syntax
+                    ? syntax.getReason() + " at index " + syntax.getIndex() : e.getMessage());
             throw new LockConfigurationPropertyException(LockServiceFactory.P + "redis.url",
-                    "is not a Redis URI: " + e.getMessage(), "Use the form redis://host:port[/database].", e);
+                    "is not a Redis URI: " + problem.replace(url, withoutUserInfo(url)),
+                    "Use the form redis://[[user]:password@]host:port[/database].");
         }
+    }
+
+    /** @return {@code url} with whatever lies between the scheme and the last {@code @} masked */
+    static String withoutUserInfo(String url) {
+        int start = url.indexOf("://");
+        int at = url.lastIndexOf('@');
+        return start < 0 || at < start ? url : url.substring(0, start + 3) + "****" + url.substring(at);
     }
 
     private static RedisLockConfig config(ReactiveLocksProperties.Redis r) {

@@ -24,12 +24,18 @@ import java.lang.annotation.Target;
  *       {@link dev.reactivelocks.IllegalLockStateException} instead of deadlocking.</li>
  *   <li><b>Other methods</b> are blocking: the calling thread waits for the lock through
  *       {@link dev.reactivelocks.blocking.BlockingLockService}, which refuses (with
- *       {@link IllegalStateException}) on event-loop threads such as Reactor's {@code parallel} and Netty's.</li>
+ *       {@link IllegalStateException}) on event-loop threads such as Reactor's {@code parallel} and Netty's.
+ *       An interrupt while waiting ends the call without running the body: with {@link InterruptedException}
+ *       if the method declares it, else with the proxy's {@link java.lang.reflect.UndeclaredThrowableException}
+ *       around it and the thread's interrupt status set. The lock is released when the method returns or
+ *       throws; a release that fails (a lost lease) after the method threw is added to the method's exception
+ *       as suppressed, as try-with-resources does.</li>
  * </ul>
  *
  * <p>Works on methods of classes and of interfaces the bean implements, through Spring proxies: a call from
  * inside the same object ({@code this.method()}) is not intercepted. Names, timeouts and return types are
- * checked when the bean is created, so a mistake fails the startup.
+ * checked when the bean is created, so a mistake fails the startup; so does the annotation on a final, private
+ * or static method, which the class proxy cannot intercept (its calls would run without the lock).
  */
 @Target(ElementType.METHOD)
 @Retention(RetentionPolicy.RUNTIME)
@@ -42,7 +48,8 @@ public @interface WithLock {
      * {@code "order-#{#order.id}"}, {@code "#{'order-' + #order.id}"}. Referring to arguments by name needs
      * classes compiled with {@code -parameters} (Spring Boot's build plugins do that).
      *
-     * @return the name template; must evaluate to a non-empty string
+     * @return the name template; must evaluate to a non-empty string (a call whose name evaluates to null or
+     *         empty, or cannot be evaluated, throws {@link IllegalArgumentException} naming the method)
      */
     String name();
 
@@ -61,7 +68,8 @@ public @interface WithLock {
 
     /**
      * Run the body only if the lock is free now (never queue): otherwise a {@code Mono}/{@code Flux} method
-     * completes empty and a blocking method returns {@code null} without running. {@code timeout} is ignored.
+     * completes empty and a blocking method returns {@code null} ({@code Optional.empty()} for an
+     * {@code Optional}) without running. {@code timeout} is ignored.
      * Not allowed on methods returning a primitive.
      *
      * @return whether to skip the body when the lock is busy; defaults to {@code false}

@@ -18,6 +18,7 @@ import org.springframework.aop.ProxyMethodInvocation;
 import org.springframework.aop.support.AopUtils;
 import org.springframework.core.MethodClassKey;
 import org.springframework.core.annotation.AnnotatedElementUtils;
+import org.springframework.util.ReflectionUtils;
 import org.springframework.util.StringValueResolver;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -43,6 +44,7 @@ final class WithLockInterceptor implements MethodInterceptor {
     /**
      * @return the checked annotation of {@code method} as called on {@code targetClass}, or null when not annotated
      * @throws IllegalStateException when the annotation is invalid
+     * @throws LockConfigurationPropertyException when {@code reactive-locks.default-timeout} is negative
      */
     @Nullable LockedMethod locked(Method method, @Nullable Class<?> targetClass) {
         MethodClassKey key = new MethodClassKey(method, targetClass);
@@ -59,6 +61,7 @@ final class WithLockInterceptor implements MethodInterceptor {
             return null;
         }
         LockedMethod locked = LockedMethod.of(specific, annotation, placeholders);
+        defaultTimeout.get(); // checked when the bean is created, also when the LockService is the application's
         methods.putIfAbsent(key, locked);
         return locked;
     }
@@ -76,7 +79,7 @@ final class WithLockInterceptor implements MethodInterceptor {
         return switch (locked.kind()) {
             case MONO -> mono(locks, name, options, locked.ifFree(), invocation);
             case FLUX -> flux(locks, name, options, locked.ifFree(), invocation);
-            case BLOCKING -> blocking(locks, name, options, locked.ifFree(), invocation);
+            case BLOCKING -> blocking(locks, name, options, locked, invocation);
         };
     }
 
@@ -120,23 +123,30 @@ final class WithLockInterceptor implements MethodInterceptor {
         }
     }
 
-    private static @Nullable Object blocking(LockService locks, String name, LockOptions options, boolean ifFree,
+    private static @Nullable Object blocking(LockService locks, String name, LockOptions options, LockedMethod locked,
                                              MethodInvocation invocation) throws Throwable {
         BlockingLockService blocking = BlockingLockService.of(locks);
         BlockingLockHandle handle;
-        if (ifFree) {
+        if (locked.ifFree()) {
             Optional<BlockingLockHandle> free = blocking.tryLock(name, options.noTimeout());
             if (free.isEmpty()) {
-                return null;
+                return locked.skipped();
             }
             handle = free.get();
         } else {
-            handle = blocking.lock(name, options);
+            try {
+                handle = blocking.lock(name, options);
+            } catch (InterruptedException e) {
+                if (!ReflectionUtils.declaresException(invocation.getMethod(), InterruptedException.class)) {
+                    // the proxy wraps it in UndeclaredThrowableException: keep the interrupt visible
+                    Thread.currentThread().interrupt();
+                }
+                throw e;
+            }
         }
-        try {
+        // as try-with-resources: a release that fails after the method threw is added to the method's exception
+        try (BlockingLockHandle held = handle) {
             return invocation.proceed();
-        } finally {
-            handle.close();
         }
     }
 }

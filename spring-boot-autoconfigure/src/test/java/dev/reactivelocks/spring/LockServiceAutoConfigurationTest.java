@@ -180,6 +180,25 @@ class LockServiceAutoConfigurationTest {
     }
 
     @Test
+    void aDowngradedLockIsListedAndReleasedWhenTheContextCloses() {
+        AtomicReference<LockHandle> shared = new AtomicReference<>();
+        AtomicReference<LockHandle> scopedShared = new AtomicReference<>();
+        runner.withPropertyValues("reactive-locks.shutdown-timeout=50ms").run(context -> {
+            LockService locks = context.getBean(LockService.class);
+            shared.set(locks.acquire("a").flatMap(LockHandle::downgrade).block(WAIT));
+            locks.withLock("b", LockOptions.exclusive(),
+                    h -> h.downgrade().doOnNext(scopedShared::set).then(Mono.never())).subscribe();
+            assertThat(context.getBean(LocksEndpoint.class).locks().locks())
+                    .extracting(HeldLock::name, HeldLock::mode, HeldLock::fencingToken)
+                    .containsExactlyInAnyOrder(
+                            org.assertj.core.groups.Tuple.tuple("a", LockMode.SHARED, shared.get().fencingToken()),
+                            org.assertj.core.groups.Tuple.tuple("b", LockMode.SHARED, scopedShared.get().fencingToken()));
+        });
+        assertThat(shared.get().isHeld()).as("downgraded handle released at close").isFalse();
+        assertThat(scopedShared.get().isHeld()).as("a scope's downgraded grant released at close").isFalse();
+    }
+
+    @Test
     void closingTheContextLetsAScopeFinishWithinTheShutdownTimeout() {
         AtomicReference<LockHandle> held = new AtomicReference<>();
         AtomicReference<String> result = new AtomicReference<>();

@@ -3,6 +3,10 @@ package dev.reactivelocks.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.reactivelocks.LockService;
+import dev.reactivelocks.micrometer.MeteredLockService;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.r2dbc.postgresql.PostgresqlConnectionConfiguration;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import io.r2dbc.spi.ConnectionFactory;
@@ -36,6 +40,7 @@ class LockServiceConfigurationFailureTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
         reactive-locks.type=file                                           | reactive-locks.file.directory | is required with reactive-locks.type=file
+        reactive-locks.type=file,reactive-locks.file.directory=/dev/null   | reactive-locks.file.directory | is not a directory: /dev/null
         reactive-locks.type=redis                                          | reactive-locks.redis.url | is required with reactive-locks.type=redis when the application has no Spring Data Redis LettuceConnectionFactory bean
         reactive-locks.type=redis,reactive-locks.redis.url=http://x:1      | reactive-locks.redis.url | is not a Redis URI
         reactive-locks.lease=10s                                           | reactive-locks.lease | applies only to reactive-locks.type=postgres or redis, but reactive-locks.type=in-process
@@ -53,6 +58,8 @@ class LockServiceConfigurationFailureTest {
         reactive-locks.default-timeout=-1s                                 | reactive-locks.default-timeout | must be >= 0, was PT-1S
         reactive-locks.shutdown-timeout=-1s                                | reactive-locks.shutdown-timeout | must be >= 0, was PT-1S
         reactive-locks.prefix=                                             | reactive-locks.prefix | must not be empty
+        reactive-locks.prefix=-                                            | reactive-locks.prefix | prefix must not be empty, was '-'
+        reactive-locks.type=postgres,reactive-locks.lease=30000d           | reactive-locks.lease | must be shorter than 73 years, was PT720000H
         reactive-locks.type=postgres,reactive-locks.lease=0s               | reactive-locks.lease | must be > 0, was PT0S
         reactive-locks.type=postgres,reactive-locks.lease=500us            | reactive-locks.lease | must be >= 1ms, was PT0.0005S
         reactive-locks.type=postgres,reactive-locks.poll-interval=-1s      | reactive-locks.poll-interval | must be > 0, was PT-1S
@@ -100,6 +107,50 @@ class LockServiceConfigurationFailureTest {
                             + "is required with reactive-locks.type=redis: the application's LettuceConnectionFactory "
                             + "is for a Redis Cluster, which the Redis lock backend does not support");
                     assertThat(analysis.getAction()).contains("standalone or Sentinel-managed Redis server");
+                });
+    }
+
+    @Test
+    void aServiceNameAlreadyMeteredInTheRegistryNamesTheMetricsProperty() {
+        runner.withBean(MeterRegistry.class, () -> {
+            SimpleMeterRegistry registry = new SimpleMeterRegistry();
+            MeteredLockService.of(LockService.inProcess(), registry, "default"); // the application's own
+            return registry;
+        }).run(context -> {
+            FailureAnalysis analysis = new ReactiveLocksFailureAnalyzer().analyze(context.getStartupFailure());
+            assertThat(analysis).as("analysed").isNotNull();
+            assertThat(analysis.getDescription()).isEqualTo("Invalid property 'reactive-locks.metrics.service-name': "
+                    + "Lock service 'default' is already metered in this registry; give each instrumented service "
+                    + "its own serviceName, or dispose the previous one");
+        });
+    }
+
+    @Test
+    void anInvalidRedisUrlIsReportedWithoutItsPassword() {
+        runner.withPropertyValues("reactive-locks.type=redis", "reactive-locks.redis.url=redis://:my secret@127.0.0.1:1")
+                .run(context -> {
+                    FailureAnalysis analysis = new ReactiveLocksFailureAnalyzer().analyze(context.getStartupFailure());
+                    assertThat(analysis.getDescription()).isEqualTo("Invalid property 'reactive-locks.redis.url': "
+                            + "is not a Redis URI: Illegal character in authority at index 8");
+                    for (Throwable t = context.getStartupFailure(); t != null; t = t.getCause()) {
+                        assertThat(String.valueOf(t.getMessage())).as("%s", t.getClass()).doesNotContain("secret");
+                    }
+                });
+        assertThat(RedisBackends.withoutUserInfo("redis://user:p@ss@host:1/2")).isEqualTo("redis://****@host:1/2");
+        assertThat(RedisBackends.withoutUserInfo("redis://host:1")).isEqualTo("redis://host:1");
+    }
+
+    /** With the application's own LockService, only the @WithLock methods use reactive-locks.* (the timeout). */
+    @Test
+    void aNegativeDefaultTimeoutFailsTheStartupAlsoWithTheApplicationsOwnService() {
+        runner.withUserConfiguration(LockServiceAutoConfigurationTest.OwnService.class)
+                .withBean(WithLockTest.Counter.class)
+                .withPropertyValues("reactive-locks.default-timeout=-1s")
+                .run(context -> {
+                    FailureAnalysis analysis = new ReactiveLocksFailureAnalyzer().analyze(context.getStartupFailure());
+                    assertThat(analysis).as("analysed").isNotNull();
+                    assertThat(analysis.getDescription())
+                            .isEqualTo("Invalid property 'reactive-locks.default-timeout': must be >= 0, was PT-1S");
                 });
     }
 

@@ -1,17 +1,29 @@
 package dev.reactivelocks.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.reactivelocks.IllegalLockStateException;
 import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockLostException;
 import dev.reactivelocks.LockMode;
+import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockTimeoutException;
+import dev.reactivelocks.spi.AcquisitionMono;
+import dev.reactivelocks.spi.ForwardingLockHandle;
+import dev.reactivelocks.spi.ForwardingLockService;
+import java.lang.reflect.UndeclaredThrowableException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.springframework.aop.framework.ProxyFactory;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.autoconfigure.context.PropertyPlaceholderAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -129,8 +141,20 @@ class WithLockTest {
             return "ran";
         }
 
+        @WithLock(name = "busy", ifFree = true)
+        Optional<String> ifFreeOptional() {
+            calls.incrementAndGet();
+            return Optional.of("ran");
+        }
+
         @WithLock(name = "busy")
         String blocking() {
+            calls.incrementAndGet();
+            return "ran";
+        }
+
+        @WithLock(name = "busy")
+        String interruptible() throws InterruptedException {
             calls.incrementAndGet();
             return "ran";
         }
@@ -277,6 +301,18 @@ class WithLockTest {
     }
 
     @Test
+    void aBlockingIfFreeMethodReturningAnOptionalReturnsEmptyWhenTheLockIsBusy() {
+        runner.run(context -> {
+            Counter counter = context.getBean(Counter.class);
+            LockHandle busy = context.getBean(LockService.class).acquire("busy").block(WAIT);
+            assertThat(counter.ifFreeOptional()).isEmpty();
+            busy.release().block(WAIT);
+            assertThat(counter.ifFreeOptional()).contains("ran");
+            assertThat(counter.calls()).isEqualTo(1);
+        });
+    }
+
+    @Test
     void aTimeoutFromAPlaceholderEndsTheWaitAndTheBodyNeverRuns() {
         runner.run(context -> {
             Counter counter = context.getBean(Counter.class);
@@ -316,6 +352,83 @@ class WithLockTest {
     }
 
     @Test
+    void anInterruptWhileWaitingEndsTheCallWithoutLosingTheInterrupt() {
+        runner.run(context -> {
+            Counter counter = context.getBean(Counter.class);
+            LockHandle busy = context.getBean(LockService.class).acquire("busy").block(WAIT);
+            Interrupted undeclared = interruptWhileWaiting(counter::blocking);
+            assertThat(undeclared.error()).isInstanceOf(UndeclaredThrowableException.class)
+                    .cause().isInstanceOf(InterruptedException.class);
+            assertThat(undeclared.interrupted()).as("interrupt status kept").isTrue();
+            Interrupted declared = interruptWhileWaiting(counter::interruptible);
+            assertThat(declared.error()).isInstanceOf(InterruptedException.class);
+            assertThat(declared.interrupted()).as("cleared, as by every InterruptedException").isFalse();
+            assertThat(counter.calls()).isZero();
+            busy.release().block(WAIT);
+        });
+    }
+
+    /** The outcome of a call on a thread interrupted while it waits. */
+    record Interrupted(Throwable error, boolean interrupted) {
+    }
+
+    private static Interrupted interruptWhileWaiting(Callable<?> call) throws InterruptedException {
+        AtomicReference<Interrupted> outcome = new AtomicReference<>();
+        Thread caller = new Thread(() -> {
+            Throwable error = null;
+            try {
+                call.call();
+            } catch (Throwable e) {
+                error = e;
+            }
+            outcome.set(new Interrupted(error, Thread.currentThread().isInterrupted()));
+        });
+        caller.start();
+        while (caller.getState() != Thread.State.WAITING && caller.getState() != Thread.State.TIMED_WAITING) {
+            Thread.onSpinWait();
+        }
+        caller.interrupt();
+        caller.join(WAIT.toMillis());
+        return outcome.get();
+    }
+
+    /** The application's own service, whose releases fail as those of a lease lost meanwhile. */
+    @Configuration(proxyBeanMethods = false)
+    static class FailingReleases {
+        @Bean
+        LockService failingReleases() {
+            return new ForwardingLockService(LockService.inProcess()) {
+                @Override
+                public Mono<LockHandle> acquire(String name, LockOptions options) {
+                    return AcquisitionMono.map(delegate().acquire(name, options), h -> new ForwardingLockHandle(h) {
+                        @Override
+                        public Mono<Void> release() {
+                            return super.release().then(Mono.error(
+                                    new LockLostException(name, "Lock '" + name + "' was lost", null)));
+                        }
+                    });
+                }
+            };
+        }
+    }
+
+    static class Failing {
+        @WithLock(name = "lost")
+        String run() {
+            throw new IllegalArgumentException("no such order");
+        }
+    }
+
+    @Test
+    void aFailedReleaseDoesNotHideTheExceptionOfABlockingMethod() {
+        runner.withUserConfiguration(FailingReleases.class).withBean(Failing.class).run(context ->
+                assertThatThrownBy(() -> context.getBean(Failing.class).run())
+                        .isInstanceOf(IllegalArgumentException.class).hasMessage("no such order")
+                        .satisfies(e -> assertThat(e.getSuppressed()).singleElement()
+                                .isInstanceOf(LockLostException.class)));
+    }
+
+    @Test
     void aBlockingMethodIsRefusedOnANonBlockingThread() {
         runner.run(context -> {
             Counter counter = context.getBean(Counter.class);
@@ -345,6 +458,13 @@ class WithLockTest {
         }
     }
 
+    static class MissingTimeout {
+        @WithLock(name = "x", timeout = "${no.such.timeout}")
+        Mono<String> run() {
+            return Mono.empty();
+        }
+    }
+
     static class PrimitiveIfFree {
         @WithLock(name = "x", ifFree = true)
         int run() {
@@ -361,6 +481,92 @@ class WithLockTest {
                 .rootCause().hasMessageContaining("@WithLock on " + BadName.class.getName() + ".run: name"));
         runner.withBean(PrimitiveIfFree.class).run(context -> assertThat(context.getStartupFailure())
                 .rootCause().hasMessageContaining("ifFree = true needs a return type that can be null, not int"));
+        runner.withConfiguration(AutoConfigurations.of(PropertyPlaceholderAutoConfiguration.class))
+                .withBean(MissingTimeout.class).run(context -> assertThat(context.getStartupFailure()).rootCause()
+                        .hasMessageStartingWith("@WithLock on " + MissingTimeout.class.getName() + ".run: timeout "
+                                + "\"${no.such.timeout}\" cannot be resolved: "));
+    }
+
+    static class FinalMethod {
+        @WithLock(name = "x")
+        final String run() {
+            return "ran";
+        }
+    }
+
+    static class PrivateMethod {
+        @WithLock(name = "x")
+        private String run() {
+            return "ran";
+        }
+
+        String call() {
+            return run();
+        }
+    }
+
+    static class StaticMethod {
+        @WithLock(name = "x")
+        static String run() {
+            return "ran";
+        }
+    }
+
+    interface Api {
+        @WithLock(name = "api")
+        Mono<List<String>> run();
+    }
+
+    /** Implements an annotated interface method with a final one. */
+    static class FinalApi implements Api {
+        final LocksEndpoint endpoint;
+
+        FinalApi(LocksEndpoint endpoint) {
+            this.endpoint = endpoint;
+        }
+
+        @Override
+        public final Mono<List<String>> run() {
+            return Mono.fromCallable(() -> endpoint.locks().locks().stream().map(HeldLock::name).toList());
+        }
+    }
+
+    @Test
+    void methodsTheProxyCannotInterceptFailTheStartupInsteadOfRunningUnlocked() {
+        runner.withBean(FinalMethod.class).run(context -> assertThat(context.getStartupFailure()).rootCause()
+                .hasMessage("@WithLock on " + FinalMethod.class.getName() + ".run: the method is final, so the "
+                        + "Spring proxy cannot intercept it and its calls would run without the lock; make it a "
+                        + "non-final, non-private instance method"));
+        runner.withBean(PrivateMethod.class).run(context -> assertThat(context.getStartupFailure()).rootCause()
+                .hasMessageContaining(PrivateMethod.class.getName() + ".run: the method is private"));
+        runner.withBean(StaticMethod.class).run(context -> assertThat(context.getStartupFailure()).rootCause()
+                .hasMessageContaining(StaticMethod.class.getName() + ".run: the method is static"));
+        runner.withBean("finalApi", FinalApi.class,
+                () -> new FinalApi(null)).run(context -> assertThat(context.getStartupFailure()).rootCause()
+                .hasMessageContaining(FinalApi.class.getName() + ".run: the method is final"));
+    }
+
+    @Test
+    void aBeanThatIsAlreadyAProxyGetsTheAnnotationCheckedAndApplied() {
+        runner.withBean(BadTimeout.class, () -> {
+            ProxyFactory proxy = new ProxyFactory(new BadTimeout());
+            proxy.setProxyTargetClass(true);
+            return (BadTimeout) proxy.getProxy();
+        }).run(context -> assertThat(context.getStartupFailure()).rootCause()
+                .hasMessageContaining("@WithLock on " + BadTimeout.class.getName() + ".run: timeout"));
+        // an interface proxy calls the final implementation through the interface: it is locked
+        runner.withUserConfiguration(InterfaceProxy.class).run(context -> StepVerifier
+                .create(context.getBean(Api.class).run()).expectNext(List.of("api")).expectComplete().verify(WAIT));
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class InterfaceProxy {
+        @Bean
+        Api api(LocksEndpoint endpoint) {
+            ProxyFactory proxy = new ProxyFactory(new FinalApi(endpoint));
+            proxy.addInterface(Api.class);
+            return (Api) proxy.getProxy();
+        }
     }
 
     @Test
@@ -369,6 +575,11 @@ class WithLockTest {
             Orders orders = context.getBean(Orders.class);
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> orders.cancel(new Order(null)))
                     .isInstanceOf(IllegalArgumentException.class);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> orders.place(null))
+                    .as("an expression over a null argument")
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("@WithLock name \"#{'order-' + #order.id}\" of "
+                            + DefaultOrders.class.getName() + ".place could not be evaluated: EL1007E");
         });
     }
 }
