@@ -51,6 +51,23 @@ final class EmbeddedPostgres {
     }
 
     static EmbeddedPostgres start() throws IOException, InterruptedException {
+        IOException taken = null;
+        for (int attempt = 0; attempt < 3; attempt++) {   // the free port may be taken before postgres binds it
+            try {
+                return start(ServerSupport.freePort());
+            } catch (PortTakenException e) {
+                taken = e;
+            }
+        }
+        throw taken;
+    }
+
+    /**
+     * Starts a server on {@code port}.
+     *
+     * @throws PortTakenException when another server answers there
+     */
+    static EmbeddedPostgres start(int port) throws IOException, InterruptedException {
         Path bin = binaries().resolve("bin");
         Path work = ServerSupport.newWorkDirectory("postgres");
         Path data = work.resolve("data");
@@ -59,7 +76,6 @@ final class EmbeddedPostgres {
         initdb.addAll(List.of(bin.resolve("initdb").toString(), "-D", data.toString(), "-U", USER, "-A", "trust",
                 "-E", "UTF8", "--no-locale", "-N"));
         ServerSupport.run(initdb, work.resolve("initdb.log"), Duration.ofMinutes(2));
-        int port = ServerSupport.freePort();
         List<String> command = new ArrayList<>(as);
         command.addAll(List.of(bin.resolve("postgres").toString(), "-D", data.toString(), "-p", Integer.toString(port),
                 "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "fsync=off",
@@ -73,13 +89,30 @@ final class EmbeddedPostgres {
         while (process.isAlive() && System.nanoTime() < deadline) {
             if (ServerSupport.accepts("127.0.0.1", port, Duration.ofMillis(200))
                     && TestPostgres.problem("127.0.0.1", port, USER, null, DATABASE, Duration.ofSeconds(2)) == null) {
-                return new EmbeddedPostgres(port, work, watchdog);
+                // the server that answers must be this one: another one may have taken the port before it bound it
+                String answering = TestPostgres.query("127.0.0.1", port, USER, null, DATABASE, "SHOW data_directory");
+                if (data.toString().equals(answering)) {
+                    return new EmbeddedPostgres(port, work, watchdog);
+                }
+                watchdog.release();
+                throw new PortTakenException("port " + port + " is taken by another PostgreSQL server (data directory "
+                        + answering + ")");
             }
             Thread.sleep(50);   // polling a child process that has no readiness signal
         }
         String output = ServerSupport.tail(log);
         watchdog.release();
         throw new IOException("postgres did not start on port " + port + " within 60 s: " + output);
+    }
+
+    /** Another server answers on the port that a new server was to listen on. */
+    static final class PortTakenException extends IOException {
+
+        private static final long serialVersionUID = 1L;
+
+        PortTakenException(String message) {
+            super(message);
+        }
     }
 
     /** The unpacked PostgreSQL distribution for this OS and architecture (shared by every build on the machine). */

@@ -142,7 +142,14 @@ public final class RedisServerProcess implements AutoCloseable {
         process = p;
         watchdog = Watchdog.guard(p.pid(), "KILL", dir);
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!"+PONG\r\n".equals(ServerSupport.redisCommand(port, "PING"))) {
+        String pid = Long.toString(p.pid());
+        String answering;
+        // the server that answers must be this one: another one may have taken the port before it bound it
+        while (!pid.equals(answering = processId(port))) {
+            if (answering != null) {
+                stop();
+                throw new IOException("port " + port + " is taken by another Redis server (process " + answering + ")");
+            }
             if (!p.isAlive() || System.nanoTime() > deadline) {
                 String output = ServerSupport.tail(log);
                 stop();
@@ -150,6 +157,16 @@ public final class RedisServerProcess implements AutoCloseable {
             }
             Thread.sleep(20);   // polling a child process that has no readiness signal
         }
+    }
+
+    /** The {@code process_id} that the Redis server on {@code port} reports, or null when none answers. */
+    private static @Nullable String processId(int port) {
+        String info = ServerSupport.redisCommand(port, "INFO server");
+        if (info == null) {
+            return null;
+        }
+        return info.lines().filter(line -> line.startsWith("process_id:")).findFirst()
+                .map(line -> line.substring("process_id:".length()).trim()).orElse(null);
     }
 
     /** Kills the server (SIGKILL, as a crash) and waits until it is gone. Does nothing if it is not running. */
@@ -172,7 +189,11 @@ public final class RedisServerProcess implements AutoCloseable {
         return p != null && p.isAlive();
     }
 
-    /** Kills the server and starts a fresh one, with no data, on the same port. */
+    /**
+     * Kills the server and starts a fresh one, with no data, on the same port.
+     *
+     * @throws IOException when it does not answer within 10 seconds, or when another server took the port meanwhile
+     */
     public void restart() throws IOException, InterruptedException {
         stop();
         launch();

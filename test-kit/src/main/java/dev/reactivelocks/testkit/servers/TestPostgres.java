@@ -141,7 +141,8 @@ public final class TestPostgres {
         }
     }
 
-    private static @Nullable String query(String host, int port, String user, @Nullable String password,
+    /** The first column of the first row {@code sql} returns there. */
+    static @Nullable String query(String host, int port, String user, @Nullable String password,
             String database, String sql) {
         PostgresqlConnectionFactory factory = factory(host, port, user, password, database, "reactive-locks-probe",
                 Duration.ofSeconds(5));

@@ -62,6 +62,25 @@ class TestServersTest {
         assertThat(server.directory).doesNotExist();
     }
 
+    /** As {@link #aRedisServerProcessWhosePortWasTakenDoesNotAdoptTheServerThere()}, for PostgreSQL. */
+    @Test
+    void anEmbeddedPostgresWhosePortWasTakenDoesNotAdoptTheServerThere() throws Exception {
+        EmbeddedPostgres first = EmbeddedPostgres.start();
+        try {
+            java.util.List<Path> before = serverDirectories("postgres-" + ProcessHandle.current().pid() + "-");
+            assertThatThrownBy(() -> EmbeddedPostgres.start(first.port))
+                    .isInstanceOf(EmbeddedPostgres.PortTakenException.class)
+                    .hasMessage("port " + first.port + " is taken by another PostgreSQL server (data directory "
+                            + first.directory.resolve("data") + ")");
+            assertThat(serverDirectories("postgres-" + ProcessHandle.current().pid() + "-"))
+                    .as("the failed server's directory is removed").isEqualTo(before);
+            assertThat(TestPostgres.problem("127.0.0.1", first.port, "postgres", null, "postgres", Duration.ofSeconds(5)))
+                    .as("the first server still answers").isNull();
+        } finally {
+            first.stop();
+        }
+    }
+
     @Test
     void aRedisServerProcessRestartsEmptyOnTheSamePort() throws Exception {
         try (RedisServerProcess server = RedisServerProcess.start()) {
@@ -98,6 +117,32 @@ class TestServersTest {
                         + " test class path (the test kit declares it optional): add it to the tests' dependencies with"
                         + " <scope>test</scope>, caused by ClassNotFoundException: redis.embedded.core.ExecutableProvider");
         assertThat(serverDirectories("-" + child.pid() + "-")).as("working directories").isEmpty();
+    }
+
+    /**
+     * A server that cannot bind its port because another server took it must not take that other server for its
+     * own: its tests would run against a server that is not theirs, and that stops with its owner.
+     */
+    @Test
+    void aRedisServerProcessWhosePortWasTakenDoesNotAdoptTheServerThere() throws Exception {
+        try (RedisServerProcess server = RedisServerProcess.start()) {
+            server.stop();
+            Process other = new ProcessBuilder(RedisServerProcess.executable().toString(), "--port",
+                    Integer.toString(server.port()), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
+            try {
+                while (!"+PONG\r\n".equals(ServerSupport.redisCommand(server.port(), "PING"))) {
+                    assertThat(other.isAlive()).as("the other redis-server runs").isTrue();
+                    Thread.sleep(20);
+                }
+                assertThatThrownBy(server::restart).isInstanceOf(java.io.IOException.class)
+                        .hasMessage("port " + server.port() + " is taken by another Redis server (process "
+                                + other.pid() + ")");
+                assertThat(server.isRunning()).isFalse();
+            } finally {
+                other.destroyForcibly().waitFor();
+            }
+        }
     }
 
     /** A test JVM killed with SIGKILL runs no shutdown hook: its servers must stop anyway, and their data go. */
