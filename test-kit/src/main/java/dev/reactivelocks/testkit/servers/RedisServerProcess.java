@@ -2,17 +2,21 @@ package dev.reactivelocks.testkit.servers;
 
 import io.lettuce.core.RedisURI;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 import redis.embedded.core.ExecutableProvider;
+import redis.embedded.model.OsArchitecture;
 
 /**
  * A {@code redis-server} child process owned by a test: a free port of 127.0.0.1, no persistence, its working
  * directory under {@code target/test-servers/}. It runs the {@code redis-server} found on the {@code PATH}, or,
- * when there is none, the one bundled in {@code com.github.codemonstur:embedded-redis} (Redis 6.2); the system
+ * when there is none, the one bundled in {@code com.github.codemonstur:embedded-redis} (Redis 6.2, copied once per
+ * machine under {@code java.io.tmpdir/reactive-locks-redis/}); the system
  * property {@value #EXECUTABLE_PROPERTY} overrides the choice (a path, or {@code bundled}). It is stopped when
  * closed, and at the latest when this JVM ends, however it ends (a watchdog process waits for the JVM's end).
  *
@@ -116,14 +120,38 @@ public final class RedisServerProcess implements AutoCloseable {
         return executable;
     }
 
-    /** The {@code redis-server} bundled in {@code com.github.codemonstur:embedded-redis}, an optional dependency. */
+    /**
+     * The {@code redis-server} bundled in {@code com.github.codemonstur:embedded-redis}, an optional dependency,
+     * copied once per machine under {@code java.io.tmpdir/reactive-locks-redis/} (embedded-redis's own copy is one
+     * per JVM, left in the temporary directory when the JVM is killed).
+     */
     private static Path bundled(boolean noneOnPath) throws IOException {
+        String resource;
         try {
-            return ExecutableProvider.newJarResourceProvider().get().toPath();
+            resource = ExecutableProvider.newProvidedVersionsMap().get(OsArchitecture.detectOSandArchitecture());
         } catch (NoClassDefFoundError e) {
             throw new IOException((noneOnPath ? "no redis-server on the PATH, and " : "")
                     + ServerSupport.missingDependency("com.github.codemonstur:embedded-redis", "a bundled redis-server"), e);
+        } catch (RuntimeException e) {
+            throw new IOException("embedded-redis has no redis-server for this system: " + ServerSupport.describe(e), e);
         }
+        if (resource == null) {
+            throw new IOException("embedded-redis has no redis-server for " + System.getProperty("os.name") + " "
+                    + System.getProperty("os.arch"));
+        }
+        byte[] binary;
+        try (InputStream in = ExecutableProvider.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IOException("embedded-redis lacks its resource " + resource);
+            }
+            binary = in.readAllBytes();
+        }
+        String file = resource.substring(resource.lastIndexOf('/') + 1);
+        return ServerSupport.cached("redis", binary, dir -> {
+            Path copy = dir.resolve(file);
+            Files.write(copy, binary);
+            Files.setPosixFilePermissions(copy, PosixFilePermissions.fromString("r-xr-xr-x"));
+        }).resolve(file);
     }
 
     private void launch() throws IOException, InterruptedException {

