@@ -160,36 +160,13 @@ class TestServersTest {
             Files.createSymbolicLink(tmp.resolve(cache), Files.createDirectories(
                     Path.of(System.getProperty("java.io.tmpdir"), cache)));
         }
-        Process child = childJvm(System.getProperty("java.class.path"), ServerHolderMain.class,
+        Process child = childJvm(java.util.List.of(), System.getProperty("java.class.path"), ServerHolderMain.class,
                 "-Djava.io.tmpdir=" + tmp, "-D" + RedisServerProcess.EXECUTABLE_PROPERTY + "=bundled");
         try {
-            BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
-            String line = out.readLine();
-            while (line != null && !line.startsWith("PORTS ")) {
-                line = out.readLine();
-            }
-            assertThat(line).as("the child's ports").isNotNull();
-            String[] ports = line.split(" ");
-            int postgresPort = Integer.parseInt(ports[1]);
-            int redisPort = Integer.parseInt(ports[2]);
-            assertThat(ServerSupport.accepts("127.0.0.1", postgresPort, Duration.ofSeconds(1))).isTrue();
-            assertThat(ServerSupport.accepts("127.0.0.1", redisPort, Duration.ofSeconds(1))).isTrue();
-
+            int[] ports = serverPorts(child);
             child.destroyForcibly();   // SIGKILL
             child.waitFor();
-
-            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while ((ServerSupport.accepts("127.0.0.1", postgresPort, Duration.ofMillis(200))
-                    || ServerSupport.accepts("127.0.0.1", redisPort, Duration.ofMillis(200)))
-                    && System.nanoTime() < deadline) {
-                Thread.sleep(100);
-            }
-            assertThat(ServerSupport.accepts("127.0.0.1", postgresPort, Duration.ofMillis(200))).as("PostgreSQL").isFalse();
-            assertThat(ServerSupport.accepts("127.0.0.1", redisPort, Duration.ofMillis(200))).as("Redis").isFalse();
-            while (!serverDirectories("-" + child.pid() + "-").isEmpty() && System.nanoTime() < deadline) {
-                Thread.sleep(100);
-            }
-            assertThat(serverDirectories("-" + child.pid() + "-")).as("data directories").isEmpty();
+            assertServersGoneWithTheirData(child.pid(), ports);
             try (Stream<Path> left = Files.list(tmp)) {
                 assertThat(left.map(p -> p.getFileName().toString())).as("left in the temporary directory")
                         .containsExactlyInAnyOrderElementsOf(caches);
@@ -200,9 +177,66 @@ class TestServersTest {
         }
     }
 
+    /**
+     * A hang-up of the terminal that runs the tests (a closed window, a lost SSH session) sends SIGHUP to the
+     * whole process group: the JVM ends, but PostgreSQL only reloads its configuration on SIGHUP and Redis ignores
+     * it, so the watchdogs must outlive the signal to stop them.
+     */
+    @Test
+    void serversDoNotOutliveAHangUpOfTheirTerminal() throws Exception {
+        Process child = childJvm(java.util.List.of("setsid"), System.getProperty("java.class.path"),
+                ServerHolderMain.class);   // its own process group, as a terminal's foreground job has
+        try {
+            int[] ports = serverPorts(child);
+            new ProcessBuilder("kill", "-s", "HUP", "--", "-" + child.pid()).inheritIO().start().waitFor();
+            assertThat(child.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)).as("the JVM ends").isTrue();
+            assertServersGoneWithTheirData(child.pid(), ports);
+        } finally {
+            child.destroyForcibly();
+        }
+    }
+
+    /** The ports of the servers that {@link ServerHolderMain} prints, once both answer. */
+    private static int[] serverPorts(Process child) throws java.io.IOException {
+        BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+        String line = out.readLine();
+        while (line != null && !line.startsWith("PORTS ")) {
+            line = out.readLine();
+        }
+        assertThat(line).as("the child's ports").isNotNull();
+        String[] words = line.split(" ");
+        int[] ports = {Integer.parseInt(words[1]), Integer.parseInt(words[2])};
+        for (int port : ports) {
+            assertThat(ServerSupport.accepts("127.0.0.1", port, Duration.ofSeconds(1))).as("port %d", port).isTrue();
+        }
+        return ports;
+    }
+
+    /** Waits (up to 20 seconds) until nothing answers on {@code ports} and the servers of JVM {@code pid} left no data. */
+    private static void assertServersGoneWithTheirData(long pid, int[] ports) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        for (int port : ports) {
+            while (ServerSupport.accepts("127.0.0.1", port, Duration.ofMillis(200)) && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertThat(ServerSupport.accepts("127.0.0.1", port, Duration.ofMillis(200))).as("a server on port %d", port)
+                    .isFalse();
+        }
+        while (!serverDirectories("-" + pid + "-").isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertThat(serverDirectories("-" + pid + "-")).as("data directories").isEmpty();
+    }
+
     /** A JVM running {@code main} on {@code classPath}, its standard error on this JVM's. */
-    private static Process childJvm(String classPath, Class<?> main, String... options) throws java.io.IOException {
-        java.util.List<String> command = new java.util.ArrayList<>();
+    private static Process childJvm(String classPath, Class<?> main) throws java.io.IOException {
+        return childJvm(java.util.List.of(), classPath, main);
+    }
+
+    /** A JVM started by the command {@code launcher} (none: directly), with JVM {@code options}. */
+    private static Process childJvm(java.util.List<String> launcher, String classPath, Class<?> main,
+            String... options) throws java.io.IOException {
+        java.util.List<String> command = new java.util.ArrayList<>(launcher);
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(java.util.List.of(options));
         command.addAll(java.util.List.of("-cp", classPath, main.getName()));
