@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
 
 class TestServersTest {
 
@@ -23,6 +24,19 @@ class TestServersTest {
                 .hasMessageEndingWith("); start that server, or unset REACTIVE_LOCKS_TEST_POSTGRES to use a local or"
                         + " embedded one")
                 .message().doesNotContain("s3cret");
+    }
+
+    /** Driver options of a configured URL (sslMode, schema, ...) apply to the probe and to every connection. */
+    @Test
+    void theDriverOptionsOfAConfiguredPostgresUrlApplyToItsConnections() {
+        TestPostgres server = TestPostgres.get();
+        TestPostgres configured = TestPostgres.find(server.r2dbcUrl() + "?schema=reactive_locks_probe_schema");
+        assertThat(configured.r2dbcUrl()).isEqualTo(server.r2dbcUrl() + "?schema=reactive_locks_probe_schema");
+        String searchPath = Mono.usingWhen(configured.connectionFactory("driver-options").create(),
+                c -> Mono.from(c.createStatement("SHOW search_path").execute())
+                        .flatMap(r -> Mono.from(r.map((row, meta) -> row.get(0, String.class)))),
+                c -> c.close()).block(Duration.ofSeconds(10));
+        assertThat(searchPath).isEqualTo("reactive_locks_probe_schema");
     }
 
     @Test
