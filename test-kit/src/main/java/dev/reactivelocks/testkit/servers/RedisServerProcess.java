@@ -2,17 +2,21 @@ package dev.reactivelocks.testkit.servers;
 
 import io.lettuce.core.RedisURI;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 import redis.embedded.core.ExecutableProvider;
+import redis.embedded.model.OsArchitecture;
 
 /**
  * A {@code redis-server} child process owned by a test: a free port of 127.0.0.1, no persistence, its working
  * directory under {@code target/test-servers/}. It runs the {@code redis-server} found on the {@code PATH}, or,
- * when there is none, the one bundled in {@code com.github.codemonstur:embedded-redis} (Redis 6.2); the system
+ * when there is none, the one bundled in {@code com.github.codemonstur:embedded-redis} (Redis 6.2, copied once per
+ * machine under {@code java.io.tmpdir/reactive-locks-redis/}); the system
  * property {@value #EXECUTABLE_PROPERTY} overrides the choice (a path, or {@code bundled}). It is stopped when
  * closed, and at the latest when this JVM ends, however it ends (a watchdog process waits for the JVM's end).
  *
@@ -61,6 +65,7 @@ public final class RedisServerProcess implements AutoCloseable {
     static RedisServerProcess start(String kind, List<String> leading, List<String> options)
             throws IOException, InterruptedException {
         IOException last = null;
+        executable();   // before any working directory: a missing executable leaves none behind
         for (int attempt = 0; attempt < 3; attempt++) {   // the free port may be taken before redis-server binds it
             RedisServerProcess server = new RedisServerProcess(ServerSupport.freePort(), ServerSupport.newWorkDirectory(kind),
                     leading, options);
@@ -105,8 +110,7 @@ public final class RedisServerProcess implements AutoCloseable {
             String chosen = System.getProperty(EXECUTABLE_PROPERTY, "");
             Path onPath = ServerSupport.onPath("redis-server");
             boolean bundled = chosen.equals("bundled") || (chosen.isEmpty() && onPath == null);
-            Path path = bundled ? ExecutableProvider.newJarResourceProvider().get().toPath()
-                    : chosen.isEmpty() ? onPath : Path.of(chosen);
+            Path path = bundled ? bundled(onPath == null) : chosen.isEmpty() ? onPath : Path.of(chosen);
             String version = ServerSupport.output(path.toString(), "--version");   // "Redis server v=7.0.15 sha=..."
             String number = version == null || !version.contains(" v=") ? "" : version.substring(version.indexOf(" v=") + 3);
             number = number.contains(" ") ? number.substring(0, number.indexOf(' ')) + " " : number.isEmpty() ? "" : number + " ";
@@ -114,6 +118,40 @@ public final class RedisServerProcess implements AutoCloseable {
             executableDescription = "redis-server " + number + (bundled ? "bundled in embedded-redis" : "from " + path);
         }
         return executable;
+    }
+
+    /**
+     * The {@code redis-server} bundled in {@code com.github.codemonstur:embedded-redis}, an optional dependency,
+     * copied once per machine under {@code java.io.tmpdir/reactive-locks-redis/} (embedded-redis's own copy is one
+     * per JVM, left in the temporary directory when the JVM is killed).
+     */
+    private static Path bundled(boolean noneOnPath) throws IOException {
+        String resource;
+        try {
+            resource = ExecutableProvider.newProvidedVersionsMap().get(OsArchitecture.detectOSandArchitecture());
+        } catch (NoClassDefFoundError e) {
+            throw new IOException((noneOnPath ? "no redis-server on the PATH, and " : "")
+                    + ServerSupport.missingDependency("com.github.codemonstur:embedded-redis", "a bundled redis-server"), e);
+        } catch (RuntimeException e) {
+            throw new IOException("embedded-redis has no redis-server for this system: " + ServerSupport.describe(e), e);
+        }
+        if (resource == null) {
+            throw new IOException("embedded-redis has no redis-server for " + System.getProperty("os.name") + " "
+                    + System.getProperty("os.arch"));
+        }
+        byte[] binary;
+        try (InputStream in = ExecutableProvider.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IOException("embedded-redis lacks its resource " + resource);
+            }
+            binary = in.readAllBytes();
+        }
+        String file = resource.substring(resource.lastIndexOf('/') + 1);
+        return ServerSupport.cached("redis", binary, dir -> {
+            Path copy = dir.resolve(file);
+            Files.write(copy, binary);
+            Files.setPosixFilePermissions(copy, PosixFilePermissions.fromString("r-xr-xr-x"));
+        }).resolve(file);
     }
 
     private void launch() throws IOException, InterruptedException {
@@ -132,7 +170,14 @@ public final class RedisServerProcess implements AutoCloseable {
         process = p;
         watchdog = Watchdog.guard(p.pid(), "KILL", dir);
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!"+PONG\r\n".equals(ServerSupport.redisCommand(port, "PING"))) {
+        String pid = Long.toString(p.pid());
+        String answering;
+        // the server that answers must be this one: another one may have taken the port before it bound it
+        while (!pid.equals(answering = processId(port))) {
+            if (answering != null) {
+                stop();
+                throw new IOException("port " + port + " is taken by another Redis server (process " + answering + ")");
+            }
             if (!p.isAlive() || System.nanoTime() > deadline) {
                 String output = ServerSupport.tail(log);
                 stop();
@@ -140,6 +185,16 @@ public final class RedisServerProcess implements AutoCloseable {
             }
             Thread.sleep(20);   // polling a child process that has no readiness signal
         }
+    }
+
+    /** The {@code process_id} that the Redis server on {@code port} reports, or null when none answers. */
+    private static @Nullable String processId(int port) {
+        String info = ServerSupport.redisCommand(port, "INFO server");
+        if (info == null) {
+            return null;
+        }
+        return info.lines().filter(line -> line.startsWith("process_id:")).findFirst()
+                .map(line -> line.substring("process_id:".length()).trim()).orElse(null);
     }
 
     /** Kills the server (SIGKILL, as a crash) and waits until it is gone. Does nothing if it is not running. */
@@ -162,7 +217,11 @@ public final class RedisServerProcess implements AutoCloseable {
         return p != null && p.isAlive();
     }
 
-    /** Kills the server and starts a fresh one, with no data, on the same port. */
+    /**
+     * Kills the server and starts a fresh one, with no data, on the same port.
+     *
+     * @throws IOException when it does not answer within 10 seconds, or when another server took the port meanwhile
+     */
     public void restart() throws IOException, InterruptedException {
         stop();
         launch();

@@ -7,14 +7,22 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import java.util.zip.CRC32;
 import org.jspecify.annotations.Nullable;
 
 /** What the PostgreSQL and Redis look-ups share: ports, working directories, processes, the log line. */
@@ -76,6 +84,61 @@ final class ServerSupport {
         return null;
     }
 
+    /** Fills a new directory with what a {@linkplain #cached cache entry} holds. */
+    interface Filler {
+        void fill(Path directory) throws IOException;
+    }
+
+    /**
+     * The directory {@code java.io.tmpdir/reactive-locks-<kind>/<checksum>-<length>} of {@code content}, filled by
+     * {@code filler} once per machine and shared by every test JVM: a JVM fills a new directory under a file lock and
+     * moves it into place, complete, in one step. What a JVM killed while it filled one left behind is removed by the
+     * next JVM that looks for the entry.
+     */
+    static Path cached(String kind, byte[] content, Filler filler) throws IOException {
+        CRC32 crc = new CRC32();
+        crc.update(content);
+        Path root = Files.createDirectories(Path.of(System.getProperty("java.io.tmpdir"), "reactive-locks-" + kind));
+        String name = Long.toHexString(crc.getValue()) + "-" + content.length;
+        Path dir = root.resolve(name);
+        String partial = name + ".partial-";
+        if (Files.exists(dir.resolve(".complete")) && partials(root, partial).isEmpty()) {
+            return dir;
+        }
+        try (FileChannel channel = FileChannel.open(root.resolve(name + ".lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE); FileLock lock = channel.lock()) {   // other test JVMs may fill it too
+            for (Path left : partials(root, partial)) {   // only the holder of the lock fills one: these are left over
+                deleteTree(left);
+            }
+            if (!Files.exists(dir.resolve(".complete"))) {
+                Path tmp = Files.createTempDirectory(root, partial);
+                filler.fill(tmp);
+                Files.createFile(tmp.resolve(".complete"));
+                if (Files.exists(dir)) {
+                    deleteTree(dir);
+                }
+                Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+                Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            }
+        }
+        return dir;
+    }
+
+    private static List<Path> partials(Path root, String prefix) throws IOException {
+        try (Stream<Path> entries = Files.list(root)) {
+            return entries.filter(p -> p.getFileName().toString().startsWith(prefix)).toList();
+        }
+    }
+
+    /** Deletes {@code dir} and everything below it; links are deleted, never followed. */
+    static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
     /** Runs {@code command} to completion with its output in {@code log}; fails with the end of the log. */
     static void run(List<String> command, Path log, Duration timeout) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -127,6 +190,15 @@ final class ServerSupport {
         } catch (IOException e) {
             return null;
         }
+    }
+
+    /**
+     * Why an optional dependency of the test kit is needed: {@code coordinates} (group:artifact) is not on the test
+     * class path, and it brings {@code what}; add it with test scope.
+     */
+    static String missingDependency(String coordinates, String what) {
+        return coordinates + ", which brings " + what + ", is not on the test class path (the test kit declares it"
+                + " optional): add it to the tests' dependencies with <scope>test</scope>";
     }
 
     /** The exception and, when it has one, its root cause, in one line. */

@@ -1,6 +1,6 @@
 package dev.reactivelocks.testkit.servers;
 
-import io.r2dbc.postgresql.PostgresqlConnectionConfiguration;
+import io.r2dbc.postgresql.PostgresqlConnectionFactoryProvider;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryOptions;
 import java.time.Duration;
@@ -13,7 +13,8 @@ import reactor.core.publisher.Mono;
  * The PostgreSQL server of this test JVM, found once and shared by every test that asks:
  * <ol>
  *   <li><b>Configured</b>: the R2DBC URL in the environment variable {@value #VARIABLE}, e.g.
- *       {@code r2dbc:postgresql://user:secret@db:5433/locks}, when it is set. If that server does not answer,
+ *       {@code r2dbc:postgresql://user:secret@db:5433/locks}, when it is set; driver options in its query
+ *       ({@code ?sslMode=require}) apply to every connection. If that server does not answer,
  *       {@link #get()} fails with a message naming the variable; there is no fallback.</li>
  *   <li><b>Local</b>: otherwise {@code r2dbc:postgresql://postgres@127.0.0.1:5432/test}, when it accepts a
  *       connection within half a second and answers {@code SELECT 1}.</li>
@@ -43,16 +44,19 @@ public final class TestPostgres {
     private final String username;
     private final @Nullable String password;
     private final String database;
+    /** The query part of the configured URL, with its {@code ?} (driver options such as {@code sslMode}), or empty. */
+    private final String query;
     private final String reason;
 
     private TestPostgres(ServerSource source, String host, int port, String username, @Nullable String password,
-            String database, String reason) {
+            String database, String query, String reason) {
         this.source = source;
         this.host = host;
         this.port = port;
         this.username = username;
         this.password = password;
         this.database = database;
+        this.query = query;
         this.reason = reason;
     }
 
@@ -70,7 +74,7 @@ public final class TestPostgres {
         if (configured != null && !configured.isBlank()) {
             TestPostgres server = parse(configured, ServerSource.CONFIGURED, "from " + VARIABLE);
             String problem = problem(server.host, server.port, server.username, server.password, server.database,
-                    Duration.ofSeconds(10));
+                    server.query);
             if (problem != null) {
                 throw new AssertionError(VARIABLE + "=" + ServerSupport.redacted(configured) + " does not answer ("
                         + problem + "); start that server, or unset " + VARIABLE + " to use a local or embedded one");
@@ -82,7 +86,7 @@ public final class TestPostgres {
         if (!ServerSupport.accepts(local.host, local.port, ServerSupport.LOCAL_CONNECT_TIMEOUT)) {
             why = "nothing at " + local.host + ":" + local.port;
         } else {
-            String problem = problem(local.host, local.port, local.username, null, local.database, Duration.ofSeconds(5));
+            String problem = problem(local.host, local.port, local.username, null, local.database, "");
             if (problem == null) {
                 return local;
             }
@@ -93,7 +97,7 @@ public final class TestPostgres {
             String version = Objects.requireNonNullElse(query("127.0.0.1", embedded.port, EmbeddedPostgres.USER, null,
                     EmbeddedPostgres.DATABASE, "SHOW server_version"), "?");
             return new TestPostgres(ServerSource.EMBEDDED, "127.0.0.1", embedded.port, EmbeddedPostgres.USER, null,
-                    EmbeddedPostgres.DATABASE, "embedded " + version + " on port " + embedded.port + " (" + why + ")");
+                    EmbeddedPostgres.DATABASE, "", "embedded " + version + " on port " + embedded.port + " (" + why + ")");
         } catch (Exception e) {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
@@ -125,41 +129,52 @@ public final class TestPostgres {
         String username = user == null ? "postgres" : user.toString();
         String password = secret == null ? null : secret.toString();
         String database = db == null ? username : db.toString();
+        String query = url.indexOf('?') < 0 ? "" : url.substring(url.indexOf('?'));
         String description = source.name().toLowerCase(java.util.Locale.ROOT) + " "
                 + ServerSupport.redacted(url(host.toString(), portNumber, username, password, database)) + " (" + reason + ")";
-        return new TestPostgres(source, host.toString(), portNumber, username, password, database, description);
+        return new TestPostgres(source, host.toString(), portNumber, username, password, database, query, description);
     }
 
     /** Why {@code SELECT 1} fails there, or null when it works. */
     static @Nullable String problem(String host, int port, String user, @Nullable String password, String database,
             Duration timeout) {
+        return problem(host, port, user, password, database, "");
+    }
+
+    /** Why {@code SELECT 1} fails there, with the driver options of {@code query}, or null when it works. */
+    private static @Nullable String problem(String host, int port, String user, @Nullable String password,
+            String database, String query) {
         try {
-            query(host, port, user, password, database, "SELECT 1");
+            Mono.usingWhen(factory(host, port, user, password, database, query, "reactive-locks-probe").create(),
+                    c -> Mono.from(c.createStatement("SELECT 1").execute()), c -> c.close()).block(Duration.ofSeconds(10));
             return null;
         } catch (RuntimeException e) {
             return ServerSupport.describe(e);
         }
     }
 
-    private static @Nullable String query(String host, int port, String user, @Nullable String password,
+    /** The first column of the first row {@code sql} returns there. */
+    static @Nullable String query(String host, int port, String user, @Nullable String password,
             String database, String sql) {
-        PostgresqlConnectionFactory factory = factory(host, port, user, password, database, "reactive-locks-probe",
-                Duration.ofSeconds(5));
+        PostgresqlConnectionFactory factory = factory(host, port, user, password, database, "", "reactive-locks-probe");
         return Mono.usingWhen(factory.create(),
                 c -> Flux.from(c.createStatement(sql).execute())
                         .flatMap(r -> r.map((row, md) -> String.valueOf(row.get(0)))).next(),
                 c -> c.close()).block(Duration.ofSeconds(10));
     }
 
+    /** A factory of connections to that server, with the driver options of {@code query} and a 5 s connect timeout. */
     private static PostgresqlConnectionFactory factory(String host, int port, String user, @Nullable String password,
-            String database, String applicationName, Duration connectTimeout) {
-        PostgresqlConnectionConfiguration.Builder b = PostgresqlConnectionConfiguration.builder()
-                .host(host).port(port).username(user).database(database)
-                .applicationName(applicationName).connectTimeout(connectTimeout);
+            String database, String query, String applicationName) {
+        ConnectionFactoryOptions.Builder options = ConnectionFactoryOptions.parse("r2dbc:postgresql://localhost" + query)
+                .mutate()
+                .option(ConnectionFactoryOptions.HOST, host).option(ConnectionFactoryOptions.PORT, port)
+                .option(ConnectionFactoryOptions.USER, user).option(ConnectionFactoryOptions.DATABASE, database);
         if (password != null) {
-            b.password(password);
+            options.option(ConnectionFactoryOptions.PASSWORD, password);
         }
-        return new PostgresqlConnectionFactory(b.build());
+        return new PostgresqlConnectionFactory(PostgresqlConnectionFactoryProvider.builder(options.build())
+                .applicationName(applicationName).connectTimeout(Duration.ofSeconds(5)).build());
     }
 
     private static String url(String host, int port, String user, @Nullable String password, String database) {
@@ -169,16 +184,20 @@ public final class TestPostgres {
 
     /**
      * A connection factory for this server whose connections carry {@code applicationName} (visible in
-     * {@code pg_stat_activity}, e.g. to terminate them), with a five-second connect timeout. Each call returns a
-     * new factory; it holds no connection until subscribed.
+     * {@code pg_stat_activity}, e.g. to terminate them), with a five-second connect timeout and the driver options
+     * of the configured URL (such as {@code sslMode}). Each call returns a new factory; it holds no connection until
+     * subscribed.
      */
     public PostgresqlConnectionFactory connectionFactory(String applicationName) {
-        return factory(host, port, username, password, database, applicationName, Duration.ofSeconds(5));
+        return factory(host, port, username, password, database, query, applicationName);
     }
 
-    /** The R2DBC URL of this server, password included: {@code r2dbc:postgresql://user[:password]@host:port/db}. */
+    /**
+     * The R2DBC URL of this server, password and the configured URL's driver options included:
+     * {@code r2dbc:postgresql://user[:password]@host:port/db[?options]}.
+     */
     public String r2dbcUrl() {
-        return url(host, port, username, password, database);
+        return url(host, port, username, password, database) + query;
     }
 
     /** The same address as a {@code postgresql://} URL, as the command line's {@code purge} takes it. */

@@ -10,13 +10,16 @@ import org.jspecify.annotations.Nullable;
 /**
  * Stops a server process when this JVM ends, however it ends. A {@code sh} child reads its standard input, a
  * pipe from this JVM, until end of file: the JVM closes the pipe from a shutdown hook, and the kernel closes it
- * when the JVM is killed. The watchdog then signals the server, waits up to ten seconds for it to exit, kills
+ * when the JVM is killed. It ignores {@code SIGHUP}, {@code SIGINT} and {@code SIGTERM}, which a terminal's hang-up
+ * or Ctrl-C sends to the JVM's whole process group: PostgreSQL only reloads its configuration on {@code SIGHUP}
+ * and Redis ignores it, so the watchdog must outlive them to stop the servers. The watchdog then signals the server, waits up to ten seconds for it to exit, kills
  * it, and removes its working directory. The JVM keeps the pipe in a static list, so the pipe is never closed
  * by garbage collection.
  */
 final class Watchdog {
 
     private static final String SCRIPT = """
+            trap '' HUP INT TERM
             while read -r _; do :; done
             kill -s "$2" "$1" 2>/dev/null
             i=0
