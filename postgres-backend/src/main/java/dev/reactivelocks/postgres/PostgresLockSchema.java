@@ -66,9 +66,16 @@ final class PostgresLockSchema {
      */
     private static final String SCANS = " SET enable_bitmapscan = off";
 
-    /** Bounds the wait for the name's lock by the lease, at least one second (a frozen client must not stall all). */
-    private static final String BOUND_WAIT =
-            " PERFORM set_config('lock_timeout', greatest(1000, p_lease)::bigint::text, true);";
+    /** The largest {@code lock_timeout} the server takes, in milliseconds: a 32-bit integer. */
+    private static final int MAX_LOCK_TIMEOUT = Integer.MAX_VALUE;
+
+    /**
+     * Bounds the wait for the name's lock by the lease, at least one second (a frozen client must not stall
+     * all) and at most {@code lock_timeout}'s largest value, {@value #MAX_LOCK_TIMEOUT} ms (about 24.8 days):
+     * a longer lease would make {@code set_config} fail, and with it every call.
+     */
+    private static final String BOUND_WAIT = " PERFORM set_config('lock_timeout', least(greatest(1000, p_lease), "
+            + MAX_LOCK_TIMEOUT + ")::bigint::text, true);";
 
     /**
      * Lets the calling transaction commit without waiting for its WAL flush: one that grants nothing (a
