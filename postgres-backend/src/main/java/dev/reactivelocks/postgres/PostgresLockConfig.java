@@ -1,5 +1,9 @@
 package dev.reactivelocks.postgres;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -15,13 +19,16 @@ import java.util.regex.Pattern;
  * <p>The backend uses the table {@code <table>}, the sequence {@code <table>_fencing}, the index
  * {@code <table>_expires}, the unlogged wait-queue table {@code <table>_queue} with its indexes
  * {@code <table>_queue_order} and {@code <table>_queue_exclusive}, the functions {@code <table>_acquire},
- * {@code _renew}, {@code _release} and {@code _wake}, and the notification channel
- * {@code <table>_released} (dots replaced by underscores). {@link #ddl()} lists the statements that create
- * them, {@link #dropDdl()} those that remove them (and the function {@code <table>_admits} of earlier
- * versions).
+ * {@code _renew}, {@code _release}, {@code _downgrade} and {@code _pass}, and the notification channel
+ * {@code <table>_released} (dots replaced by underscores; shortened with a digest of the table's name when
+ * longer than the server's 63-byte identifiers). {@link #ddl()} lists the statements that create them,
+ * {@link #dropDdl()} those that remove them (and the functions {@code <table>_wake} and {@code <table>_admits}
+ * of earlier versions).
  */
 public final class PostgresLockConfig {
 
+    /** The longest identifier the server keeps whole, in bytes ({@code NAMEDATALEN - 1}). */
+    private static final int MAX_IDENTIFIER = 63;
     /** Lower-case SQL identifiers, optionally schema-qualified; never quoted, never user data. */
     private static final Pattern TABLE = Pattern.compile("([a-z_][a-z0-9_]{0,39}\\.)?[a-z_][a-z0-9_]{0,39}");
     private static final PostgresLockConfig DEFAULTS = new Builder().build();
@@ -109,8 +116,29 @@ public final class PostgresLockConfig {
         return (dot < 0 ? table : table.substring(dot + 1)) + suffix;
     }
 
+    /**
+     * The notification channel: {@code <table>_released}, dots replaced by underscores, when that fits in an
+     * identifier ({@value #MAX_IDENTIFIER} bytes); otherwise its first characters, then {@code _} and 16 hex
+     * digits of the SHA-256 of the table's name, then {@code _released}, {@value #MAX_IDENTIFIER} bytes in
+     * all. The server refuses to notify a longer channel (and truncates it in {@code LISTEN}), so a long
+     * schema-qualified table made every hand-off fail.
+     */
     String channel() {
-        return table.replace('.', '_') + "_released";
+        String plain = table.replace('.', '_') + "_released";
+        if (plain.length() <= MAX_IDENTIFIER) {
+            return plain;
+        }
+        String digest = HexFormat.of().formatHex(sha256(table), 0, 8);
+        String suffix = "_" + digest + "_released";
+        return plain.substring(0, MAX_IDENTIFIER - suffix.length()) + suffix;
+    }
+
+    private static byte[] sha256(String text) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every Java platform", e);
+        }
     }
 
     @Override
