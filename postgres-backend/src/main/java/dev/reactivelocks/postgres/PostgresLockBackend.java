@@ -119,6 +119,8 @@ import reactor.util.retry.Retry;
 public final class PostgresLockBackend implements LockBackend {
 
     private static final HexFormat HEX = HexFormat.of();
+    /** The SQLSTATE of a schema that does not exist, which the driver reports as a transient resource error. */
+    private static final String INVALID_SCHEMA_NAME = "3F000";
     /** Never used itself: copied for each key. Null if the provider's digest cannot be copied. */
     private static final @Nullable MessageDigest SHA_256 = cloneableSha256();
 
@@ -473,7 +475,7 @@ public final class PostgresLockBackend implements LockBackend {
                         .flatMap(r -> r.map((row, md) -> Boolean.TRUE))
                         .thenMany(Flux.fromIterable(schema.statements()).concatMap(sql -> execute(c, sql)))
                         .then(Mono.just(Boolean.TRUE)))
-                .onErrorMap(e -> translate(config.table(), e))
+                .onErrorMap(PostgresLockBackend::permanent, SchemaNotCreated::new)
                 .then();
     }
 
@@ -498,16 +500,48 @@ public final class PostgresLockBackend implements LockBackend {
                 .then(Mono.from(c.close()).onErrorResume(e -> Mono.empty()));
     }
 
-    /** Misconfiguration is permanent ({@code LockException}); everything else is left transient. */
+    /**
+     * Misconfiguration is permanent ({@code LockException}) and names the lock of the call; everything else is
+     * left transient.
+     */
     private Throwable translate(String name, Throwable error) {
-        if (error instanceof R2dbcBadGrammarException || error instanceof R2dbcPermissionDeniedException) {
+        if (error instanceof SchemaNotCreated failed) {
+            Throwable cause = Objects.requireNonNull(failed.getCause());
+            LockConfigurationException e = new LockConfigurationException(name, "Lock '" + name
+                    + "': the PostgreSQL lock table '" + config.table() + "' could not be created ("
+                    + cause.getMessage() + "); create its schema objects with PostgresLockConfig.ddl() as a role"
+                    + " that may, and set PostgresLockConfig.createTable(false)");
+            e.addSuppressed(cause);
+            return e;
+        }
+        if (permanent(error)) {
             LockConfigurationException e = new LockConfigurationException(name, "Lock '" + name
                     + "': the PostgreSQL lock table '" + config.table() + "' is not usable (" + error.getMessage()
-                    + "); create it or enable PostgresLockConfig.createTable");
+                    + (config.createTable() ? ")" : "); create it or enable PostgresLockConfig.createTable"));
             e.addSuppressed(error);
             return e;
         }
         return error;
+    }
+
+    /**
+     * Whether {@code error} comes from the schema, which no retry changes: a missing or unusable object
+     * (the driver's bad grammar), a missing privilege, or a missing schema ({@code invalid_schema_name}).
+     */
+    private static boolean permanent(Throwable error) {
+        return error instanceof R2dbcBadGrammarException || error instanceof R2dbcPermissionDeniedException
+                || error instanceof R2dbcException r && INVALID_SCHEMA_NAME.equals(r.getSqlState());
+    }
+
+    /**
+     * A permanent failure to create the schema objects, shared by the calls that waited for that attempt;
+     * each call turns it into its own {@link LockConfigurationException}. Never reaches a caller.
+     */
+    @SuppressWarnings("serial") // never serialized
+    private static final class SchemaNotCreated extends RuntimeException {
+        SchemaNotCreated(Throwable cause) {
+            super(cause.getMessage(), cause, false, false);
+        }
     }
 
     /**

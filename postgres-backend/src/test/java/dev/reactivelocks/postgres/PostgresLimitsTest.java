@@ -2,13 +2,18 @@ package dev.reactivelocks.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.reactivelocks.LockConfigurationException;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.spi.LockBackend;
+import dev.reactivelocks.testkit.servers.TestPostgres;
 import io.r2dbc.pool.ConnectionPool;
+import io.r2dbc.postgresql.PostgresqlConnectionConfiguration;
+import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import reactor.test.StepVerifier;
@@ -16,7 +21,7 @@ import reactor.test.StepVerifier;
 /**
  * The limits the server sets on what the configuration and the service allow: a lease longer than the
  * longest {@code lock_timeout}, a schema-qualified table whose notification channel would be longer than an
- * identifier.
+ * identifier, a schema that does not exist, a role that may not create the schema objects.
  */
 class PostgresLimitsTest {
 
@@ -85,4 +90,48 @@ class PostgresLimitsTest {
         assertThat(PostgresLockConfig.builder().table("app.locks").build().channel()).isEqualTo("app_locks_released");
     }
 
+    @Test
+    void aMissingSchemaIsAPermanentErrorNamingTheLock() {
+        String table = "rl_no_such_schema.locks";
+        for (boolean create : new boolean[] {true, false}) {
+            PostgresLockBackend backend = PostgresLockBackend.create(factory,
+                    PostgresLockConfig.builder().table(table).createTable(create).build());
+            StepVerifier.create(backend.tryAcquire("orders", LockMode.EXCLUSIVE, "t", LEASE))
+                    .expectErrorSatisfies(e -> assertThat(e).as("createTable(%s)", create)
+                            .isInstanceOf(LockConfigurationException.class)
+                            .hasMessageContaining("Lock 'orders': the PostgreSQL lock table '" + table + "'")
+                            .hasMessageContaining("schema \"rl_no_such_schema\" does not exist"))
+                    .verify(TIMEOUT);
+        }
+    }
+
+    @Test
+    void aRoleThatMayNotCreateTheTableGetsAnErrorNamingTheLockAndWhatToDo() {
+        String role = schema + "_user";
+        try {
+            PostgresTestSupport.run(factory, "CREATE ROLE " + role + " LOGIN PASSWORD 'rl-limits'",
+                    "GRANT USAGE ON SCHEMA " + schema + " TO " + role);
+        } catch (RuntimeException e) {
+            Assumptions.abort("the test server's user may not create roles: " + e);
+        }
+        try {
+            TestPostgres server = TestPostgres.get();
+            PostgresqlConnectionFactory asRole = new PostgresqlConnectionFactory(PostgresqlConnectionConfiguration
+                    .builder().host(server.host()).port(server.port()).database(server.database())
+                    .username(role).password("rl-limits").applicationName("rl-limits-role").build());
+            PostgresLockBackend backend = PostgresLockBackend.create(asRole,
+                    PostgresLockConfig.builder().table(schema + ".not_created").build());
+            StepVerifier.create(backend.tryAcquire("orders", LockMode.EXCLUSIVE, "t", LEASE))
+                    .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(LockConfigurationException.class)
+                            .hasMessage("Lock 'orders': the PostgreSQL lock table '" + schema + ".not_created'"
+                                    + " could not be created (permission denied for schema " + schema + ");"
+                                    + " create its schema objects with PostgresLockConfig.ddl() as a role that may,"
+                                    + " and set PostgresLockConfig.createTable(false)")
+                            .satisfies(c -> assertThat(((LockConfigurationException) c).lockName())
+                                    .isEqualTo("orders")))
+                    .verify(TIMEOUT);
+        } finally {
+            PostgresTestSupport.run(factory, "DROP OWNED BY " + role, "DROP ROLE " + role);
+        }
+    }
 }
