@@ -85,7 +85,8 @@ import reactor.util.retry.Retry;
  *
  * <p><b>Fencing tokens</b> come from the sequence {@code <table>_fencing} ({@code CACHE 1}: per-session
  * caches would break the order), drawn inside the advisory lock, so they increase strictly per name across
- * all clients, takeovers included.
+ * all clients, takeovers included. The sequence starts at the database clock's microseconds since 1970, so
+ * tokens keep increasing over a table dropped and created again.
  *
  * <p><b>Hand-offs</b>: when a release, a dropped queue entry or a dropped expired lease lets queued requests
  * through, the same transaction grants them (see {@link LockBackend#handOffs()}) and notifies the channel

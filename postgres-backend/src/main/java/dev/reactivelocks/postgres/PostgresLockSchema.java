@@ -153,7 +153,7 @@ final class PostgresLockSchema {
         String t = config.table();
         String q = config.queue();
         return List.of(
-                "CREATE SEQUENCE IF NOT EXISTS " + config.sequence() + " CACHE 1",
+                createSequence(),
                 "CREATE TABLE IF NOT EXISTS " + t + " ("
                         + "lock_key bytea NOT NULL, "
                         + "token text NOT NULL, "
@@ -185,6 +185,18 @@ final class PostgresLockSchema {
                 renewFunction(),
                 releaseFunction(),
                 downgradeFunction());
+    }
+
+    /**
+     * Creates the fencing sequence, when missing, starting at the database clock's microseconds since 1970:
+     * a sequence created again (after {@link PostgresLockConfig#dropDdl()}) goes on above every token the
+     * dropped one handed out (as long as that one drew fewer than one per microsecond of its life), so a
+     * resource fenced by an earlier grant accepts the next. {@code CACHE 1}: per-session caches would break
+     * the order.
+     */
+    private String createSequence() {
+        return "DO $do$ BEGIN EXECUTE 'CREATE SEQUENCE IF NOT EXISTS " + config.sequence() + " CACHE 1 START '"
+                + " || (extract(epoch FROM clock_timestamp()) * 1000000)::bigint; END $do$";
     }
 
     /**

@@ -69,6 +69,21 @@ class PostgresLockBackendTest {
     }
 
     @Test
+    void fencingTokensKeepIncreasingOverATableDroppedAndCreatedAgain() {
+        PostgresLockConfig other = PostgresLockConfig.builder().table(PostgresTestSupport.uniqueTable("again")).build();
+        try {
+            long before = PostgresLockBackend.create(factory, other)
+                    .tryAcquire("fenced", LockMode.EXCLUSIVE, "first", LEASE).block(TIMEOUT).fencingToken();
+            PostgresTestSupport.dropSchema(factory, other);
+            long after = PostgresLockBackend.create(factory, other)
+                    .tryAcquire("fenced", LockMode.EXCLUSIVE, "second", LEASE).block(TIMEOUT).fencingToken();
+            assertThat(after).as("a resource fenced by the first grant accepts the next").isGreaterThan(before);
+        } finally {
+            PostgresTestSupport.dropSchema(factory, other);
+        }
+    }
+
+    @Test
     void anAcquireRepeatedWithTheSameTokenKeepsOneRow() {
         acquire("idem", LockMode.EXCLUSIVE, "tok");
         acquire("idem", LockMode.EXCLUSIVE, "tok");
