@@ -6,6 +6,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -31,6 +32,19 @@ public final class PostgresLockConfig {
     private static final int MAX_IDENTIFIER = 63;
     /** Lower-case SQL identifiers, optionally schema-qualified; never quoted, never user data. */
     private static final Pattern TABLE = Pattern.compile("([a-z_][a-z0-9_]{0,39}\\.)?[a-z_][a-z0-9_]{0,39}");
+    /**
+     * The key words PostgreSQL reserves (also those that may only name functions and types): no table or
+     * schema may be named so without quotes. As of PostgreSQL 17.
+     */
+    private static final Set<String> RESERVED = Set.of(("all analyse analyze and any array as asc asymmetric"
+            + " authorization binary both case cast check collate collation column concurrently constraint create"
+            + " cross current_catalog current_date current_role current_schema current_time current_timestamp"
+            + " current_user default deferrable desc distinct do else end except false fetch for foreign freeze"
+            + " from full grant group having ilike in initially inner intersect into is isnull join lateral leading"
+            + " left like limit localtime localtimestamp natural not notnull null offset on only or order outer"
+            + " overlaps placing primary references returning right select session_user similar some symmetric"
+            + " system_user table tablesample then to trailing true union unique user using variadic verbose when"
+            + " where window with").split(" "));
     private static final PostgresLockConfig DEFAULTS = new Builder().build();
 
     private final String table;
@@ -159,8 +173,9 @@ public final class PostgresLockConfig {
 
         /**
          * The table that holds the leases: a lower-case identifier ({@code [a-z_][a-z0-9_]*}, at most 40
-         * characters), optionally qualified by a schema. Services that must exclude each other use the same
-         * table. Defaults to {@code reactive_locks}.
+         * characters, not a reserved word of PostgreSQL such as {@code order} or {@code user}), optionally
+         * qualified by a schema named likewise. Services that must exclude each other use the same table.
+         * Defaults to {@code reactive_locks}.
          *
          * @param table the table name
          * @return this builder
@@ -171,6 +186,12 @@ public final class PostgresLockConfig {
             if (!TABLE.matcher(table).matches()) {
                 throw new IllegalArgumentException("table must be a lower-case identifier [schema.]name matching "
                         + TABLE.pattern() + ", was '" + table + "'");
+            }
+            for (String part : table.split("\\.")) {
+                if (RESERVED.contains(part)) {
+                    throw new IllegalArgumentException("table must not be a reserved word of PostgreSQL ('" + part
+                            + "' would need quotes), was '" + table + "'");
+                }
             }
             this.table = table;
             return this;

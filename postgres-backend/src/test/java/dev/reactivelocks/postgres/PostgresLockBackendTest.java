@@ -187,6 +187,23 @@ class PostgresLockBackendTest {
     }
 
     @Test
+    void reservedWordsOfTheServerAreRefusedAsTableAndSchemaNames() {
+        List<String> reserved = PostgresTestSupport.query(factory,
+                "SELECT word FROM pg_get_keywords() WHERE catcode IN ('R', 'T')", String.class);
+        assertThat(reserved).contains("order", "user", "table");
+        for (String word : reserved) {
+            for (String table : List.of(word, word + ".locks", "app." + word)) {
+                assertThatThrownBy(() -> PostgresLockConfig.builder().table(table)).as(table)
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessage("table must not be a reserved word of PostgreSQL ('" + word
+                                + "' would need quotes), was '" + table + "'");
+            }
+        }
+        assertThat(PostgresLockConfig.builder().table("orders.user_locks").build().table())
+                .isEqualTo("orders.user_locks");
+    }
+
+    @Test
     void releaseNotifiesNothingWhenNobodyIsQueued() {
         String quiet = "notify-\u0000-quiet";
         String busy = "notify-\u0000-busy";
