@@ -14,7 +14,8 @@ import java.util.List;
  *  acquire(key, token, mode, lease, name, keep)          keep = 0: never queue (tryAcquire)
  *    lock name ─► the name has no lease row and no entry ──► insert the lease (next fencing value), return it
  *    otherwise ─► drop expired leases
- *      ├─ token holds a lease ──────────────► extend it, leave the queue, return it
+ *      ├─ token holds a live lease ─────────► extend it, leave the queue, return it
+ *      │  (an expired one is dropped above: a hand-off may have granted the name past it)
  *      ├─ no live conflicting lease and
  *      │  no conflicting entry ahead ─────────► insert the lease (next fencing value), leave the queue, return it
  *      │  (the head of the queue, or of its exclusive entries; expired entries met there are dropped)
@@ -330,7 +331,7 @@ final class PostgresLockSchema {
                 + " RETURNING fencing, mode;"
                 + " IF FOUND THEN RETURN; END IF;"
                 + " RETURN QUERY UPDATE " + t + " SET expires_at = v_now + p_lease * interval '1 millisecond'"
-                + " WHERE lock_key = p_key AND token = p_token RETURNING fencing, mode;"
+                + " WHERE lock_key = p_key AND token = p_token AND expires_at > v_now RETURNING fencing, mode;"
                 + " IF FOUND THEN"
                 + " DELETE FROM " + q + " WHERE lock_key = p_key AND token = p_token;"
                 + " RETURN;"

@@ -145,6 +145,28 @@ class PostgresWaitQueueTest {
                 config.channel(), token(label));
     }
 
+    /**
+     * A call repeated with the token of a grant whose answer was lost (the service retries with the same
+     * token) must not bring its lease back once it expired: a hand-off may have granted the name meanwhile,
+     * past the expired row.
+     */
+    @Test
+    void aRepeatedCallNeverRevivesAnExpiredLeaseThatAHandOffWentPast() {
+        assertThat(queue("holder", LockMode.EXCLUSIVE, KEEP)).isNotNull();
+        assertThat(queue("writer", LockMode.EXCLUSIVE, KEEP)).isNull();
+        assertThat(queue("reader", LockMode.SHARED, KEEP)).isNull();
+        PostgresTestSupport.run(admin, "UPDATE " + config.table() + " SET expires_at = now() - interval '1 second'"
+                + " WHERE token = '" + token("holder") + "'");
+        release("writer");   // leaves the queue: the reader behind it is handed the lock, the holder's lease expired
+        assertThat(queue("reader", LockMode.SHARED, KEEP)).as("handed off").isNotNull();
+
+        BackendLease revived = queue("holder", LockMode.EXCLUSIVE, KEEP);
+        assertThat(revived).as("an exclusive grant beside the reader's shared lease").isNull();
+        assertThat(backend.tryAcquire(name, LockMode.EXCLUSIVE, token("holder"), LEASE).block(TIMEOUT)).isNull();
+        release("reader");
+        release("holder");
+    }
+
     @Test
     void waitersOfSeparateServicesAreGrantedInTheOrderTheyQueuedWithIncreasingFencing() {
         DistributedLockService holderService = service("rl-queue-holder");
