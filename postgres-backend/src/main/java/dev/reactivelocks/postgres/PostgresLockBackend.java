@@ -470,12 +470,17 @@ public final class PostgresLockBackend implements LockBackend {
         }
     }
 
+    /**
+     * Creates the schema objects in one transaction, under the table's advisory lock, as an operation of the
+     * lanes: on the listening connection when it is free, so that a pool of one connection, which the
+     * listening connection holds, does not wait for a second one forever.
+     */
     private Mono<Void> createSchema() {
-        return transaction(c -> Flux.from(c.createStatement("SELECT pg_advisory_xact_lock($1, 0)")
+        return lanes.run(c -> transaction(c, () -> Flux.from(c.createStatement("SELECT pg_advisory_xact_lock($1, 0)")
                                 .bind(0, schema.tableKey()).execute())
                         .flatMap(r -> r.map((row, md) -> Boolean.TRUE))
                         .thenMany(Flux.fromIterable(schema.statements()).concatMap(sql -> execute(c, sql)))
-                        .then(Mono.just(Boolean.TRUE)))
+                        .then(Mono.just(Boolean.TRUE))))
                 .onErrorMap(PostgresLockBackend::permanent, SchemaNotCreated::new)
                 .then();
     }
@@ -485,20 +490,16 @@ public final class PostgresLockBackend implements LockBackend {
         return Flux.from(statement.execute()).flatMap(Result::getRowsUpdated);
     }
 
-    /** Runs {@code body} (which must emit one value) in a transaction: commit on success, else rollback. */
-    private <T> Mono<T> transaction(Function<Connection, Mono<T>> body) {
-        return Mono.usingWhen(connectionFactory.create(),
-                c -> Mono.from(c.beginTransaction())
-                        .then(Mono.defer(() -> body.apply(c)))
-                        .flatMap(value -> Mono.from(c.commitTransaction()).thenReturn(value)),
-                Connection::close,
-                (c, error) -> rollbackAndClose(c),
-                PostgresLockBackend::rollbackAndClose);
-    }
-
-    private static Mono<Void> rollbackAndClose(Connection c) {
-        return Mono.from(c.rollbackTransaction()).onErrorResume(e -> Mono.empty())
-                .then(Mono.from(c.close()).onErrorResume(e -> Mono.empty()));
+    /**
+     * Runs {@code body} (which must emit one value) in a transaction on {@code c}: commit on success, else
+     * rollback, so that the connection goes back to the lanes outside any transaction.
+     */
+    private static <T> Mono<T> transaction(Connection c, Supplier<Mono<T>> body) {
+        return Mono.from(c.beginTransaction())
+                .then(Mono.defer(body))
+                .flatMap(value -> Mono.from(c.commitTransaction()).thenReturn(value))
+                .onErrorResume(error -> Mono.from(c.rollbackTransaction()).onErrorResume(e -> Mono.empty())
+                        .then(Mono.error(error)));
     }
 
     /**

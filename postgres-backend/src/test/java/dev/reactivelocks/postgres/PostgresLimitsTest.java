@@ -3,11 +3,15 @@ package dev.reactivelocks.postgres;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reactivelocks.LockConfigurationException;
+import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
+import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.testkit.servers.TestPostgres;
 import io.r2dbc.pool.ConnectionPool;
+import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.postgresql.PostgresqlConnectionConfiguration;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import java.time.Duration;
@@ -60,6 +64,28 @@ class PostgresLimitsTest {
         assertThat(backend.release("month", "holder").block(TIMEOUT)).isTrue();
         assertThat(backend.release("month", "waiter").block(TIMEOUT)).isTrue();
         backend.close().block(TIMEOUT);
+    }
+
+    /**
+     * A pool of one connection: the listening connection takes it when the service starts, and every
+     * operation runs on it, the creation of the schema objects included.
+     */
+    @Test
+    void aServiceOnAPoolOfOneConnectionCreatesItsTableAndLocks() {
+        PostgresLockConfig config = PostgresLockConfig.builder().table(schema + ".one_connection").build();
+        ConnectionPool one = new ConnectionPool(ConnectionPoolConfiguration.builder(
+                PostgresTestSupport.factory("rl-limits-one")).initialSize(0).maxSize(1).build());
+        PostgresLockBackend backend = PostgresLockBackend.create(one, config);
+        DistributedLockService service = DistributedLockService.builder(backend).build();
+        try {
+            LockHandle handle = service.acquire("one", LockOptions.exclusive().timeout(TIMEOUT)).block(TIMEOUT);
+            assertThat(handle).isNotNull();
+            handle.release().block(TIMEOUT);
+        } finally {
+            service.disposeLater().block(TIMEOUT);
+            backend.close().block(TIMEOUT);
+            one.disposeLater().block(TIMEOUT);
+        }
     }
 
     @Test
