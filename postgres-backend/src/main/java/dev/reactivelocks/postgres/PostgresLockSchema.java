@@ -27,8 +27,9 @@ import java.util.List;
  *  downgrade(key, token, lease)
  *                           lock name ─► the live lease of token: EXCLUSIVE becomes SHARED with the next
  *                           fencing value (SHARED stays as is), extended ─► pass(key); no live lease: no row
- *  pass(key)                hand the lock off to the entries that acquire would grant now: grant each
- *                           (next fencing value, the lease ends when the entry would have expired),
+ *  pass(key)                drop expired leases; hand the lock off to the entries that acquire would
+ *                           grant now: grant each (next fencing value, the lease ends when the entry
+ *                           would have expired),
  *                           delete the entry, notify {@code =fencing:mode:token}; dropping the expired
  *                           entries met on the way. An entry without a name (queued by an earlier
  *                           version) is only woken: its token is notified.
@@ -232,7 +233,9 @@ final class PostgresLockSchema {
 
     /**
      * Hands the lock off to the queued requests that may be granted now, except {@code p_except}'s, and
-     * returns how many it granted: one look at the live leases and one walk of the entries in ticket order,
+     * returns how many it granted: it drops the name's expired leases (as an acquisition does: the grants it
+     * makes take them over, so their old owners' renewals and releases find nothing and report the loss),
+     * then one look at the live leases and one walk of the entries in ticket order,
      * which deletes the expired entries it meets and ends at the first live request that must wait (nothing
      * behind it can pass an exclusive entry, or a refused exclusive one). Each request it passes gets a lease
      * that ends when its entry would have (the waiter renews it) and a notification carrying the grant; an
@@ -249,6 +252,7 @@ final class PostgresLockSchema {
                 + " DECLARE v_leases text; v_holders bigint; v_ahead text; v_granted integer := 0; v_fencing bigint;"
                 + " w record;"
                 + " BEGIN"
+                + " DELETE FROM " + t + " WHERE lock_key = p_key AND expires_at <= p_now;"
                 + " SELECT min(l.mode), count(*) INTO v_leases, v_holders FROM " + t + " l"
                 + " WHERE l.lock_key = p_key AND l.expires_at > p_now;"
                 + " FOR w IN SELECT a.token, a.mode, a.expires_at, a.name, a.permits FROM " + q + " a"

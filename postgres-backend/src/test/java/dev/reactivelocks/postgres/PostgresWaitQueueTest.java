@@ -167,6 +167,23 @@ class PostgresWaitQueueTest {
         release("holder");
     }
 
+    /**
+     * A hand-off that goes past an expired lease takes the lock over as an acquisition does: the old owner's
+     * release then finds no lease, so its service reports the loss ({@code lost()}) instead of a clean release.
+     */
+    @Test
+    void anExpiredLeaseThatAHandOffWentPastIsGoneForItsOldOwner() {
+        assertThat(queue("holder", LockMode.EXCLUSIVE, KEEP)).isNotNull();
+        assertThat(queue("writer", LockMode.EXCLUSIVE, KEEP)).isNull();
+        assertThat(queue("reader", LockMode.SHARED, KEEP)).isNull();
+        PostgresTestSupport.run(admin, "UPDATE " + config.table() + " SET expires_at = now() - interval '1 second'"
+                + " WHERE token = '" + token("holder") + "'");
+        release("writer");   // the reader is handed the lock past the holder's expired lease
+        assertThat(backend.release(name, token("holder")).block(TIMEOUT)).as("taken over").isFalse();
+        assertThat(backend.release(name, token("reader")).block(TIMEOUT)).as("the reader's lease").isTrue();
+        assertThat(leases()).isZero();
+    }
+
     @Test
     void waitersOfSeparateServicesAreGrantedInTheOrderTheyQueuedWithIncreasingFencing() {
         DistributedLockService holderService = service("rl-queue-holder");
