@@ -61,9 +61,10 @@ import reactor.util.retry.Retry;
  *
  * <p><b>Atomicity</b>: every operation is one statement, one round trip and one transaction: a function
  * that first takes a transaction-scoped advisory lock on the name's key (released at commit; the wait for
- * it is bounded by the lease, at least one second, through {@code lock_timeout}), then decides with fresh
- * snapshots: expired rows of other owners are deleted, an exclusive request needs no live row, a shared
- * request no live exclusive row. Release is a compare-and-delete on {@code (lock_key, token)}.
+ * it is bounded through {@code lock_timeout}: by the lease, at least one second and at most about 24.8 days;
+ * five seconds for a release), then decides with fresh snapshots: expired rows of other owners are
+ * deleted, an exclusive request needs no live row, a shared request no live exclusive row. Release is a
+ * compare-and-delete on {@code (lock_key, token)}.
  * Expiry is judged by the server's clock, never by the clients' clocks.
  *
  * <p><b>Fairness</b>: {@link #acquireOrQueue} grants in queue order across all clients of the table. A

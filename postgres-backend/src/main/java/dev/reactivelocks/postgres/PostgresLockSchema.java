@@ -80,6 +80,14 @@ final class PostgresLockSchema {
             + MAX_LOCK_TIMEOUT + ")::bigint::text, true);";
 
     /**
+     * Bounds a release's wait for the name's lock (a release has no lease to bound it by): five seconds,
+     * far beyond what the name's other calls hold it, and short enough that a release stuck behind a frozen
+     * transaction on the name gives its connection back (the service retries it a few times, then lets the
+     * lease expire) instead of holding it forever.
+     */
+    private static final String BOUND_RELEASE_WAIT = " PERFORM set_config('lock_timeout', '5000', true);";
+
+    /**
      * Lets the calling transaction commit without waiting for its WAL flush: one that grants nothing (a
      * release, a busy answer, a queue entry). What it may lose in a server crash is harmless: a released
      * lease comes back and expires, a dropped expired lease comes back expired, queue entries are unlogged;
@@ -433,7 +441,7 @@ final class PostgresLockSchema {
                 + SCANS + " AS $fn$"
                 + " DECLARE v_now timestamptz; v_released bigint; v_left bigint; v_granted integer := 0;"
                 + " BEGIN"
-                + lockName()
+                + BOUND_RELEASE_WAIT + lockName()
                 + " v_now := clock_timestamp();"
                 + " DELETE FROM " + config.table() + " WHERE lock_key = p_key AND token = p_token;"
                 + " GET DIAGNOSTICS v_released = ROW_COUNT;"

@@ -9,12 +9,14 @@ import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.spi.LockBackend;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
+import io.r2dbc.spi.R2dbcException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
@@ -81,6 +83,26 @@ class PostgresLockBackendTest {
         } finally {
             PostgresTestSupport.dropSchema(factory, other);
         }
+    }
+
+    /**
+     * A release waits for the name's lock only boundedly, as every other call does: one waiting forever behind
+     * a frozen transaction held its connection forever, and a few of them stopped every operation of the
+     * backend (renewals included, so every lock it held was lost).
+     */
+    @Test
+    void aReleaseBehindAFrozenTransactionOnTheNameFailsInsteadOfWaitingForever() {
+        acquire("frozen", LockMode.EXCLUSIVE, "holder");
+        Disposable frozen = PostgresTestSupport.holdNameLock(direct, config, "frozen");
+        try {
+            StepVerifier.create(backend.release("frozen", "holder"))
+                    .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(R2dbcException.class)
+                            .hasMessageContaining("lock timeout"))
+                    .verify(Duration.ofSeconds(30));
+        } finally {
+            frozen.dispose();
+        }
+        assertThat(backend.release("frozen", "holder").block(TIMEOUT)).isTrue();
     }
 
     @Test

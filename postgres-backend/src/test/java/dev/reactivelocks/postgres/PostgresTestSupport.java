@@ -7,11 +7,14 @@ import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Result;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 
 /**
  * The test database: the PostgreSQL server of this JVM ({@link TestPostgres}: {@code REACTIVE_LOCKS_TEST_POSTGRES},
@@ -57,6 +60,31 @@ final class PostgresTestSupport {
             }
             return Flux.from(statement.execute()).flatMap(r -> r.map((row, md) -> row.get(0, type))).collectList();
         }, Connection::close).block(Duration.ofSeconds(30));
+    }
+
+    /**
+     * Another session takes the decision lock of {@code name} (the advisory lock the functions take) and sits
+     * in its transaction, as a frozen client of an earlier version would.
+     *
+     * @return once the lock is taken: ends the transaction (commits) when disposed
+     */
+    static Disposable holdNameLock(ConnectionFactory factory, PostgresLockConfig config, String name) {
+        int objectKey = ByteBuffer.wrap(PostgresLockBackend.key(name)).getInt();
+        Sinks.Empty<Void> finish = Sinks.empty();
+        Sinks.Empty<Void> locked = Sinks.empty();
+        Disposable holder = Mono.usingWhen(factory.create(), c -> Mono.from(c.beginTransaction())
+                        .thenMany(c.createStatement("SELECT pg_advisory_xact_lock($1, $2)")
+                                .bind(0, config.table().hashCode()).bind(1, objectKey).execute())
+                        .flatMap(r -> r.map((row, md) -> 1))
+                        .doOnNext(x -> locked.tryEmitEmpty())
+                        .then(finish.asMono())
+                        .then(Mono.from(c.commitTransaction())),
+                Connection::close).subscribe();
+        locked.asMono().block(Duration.ofSeconds(30));
+        return () -> {
+            finish.tryEmitEmpty();
+            holder.dispose();
+        };
     }
 
     /** Terminates the server processes of every connection opened under {@code applicationName}. */
