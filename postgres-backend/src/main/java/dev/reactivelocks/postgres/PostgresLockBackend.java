@@ -20,7 +20,6 @@ import io.r2dbc.spi.RowMetadata;
 import io.r2dbc.spi.Statement;
 import io.r2dbc.spi.Wrapped;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -54,7 +53,8 @@ import reactor.util.retry.Retry;
  * <p><b>Schema</b>: one row per grant, {@code (lock_key, token, mode, fencing, expires_at, acquired_at,
  * name)}, keyed by {@code (lock_key, token)} where {@code lock_key} is the SHA-256 of the name's UTF-16
  * code units: names of any length and characters (quotes, NUL, megabytes) are stored safely and never
- * collide. {@code name} keeps the UTF-8 bytes for people reading the table. Waiters wait in the unlogged
+ * collide. {@code name} keeps the UTF-8 bytes for people reading the table (half a surrogate pair as the
+ * three bytes of its code unit). Waiters wait in the unlogged
  * table {@code <table>_queue}; the work is done by server-side functions (see
  * {@link PostgresLockConfig#ddl()}), created or replaced on first use when
  * {@link PostgresLockConfig#createTable()} is on. Only parameterized SQL touches lock names.
@@ -259,7 +259,7 @@ public final class PostgresLockBackend implements LockBackend {
                                        Duration keepQueued) {
         return call(name, schema.acquireSql(), s -> s.bind(1, token).bind(2, mode.name())
                         .bind(3, (double) lease.toMillis())
-                        .bind(4, name.getBytes(StandardCharsets.UTF_8))
+                        .bind(4, StoredNames.bytes(name))
                         .bind(5, (double) keepQueued.toMillis())
                         .bind(6, permits),
                 (row, md) -> lease(name, token, row))
@@ -313,14 +313,14 @@ public final class PostgresLockBackend implements LockBackend {
      *
      * <p>One read-only statement (a sequential scan of the lease table, which holds only held and recently
      * expired leases), judged by the database clock. Grant times are the database's ({@code acquired_at}).
-     * Names are decoded from their stored UTF-8 bytes. The schema objects are created first when
-     * {@link PostgresLockConfig#createTable()} says so; with a missing table the {@code Flux} errors with
-     * {@link LockConfigurationException}.
+     * Names are decoded from their stored UTF-8 bytes, halves of surrogate pairs included. The schema objects
+     * are created first when {@link PostgresLockConfig#createTable()} says so; with a missing table the
+     * {@code Flux} errors with {@link LockConfigurationException}.
      */
     @Override
     public Flux<StoredLock> locks(String namePrefix) {
         Objects.requireNonNull(namePrefix, "namePrefix");
-        return inspection(namePrefix, schema.inspectSql(false), namePrefix.getBytes(StandardCharsets.UTF_8))
+        return inspection(namePrefix, schema.inspectSql(false), StoredNames.prefixBytes(namePrefix))
                 .filter(lock -> lock.name().startsWith(namePrefix));
     }
 
@@ -335,7 +335,8 @@ public final class PostgresLockBackend implements LockBackend {
     private Flux<StoredLock> inspection(String name, String sql, byte[] parameter) {
         return whenReady(lanes.run(c -> autoCommit(c, () -> c.createStatement(sql).bind(0, parameter).execute())
                         .concatMap(r -> r.map((row, md) -> new InspectedRow(
-                                new String(Objects.requireNonNull(row.get("name", byte[].class)), StandardCharsets.UTF_8),
+                                ByteBuffer.wrap(Objects.requireNonNull(row.get("lock_key", byte[].class))),
+                                StoredNames.name(Objects.requireNonNull(row.get("name", byte[].class))),
                                 StoredLease.of(LockMode.valueOf(Objects.requireNonNull(row.get("mode", String.class))),
                                         Objects.requireNonNull(row.get("token", String.class)),
                                         Objects.requireNonNull(row.get("fencing", Long.class)),
@@ -348,15 +349,15 @@ public final class PostgresLockBackend implements LockBackend {
     }
 
     /** One row of the inspection: a live lease and the live queue entries of its name. */
-    private record InspectedRow(String name, StoredLease lease, long waiting) {
+    private record InspectedRow(ByteBuffer key, String name, StoredLease lease, long waiting) {
     }
 
-    /** Groups consecutive rows of one name (the query orders them by key). */
+    /** Groups consecutive rows of one name, by key (the query orders them by key). */
     private static List<StoredLock> byName(List<InspectedRow> rows) {
         List<StoredLock> out = new ArrayList<>();
         int start = 0;
         for (int i = 1; i <= rows.size(); i++) {
-            if (i == rows.size() || !rows.get(i).name().equals(rows.get(start).name())) {
+            if (i == rows.size() || !rows.get(i).key().equals(rows.get(start).key())) {
                 List<StoredLease> leases = new ArrayList<>();
                 rows.subList(start, i).forEach(r -> leases.add(r.lease()));
                 out.add(StoredLock.of(rows.get(start).name(), leases, (int) rows.get(start).waiting()));

@@ -144,7 +144,7 @@ final class PostgresLockSchema {
      * then grant order. Read-only: a snapshot at one statement, judged by the database clock.
      */
     String inspectSql(boolean byKey) {
-        return "SELECT l.name, l.mode, l.token, l.fencing, l.expires_at, l.acquired_at,"
+        return "SELECT l.lock_key, l.name, l.mode, l.token, l.fencing, l.expires_at, l.acquired_at,"
                 + " (SELECT count(*) FROM " + config.queue() + " a WHERE a.lock_key = l.lock_key"
                 + " AND a.expires_at > n.now) AS waiting"
                 + " FROM " + config.table() + " l, (SELECT clock_timestamp() AS now) n"

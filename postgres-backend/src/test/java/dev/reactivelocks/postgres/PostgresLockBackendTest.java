@@ -7,6 +7,8 @@ import dev.reactivelocks.LockConfigurationException;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.spi.LockBackend;
+import dev.reactivelocks.spi.StoredLease;
+import dev.reactivelocks.spi.StoredLock;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import io.r2dbc.spi.R2dbcException;
@@ -146,6 +148,29 @@ class PostgresLockBackendTest {
                     .get(0).array();
             assertThat(new String(stored, StandardCharsets.UTF_8)).isEqualTo(name);
             assertThat(backend.release(name, "first").block(TIMEOUT)).isTrue();
+        }
+    }
+
+    /**
+     * A name with half a surrogate pair (a string cut inside an emoji) is listed as itself, apart from the
+     * name that UTF-8 would turn it into ({@code '?'} in its place), and found by its own prefix.
+     */
+    @Test
+    void namesWithLoneSurrogatesAreListedAsThemselvesApartFromLookAlikes() {
+        String lone = "lone-\uD83D";
+        String lookAlike = "lone-?";
+        acquire(lone, LockMode.EXCLUSIVE, "half");
+        acquire(lookAlike, LockMode.EXCLUSIVE, "mark");
+        try {
+            assertThat(backend.locks("lone-").collectList().block(TIMEOUT))
+                    .extracting(StoredLock::name).containsExactlyInAnyOrder(lone, lookAlike);
+            assertThat(backend.locks(lone).collectList().block(TIMEOUT))
+                    .extracting(StoredLock::name).containsExactly(lone);
+            assertThat(backend.inspect(lone).block(TIMEOUT).leases()).extracting(StoredLease::token)
+                    .containsExactly("half");
+        } finally {
+            backend.release(lone, "half").block(TIMEOUT);
+            backend.release(lookAlike, "mark").block(TIMEOUT);
         }
     }
 
