@@ -48,11 +48,14 @@ public final class PostgresLockConfig {
     private static final PostgresLockConfig DEFAULTS = new Builder().build();
 
     private final String table;
+    /** Computed once: the backend asks for it each time it starts listening, on the driver's thread. */
+    private final String channel;
     private final boolean createTable;
     private final int maxConnections;
 
     private PostgresLockConfig(Builder b) {
         this.table = b.table;
+        this.channel = channel(b.table);
         this.createTable = b.createTable;
         this.maxConnections = b.maxConnections;
     }
@@ -138,6 +141,10 @@ public final class PostgresLockConfig {
      * schema-qualified table made every hand-off fail.
      */
     String channel() {
+        return channel;
+    }
+
+    private static String channel(String table) {
         String plain = table.replace('.', '_') + "_released";
         if (plain.length() <= MAX_IDENTIFIER) {
             return plain;
