@@ -123,8 +123,10 @@ public final class PostgresLockConfig {
         return table + "_queue";
     }
 
-    String index() {
-        return localName("_expires");
+    /** {@code name} in the table's schema: qualified as the table is. */
+    String qualified(String name) {
+        int dot = table.indexOf('.');
+        return dot < 0 ? name : table.substring(0, dot + 1) + name;
     }
 
     /** The table's name without its schema, then {@code suffix}: the name of one of its indexes. */

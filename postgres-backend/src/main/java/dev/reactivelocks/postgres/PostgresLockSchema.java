@@ -174,7 +174,7 @@ final class PostgresLockSchema {
                         + "name bytea NOT NULL, "
                         + "permits integer, "
                         + "PRIMARY KEY (lock_key, token))",
-                "CREATE INDEX IF NOT EXISTS " + config.index() + " ON " + t + " (expires_at)",
+                createIndex("_expires", t + " (expires_at)"),
                 "CREATE UNLOGGED TABLE IF NOT EXISTS " + q + " ("
                         + "lock_key bytea NOT NULL, "
                         + "token text NOT NULL, "
@@ -187,9 +187,8 @@ final class PostgresLockSchema {
                 addColumn(q, "name", "bytea"),
                 addColumn(q, "permits", "integer"),
                 addColumn(t, "permits", "integer"),
-                "CREATE INDEX IF NOT EXISTS " + config.localName("_queue_order") + " ON " + q + " (lock_key, ticket)",
-                "CREATE INDEX IF NOT EXISTS " + config.localName("_queue_exclusive") + " ON " + q
-                        + " (lock_key, ticket) WHERE mode = 'EXCLUSIVE'",
+                createIndex("_queue_order", q + " (lock_key, ticket)"),
+                createIndex("_queue_exclusive", q + " (lock_key, ticket) WHERE mode = 'EXCLUSIVE'"),
                 passFunction(),
                 acquireFunction(),
                 renewFunction(),
@@ -207,6 +206,17 @@ final class PostgresLockSchema {
     private String createSequence() {
         return "DO $do$ BEGIN EXECUTE 'CREATE SEQUENCE IF NOT EXISTS " + config.sequence() + " CACHE 1 START '"
                 + " || (extract(epoch FROM clock_timestamp()) * 1000000)::bigint; END $do$";
+    }
+
+    /**
+     * Creates the index {@code <table><suffix>} {@code ON <definition>} unless it exists. {@code CREATE INDEX IF
+     * NOT EXISTS} alone takes the table's share lock before it looks: it waited behind every transaction
+     * writing the table, and every write of every client queued behind it, at each start of a backend.
+     */
+    private String createIndex(String suffix, String definition) {
+        String index = config.localName(suffix);
+        return "DO $do$ BEGIN IF to_regclass('" + config.qualified(index) + "') IS NULL THEN"
+                + " CREATE INDEX IF NOT EXISTS " + index + " ON " + definition + "; END IF; END $do$";
     }
 
     /**

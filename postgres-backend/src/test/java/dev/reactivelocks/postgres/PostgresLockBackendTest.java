@@ -107,6 +107,26 @@ class PostgresLockBackendTest {
         assertThat(backend.release("frozen", "holder").block(TIMEOUT)).isTrue();
     }
 
+    /**
+     * A backend starting on a table that exists takes no table lock: {@code CREATE INDEX IF NOT EXISTS} takes
+     * a share lock even when the index exists, so it waited behind every open transaction writing the
+     * table, and every write of every client queued behind it (a frozen one froze all locking).
+     */
+    @Test
+    void aBackendStartingOnAnExistingTableDoesNotWaitForTransactionsWritingIt() {
+        backend.inspect("exists").block(TIMEOUT);   // the table exists
+        Disposable writer = PostgresTestSupport.inOpenTransaction(direct,
+                c -> c.createStatement("LOCK TABLE " + config.queue() + ", " + config.table() + " IN ROW EXCLUSIVE MODE"));
+        try {
+            PostgresLockBackend starting = PostgresLockBackend.create(factory, config);
+            StepVerifier.create(starting.tryAcquire("starting", LockMode.EXCLUSIVE, "s", LEASE))
+                    .expectNextCount(1).expectComplete().verify(TIMEOUT);
+            assertThat(starting.release("starting", "s").block(TIMEOUT)).isTrue();
+        } finally {
+            writer.dispose();
+        }
+    }
+
     @Test
     void anAcquireRepeatedWithTheSameTokenKeepsOneRow() {
         acquire("idem", LockMode.EXCLUSIVE, "tok");

@@ -7,10 +7,12 @@ import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Result;
+import io.r2dbc.spi.Statement;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -70,17 +72,26 @@ final class PostgresTestSupport {
      */
     static Disposable holdNameLock(ConnectionFactory factory, PostgresLockConfig config, String name) {
         int objectKey = ByteBuffer.wrap(PostgresLockBackend.key(name)).getInt();
+        return inOpenTransaction(factory, c -> c.createStatement("SELECT pg_advisory_xact_lock($1, $2)")
+                .bind(0, config.table().hashCode()).bind(1, objectKey));
+    }
+
+    /**
+     * Another session runs {@code statement} in a transaction and sits in it, keeping the locks it took.
+     *
+     * @return once the statement ran: ends the transaction (commits) when disposed
+     */
+    static Disposable inOpenTransaction(ConnectionFactory factory, Function<Connection, Statement> statement) {
         Sinks.Empty<Void> finish = Sinks.empty();
-        Sinks.Empty<Void> locked = Sinks.empty();
+        Sinks.Empty<Void> ran = Sinks.empty();
         Disposable holder = Mono.usingWhen(factory.create(), c -> Mono.from(c.beginTransaction())
-                        .thenMany(c.createStatement("SELECT pg_advisory_xact_lock($1, $2)")
-                                .bind(0, config.table().hashCode()).bind(1, objectKey).execute())
-                        .flatMap(r -> r.map((row, md) -> 1))
-                        .doOnNext(x -> locked.tryEmitEmpty())
+                        .thenMany(statement.apply(c).execute())
+                        .flatMap(Result::getRowsUpdated)
+                        .then(Mono.fromRunnable(ran::tryEmitEmpty))
                         .then(finish.asMono())
                         .then(Mono.from(c.commitTransaction())),
                 Connection::close).subscribe();
-        locked.asMono().block(Duration.ofSeconds(30));
+        ran.asMono().block(Duration.ofSeconds(30));
         return () -> {
             finish.tryEmitEmpty();
             holder.dispose();
