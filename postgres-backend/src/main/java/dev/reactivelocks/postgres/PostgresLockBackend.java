@@ -20,7 +20,6 @@ import io.r2dbc.spi.RowMetadata;
 import io.r2dbc.spi.Statement;
 import io.r2dbc.spi.Wrapped;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -54,16 +53,18 @@ import reactor.util.retry.Retry;
  * <p><b>Schema</b>: one row per grant, {@code (lock_key, token, mode, fencing, expires_at, acquired_at,
  * name)}, keyed by {@code (lock_key, token)} where {@code lock_key} is the SHA-256 of the name's UTF-16
  * code units: names of any length and characters (quotes, NUL, megabytes) are stored safely and never
- * collide. {@code name} keeps the UTF-8 bytes for people reading the table. Waiters wait in the unlogged
+ * collide. {@code name} keeps the UTF-8 bytes for people reading the table (half a surrogate pair as the
+ * three bytes of its code unit). Waiters wait in the unlogged
  * table {@code <table>_queue}; the work is done by server-side functions (see
  * {@link PostgresLockConfig#ddl()}), created or replaced on first use when
  * {@link PostgresLockConfig#createTable()} is on. Only parameterized SQL touches lock names.
  *
  * <p><b>Atomicity</b>: every operation is one statement, one round trip and one transaction: a function
  * that first takes a transaction-scoped advisory lock on the name's key (released at commit; the wait for
- * it is bounded by the lease, at least one second, through {@code lock_timeout}), then decides with fresh
- * snapshots: expired rows of other owners are deleted, an exclusive request needs no live row, a shared
- * request no live exclusive row. Release is a compare-and-delete on {@code (lock_key, token)}.
+ * it is bounded through {@code lock_timeout}: by the lease, at least one second and at most about 24.8 days;
+ * five seconds for a release), then decides with fresh snapshots: expired rows of other owners are
+ * deleted, an exclusive request needs no live row, a shared request no live exclusive row. Release is a
+ * compare-and-delete on {@code (lock_key, token)}.
  * Expiry is judged by the server's clock, never by the clients' clocks.
  *
  * <p><b>Fairness</b>: {@link #acquireOrQueue} grants in queue order across all clients of the table. A
@@ -85,7 +86,8 @@ import reactor.util.retry.Retry;
  *
  * <p><b>Fencing tokens</b> come from the sequence {@code <table>_fencing} ({@code CACHE 1}: per-session
  * caches would break the order), drawn inside the advisory lock, so they increase strictly per name across
- * all clients, takeovers included.
+ * all clients, takeovers included. The sequence starts at the database clock's microseconds since 1970, so
+ * tokens keep increasing over a table dropped and created again.
  *
  * <p><b>Hand-offs</b>: when a release, a dropped queue entry or a dropped expired lease lets queued requests
  * through, the same transaction grants them (see {@link LockBackend#handOffs()}) and notifies the channel
@@ -119,6 +121,8 @@ import reactor.util.retry.Retry;
 public final class PostgresLockBackend implements LockBackend {
 
     private static final HexFormat HEX = HexFormat.of();
+    /** The SQLSTATE of a schema that does not exist, which the driver reports as a transient resource error. */
+    private static final String INVALID_SCHEMA_NAME = "3F000";
     /** Never used itself: copied for each key. Null if the provider's digest cannot be copied. */
     private static final @Nullable MessageDigest SHA_256 = cloneableSha256();
 
@@ -255,7 +259,7 @@ public final class PostgresLockBackend implements LockBackend {
                                        Duration keepQueued) {
         return call(name, schema.acquireSql(), s -> s.bind(1, token).bind(2, mode.name())
                         .bind(3, (double) lease.toMillis())
-                        .bind(4, name.getBytes(StandardCharsets.UTF_8))
+                        .bind(4, StoredNames.bytes(name))
                         .bind(5, (double) keepQueued.toMillis())
                         .bind(6, permits),
                 (row, md) -> lease(name, token, row))
@@ -309,14 +313,14 @@ public final class PostgresLockBackend implements LockBackend {
      *
      * <p>One read-only statement (a sequential scan of the lease table, which holds only held and recently
      * expired leases), judged by the database clock. Grant times are the database's ({@code acquired_at}).
-     * Names are decoded from their stored UTF-8 bytes. The schema objects are created first when
-     * {@link PostgresLockConfig#createTable()} says so; with a missing table the {@code Flux} errors with
-     * {@link LockConfigurationException}.
+     * Names are decoded from their stored UTF-8 bytes, halves of surrogate pairs included. The schema objects
+     * are created first when {@link PostgresLockConfig#createTable()} says so; with a missing table the
+     * {@code Flux} errors with {@link LockConfigurationException}.
      */
     @Override
     public Flux<StoredLock> locks(String namePrefix) {
         Objects.requireNonNull(namePrefix, "namePrefix");
-        return inspection(namePrefix, schema.inspectSql(false), namePrefix.getBytes(StandardCharsets.UTF_8))
+        return inspection(namePrefix, schema.inspectSql(false), StoredNames.prefixBytes(namePrefix))
                 .filter(lock -> lock.name().startsWith(namePrefix));
     }
 
@@ -331,7 +335,8 @@ public final class PostgresLockBackend implements LockBackend {
     private Flux<StoredLock> inspection(String name, String sql, byte[] parameter) {
         return whenReady(lanes.run(c -> autoCommit(c, () -> c.createStatement(sql).bind(0, parameter).execute())
                         .concatMap(r -> r.map((row, md) -> new InspectedRow(
-                                new String(Objects.requireNonNull(row.get("name", byte[].class)), StandardCharsets.UTF_8),
+                                ByteBuffer.wrap(Objects.requireNonNull(row.get("lock_key", byte[].class))),
+                                StoredNames.name(Objects.requireNonNull(row.get("name", byte[].class))),
                                 StoredLease.of(LockMode.valueOf(Objects.requireNonNull(row.get("mode", String.class))),
                                         Objects.requireNonNull(row.get("token", String.class)),
                                         Objects.requireNonNull(row.get("fencing", Long.class)),
@@ -344,15 +349,15 @@ public final class PostgresLockBackend implements LockBackend {
     }
 
     /** One row of the inspection: a live lease and the live queue entries of its name. */
-    private record InspectedRow(String name, StoredLease lease, long waiting) {
+    private record InspectedRow(ByteBuffer key, String name, StoredLease lease, long waiting) {
     }
 
-    /** Groups consecutive rows of one name (the query orders them by key). */
+    /** Groups consecutive rows of one name, by key (the query orders them by key). */
     private static List<StoredLock> byName(List<InspectedRow> rows) {
         List<StoredLock> out = new ArrayList<>();
         int start = 0;
         for (int i = 1; i <= rows.size(); i++) {
-            if (i == rows.size() || !rows.get(i).name().equals(rows.get(start).name())) {
+            if (i == rows.size() || !rows.get(i).key().equals(rows.get(start).key())) {
                 List<StoredLease> leases = new ArrayList<>();
                 rows.subList(start, i).forEach(r -> leases.add(r.lease()));
                 out.add(StoredLock.of(rows.get(start).name(), leases, (int) rows.get(start).waiting()));
@@ -467,13 +472,18 @@ public final class PostgresLockBackend implements LockBackend {
         }
     }
 
+    /**
+     * Creates the schema objects in one transaction, under the table's advisory lock, as an operation of the
+     * lanes: on the listening connection when it is free, so that a pool of one connection, which the
+     * listening connection holds, does not wait for a second one forever.
+     */
     private Mono<Void> createSchema() {
-        return transaction(c -> Flux.from(c.createStatement("SELECT pg_advisory_xact_lock($1, 0)")
+        return lanes.run(c -> transaction(c, () -> Flux.from(c.createStatement("SELECT pg_advisory_xact_lock($1, 0)")
                                 .bind(0, schema.tableKey()).execute())
                         .flatMap(r -> r.map((row, md) -> Boolean.TRUE))
                         .thenMany(Flux.fromIterable(schema.statements()).concatMap(sql -> execute(c, sql)))
-                        .then(Mono.just(Boolean.TRUE)))
-                .onErrorMap(e -> translate(config.table(), e))
+                        .then(Mono.just(Boolean.TRUE))))
+                .onErrorMap(PostgresLockBackend::permanent, SchemaNotCreated::new)
                 .then();
     }
 
@@ -482,32 +492,60 @@ public final class PostgresLockBackend implements LockBackend {
         return Flux.from(statement.execute()).flatMap(Result::getRowsUpdated);
     }
 
-    /** Runs {@code body} (which must emit one value) in a transaction: commit on success, else rollback. */
-    private <T> Mono<T> transaction(Function<Connection, Mono<T>> body) {
-        return Mono.usingWhen(connectionFactory.create(),
-                c -> Mono.from(c.beginTransaction())
-                        .then(Mono.defer(() -> body.apply(c)))
-                        .flatMap(value -> Mono.from(c.commitTransaction()).thenReturn(value)),
-                Connection::close,
-                (c, error) -> rollbackAndClose(c),
-                PostgresLockBackend::rollbackAndClose);
+    /**
+     * Runs {@code body} (which must emit one value) in a transaction on {@code c}: commit on success, else
+     * rollback, so that the connection goes back to the lanes outside any transaction.
+     */
+    private static <T> Mono<T> transaction(Connection c, Supplier<Mono<T>> body) {
+        return Mono.from(c.beginTransaction())
+                .then(Mono.defer(body))
+                .flatMap(value -> Mono.from(c.commitTransaction()).thenReturn(value))
+                .onErrorResume(error -> Mono.from(c.rollbackTransaction()).onErrorResume(e -> Mono.empty())
+                        .then(Mono.error(error)));
     }
 
-    private static Mono<Void> rollbackAndClose(Connection c) {
-        return Mono.from(c.rollbackTransaction()).onErrorResume(e -> Mono.empty())
-                .then(Mono.from(c.close()).onErrorResume(e -> Mono.empty()));
-    }
-
-    /** Misconfiguration is permanent ({@code LockException}); everything else is left transient. */
+    /**
+     * Misconfiguration is permanent ({@code LockException}) and names the lock of the call; everything else is
+     * left transient.
+     */
     private Throwable translate(String name, Throwable error) {
-        if (error instanceof R2dbcBadGrammarException || error instanceof R2dbcPermissionDeniedException) {
+        if (error instanceof SchemaNotCreated failed) {
+            Throwable cause = Objects.requireNonNull(failed.getCause());
+            LockConfigurationException e = new LockConfigurationException(name, "Lock '" + name
+                    + "': the PostgreSQL lock table '" + config.table() + "' could not be created ("
+                    + cause.getMessage() + "); create its schema objects with PostgresLockConfig.ddl() as a role"
+                    + " that may, and set PostgresLockConfig.createTable(false)");
+            e.addSuppressed(cause);
+            return e;
+        }
+        if (permanent(error)) {
             LockConfigurationException e = new LockConfigurationException(name, "Lock '" + name
                     + "': the PostgreSQL lock table '" + config.table() + "' is not usable (" + error.getMessage()
-                    + "); create it or enable PostgresLockConfig.createTable");
+                    + (config.createTable() ? ")" : "); create it or enable PostgresLockConfig.createTable"));
             e.addSuppressed(error);
             return e;
         }
         return error;
+    }
+
+    /**
+     * Whether {@code error} comes from the schema, which no retry changes: a missing or unusable object
+     * (the driver's bad grammar), a missing privilege, or a missing schema ({@code invalid_schema_name}).
+     */
+    private static boolean permanent(Throwable error) {
+        return error instanceof R2dbcBadGrammarException || error instanceof R2dbcPermissionDeniedException
+                || error instanceof R2dbcException r && INVALID_SCHEMA_NAME.equals(r.getSqlState());
+    }
+
+    /**
+     * A permanent failure to create the schema objects, shared by the calls that waited for that attempt;
+     * each call turns it into its own {@link LockConfigurationException}. Never reaches a caller.
+     */
+    @SuppressWarnings("serial") // never serialized
+    private static final class SchemaNotCreated extends RuntimeException {
+        SchemaNotCreated(Throwable cause) {
+            super(cause.getMessage(), cause, false, false);
+        }
     }
 
     /**

@@ -1,7 +1,12 @@
 package dev.reactivelocks.postgres;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -15,23 +20,42 @@ import java.util.regex.Pattern;
  * <p>The backend uses the table {@code <table>}, the sequence {@code <table>_fencing}, the index
  * {@code <table>_expires}, the unlogged wait-queue table {@code <table>_queue} with its indexes
  * {@code <table>_queue_order} and {@code <table>_queue_exclusive}, the functions {@code <table>_acquire},
- * {@code _renew}, {@code _release} and {@code _wake}, and the notification channel
- * {@code <table>_released} (dots replaced by underscores). {@link #ddl()} lists the statements that create
- * them, {@link #dropDdl()} those that remove them (and the function {@code <table>_admits} of earlier
- * versions).
+ * {@code _renew}, {@code _release}, {@code _downgrade} and {@code _pass}, and the notification channel
+ * {@code <table>_released} (dots replaced by underscores; shortened with a digest of the table's name when
+ * longer than the server's 63-byte identifiers). {@link #ddl()} lists the statements that create them,
+ * {@link #dropDdl()} those that remove them (and the functions {@code <table>_wake} and {@code <table>_admits}
+ * of earlier versions).
  */
 public final class PostgresLockConfig {
 
+    /** The longest identifier the server keeps whole, in bytes ({@code NAMEDATALEN - 1}). */
+    private static final int MAX_IDENTIFIER = 63;
     /** Lower-case SQL identifiers, optionally schema-qualified; never quoted, never user data. */
     private static final Pattern TABLE = Pattern.compile("([a-z_][a-z0-9_]{0,39}\\.)?[a-z_][a-z0-9_]{0,39}");
+    /**
+     * The key words PostgreSQL reserves (also those that may only name functions and types): no table or
+     * schema may be named so without quotes. As of PostgreSQL 17.
+     */
+    private static final Set<String> RESERVED = Set.of(("all analyse analyze and any array as asc asymmetric"
+            + " authorization binary both case cast check collate collation column concurrently constraint create"
+            + " cross current_catalog current_date current_role current_schema current_time current_timestamp"
+            + " current_user default deferrable desc distinct do else end except false fetch for foreign freeze"
+            + " from full grant group having ilike in initially inner intersect into is isnull join lateral leading"
+            + " left like limit localtime localtimestamp natural not notnull null offset on only or order outer"
+            + " overlaps placing primary references returning right select session_user similar some symmetric"
+            + " system_user table tablesample then to trailing true union unique user using variadic verbose when"
+            + " where window with").split(" "));
     private static final PostgresLockConfig DEFAULTS = new Builder().build();
 
     private final String table;
+    /** Computed once: the backend asks for it each time it starts listening, on the driver's thread. */
+    private final String channel;
     private final boolean createTable;
     private final int maxConnections;
 
     private PostgresLockConfig(Builder b) {
         this.table = b.table;
+        this.channel = channel(b.table);
         this.createTable = b.createTable;
         this.maxConnections = b.maxConnections;
     }
@@ -99,8 +123,10 @@ public final class PostgresLockConfig {
         return table + "_queue";
     }
 
-    String index() {
-        return localName("_expires");
+    /** {@code name} in the table's schema: qualified as the table is. */
+    String qualified(String name) {
+        int dot = table.indexOf('.');
+        return dot < 0 ? name : table.substring(0, dot + 1) + name;
     }
 
     /** The table's name without its schema, then {@code suffix}: the name of one of its indexes. */
@@ -109,8 +135,33 @@ public final class PostgresLockConfig {
         return (dot < 0 ? table : table.substring(dot + 1)) + suffix;
     }
 
+    /**
+     * The notification channel: {@code <table>_released}, dots replaced by underscores, when that fits in an
+     * identifier ({@value #MAX_IDENTIFIER} bytes); otherwise its first characters, then {@code _} and 16 hex
+     * digits of the SHA-256 of the table's name, then {@code _released}, {@value #MAX_IDENTIFIER} bytes in
+     * all. The server refuses to notify a longer channel (and truncates it in {@code LISTEN}), so a long
+     * schema-qualified table made every hand-off fail.
+     */
     String channel() {
-        return table.replace('.', '_') + "_released";
+        return channel;
+    }
+
+    private static String channel(String table) {
+        String plain = table.replace('.', '_') + "_released";
+        if (plain.length() <= MAX_IDENTIFIER) {
+            return plain;
+        }
+        String digest = HexFormat.of().formatHex(sha256(table), 0, 8);
+        String suffix = "_" + digest + "_released";
+        return plain.substring(0, MAX_IDENTIFIER - suffix.length()) + suffix;
+    }
+
+    private static byte[] sha256(String text) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every Java platform", e);
+        }
     }
 
     @Override
@@ -131,8 +182,9 @@ public final class PostgresLockConfig {
 
         /**
          * The table that holds the leases: a lower-case identifier ({@code [a-z_][a-z0-9_]*}, at most 40
-         * characters), optionally qualified by a schema. Services that must exclude each other use the same
-         * table. Defaults to {@code reactive_locks}.
+         * characters, not a reserved word of PostgreSQL such as {@code order} or {@code user}), optionally
+         * qualified by a schema named likewise. Services that must exclude each other use the same table.
+         * Defaults to {@code reactive_locks}.
          *
          * @param table the table name
          * @return this builder
@@ -143,6 +195,12 @@ public final class PostgresLockConfig {
             if (!TABLE.matcher(table).matches()) {
                 throw new IllegalArgumentException("table must be a lower-case identifier [schema.]name matching "
                         + TABLE.pattern() + ", was '" + table + "'");
+            }
+            for (String part : table.split("\\.")) {
+                if (RESERVED.contains(part)) {
+                    throw new IllegalArgumentException("table must not be a reserved word of PostgreSQL ('" + part
+                            + "' would need quotes), was '" + table + "'");
+                }
             }
             this.table = table;
             return this;

@@ -14,7 +14,8 @@ import java.util.List;
  *  acquire(key, token, mode, lease, name, keep)          keep = 0: never queue (tryAcquire)
  *    lock name ─► the name has no lease row and no entry ──► insert the lease (next fencing value), return it
  *    otherwise ─► drop expired leases
- *      ├─ token holds a lease ──────────────► extend it, leave the queue, return it
+ *      ├─ token holds a live lease ─────────► extend it, leave the queue, return it
+ *      │  (an expired one is dropped above: a hand-off may have granted the name past it)
  *      ├─ no live conflicting lease and
  *      │  no conflicting entry ahead ─────────► insert the lease (next fencing value), leave the queue, return it
  *      │  (the head of the queue, or of its exclusive entries; expired entries met there are dropped)
@@ -26,8 +27,9 @@ import java.util.List;
  *  downgrade(key, token, lease)
  *                           lock name ─► the live lease of token: EXCLUSIVE becomes SHARED with the next
  *                           fencing value (SHARED stays as is), extended ─► pass(key); no live lease: no row
- *  pass(key)                hand the lock off to the entries that acquire would grant now: grant each
- *                           (next fencing value, the lease ends when the entry would have expired),
+ *  pass(key)                drop expired leases; hand the lock off to the entries that acquire would
+ *                           grant now: grant each (next fencing value, the lease ends when the entry
+ *                           would have expired),
  *                           delete the entry, notify {@code =fencing:mode:token}; dropping the expired
  *                           entries met on the way. An entry without a name (queued by an earlier
  *                           version) is only woken: its token is notified.
@@ -66,9 +68,24 @@ final class PostgresLockSchema {
      */
     private static final String SCANS = " SET enable_bitmapscan = off";
 
-    /** Bounds the wait for the name's lock by the lease, at least one second (a frozen client must not stall all). */
-    private static final String BOUND_WAIT =
-            " PERFORM set_config('lock_timeout', greatest(1000, p_lease)::bigint::text, true);";
+    /** The largest {@code lock_timeout} the server takes, in milliseconds: a 32-bit integer. */
+    private static final int MAX_LOCK_TIMEOUT = Integer.MAX_VALUE;
+
+    /**
+     * Bounds the wait for the name's lock by the lease, at least one second (a frozen client must not stall
+     * all) and at most {@code lock_timeout}'s largest value, {@value #MAX_LOCK_TIMEOUT} ms (about 24.8 days):
+     * a longer lease would make {@code set_config} fail, and with it every call.
+     */
+    private static final String BOUND_WAIT = " PERFORM set_config('lock_timeout', least(greatest(1000, p_lease), "
+            + MAX_LOCK_TIMEOUT + ")::bigint::text, true);";
+
+    /**
+     * Bounds a release's wait for the name's lock (a release has no lease to bound it by): five seconds,
+     * far beyond what the name's other calls hold it, and short enough that a release stuck behind a frozen
+     * transaction on the name gives its connection back (the service retries it a few times, then lets the
+     * lease expire) instead of holding it forever.
+     */
+    private static final String BOUND_RELEASE_WAIT = " PERFORM set_config('lock_timeout', '5000', true);";
 
     /**
      * Lets the calling transaction commit without waiting for its WAL flush: one that grants nothing (a
@@ -127,7 +144,7 @@ final class PostgresLockSchema {
      * then grant order. Read-only: a snapshot at one statement, judged by the database clock.
      */
     String inspectSql(boolean byKey) {
-        return "SELECT l.name, l.mode, l.token, l.fencing, l.expires_at, l.acquired_at,"
+        return "SELECT l.lock_key, l.name, l.mode, l.token, l.fencing, l.expires_at, l.acquired_at,"
                 + " (SELECT count(*) FROM " + config.queue() + " a WHERE a.lock_key = l.lock_key"
                 + " AND a.expires_at > n.now) AS waiting"
                 + " FROM " + config.table() + " l, (SELECT clock_timestamp() AS now) n"
@@ -146,7 +163,7 @@ final class PostgresLockSchema {
         String t = config.table();
         String q = config.queue();
         return List.of(
-                "CREATE SEQUENCE IF NOT EXISTS " + config.sequence() + " CACHE 1",
+                createSequence(),
                 "CREATE TABLE IF NOT EXISTS " + t + " ("
                         + "lock_key bytea NOT NULL, "
                         + "token text NOT NULL, "
@@ -157,7 +174,7 @@ final class PostgresLockSchema {
                         + "name bytea NOT NULL, "
                         + "permits integer, "
                         + "PRIMARY KEY (lock_key, token))",
-                "CREATE INDEX IF NOT EXISTS " + config.index() + " ON " + t + " (expires_at)",
+                createIndex("_expires", t + " (expires_at)"),
                 "CREATE UNLOGGED TABLE IF NOT EXISTS " + q + " ("
                         + "lock_key bytea NOT NULL, "
                         + "token text NOT NULL, "
@@ -170,14 +187,36 @@ final class PostgresLockSchema {
                 addColumn(q, "name", "bytea"),
                 addColumn(q, "permits", "integer"),
                 addColumn(t, "permits", "integer"),
-                "CREATE INDEX IF NOT EXISTS " + config.localName("_queue_order") + " ON " + q + " (lock_key, ticket)",
-                "CREATE INDEX IF NOT EXISTS " + config.localName("_queue_exclusive") + " ON " + q
-                        + " (lock_key, ticket) WHERE mode = 'EXCLUSIVE'",
+                createIndex("_queue_order", q + " (lock_key, ticket)"),
+                createIndex("_queue_exclusive", q + " (lock_key, ticket) WHERE mode = 'EXCLUSIVE'"),
                 passFunction(),
                 acquireFunction(),
                 renewFunction(),
                 releaseFunction(),
                 downgradeFunction());
+    }
+
+    /**
+     * Creates the fencing sequence, when missing, starting at the database clock's microseconds since 1970:
+     * a sequence created again (after {@link PostgresLockConfig#dropDdl()}) goes on above every token the
+     * dropped one handed out (as long as that one drew fewer than one per microsecond of its life), so a
+     * resource fenced by an earlier grant accepts the next. {@code CACHE 1}: per-session caches would break
+     * the order.
+     */
+    private String createSequence() {
+        return "DO $do$ BEGIN EXECUTE 'CREATE SEQUENCE IF NOT EXISTS " + config.sequence() + " CACHE 1 START '"
+                + " || (extract(epoch FROM clock_timestamp()) * 1000000)::bigint; END $do$";
+    }
+
+    /**
+     * Creates the index {@code <table><suffix>} {@code ON <definition>} unless it exists. {@code CREATE INDEX IF
+     * NOT EXISTS} alone takes the table's share lock before it looks: it waited behind every transaction
+     * writing the table, and every write of every client queued behind it, at each start of a backend.
+     */
+    private String createIndex(String suffix, String definition) {
+        String index = config.localName(suffix);
+        return "DO $do$ BEGIN IF to_regclass('" + config.qualified(index) + "') IS NULL THEN"
+                + " CREATE INDEX IF NOT EXISTS " + index + " ON " + definition + "; END IF; END $do$";
     }
 
     /**
@@ -212,7 +251,9 @@ final class PostgresLockSchema {
 
     /**
      * Hands the lock off to the queued requests that may be granted now, except {@code p_except}'s, and
-     * returns how many it granted: one look at the live leases and one walk of the entries in ticket order,
+     * returns how many it granted: it drops the name's expired leases (as an acquisition does: the grants it
+     * makes take them over, so their old owners' renewals and releases find nothing and report the loss),
+     * then one look at the live leases and one walk of the entries in ticket order,
      * which deletes the expired entries it meets and ends at the first live request that must wait (nothing
      * behind it can pass an exclusive entry, or a refused exclusive one). Each request it passes gets a lease
      * that ends when its entry would have (the waiter renews it) and a notification carrying the grant; an
@@ -229,6 +270,7 @@ final class PostgresLockSchema {
                 + " DECLARE v_leases text; v_holders bigint; v_ahead text; v_granted integer := 0; v_fencing bigint;"
                 + " w record;"
                 + " BEGIN"
+                + " DELETE FROM " + t + " WHERE lock_key = p_key AND expires_at <= p_now;"
                 + " SELECT min(l.mode), count(*) INTO v_leases, v_holders FROM " + t + " l"
                 + " WHERE l.lock_key = p_key AND l.expires_at > p_now;"
                 + " FOR w IN SELECT a.token, a.mode, a.expires_at, a.name, a.permits FROM " + q + " a"
@@ -311,7 +353,7 @@ final class PostgresLockSchema {
                 + " RETURNING fencing, mode;"
                 + " IF FOUND THEN RETURN; END IF;"
                 + " RETURN QUERY UPDATE " + t + " SET expires_at = v_now + p_lease * interval '1 millisecond'"
-                + " WHERE lock_key = p_key AND token = p_token RETURNING fencing, mode;"
+                + " WHERE lock_key = p_key AND token = p_token AND expires_at > v_now RETURNING fencing, mode;"
                 + " IF FOUND THEN"
                 + " DELETE FROM " + q + " WHERE lock_key = p_key AND token = p_token;"
                 + " RETURN;"
@@ -409,7 +451,7 @@ final class PostgresLockSchema {
                 + SCANS + " AS $fn$"
                 + " DECLARE v_now timestamptz; v_released bigint; v_left bigint; v_granted integer := 0;"
                 + " BEGIN"
-                + lockName()
+                + BOUND_RELEASE_WAIT + lockName()
                 + " v_now := clock_timestamp();"
                 + " DELETE FROM " + config.table() + " WHERE lock_key = p_key AND token = p_token;"
                 + " GET DIAGNOSTICS v_released = ROW_COUNT;"

@@ -113,26 +113,12 @@ class PostgresDistributedLockServiceTest extends DistributedLockServiceContract 
     @Test
     void aForeignTransactionStuckOnTheNameDelaysButNeverStrandsAnAcquisition() {
         DistributedLockService a = serviceA();
-        byte[] key = PostgresLockBackend.key("stuck");
-        int objectKey = java.nio.ByteBuffer.wrap(key).getInt();
-        Sinks.Empty<Void> finish = Sinks.empty();
-        Sinks.Empty<Void> locked = Sinks.empty();
-        // another session takes the name's decision lock and sits in its transaction
-        Mono<Void> stuck = Mono.usingWhen(admin.create(), c -> Mono.from(c.beginTransaction())
-                        .thenMany(c.createStatement("SELECT pg_advisory_xact_lock($1, $2)")
-                                .bind(0, config.table().hashCode()).bind(1, objectKey).execute())
-                        .flatMap(r -> r.map((row, md) -> 1))
-                        .doOnNext(x -> locked.tryEmitEmpty())
-                        .then(finish.asMono())
-                        .then(Mono.from(c.commitTransaction())),
-                c -> c.close());
-        Disposable holder = stuck.subscribe();
+        Disposable holder = PostgresTestSupport.holdNameLock(admin, config, "stuck");
         try {
-            locked.asMono().block(TIMEOUT);
             StepVerifier.create(a.acquire("stuck", LockOptions.exclusive().timeout(Duration.ofMillis(2500))))
                     .expectError(LockTimeoutException.class)
                     .verify(TIMEOUT);
-            finish.tryEmitEmpty();
+            holder.dispose();
             StepVerifier.create(a.acquire("stuck", LockOptions.exclusive().timeout(TIMEOUT)))
                     .expectNextCount(1).verifyComplete();
         } finally {

@@ -7,14 +7,18 @@ import dev.reactivelocks.LockConfigurationException;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.spi.LockBackend;
+import dev.reactivelocks.spi.StoredLease;
+import dev.reactivelocks.spi.StoredLock;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
+import io.r2dbc.spi.R2dbcException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
@@ -69,6 +73,61 @@ class PostgresLockBackendTest {
     }
 
     @Test
+    void fencingTokensKeepIncreasingOverATableDroppedAndCreatedAgain() {
+        PostgresLockConfig other = PostgresLockConfig.builder().table(PostgresTestSupport.uniqueTable("again")).build();
+        try {
+            long before = PostgresLockBackend.create(factory, other)
+                    .tryAcquire("fenced", LockMode.EXCLUSIVE, "first", LEASE).block(TIMEOUT).fencingToken();
+            PostgresTestSupport.dropSchema(factory, other);
+            long after = PostgresLockBackend.create(factory, other)
+                    .tryAcquire("fenced", LockMode.EXCLUSIVE, "second", LEASE).block(TIMEOUT).fencingToken();
+            assertThat(after).as("a resource fenced by the first grant accepts the next").isGreaterThan(before);
+        } finally {
+            PostgresTestSupport.dropSchema(factory, other);
+        }
+    }
+
+    /**
+     * A release waits for the name's lock only boundedly, as every other call does: one waiting forever behind
+     * a frozen transaction held its connection forever, and a few of them stopped every operation of the
+     * backend (renewals included, so every lock it held was lost).
+     */
+    @Test
+    void aReleaseBehindAFrozenTransactionOnTheNameFailsInsteadOfWaitingForever() {
+        acquire("frozen", LockMode.EXCLUSIVE, "holder");
+        Disposable frozen = PostgresTestSupport.holdNameLock(direct, config, "frozen");
+        try {
+            StepVerifier.create(backend.release("frozen", "holder"))
+                    .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(R2dbcException.class)
+                            .hasMessageContaining("lock timeout"))
+                    .verify(Duration.ofSeconds(30));
+        } finally {
+            frozen.dispose();
+        }
+        assertThat(backend.release("frozen", "holder").block(TIMEOUT)).isTrue();
+    }
+
+    /**
+     * A backend starting on a table that exists takes no table lock: {@code CREATE INDEX IF NOT EXISTS} takes
+     * a share lock even when the index exists, so it waited behind every open transaction writing the
+     * table, and every write of every client queued behind it (a frozen one froze all locking).
+     */
+    @Test
+    void aBackendStartingOnAnExistingTableDoesNotWaitForTransactionsWritingIt() {
+        backend.inspect("exists").block(TIMEOUT);   // the table exists
+        Disposable writer = PostgresTestSupport.inOpenTransaction(direct,
+                c -> c.createStatement("LOCK TABLE " + config.queue() + ", " + config.table() + " IN ROW EXCLUSIVE MODE"));
+        try {
+            PostgresLockBackend starting = PostgresLockBackend.create(factory, config);
+            StepVerifier.create(starting.tryAcquire("starting", LockMode.EXCLUSIVE, "s", LEASE))
+                    .expectNextCount(1).expectComplete().verify(TIMEOUT);
+            assertThat(starting.release("starting", "s").block(TIMEOUT)).isTrue();
+        } finally {
+            writer.dispose();
+        }
+    }
+
+    @Test
     void anAcquireRepeatedWithTheSameTokenKeepsOneRow() {
         acquire("idem", LockMode.EXCLUSIVE, "tok");
         acquire("idem", LockMode.EXCLUSIVE, "tok");
@@ -109,6 +168,29 @@ class PostgresLockBackendTest {
                     .get(0).array();
             assertThat(new String(stored, StandardCharsets.UTF_8)).isEqualTo(name);
             assertThat(backend.release(name, "first").block(TIMEOUT)).isTrue();
+        }
+    }
+
+    /**
+     * A name with half a surrogate pair (a string cut inside an emoji) is listed as itself, apart from the
+     * name that UTF-8 would turn it into ({@code '?'} in its place), and found by its own prefix.
+     */
+    @Test
+    void namesWithLoneSurrogatesAreListedAsThemselvesApartFromLookAlikes() {
+        String lone = "lone-\uD83D";
+        String lookAlike = "lone-?";
+        acquire(lone, LockMode.EXCLUSIVE, "half");
+        acquire(lookAlike, LockMode.EXCLUSIVE, "mark");
+        try {
+            assertThat(backend.locks("lone-").collectList().block(TIMEOUT))
+                    .extracting(StoredLock::name).containsExactlyInAnyOrder(lone, lookAlike);
+            assertThat(backend.locks(lone).collectList().block(TIMEOUT))
+                    .extracting(StoredLock::name).containsExactly(lone);
+            assertThat(backend.inspect(lone).block(TIMEOUT).leases()).extracting(StoredLease::token)
+                    .containsExactly("half");
+        } finally {
+            backend.release(lone, "half").block(TIMEOUT);
+            backend.release(lookAlike, "mark").block(TIMEOUT);
         }
     }
 
@@ -169,6 +251,23 @@ class PostgresLockBackendTest {
                 .hasMessageStartingWith("table must be a lower-case identifier")
                 .hasMessageEndingWith("was 'locks; DROP TABLE x'");
         assertThat(PostgresLockConfig.builder().table("app.locks").build().table()).isEqualTo("app.locks");
+    }
+
+    @Test
+    void reservedWordsOfTheServerAreRefusedAsTableAndSchemaNames() {
+        List<String> reserved = PostgresTestSupport.query(factory,
+                "SELECT word FROM pg_get_keywords() WHERE catcode IN ('R', 'T')", String.class);
+        assertThat(reserved).contains("order", "user", "table");
+        for (String word : reserved) {
+            for (String table : List.of(word, word + ".locks", "app." + word)) {
+                assertThatThrownBy(() -> PostgresLockConfig.builder().table(table)).as(table)
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessage("table must not be a reserved word of PostgreSQL ('" + word
+                                + "' would need quotes), was '" + table + "'");
+            }
+        }
+        assertThat(PostgresLockConfig.builder().table("orders.user_locks").build().table())
+                .isEqualTo("orders.user_locks");
     }
 
     @Test

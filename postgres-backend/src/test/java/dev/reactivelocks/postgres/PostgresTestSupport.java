@@ -7,11 +7,16 @@ import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Result;
+import io.r2dbc.spi.Statement;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 
 /**
  * The test database: the PostgreSQL server of this JVM ({@link TestPostgres}: {@code REACTIVE_LOCKS_TEST_POSTGRES},
@@ -57,6 +62,40 @@ final class PostgresTestSupport {
             }
             return Flux.from(statement.execute()).flatMap(r -> r.map((row, md) -> row.get(0, type))).collectList();
         }, Connection::close).block(Duration.ofSeconds(30));
+    }
+
+    /**
+     * Another session takes the decision lock of {@code name} (the advisory lock the functions take) and sits
+     * in its transaction, as a frozen client of an earlier version would.
+     *
+     * @return once the lock is taken: ends the transaction (commits) when disposed
+     */
+    static Disposable holdNameLock(ConnectionFactory factory, PostgresLockConfig config, String name) {
+        int objectKey = ByteBuffer.wrap(PostgresLockBackend.key(name)).getInt();
+        return inOpenTransaction(factory, c -> c.createStatement("SELECT pg_advisory_xact_lock($1, $2)")
+                .bind(0, config.table().hashCode()).bind(1, objectKey));
+    }
+
+    /**
+     * Another session runs {@code statement} in a transaction and sits in it, keeping the locks it took.
+     *
+     * @return once the statement ran: ends the transaction (commits) when disposed
+     */
+    static Disposable inOpenTransaction(ConnectionFactory factory, Function<Connection, Statement> statement) {
+        Sinks.Empty<Void> finish = Sinks.empty();
+        Sinks.Empty<Void> ran = Sinks.empty();
+        Disposable holder = Mono.usingWhen(factory.create(), c -> Mono.from(c.beginTransaction())
+                        .thenMany(statement.apply(c).execute())
+                        .flatMap(Result::getRowsUpdated)
+                        .then(Mono.fromRunnable(ran::tryEmitEmpty))
+                        .then(finish.asMono())
+                        .then(Mono.from(c.commitTransaction())),
+                Connection::close).subscribe();
+        ran.asMono().block(Duration.ofSeconds(30));
+        return () -> {
+            finish.tryEmitEmpty();
+            holder.dispose();
+        };
     }
 
     /** Terminates the server processes of every connection opened under {@code applicationName}. */

@@ -145,6 +145,45 @@ class PostgresWaitQueueTest {
                 config.channel(), token(label));
     }
 
+    /**
+     * A call repeated with the token of a grant whose answer was lost (the service retries with the same
+     * token) must not bring its lease back once it expired: a hand-off may have granted the name meanwhile,
+     * past the expired row.
+     */
+    @Test
+    void aRepeatedCallNeverRevivesAnExpiredLeaseThatAHandOffWentPast() {
+        assertThat(queue("holder", LockMode.EXCLUSIVE, KEEP)).isNotNull();
+        assertThat(queue("writer", LockMode.EXCLUSIVE, KEEP)).isNull();
+        assertThat(queue("reader", LockMode.SHARED, KEEP)).isNull();
+        PostgresTestSupport.run(admin, "UPDATE " + config.table() + " SET expires_at = now() - interval '1 second'"
+                + " WHERE token = '" + token("holder") + "'");
+        release("writer");   // leaves the queue: the reader behind it is handed the lock, the holder's lease expired
+        assertThat(queue("reader", LockMode.SHARED, KEEP)).as("handed off").isNotNull();
+
+        BackendLease revived = queue("holder", LockMode.EXCLUSIVE, KEEP);
+        assertThat(revived).as("an exclusive grant beside the reader's shared lease").isNull();
+        assertThat(backend.tryAcquire(name, LockMode.EXCLUSIVE, token("holder"), LEASE).block(TIMEOUT)).isNull();
+        release("reader");
+        release("holder");
+    }
+
+    /**
+     * A hand-off that goes past an expired lease takes the lock over as an acquisition does: the old owner's
+     * release then finds no lease, so its service reports the loss ({@code lost()}) instead of a clean release.
+     */
+    @Test
+    void anExpiredLeaseThatAHandOffWentPastIsGoneForItsOldOwner() {
+        assertThat(queue("holder", LockMode.EXCLUSIVE, KEEP)).isNotNull();
+        assertThat(queue("writer", LockMode.EXCLUSIVE, KEEP)).isNull();
+        assertThat(queue("reader", LockMode.SHARED, KEEP)).isNull();
+        PostgresTestSupport.run(admin, "UPDATE " + config.table() + " SET expires_at = now() - interval '1 second'"
+                + " WHERE token = '" + token("holder") + "'");
+        release("writer");   // the reader is handed the lock past the holder's expired lease
+        assertThat(backend.release(name, token("holder")).block(TIMEOUT)).as("taken over").isFalse();
+        assertThat(backend.release(name, token("reader")).block(TIMEOUT)).as("the reader's lease").isTrue();
+        assertThat(leases()).isZero();
+    }
+
     @Test
     void waitersOfSeparateServicesAreGrantedInTheOrderTheyQueuedWithIncreasingFencing() {
         DistributedLockService holderService = service("rl-queue-holder");
