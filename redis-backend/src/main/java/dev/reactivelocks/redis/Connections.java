@@ -16,6 +16,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
@@ -103,7 +104,7 @@ interface Connections {
             this.reactive = reactive;
             this.cluster = cluster;
             this.timeout = timeout;
-            current.set(new Attempt<>(generation.get(), false));
+            current.set(attempt(generation.get(), false));
         }
 
         static Connections standalone(RedisClient client, RedisURI uri, Duration timeout) {
@@ -137,7 +138,7 @@ interface Connections {
                     ? c == null && System.nanoTime() - was.created >= timeout.toNanos()   // opening it stalled
                     : c != null && reactive.apply(c) == commands;
             Generation<C> g = was.generation;
-            if (!same || !current.compareAndSet(was, new Attempt<>(g, true))) {
+            if (!same || !current.compareAndSet(was, attempt(g, true))) {
                 return;
             }
             boolean wedged = g.stalled(was.replacement);
@@ -170,7 +171,7 @@ interface Connections {
                     .subscribeOn(Schedulers.boundedElastic())
                     .subscribe(to -> {
                         generation.set(to);
-                        Attempt<C> left = current.getAndSet(new Attempt<>(to, false));
+                        Attempt<C> left = current.getAndSet(attempt(to, false));
                         moving.set(false);
                         left.connection.subscribe(c -> closing(c).timeout(timeout).subscribe(null, e -> { }),
                                 e -> { });
@@ -184,8 +185,22 @@ interface Connections {
                     }, error -> moving.set(false));
         }
 
+        /**
+         * A command connection of {@code g}, opened at its first command; one that opens after {@link #close()} is
+         * closed at once (close() found it still opening).
+         */
+        private Attempt<C> attempt(Generation<C> g, boolean replacement) {
+            return new Attempt<>(g, replacement, Mono.defer(() -> Mono.fromCompletionStage(g.dialer.connect())),
+                    c -> {
+                        if (closed) {
+                            closing(c).subscribe(null, e -> { });
+                        }
+                    });
+        }
+
         private Attempt<C> closedAttempt(Generation<C> g) {
-            return new Attempt<>(g, false, Mono.error(new IllegalStateException("the Redis lock backend is closed")));
+            return new Attempt<>(g, false, Mono.error(new IllegalStateException("the Redis lock backend is closed")),
+                    c -> { });
         }
 
         /** Shuts down a client of the backend's own (never the caller's), giving up after the command timeout. */
@@ -202,10 +217,13 @@ interface Connections {
                 boolean replacement = g.suspect;
                 CompletionStage<? extends StatefulRedisPubSubConnection<byte[], byte[]>> opening =
                         g.dialer.subscriptions().get();
-                return Mono.fromCompletionStage(opening).<StatefulRedisPubSubConnection<byte[], byte[]>>map(c -> c)
+                // a stage of its own: giving up on it (a cancel, the timeout) leaves Lettuce's opening alone, and
+                // the connection it opens later is closed
+                return Mono.fromCompletionStage(opening.thenApply(c -> c))
+                        .<StatefulRedisPubSubConnection<byte[], byte[]>>map(c -> c)
                         .doOnNext(c -> subscriptions.put(c, new Origin<>(g, replacement)))
+                        .doOnCancel(() -> opening.thenAccept(late -> closing(late).subscribe(null, e -> { })))
                         .timeout(timeout, Mono.defer(() -> {
-                            opening.thenAccept(late -> closing(late).subscribe(null, e -> { }));
                             if (g.stalled(replacement)) {
                                 move(g);
                             }
@@ -288,14 +306,14 @@ interface Connections {
             final Mono<C> connection;
             volatile @Nullable C opened;
 
-            Attempt(Generation<C> generation, boolean replacement) {
-                this(generation, replacement, Mono.defer(() -> Mono.fromCompletionStage(generation.dialer.connect())));
-            }
-
-            Attempt(Generation<C> generation, boolean replacement, Mono<C> opening) {
+            /** {@code whenOpened} runs once the connection is open, after {@link #opened} was set. */
+            Attempt(Generation<C> generation, boolean replacement, Mono<C> opening, Consumer<C> whenOpened) {
                 this.generation = generation;
                 this.replacement = replacement;
-                this.connection = opening.doOnNext(c -> opened = c)
+                this.connection = opening.doOnNext(c -> {
+                            opened = c;
+                            whenOpened.accept(c);
+                        })
                         .cache(v -> Duration.ofMillis(Long.MAX_VALUE), error -> Duration.ZERO, () -> Duration.ZERO);
             }
         }
