@@ -69,7 +69,9 @@ import reactor.core.publisher.Sinks;
  * of this package), loaded once and run with {@code EVALSHA} ({@code EVAL} when the server answers
  * {@code NOSCRIPT}, for example after a restart or on a new master). Expiry is judged by the Redis server
  * clock ({@code TIME}), never by the clients' clocks; expired leases and queue entries are removed by the
- * next script that touches the name.
+ * next script that touches the name. A lease or queue entry ends its duration (rounded up to whole milliseconds)
+ * after the server time rounded up to the next millisecond, so never before the end the lock service counts from
+ * the moment it sent the call.
  *
  * <p><b>Fencing tokens</b>: {@code max(last + 1, TIME in microseconds)}, where {@code last} is the name's
  * previous token while its fencing key lives. The key expires one lease after the grant and never before
@@ -300,11 +302,11 @@ public final class RedisLockBackend implements LockBackend {
     /** Runs the acquisition script; a zero {@code keepQueued} never queues; {@code permits} 0: a plain lock. */
     private Mono<BackendLease> acquire(String name, LockMode mode, int permits, String token, Duration lease,
                                        Duration keepQueued) {
-        long grace = config.restartGrace() == null ? lease.toMillis() : config.restartGrace().toMillis();
+        Duration grace = config.restartGrace() == null ? lease : config.restartGrace();
         return wakeUps.publishArguments(name)
                 .flatMap(wake -> this.<byte[]>run(LuaScripts.ACQUIRE, ScriptOutputType.VALUE, layout.acquireKeys(name),
                         ascii(token), ascii(mode == LockMode.EXCLUSIVE ? "E" : "S"), millis(lease),
-                        millis(Duration.ofMillis(grace)), millis(keepQueued), wake[0], id, wake[1],
+                        millis(grace), millis(keepQueued), wake[0], id, wake[1],
                         ascii(Integer.toString(permits))))
                 .map(reply -> {
                     String s = new String(reply, StandardCharsets.US_ASCII);
@@ -509,8 +511,12 @@ public final class RedisLockBackend implements LockBackend {
                 .match(layout.lockPattern())));
     }
 
+    /**
+     * A duration for a script, in whole milliseconds rounded up: the scripts never make a lease, an entry or the
+     * restart grace shorter than asked.
+     */
     private static byte[] millis(Duration d) {
-        return ascii(Long.toString(d.toMillis()));
+        return ascii(Long.toString(d.toMillis() + (d.getNano() % 1_000_000 == 0 ? 0 : 1)));
     }
 
     private static byte[] ascii(String s) {
