@@ -140,6 +140,8 @@ public final class RedisLockBackend implements LockBackend {
     /** PINGs the command connection, from the first command until {@link #close()}. */
     private final Flux<String> probe;
     private final AtomicBoolean probing = new AtomicBoolean();
+    /** Set by {@link #close()}: every later operation fails with a permanent error instead of a transient one. */
+    private volatile boolean closed;
 
     private RedisLockBackend(Connections connections, RedisLockConfig config, boolean shardedIfSupported) {
         this.config = config;
@@ -495,10 +497,18 @@ public final class RedisLockBackend implements LockBackend {
                 .reduce(0L, Long::sum);
     }
 
-    /** Stops listening for releases and closes the connections the backend opened. Leases stay in Redis. */
+    /**
+     * Stops listening for releases and closes the connections the backend opened. Leases stay in Redis. Close the
+     * backend after the lock services that use it are disposed: every operation asked afterwards (an acquisition
+     * still waiting, a new one, a renewal) fails with a {@link LockConfigurationException}, which the lock service
+     * passes to the caller instead of retrying it.
+     */
     @Override
     public Mono<Void> close() {
-        return Mono.fromRunnable(closing::tryEmitEmpty).then(connections.close());
+        return Mono.fromRunnable(() -> {
+            closed = true;
+            closing.tryEmitEmpty();
+        }).then(connections.close());
     }
 
     @Override
@@ -541,7 +551,7 @@ public final class RedisLockBackend implements LockBackend {
     private <T> Mono<T> withTimeout(String what, Function<RedisClusterReactiveCommands<byte[], byte[]>, Mono<T>> command) {
         Duration timeout = config.commandTimeout();
         AtomicReference<@Nullable RedisClusterReactiveCommands<byte[], byte[]>> used = new AtomicReference<>();
-        return connections.commands().flatMap(c -> {
+        return Mono.defer(() -> closed ? Mono.error(new Closed()) : connections.commands()).flatMap(c -> {
             used.set(c);
             return command.apply(c).doOnTerminate(connections::answered);
         }).timeout(timeout, Mono.defer(() -> {
@@ -549,6 +559,15 @@ public final class RedisLockBackend implements LockBackend {
             return Mono.error(new RedisCommandTimeoutException("Redis did not answer " + what + " within "
                     + timeout.toMillis() + "ms; the connection is suspected to be stalled"));
         }));
+    }
+
+    /** An operation asked after {@link #close()}; made permanent, with the lock's name, by {@link #translate}. */
+    private static final class Closed extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Closed() {
+            super("the Redis lock backend is closed", null, false, false);
+        }
     }
 
     /**
@@ -562,6 +581,10 @@ public final class RedisLockBackend implements LockBackend {
 
     /** Refusals that retrying cannot cure are permanent ({@code LockException}); the rest is transient. */
     private Throwable translate(String name, Throwable error) {
+        if (error instanceof Closed) {
+            return new LockConfigurationException(name, "Lock '" + name + "': the Redis lock backend is closed (close it"
+                    + " after the lock services that use it are disposed)");
+        }
         if (error instanceof RedisCommandExecutionException && error.getMessage() != null) {
             String m = error.getMessage();
             if (refusal(m, "WRONGTYPE") || refusal(m, "NOPERM") || refusal(m, "NOAUTH")

@@ -2,7 +2,10 @@ package dev.reactivelocks.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.reactivelocks.LockConfigurationException;
+import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
+import dev.reactivelocks.distributed.DistributedLockService;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -13,11 +16,13 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
 
 /**
  * {@link RedisLockBackend#close()} and the last subscriber of {@link RedisLockBackend#releases()} leaving while the
  * backend's connections are still being opened: the connections that open late are closed, none stays open on the
- * caller's client.
+ * caller's client. A lock service whose backend was closed before it was disposed fails its acquisitions instead of
+ * retrying them for ever.
  */
 class RedisBackendCloseTest {
 
@@ -95,6 +100,35 @@ class RedisBackendCloseTest {
                     .isEmpty();
         } finally {
             backend.close().block(TIMEOUT);
+        }
+    }
+
+    @Test
+    void acquisitionsThroughAClosedBackendFailInsteadOfRetryingForever() {
+        RedisURI uri = RedisTestSupport.uri(RedisTestSupport.uniqueName("rl-closed"));
+        RedisLockBackend other = backend(uri);
+        RedisLockBackend closed = backend(uri);
+        DistributedLockService holder = DistributedLockService.builder(other).lease(Duration.ofSeconds(5)).build();
+        DistributedLockService service = DistributedLockService.builder(closed).lease(Duration.ofSeconds(5)).build();
+        try {
+            LockHandle held = holder.acquire("busy").block(TIMEOUT);
+            StepVerifier.create(service.acquire("busy"))
+                    .expectSubscription()
+                    .expectNoEvent(Duration.ofMillis(300))   // queued behind the holder
+                    .then(() -> closed.close().block(TIMEOUT))
+                    .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(LockConfigurationException.class)
+                            .hasMessage("Lock 'busy': the Redis lock backend is closed (close it after the lock"
+                                    + " services that use it are disposed)"))
+                    .verify(TIMEOUT);
+            StepVerifier.create(service.acquire("free"))
+                    .expectError(LockConfigurationException.class)
+                    .verify(TIMEOUT);
+            held.release().block(TIMEOUT);
+        } finally {
+            service.disposeLater().block(TIMEOUT);
+            holder.disposeLater().block(TIMEOUT);
+            other.close().block(TIMEOUT);
+            closed.close().block(TIMEOUT);
         }
     }
 }
