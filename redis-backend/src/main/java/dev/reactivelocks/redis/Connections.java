@@ -76,7 +76,8 @@ interface Connections {
      * Connections opened (without blocking) by the backend, first with a client of the caller, and closed by it.
      *
      * <p>Healing: a command connection reported {@link #stalled} (or one whose opening took longer than the command
-     * timeout) is replaced by a new one at the next command, and closed; a pub/sub connection given back as stalled
+     * timeout) is replaced by a new one at the next command, and closed; so is one found closed for good (dropped by
+     * the server, with a client whose options turn automatic reconnection off); a pub/sub connection given back as stalled
      * is closed, and the next {@link #openSubscriptions()} opens a new one. The client is <em>wedged</em> when,
      * after it worked, a replacement stalls too before any connection of the client answered again, or when closing
      * a stalled connection does not complete within the command timeout (its I/O thread no longer runs). The backend
@@ -118,7 +119,18 @@ interface Connections {
 
         @Override
         public Mono<RedisClusterReactiveCommands<byte[], byte[]>> commands() {
-            return Mono.defer(() -> current.get().connection).map(reactive);
+            return Mono.defer(() -> {
+                Attempt<C> was = current.get();
+                C c = was.opened;
+                if (c != null && !c.isOpen() && !c.getOptions().isAutoReconnect()) {
+                    // closed for good: the server dropped it and the client does not reconnect
+                    if (current.compareAndSet(was, attempt(was.generation, false))) {
+                        closing(c).subscribe(null, e -> { });
+                    }
+                    return current.get().connection;
+                }
+                return was.connection;
+            }).map(reactive);
         }
 
         @Override

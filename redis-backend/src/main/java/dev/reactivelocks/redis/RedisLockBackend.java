@@ -109,7 +109,8 @@ import reactor.core.publisher.Sinks;
  * command that takes longer fails with a transient {@link RedisCommandTimeoutException} (retried by the lock
  * service within the caller's deadline). A {@code PING} every {@link RedisLockConfig#probeInterval()} checks the
  * command connection (from the first operation on) and the pub/sub connection. A connection the backend opened
- * that stalls (or whose opening does not complete within the command timeout) is replaced by a new one. When, after
+ * that stalls (or whose opening does not complete within the command timeout) is replaced by a new one, and so is
+ * one that the server dropped when the client's options turn Lettuce's automatic reconnection off. When, after
  * the client worked, the replacement stalls too before any connection answered again, or closing a stalled
  * connection does not complete in time, the client itself is wedged (a stuck Lettuce I/O thread stops every connection on it): the backend then
  * moves, on its own, to a client it creates with new client resources and the options of the caller's client (a
