@@ -580,16 +580,22 @@ public final class RedisLockBackend implements LockBackend {
         return message.startsWith(code) || message.contains(": " + code + " ");
     }
 
-    /** Refusals that retrying cannot cure are permanent ({@code LockException}); the rest is transient. */
+    /**
+     * Refusals that retrying cannot cure are permanent ({@code LockException}); the rest is transient. A refusal is
+     * looked for in the error and its causes: the server refusing the credentials fails the opening of the
+     * connection, whose error carries the refusal as its cause.
+     */
     private Throwable translate(String name, Throwable error) {
         if (error instanceof Closed) {
             return new LockConfigurationException(name, "Lock '" + name + "': the Redis lock backend is closed (close it"
                     + " after the lock services that use it are disposed)");
         }
-        if (error instanceof RedisCommandExecutionException && error.getMessage() != null) {
-            String m = error.getMessage();
-            if (refusal(m, "WRONGTYPE") || refusal(m, "NOPERM") || refusal(m, "NOAUTH")
-                    || refusal(m, "WRONGPASS") || m.contains("unknown command")) {
+        Throwable t = error;
+        for (int depth = 0; t != null && depth < 8; depth++, t = t.getCause()) {
+            String m = t.getMessage();
+            if (t instanceof RedisCommandExecutionException && m != null && (refusal(m, "WRONGTYPE")
+                    || refusal(m, "NOPERM") || refusal(m, "NOAUTH") || refusal(m, "WRONGPASS")
+                    || m.contains("unknown command"))) {
                 LockConfigurationException e = new LockConfigurationException(name, "Lock '" + name
                         + "': Redis refused the lock script under key prefix '" + config.keyPrefix() + "' ("
                         + m + ")");
