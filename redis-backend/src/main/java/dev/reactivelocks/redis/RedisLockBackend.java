@@ -58,7 +58,8 @@ import reactor.core.publisher.Sinks;
  * lease; the wait queue of a name is the sorted set {@code P{<name>}:wait} (tokens scored by their ticket,
  * in arrival order) with the hash {@code P{<name>}:waiter} (token to {@code mode:expiresAtMillis:backendId})
  * and the sorted set {@code P{<name>}:waitx} (the exclusive entries, by ticket), all expiring with their last
- * entry; {@code P{<name>}:fence} holds the name's last fencing token and expires one lease after the grant.
+ * entry; {@code P{<name>}:fence} holds the name's last fencing token and expires one lease after the grant;
+ * {@code P{<name>}:permits} holds the permits of a name used as a semaphore, as long as its leases and entries.
  * {@code P epoch} (on a cluster, one {@code P{<slot tag>}:epoch} per slot) marks that the server still has
  * the data. A name that is neither held nor waited for leaves no key behind once its last lease and queue
  * entry have expired. Names are binary-safe key bytes (UTF-8, unpaired surrogates included), so names of
