@@ -102,16 +102,22 @@ public final class DistributedLockServiceBuilder {
      * process (the host name from the {@code HOSTNAME} or {@code COMPUTERNAME} variable, else the kernel's,
      * else {@code InetAddress.getLocalHost()}, looked up once per JVM when the first service is built).
      *
-     * @param owner printable ASCII characters (space to {@code ~}), 1 to 200 of them
+     * @param owner printable ASCII characters (space to {@code ~}), 1 to 200 of them, the first not {@code '='}
+     *               (owner tokens start with the owner, and a signal starting with {@code '='} announces a
+     *               hand-off, see {@link dev.reactivelocks.spi.HandOff#signal()})
      * @return this builder
-     * @throws IllegalArgumentException if {@code owner} is empty, longer than 200 characters, or has other
-     *         characters
+     * @throws IllegalArgumentException if {@code owner} is empty, longer than 200 characters, has other
+     *         characters, or starts with {@code '='}
      */
     public DistributedLockServiceBuilder owner(String owner) {
         Objects.requireNonNull(owner, "owner");
         if (owner.isEmpty() || owner.length() > Owners.MAX_LENGTH || !Owners.printableAscii(owner)) {
             throw new IllegalArgumentException("owner must be 1 to " + Owners.MAX_LENGTH
                     + " printable ASCII characters, was '" + owner + "'");
+        }
+        if (owner.charAt(0) == '=') {
+            throw new IllegalArgumentException("owner must not start with '=' (it marks hand-off signals), was '"
+                    + owner + "'");
         }
         this.owner = owner;
         return this;

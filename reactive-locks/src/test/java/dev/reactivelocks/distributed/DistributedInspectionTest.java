@@ -46,6 +46,10 @@ class DistributedInspectionTest {
         assertThatThrownBy(() -> builder.owner("h\u00f6st:1")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> builder.owner("a\nb")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> builder.owner("x".repeat(201))).isInstanceOf(IllegalArgumentException.class);
+        // owner tokens start with the owner, and backends tell a hand-off signal from a token by its first '='
+        assertThatThrownBy(() -> builder.owner("=ops")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("owner must not start with '=' (it marks hand-off signals), was '=ops'");
+        assertThat(builder.owner("ops=1").build().owner()).isEqualTo("ops=1");
         assertThat(builder.owner("x".repeat(200)).build().owner()).hasSize(200);
     }
 

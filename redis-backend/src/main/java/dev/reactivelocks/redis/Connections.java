@@ -16,6 +16,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
@@ -75,7 +76,8 @@ interface Connections {
      * Connections opened (without blocking) by the backend, first with a client of the caller, and closed by it.
      *
      * <p>Healing: a command connection reported {@link #stalled} (or one whose opening took longer than the command
-     * timeout) is replaced by a new one at the next command, and closed; a pub/sub connection given back as stalled
+     * timeout) is replaced by a new one at the next command, and closed; so is one found closed for good (dropped by
+     * the server, with a client whose options turn automatic reconnection off); a pub/sub connection given back as stalled
      * is closed, and the next {@link #openSubscriptions()} opens a new one. The client is <em>wedged</em> when,
      * after it worked, a replacement stalls too before any connection of the client answered again, or when closing
      * a stalled connection does not complete within the command timeout (its I/O thread no longer runs). The backend
@@ -103,7 +105,7 @@ interface Connections {
             this.reactive = reactive;
             this.cluster = cluster;
             this.timeout = timeout;
-            current.set(new Attempt<>(generation.get(), false));
+            current.set(attempt(generation.get(), false));
         }
 
         static Connections standalone(RedisClient client, RedisURI uri, Duration timeout) {
@@ -117,7 +119,18 @@ interface Connections {
 
         @Override
         public Mono<RedisClusterReactiveCommands<byte[], byte[]>> commands() {
-            return Mono.defer(() -> current.get().connection).map(reactive);
+            return Mono.defer(() -> {
+                Attempt<C> was = current.get();
+                C c = was.opened;
+                if (c != null && !c.isOpen() && !c.getOptions().isAutoReconnect()) {
+                    // closed for good: the server dropped it and the client does not reconnect
+                    if (current.compareAndSet(was, attempt(was.generation, false))) {
+                        closing(c).subscribe(null, e -> { });
+                    }
+                    return current.get().connection;
+                }
+                return was.connection;
+            }).map(reactive);
         }
 
         @Override
@@ -137,7 +150,7 @@ interface Connections {
                     ? c == null && System.nanoTime() - was.created >= timeout.toNanos()   // opening it stalled
                     : c != null && reactive.apply(c) == commands;
             Generation<C> g = was.generation;
-            if (!same || !current.compareAndSet(was, new Attempt<>(g, true))) {
+            if (!same || !current.compareAndSet(was, attempt(g, true))) {
                 return;
             }
             boolean wedged = g.stalled(was.replacement);
@@ -170,7 +183,7 @@ interface Connections {
                     .subscribeOn(Schedulers.boundedElastic())
                     .subscribe(to -> {
                         generation.set(to);
-                        Attempt<C> left = current.getAndSet(new Attempt<>(to, false));
+                        Attempt<C> left = current.getAndSet(attempt(to, false));
                         moving.set(false);
                         left.connection.subscribe(c -> closing(c).timeout(timeout).subscribe(null, e -> { }),
                                 e -> { });
@@ -184,8 +197,22 @@ interface Connections {
                     }, error -> moving.set(false));
         }
 
+        /**
+         * A command connection of {@code g}, opened at its first command; one that opens after {@link #close()} is
+         * closed at once (close() found it still opening).
+         */
+        private Attempt<C> attempt(Generation<C> g, boolean replacement) {
+            return new Attempt<>(g, replacement, Mono.defer(() -> Mono.fromCompletionStage(g.dialer.connect())),
+                    c -> {
+                        if (closed) {
+                            closing(c).subscribe(null, e -> { });
+                        }
+                    });
+        }
+
         private Attempt<C> closedAttempt(Generation<C> g) {
-            return new Attempt<>(g, false, Mono.error(new IllegalStateException("the Redis lock backend is closed")));
+            return new Attempt<>(g, false, Mono.error(new IllegalStateException("the Redis lock backend is closed")),
+                    c -> { });
         }
 
         /** Shuts down a client of the backend's own (never the caller's), giving up after the command timeout. */
@@ -202,10 +229,13 @@ interface Connections {
                 boolean replacement = g.suspect;
                 CompletionStage<? extends StatefulRedisPubSubConnection<byte[], byte[]>> opening =
                         g.dialer.subscriptions().get();
-                return Mono.fromCompletionStage(opening).<StatefulRedisPubSubConnection<byte[], byte[]>>map(c -> c)
+                // a stage of its own: giving up on it (a cancel, the timeout) leaves Lettuce's opening alone, and
+                // the connection it opens later is closed
+                return Mono.fromCompletionStage(opening.thenApply(c -> c))
+                        .<StatefulRedisPubSubConnection<byte[], byte[]>>map(c -> c)
                         .doOnNext(c -> subscriptions.put(c, new Origin<>(g, replacement)))
+                        .doOnCancel(() -> opening.thenAccept(late -> closing(late).subscribe(null, e -> { })))
                         .timeout(timeout, Mono.defer(() -> {
-                            opening.thenAccept(late -> closing(late).subscribe(null, e -> { }));
                             if (g.stalled(replacement)) {
                                 move(g);
                             }
@@ -288,14 +318,14 @@ interface Connections {
             final Mono<C> connection;
             volatile @Nullable C opened;
 
-            Attempt(Generation<C> generation, boolean replacement) {
-                this(generation, replacement, Mono.defer(() -> Mono.fromCompletionStage(generation.dialer.connect())));
-            }
-
-            Attempt(Generation<C> generation, boolean replacement, Mono<C> opening) {
+            /** {@code whenOpened} runs once the connection is open, after {@link #opened} was set. */
+            Attempt(Generation<C> generation, boolean replacement, Mono<C> opening, Consumer<C> whenOpened) {
                 this.generation = generation;
                 this.replacement = replacement;
-                this.connection = opening.doOnNext(c -> opened = c)
+                this.connection = opening.doOnNext(c -> {
+                            opened = c;
+                            whenOpened.accept(c);
+                        })
                         .cache(v -> Duration.ofMillis(Long.MAX_VALUE), error -> Duration.ZERO, () -> Duration.ZERO);
             }
         }

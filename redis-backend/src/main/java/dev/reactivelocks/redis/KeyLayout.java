@@ -8,7 +8,7 @@ import java.util.Arrays;
  * Where the keys and channels of one key prefix {@code P} are.
  *
  * <p>Every key of a name starts with {@code P{<name>}}: {@code :lock}, {@code :wait}, {@code :waiter},
- * {@code :waitx} and {@code :fence}. The part between the braces is the Redis Cluster hash tag, so all keys
+ * {@code :waitx}, {@code :fence} and {@code :permits}. The part between the braces is the Redis Cluster hash tag, so all keys
  * one script touches for a name are in one hash slot. A name whose first character is <code>'&#125;'</code> or
  * {@code '~'} is written with a {@code '~'} before it, so the hash tag is never empty (an empty tag would
  * hash the whole key) and decoding stays unambiguous. The prefix contains no braces

@@ -58,7 +58,8 @@ import reactor.core.publisher.Sinks;
  * lease; the wait queue of a name is the sorted set {@code P{<name>}:wait} (tokens scored by their ticket,
  * in arrival order) with the hash {@code P{<name>}:waiter} (token to {@code mode:expiresAtMillis:backendId})
  * and the sorted set {@code P{<name>}:waitx} (the exclusive entries, by ticket), all expiring with their last
- * entry; {@code P{<name>}:fence} holds the name's last fencing token and expires one lease after the grant.
+ * entry; {@code P{<name>}:fence} holds the name's last fencing token and expires one lease after the grant;
+ * {@code P{<name>}:permits} holds the permits of a name used as a semaphore, as long as its leases and entries.
  * {@code P epoch} (on a cluster, one {@code P{<slot tag>}:epoch} per slot) marks that the server still has
  * the data. A name that is neither held nor waited for leaves no key behind once its last lease and queue
  * entry have expired. Names are binary-safe key bytes (UTF-8, unpaired surrogates included), so names of
@@ -69,7 +70,9 @@ import reactor.core.publisher.Sinks;
  * of this package), loaded once and run with {@code EVALSHA} ({@code EVAL} when the server answers
  * {@code NOSCRIPT}, for example after a restart or on a new master). Expiry is judged by the Redis server
  * clock ({@code TIME}), never by the clients' clocks; expired leases and queue entries are removed by the
- * next script that touches the name.
+ * next script that touches the name. A lease or queue entry ends its duration (rounded up to whole milliseconds)
+ * after the server time rounded up to the next millisecond, so never before the end the lock service counts from
+ * the moment it sent the call.
  *
  * <p><b>Fencing tokens</b>: {@code max(last + 1, TIME in microseconds)}, where {@code last} is the name's
  * previous token while its fencing key lives. The key expires one lease after the grant and never before
@@ -107,7 +110,8 @@ import reactor.core.publisher.Sinks;
  * command that takes longer fails with a transient {@link RedisCommandTimeoutException} (retried by the lock
  * service within the caller's deadline). A {@code PING} every {@link RedisLockConfig#probeInterval()} checks the
  * command connection (from the first operation on) and the pub/sub connection. A connection the backend opened
- * that stalls (or whose opening does not complete within the command timeout) is replaced by a new one. When, after
+ * that stalls (or whose opening does not complete within the command timeout) is replaced by a new one, and so is
+ * one that the server dropped when the client's options turn Lettuce's automatic reconnection off. When, after
  * the client worked, the replacement stalls too before any connection answered again, or closing a stalled
  * connection does not complete in time, the client itself is wedged (a stuck Lettuce I/O thread stops every connection on it): the backend then
  * moves, on its own, to a client it creates with new client resources and the options of the caller's client (a
@@ -138,6 +142,8 @@ public final class RedisLockBackend implements LockBackend {
     /** PINGs the command connection, from the first command until {@link #close()}. */
     private final Flux<String> probe;
     private final AtomicBoolean probing = new AtomicBoolean();
+    /** Set by {@link #close()}: every later operation fails with a permanent error instead of a transient one. */
+    private volatile boolean closed;
 
     private RedisLockBackend(Connections connections, RedisLockConfig config, boolean shardedIfSupported) {
         this.config = config;
@@ -300,11 +306,11 @@ public final class RedisLockBackend implements LockBackend {
     /** Runs the acquisition script; a zero {@code keepQueued} never queues; {@code permits} 0: a plain lock. */
     private Mono<BackendLease> acquire(String name, LockMode mode, int permits, String token, Duration lease,
                                        Duration keepQueued) {
-        long grace = config.restartGrace() == null ? lease.toMillis() : config.restartGrace().toMillis();
+        Duration grace = config.restartGrace() == null ? lease : config.restartGrace();
         return wakeUps.publishArguments(name)
                 .flatMap(wake -> this.<byte[]>run(LuaScripts.ACQUIRE, ScriptOutputType.VALUE, layout.acquireKeys(name),
                         ascii(token), ascii(mode == LockMode.EXCLUSIVE ? "E" : "S"), millis(lease),
-                        millis(Duration.ofMillis(grace)), millis(keepQueued), wake[0], id, wake[1],
+                        millis(grace), millis(keepQueued), wake[0], id, wake[1],
                         ascii(Integer.toString(permits))))
                 .map(reply -> {
                     String s = new String(reply, StandardCharsets.US_ASCII);
@@ -493,10 +499,18 @@ public final class RedisLockBackend implements LockBackend {
                 .reduce(0L, Long::sum);
     }
 
-    /** Stops listening for releases and closes the connections the backend opened. Leases stay in Redis. */
+    /**
+     * Stops listening for releases and closes the connections the backend opened. Leases stay in Redis. Close the
+     * backend after the lock services that use it are disposed: every operation asked afterwards (an acquisition
+     * still waiting, a new one, a renewal) fails with a {@link LockConfigurationException}, which the lock service
+     * passes to the caller instead of retrying it.
+     */
     @Override
     public Mono<Void> close() {
-        return Mono.fromRunnable(closing::tryEmitEmpty).then(connections.close());
+        return Mono.fromRunnable(() -> {
+            closed = true;
+            closing.tryEmitEmpty();
+        }).then(connections.close());
     }
 
     @Override
@@ -509,8 +523,12 @@ public final class RedisLockBackend implements LockBackend {
                 .match(layout.lockPattern())));
     }
 
+    /**
+     * A duration for a script, in whole milliseconds rounded up: the scripts never make a lease, an entry or the
+     * restart grace shorter than asked.
+     */
     private static byte[] millis(Duration d) {
-        return ascii(Long.toString(d.toMillis()));
+        return ascii(Long.toString(d.toMillis() + (d.getNano() % 1_000_000 == 0 ? 0 : 1)));
     }
 
     private static byte[] ascii(String s) {
@@ -535,7 +553,7 @@ public final class RedisLockBackend implements LockBackend {
     private <T> Mono<T> withTimeout(String what, Function<RedisClusterReactiveCommands<byte[], byte[]>, Mono<T>> command) {
         Duration timeout = config.commandTimeout();
         AtomicReference<@Nullable RedisClusterReactiveCommands<byte[], byte[]>> used = new AtomicReference<>();
-        return connections.commands().flatMap(c -> {
+        return Mono.defer(() -> closed ? Mono.error(new Closed()) : connections.commands()).flatMap(c -> {
             used.set(c);
             return command.apply(c).doOnTerminate(connections::answered);
         }).timeout(timeout, Mono.defer(() -> {
@@ -543,6 +561,15 @@ public final class RedisLockBackend implements LockBackend {
             return Mono.error(new RedisCommandTimeoutException("Redis did not answer " + what + " within "
                     + timeout.toMillis() + "ms; the connection is suspected to be stalled"));
         }));
+    }
+
+    /** An operation asked after {@link #close()}; made permanent, with the lock's name, by {@link #translate}. */
+    private static final class Closed extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Closed() {
+            super("the Redis lock backend is closed", null, false, false);
+        }
     }
 
     /**
@@ -554,12 +581,22 @@ public final class RedisLockBackend implements LockBackend {
         return message.startsWith(code) || message.contains(": " + code + " ");
     }
 
-    /** Refusals that retrying cannot cure are permanent ({@code LockException}); the rest is transient. */
+    /**
+     * Refusals that retrying cannot cure are permanent ({@code LockException}); the rest is transient. A refusal is
+     * looked for in the error and its causes: the server refusing the credentials fails the opening of the
+     * connection, whose error carries the refusal as its cause.
+     */
     private Throwable translate(String name, Throwable error) {
-        if (error instanceof RedisCommandExecutionException && error.getMessage() != null) {
-            String m = error.getMessage();
-            if (refusal(m, "WRONGTYPE") || refusal(m, "NOPERM") || refusal(m, "NOAUTH")
-                    || refusal(m, "WRONGPASS") || m.contains("unknown command")) {
+        if (error instanceof Closed) {
+            return new LockConfigurationException(name, "Lock '" + name + "': the Redis lock backend is closed (close it"
+                    + " after the lock services that use it are disposed)");
+        }
+        Throwable t = error;
+        for (int depth = 0; t != null && depth < 8; depth++, t = t.getCause()) {
+            String m = t.getMessage();
+            if (t instanceof RedisCommandExecutionException && m != null && (refusal(m, "WRONGTYPE")
+                    || refusal(m, "NOPERM") || refusal(m, "NOAUTH") || refusal(m, "WRONGPASS")
+                    || m.contains("unknown command"))) {
                 LockConfigurationException e = new LockConfigurationException(name, "Lock '" + name
                         + "': Redis refused the lock script under key prefix '" + config.keyPrefix() + "' ("
                         + m + ")");

@@ -17,7 +17,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Under a prefix {@code P} the backend uses the keys {@code P{<name>}:lock} (one per locked name),
  * {@code P{<name>}:wait}, {@code :waiter} and {@code :waitx} (per name with waiters), {@code P{<name>}:fence}
- * (the last fencing token, for one lease after a grant), the string {@code P epoch} (on a cluster one
+ * (the last fencing token, for one lease after a grant), {@code P{<name>}:permits} (per name used as a semaphore,
+ * as long as its leases and queue entries), the string {@code P epoch} (on a cluster one
  * {@code P{<slot tag>}:epoch} per slot; detects that the server lost its data) and the pub/sub channels
  * {@code P wake:<id>} (on a Redis 7 cluster {@code P{<slot tag>}:wake:<id>}) per backend. See
  * {@link RedisLockBackend}.

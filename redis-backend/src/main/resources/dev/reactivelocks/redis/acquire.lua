@@ -34,7 +34,7 @@ if not mine and mode == 'S' and held.n > held.e then
 end
 if not mine then
   local ticket = tonumber(redis.call('ZSCORE', KEYS[2], token) or nil)
-  local deadline = now + keep
+  local deadline = later + keep
   local entry = mode .. ':' .. string.format('%.0f', deadline) .. ':' .. ARGV[7]
   if ticket and keep > 0 then redis.call('HSET', KEYS[3], token, entry) end
   local grace = now < epoch + tonumber(ARGV[4])
@@ -56,13 +56,13 @@ if not mine then
     end
   end
   if pass then
-    mine = mode .. ':' .. nextFencing(now + lease)
+    mine = mode .. ':' .. nextFencing(later + lease)
     add(held, mode)
     if ticket then dequeue(token) end
   end
   if permits > 0 and (pass or keep > 0) then
     -- lives as long as any lease or entry of the name (renew.lua extends it with the leases)
-    local keepPermits, ttl = math.max(now + lease, deadline), redis.call('PTTL', KEYS[7])
+    local keepPermits, ttl = math.max(later + lease, deadline), redis.call('PTTL', KEYS[7])
     if ttl > 0 then keepPermits = math.max(keepPermits, now + ttl) end
     redis.call('SET', KEYS[7], permits, 'PXAT', string.format('%.0f', keepPermits))
   end
@@ -82,7 +82,7 @@ if not mine then
   if not grace and (leasesPruned or queuePruned) then covered = handOff(held, ARGV[6], ARGV[8], covered) end
   if not mine then return false end
 end
-local expires = now + lease
+local expires = later + lease
 redis.call('HSET', KEYS[1], token, mine .. ':' .. string.format('%.0f', expires))
 redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', math.max(expires, covered)))
 return mine

@@ -8,8 +8,8 @@ local token, lease = ARGV[1], tonumber(ARGV[2])
 local held, mine, others, _, ownExp = leases(token)
 if not mine then return false end
 local mode, f = string.match(mine, '^(%a):(%d+)$')
-if mode == 'E' then f = nextFencing(now + lease) end
-local expires = now + lease
+if mode == 'E' then f = nextFencing(later + lease) end
+local expires = later + lease
 redis.call('HSET', KEYS[1], token, 'S:' .. f .. ':' .. string.format('%.0f', expires))
 -- the hash's expiry covers every lease written before, ours included
 local covered = math.max(others, ownExp)

@@ -10,6 +10,7 @@ import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.testkit.servers.RedisServerProcess;
+import io.lettuce.core.ClientOptions;
 import io.lettuce.core.KillArgs;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandTimeoutException;
@@ -43,6 +44,9 @@ import reactor.test.StepVerifier;
  * <p>Stall: a server that stops answering without closing its connections ({@code SIGSTOP}, as a hung server
  * or a silent network): commands fail with a transient error after the command timeout; once the server
  * answers again the backend works on new connections (its own) or on the same ones (the caller's).
+ *
+ * <p>Closed for good: a client without automatic reconnection leaves a connection closed once the server dropped
+ * it; the backend opens a new one of its own.
  */
 class RedisConnectionHealingTest {
 
@@ -215,6 +219,31 @@ class RedisConnectionHealingTest {
             backend.close().block(STALL_WAIT);
             commands.close();
             subscriptions.close();
+        }
+    }
+
+    @Test
+    void aClosedConnectionOfAClientThatDoesNotReconnectIsReplaced() {
+        RedisClient noReconnect = RedisClient.create();
+        noReconnect.setOptions(ClientOptions.builder().autoReconnect(false).build());
+        RedisLockBackend backend = RedisLockBackend.create(noReconnect, server.uri("rl-closed-own"), STALL_CONFIG);
+        Duration lease = Duration.ofSeconds(2);
+        DistributedLockService service = DistributedLockService.builder(backend).lease(lease).build();
+        try {
+            LockHandle held = service.acquire("held", LockOptions.exclusive().timeout(STALL_WAIT)).block(STALL_WAIT);
+            assertThat(RedisTestSupport.kill(admin, "rl-closed-own")).isPositive();
+
+            LockHandle next = service.acquire("next", LockOptions.exclusive().timeout(Duration.ofSeconds(5)))
+                    .block(STALL_WAIT);
+            assertThat(next).as("granted on a new connection").isNotNull();
+            Mono.delay(lease.plusMillis(500)).block(STALL_WAIT);
+            assertThat(held.isHeld()).as("renewed on the new connection").isTrue();
+            next.release().block(STALL_WAIT);
+            held.release().block(STALL_WAIT);
+        } finally {
+            service.disposeLater().block(STALL_WAIT);
+            backend.close().block(STALL_WAIT);
+            noReconnect.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         }
     }
 

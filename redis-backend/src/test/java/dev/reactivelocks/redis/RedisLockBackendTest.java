@@ -97,13 +97,62 @@ class RedisLockBackendTest {
         String entry = new String(raw.sync().hget(key("lock", "clock"), "clk".getBytes(StandardCharsets.US_ASCII)),
                 StandardCharsets.US_ASCII);
         long expiresAt = Long.parseLong(entry.substring(entry.lastIndexOf(':') + 1));
-        assertThat(expiresAt - serverNow).isBetween(1000L, 1500L);
-        assertThat(raw.sync().pttl(key("lock", "clock"))).isBetween(1000L, 1500L);
-        assertThat(raw.sync().pttl(key("fence", "clock"))).as("the fencing key lives one lease").isBetween(1000L, 1500L);
+        // counted from the server clock rounded up to the next millisecond
+        assertThat(expiresAt - serverNow).isBetween(1000L, 1501L);
+        assertThat(raw.sync().pttl(key("lock", "clock"))).isBetween(1000L, 1501L);
+        assertThat(raw.sync().pttl(key("fence", "clock"))).as("the fencing key lives one lease").isBetween(1000L, 1501L);
         Mono.delay(Duration.ofMillis(1700)).block(TIMEOUT);
         assertThat(raw.sync().exists(key("lock", "clock"))).as("gone by TTL").isZero();
         assertThat(raw.sync().exists(key("fence", "clock"))).as("the fencing key expires one lease after the grant")
                 .isZero();
+    }
+
+    /** The Redis server clock in microseconds. */
+    private static long serverMicros() {
+        List<byte[]> time = raw.sync().time();
+        return Long.parseLong(new String(time.get(0), StandardCharsets.US_ASCII)) * 1_000_000
+                + Long.parseLong(new String(time.get(1), StandardCharsets.US_ASCII));
+    }
+
+    /** The expiry (Redis clock, ms) stored at the end of the field {@code token} of the hash {@code kind}. */
+    private static long storedExpiry(String kind, String name, String token) {
+        String v = new String(raw.sync().hget(key(kind, name), token.getBytes(StandardCharsets.US_ASCII)),
+                StandardCharsets.US_ASCII);
+        String[] f = v.split(":");
+        return Long.parseLong(kind.equals("lock") ? f[2] : f[1]);
+    }
+
+    /**
+     * The service counts a lease from the moment it sent the call (its local view of the lease ends no later than
+     * the store's): the stored lease, a renewed one, a downgraded one and a queue entry (whose end is that of a
+     * hand-off's lease) end no earlier than the time the call was sent plus the duration asked for, however the
+     * server clock and the duration fall between milliseconds.
+     */
+    @Test
+    void storedLeasesAndEntriesEndNoEarlierThanAskedFromTheMomentTheCallWasSent() {
+        Duration lease = LEASE.plusNanos(999_999);
+        Duration keep = Duration.ofMillis(5000).plusNanos(999_999);
+        for (int i = 0; i < 10; i++) {
+            String name = "round-" + i;
+            long sent = serverMicros();
+            backend.tryAcquire(name, LockMode.EXCLUSIVE, "holder", lease).block(TIMEOUT);
+            assertThat(storedExpiry("lock", name, "holder") * 1000).as("lease").isGreaterThanOrEqualTo(sent
+                    + lease.toNanos() / 1000);
+            sent = serverMicros();
+            backend.acquireOrQueue(name, LockMode.EXCLUSIVE, "waiter", lease, keep).block(TIMEOUT);
+            assertThat(storedExpiry("waiter", name, "waiter") * 1000).as("queue entry").isGreaterThanOrEqualTo(sent
+                    + keep.toNanos() / 1000);
+            sent = serverMicros();
+            backend.renew(name, "holder", lease).block(TIMEOUT);
+            assertThat(storedExpiry("lock", name, "holder") * 1000).as("renewed").isGreaterThanOrEqualTo(sent
+                    + lease.toNanos() / 1000);
+            sent = serverMicros();
+            backend.downgrade(name, "holder", lease).block(TIMEOUT);
+            assertThat(storedExpiry("lock", name, "holder") * 1000).as("downgraded").isGreaterThanOrEqualTo(sent
+                    + lease.toNanos() / 1000);
+            backend.release(name, "waiter").block(TIMEOUT);
+            backend.release(name, "holder").block(TIMEOUT);
+        }
     }
 
     @Test
@@ -163,7 +212,7 @@ class RedisLockBackendTest {
             RedisLeaseInfo info = seen.stream().filter(RedisLeaseInfo::isLive).findFirst().orElseThrow();
             assertThat(info.mode()).isEqualTo(LockMode.SHARED);
             assertThat(info.fencingToken()).isEqualTo(live.fencingToken());
-            assertThat(info.remaining()).isBetween(LEASE.dividedBy(2), LEASE);
+            assertThat(info.remaining()).isBetween(LEASE.dividedBy(2), LEASE.plusMillis(1));
             assertThat(b.purgeExpired().block(TIMEOUT)).isEqualTo(1L);
             assertThat(b.purgeExpired().block(TIMEOUT)).isZero();
             assertThat(b.leases().map(RedisLeaseInfo::token).collectList().block(TIMEOUT)).containsExactly("live");
