@@ -20,6 +20,12 @@ final class PipeReader {
 
     private static final int READ_BYTES = 32 * 1024;
     private static final long PROBE_AFTER_EXIT_NANOS = 1_000_000L;
+    /**
+     * How long an EOF probe must have been in its read before the pipe counts as held open by a descendant.
+     * Every probe is in its read for a moment, also one whose read returns at once (end of file, or what a
+     * descendant just wrote): a run past its timeout must not be killed for being polled in that moment.
+     */
+    static final long HELD_OPEN_NANOS = 200_000_000L;
 
     private final ProcessRun run;
     private final ProcessSpec spec;
@@ -36,8 +42,14 @@ final class PipeReader {
     int tailLength;
     boolean eof;
 
-    /** 0 idle, 1 running on the blocking pool, 2 result ready in probeResult/probeBuffer. */
+    /** 0 idle, 1 queued or running on the blocking pool, 2 result ready in probeResult/probeBuffer. */
     volatile int probe;
+    /**
+     * Whether the probe is in its read, and since when: set by the probe itself, so that a probe still queued
+     * behind other tasks of the blocking pool is not taken for a pipe held open.
+     */
+    private volatile boolean reading;
+    private volatile long readingSinceNanos;
     int probeResult;
     final byte[] probeBuffer = new byte[8192];
 
@@ -54,6 +66,28 @@ final class PipeReader {
         this.cutter = collect ? null
                 : new OutputCutter(source, spec.outputMode(), spec.charset(), spec.maxLineLength());
         this.tail = collect ? new byte[0] : new byte[ProcessRun.TAIL_BYTES];
+    }
+
+    /**
+     * @return {@code true} when an EOF probe has been in its read for {@link #HELD_OPEN_NANOS} at
+     *     {@code now}: after the child's exit, only a descendant that keeps the pipe open makes it wait so long
+     *     (a pipe without writers, or one the JDK's reaper closed, answers the read at once)
+     */
+    boolean heldOpen(long now) {
+        return reading && now - readingSinceNanos >= HELD_OPEN_NANOS;
+    }
+
+    /**
+     * @return {@code true} while an EOF probe is in its read; then {@link #heldOpenAt()} tells when it counts
+     *     as a pipe held open
+     */
+    boolean probing() {
+        return reading;
+    }
+
+    /** @return when the probe now in its read counts as a pipe held open; meaningful while {@link #probing()} */
+    long heldOpenAt() {
+        return readingSinceNanos + HELD_OPEN_NANOS;
     }
 
     boolean drained() {
@@ -132,12 +166,15 @@ final class PipeReader {
     }
 
     private void probe() {
+        readingSinceNanos = System.nanoTime();
+        reading = true;
         int n;
         try {
             n = in.read(probeBuffer, 0, probeBuffer.length);
         } catch (IOException e) {
             n = -1;
         }
+        reading = false;
         probeResult = n;
         probe = 2;
         run.wake();

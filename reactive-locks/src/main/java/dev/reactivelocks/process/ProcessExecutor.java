@@ -25,7 +25,9 @@ import reactor.core.publisher.Mono;
  * before it exited is delivered. A run ends when the child has exited and both pipes reached end of file.
  * When the child exits, the JDK drains what is left in its pipes into memory and closes them, so output that
  * descendants write after the child's exit is normally not delivered (and they get {@code EPIPE}); in rare
- * races the run instead waits until those descendants close the pipes, bounded by the spec's timeout.
+ * races the run instead waits until those descendants close the pipes, bounded by the spec's timeout (or
+ * 200 ms after that wait began, whichever is later). A slow subscriber never makes a child that exited in
+ * time time out: what the child wrote waits for demand.
  *
  * <p><b>Cancellation and timeouts</b>: cancelling the subscription, the spec's timeout,
  * {@link #dispose()} and {@link ProcessSpec.Builder#maxOutput(long) too much output} kill the child and

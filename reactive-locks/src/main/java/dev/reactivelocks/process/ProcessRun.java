@@ -288,13 +288,36 @@ final class ProcessRun {
     /** The earliest of {@code candidate} and this run's timers. */
     long dueBefore(long candidate) {
         long due = candidate;
-        if (hasDeadline && phase == Phase.RUNNING && deadlineNanos + startNanos - due < 0) {
-            due = startNanos + deadlineNanos;
+        if (hasDeadline && phase == Phase.RUNNING) {
+            long deadline = startNanos + deadlineNanos;
+            if (!exited) {
+                due = earlier(due, deadline);
+            } else {
+                // after the exit the deadline counts only for a pipe held open: once past it, polling at the
+                // deadline would poll on every pass of the poller while a slow subscriber takes the output
+                PipeReader o = out;
+                PipeReader e = err;
+                assert o != null && e != null;
+                if (o.probing()) {
+                    due = earlier(due, later(deadline, o.heldOpenAt()));
+                }
+                if (e.probing()) {
+                    due = earlier(due, later(deadline, e.heldOpenAt()));
+                }
+            }
         }
         if (phase == Phase.TERM_SENT && killAtNanos - due < 0) {
             due = killAtNanos;
         }
         return due;
+    }
+
+    private static long earlier(long a, long b) {
+        return a - b <= 0 ? a : b;
+    }
+
+    private static long later(long a, long b) {
+        return a - b >= 0 ? a : b;
     }
 
     boolean pollSafely(long now) {
@@ -337,7 +360,10 @@ final class ProcessRun {
         if (phase == Phase.RUNNING) {
             if (cancelRequested || disposeRequested || stdinFailure != null) {
                 startKill(now);
-            } else if (hasDeadline && now - (startNanos + deadlineNanos) >= 0 && !(exited && o.eof && e.eof)) {
+            } else if (hasDeadline && now - (startNanos + deadlineNanos) >= 0
+                    && (!exited || o.heldOpen(now) || e.heldOpen(now))) {
+                // after the exit, the timeout bounds only a wait for descendants that keep a pipe open, not
+                // the subscriber taking its time over what the child wrote
                 timedOut = true;
                 LOG.log(Level.DEBUG, () -> "Command " + display + " timed out; killing its process group");
                 startKill(now);

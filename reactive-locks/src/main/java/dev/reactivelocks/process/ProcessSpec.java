@@ -444,10 +444,12 @@ public final class ProcessSpec {
         }
 
         /**
-         * @param timeout how long one attempt may take from spawn until the child exited and its output was read
-         *     to the end (a slow subscriber of a streamed run counts: the output it has not taken yet is not read);
-         *     then its process group (and what else {@link ProcessExecutor} lists under "Cancellation and
-         *     timeouts") is killed and the run fails with {@link ProcessTimeoutException}. Defaults to none.
+         * @param timeout how long the child of one attempt may run, from spawn to its exit; then its process
+         *     group (and what else {@link ProcessExecutor} lists under "Cancellation and timeouts") is killed and
+         *     the run fails with {@link ProcessTimeoutException}. After an exit in time, the timeout bounds only a
+         *     wait for descendants that keep the child's output pipes open (see "Exit and output" there), never a
+         *     subscriber of a streamed run that takes its time over the output the child already wrote.
+         *     Defaults to none.
          * @return this builder
          */
         public Builder timeout(Duration timeout) {

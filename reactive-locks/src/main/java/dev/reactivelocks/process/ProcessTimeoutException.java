@@ -4,7 +4,8 @@ import java.time.Duration;
 import java.util.Objects;
 
 /**
- * An attempt ran longer than its {@link ProcessSpec.Builder#timeout(Duration) timeout}: its process group
+ * An attempt ran longer than its {@link ProcessSpec.Builder#timeout(Duration) timeout} (its child had not
+ * exited, or descendants kept the child's output pipes open after its exit): its process group
  * was sent SIGTERM, then SIGKILL after the kill grace, and the child was reaped before this was signalled.
  * {@link #stdout()} and {@link #stderr()} hold the output read until then. Timeouts are never retried.
  */

@@ -6,6 +6,7 @@ import java.io.ByteArrayOutputStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -143,7 +144,7 @@ class ProcessStreamTest {
 
     @Test
     void outputWrittenBeforeExitIsDeliveredAfterTheExit() throws Exception {
-        java.util.concurrent.CompletableFuture<ProcessHandle> exited = new java.util.concurrent.CompletableFuture<>();
+        CompletableFuture<ProcessHandle> exited = new CompletableFuture<>();
         AtomicLong received = new AtomicLong();
         // 60 000 bytes fit in the pipe: the child exits before anything is read
         ProcessSpec spec = ProcessSpec.command("head", "-c", "60000", "/dev/zero")
@@ -165,6 +166,80 @@ class ProcessStreamTest {
                 .expectComplete()
                 .verify(WAIT);
         assertThat(received.get()).isEqualTo(60_000L);
+    }
+
+    /**
+     * A child that exited within its timeout, but whose subscriber had not taken all of its output when the
+     * timeout passed, was killed and failed with a ProcessTimeoutException saying "Exit code: 0", and the
+     * rest of its output was lost. The timeout bounds the child's run, from spawn to exit; after the exit,
+     * only a wait for descendants that keep a pipe open. When the subscriber asks for the rest, the pipes are
+     * read to their end, and a read probing for that end is, for a moment, in progress while the run is past
+     * its timeout: that is no pipe held open either (it failed so now and then inside whole-class runs).
+     */
+    @Test
+    void slowSubscriberOfAChildThatExitedInTimeGetsAllItsOutput() {
+        CompletableFuture<ProcessHandle> exited = new CompletableFuture<>();
+        Duration timeout = Duration.ofSeconds(2); // ample for a child that exits at once, even on a loaded machine
+        // 58 893 bytes fit in the pipe, so the child exits at once, but take two reads
+        ProcessSpec spec = ProcessSpec.command("seq", "1", "12000")
+                .timeout(timeout)
+                .onStart(h -> h.onExit().thenAccept(exited::complete))
+                .build();
+
+        StepVerifier.create(exec.stream(spec).map(ProcessOutput::text), 1)
+                .expectNext("1")
+                .then(() -> assertThat(exited).succeedsWithin(WAIT))
+                .thenAwait(timeout.plusMillis(300)) // the timeout passes without demand
+                .thenRequest(Long.MAX_VALUE)
+                .expectNextCount(11_998)
+                .expectNext("12000")
+                .expectComplete()
+                .verify(WAIT);
+    }
+
+    /**
+     * A run whose child had exited and whose output was all read, but not yet taken by a slow subscriber,
+     * was due for its timeout on every pass of its poller once the timeout had passed: the poller never
+     * parked and burnt a core until the subscriber took the rest.
+     */
+    @Test
+    void pollerRestsWhileASlowSubscriberHoldsARunPastItsTimeout() {
+        CompletableFuture<ProcessHandle> exited = new CompletableFuture<>();
+        Duration timeout = Duration.ofSeconds(1);
+        Thread poller = ((DefaultProcessExecutor) exec).pollers()[0].thread();
+        // 3 893 bytes: one read takes them all, the pipes reach their end, the lines wait for demand
+        ProcessSpec spec = ProcessSpec.command("seq", "1", "1000")
+                .timeout(timeout)
+                .onStart(h -> h.onExit().thenAccept(exited::complete))
+                .build();
+
+        StepVerifier.create(exec.stream(spec).map(ProcessOutput::text), 1)
+                .expectNext("1")
+                .then(() -> assertThat(exited).succeedsWithin(WAIT))
+                .thenAwait(timeout.plusMillis(100))
+                .then(() -> assertThat(seenParked(poller, 200)).as("the poller parked").isTrue())
+                .thenRequest(Long.MAX_VALUE)
+                .expectNextCount(998)
+                .expectNext("1000")
+                .expectComplete()
+                .verify(WAIT);
+    }
+
+    /** @return whether {@code thread} was seen parked in one of {@code samples} looks, a millisecond apart */
+    static boolean seenParked(Thread thread, int samples) {
+        for (int i = 0; i < samples; i++) {
+            Thread.State state = thread.getState();
+            if (state == Thread.State.TIMED_WAITING || state == Thread.State.WAITING) {
+                return true;
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+        return false;
     }
 
     @Test
