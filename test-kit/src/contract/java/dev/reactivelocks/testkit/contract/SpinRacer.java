@@ -44,23 +44,29 @@ public final class SpinRacer implements AutoCloseable {
     }
 
     /**
-     * Runs {@code mine} on this thread and {@code theirs} on the helper, released together.
+     * Runs {@code mine} on this thread and {@code theirs} on the helper, released together. Call it from one
+     * thread at a time.
      *
      * @param mine the racing call of this thread
      * @param theirs the racing call of the helper thread
+     * @throws IllegalStateException if this racer is closed (also when it is closed during the race, before
+     *     the helper took its call), or if {@code theirs} threw (as the cause)
      */
     public void race(Runnable mine, Runnable theirs) {
+        if (closed) {
+            throw new IllegalStateException("the racer is closed");
+        }
         helperTask = theirs;
         int g = generation + 1;
         generation = g;
         LockSupport.unpark(helper);
         while (ready != g) {       // the helper is awake: both start now
-            Thread.onSpinWait();
+            awaitHelper();
         }
         spin();
         mine.run();
         while (finished != g) {
-            Thread.onSpinWait();
+            awaitHelper();
         }
         Throwable e = helperError;
         if (e != null) {
@@ -87,6 +93,14 @@ public final class SpinRacer implements AutoCloseable {
             }
             finished = g;
         }
+    }
+
+    /** One turn of a wait for the helper; fails once the helper has ended (the racer was closed). */
+    private void awaitHelper() {
+        if (closed && !helper.isAlive()) {
+            throw new IllegalStateException("the racer was closed during the race");
+        }
+        Thread.onSpinWait();
     }
 
     private void spin() {

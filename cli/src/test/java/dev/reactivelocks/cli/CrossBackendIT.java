@@ -1,4 +1,4 @@
-package dev.reactivelocks.redis;
+package dev.reactivelocks.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -7,13 +7,17 @@ import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.postgres.PostgresLockBackend;
 import dev.reactivelocks.postgres.PostgresLockConfig;
+import dev.reactivelocks.redis.RedisLockBackend;
+import dev.reactivelocks.redis.RedisLockConfig;
 import dev.reactivelocks.testkit.servers.TestPostgres;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.Result;
 import java.time.Duration;
+import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -23,11 +27,12 @@ import reactor.core.publisher.Mono;
 
 /**
  * Services on different stores, or on different prefixes of one Redis, are separate lock spaces: the same
- * name locked in each is granted in each, and releasing one changes nothing in the others.
+ * name locked in each is granted in each, and releasing one changes nothing in the others. (In this module
+ * because it is the one with both backends: the backends' own modules build side by side.)
  */
-class CrossBackendTest {
+class CrossBackendIT {
 
-    private static final Duration TIMEOUT = RedisTestSupport.TIMEOUT;
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final LockOptions EXCLUSIVE = LockOptions.exclusive().timeout(Duration.ofSeconds(10));
 
     private RedisClient client;
@@ -40,14 +45,14 @@ class CrossBackendTest {
 
     @BeforeEach
     void setUp() {
-        client = RedisTestSupport.client();
-        uri = RedisTestSupport.uri("rl-cross");
+        client = RedisClient.create();
+        uri = TestRedis.get().uri("rl-cross");
         pg = TestPostgres.get().connectionFactory("rl-cross");
         pgConfig = PostgresLockConfig.builder()
                 .table("rl_cross_" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffL)).build();
         RedisLockConfig base = RedisLockConfig.builder().restartGrace(Duration.ZERO).build();
-        redis1 = RedisLockBackend.create(client, uri, base.toBuilder().keyPrefix(RedisTestSupport.uniquePrefix("cross1")).build());
-        redis2 = RedisLockBackend.create(client, uri, base.toBuilder().keyPrefix(RedisTestSupport.uniquePrefix("cross2")).build());
+        redis1 = RedisLockBackend.create(client, uri, base.toBuilder().keyPrefix(uniquePrefix("cross1")).build());
+        redis2 = RedisLockBackend.create(client, uri, base.toBuilder().keyPrefix(uniquePrefix("cross2")).build());
         postgres = PostgresLockBackend.create(pg, pgConfig);
     }
 
@@ -56,13 +61,23 @@ class CrossBackendTest {
         for (var b : new dev.reactivelocks.spi.LockBackend[] {redis1, redis2, postgres}) {
             b.close().block(TIMEOUT);
         }
-        RedisTestSupport.deleteKeys(client, uri, redis1.config().keyPrefix());
-        RedisTestSupport.deleteKeys(client, uri, redis2.config().keyPrefix());
+        try (var admin = client.connect(uri)) {
+            for (RedisLockBackend b : new RedisLockBackend[] {redis1, redis2}) {
+                var keys = admin.sync().keys(b.config().keyPrefix() + "*");
+                if (!keys.isEmpty()) {
+                    admin.sync().del(keys.toArray(String[]::new));
+                }
+            }
+        }
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         Mono.usingWhen(pg.create(), c -> Flux.fromIterable(pgConfig.dropDdl())
                         .concatMap(sql -> Flux.from(c.createStatement(sql).execute()).flatMap(Result::getRowsUpdated))
                         .then(),
                 Connection::close).block(TIMEOUT);
+    }
+
+    private static String uniquePrefix(String what) {
+        return "rl-" + what + "-" + UUID.randomUUID() + ":";
     }
 
     private static DistributedLockService service(dev.reactivelocks.spi.LockBackend backend) {
