@@ -231,8 +231,8 @@ public final class RedisServerProcess implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         stop();
-        try (var files = Files.walk(dir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        try {
+            ServerSupport.deleteTree(dir);
         } catch (IOException e) {
             // a leftover directory under target/ is harmless
         }
