@@ -172,6 +172,11 @@ final class DefaultVertxLockService implements VertxLockService {
         return byCloseFuture.size();
     }
 
+    /** @return the number of pending and held acquisitions registered with all contexts (for tests) */
+    int acquisitions() {
+        return byCloseFuture.values().stream().mapToInt(ContextAcquisitions::size).sum();
+    }
+
     @Override
     public String toString() {
         return "VertxLockService{" + locks + "}";

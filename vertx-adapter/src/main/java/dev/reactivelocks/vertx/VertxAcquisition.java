@@ -5,6 +5,8 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.internal.AnswerRace;
 import dev.reactivelocks.internal.Downgrades;
+import dev.reactivelocks.spi.AcquisitionMono;
+import dev.reactivelocks.spi.ForwardingLockHandle;
 import io.vertx.core.Future;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.PromiseInternal;
@@ -35,6 +37,11 @@ import reactor.core.publisher.Mono;
  * (release, close or downgrade). Every grant therefore ends up either owned by the caller (and released by
  * it or by the close) or released.
  *
+ * <p>The acquisition stays registered with its context's {@link ContextAcquisitions} only while it is pending
+ * or its lock is held: it leaves when it fails or finds the lock busy, when this handle releases or
+ * downgrades it, when a release through the Reactor handle ({@link #lockHandle()}, or the shared handle of
+ * its {@code downgrade()}) has ended the hold, and when the wrapped service reports the lock lost.
+ *
  * <p>The promise belongs to the caller's context, so Vert.x runs its listeners on that context whichever
  * thread completes it.
  */
@@ -50,6 +57,10 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
     private final AtomicBoolean ended = new AtomicBoolean();
     /** The shared grant that replaced this one ({@link #downgrade()}). */
     private volatile @Nullable VertxAcquisition successor;
+    /** What {@link #lockHandle()} returns: the granted handle, whose release also unregisters this one. */
+    private volatile @Nullable LockHandle reactorHandle;
+    /** Completed when the wrapped service reports the granted lock lost; {@link #lost()} is its future. */
+    private @Nullable PromiseInternal<Void> lostPromise; // guarded by this
     private @Nullable Future<Void> lost;            // guarded by this
     private @Nullable Disposable lostSubscription;  // guarded by this
 
@@ -73,7 +84,9 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
 
     @Override
     protected void answered(Object answer) {
-        if (answer instanceof LockHandle) {
+        if (answer instanceof LockHandle h) {
+            reactorHandle = new ReactorHandle(h);
+            watchLoss(h);
             promise.complete(this);
             return;
         }
@@ -82,6 +95,45 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
             promise.fail(failure.error());
         } else {
             promise.complete(null); // empty: tryAcquire found the lock busy
+        }
+    }
+
+    /**
+     * Follows the wrapped service's signal of loss from the grant on: a lost lock leaves the registry at once
+     * (the context's close has nothing to release), and {@link #lost()} completes.
+     */
+    private void watchLoss(LockHandle h) {
+        PromiseInternal<Void> p = context.promise();
+        synchronized (this) {
+            lostPromise = p;
+        }
+        Disposable watch = h.lost().subscribe(null, e -> {
+            owner.remove(this);
+            p.tryFail(e);
+        }, () -> {
+            owner.remove(this);
+            p.tryComplete();
+        });
+        synchronized (this) {
+            lostSubscription = watch;
+        }
+    }
+
+    /**
+     * A release through a Reactor handle of this grant ended: unregisters this acquisition if that ended its
+     * hold, and the shared grant that replaced it ({@link #downgrade()}), which that release released too.
+     *
+     * @param released the handle released: the granted one, or the shared one of its Reactor {@code downgrade()}
+     */
+    private void releasedThrough(LockHandle released) {
+        if (!released.isHeld()) {
+            owner.remove(this);
+            stopWatchingLoss(); // released: never lost any more
+        }
+        VertxAcquisition next = successor;
+        LockHandle shared = next != null ? next.handle() : null;
+        if (shared != null) {
+            next.releasedThrough(shared);
         }
     }
 
@@ -123,14 +175,18 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
     }
 
     private Mono<Void> releaseHeld() {
-        Disposable lostSub;
-        synchronized (this) {
-            lostSub = lostSubscription;
-        }
-        if (lostSub != null) {
-            lostSub.dispose();
-        }
+        stopWatchingLoss();
         return Objects.requireNonNull(handle(), "handle").release();
+    }
+
+    private void stopWatchingLoss() {
+        Disposable watch;
+        synchronized (this) {
+            watch = lostSubscription;
+        }
+        if (watch != null) {
+            watch.dispose();
+        }
     }
 
     // ---- the handle --------------------------------------------------------------------------------------
@@ -148,7 +204,7 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
 
     @Override
     public long fencingToken() {
-        return lockHandle().fencingToken();
+        return granted().fencingToken();
     }
 
     @Override
@@ -210,23 +266,44 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
             lost = f;
         }
         if (f == null) {
-            PromiseInternal<Void> p = context.promise();
-            f = p.future();
+            PromiseInternal<Void> p = lostPromise;
+            f = p != null ? p.future() : context.<Void>promise().future(); // not granted: never lost
             lost = f;
-            if (handle() != null && !ended.get()) {
-                lostSubscription = lockHandle().lost().subscribe(null, p::tryFail, p::tryComplete);
-            }
         }
         return f;
     }
 
     @Override
     public LockHandle lockHandle() {
+        granted();
+        return Objects.requireNonNull(reactorHandle, "reactorHandle");
+    }
+
+    private LockHandle granted() {
         LockHandle h = handle();
         if (h == null) {
             throw new IllegalStateException("Lock '" + name + "' was not granted to this acquisition");
         }
         return h;
+    }
+
+    /** A Reactor handle of this grant: its release also unregisters the acquisition once the hold ended. */
+    private final class ReactorHandle extends ForwardingLockHandle {
+
+        ReactorHandle(LockHandle delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public Mono<Void> release() {
+            return super.release().doOnTerminate(() -> releasedThrough(delegate()));
+        }
+
+        /** The shared grant is wrapped too: it now stands for this acquisition, whose close releases it. */
+        @Override
+        public Mono<LockHandle> downgrade() {
+            return AcquisitionMono.map(super.downgrade(), ReactorHandle::new);
+        }
     }
 
     @Override

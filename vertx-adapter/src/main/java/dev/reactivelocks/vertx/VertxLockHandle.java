@@ -80,9 +80,12 @@ public interface VertxLockHandle {
 
     /**
      * The handle of the wrapped {@link dev.reactivelocks.LockService}, for code that continues in Project
-     * Reactor. Releasing it releases this grant too.
+     * Reactor. Releasing it releases this grant too, as does releasing the shared handle of its
+     * {@link LockHandle#downgrade()}; either way this grant then no longer belongs to its acquiring
+     * {@code Context}, whose close has nothing left to release.
      *
-     * @return the underlying Reactor handle
+     * @return the underlying Reactor handle (a {@link dev.reactivelocks.spi.ForwardingLockHandle} of the one the
+     *         wrapped service granted); the same object on every call
      */
     LockHandle lockHandle();
 }
