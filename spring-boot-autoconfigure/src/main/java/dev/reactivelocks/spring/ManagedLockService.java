@@ -38,7 +38,10 @@ import reactor.core.scheduler.Schedulers;
  * scopes that hold a lock get {@code reactive-locks.shutdown-timeout} to finish and release it; whatever is
  * still held then is released (the scope's body is not cancelled, it just no longer holds the lock); finally
  * the backend is closed. The forced releases take at most {@link #RELEASE_TIMEOUT}: with an unreachable store
- * the leases left behind expire after their lease. A stopped service does not start again.
+ * the leases left behind expire after their lease. On a non-blocking thread (a Reactor or Netty event loop) the
+ * context does not wait for this: the disposal runs on its own, and the beans the backend is built on may close
+ * before it ends (a lease it could not release then expires after its lease). A stopped service does not start
+ * again.
  *
  * <p><b>Threading</b>: thread-safe; grants are recorded on the thread that delivers them, without blocking.
  */
@@ -192,7 +195,8 @@ final class ManagedLockService extends ForwardingLockService implements SmartLif
 
     /**
      * Called when the context stops its lifecycle beans, in phase {@link #PHASE}, and before the beans the
-     * backend is built on: {@link #disposeLater()}, waited for on the closing thread.
+     * backend is built on: {@link #disposeLater()}, waited for on the stopping thread unless it is a
+     * non-blocking one (see {@link #destroy()}).
      */
     @Override
     public void stop() {
@@ -210,10 +214,25 @@ final class ManagedLockService extends ForwardingLockService implements SmartLif
         return PHASE;
     }
 
-    /** Called by the context on close (after {@link #stop()} unless the context was never started). */
+    /**
+     * Called by the context on close (after {@link #stop()} unless the context was never started): waits for
+     * {@link #disposeLater()}, except on a non-blocking thread, where it only starts it.
+     */
     @Override
     public void destroy() {
-        disposeLater().block(shutdownTimeout.plus(RELEASE_TIMEOUT).plusSeconds(10));
+        await(disposeLater(), shutdownTimeout.plus(RELEASE_TIMEOUT).plusSeconds(10));
+    }
+
+    /**
+     * Waits up to {@code bound} for {@code work}, or, on a non-blocking thread (which must not wait), subscribes
+     * to it and returns at once.
+     */
+    static void await(Mono<Void> work, Duration bound) {
+        if (Schedulers.isInNonBlockingThread()) {
+            work.onErrorComplete().subscribe();   // nobody is left to receive an error
+        } else {
+            work.block(bound);
+        }
     }
 
     @Override
