@@ -6,17 +6,25 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.LockServiceClosedException;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
 
-/** The bean's lifecycle beyond a plain start and close: a close on an event loop. */
+/** The bean's lifecycle beyond a plain start and close: a failed startup, a close on an event loop. */
 class LockServiceLifecycleTest {
 
     private static final Duration WAIT = Duration.ofSeconds(10);
@@ -24,6 +32,70 @@ class LockServiceLifecycleTest {
     private final ApplicationContextRunner runner = new ApplicationContextRunner()
             .withConfiguration(AutoConfigurations.of(ReactiveLocksAutoConfiguration.class))
             .withPropertyValues("reactive-locks.shutdown-timeout=50ms");
+
+    @BeforeAll
+    static void server() {
+        TestRedis.get();   // looked for (or started) here, on the test thread
+    }
+
+    /** Each property is checked after the library created its Redis client for reactive-locks.redis.url. */
+    @ParameterizedTest
+    @ValueSource(strings = {"reactive-locks.lease=0s", "reactive-locks.renew-every=1h", "reactive-locks.prefix=-",
+            "reactive-locks.metrics.service-name="})
+    void aFailedStartupShutsDownTheRedisClientItCreated(String property) {
+        Set<String> before = lettuceThreads();
+        redisRunner().withPropertyValues(property).run(context -> assertThat(context).hasFailed());
+        assertNoThreadLeftBesides(before);
+    }
+
+    @Test
+    void aStartupThatFailsAfterTheServiceWasCreatedShutsDownItsRedisClient() {
+        Set<String> before = lettuceThreads();
+        redisRunner().withUserConfiguration(FailingBean.class).run(context -> {
+            assertThat(context).hasFailed();
+            assertThat(context.getStartupFailure()).rootCause().hasMessage("a bean of the application failed");
+        });
+        assertNoThreadLeftBesides(before);
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class FailingBean {
+        @Bean
+        Object failing(LockService locks) {
+            throw new IllegalStateException("a bean of the application failed");
+        }
+    }
+
+    private static ApplicationContextRunner redisRunner() {
+        return new ApplicationContextRunner()
+                .withConfiguration(AutoConfigurations.of(ReactiveLocksAutoConfiguration.class))
+                .withUserConfiguration(LockServiceAutoConfigurationTest.Registry.class)
+                .withPropertyValues("reactive-locks.type=redis", "reactive-locks.redis.url=" + TestRedis.get().url(),
+                        "reactive-locks.redis.key-prefix=rltest:spring-lifecycle:");
+    }
+
+    /** Waits up to 10 s for the Lettuce threads started since {@code before} to end. */
+    private static void assertNoThreadLeftBesides(Set<String> before) {
+        Mono.fromCallable(() -> newLettuceThreads(before))
+                .filter(Set::isEmpty)
+                .repeatWhenEmpty(r -> r.delayElements(Duration.ofMillis(50)))
+                .timeout(WAIT, Mono.fromCallable(() -> newLettuceThreads(before)))
+                .as(StepVerifier::create)
+                .assertNext(left -> assertThat(left).as("Lettuce threads left by the failed startup").isEmpty())
+                .expectComplete()
+                .verify(WAIT.multipliedBy(2));
+    }
+
+    private static Set<String> newLettuceThreads(Set<String> before) {
+        Set<String> threads = lettuceThreads();
+        threads.removeAll(before);
+        return threads;
+    }
+
+    private static Set<String> lettuceThreads() {
+        return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)
+                .filter(n -> n.startsWith("lettuce-")).collect(Collectors.toSet());
+    }
 
     @Test
     void closingTheContextOnANonBlockingThreadNeitherBlocksNorFailsAndStillReleases() {
