@@ -40,8 +40,11 @@ import reactor.core.scheduler.Schedulers;
  * the backend is closed. The forced releases take at most {@link #RELEASE_TIMEOUT}: with an unreachable store
  * the leases left behind expire after their lease. On a non-blocking thread (a Reactor or Netty event loop) the
  * context does not wait for this: the disposal runs on its own, and the beans the backend is built on may close
- * before it ends (a lease it could not release then expires after its lease). A stopped service does not start
- * again.
+ * before it ends (a lease it could not release then expires after its lease).
+ *
+ * <p><b>Restart</b>: a stopped service does not start again; {@link #start()} after a stop fails. A new service
+ * could not keep the promises of the stopped one: an in-process or file service would hand out fencing tokens
+ * from the beginning again, below those of the locks it released at the stop.
  *
  * <p><b>Threading</b>: thread-safe; grants are recorded on the thread that delivers them, without blocking.
  */
@@ -71,6 +74,7 @@ final class ManagedLockService extends ForwardingLockService implements SmartLif
     private final AtomicInteger sweepAt = new AtomicInteger(64);
     private final Mono<Void> disposal = Mono.defer(this::disposeOnce).cache();
     private volatile boolean running;
+    private volatile boolean disposing;
 
     ManagedLockService(LockService delegate, String type, @Nullable DistributedLockService distributed,
                        @Nullable LockBackend backend, Mono<Void> closeBackend, Duration shutdownTimeout, Clock clock) {
@@ -174,6 +178,7 @@ final class ManagedLockService extends ForwardingLockService implements SmartLif
     }
 
     private Mono<Void> disposeOnce() {
+        disposing = true;
         return delegate().disposeLater()
                 .then(Flux.interval(Duration.ZERO, RELEASE_POLL, Schedulers.parallel())
                         .takeUntil(tick -> sweep() == 0)
@@ -187,16 +192,25 @@ final class ManagedLockService extends ForwardingLockService implements SmartLif
                 .then(closeBackend.onErrorResume(e -> Mono.empty()));
     }
 
-    /** Marks the service running; it was usable before. */
+    /**
+     * Marks the service running; it was usable before.
+     *
+     * @throws IllegalStateException when the service was stopped or disposed: it cannot start again
+     */
     @Override
     public void start() {
+        if (disposing) {
+            throw new IllegalStateException("The lock service of reactive-locks was stopped and cannot start again: "
+                    + "its locks were released and its backend closed when the context stopped. Close this context "
+                    + "and start a new one.");
+        }
         running = true;
     }
 
     /**
      * Called when the context stops its lifecycle beans, in phase {@link #PHASE}, and before the beans the
      * backend is built on: {@link #disposeLater()}, waited for on the stopping thread unless it is a
-     * non-blocking one (see {@link #destroy()}).
+     * non-blocking one (see {@link #destroy()}). The service cannot {@linkplain #start() start} again.
      */
     @Override
     public void stop() {

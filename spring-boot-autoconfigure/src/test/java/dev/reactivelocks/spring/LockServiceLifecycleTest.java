@@ -1,6 +1,7 @@
 package dev.reactivelocks.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
@@ -9,6 +10,7 @@ import dev.reactivelocks.LockServiceClosedException;
 import dev.reactivelocks.testkit.servers.TestRedis;
 import java.time.Duration;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.BeforeAll;
@@ -17,6 +19,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.ApplicationContextException;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -24,10 +27,11 @@ import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
 
-/** The bean's lifecycle beyond a plain start and close: a failed startup, a close on an event loop. */
+/** The bean beyond a plain start and close: a stop and a start, a failed startup, a close on an event loop. */
 class LockServiceLifecycleTest {
 
     private static final Duration WAIT = Duration.ofSeconds(10);
+    private static final String PREFIX = Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffffffL);
 
     private final ApplicationContextRunner runner = new ApplicationContextRunner()
             .withConfiguration(AutoConfigurations.of(ReactiveLocksAutoConfiguration.class))
@@ -36,6 +40,49 @@ class LockServiceLifecycleTest {
     @BeforeAll
     static void server() {
         TestRedis.get();   // looked for (or started) here, on the test thread
+    }
+
+    @Test
+    void startAfterStopFailsNamingTheServiceAndLocksHeldAcrossTheStopWereReleased() {
+        AtomicReference<LockHandle> held = new AtomicReference<>();
+        runner.run(context -> {
+            LockService locks = context.getBean(LockService.class);
+            held.set(locks.acquire("a").block(WAIT));
+            context.stop();
+            assertThat(held.get().isHeld()).as("released by the stop").isFalse();
+            assertThatThrownBy(context::start)
+                    .isInstanceOf(ApplicationContextException.class)
+                    .rootCause()
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessage("The lock service of reactive-locks was stopped and cannot start again: its locks "
+                            + "were released and its backend closed when the context stopped. Close this context "
+                            + "and start a new one.");
+            StepVerifier.create(locks.acquire("a")).expectError(LockServiceClosedException.class).verify(WAIT);
+        });
+    }
+
+    @Test
+    void aLockHeldInRedisAcrossAStopIsReleasedInTheStoreForOtherApplications() {
+        String name = "stopped";
+        redisRunner().withPropertyValues("reactive-locks.shutdown-timeout=50ms").run(first -> {
+            LockHandle held = first.getBean(LockService.class).acquire(name).block(WAIT);
+            first.stop();
+            assertThat(held.isHeld()).isFalse();
+            assertThatThrownBy(first::start).isInstanceOf(ApplicationContextException.class);
+            redisRunner().run(second -> StepVerifier.create(second.getBean(LockService.class).tryAcquire(name)
+                            .flatMap(h -> h.release().thenReturn(h.fencingToken())))
+                    .assertNext(token -> assertThat(token).isGreaterThan(held.fencingToken()))
+                    .expectComplete().verify(WAIT));
+        });
+    }
+
+    @Test
+    void startingARunningContextAgainKeepsTheServiceUsable() {
+        runner.run(context -> {
+            context.start();   // already running: nothing to do
+            LockService locks = context.getBean(LockService.class);
+            StepVerifier.create(locks.withLock("a", Mono.just(1))).expectNext(1).expectComplete().verify(WAIT);
+        });
     }
 
     /** Each property is checked after the library created its Redis client for reactive-locks.redis.url. */
@@ -71,7 +118,9 @@ class LockServiceLifecycleTest {
                 .withConfiguration(AutoConfigurations.of(ReactiveLocksAutoConfiguration.class))
                 .withUserConfiguration(LockServiceAutoConfigurationTest.Registry.class)
                 .withPropertyValues("reactive-locks.type=redis", "reactive-locks.redis.url=" + TestRedis.get().url(),
-                        "reactive-locks.redis.key-prefix=rltest:spring-lifecycle:");
+                        // a fresh prefix: no grace for lost data, nothing to lose yet
+                        "reactive-locks.redis.key-prefix=rltest:spring-lifecycle:" + PREFIX + ":",
+                        "reactive-locks.redis.restart-grace=0s");
     }
 
     /** Waits up to 10 s for the Lettuce threads started since {@code before} to end. */
