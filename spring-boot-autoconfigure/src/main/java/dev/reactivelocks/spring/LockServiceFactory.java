@@ -28,6 +28,8 @@ final class LockServiceFactory {
 
     static final String P = ReactiveLocksProperties.PREFIX + ".";
     static final String BEAN_NAME = "reactiveLocksLockService";
+    /** How long closing what was created for a service that failed its checks may take, at most. */
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
 
     private final ReactiveLocksProperties props;
     private final ConfigurableListableBeanFactory beans;
@@ -41,44 +43,53 @@ final class LockServiceFactory {
         checkOnlyForTypes();
         checkCommon();
         Type type = props.getType();
-        LockService service;
+        LockService base = null;
         Mono<Void> closeBackend = Mono.empty();
-        LockBackend backend = null;
-        DistributedLockService distributed = null;
-        switch (type) {
-            case IN_PROCESS -> service = inProcess();
-            case FILE -> service = file();
-            case POSTGRES -> {
-                requireClass("dev.reactivelocks.postgres.PostgresLockBackend", "reactive-locks-postgres");
-                requireClass("io.r2dbc.spi.ConnectionFactory", "io.r2dbc:r2dbc-spi and a driver");
-                backend = PostgresBackends.create(props, beans, BEAN_NAME);
-                distributed = distributed(backend);
-                service = distributed;
-                closeBackend = backend.close();
+        try {
+            LockBackend backend = null;
+            DistributedLockService distributed = null;
+            switch (type) {
+                case IN_PROCESS -> base = inProcess();
+                case FILE -> base = file();
+                case POSTGRES -> {
+                    requireClass("dev.reactivelocks.postgres.PostgresLockBackend", "reactive-locks-postgres");
+                    requireClass("io.r2dbc.spi.ConnectionFactory", "io.r2dbc:r2dbc-spi and a driver");
+                    backend = PostgresBackends.create(props, beans, BEAN_NAME);
+                    closeBackend = backend.close();
+                    distributed = distributed(backend);
+                    base = distributed;
+                }
+                case REDIS -> {
+                    requireClass("dev.reactivelocks.redis.RedisLockBackend", "reactive-locks-redis");
+                    RedisBackends.Created created = RedisBackends.create(props, beans, BEAN_NAME);
+                    backend = created.backend();
+                    closeBackend = created.close();
+                    distributed = distributed(backend);
+                    base = distributed;
+                }
+                default -> throw new IllegalStateException("unknown type " + type);
             }
-            case REDIS -> {
-                requireClass("dev.reactivelocks.redis.RedisLockBackend", "reactive-locks-redis");
-                RedisBackends.Created created = RedisBackends.create(props, beans, BEAN_NAME);
-                backend = created.backend();
-                distributed = distributed(backend);
-                service = distributed;
-                closeBackend = created.close();
+            LockService service = base;
+            String prefix = props.getPrefix();
+            if (prefix != null) {
+                try {
+                    service = service.withPrefix(prefix);
+                } catch (IllegalArgumentException e) {
+                    throw new LockConfigurationPropertyException(P + "prefix", e.getMessage(),
+                            "Set reactive-locks.prefix to a name such as myapp (lock names become myapp-name), or "
+                                    + "remove it.", e);
+                }
             }
-            default -> throw new IllegalStateException("unknown type " + type);
+            service = Meters.bind(service, props, beans);
+            return new ManagedLockService(service, type.value(), distributed, backend, closeBackend,
+                    props.getShutdownTimeout(), Clock.systemUTC());
+        } catch (RuntimeException e) {
+            // a check failed after the service or its backend was created: close them, and the Redis client
+            // created for reactive-locks.redis.url with them, before the failure stops the startup
+            Mono<Void> dispose = base == null ? Mono.empty() : base.disposeLater().onErrorComplete();
+            ManagedLockService.await(dispose.then(closeBackend.onErrorComplete()), CLOSE_TIMEOUT);
+            throw e;
         }
-        String prefix = props.getPrefix();
-        if (prefix != null) {
-            try {
-                service = service.withPrefix(prefix);
-            } catch (IllegalArgumentException e) {
-                throw new LockConfigurationPropertyException(P + "prefix", e.getMessage(),
-                        "Set reactive-locks.prefix to a name such as myapp (lock names become myapp-name), or "
-                                + "remove it.", e);
-            }
-        }
-        service = Meters.bind(service, props, beans);
-        return new ManagedLockService(service, type.value(), distributed, backend, closeBackend,
-                props.getShutdownTimeout(), Clock.systemUTC());
     }
 
     private LockService inProcess() {

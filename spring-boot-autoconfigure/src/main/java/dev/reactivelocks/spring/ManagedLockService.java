@@ -38,7 +38,13 @@ import reactor.core.scheduler.Schedulers;
  * scopes that hold a lock get {@code reactive-locks.shutdown-timeout} to finish and release it; whatever is
  * still held then is released (the scope's body is not cancelled, it just no longer holds the lock); finally
  * the backend is closed. The forced releases take at most {@link #RELEASE_TIMEOUT}: with an unreachable store
- * the leases left behind expire after their lease. A stopped service does not start again.
+ * the leases left behind expire after their lease. On a non-blocking thread (a Reactor or Netty event loop) the
+ * context does not wait for this: the disposal runs on its own, and the beans the backend is built on may close
+ * before it ends (a lease it could not release then expires after its lease).
+ *
+ * <p><b>Restart</b>: a stopped service does not start again; {@link #start()} after a stop fails. A new service
+ * could not keep the promises of the stopped one: an in-process or file service would hand out fencing tokens
+ * from the beginning again, below those of the locks it released at the stop.
  *
  * <p><b>Threading</b>: thread-safe; grants are recorded on the thread that delivers them, without blocking.
  */
@@ -68,6 +74,7 @@ final class ManagedLockService extends ForwardingLockService implements SmartLif
     private final AtomicInteger sweepAt = new AtomicInteger(64);
     private final Mono<Void> disposal = Mono.defer(this::disposeOnce).cache();
     private volatile boolean running;
+    private volatile boolean disposing;
 
     ManagedLockService(LockService delegate, String type, @Nullable DistributedLockService distributed,
                        @Nullable LockBackend backend, Mono<Void> closeBackend, Duration shutdownTimeout, Clock clock) {
@@ -171,6 +178,7 @@ final class ManagedLockService extends ForwardingLockService implements SmartLif
     }
 
     private Mono<Void> disposeOnce() {
+        disposing = true;
         return delegate().disposeLater()
                 .then(Flux.interval(Duration.ZERO, RELEASE_POLL, Schedulers.parallel())
                         .takeUntil(tick -> sweep() == 0)
@@ -184,15 +192,25 @@ final class ManagedLockService extends ForwardingLockService implements SmartLif
                 .then(closeBackend.onErrorResume(e -> Mono.empty()));
     }
 
-    /** Marks the service running; it was usable before. */
+    /**
+     * Marks the service running; it was usable before.
+     *
+     * @throws IllegalStateException when the service was stopped or disposed: it cannot start again
+     */
     @Override
     public void start() {
+        if (disposing) {
+            throw new IllegalStateException("The lock service of reactive-locks was stopped and cannot start again: "
+                    + "its locks were released and its backend closed when the context stopped. Close this context "
+                    + "and start a new one.");
+        }
         running = true;
     }
 
     /**
      * Called when the context stops its lifecycle beans, in phase {@link #PHASE}, and before the beans the
-     * backend is built on: {@link #disposeLater()}, waited for on the closing thread.
+     * backend is built on: {@link #disposeLater()}, waited for on the stopping thread unless it is a
+     * non-blocking one (see {@link #destroy()}). The service cannot {@linkplain #start() start} again.
      */
     @Override
     public void stop() {
@@ -210,10 +228,25 @@ final class ManagedLockService extends ForwardingLockService implements SmartLif
         return PHASE;
     }
 
-    /** Called by the context on close (after {@link #stop()} unless the context was never started). */
+    /**
+     * Called by the context on close (after {@link #stop()} unless the context was never started): waits for
+     * {@link #disposeLater()}, except on a non-blocking thread, where it only starts it.
+     */
     @Override
     public void destroy() {
-        disposeLater().block(shutdownTimeout.plus(RELEASE_TIMEOUT).plusSeconds(10));
+        await(disposeLater(), shutdownTimeout.plus(RELEASE_TIMEOUT).plusSeconds(10));
+    }
+
+    /**
+     * Waits up to {@code bound} for {@code work}, or, on a non-blocking thread (which must not wait), subscribes
+     * to it and returns at once.
+     */
+    static void await(Mono<Void> work, Duration bound) {
+        if (Schedulers.isInNonBlockingThread()) {
+            work.onErrorComplete().subscribe();   // nobody is left to receive an error
+        } else {
+            work.block(bound);
+        }
     }
 
     @Override
