@@ -91,7 +91,8 @@ import reactor.util.retry.Retry;
  *
  * <p><b>Hand-offs</b>: when a release, a dropped queue entry or a dropped expired lease lets queued requests
  * through, the same transaction grants them (see {@link LockBackend#handOffs()}) and notifies the channel
- * {@code <table>_released} once per grant, with {@code =fencing:mode:token} as payload: the waiter takes
+ * {@code <name>_released} ({@code <name>}: the table's name without its schema, so that every spelling of the
+ * table hears it) once per grant, with {@code =fencing:mode:token} as payload: the waiter takes
  * the lock without another round trip, so a hand-off between services costs one statement. A release
  * that lets nobody through notifies nothing. {@link #releases()} and {@link #handOffs()} share one
  * connection of the factory in {@code LISTEN} (when the factory's connections are PostgreSQL connections,
