@@ -14,6 +14,7 @@ import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.R2dbcBadGrammarException;
 import io.r2dbc.spi.R2dbcException;
 import io.r2dbc.spi.R2dbcPermissionDeniedException;
+import io.r2dbc.spi.R2dbcTransientResourceException;
 import io.r2dbc.spi.Result;
 import io.r2dbc.spi.Row;
 import io.r2dbc.spi.RowMetadata;
@@ -124,6 +125,16 @@ public final class PostgresLockBackend implements LockBackend {
     private static final HexFormat HEX = HexFormat.of();
     /** The SQLSTATE of a schema that does not exist, which the driver reports as a transient resource error. */
     private static final String INVALID_SCHEMA_NAME = "3F000";
+    /** The SQLSTATE of a lock wait that {@code lock_timeout} ended ({@code lock_not_available}). */
+    private static final String LOCK_NOT_AVAILABLE = "55P03";
+    /**
+     * Bounds each wait of the schema creation for a lock: for the advisory lock that serializes it, and for
+     * the locks of the objects it changes (an index or a column added to a table of an earlier version, a
+     * function that another transaction is replacing). Without it, the creation waited for as long as another
+     * transaction held such a lock, and an {@code ALTER TABLE} waiting for the table made every client's
+     * calls on the table wait behind it.
+     */
+    static final Duration SCHEMA_LOCK_TIMEOUT = Duration.ofSeconds(5);
     /** Never used itself: copied for each key. Null if the provider's digest cannot be copied. */
     private static final @Nullable MessageDigest SHA_256 = cloneableSha256();
 
@@ -474,17 +485,20 @@ public final class PostgresLockBackend implements LockBackend {
     }
 
     /**
-     * Creates the schema objects in one transaction, under the table's advisory lock, as an operation of the
-     * lanes: on the listening connection when it is free, so that a pool of one connection, which the
+     * Creates the schema objects in one transaction, under the table's advisory lock, each wait for a lock
+     * bounded by {@link #SCHEMA_LOCK_TIMEOUT} (for this transaction only), as an operation of the lanes: on the listening connection when it is free, so that a pool of one connection, which the
      * listening connection holds, does not wait for a second one forever.
      */
     private Mono<Void> createSchema() {
-        return lanes.run(c -> transaction(c, () -> Flux.from(c.createStatement("SELECT pg_advisory_xact_lock($1, 0)")
-                                .bind(0, schema.tableKey()).execute())
+        return lanes.run(c -> transaction(c, () -> execute(c, "SET LOCAL lock_timeout = "
+                                + SCHEMA_LOCK_TIMEOUT.toMillis())
+                        .thenMany(Flux.from(c.createStatement("SELECT pg_advisory_xact_lock($1, 0)")
+                                .bind(0, schema.tableKey()).execute()))
                         .flatMap(r -> r.map((row, md) -> Boolean.TRUE))
                         .thenMany(Flux.fromIterable(schema.statements()).concatMap(sql -> execute(c, sql)))
                         .then(Mono.just(Boolean.TRUE))))
                 .onErrorMap(PostgresLockBackend::permanent, SchemaNotCreated::new)
+                .onErrorMap(PostgresLockBackend::lockTimedOut, SchemaBlocked::new)
                 .then();
     }
 
@@ -506,8 +520,8 @@ public final class PostgresLockBackend implements LockBackend {
     }
 
     /**
-     * Misconfiguration is permanent ({@code LockException}) and names the lock of the call; everything else is
-     * left transient.
+     * Misconfiguration is permanent ({@code LockException}) and names the lock of the call; a lock wait ended by
+     * {@code lock_timeout} is transient, and says which table; everything else is left transient as it is.
      */
     private Throwable translate(String name, Throwable error) {
         if (error instanceof SchemaNotCreated failed) {
@@ -518,6 +532,20 @@ public final class PostgresLockBackend implements LockBackend {
                     + " that may, and set PostgresLockConfig.createTable(false)");
             e.addSuppressed(cause);
             return e;
+        }
+        if (error instanceof SchemaBlocked blocked) {
+            Throwable cause = Objects.requireNonNull(blocked.getCause());
+            return new R2dbcTransientResourceException("Lock '" + name + "': the PostgreSQL lock table '"
+                    + config.table() + "' could not be created or brought up to date: another transaction held a"
+                    + " lock it needs (on the table, its queue table or its functions; see pg_locks) for "
+                    + SCHEMA_LOCK_TIMEOUT.toSeconds() + " s (" + cause.getMessage() + "); tried again at the next"
+                    + " call", LOCK_NOT_AVAILABLE, cause);
+        }
+        if (lockTimedOut(error)) {
+            return new R2dbcTransientResourceException("Lock '" + name + "': another transaction held a lock on"
+                    + " the PostgreSQL lock table '" + config.table() + "' or on the name for longer than the"
+                    + " call's lock_timeout (the lease, at least one second; five seconds for a release) ("
+                    + error.getMessage() + ")", LOCK_NOT_AVAILABLE, error);
         }
         if (permanent(error)) {
             LockConfigurationException e = new LockConfigurationException(name, "Lock '" + name
@@ -536,6 +564,23 @@ public final class PostgresLockBackend implements LockBackend {
     private static boolean permanent(Throwable error) {
         return error instanceof R2dbcBadGrammarException || error instanceof R2dbcPermissionDeniedException
                 || error instanceof R2dbcException r && INVALID_SCHEMA_NAME.equals(r.getSqlState());
+    }
+
+    /** Whether {@code error} ended a wait for a lock ({@code lock_timeout}): transient, another transaction held it. */
+    private static boolean lockTimedOut(Throwable error) {
+        return error instanceof R2dbcException r && LOCK_NOT_AVAILABLE.equals(r.getSqlState());
+    }
+
+    /**
+     * The schema creation waited {@link #SCHEMA_LOCK_TIMEOUT} for a lock held by another transaction, shared
+     * by the calls that waited for that attempt; each call turns it into its own transient error, and the
+     * next call tries again. Never reaches a caller.
+     */
+    @SuppressWarnings("serial") // never serialized
+    private static final class SchemaBlocked extends RuntimeException {
+        SchemaBlocked(Throwable cause) {
+            super(cause.getMessage(), cause, false, false);
+        }
     }
 
     /**
