@@ -35,6 +35,7 @@ import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -118,6 +119,11 @@ import reactor.util.retry.Retry;
  * waiters queued for the name (see {@link PostgresLockConfig#ddl()}): a queued waiter's periodic call
  * refreshes its own entry and looks at most at the head of the queue.
  *
+ * <p><b>Closing</b>: close the backend (after disposing its services) before the connection pool. Once the
+ * pool is disposed (the factory is, or wraps, a disposed {@link Disposable}), every operation fails at once
+ * with a {@link LockConfigurationException}, which services do not retry, instead of a transient error
+ * that an acquisition without a timeout would retry for ever.
+ *
  * <p><b>Threading</b>: nothing blocks; results are signalled on the driver's event loop.
  */
 public final class PostgresLockBackend implements LockBackend {
@@ -139,6 +145,8 @@ public final class PostgresLockBackend implements LockBackend {
     private static final @Nullable MessageDigest SHA_256 = cloneableSha256();
 
     private final ConnectionFactory connectionFactory;
+    /** The pool in {@link #connectionFactory} (itself or one it wraps), if it is one: disposed, it gives no connection. */
+    private final @Nullable Disposable pool;
     private final PostgresLockConfig config;
     private final PostgresLockSchema schema;
     /** Runs the operations on at most {@link PostgresLockConfig#maxConnections()} connections at once. */
@@ -152,6 +160,7 @@ public final class PostgresLockBackend implements LockBackend {
 
     private PostgresLockBackend(ConnectionFactory connectionFactory, PostgresLockConfig config) {
         this.connectionFactory = connectionFactory;
+        this.pool = pool(connectionFactory);
         this.config = config;
         this.schema = new PostgresLockSchema(config);
         this.lanes = new ConnectionLanes(connectionFactory, config.maxConnections());
@@ -403,9 +412,32 @@ public final class PostgresLockBackend implements LockBackend {
         return whenReady(first ? lanes.runFirst(work) : lanes.run(work)).onErrorMap(e -> translate(name, e));
     }
 
-    /** {@code operation} once the schema is ready (at once after the first success). */
+    /**
+     * {@code operation} once the schema is ready (at once after the first success); an error at once if the
+     * pool is disposed, even while a connection taken from it earlier (the listening one) is still open: the
+     * operations of a backend whose pool is gone fail alike, whichever connection would have served them.
+     */
     private <T> Mono<T> whenReady(Mono<T> operation) {
-        return schemaReady ? operation : ready.then(operation);
+        Mono<T> whenReady = schemaReady ? operation : ready.then(operation);
+        return pool == null ? whenReady
+                : Mono.defer(() -> pool.isDisposed() ? Mono.error(new FactoryClosed()) : whenReady);
+    }
+
+    /** Whether the pool is disposed: no connection will ever come from it. */
+    private boolean factoryClosed() {
+        return pool != null && pool.isDisposed();
+    }
+
+    /** The {@link Disposable} pool among {@code factory} and the factories it wraps, or null. */
+    private static @Nullable Disposable pool(ConnectionFactory factory) {
+        Object current = factory;
+        for (int i = 0; i < 8 && current != null; i++) {
+            if (current instanceof Disposable d) {
+                return d;
+            }
+            current = current instanceof Wrapped<?> w ? w.unwrap() : null;
+        }
+        return null;
     }
 
     /** Executes the statement in auto-commit, switched on first if a pooled connection had it off. */
@@ -520,7 +552,8 @@ public final class PostgresLockBackend implements LockBackend {
     }
 
     /**
-     * Misconfiguration is permanent ({@code LockException}) and names the lock of the call; a lock wait ended by
+     * Misconfiguration, and a disposed pool, are permanent ({@code LockException}) and name the lock of the
+     * call; a lock wait ended by
      * {@code lock_timeout} is transient, and says which table; everything else is left transient as it is.
      */
     private Throwable translate(String name, Throwable error) {
@@ -531,6 +564,15 @@ public final class PostgresLockBackend implements LockBackend {
                     + cause.getMessage() + "); create its schema objects with PostgresLockConfig.ddl() as a role"
                     + " that may, and set PostgresLockConfig.createTable(false)");
             e.addSuppressed(cause);
+            return e;
+        }
+        if (error instanceof FactoryClosed || factoryClosed()) {
+            LockConfigurationException e = new LockConfigurationException(name, "Lock '" + name + "': the R2DBC"
+                    + " connection factory is closed, so the PostgreSQL lock table '" + config.table() + "' cannot be"
+                    + " reached; dispose the lock services and close their backend before the connection pool");
+            if (!(error instanceof FactoryClosed)) {
+                e.addSuppressed(error);
+            }
             return e;
         }
         if (error instanceof SchemaBlocked blocked) {
@@ -564,6 +606,14 @@ public final class PostgresLockBackend implements LockBackend {
     private static boolean permanent(Throwable error) {
         return error instanceof R2dbcBadGrammarException || error instanceof R2dbcPermissionDeniedException
                 || error instanceof R2dbcException r && INVALID_SCHEMA_NAME.equals(r.getSqlState());
+    }
+
+    /** The pool was found disposed before the operation ran. Never reaches a caller. */
+    @SuppressWarnings("serial") // never serialized
+    private static final class FactoryClosed extends RuntimeException {
+        FactoryClosed() {
+            super("the connection factory is closed", null, false, false);
+        }
     }
 
     /** Whether {@code error} ended a wait for a lock ({@code lock_timeout}): transient, another transaction held it. */
@@ -620,7 +670,8 @@ public final class PostgresLockBackend implements LockBackend {
                         this::stopListening,
                         (c, error) -> stopListening(c),
                         this::stopListening)
-                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)))
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2))
+                        .filter(error -> !factoryClosed()))
                 .repeatWhen(ended -> ended.delayElements(Duration.ofMillis(100)));
     }
 
