@@ -140,12 +140,12 @@ public final class PostgresLockBackend implements LockBackend {
      * transaction held such a lock, and an {@code ALTER TABLE} waiting for the table made every client's
      * calls on the table wait behind it.
      */
-    static final Duration SCHEMA_LOCK_TIMEOUT = Duration.ofSeconds(5);
+    private static final Duration SCHEMA_LOCK_TIMEOUT = Duration.ofSeconds(5);
     /** Never used itself: copied for each key. Null if the provider's digest cannot be copied. */
     private static final @Nullable MessageDigest SHA_256 = cloneableSha256();
 
     private final ConnectionFactory connectionFactory;
-    /** The pool in {@link #connectionFactory} (itself or one it wraps), if it is one: disposed, it gives no connection. */
+    /** The pool among {@link #connectionFactory} and the factories it wraps, if any: disposed, it gives nothing. */
     private final @Nullable Disposable pool;
     private final PostgresLockConfig config;
     private final PostgresLockSchema schema;
@@ -518,8 +518,9 @@ public final class PostgresLockBackend implements LockBackend {
 
     /**
      * Creates the schema objects in one transaction, under the table's advisory lock, each wait for a lock
-     * bounded by {@link #SCHEMA_LOCK_TIMEOUT} (for this transaction only), as an operation of the lanes: on the listening connection when it is free, so that a pool of one connection, which the
-     * listening connection holds, does not wait for a second one forever.
+     * bounded by {@link #SCHEMA_LOCK_TIMEOUT} (for this transaction only), as an operation of the lanes: on the
+     * listening connection when it is free, so that a pool of one connection, which the listening connection
+     * holds, does not wait for a second one forever.
      */
     private Mono<Void> createSchema() {
         return lanes.run(c -> transaction(c, () -> execute(c, "SET LOCAL lock_timeout = "
@@ -553,8 +554,8 @@ public final class PostgresLockBackend implements LockBackend {
 
     /**
      * Misconfiguration, and a disposed pool, are permanent ({@code LockException}) and name the lock of the
-     * call; a lock wait ended by
-     * {@code lock_timeout} is transient, and says which table; everything else is left transient as it is.
+     * call; a lock wait ended by {@code lock_timeout} is transient, and says which table; everything else is
+     * left transient as it is.
      */
     private Throwable translate(String name, Throwable error) {
         if (error instanceof SchemaNotCreated failed) {
@@ -616,7 +617,7 @@ public final class PostgresLockBackend implements LockBackend {
         }
     }
 
-    /** Whether {@code error} ended a wait for a lock ({@code lock_timeout}): transient, another transaction held it. */
+    /** Whether {@code error} ended a wait for a lock ({@code lock_timeout}): another transaction held it. */
     private static boolean lockTimedOut(Throwable error) {
         return error instanceof R2dbcException r && LOCK_NOT_AVAILABLE.equals(r.getSqlState());
     }

@@ -17,11 +17,11 @@ import java.util.regex.Pattern;
  * {@code <table>_expires}, the unlogged wait-queue table {@code <table>_queue} with its indexes
  * {@code <table>_queue_order} and {@code <table>_queue_exclusive}, the functions {@code <table>_acquire},
  * {@code _renew}, {@code _release}, {@code _downgrade} and {@code _pass}, and the notification channel
- * {@code <name>_released}, {@code <name>} being the table's name without its schema: every spelling of one table
- * ({@code locks} found through the {@code search_path}, {@code public.locks}) then uses the same channel and
- * the same advisory locks, whichever client created the functions. {@link #ddl()} lists the statements that create them,
- * {@link #dropDdl()} those that remove them (and the functions {@code <table>_wake} and {@code <table>_admits}
- * of earlier versions).
+ * {@code <name>_released}, {@code <name>} being the table's name without its schema: every spelling of one
+ * table ({@code locks} found through the {@code search_path}, {@code public.locks}) then uses the same channel
+ * and the same advisory locks, whichever client created the functions. {@link #ddl()} lists the statements
+ * that create them, {@link #dropDdl()} those that remove them (and the functions {@code <table>_wake} and
+ * {@code <table>_admits} of earlier versions).
  */
 public final class PostgresLockConfig {
 

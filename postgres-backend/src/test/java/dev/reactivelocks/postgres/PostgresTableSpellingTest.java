@@ -91,7 +91,8 @@ class PostgresTableSpellingTest {
         CompletableFuture<String> listening = first.releases().next().toFuture();
         CompletableFuture<HandOff> handOff = first.handOffs().filter(h -> h.token().equals("waiter")).next()
                 .toFuture();
-        assertThat(listening.orTimeout(TIMEOUT.toSeconds(), TimeUnit.SECONDS).join()).isEqualTo(LockBackend.ANY_RELEASE);
+        assertThat(listening.orTimeout(TIMEOUT.toSeconds(), TimeUnit.SECONDS).join())
+                .isEqualTo(LockBackend.ANY_RELEASE);
         PostgresLockBackend other = PostgresLockBackend.create(pool, qualified); // replaces the functions
         assertThat(other.tryAcquire("handed", LockMode.EXCLUSIVE, "holder", LEASE).block(TIMEOUT)).isNotNull();
         assertThat(first.acquireOrQueue("handed", LockMode.EXCLUSIVE, "waiter", LEASE, Duration.ofMinutes(1))
