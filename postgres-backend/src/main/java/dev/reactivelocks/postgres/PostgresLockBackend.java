@@ -14,6 +14,7 @@ import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.R2dbcBadGrammarException;
 import io.r2dbc.spi.R2dbcException;
 import io.r2dbc.spi.R2dbcPermissionDeniedException;
+import io.r2dbc.spi.R2dbcTransientResourceException;
 import io.r2dbc.spi.Result;
 import io.r2dbc.spi.Row;
 import io.r2dbc.spi.RowMetadata;
@@ -34,6 +35,7 @@ import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -91,7 +93,8 @@ import reactor.util.retry.Retry;
  *
  * <p><b>Hand-offs</b>: when a release, a dropped queue entry or a dropped expired lease lets queued requests
  * through, the same transaction grants them (see {@link LockBackend#handOffs()}) and notifies the channel
- * {@code <table>_released} once per grant, with {@code =fencing:mode:token} as payload: the waiter takes
+ * {@code <name>_released} ({@code <name>}: the table's name without its schema, so that every spelling of the
+ * table hears it) once per grant, with {@code =fencing:mode:token} as payload: the waiter takes
  * the lock without another round trip, so a hand-off between services costs one statement. A release
  * that lets nobody through notifies nothing. {@link #releases()} and {@link #handOffs()} share one
  * connection of the factory in {@code LISTEN} (when the factory's connections are PostgreSQL connections,
@@ -116,6 +119,11 @@ import reactor.util.retry.Retry;
  * waiters queued for the name (see {@link PostgresLockConfig#ddl()}): a queued waiter's periodic call
  * refreshes its own entry and looks at most at the head of the queue.
  *
+ * <p><b>Closing</b>: close the backend (after disposing its services) before the connection pool. Once the
+ * pool is disposed (the factory is, or wraps, a disposed {@link Disposable}), every operation fails at once
+ * with a {@link LockConfigurationException}, which services do not retry, instead of a transient error
+ * that an acquisition without a timeout would retry for ever.
+ *
  * <p><b>Threading</b>: nothing blocks; results are signalled on the driver's event loop.
  */
 public final class PostgresLockBackend implements LockBackend {
@@ -123,10 +131,22 @@ public final class PostgresLockBackend implements LockBackend {
     private static final HexFormat HEX = HexFormat.of();
     /** The SQLSTATE of a schema that does not exist, which the driver reports as a transient resource error. */
     private static final String INVALID_SCHEMA_NAME = "3F000";
+    /** The SQLSTATE of a lock wait that {@code lock_timeout} ended ({@code lock_not_available}). */
+    private static final String LOCK_NOT_AVAILABLE = "55P03";
+    /**
+     * Bounds each wait of the schema creation for a lock: for the advisory lock that serializes it, and for
+     * the locks of the objects it changes (an index or a column added to a table of an earlier version, a
+     * function that another transaction is replacing). Without it, the creation waited for as long as another
+     * transaction held such a lock, and an {@code ALTER TABLE} waiting for the table made every client's
+     * calls on the table wait behind it.
+     */
+    private static final Duration SCHEMA_LOCK_TIMEOUT = Duration.ofSeconds(5);
     /** Never used itself: copied for each key. Null if the provider's digest cannot be copied. */
     private static final @Nullable MessageDigest SHA_256 = cloneableSha256();
 
     private final ConnectionFactory connectionFactory;
+    /** The pool among {@link #connectionFactory} and the factories it wraps, if any: disposed, it gives nothing. */
+    private final @Nullable Disposable pool;
     private final PostgresLockConfig config;
     private final PostgresLockSchema schema;
     /** Runs the operations on at most {@link PostgresLockConfig#maxConnections()} connections at once. */
@@ -140,6 +160,7 @@ public final class PostgresLockBackend implements LockBackend {
 
     private PostgresLockBackend(ConnectionFactory connectionFactory, PostgresLockConfig config) {
         this.connectionFactory = connectionFactory;
+        this.pool = pool(connectionFactory);
         this.config = config;
         this.schema = new PostgresLockSchema(config);
         this.lanes = new ConnectionLanes(connectionFactory, config.maxConnections());
@@ -391,9 +412,32 @@ public final class PostgresLockBackend implements LockBackend {
         return whenReady(first ? lanes.runFirst(work) : lanes.run(work)).onErrorMap(e -> translate(name, e));
     }
 
-    /** {@code operation} once the schema is ready (at once after the first success). */
+    /**
+     * {@code operation} once the schema is ready (at once after the first success); an error at once if the
+     * pool is disposed, even while a connection taken from it earlier (the listening one) is still open: the
+     * operations of a backend whose pool is gone fail alike, whichever connection would have served them.
+     */
     private <T> Mono<T> whenReady(Mono<T> operation) {
-        return schemaReady ? operation : ready.then(operation);
+        Mono<T> whenReady = schemaReady ? operation : ready.then(operation);
+        return pool == null ? whenReady
+                : Mono.defer(() -> pool.isDisposed() ? Mono.error(new FactoryClosed()) : whenReady);
+    }
+
+    /** Whether the pool is disposed: no connection will ever come from it. */
+    private boolean factoryClosed() {
+        return pool != null && pool.isDisposed();
+    }
+
+    /** The {@link Disposable} pool among {@code factory} and the factories it wraps, or null. */
+    private static @Nullable Disposable pool(ConnectionFactory factory) {
+        Object current = factory;
+        for (int i = 0; i < 8 && current != null; i++) {
+            if (current instanceof Disposable d) {
+                return d;
+            }
+            current = current instanceof Wrapped<?> w ? w.unwrap() : null;
+        }
+        return null;
     }
 
     /** Executes the statement in auto-commit, switched on first if a pooled connection had it off. */
@@ -473,17 +517,21 @@ public final class PostgresLockBackend implements LockBackend {
     }
 
     /**
-     * Creates the schema objects in one transaction, under the table's advisory lock, as an operation of the
-     * lanes: on the listening connection when it is free, so that a pool of one connection, which the
-     * listening connection holds, does not wait for a second one forever.
+     * Creates the schema objects in one transaction, under the table's advisory lock, each wait for a lock
+     * bounded by {@link #SCHEMA_LOCK_TIMEOUT} (for this transaction only), as an operation of the lanes: on the
+     * listening connection when it is free, so that a pool of one connection, which the listening connection
+     * holds, does not wait for a second one forever.
      */
     private Mono<Void> createSchema() {
-        return lanes.run(c -> transaction(c, () -> Flux.from(c.createStatement("SELECT pg_advisory_xact_lock($1, 0)")
-                                .bind(0, schema.tableKey()).execute())
+        return lanes.run(c -> transaction(c, () -> execute(c, "SET LOCAL lock_timeout = "
+                                + SCHEMA_LOCK_TIMEOUT.toMillis())
+                        .thenMany(Flux.from(c.createStatement("SELECT pg_advisory_xact_lock($1, 0)")
+                                .bind(0, schema.tableKey()).execute()))
                         .flatMap(r -> r.map((row, md) -> Boolean.TRUE))
                         .thenMany(Flux.fromIterable(schema.statements()).concatMap(sql -> execute(c, sql)))
                         .then(Mono.just(Boolean.TRUE))))
                 .onErrorMap(PostgresLockBackend::permanent, SchemaNotCreated::new)
+                .onErrorMap(PostgresLockBackend::lockTimedOut, SchemaBlocked::new)
                 .then();
     }
 
@@ -505,8 +553,9 @@ public final class PostgresLockBackend implements LockBackend {
     }
 
     /**
-     * Misconfiguration is permanent ({@code LockException}) and names the lock of the call; everything else is
-     * left transient.
+     * Misconfiguration, and a disposed pool, are permanent ({@code LockException}) and name the lock of the
+     * call; a lock wait ended by {@code lock_timeout} is transient, and says which table; everything else is
+     * left transient as it is.
      */
     private Throwable translate(String name, Throwable error) {
         if (error instanceof SchemaNotCreated failed) {
@@ -517,6 +566,29 @@ public final class PostgresLockBackend implements LockBackend {
                     + " that may, and set PostgresLockConfig.createTable(false)");
             e.addSuppressed(cause);
             return e;
+        }
+        if (error instanceof FactoryClosed || factoryClosed()) {
+            LockConfigurationException e = new LockConfigurationException(name, "Lock '" + name + "': the R2DBC"
+                    + " connection factory is closed, so the PostgreSQL lock table '" + config.table() + "' cannot be"
+                    + " reached; dispose the lock services and close their backend before the connection pool");
+            if (!(error instanceof FactoryClosed)) {
+                e.addSuppressed(error);
+            }
+            return e;
+        }
+        if (error instanceof SchemaBlocked blocked) {
+            Throwable cause = Objects.requireNonNull(blocked.getCause());
+            return new R2dbcTransientResourceException("Lock '" + name + "': the PostgreSQL lock table '"
+                    + config.table() + "' could not be created or brought up to date: another transaction held a"
+                    + " lock it needs (on the table, its queue table or its functions; see pg_locks) for "
+                    + SCHEMA_LOCK_TIMEOUT.toSeconds() + " s (" + cause.getMessage() + "); tried again at the next"
+                    + " call", LOCK_NOT_AVAILABLE, cause);
+        }
+        if (lockTimedOut(error)) {
+            return new R2dbcTransientResourceException("Lock '" + name + "': another transaction held a lock on"
+                    + " the PostgreSQL lock table '" + config.table() + "' or on the name for longer than the"
+                    + " call's lock_timeout (the lease, at least one second; five seconds for a release) ("
+                    + error.getMessage() + ")", LOCK_NOT_AVAILABLE, error);
         }
         if (permanent(error)) {
             LockConfigurationException e = new LockConfigurationException(name, "Lock '" + name
@@ -535,6 +607,31 @@ public final class PostgresLockBackend implements LockBackend {
     private static boolean permanent(Throwable error) {
         return error instanceof R2dbcBadGrammarException || error instanceof R2dbcPermissionDeniedException
                 || error instanceof R2dbcException r && INVALID_SCHEMA_NAME.equals(r.getSqlState());
+    }
+
+    /** The pool was found disposed before the operation ran. Never reaches a caller. */
+    @SuppressWarnings("serial") // never serialized
+    private static final class FactoryClosed extends RuntimeException {
+        FactoryClosed() {
+            super("the connection factory is closed", null, false, false);
+        }
+    }
+
+    /** Whether {@code error} ended a wait for a lock ({@code lock_timeout}): another transaction held it. */
+    private static boolean lockTimedOut(Throwable error) {
+        return error instanceof R2dbcException r && LOCK_NOT_AVAILABLE.equals(r.getSqlState());
+    }
+
+    /**
+     * The schema creation waited {@link #SCHEMA_LOCK_TIMEOUT} for a lock held by another transaction, shared
+     * by the calls that waited for that attempt; each call turns it into its own transient error, and the
+     * next call tries again. Never reaches a caller.
+     */
+    @SuppressWarnings("serial") // never serialized
+    private static final class SchemaBlocked extends RuntimeException {
+        SchemaBlocked(Throwable cause) {
+            super(cause.getMessage(), cause, false, false);
+        }
     }
 
     /**
@@ -574,7 +671,8 @@ public final class PostgresLockBackend implements LockBackend {
                         this::stopListening,
                         (c, error) -> stopListening(c),
                         this::stopListening)
-                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2)))
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(2))
+                        .filter(error -> !factoryClosed()))
                 .repeatWhen(ended -> ended.delayElements(Duration.ofMillis(100)));
     }
 

@@ -1,9 +1,5 @@
 package dev.reactivelocks.postgres;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -21,15 +17,14 @@ import java.util.regex.Pattern;
  * {@code <table>_expires}, the unlogged wait-queue table {@code <table>_queue} with its indexes
  * {@code <table>_queue_order} and {@code <table>_queue_exclusive}, the functions {@code <table>_acquire},
  * {@code _renew}, {@code _release}, {@code _downgrade} and {@code _pass}, and the notification channel
- * {@code <table>_released} (dots replaced by underscores; shortened with a digest of the table's name when
- * longer than the server's 63-byte identifiers). {@link #ddl()} lists the statements that create them,
- * {@link #dropDdl()} those that remove them (and the functions {@code <table>_wake} and {@code <table>_admits}
- * of earlier versions).
+ * {@code <name>_released}, {@code <name>} being the table's name without its schema: every spelling of one
+ * table ({@code locks} found through the {@code search_path}, {@code public.locks}) then uses the same channel
+ * and the same advisory locks, whichever client created the functions. {@link #ddl()} lists the statements
+ * that create them, {@link #dropDdl()} those that remove them (and the functions {@code <table>_wake} and
+ * {@code <table>_admits} of earlier versions).
  */
 public final class PostgresLockConfig {
 
-    /** The longest identifier the server keeps whole, in bytes ({@code NAMEDATALEN - 1}). */
-    private static final int MAX_IDENTIFIER = 63;
     /** Lower-case SQL identifiers, optionally schema-qualified; never quoted, never user data. */
     private static final Pattern TABLE = Pattern.compile("([a-z_][a-z0-9_]{0,39}\\.)?[a-z_][a-z0-9_]{0,39}");
     /**
@@ -55,7 +50,7 @@ public final class PostgresLockConfig {
 
     private PostgresLockConfig(Builder b) {
         this.table = b.table;
-        this.channel = channel(b.table);
+        this.channel = localName(b.table, "_released");
         this.createTable = b.createTable;
         this.maxConnections = b.maxConnections;
     }
@@ -131,37 +126,23 @@ public final class PostgresLockConfig {
 
     /** The table's name without its schema, then {@code suffix}: the name of one of its indexes. */
     String localName(String suffix) {
-        int dot = table.indexOf('.');
-        return (dot < 0 ? table : table.substring(dot + 1)) + suffix;
+        return localName(table, suffix);
+    }
+
+    private static String localName(String table, String suffix) {
+        return table.substring(table.indexOf('.') + 1) + suffix;
     }
 
     /**
-     * The notification channel: {@code <table>_released}, dots replaced by underscores, when that fits in an
-     * identifier ({@value #MAX_IDENTIFIER} bytes); otherwise its first characters, then {@code _} and 16 hex
-     * digits of the SHA-256 of the table's name, then {@code _released}, {@value #MAX_IDENTIFIER} bytes in
-     * all. The server refuses to notify a longer channel (and truncates it in {@code LISTEN}), so a long
-     * schema-qualified table made every hand-off fail.
+     * The notification channel: {@code <name>_released}, where {@code <name>} is the table's name without its
+     * schema (at most 40 characters: always a whole identifier). The functions notify the channel of the
+     * client that created them last, and every spelling of one table ({@code locks}, {@code public.locks})
+     * must listen where they notify: a channel taken from the spelling left a client that spelled it otherwise
+     * deaf to the hand-offs to its waiters, which then waited for their next poll. Clients of tables of one
+     * name in different schemas share the channel, and each ignores the tokens of the others' waiters.
      */
     String channel() {
         return channel;
-    }
-
-    private static String channel(String table) {
-        String plain = table.replace('.', '_') + "_released";
-        if (plain.length() <= MAX_IDENTIFIER) {
-            return plain;
-        }
-        String digest = HexFormat.of().formatHex(sha256(table), 0, 8);
-        String suffix = "_" + digest + "_released";
-        return plain.substring(0, MAX_IDENTIFIER - suffix.length()) + suffix;
-    }
-
-    private static byte[] sha256(String text) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required of every Java platform", e);
-        }
     }
 
     @Override
@@ -183,7 +164,8 @@ public final class PostgresLockConfig {
         /**
          * The table that holds the leases: a lower-case identifier ({@code [a-z_][a-z0-9_]*}, at most 40
          * characters, not a reserved word of PostgreSQL such as {@code order} or {@code user}), optionally
-         * qualified by a schema named likewise. Services that must exclude each other use the same table.
+         * qualified by a schema named likewise. Services that must exclude each other use the same table, with or
+         * without its schema (the advisory locks and the channel are those of the table's name without it).
          * Defaults to {@code reactive_locks}.
          *
          * @param table the table name

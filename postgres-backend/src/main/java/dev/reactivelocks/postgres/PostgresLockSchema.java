@@ -107,7 +107,7 @@ final class PostgresLockSchema {
 
     PostgresLockSchema(PostgresLockConfig config) {
         this.config = config;
-        this.tableKey = config.table().hashCode();
+        this.tableKey = config.localName("").hashCode();
         this.acquireSql = "SELECT fencing, mode FROM " + function("acquire") + "($1, $2, $3, $4, $5, $6, $7)";
         this.renewSql = "SELECT " + function("renew") + "($1, $2, $3)";
         this.downgradeSql = "SELECT fencing, mode FROM " + function("downgrade") + "($1, $2, $3)";
@@ -153,7 +153,16 @@ final class PostgresLockSchema {
                 + " ORDER BY l.lock_key, l.fencing";
     }
 
-    /** The advisory lock of the schema objects: serializes their creation by concurrent clients. */
+    /**
+     * The advisory lock of the schema objects, which serializes their creation by concurrent clients, and the
+     * first half of every name's lock: the hash of the table's name without its schema, so that every
+     * spelling of one table ({@code locks} found through the {@code search_path}, {@code public.locks}) has
+     * the same key. The functions are one set of objects whichever spelling created them, and each client
+     * replaces them at its start: a key taken from the spelling changed with each replacement, and a call of
+     * the replaced functions took another lock than a call still deciding under the old ones, so both could
+     * grant the name. Tables of one name in different schemas share the key: their calls on names whose keys
+     * share their first four bytes serialize, each for its own short transaction, as such names of one table do.
+     */
     int tableKey() {
         return tableKey;
     }
@@ -492,8 +501,9 @@ final class PostgresLockSchema {
     }
 
     /**
-     * Takes the name's advisory lock until commit. The key is the table's hash and the first four bytes of
-     * the name's key (as earlier versions of this backend took it in their own transactions).
+     * Takes the name's advisory lock until commit. The key is {@link #tableKey()} and the first four bytes of
+     * the name's key (as earlier versions of this backend took it in their own transactions, with the hash of
+     * the table as spelled: the same for a table named without its schema).
      */
     private String lockName() {
         return " PERFORM pg_advisory_xact_lock(" + tableKey + ","

@@ -73,7 +73,7 @@ final class PostgresTestSupport {
     static Disposable holdNameLock(ConnectionFactory factory, PostgresLockConfig config, String name) {
         int objectKey = ByteBuffer.wrap(PostgresLockBackend.key(name)).getInt();
         return inOpenTransaction(factory, c -> c.createStatement("SELECT pg_advisory_xact_lock($1, $2)")
-                .bind(0, config.table().hashCode()).bind(1, objectKey));
+                .bind(0, new PostgresLockSchema(config).tableKey()).bind(1, objectKey));
     }
 
     /**
