@@ -45,6 +45,9 @@ interface Connections {
     /** Whether the server is a Redis Cluster. */
     boolean cluster();
 
+    /** Names the server in error messages: {@code Redis at host:port}, or the cluster's masters once known. */
+    String server();
+
     /**
      * Emits when the pub/sub connection is to be reopened: the client saw the cluster topology change (never on a
      * standalone server), or the backend moved to a new client.
@@ -239,8 +242,8 @@ interface Connections {
                             if (g.stalled(replacement)) {
                                 move(g);
                             }
-                            return Mono.error(new RedisCommandTimeoutException("Redis did not complete opening a"
-                                    + " pub/sub connection within " + timeout.toMillis() + "ms"));
+                            return Mono.error(new RedisCommandTimeoutException(server() + " did not complete opening"
+                                    + " a pub/sub connection within " + timeout.toMillis() + "ms"));
                         }));
             });
         }
@@ -259,6 +262,11 @@ interface Connections {
         @Override
         public boolean cluster() {
             return cluster;
+        }
+
+        @Override
+        public String server() {
+            return generation.get().dialer.server().get();
         }
 
         @Override
@@ -370,6 +378,11 @@ interface Connections {
         @Override
         public boolean cluster() {
             return false;
+        }
+
+        @Override
+        public String server() {
+            return "Redis";   // the caller's connection: Lettuce does not tell where it goes
         }
 
         @Override

@@ -9,12 +9,13 @@ import dev.reactivelocks.spi.Permits;
 import dev.reactivelocks.spi.StoredLease;
 import dev.reactivelocks.spi.StoredLock;
 import io.lettuce.core.KeyScanArgs;
+import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisURI;
-import io.lettuce.core.ScanStream;
+import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.RedisClusterClient;
@@ -150,7 +151,8 @@ public final class RedisLockBackend implements LockBackend {
         this.connections = connections;
         this.layout = new KeyLayout(config.prefixBytes(), connections.cluster());
         this.id = ascii(Long.toHexString(new SecureRandom().nextLong()));
-        this.wakeUps = new WakeUps(connections, layout, id, shardedIfSupported, config);
+        this.wakeUps = new WakeUps(connections, layout, id, shardedIfSupported, config,
+                Mono.defer(() -> withTimeout("INFO", c -> c.info("server"))));
         this.probe = Flux.interval(config.probeInterval())
                 .concatMap(i -> withTimeout("PING", c -> c.ping()).onErrorResume(e -> Mono.empty()))
                 .takeUntilOther(closing.asMono())
@@ -279,8 +281,8 @@ public final class RedisLockBackend implements LockBackend {
     public Mono<BackendLease> acquireOrQueuePermit(String name, int permits, String token, Duration lease,
                                                    Duration keepQueued) {
         checkKeepQueued(keepQueued);
-        return wakeUps.ready(name).then(acquire(name, LockMode.SHARED, Permits.check(permits), token, lease,
-                keepQueued));
+        return wakeUps.ready(name).onErrorMap(e -> translate(name, e)).then(acquire(name, LockMode.SHARED,
+                Permits.check(permits), token, lease, keepQueued));
     }
 
     private static void checkKeepQueued(Duration keepQueued) {
@@ -300,7 +302,8 @@ public final class RedisLockBackend implements LockBackend {
     public Mono<BackendLease> acquireOrQueue(String name, LockMode mode, String token, Duration lease,
                                              Duration keepQueued) {
         checkKeepQueued(keepQueued);
-        return wakeUps.ready(name).then(acquire(name, mode, 0, token, lease, keepQueued));
+        return wakeUps.ready(name).onErrorMap(e -> translate(name, e)).then(acquire(name, mode, 0, token, lease,
+                keepQueued));
     }
 
     /** Runs the acquisition script; a zero {@code keepQueued} never queues; {@code permits} 0: a plain lock. */
@@ -518,9 +521,12 @@ public final class RedisLockBackend implements LockBackend {
         return "RedisLockBackend{keyPrefix=" + config.keyPrefix() + (connections.cluster() ? ", cluster" : "") + "}";
     }
 
+    /** {@code SCAN}s the lock keys (on a cluster, of every master), each page bounded by the command timeout. */
     private Flux<byte[]> lockKeys() {
-        return connections.commands().flatMapMany(c -> ScanStream.scan(c, KeyScanArgs.Builder.limit(200)
-                .match(layout.lockPattern())));
+        ScanArgs args = KeyScanArgs.Builder.limit(200).match(layout.lockPattern());
+        return withTimeout("SCAN", c -> c.scan(args))
+                .expand(page -> page.isFinished() ? Mono.empty() : withTimeout("SCAN", c -> c.scan(page, args)))
+                .concatMapIterable(KeyScanCursor::getKeys);
     }
 
     /**
@@ -558,8 +564,8 @@ public final class RedisLockBackend implements LockBackend {
             return command.apply(c).doOnTerminate(connections::answered);
         }).timeout(timeout, Mono.defer(() -> {
             connections.stalled(used.get());   // null: opening the connection stalled
-            return Mono.error(new RedisCommandTimeoutException("Redis did not answer " + what + " within "
-                    + timeout.toMillis() + "ms; the connection is suspected to be stalled"));
+            return Mono.error(new RedisCommandTimeoutException(connections.server() + " did not answer " + what
+                    + " within " + timeout.toMillis() + "ms; the connection is suspected to be stalled"));
         }));
     }
 

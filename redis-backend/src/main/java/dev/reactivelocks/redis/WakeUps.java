@@ -58,7 +58,12 @@ final class WakeUps {
     private final Set<Integer> slots = ConcurrentHashMap.newKeySet();
     private final AtomicReference<@Nullable Session> session = new AtomicReference<>();
 
-    WakeUps(Connections connections, KeyLayout layout, byte[] id, boolean shardedIfSupported, RedisLockConfig config) {
+    /**
+     * @param serverInfo {@code INFO server} on the command connection, failing after the command timeout: the
+     *                   server's version decides between sharded and plain pub/sub on a cluster
+     */
+    WakeUps(Connections connections, KeyLayout layout, byte[] id, boolean shardedIfSupported, RedisLockConfig config,
+            Mono<String> serverInfo) {
         this.connections = connections;
         this.config = config;
         this.layout = layout;
@@ -66,7 +71,7 @@ final class WakeUps {
         this.channel = Names.concat(layout.wakePrefix("", false), id, new byte[0]);
         this.shardSuffix = Names.concat(":wake:".getBytes(StandardCharsets.US_ASCII), id, new byte[0]);
         this.sharded = !connections.cluster() || !shardedIfSupported ? Mono.just(Boolean.FALSE)
-                : connections.commands().flatMap(c -> c.info("server")).map(WakeUps::atLeastRedis7)
+                : serverInfo.map(WakeUps::atLeastRedis7)
                         .cache(v -> Duration.ofMillis(Long.MAX_VALUE), error -> Duration.ZERO, () -> Duration.ZERO);
     }
 
@@ -170,7 +175,8 @@ final class WakeUps {
         Duration timeout = config.commandTimeout();
         return Flux.interval(config.probeInterval())
                 .concatMap(i -> c.reactive().ping().timeout(timeout, Mono.error(() -> new RedisCommandTimeoutException(
-                        "Redis did not answer PING on the pub/sub connection within " + timeout.toMillis() + "ms"))))
+                        connections.server() + " did not answer PING on the pub/sub connection within " + timeout.toMillis()
+                        + "ms"))))
                 .doOnNext(pong -> connections.answered())
                 .subscribe(null, sink::error);
     }

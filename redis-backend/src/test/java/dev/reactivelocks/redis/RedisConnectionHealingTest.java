@@ -14,6 +14,7 @@ import io.lettuce.core.ClientOptions;
 import io.lettuce.core.KillArgs;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
@@ -174,14 +175,15 @@ class RedisConnectionHealingTest {
             assertThat(before).hasSize(2);   // commands and pub/sub
 
             signal("STOP");
+            RedisURI uri = server.uri("rl-stall-own");
             StepVerifier.create(backend.tryAcquire("b", LockMode.EXCLUSIVE, "t2", Duration.ofSeconds(30)))
                     .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(RedisCommandTimeoutException.class)
-                            .hasMessage("Redis did not answer acquire.lua within 500ms; the connection is suspected"
-                                    + " to be stalled"))
+                            .hasMessage("Redis at " + uri.getHost() + ":" + uri.getPort() + " did not answer"
+                                    + " acquire.lua within 500ms; the connection is suspected to be stalled"))
                     .verify(STALL_WAIT);
             StepVerifier.create(service.tryAcquire("c"))
                     .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(LockUnavailableException.class)
-                            .hasMessageContaining("Redis did not answer acquire.lua within 500ms"))
+                            .hasMessageContaining(" did not answer acquire.lua within 500ms"))
                     .verify(STALL_WAIT);
             signal("CONT");
 
