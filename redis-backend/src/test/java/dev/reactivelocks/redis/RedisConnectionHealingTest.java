@@ -32,6 +32,7 @@ import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
+import reactor.util.retry.Retry;
 
 /**
  * Connections that heal themselves, on a {@code redis-server} of the test's own (the shared server is not
@@ -187,8 +188,8 @@ class RedisConnectionHealingTest {
                     .verify(STALL_WAIT);
             signal("CONT");
 
-            BackendLease lease = backend.tryAcquire("d", LockMode.EXCLUSIVE, "t4", Duration.ofSeconds(30))
-                    .block(STALL_WAIT);
+            BackendLease lease = afterTheStall(
+                    backend.tryAcquire("d", LockMode.EXCLUSIVE, "t4", Duration.ofSeconds(30))).block(STALL_WAIT);
             assertThat(lease).isNotNull();
             List<Long> after = new ArrayList<>(RedisTestSupport.clientIds(admin, "rl-stall-own"));
             after.retainAll(before);
@@ -197,6 +198,15 @@ class RedisConnectionHealingTest {
             service.disposeLater().block(STALL_WAIT);
             backend.close().block(STALL_WAIT);
         }
+    }
+
+    /**
+     * {@code call}, tried again when it timed out: the first calls after a stall may still time out (a server
+     * that just resumed, on a loaded machine, answers a call on a new connection later than the 500 ms bound),
+     * which the guide allows; what the tests prove is that a call then succeeds, and on which connections.
+     */
+    private static <T> Mono<T> afterTheStall(Mono<T> call) {
+        return call.retryWhen(Retry.max(4).filter(e -> e instanceof RedisCommandTimeoutException));
     }
 
     @Test
@@ -213,8 +223,8 @@ class RedisConnectionHealingTest {
                     .expectError(RedisCommandTimeoutException.class)
                     .verify(STALL_WAIT);
             signal("CONT");
-            assertThat(backend.tryAcquire("d", LockMode.EXCLUSIVE, "t4", Duration.ofSeconds(30)).block(STALL_WAIT))
-                    .isNotNull();
+            assertThat(afterTheStall(backend.tryAcquire("d", LockMode.EXCLUSIVE, "t4", Duration.ofSeconds(30)))
+                    .block(STALL_WAIT)).isNotNull();
             assertThat(RedisTestSupport.clientIds(admin, "rl-stall-given")).isEqualTo(before);
             assertThat(commands.isOpen()).isTrue();
         } finally {
