@@ -22,10 +22,14 @@ final class Procs {
     /** @return {@code true} when the process no longer runs (gone, or a zombie waiting for its reaper) */
     static boolean isDead(long pid) {
         try {
-            return "Z".equals(stat(pid)[0]) || "X".equals(stat(pid)[0]);
+            String state = stat(pid)[0];
+            return "Z".equals(state) || "X".equals(state);
         } catch (NoSuchFileException e) {
             return true;
         } catch (IOException e) {
+            if ("No such process".equals(e.getMessage())) {
+                return true; // reaped between the open of its stat file and the read (ESRCH)
+            }
             throw new IllegalStateException(e);
         }
     }
