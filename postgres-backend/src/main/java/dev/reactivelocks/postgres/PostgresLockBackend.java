@@ -420,7 +420,7 @@ public final class PostgresLockBackend implements LockBackend {
     private <T> Mono<T> whenReady(Mono<T> operation) {
         Mono<T> whenReady = schemaReady ? operation : ready.then(operation);
         return pool == null ? whenReady
-                : Mono.defer(() -> pool.isDisposed() ? Mono.error(new FactoryClosed()) : whenReady);
+                : Mono.defer(() -> factoryClosed() ? Mono.error(new FactoryClosed()) : whenReady);
     }
 
     /** Whether the pool is disposed: no connection will ever come from it. */

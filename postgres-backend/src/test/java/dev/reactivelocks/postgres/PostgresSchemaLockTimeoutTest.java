@@ -54,14 +54,7 @@ class PostgresSchemaLockTimeoutTest {
         Disposable migration = PostgresTestSupport.inOpenTransaction(direct,
                 c -> c.createStatement("LOCK TABLE " + config.queue() + " IN ACCESS EXCLUSIVE MODE"));
         try {
-            PostgresLockBackend backend = PostgresLockBackend.create(pool, config);
-            StepVerifier.create(backend.tryAcquire("n", LockMode.EXCLUSIVE, "t", LEASE))
-                    .expectErrorSatisfies(e -> assertThat(e).isNotInstanceOf(LockException.class)
-                            .hasMessageContaining("Lock 'n'")
-                            .hasMessageContaining("'" + config.table() + "'")
-                            .hasMessageContaining("lock timeout")
-                            .hasMessageContaining("could not be created or brought up to date"))
-                    .verify(BOUND);
+            assertFirstCallFailsNamingTheTable("could not be created or brought up to date");
         } finally {
             migration.dispose();
         }
@@ -78,16 +71,24 @@ class PostgresSchemaLockTimeoutTest {
         Disposable locked = PostgresTestSupport.inOpenTransaction(direct,
                 c -> c.createStatement("LOCK TABLE " + config.table() + " IN ACCESS EXCLUSIVE MODE"));
         try {
-            PostgresLockBackend backend = PostgresLockBackend.create(pool, config);
-            StepVerifier.create(backend.tryAcquire("n", LockMode.EXCLUSIVE, "t", LEASE))
-                    .expectErrorSatisfies(e -> assertThat(e).isNotInstanceOf(LockException.class)
-                            .hasMessageContaining("Lock 'n'")
-                            .hasMessageContaining("'" + config.table() + "'")
-                            .hasMessageContaining("lock timeout")
-                            .hasMessageContaining("or on the name"))
-                    .verify(BOUND);
+            assertFirstCallFailsNamingTheTable("or on the name");
         } finally {
             locked.dispose();
         }
+    }
+
+    /**
+     * A new backend's first call fails within {@link #BOUND}, not as a {@link LockException}, naming the lock, the
+     * table and the lock timeout, and saying {@code what}.
+     */
+    private void assertFirstCallFailsNamingTheTable(String what) {
+        PostgresLockBackend backend = PostgresLockBackend.create(pool, config);
+        StepVerifier.create(backend.tryAcquire("n", LockMode.EXCLUSIVE, "t", LEASE))
+                .expectErrorSatisfies(e -> assertThat(e).isNotInstanceOf(LockException.class)
+                        .hasMessageContaining("Lock 'n'")
+                        .hasMessageContaining("'" + config.table() + "'")
+                        .hasMessageContaining("lock timeout")
+                        .hasMessageContaining(what))
+                .verify(BOUND);
     }
 }

@@ -75,15 +75,10 @@ record Dialer<C>(Supplier<CompletionStage<C>> connect,
         // set once a topology was loaded: until then reading the client's topology would block to load it
         AtomicBoolean loaded = new AtomicBoolean();
         // connectAsync needs the topology: load it (without blocking) first
+        Supplier<CompletionStage<Void>> refresh = () -> client.refreshPartitionsAsync().thenRun(() -> loaded.set(true));
         return new Dialer<>(
-                () -> client.refreshPartitionsAsync().thenCompose(v -> {
-                    loaded.set(true);
-                    return client.connectAsync(Connections.CODEC);
-                }),
-                () -> client.refreshPartitionsAsync().thenCompose(v -> {
-                    loaded.set(true);
-                    return client.connectPubSubAsync(Connections.CODEC);
-                }),
+                () -> refresh.get().thenCompose(v -> client.connectAsync(Connections.CODEC)),
+                () -> refresh.get().thenCompose(v -> client.connectPubSubAsync(Connections.CODEC)),
                 client.getResources().eventBus().get().filter(ClusterTopologyChangedEvent.class::isInstance)
                         .cast(Object.class),
                 owned ? client::shutdownAsync : null,

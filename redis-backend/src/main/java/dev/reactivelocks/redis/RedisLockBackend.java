@@ -281,8 +281,8 @@ public final class RedisLockBackend implements LockBackend {
     public Mono<BackendLease> acquireOrQueuePermit(String name, int permits, String token, Duration lease,
                                                    Duration keepQueued) {
         checkKeepQueued(keepQueued);
-        return wakeUps.ready(name).onErrorMap(e -> translate(name, e)).then(acquire(name, LockMode.SHARED,
-                Permits.check(permits), token, lease, keepQueued));
+        return wakeUpsReady(name).then(acquire(name, LockMode.SHARED, Permits.check(permits), token, lease,
+                keepQueued));
     }
 
     private static void checkKeepQueued(Duration keepQueued) {
@@ -302,8 +302,12 @@ public final class RedisLockBackend implements LockBackend {
     public Mono<BackendLease> acquireOrQueue(String name, LockMode mode, String token, Duration lease,
                                              Duration keepQueued) {
         checkKeepQueued(keepQueued);
-        return wakeUps.ready(name).onErrorMap(e -> translate(name, e)).then(acquire(name, mode, 0, token, lease,
-                keepQueued));
+        return wakeUpsReady(name).then(acquire(name, mode, 0, token, lease, keepQueued));
+    }
+
+    /** Completes once wake-ups for {@code name} are subscribed; errors are translated as the scripts' are. */
+    private Mono<Void> wakeUpsReady(String name) {
+        return wakeUps.ready(name).onErrorMap(e -> translate(name, e));
     }
 
     /** Runs the acquisition script; a zero {@code keepQueued} never queues; {@code permits} 0: a plain lock. */

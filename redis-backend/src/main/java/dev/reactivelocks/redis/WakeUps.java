@@ -175,8 +175,8 @@ final class WakeUps {
         Duration timeout = config.commandTimeout();
         return Flux.interval(config.probeInterval())
                 .concatMap(i -> c.reactive().ping().timeout(timeout, Mono.error(() -> new RedisCommandTimeoutException(
-                        connections.server() + " did not answer PING on the pub/sub connection within " + timeout.toMillis()
-                        + "ms"))))
+                        connections.server() + " did not answer PING on the pub/sub connection within "
+                        + timeout.toMillis() + "ms"))))
                 .doOnNext(pong -> connections.answered())
                 .subscribe(null, sink::error);
     }
