@@ -228,6 +228,36 @@ class ListIT {
         }
     }
 
+    /**
+     * A store's names and owners may hold spaces (an owner is any printable ASCII): {@code list} printed them as
+     * they are, so the line of a lock {@code " a b\\c "} held by {@code " ops team "} had more than eight
+     * space-separated cells, and where the name ended could not be told. Spaces are now printed as {@code \x20}.
+     */
+    @Test
+    void listEscapesTheSpacesOfAStoresNamesAndOwners() throws Exception {
+        String prefix = "rl_kit_list-" + UUID.randomUUID() + ":";
+        RedisClient client = RedisClient.create();
+        RedisLockBackend backend = RedisLockBackend.create(client, TestRedis.get().uri("rl_kit_list"),
+                RedisLockConfig.builder().keyPrefix(prefix).restartGrace(Duration.ZERO).build());
+        LockService service = DistributedLockService.builder(backend).owner(" ops team ").build();
+        try {
+            LockHandle h = service.acquire(" a b\\c ").block(BLOCK);
+
+            CliJar.Result result = CliJar.run(work, "list", "--key-prefix", prefix, TestRedis.get().url());
+
+            assertThat(result.stderr()).isEmpty();
+            assertThat(result.exitCode()).isEqualTo(0);
+            String[] lines = result.stdout().split("\n");
+            assertThat(lines).hasSize(2);
+            assertThat(lines[1]).matches("\\\\x20a\\\\x20b\\\\\\\\c\\\\x20  EXCLUSIVE  1        0        "
+                    + h.fencingToken() + "  -           \\S+Z  \\\\x20ops\\\\x20team\\\\x20");
+            h.release().block(BLOCK);
+        } finally {
+            service.disposeLater().then(backend.close()).block(BLOCK);
+            client.shutdown();
+        }
+    }
+
     @Test
     void badUrlsAndArgumentsNeverEchoAPassword() throws Exception {
         CliJar.Result unreachable = CliJar.run(work, "list", "postgresql://locks:s3cret@127.0.0.1:1/app");
