@@ -333,17 +333,12 @@ class ReactiveLocksCliTest {
      */
     @Test
     void listEscapesControlCharactersInFileNames() throws Exception {
-        Files.writeString(dir.resolve("a\nb  held (exclusive)"), "");
-        Files.writeString(dir.resolve("\u001b[31mred"), "");
-        Files.writeString(dir.resolve("back\\slash\ttab\u202e"), "");
-        assertThat(execute("list", "--lock-dir", dir.toString())).isEqualTo(0);
-        assertThat(out.toString()).isEqualTo(
+        assertThat(listOfLockFiles("a\nb  held (exclusive)", "\u001b[31mred", "back\\slash\ttab\u202e")).isEqualTo(
                 "NAME                             MODE  HOLDERS  WAITING  FENCING  HELD-SINCE  LEASE-EXPIRY  OWNERS\n"
                 + "\\x1b[31mred                      free  -        -        -        -           -             -\n"
                 + "a\\nb\\x20\\x20held\\x20(exclusive)  free  -        -        -        -           -             -\n"
-                + "back\\\\slash\\ttab\\u202e           free  -        -        -        -           -             -\n");
-        assertThat(out.toString()).doesNotContain("\u001b", "\u202e", "\t");
-        assertThat(err.toString()).isEmpty();
+                + "back\\\\slash\\ttab\\u202e           free  -        -        -        -           -             -\n")
+                .doesNotContain("\u001b", "\u202e", "\t");
     }
 
     /**
@@ -354,19 +349,24 @@ class ReactiveLocksCliTest {
      */
     @Test
     void listEscapesSpacesInNamesSoThatEachCellIsOneWord() throws Exception {
-        Files.writeString(dir.resolve(" a  b\\c "), "");
-        Files.writeString(dir.resolve("nb\u00a0sp"), "");
-        Files.writeString(dir.resolve("plain"), "");
-        assertThat(execute("list", "--lock-dir", dir.toString())).isEqualTo(0);
-        assertThat(out.toString()).isEqualTo(
+        assertThat(listOfLockFiles(" a  b\\c ", "nb\u00a0sp", "plain")).isEqualTo(
                 "NAME                   MODE  HOLDERS  WAITING  FENCING  HELD-SINCE  LEASE-EXPIRY  OWNERS\n"
                 + "\\x20a\\x20\\x20b\\\\c\\x20  free  -        -        -        -           -             -\n"
                 + "nb\\u00a0sp             free  -        -        -        -           -             -\n"
                 + "plain                  free  -        -        -        -           -             -\n");
-        assertThat(err.toString()).isEmpty();
         List<String> cells = out.toString().lines().skip(1).map(line -> line.split(" +")[0]).toList();
         assertThat(List.of(printfB(cells.get(0)), printfB(cells.get(1)), printfB(cells.get(2))))
                 .containsExactly(" a  b\\c ", "nb\u00a0sp", "plain");
+    }
+
+    /** The output of {@code list} (exit code 0, nothing on standard error) of empty lock files named {@code names}. */
+    private String listOfLockFiles(String... names) throws Exception {
+        for (String name : names) {
+            Files.writeString(dir.resolve(name), "");
+        }
+        assertThat(execute("list", "--lock-dir", dir.toString())).isEqualTo(0);
+        assertThat(err.toString()).isEmpty();
+        return out.toString();
     }
 
     /** {@code text} as bash's {@code printf '%b'} prints it, in a UTF-8 locale. */

@@ -37,8 +37,10 @@ final class RedisClientCaseMain {
         System.out.println("tests: " + summary.getTestsSucceededCount() + " succeeded, "
                 + summary.getTestsFailedCount() + " failed");
         System.out.println("ping in @AfterAll: " + RedisClientCase.ping);
+        TestServers.ClientResource resource = RedisClientCase.resource;
+        String closesAfter = resource == null ? "?" : Integer.toString(resource.closes());
         System.out.println("closes: " + RedisClientCase.closesBeforeTheStoreWasClosed + " before the store was"
-                + " closed, " + (RedisClientCase.resource == null ? "?" : RedisClientCase.resource.closes()) + " after");
+                + " closed, " + closesAfter + " after");
         System.out.println("clients: " + RedisClientCase.CLIENTS.stream().distinct().count() + " of "
                 + RedisClientCase.CLIENTS.size());
         System.out.println("lettuce threads alive: " + lettuce.stream().filter(Thread::isAlive).count());
