@@ -63,8 +63,10 @@ import picocli.CommandLine.Spec;
  *
  * <p>Every answer is a snapshot: the state may change right after. Names and owners are printed
  * {@linkplain #escaped(String) escaped}: a control character (a newline that would forge another line, an
- * ANSI escape sequence that would reach the terminal) is printed as a backslash escape, so each lock is
- * exactly one line of plain text. No credential is ever printed (see {@link PurgeCommand}).
+ * ANSI escape sequence that would reach the terminal) and a space (which would forge another column) are
+ * printed as backslash escapes, so each lock is exactly one line of plain text with one cell per column,
+ * the cells separated by spaces; bash's {@code printf '%b'} turns a cell back into the name. No credential
+ * is ever printed (see {@link PurgeCommand}).
  */
 @Command(name = "list", sortOptions = false, mixinStandardHelpOptions = true,
         versionProvider = ReactiveLocksCli.Version.class,
@@ -72,6 +74,9 @@ import picocli.CommandLine.Spec;
             "Lists the locks of the lock directory DIR, or of the PostgreSQL or Redis lock store at URL:",
             "name, mode (free, SHARED or EXCLUSIVE), holders, waiting, fencing token, held since, lease expiry",
             "and owners, '-' where unknown. Nothing is locked or changed.",
+            "Names and owners are printed with backslash escapes, so that each line has",
+            "one cell per column: a space as \\x20, a backslash as \\\\, a newline as \\n,",
+            "other control characters as \\xNN (bash's printf '%%b' reads them back).",
             LockStores.URL_HELP,
             LockStores.URL_HELP_REDIS,
             "Credentials are never printed: messages show the URL with passwords replaced by ***."
@@ -303,10 +308,12 @@ final class ListCommand implements Callable<Integer> {
     }
 
     /**
-     * {@code text} made safe for one line of a terminal: a backslash becomes {@code \\}; newline, carriage
-     * return and tab become {@code \n}, {@code \r}, {@code \t}; any other control character (C0, DEL,
-     * C1, such as the {@code ESC} that starts ANSI sequences) becomes {@code \xNN}; line and paragraph
-     * separators and invisible format characters (bidirectional overrides) become <code>&#92;uNNNN</code>.
+     * {@code text} made safe for one cell of a line of a terminal: a backslash becomes {@code \\}; newline,
+     * carriage return and tab become {@code \n}, {@code \r}, {@code \t}; a space and any other control
+     * character (C0, DEL, C1, such as the {@code ESC} that starts ANSI sequences) become {@code \xNN}
+     * ({@code \x20} for a space); line and paragraph separators, other spaces (such as the no-break space)
+     * and invisible format characters (bidirectional overrides) become <code>&#92;uNNNN</code>. The result
+     * holds no whitespace, and bash's {@code printf '%b'} turns it back into {@code text}.
      */
     static String escaped(String text) {
         StringBuilder b = new StringBuilder(text.length());
@@ -321,10 +328,10 @@ final class ListCommand implements Callable<Integer> {
                 b.append("\\r");
             } else if (c == '\t') {
                 b.append("\\t");
-            } else if (Character.isISOControl(c)) {
+            } else if (Character.isISOControl(c) || c == ' ') {
                 b.append(String.format("\\x%02x", (int) c));
             } else if (type == Character.FORMAT || type == Character.LINE_SEPARATOR
-                    || type == Character.PARAGRAPH_SEPARATOR) {
+                    || type == Character.PARAGRAPH_SEPARATOR || type == Character.SPACE_SEPARATOR) {
                 b.append(String.format("\\u%04x", (int) c));
             } else {
                 b.append(c);

@@ -203,28 +203,67 @@ class ListIT {
         assertThat(cells[7]).isEqualTo(owners);
     }
 
-    @Test
-    void listReadsARedisStoreUnderItsKeyPrefix() throws Exception {
-        String prefix = "cli-list-" + UUID.randomUUID() + ":";
-        RedisClient client = RedisClient.create();
-        RedisLockBackend backend = RedisLockBackend.create(client, TestRedis.get().uri("cli-list-it"),
-                RedisLockConfig.builder().keyPrefix(prefix).restartGrace(Duration.ZERO).build());
-        LockService service = DistributedLockService.builder(backend).owner("worker-3").build();
-        try {
-            LockHandle h = service.acquire("nightly").block(BLOCK);
+    /**
+     * A lock service of {@code owner} on the test Redis, under a new key prefix that starts with {@code start};
+     * closed with its backend and client.
+     */
+    private record RedisStore(String prefix, RedisClient client, RedisLockBackend backend, LockService service)
+            implements AutoCloseable {
 
+        static RedisStore open(String start, String owner) {
+            String keyPrefix = start + UUID.randomUUID() + ":";
+            RedisClient client = RedisClient.create();
+            RedisLockBackend backend = RedisLockBackend.create(client, TestRedis.get().uri("cli-list-it"),
+                    RedisLockConfig.builder().keyPrefix(keyPrefix).restartGrace(Duration.ZERO).build());
+            LockService service = DistributedLockService.builder(backend).owner(owner).build();
+            return new RedisStore(keyPrefix, client, backend, service);
+        }
+
+        /**
+         * Holds {@code name} exclusively while {@code list} of the jar runs on this store, which must exit with 0
+         * and print nothing on standard error.
+         *
+         * @return the second line of the output (the lock's, after the header), its fencing token replaced by
+         *         {@code <token>}
+         */
+        String lineOfHeld(Path work, String name) throws Exception {
+            LockHandle h = service.acquire(name).block(BLOCK);
             CliJar.Result result = CliJar.run(work, "list", "--key-prefix", prefix, TestRedis.get().url());
-
-            assertThat(result.stderr()).isEmpty();
-            List<String> lines = lines(result);
-            assertThat(lines).hasSize(2);
-            String[] cells = lines.get(1).split(" ");
-            assertThat(Arrays.asList(cells)).hasSize(8).startsWith("nightly", "EXCLUSIVE", "1", "0",
-                    Long.toString(h.fencingToken()), "-").endsWith("worker-3");
             h.release().block(BLOCK);
-        } finally {
+            assertThat(result.stderr()).isEmpty();
+            assertThat(result.exitCode()).isEqualTo(0);
+            List<String> lines = result.stdout().lines().toList();
+            assertThat(lines).hasSize(2);
+            return lines.get(1).replace(Long.toString(h.fencingToken()), "<token>");
+        }
+
+        @Override
+        public void close() {
             service.disposeLater().then(backend.close()).block(BLOCK);
             client.shutdown();
+        }
+    }
+
+    @Test
+    void listReadsARedisStoreUnderItsKeyPrefix() throws Exception {
+        try (RedisStore store = RedisStore.open("cli-list-", "worker-3")) {
+            String[] cells = store.lineOfHeld(work, "nightly").split(" {2,}");
+            assertThat(Arrays.asList(cells)).hasSize(8).startsWith("nightly", "EXCLUSIVE", "1", "0",
+                    "<token>", "-").endsWith("worker-3");
+        }
+    }
+
+    /**
+     * A store's names and owners may hold spaces (an owner is any printable ASCII): {@code list} printed them as
+     * they are, so the line of a lock {@code " a b\\c "} held by {@code " ops team "} had more than eight
+     * space-separated cells, and where the name ended could not be told. Spaces are now printed as {@code \x20}.
+     */
+    @Test
+    void listEscapesTheSpacesOfAStoresNamesAndOwners() throws Exception {
+        try (RedisStore store = RedisStore.open("rl_kit_list-", " ops team ")) {
+            String line = store.lineOfHeld(work, " a b\\c ");
+            assertThat(line).matches("\\\\x20a\\\\x20b\\\\\\\\c\\\\x20  EXCLUSIVE  1        0        <token>  -"
+                    + "           \\S+Z  \\\\x20ops\\\\x20team\\\\x20");
         }
     }
 

@@ -12,6 +12,7 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.jspecify.annotations.Nullable;
@@ -332,17 +333,50 @@ class ReactiveLocksCliTest {
      */
     @Test
     void listEscapesControlCharactersInFileNames() throws Exception {
-        Files.writeString(dir.resolve("a\nb  held (exclusive)"), "");
-        Files.writeString(dir.resolve("\u001b[31mred"), "");
-        Files.writeString(dir.resolve("back\\slash\ttab\u202e"), "");
+        assertThat(listOfLockFiles("a\nb  held (exclusive)", "\u001b[31mred", "back\\slash\ttab\u202e")).isEqualTo(
+                "NAME                             MODE  HOLDERS  WAITING  FENCING  HELD-SINCE  LEASE-EXPIRY  OWNERS\n"
+                + "\\x1b[31mred                      free  -        -        -        -           -             -\n"
+                + "a\\nb\\x20\\x20held\\x20(exclusive)  free  -        -        -        -           -             -\n"
+                + "back\\\\slash\\ttab\\u202e           free  -        -        -        -           -             -\n")
+                .doesNotContain("\u001b", "\u202e", "\t");
+    }
+
+    /**
+     * {@code list} printed the spaces of a name as they are, and its columns are separated by spaces: the line
+     * of {@code " a  b\\c "} could not be told from one of a lock {@code a} with other columns. A space is now
+     * printed as {@code \x20} (other spaces, such as the no-break space, as <code>&#92;uNNNN</code>), so each
+     * cell is one word that bash's {@code printf '%b'} turns back into the name.
+     */
+    @Test
+    void listEscapesSpacesInNamesSoThatEachCellIsOneWord() throws Exception {
+        assertThat(listOfLockFiles(" a  b\\c ", "nb\u00a0sp", "plain")).isEqualTo(
+                "NAME                   MODE  HOLDERS  WAITING  FENCING  HELD-SINCE  LEASE-EXPIRY  OWNERS\n"
+                + "\\x20a\\x20\\x20b\\\\c\\x20  free  -        -        -        -           -             -\n"
+                + "nb\\u00a0sp             free  -        -        -        -           -             -\n"
+                + "plain                  free  -        -        -        -           -             -\n");
+        List<String> cells = out.toString().lines().skip(1).map(line -> line.split(" +")[0]).toList();
+        assertThat(List.of(printfB(cells.get(0)), printfB(cells.get(1)), printfB(cells.get(2))))
+                .containsExactly(" a  b\\c ", "nb\u00a0sp", "plain");
+    }
+
+    /** The output of {@code list} (exit code 0, nothing on standard error) of empty lock files named {@code names}. */
+    private String listOfLockFiles(String... names) throws Exception {
+        for (String name : names) {
+            Files.writeString(dir.resolve(name), "");
+        }
         assertThat(execute("list", "--lock-dir", dir.toString())).isEqualTo(0);
-        assertThat(out.toString()).isEqualTo(
-                "NAME                    MODE  HOLDERS  WAITING  FENCING  HELD-SINCE  LEASE-EXPIRY  OWNERS\n"
-                + "\\x1b[31mred             free  -        -        -        -           -             -\n"
-                + "a\\nb  held (exclusive)  free  -        -        -        -           -             -\n"
-                + "back\\\\slash\\ttab\\u202e  free  -        -        -        -           -             -\n");
-        assertThat(out.toString()).doesNotContain("\u001b", "\u202e", "\t");
         assertThat(err.toString()).isEmpty();
+        return out.toString();
+    }
+
+    /** {@code text} as bash's {@code printf '%b'} prints it, in a UTF-8 locale. */
+    private static String printfB(String text) throws Exception {
+        ProcessBuilder builder = new ProcessBuilder("bash", "-c", "printf '%b' \"$1\"", "bash", text);
+        builder.environment().put("LC_ALL", "C.UTF-8");
+        Process bash = builder.redirectErrorStream(true).start();
+        String printed = new String(bash.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(bash.waitFor()).as(printed).isZero();
+        return printed;
     }
 
     /**
@@ -435,7 +469,11 @@ class ReactiveLocksCliTest {
         assertThat(out.toString()).contains("Usage: reactive-locks run [-hV] [--shared] [--lock-dir=DIR]")
                 .contains("Usage: reactive-locks wrapper [-hV] [--] COMMAND...")
                 .contains("Usage: reactive-locks list [-hV] [--json] [--key-prefix=PREFIX]")
-                .contains("[--lock-dir=DIR] [--prefix=PREFIX] [--table=TABLE]");
+                .contains("[--lock-dir=DIR] [--prefix=PREFIX] [--table=TABLE]")
+                .contains(String.join(System.lineSeparator(),
+                        "Names and owners are printed with backslash escapes, so that each line has",
+                        "one cell per column: a space as \\x20, a backslash as \\\\, a newline as \\n,",
+                        "other control characters as \\xNN (bash's printf '%b' reads them back).", ""));
         assertThat(err.toString()).isEmpty();
     }
 }

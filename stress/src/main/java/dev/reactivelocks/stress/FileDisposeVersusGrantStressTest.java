@@ -4,14 +4,11 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.file.FileLockConfig;
 import dev.reactivelocks.file.FileLockService;
-import java.io.IOException;
+import dev.reactivelocks.testkit.contract.TempLockDirectory;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.stream.Stream;
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Arbiter;
 import org.openjdk.jcstress.annotations.Expect;
@@ -45,9 +42,9 @@ public class FileDisposeVersusGrantStressTest {
     }
 
     private static void deleteDirectory() {
-        try (Stream<Path> files = Files.walk(DIR)) {
-            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException | UncheckedIOException e) {
+        try {
+            TempLockDirectory.deleteTree(DIR);
+        } catch (UncheckedIOException e) {
             // best effort: absent when no test of this class ran, or a file vanished meanwhile
         }
     }

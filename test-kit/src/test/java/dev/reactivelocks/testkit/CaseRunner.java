@@ -7,10 +7,14 @@ import org.junit.platform.engine.discovery.DiscoverySelectors;
 import org.junit.platform.testkit.engine.EngineTestKit;
 import org.junit.platform.testkit.engine.Events;
 
-/** Runs {@link EngineTestKitCase} classes through the Jupiter engine with {@link EngineTestKit}. */
-final class CaseRunner {
+/**
+ * Runs {@link EngineTestKitCase} classes through the Jupiter engine with {@link EngineTestKit}, or enables them in
+ * a launcher of one's own ({@link #KEY}).
+ */
+public final class CaseRunner {
 
-    private static final String KEY = "reactivelocks.testkit.engine-test-kit-case";
+    /** The configuration parameter that enables {@link EngineTestKitCase} classes. */
+    public static final String KEY = "reactivelocks.testkit.engine-test-kit-case";
 
     private CaseRunner() {
     }

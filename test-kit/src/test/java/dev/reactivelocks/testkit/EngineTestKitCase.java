@@ -13,5 +13,5 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @Retention(RetentionPolicy.RUNTIME)
 @Target(ElementType.TYPE)
 @ExtendWith(CaseRunner.OnlyThroughRunner.class)
-@interface EngineTestKitCase {
+public @interface EngineTestKitCase {
 }

@@ -30,7 +30,19 @@ public final class TempLockDirectory {
 
     /** Deletes the directory and everything in it; call after the services using it were disposed. */
     public void delete() {
-        try (Stream<Path> files = Files.walk(root)) {
+        deleteTree(root);
+    }
+
+    /**
+     * Deletes {@code dir} and everything in it, as far as it can: an entry that cannot be deleted is left, with
+     * the directories above it. Symbolic links are deleted, never followed.
+     *
+     * @param dir a directory, such as the lock directory of a {@link FileLockService}
+     * @throws UncheckedIOException if {@code dir} cannot be walked (it does not exist, or an entry vanished
+     *         while it was read)
+     */
+    public static void deleteTree(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -1,6 +1,7 @@
 package dev.reactivelocks.testkit.servers;
 
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolutionException;
@@ -18,7 +19,8 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  *       application name;</li>
  *   <li>{@code io.lettuce.core.RedisURI}: a URI of the Redis server whose connections carry the test class's
  *       simple name as client name;</li>
- *   <li>{@code io.lettuce.core.RedisClient}: a client shared by the tests of the class, shut down after them.</li>
+ *   <li>{@code io.lettuce.core.RedisClient}: a client shared by the tests of the class, shut down after them
+ *       (by a Jupiter older than 5.13 too).</li>
  * </ul>
  * Only the server a test asks for is looked for or started. The PostgreSQL types need
  * {@code org.postgresql:r2dbc-postgresql} on the test class path, the Redis types {@code io.lettuce:lettuce-core}.
@@ -71,13 +73,28 @@ public final class TestServers implements ParameterResolver {
         }
     }
 
-    private static final class ClientResource implements AutoCloseable {
+    /**
+     * The Redis client of a test class, shut down when JUnit closes the class's store. Jupiter 5.13 and later
+     * close a stored {@code AutoCloseable}, and close a value that is both only as one; Jupiter before 5.13
+     * closes only a {@code CloseableResource} (deprecated since 5.13, still there in 6), and would leave the
+     * client and its threads running until the JVM ends. Shut down once however often it is closed.
+     */
+    @SuppressWarnings("deprecation") // CloseableResource: the only store value Jupiter before 5.13 closes
+    static final class ClientResource implements AutoCloseable, ExtensionContext.Store.CloseableResource {
 
         final io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create();
+        private final AtomicInteger closes = new AtomicInteger();
 
         @Override
         public void close() {
-            client.shutdown(Duration.ZERO, Duration.ofSeconds(5));
+            if (closes.getAndIncrement() == 0) {
+                client.shutdown(Duration.ZERO, Duration.ofSeconds(5));
+            }
+        }
+
+        /** How often {@link #close()} was called. */
+        int closes() {
+            return closes.get();
         }
     }
 }
