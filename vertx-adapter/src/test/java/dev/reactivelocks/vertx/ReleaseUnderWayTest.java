@@ -1,0 +1,281 @@
+package dev.reactivelocks.vertx;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.reactivelocks.LockHandle;
+import dev.reactivelocks.LockMode;
+import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.testkit.contract.SpinRacer;
+import io.vertx.core.Future;
+import io.vertx.core.ThreadingModel;
+import io.vertx.core.Vertx;
+import io.vertx.core.internal.CloseFuture;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.junit5.VertxExtension;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * The close of a context (an undeployment) completes only once every lock acquired on it is released,
+ * including the releases its holder started itself and that are still on their way to a distributed store,
+ * and including the shared grant of a downgrade through the Reactor handle that was under way at the release.
+ */
+@ExtendWith(VertxExtension.class)
+class ReleaseUnderWayTest {
+
+    private GatedBackend backend;
+    private DistributedLockService distributed;
+    private DefaultVertxLockService locks;
+
+    @BeforeEach
+    void setUp(Vertx vertx) {
+        backend = new GatedBackend();
+        distributed = DistributedLockService.builder(backend).build();
+        locks = (DefaultVertxLockService) VertxLockService.create(vertx, distributed);
+    }
+
+    @AfterEach
+    void tearDown() {
+        distributed.dispose();
+    }
+
+    private static <T> T await(Future<T> future) throws Exception {
+        return future.await(10, TimeUnit.SECONDS);
+    }
+
+    /** A context of its own, closed by the test as an undeployment closes a verticle's. */
+    private record Scope(CloseFuture closeFuture, ContextInternal context) {
+
+        static Scope open(Vertx vertx) {
+            CloseFuture closeFuture = new CloseFuture();
+            return new Scope(closeFuture, ((VertxInternal) vertx).contextBuilder().withCloseFuture(closeFuture).build());
+        }
+
+        Future<VertxLockHandle> acquire(VertxLockService locks, String name) {
+            return TestVerticles.on(context, () -> locks.acquire(name));
+        }
+    }
+
+    /** Closes {@code scope}, noting whether the store still held {@code name} when the close completed. */
+    private Future<Void> close(Scope scope, String name, AtomicBoolean heldWhenClosed) {
+        return scope.closeFuture().close().onComplete(ar -> heldWhenClosed.set(backend.holds(name)));
+    }
+
+    @Test
+    void theCloseWaitsForAReleaseItsHolderStarted(Vertx vertx) throws Exception {
+        Scope scope = Scope.open(vertx);
+        VertxLockHandle held = await(scope.acquire(locks, "rl_vertx_orders"));
+        Sinks.Empty<Void> storeAnswers = backend.holdReleases();
+        Future<Void> released = held.release(); // on its way to the store
+        AtomicBoolean heldWhenClosed = new AtomicBoolean();
+
+        Future<Void> closed = close(scope, "rl_vertx_orders", heldWhenClosed);
+
+        assertThat(closed.isComplete()).as("the close completed while the release was on its way").isFalse();
+        storeAnswers.tryEmitEmpty();
+        await(closed);
+        assertThat(heldWhenClosed).as("the lock was still held when the close completed").isFalse();
+        await(released);
+        assertThat(locks.acquisitions()).isZero();
+        assertThat(locks.registries()).isZero();
+    }
+
+    @Test
+    void theCloseWaitsForAReleaseThroughTheReactorHandle(Vertx vertx) throws Exception {
+        Scope scope = Scope.open(vertx);
+        VertxLockHandle held = await(scope.acquire(locks, "rl_vertx_orders"));
+        Sinks.Empty<Void> storeAnswers = backend.holdReleases();
+        held.lockHandle().release().subscribe(); // on its way to the store
+        AtomicBoolean heldWhenClosed = new AtomicBoolean();
+
+        Future<Void> closed = close(scope, "rl_vertx_orders", heldWhenClosed);
+
+        assertThat(closed.isComplete()).as("the close completed while the release was on its way").isFalse();
+        storeAnswers.tryEmitEmpty();
+        await(closed);
+        assertThat(heldWhenClosed).as("the lock was still held when the close completed").isFalse();
+        assertThat(locks.acquisitions()).isZero();
+    }
+
+    @Test
+    void aReleaseDuringAReactorDowngradeIsWaitedForByTheCloseWithTheSharedGrant(Vertx vertx) throws Exception {
+        Scope scope = Scope.open(vertx);
+        VertxLockHandle held = await(scope.acquire(locks, "rl_vertx_orders"));
+        Sinks.Empty<Void> storeAnswers = backend.holdDowngrades();
+        AtomicReference<LockHandle> shared = new AtomicReference<>();
+        held.lockHandle().downgrade().subscribe(shared::set); // on its way to the store
+        Future<Void> released = held.release();               // made by the service once the downgrade ended
+        AtomicBoolean heldWhenClosed = new AtomicBoolean();
+
+        Future<Void> closed = close(scope, "rl_vertx_orders", heldWhenClosed);
+
+        assertThat(closed.isComplete()).as("the close completed while the downgrade was on its way").isFalse();
+        storeAnswers.tryEmitEmpty();
+        await(closed);
+        assertThat(heldWhenClosed).as("the shared grant was still held when the close completed").isFalse();
+        await(released);
+        assertThat(shared.get().mode()).isEqualTo(LockMode.SHARED);
+        assertThat(shared.get().isHeld()).isFalse();
+        assertThat(locks.acquisitions()).isZero();
+    }
+
+    @Test
+    void aCloseDuringAReactorDowngradeReleasesItsSharedGrant(Vertx vertx) throws Exception {
+        Scope scope = Scope.open(vertx);
+        VertxLockHandle held = await(scope.acquire(locks, "rl_vertx_orders"));
+        Sinks.Empty<Void> storeAnswers = backend.holdDowngrades();
+        AtomicReference<LockHandle> shared = new AtomicReference<>();
+        held.lockHandle().downgrade().subscribe(shared::set); // on its way to the store
+        AtomicBoolean heldWhenClosed = new AtomicBoolean();
+
+        Future<Void> closed = close(scope, "rl_vertx_orders", heldWhenClosed);
+
+        assertThat(closed.isComplete()).as("the close completed while the downgrade was on its way").isFalse();
+        storeAnswers.tryEmitEmpty();
+        await(closed);
+        assertThat(heldWhenClosed).as("the shared grant was still held when the close completed").isFalse();
+        assertThat(locks.acquisitions()).isZero();
+    }
+
+    @Test
+    void aReactorDowngradeLeavesTheRegistryWithTheReleaseOfTheHandleItReplaced(Vertx vertx) throws Exception {
+        TestVerticles.Deployed verticle = TestVerticles.deploy(vertx, ThreadingModel.EVENT_LOOP);
+        VertxLockHandle held = await(verticle.on(() -> locks.acquire("rl_vertx_orders")));
+        LockHandle shared = held.lockHandle().downgrade().block(Duration.ofSeconds(10));
+        assertThat(held.isHeld()).isFalse();
+        assertThat(locks.acquisitions()).as("the shared grant belongs to the context").isEqualTo(1);
+
+        await(verticle.on(held::release)); // releases the shared grant that replaced it
+
+        assertThat(shared.isHeld()).isFalse();
+        assertThat(backend.holds("rl_vertx_orders")).isFalse();
+        assertThat(locks.acquisitions()).isZero();
+    }
+
+    @Test
+    void ownReleaseRacingUndeployLeavesNothingHeldAfterTheUndeployment(Vertx vertx) throws Exception {
+        raceOwnReleaseAgainstUndeploy(vertx, 2_000);
+    }
+
+    @Test
+    @Tag("loops")
+    @Timeout(value = 60, unit = TimeUnit.MINUTES) // longer than the 60s default of junit-platform.properties
+    void ownReleaseRacingUndeployLeavesNothingHeldAfterTheUndeployment_loop(Vertx vertx) throws Exception {
+        raceOwnReleaseAgainstUndeploy(vertx, 200_000);
+    }
+
+    @Test
+    void reactorDowngradeRacingReleaseAndUndeployLeavesNothingHeldOrRegistered(Vertx vertx) throws Exception {
+        raceDowngradeAgainstReleaseAndUndeploy(vertx, 2_000);
+    }
+
+    @Test
+    @Tag("loops")
+    @Timeout(value = 60, unit = TimeUnit.MINUTES) // longer than the 60s default of junit-platform.properties
+    void reactorDowngradeRacingReleaseAndUndeployLeavesNothingHeldOrRegistered_loop(Vertx vertx) throws Exception {
+        raceDowngradeAgainstReleaseAndUndeploy(vertx, 200_000);
+    }
+
+    /**
+     * A holder releases (through the Vert.x handle in even rounds, the Reactor handle in odd ones) while its
+     * verticle is undeployed, the store answering on another thread: when the undeployment completes, the
+     * store holds nothing, and nothing is left registered or held by nobody.
+     */
+    private void raceOwnReleaseAgainstUndeploy(Vertx vertx, int iterations) throws Exception {
+        backend.answeredOn(Schedulers.parallel());
+        String run = Long.toHexString(System.nanoTime() & 0xffffffL);
+        int heldAfterUndeploy = 0;
+        try (SpinRacer racer = new SpinRacer()) {
+            for (int i = 0; i < iterations; i++) {
+                String name = "rl_vertx_release-" + run + "-" + i;
+                TestVerticles.Deployed leaving = TestVerticles.deploy(vertx, ThreadingModel.EVENT_LOOP);
+                VertxLockHandle held = await(leaving.on(() -> locks.acquire(name)));
+                Runnable release = i % 2 == 0 ? held::release : () -> held.lockHandle().release().subscribe();
+                AtomicBoolean heldWhenUndeployed = new AtomicBoolean();
+                Future<?>[] undeployed = new Future<?>[1];
+
+                racer.race(() -> undeployed[0] = undeploy(leaving, name, heldWhenUndeployed), release);
+                await(undeployed[0]);
+
+                if (heldWhenUndeployed.get()) {
+                    heldAfterUndeploy++;
+                }
+                assertNothingLeft(name, i);
+            }
+        }
+        assertThat(heldAfterUndeploy).as("locks still held when the undeployment completed").isZero();
+    }
+
+    /**
+     * A holder downgrades through the Reactor handle (the store answering on another thread) and never releases
+     * the shared grant itself. Racing the downgrade: a release of the Vert.x handle, after which the test waits
+     * for both to end (one round in three) or undeploys the verticle at once (one in three), or the undeployment
+     * itself (one in three). Nothing may stay registered once both ended, and nothing may be held when the
+     * undeployment completed.
+     */
+    private void raceDowngradeAgainstReleaseAndUndeploy(Vertx vertx, int iterations) throws Exception {
+        backend.answeredOn(Schedulers.parallel());
+        String run = Long.toHexString(System.nanoTime() & 0xffffffL);
+        int heldAfterUndeploy = 0;
+        try (SpinRacer racer = new SpinRacer()) {
+            for (int i = 0; i < iterations; i++) {
+                String name = "rl_vertx_downgrade-" + run + "-" + i;
+                TestVerticles.Deployed leaving = TestVerticles.deploy(vertx, ThreadingModel.EVENT_LOOP);
+                VertxLockHandle held = await(leaving.on(() -> locks.acquire(name)));
+                CompletableFuture<Void> downgraded = new CompletableFuture<>();
+                Runnable downgrade = () -> held.lockHandle().downgrade()
+                        .subscribe(shared -> { }, error -> downgraded.complete(null), () -> downgraded.complete(null));
+                AtomicBoolean heldWhenUndeployed = new AtomicBoolean();
+                Future<?>[] undeployed = new Future<?>[1];
+
+                if (i % 3 == 2) {
+                    racer.race(() -> undeployed[0] = undeploy(leaving, name, heldWhenUndeployed), downgrade);
+                } else {
+                    Future<?>[] released = new Future<?>[1];
+                    racer.race(() -> released[0] = held.release(), downgrade);
+                    if (i % 3 == 0) {
+                        await(released[0]);
+                        downgraded.get(10, TimeUnit.SECONDS);
+                        assertThat(locks.acquisitions()).as("iteration %d: acquisitions left registered after"
+                                + " the release", i).isZero();
+                    }
+                    undeployed[0] = undeploy(leaving, name, heldWhenUndeployed);
+                }
+                await(undeployed[0]);
+
+                if (heldWhenUndeployed.get()) {
+                    heldAfterUndeploy++;
+                }
+                assertNothingLeft(name, i);
+            }
+        }
+        assertThat(heldAfterUndeploy).as("locks still held when the undeployment completed").isZero();
+    }
+
+    /** Undeploys {@code leaving}, noting whether the store still held {@code name} when that completed. */
+    private Future<Void> undeploy(TestVerticles.Deployed leaving, String name, AtomicBoolean heldWhenUndeployed) {
+        return leaving.undeploy().onComplete(ar -> heldWhenUndeployed.set(backend.holds(name)));
+    }
+
+    private void assertNothingLeft(String name, int iteration) {
+        LockHandle next = distributed.acquire(name, LockOptions.exclusive().timeout(Duration.ofSeconds(10)))
+                .block(Duration.ofSeconds(15));
+        assertThat(next).as("iteration %d: lock held by nobody", iteration).isNotNull();
+        next.release().block(Duration.ofSeconds(10));
+        assertThat(locks.acquisitions()).as("iteration %d: acquisitions left registered", iteration).isZero();
+        assertThat(locks.registries()).as("iteration %d: registries left", iteration).isZero();
+    }
+}
