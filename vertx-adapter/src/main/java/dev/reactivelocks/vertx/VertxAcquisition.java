@@ -72,6 +72,8 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
      * grants before and after it in a chain of downgrades, which share it: the context's close waits for them.
      */
     private final ReleasesUnderWay releases;
+    /** For the successor of a downgrade: completed once the downgrade ended, whatever its outcome. */
+    private final Sinks.@Nullable Empty<Void> downgrade;
     /** Completed when the wrapped service reports the granted lock lost; {@link #lost()} is its future. */
     private @Nullable PromiseInternal<Void> lostPromise; // guarded by this
     private @Nullable Future<Void> lost;            // guarded by this
@@ -79,12 +81,13 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
 
     VertxAcquisition(ContextAcquisitions owner, ContextInternal context, String name, LockMode mode,
                      PromiseInternal<? extends @Nullable VertxLockHandle> promise) {
-        this(owner, context, name, mode, promise, new ReleasesUnderWay());
+        this(owner, context, name, mode, promise, new ReleasesUnderWay(), null);
     }
 
     @SuppressWarnings("unchecked")
     private VertxAcquisition(ContextAcquisitions owner, ContextInternal context, String name, LockMode mode,
-                             PromiseInternal<? extends @Nullable VertxLockHandle> promise, ReleasesUnderWay releases) {
+                             PromiseInternal<? extends @Nullable VertxLockHandle> promise, ReleasesUnderWay releases,
+                             Sinks.@Nullable Empty<Void> downgrade) {
         // the context closed first: nobody will own it, and the close waits for its release
         super(granted -> releases.track(granted.release()).subscribe());
         this.owner = owner;
@@ -93,6 +96,7 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
         this.mode = mode;
         this.promise = (PromiseInternal<@Nullable VertxLockHandle>) promise;
         this.releases = releases;
+        this.downgrade = downgrade;
     }
 
     static LockException contextClosed(String name, LockMode mode) {
@@ -207,7 +211,9 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
     Mono<Void> abandon() {
         if (giveUp(true) == null) {
             promise.tryFail(contextClosed(name, mode));
-            return Mono.empty();
+            // a downgrade cannot stop halfway: the close waits for its end and the release of its late grant
+            Sinks.Empty<Void> d = downgrade;
+            return d == null ? Mono.empty() : d.asMono().then(releases.completion());
         }
         Mono<Void> own = endHold() ? releaseHeld() : Mono.empty();
         // after this one: a release that took effect before it, or that makes it, is under way by then
@@ -287,7 +293,9 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
             promise.fail(contextClosed(name, LockMode.SHARED));
             return promise.future();
         }
-        h.downgrade().doOnNext(shared -> retire(next)).subscribe(next);
+        // not cancelled by a close: a grant that comes after it is released by this successor, tracked
+        h.downgrade().doOnNext(shared -> retire(next)).doFinally(signal -> next.downgradeEnded())
+                .subscribe(next::onNext, next::onError);
         return promise.future();
     }
 
@@ -300,8 +308,14 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
      * @return the successor, or {@code null} when the context is closed
      */
     private @Nullable VertxAcquisition successor(PromiseInternal<? extends @Nullable VertxLockHandle> promise) {
-        VertxAcquisition next = new VertxAcquisition(owner, context, name, LockMode.SHARED, promise, releases);
+        VertxAcquisition next = new VertxAcquisition(owner, context, name, LockMode.SHARED, promise, releases,
+                Sinks.empty());
         return owner.add(next) ? next : null;
+    }
+
+    /** The downgrade this successor stands for ended: answered, failed or cancelled. */
+    private void downgradeEnded() {
+        Objects.requireNonNull(downgrade, "downgrade").tryEmitEmpty();
     }
 
     /**
@@ -384,17 +398,17 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
          */
         @Override
         public Mono<LockHandle> downgrade() {
-            return Mono.defer(() -> {
-                VertxAcquisition next = successor(context.promise());
-                if (next == null) {
-                    return Mono.error(contextClosed(name, LockMode.SHARED));
-                }
-                Mono<LockHandle> shared = super.downgrade()
-                        .doOnNext(h -> retire(next))
-                        .doOnError(next::onError)
-                        .doOnCancel(next::dropped);
-                return AcquisitionMono.map(shared, next::take);
-            });
+            // the successor is registered at the request, when the downgrade starts: a close before it, never
+            // requested, has nothing to wait for
+            Mono<LockHandle> shared = Mono.fromCallable(() -> successor(context.promise()))
+                    .switchIfEmpty(Mono.error(() -> contextClosed(name, LockMode.SHARED)))
+                    .flatMap(next -> super.downgrade()
+                            .doOnNext(h -> retire(next))
+                            .doOnError(next::onError)
+                            .doOnCancel(next::dropped)
+                            .doFinally(signal -> next.downgradeEnded())
+                            .map(next::take));
+            return AcquisitionMono.map(shared, h -> h);
         }
     }
 

@@ -2,9 +2,11 @@ package dev.reactivelocks.vertx;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.reactivelocks.InProcessLockService;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
+import dev.reactivelocks.LockService;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.testkit.contract.SpinRacer;
 import io.vertx.core.Future;
@@ -19,6 +21,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -148,6 +151,37 @@ class ReleaseUnderWayTest {
         await(closed);
         assertThat(heldWhenClosed).as("the shared grant was still held when the close completed").isFalse();
         assertThat(locks.acquisitions()).isZero();
+    }
+
+    @Test
+    void aCloseDuringAReactorDowngradeWaitsForItsGrantAndReleasesIt(Vertx vertx) throws Exception {
+        closeDuringADowngrade(vertx, held -> held.lockHandle().downgrade().subscribe(shared -> { }));
+    }
+
+    @Test
+    void aCloseDuringADowngradeWaitsForItsGrantAndReleasesIt(Vertx vertx) throws Exception {
+        closeDuringADowngrade(vertx, VertxLockHandle::downgrade);
+    }
+
+    /**
+     * A service that ignores a release of a handle whose downgrade is under way (as {@link LockHandle#downgrade()}
+     * allows) grants the shared lock after its context closed: the close waits for it and releases it.
+     */
+    private void closeDuringADowngrade(Vertx vertx, Consumer<VertxLockHandle> downgrade) throws Exception {
+        InProcessLockService core = (InProcessLockService) LockService.inProcess();
+        GatedDowngradeLockService gated = new GatedDowngradeLockService(core);
+        VertxLockService gatedLocks = VertxLockService.create(vertx, gated);
+        Scope scope = Scope.open(vertx);
+        VertxLockHandle held = await(scope.acquire(gatedLocks, "orders"));
+        downgrade.accept(held); // under way
+
+        Future<Void> closed = scope.closeFuture().close();
+
+        assertThat(closed.isComplete()).as("the close completed while the downgrade was under way").isFalse();
+        gated.openGate();
+        await(closed);
+        assertThat(core.size()).as("locks left held after the close").isZero();
+        core.dispose();
     }
 
     @Test
