@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reactivelocks.InProcessLockService;
 import dev.reactivelocks.LockHandle;
-import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
 import dev.reactivelocks.distributed.DistributedLockService;
@@ -20,8 +19,9 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -72,85 +72,52 @@ class ReleaseUnderWayTest {
         }
     }
 
-    /** Closes {@code scope}, noting whether the store still held {@code name} when the close completed. */
-    private Future<Void> close(Scope scope, String name, AtomicBoolean heldWhenClosed) {
-        return scope.closeFuture().close().onComplete(ar -> heldWhenClosed.set(backend.holds(name)));
-    }
-
     @Test
     void theCloseWaitsForAReleaseItsHolderStarted(Vertx vertx) throws Exception {
-        Scope scope = Scope.open(vertx);
-        VertxLockHandle held = await(scope.acquire(locks, "rl_vertx_orders"));
-        Sinks.Empty<Void> storeAnswers = backend.holdReleases();
-        Future<Void> released = held.release(); // on its way to the store
-        AtomicBoolean heldWhenClosed = new AtomicBoolean();
-
-        Future<Void> closed = close(scope, "rl_vertx_orders", heldWhenClosed);
-
-        assertThat(closed.isComplete()).as("the close completed while the release was on its way").isFalse();
-        storeAnswers.tryEmitEmpty();
-        await(closed);
-        assertThat(heldWhenClosed).as("the lock was still held when the close completed").isFalse();
-        await(released);
-        assertThat(locks.acquisitions()).isZero();
-        assertThat(locks.registries()).isZero();
+        assertTheCloseWaitsFor(vertx, GatedBackend::holdReleases, VertxLockHandle::release);
     }
 
     @Test
     void theCloseWaitsForAReleaseThroughTheReactorHandle(Vertx vertx) throws Exception {
-        Scope scope = Scope.open(vertx);
-        VertxLockHandle held = await(scope.acquire(locks, "rl_vertx_orders"));
-        Sinks.Empty<Void> storeAnswers = backend.holdReleases();
-        held.lockHandle().release().subscribe(); // on its way to the store
-        AtomicBoolean heldWhenClosed = new AtomicBoolean();
-
-        Future<Void> closed = close(scope, "rl_vertx_orders", heldWhenClosed);
-
-        assertThat(closed.isComplete()).as("the close completed while the release was on its way").isFalse();
-        storeAnswers.tryEmitEmpty();
-        await(closed);
-        assertThat(heldWhenClosed).as("the lock was still held when the close completed").isFalse();
-        assertThat(locks.acquisitions()).isZero();
+        assertTheCloseWaitsFor(vertx, GatedBackend::holdReleases, held -> held.lockHandle().release().subscribe());
     }
 
     @Test
     void aReleaseDuringAReactorDowngradeIsWaitedForByTheCloseWithTheSharedGrant(Vertx vertx) throws Exception {
-        Scope scope = Scope.open(vertx);
-        VertxLockHandle held = await(scope.acquire(locks, "rl_vertx_orders"));
-        Sinks.Empty<Void> storeAnswers = backend.holdDowngrades();
-        AtomicReference<LockHandle> shared = new AtomicReference<>();
-        held.lockHandle().downgrade().subscribe(shared::set); // on its way to the store
-        Future<Void> released = held.release();               // made by the service once the downgrade ended
-        AtomicBoolean heldWhenClosed = new AtomicBoolean();
-
-        Future<Void> closed = close(scope, "rl_vertx_orders", heldWhenClosed);
-
-        assertThat(closed.isComplete()).as("the close completed while the downgrade was on its way").isFalse();
-        storeAnswers.tryEmitEmpty();
-        await(closed);
-        assertThat(heldWhenClosed).as("the shared grant was still held when the close completed").isFalse();
-        await(released);
-        assertThat(shared.get().mode()).isEqualTo(LockMode.SHARED);
-        assertThat(shared.get().isHeld()).isFalse();
-        assertThat(locks.acquisitions()).isZero();
+        assertTheCloseWaitsFor(vertx, GatedBackend::holdDowngrades, held -> {
+            held.lockHandle().downgrade().subscribe(shared -> { }); // the test never releases the shared grant
+            held.release(); // made by the service once the downgrade ended
+        });
     }
 
     @Test
     void aCloseDuringAReactorDowngradeReleasesItsSharedGrant(Vertx vertx) throws Exception {
+        assertTheCloseWaitsFor(vertx, GatedBackend::holdDowngrades,
+                held -> held.lockHandle().downgrade().subscribe(shared -> { }));
+    }
+
+    /**
+     * Acquires a lock on a context of its own, holds back one kind of store call ({@code gate}), starts
+     * {@code underWay} with the lock and closes the context: the close must not complete before the store
+     * answered, and when it completes the store holds nothing and nothing is left registered.
+     */
+    private void assertTheCloseWaitsFor(Vertx vertx, Function<GatedBackend, Sinks.Empty<Void>> gate,
+                                        Consumer<VertxLockHandle> underWay) throws Exception {
         Scope scope = Scope.open(vertx);
         VertxLockHandle held = await(scope.acquire(locks, "rl_vertx_orders"));
-        Sinks.Empty<Void> storeAnswers = backend.holdDowngrades();
-        AtomicReference<LockHandle> shared = new AtomicReference<>();
-        held.lockHandle().downgrade().subscribe(shared::set); // on its way to the store
+        Sinks.Empty<Void> storeAnswers = gate.apply(backend);
+        underWay.accept(held); // on its way to the store
         AtomicBoolean heldWhenClosed = new AtomicBoolean();
 
-        Future<Void> closed = close(scope, "rl_vertx_orders", heldWhenClosed);
+        Future<Void> closed = scope.closeFuture().close()
+                .onComplete(ar -> heldWhenClosed.set(backend.holds("rl_vertx_orders")));
 
-        assertThat(closed.isComplete()).as("the close completed while the downgrade was on its way").isFalse();
+        assertThat(closed.isComplete()).as("the close completed while the store call was on its way").isFalse();
         storeAnswers.tryEmitEmpty();
         await(closed);
-        assertThat(heldWhenClosed).as("the shared grant was still held when the close completed").isFalse();
+        assertThat(heldWhenClosed).as("the lock was still held when the close completed").isFalse();
         assertThat(locks.acquisitions()).isZero();
+        assertThat(locks.registries()).isZero();
     }
 
     @Test
@@ -225,70 +192,73 @@ class ReleaseUnderWayTest {
 
     /**
      * A holder releases (through the Vert.x handle in even rounds, the Reactor handle in odd ones) while its
-     * verticle is undeployed, the store answering on another thread: when the undeployment completes, the
-     * store holds nothing, and nothing is left registered or held by nobody.
+     * verticle is undeployed.
      */
     private void raceOwnReleaseAgainstUndeploy(Vertx vertx, int iterations) throws Exception {
-        backend.answeredOn(Schedulers.parallel());
-        String run = Long.toHexString(System.nanoTime() & 0xffffffL);
-        int heldAfterUndeploy = 0;
-        try (SpinRacer racer = new SpinRacer()) {
-            for (int i = 0; i < iterations; i++) {
-                String name = "rl_vertx_release-" + run + "-" + i;
-                TestVerticles.Deployed leaving = TestVerticles.deploy(vertx, ThreadingModel.EVENT_LOOP);
-                VertxLockHandle held = await(leaving.on(() -> locks.acquire(name)));
-                Runnable release = i % 2 == 0 ? held::release : () -> held.lockHandle().release().subscribe();
-                AtomicBoolean heldWhenUndeployed = new AtomicBoolean();
-                Future<?>[] undeployed = new Future<?>[1];
-
-                racer.race(() -> undeployed[0] = undeploy(leaving, name, heldWhenUndeployed), release);
-                await(undeployed[0]);
-
-                if (heldWhenUndeployed.get()) {
-                    heldAfterUndeploy++;
-                }
-                assertNothingLeft(name, i);
-            }
-        }
-        assertThat(heldAfterUndeploy).as("locks still held when the undeployment completed").isZero();
+        race(vertx, iterations, "rl_vertx_release-", (i, held, racer, undeploy) -> {
+            Runnable release = i % 2 == 0 ? held::release : () -> held.lockHandle().release().subscribe();
+            Future<?>[] undeployed = new Future<?>[1];
+            racer.race(() -> undeployed[0] = undeploy.get(), release);
+            return undeployed[0];
+        });
     }
 
     /**
-     * A holder downgrades through the Reactor handle (the store answering on another thread) and never releases
-     * the shared grant itself. Racing the downgrade: a release of the Vert.x handle, after which the test waits
-     * for both to end (one round in three) or undeploys the verticle at once (one in three), or the undeployment
-     * itself (one in three). Nothing may stay registered once both ended, and nothing may be held when the
-     * undeployment completed.
+     * A holder downgrades through the Reactor handle and never releases the shared grant itself. Racing the
+     * downgrade: a release of the Vert.x handle, after which the test waits for both to end and checks that
+     * nothing stays registered before it undeploys the verticle (one round in three), or undeploys it at once
+     * (one in three); or the undeployment itself (one in three).
      */
     private void raceDowngradeAgainstReleaseAndUndeploy(Vertx vertx, int iterations) throws Exception {
+        race(vertx, iterations, "rl_vertx_downgrade-", (i, held, racer, undeploy) -> {
+            CompletableFuture<Void> downgraded = new CompletableFuture<>();
+            Runnable downgrade = () -> held.lockHandle().downgrade()
+                    .subscribe(shared -> { }, error -> downgraded.complete(null), () -> downgraded.complete(null));
+            Future<?>[] undeployed = new Future<?>[1];
+            if (i % 3 == 2) {
+                racer.race(() -> undeployed[0] = undeploy.get(), downgrade);
+                return undeployed[0];
+            }
+            Future<?>[] released = new Future<?>[1];
+            racer.race(() -> released[0] = held.release(), downgrade);
+            if (i % 3 == 0) {
+                await(released[0]);
+                downgraded.get(10, TimeUnit.SECONDS);
+                assertThat(locks.acquisitions()).as("iteration %d: acquisitions left registered after the release", i)
+                        .isZero();
+            }
+            return undeploy.get();
+        });
+    }
+
+    /** One round of a race loop: races what it does with the lock against the undeployment it gets. */
+    private interface Round {
+        /**
+         * @param undeploy undeploys the holder's verticle; call it once, in the race or after it
+         * @return the undeployment
+         */
+        Future<?> run(int iteration, VertxLockHandle held, SpinRacer racer, Supplier<Future<Void>> undeploy)
+                throws Exception;
+    }
+
+    /**
+     * Runs {@code round} {@code iterations} times, each on a fresh name held by a fresh verticle, the store
+     * answering releases and downgrades on another thread: when the undeployment completes, the store must hold
+     * nothing, and afterwards nothing may be registered or held by nobody.
+     */
+    private void race(Vertx vertx, int iterations, String prefix, Round round) throws Exception {
         backend.answeredOn(Schedulers.parallel());
         String run = Long.toHexString(System.nanoTime() & 0xffffffL);
         int heldAfterUndeploy = 0;
         try (SpinRacer racer = new SpinRacer()) {
             for (int i = 0; i < iterations; i++) {
-                String name = "rl_vertx_downgrade-" + run + "-" + i;
+                String name = prefix + run + "-" + i;
                 TestVerticles.Deployed leaving = TestVerticles.deploy(vertx, ThreadingModel.EVENT_LOOP);
                 VertxLockHandle held = await(leaving.on(() -> locks.acquire(name)));
-                CompletableFuture<Void> downgraded = new CompletableFuture<>();
-                Runnable downgrade = () -> held.lockHandle().downgrade()
-                        .subscribe(shared -> { }, error -> downgraded.complete(null), () -> downgraded.complete(null));
                 AtomicBoolean heldWhenUndeployed = new AtomicBoolean();
-                Future<?>[] undeployed = new Future<?>[1];
 
-                if (i % 3 == 2) {
-                    racer.race(() -> undeployed[0] = undeploy(leaving, name, heldWhenUndeployed), downgrade);
-                } else {
-                    Future<?>[] released = new Future<?>[1];
-                    racer.race(() -> released[0] = held.release(), downgrade);
-                    if (i % 3 == 0) {
-                        await(released[0]);
-                        downgraded.get(10, TimeUnit.SECONDS);
-                        assertThat(locks.acquisitions()).as("iteration %d: acquisitions left registered after"
-                                + " the release", i).isZero();
-                    }
-                    undeployed[0] = undeploy(leaving, name, heldWhenUndeployed);
-                }
-                await(undeployed[0]);
+                await(round.run(i, held, racer, () -> leaving.undeploy()
+                        .onComplete(ar -> heldWhenUndeployed.set(backend.holds(name)))));
 
                 if (heldWhenUndeployed.get()) {
                     heldAfterUndeploy++;
@@ -297,11 +267,6 @@ class ReleaseUnderWayTest {
             }
         }
         assertThat(heldAfterUndeploy).as("locks still held when the undeployment completed").isZero();
-    }
-
-    /** Undeploys {@code leaving}, noting whether the store still held {@code name} when that completed. */
-    private Future<Void> undeploy(TestVerticles.Deployed leaving, String name, AtomicBoolean heldWhenUndeployed) {
-        return leaving.undeploy().onComplete(ar -> heldWhenUndeployed.set(backend.holds(name)));
     }
 
     private void assertNothingLeft(String name, int iteration) {
