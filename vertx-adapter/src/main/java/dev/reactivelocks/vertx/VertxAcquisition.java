@@ -5,7 +5,6 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.internal.AnswerRace;
 import dev.reactivelocks.internal.Downgrades;
-import dev.reactivelocks.spi.AcquisitionMono;
 import dev.reactivelocks.spi.ForwardingLockHandle;
 import io.vertx.core.Future;
 import io.vertx.core.internal.ContextInternal;
@@ -112,9 +111,9 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
             reactorHandle = new ReactorHandle(h);
             watchLoss(h);
             if (!h.isHeld()) {
-                // the shared grant of a downgrade, released meanwhile through the handle it replaced, which
-                // found no successor holding it yet
-                owner.remove(this);
+                // the shared grant of a downgrade, released through the handle it replaced before this successor
+                // held it: it leaves once that release ended (a close meanwhile waits for it)
+                releases.completion().doFinally(signal -> owner.remove(this)).subscribe();
             }
             promise.complete(this);
             return;
@@ -322,19 +321,11 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
      * The shared grant of a downgrade through the Reactor handle arrived: this successor holds it, unless the
      * context closed first (the grant is then released).
      *
-     * @return the Reactor handle of the shared grant
+     * @return the Reactor handle of the shared grant, {@code null} when the context closed first
      */
-    private LockHandle take(LockHandle shared) {
+    private @Nullable LockHandle take(LockHandle shared) {
         onNext(shared);
-        LockHandle h = reactorHandle;
-        return h != null ? h : new ReactorHandle(shared);
-    }
-
-    /** The Reactor downgrade this successor stood for was cancelled before its grant: it leaves the registry. */
-    private void dropped() {
-        if (giveUp(true) == null) {
-            owner.remove(this);
-        }
+        return reactorHandle;
     }
 
     /** Downgraded: {@code next} holds the lock now, and this handle's release is its release. */
@@ -392,23 +383,27 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
         }
 
         /**
-         * The shared grant is held by a {@link #successor} registered before the downgrade starts, as for
-         * {@link VertxAcquisition#downgrade()}: the context's close releases it, and this handle's release
-         * releases it too.
+         * The shared grant is held by a successor registered when the downgrade starts, as for
+         * {@link VertxAcquisition#downgrade()}: the context's close releases it (waiting for a downgrade under
+         * way), and this handle's release releases it too. Fails with the error of
+         * {@link VertxAcquisition#contextClosed} when the context closed before the grant arrived.
          */
         @Override
         public Mono<LockHandle> downgrade() {
-            // the successor is registered at the request, when the downgrade starts: a close before it, never
-            // requested, has nothing to wait for
-            Mono<LockHandle> shared = Mono.fromCallable(() -> successor(context.promise()))
-                    .switchIfEmpty(Mono.error(() -> contextClosed(name, LockMode.SHARED)))
-                    .flatMap(next -> super.downgrade()
-                            .doOnNext(h -> retire(next))
-                            .doOnError(next::onError)
-                            .doOnCancel(next::dropped)
-                            .doFinally(signal -> next.downgradeEnded())
-                            .map(next::take));
-            return AcquisitionMono.map(shared, h -> h);
+            // at the first request, when every downgrade starts, and never cancelled: a cancel before the
+            // emission releases the successor's handle
+            return Downgrades.deliver(() -> {
+                VertxAcquisition next = successor(context.promise());
+                if (next == null) {
+                    return Mono.error(contextClosed(name, LockMode.SHARED));
+                }
+                return super.downgrade()
+                        .doOnNext(h -> retire(next))
+                        .doOnError(next::onError)
+                        .doFinally(signal -> next.downgradeEnded())
+                        .mapNotNull(next::take)
+                        .switchIfEmpty(Mono.error(() -> contextClosed(name, LockMode.SHARED)));
+            });
         }
     }
 
