@@ -1,8 +1,10 @@
 package dev.reactivelocks.vertx;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.reactivelocks.InProcessLockService;
+import dev.reactivelocks.LockException;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockService;
@@ -122,7 +124,7 @@ class ReleaseUnderWayTest {
 
     @Test
     void aCloseDuringAReactorDowngradeWaitsForItsGrantAndReleasesIt(Vertx vertx) throws Exception {
-        closeDuringADowngrade(vertx, held -> held.lockHandle().downgrade().subscribe(shared -> { }));
+        closeDuringADowngrade(vertx, held -> Future.fromCompletionStage(held.lockHandle().downgrade().toFuture()));
     }
 
     @Test
@@ -134,13 +136,13 @@ class ReleaseUnderWayTest {
      * A service that ignores a release of a handle whose downgrade is under way (as {@link LockHandle#downgrade()}
      * allows) grants the shared lock after its context closed: the close waits for it and releases it.
      */
-    private void closeDuringADowngrade(Vertx vertx, Consumer<VertxLockHandle> downgrade) throws Exception {
+    private void closeDuringADowngrade(Vertx vertx, Function<VertxLockHandle, Future<?>> downgrade) throws Exception {
         InProcessLockService core = (InProcessLockService) LockService.inProcess();
         GatedDowngradeLockService gated = new GatedDowngradeLockService(core);
         VertxLockService gatedLocks = VertxLockService.create(vertx, gated);
         Scope scope = Scope.open(vertx);
         VertxLockHandle held = await(scope.acquire(gatedLocks, "orders"));
-        downgrade.accept(held); // under way
+        Future<?> shared = downgrade.apply(held); // under way
 
         Future<Void> closed = scope.closeFuture().close();
 
@@ -148,6 +150,9 @@ class ReleaseUnderWayTest {
         gated.openGate();
         await(closed);
         assertThat(core.size()).as("locks left held after the close").isZero();
+        assertThat(catchThrowable(() -> await(shared))).isInstanceOf(LockException.class)
+                .hasMessage("Lock 'orders' (SHARED) not acquired: the Vert.x context that asked for it was closed"
+                        + " (verticle undeployed or Vert.x closed)");
         core.dispose();
     }
 
