@@ -12,7 +12,10 @@ import reactor.core.publisher.Mono;
 /**
  * The pending and held acquisitions made from the contexts of one {@link CloseFuture} (a deployment, or the
  * {@code Vertx} instance), registered as its close hook: closing it dequeues the pending acquisitions and
- * releases the held ones, and completes once those releases completed.
+ * releases the held ones, and completes once those releases completed, and so have the releases the holders
+ * started themselves and the downgrades under way ({@link VertxAcquisition#abandon()}). As for the
+ * releases, the wrapped service bounds how long that takes (a distributed service's store calls time out);
+ * a failed release does not fail the close.
  */
 final class ContextAcquisitions implements Closeable {
 

@@ -5,7 +5,6 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.internal.AnswerRace;
 import dev.reactivelocks.internal.Downgrades;
-import dev.reactivelocks.spi.AcquisitionMono;
 import dev.reactivelocks.spi.ForwardingLockHandle;
 import io.vertx.core.Future;
 import io.vertx.core.internal.ContextInternal;
@@ -15,6 +14,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 
 /**
  * One call to {@code acquire}/{@code tryAcquire}: the subscriber of the wrapped service's {@code Mono}, and
@@ -37,10 +37,17 @@ import reactor.core.publisher.Mono;
  * (release, close or downgrade). Every grant therefore ends up either owned by the caller (and released by
  * it or by the close) or released.
  *
- * <p>The acquisition stays registered with its context's {@link ContextAcquisitions} only while it is pending
- * or its lock is held: it leaves when it fails or finds the lock busy, when this handle releases or
- * downgrades it, when a release through the Reactor handle ({@link #lockHandle()}, or the shared handle of
- * its {@code downgrade()}) has ended the hold, and when the wrapped service reports the lock lost.
+ * <p>The acquisition stays registered with its context's {@link ContextAcquisitions} only while it is pending,
+ * its lock is held or a release of it is under way: it leaves when it fails or finds the lock busy, when a
+ * release through this handle or the Reactor handle ({@link #lockHandle()}) has completed, when it is
+ * downgraded, and when the wrapped service reports the lock lost. The close of the context releases what is
+ * held and waits for the releases under way ({@link ReleasesUnderWay}), so an undeployment never completes
+ * before the locks of its context are released, whoever started the release.
+ *
+ * <p>A downgrade, through either handle, first registers the acquisition that will hold the shared grant
+ * (its successor), so that the grant belongs to the context from the moment it exists: a close before it
+ * arrives releases it, a close after releases it as any hold, and a release of the downgraded handle
+ * releases it and unregisters both.
  *
  * <p>The promise belongs to the caller's context, so Vert.x runs its listeners on that context whichever
  * thread completes it.
@@ -55,24 +62,40 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
 
     /** Whether the hold of the granted lock ended: released, downgraded, or its context closed. */
     private final AtomicBoolean ended = new AtomicBoolean();
-    /** The shared grant that replaced this one ({@link #downgrade()}). */
+    /** The shared grant that replaced this one (a downgrade through either handle). */
     private volatile @Nullable VertxAcquisition successor;
     /** What {@link #lockHandle()} returns: the granted handle, whose release also unregisters this one. */
     private volatile @Nullable LockHandle reactorHandle;
+    /**
+     * The releases started through this grant's handles (this one, {@link #lockHandle()}), and those of the
+     * grants before and after it in a chain of downgrades, which share it: the context's close waits for them.
+     */
+    private final ReleasesUnderWay releases;
+    /** For the successor of a downgrade: completed once the downgrade ended, whatever its outcome. */
+    private final Sinks.@Nullable Empty<Void> downgrade;
     /** Completed when the wrapped service reports the granted lock lost; {@link #lost()} is its future. */
     private @Nullable PromiseInternal<Void> lostPromise; // guarded by this
     private @Nullable Future<Void> lost;            // guarded by this
     private @Nullable Disposable lostSubscription;  // guarded by this
 
-    @SuppressWarnings("unchecked")
     VertxAcquisition(ContextAcquisitions owner, ContextInternal context, String name, LockMode mode,
                      PromiseInternal<? extends @Nullable VertxLockHandle> promise) {
-        super(granted -> granted.release().subscribe()); // the context closed first: nobody will own it
+        this(owner, context, name, mode, promise, new ReleasesUnderWay(), null);
+    }
+
+    @SuppressWarnings("unchecked")
+    private VertxAcquisition(ContextAcquisitions owner, ContextInternal context, String name, LockMode mode,
+                             PromiseInternal<? extends @Nullable VertxLockHandle> promise, ReleasesUnderWay releases,
+                             Sinks.@Nullable Empty<Void> downgrade) {
+        // the context closed first: nobody will own it, and the close waits for its release
+        super(granted -> releases.track(granted.release()).subscribe());
         this.owner = owner;
         this.context = context;
         this.name = name;
         this.mode = mode;
         this.promise = (PromiseInternal<@Nullable VertxLockHandle>) promise;
+        this.releases = releases;
+        this.downgrade = downgrade;
     }
 
     static LockException contextClosed(String name, LockMode mode) {
@@ -87,6 +110,11 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
         if (answer instanceof LockHandle h) {
             reactorHandle = new ReactorHandle(h);
             watchLoss(h);
+            if (!h.isHeld()) {
+                // the shared grant of a downgrade, released through the handle it replaced before this successor
+                // held it: it leaves once that release ended (a close meanwhile waits for it)
+                releases.completion().doFinally(signal -> owner.remove(this)).subscribe();
+            }
             promise.complete(this);
             return;
         }
@@ -120,10 +148,10 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
     }
 
     /**
-     * A release through a Reactor handle of this grant ended: unregisters this acquisition if that ended its
-     * hold, and the shared grant that replaced it ({@link #downgrade()}), which that release released too.
+     * A release of this grant ended (through either handle): unregisters this acquisition if that ended its
+     * hold, and the shared grant that replaced it (a downgrade), which that release released too.
      *
-     * @param released the handle released: the granted one, or the shared one of its Reactor {@code downgrade()}
+     * @param released the handle released: the one granted to this acquisition
      */
     private void releasedThrough(LockHandle released) {
         if (!released.isHeld()) {
@@ -135,6 +163,16 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
         if (shared != null) {
             next.releasedThrough(shared);
         }
+    }
+
+    /**
+     * A release of {@code released} that leaves the registry once it ended, before its subscriber learns it
+     * has: this acquisition stays registered until then, so that a close meanwhile waits for it.
+     *
+     * @param underWay the token of the release in {@link #releases}, begun before it could take effect
+     */
+    private Mono<Void> endedRelease(Mono<Void> release, LockHandle released, Sinks.Empty<Void> underWay) {
+        return releases.ending(underWay, release, () -> releasedThrough(released));
     }
 
     /** The granted handle, {@code null} before the grant (or when there was none). */
@@ -165,13 +203,20 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
         return null;
     }
 
-    /** The caller's context closed: leave the queue, or release what is held. */
+    /**
+     * The caller's context closed: leave the queue, or release what is held and wait for the releases its
+     * holder started; the returned {@code Mono} completes once all of them have.
+     */
     Mono<Void> abandon() {
         if (giveUp(true) == null) {
             promise.tryFail(contextClosed(name, mode));
-            return Mono.empty();
+            // a downgrade cannot stop halfway: the close waits for its end and the release of its late grant
+            Sinks.Empty<Void> d = downgrade;
+            return d == null ? Mono.empty() : d.asMono().then(releases.completion());
         }
-        return endHold() ? releaseHeld() : Mono.empty();
+        Mono<Void> own = endHold() ? releaseHeld() : Mono.empty();
+        // after this one: a release that took effect before it, or that makes it, is under way by then
+        return own.onErrorResume(e -> Mono.empty()).then(releases.completion());
     }
 
     private Mono<Void> releaseHeld() {
@@ -216,13 +261,16 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
     @Override
     public Future<Void> release() {
         ContextInternal caller = (ContextInternal) context.owner().getOrCreateContext();
-        if (!endHold()) {
-            VertxAcquisition next = successor;
-            return next != null ? next.release() : caller.succeededFuture();
+        Sinks.Empty<Void> underWay = releases.begin(); // before the hold ends: a close from now on waits for it
+        if (!endHold() && successor == null) {
+            releases.end(underWay); // released already, its context closed, or never granted
+            return caller.succeededFuture();
         }
-        owner.remove(this);
+        // after a downgrade, the granted handle's release releases the shared grant, even one still on its way
+        // to the successor (whose own release would find nothing to release yet)
+        LockHandle h = Objects.requireNonNull(handle(), "handle");
         PromiseInternal<Void> released = caller.promise();
-        releaseHeld().subscribe(null, released::fail, released::complete);
+        endedRelease(releaseHeld(), h, underWay).subscribe(null, released::fail, released::complete);
         return released.future();
     }
 
@@ -239,13 +287,45 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
             promise.fail(Downgrades.notHeld(h)); // released, downgraded, or its context closed
             return promise.future();
         }
-        VertxAcquisition next = new VertxAcquisition(owner, context, name, LockMode.SHARED, promise);
-        if (!owner.add(next)) {
+        VertxAcquisition next = successor(promise);
+        if (next == null) {
             promise.fail(contextClosed(name, LockMode.SHARED));
             return promise.future();
         }
-        h.downgrade().doOnNext(shared -> retire(next)).subscribe(next);
+        // not cancelled by a close: a grant that comes after it is released by this successor, tracked
+        h.downgrade().doOnNext(shared -> retire(next)).doFinally(signal -> next.downgradeEnded())
+                .subscribe(next::onNext, next::onError);
         return promise.future();
+    }
+
+    /**
+     * The acquisition that will hold the shared grant of a downgrade of this one, registered with the context
+     * before the downgrade starts: whatever the interleaving of the downgrade, releases and the close, the
+     * context's close either finds it pending (the downgrade's grant is then released, never handed out) or
+     * releases what it holds.
+     *
+     * @return the successor, or {@code null} when the context is closed
+     */
+    private @Nullable VertxAcquisition successor(PromiseInternal<? extends @Nullable VertxLockHandle> promise) {
+        VertxAcquisition next = new VertxAcquisition(owner, context, name, LockMode.SHARED, promise, releases,
+                Sinks.empty());
+        return owner.add(next) ? next : null;
+    }
+
+    /** The downgrade this successor stands for ended: answered, failed or cancelled. */
+    private void downgradeEnded() {
+        Objects.requireNonNull(downgrade, "downgrade").tryEmitEmpty();
+    }
+
+    /**
+     * The shared grant of a downgrade through the Reactor handle arrived: this successor holds it, unless the
+     * context closed first (the grant is then released).
+     *
+     * @return the Reactor handle of the shared grant, {@code null} when the context closed first
+     */
+    private @Nullable LockHandle take(LockHandle shared) {
+        onNext(shared);
+        return reactorHandle;
     }
 
     /** Downgraded: {@code next} holds the lock now, and this handle's release is its release. */
@@ -287,7 +367,10 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
         return h;
     }
 
-    /** A Reactor handle of this grant: its release also unregisters the acquisition once the hold ended. */
+    /**
+     * A Reactor handle of this grant: its release, which the context's close waits for, also unregisters the
+     * acquisition once the hold ended.
+     */
     private final class ReactorHandle extends ForwardingLockHandle {
 
         ReactorHandle(LockHandle delegate) {
@@ -296,13 +379,31 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
 
         @Override
         public Mono<Void> release() {
-            return super.release().doOnTerminate(() -> releasedThrough(delegate()));
+            return Mono.defer(() -> endedRelease(super.release(), delegate(), releases.begin()));
         }
 
-        /** The shared grant is wrapped too: it now stands for this acquisition, whose close releases it. */
+        /**
+         * The shared grant is held by a successor registered when the downgrade starts, as for
+         * {@link VertxAcquisition#downgrade()}: the context's close releases it (waiting for a downgrade under
+         * way), and this handle's release releases it too. Fails with the error of
+         * {@link VertxAcquisition#contextClosed} when the context closed before the grant arrived.
+         */
         @Override
         public Mono<LockHandle> downgrade() {
-            return AcquisitionMono.map(super.downgrade(), ReactorHandle::new);
+            // at the first request, when every downgrade starts, and never cancelled: a cancel before the
+            // emission releases the successor's handle
+            return Downgrades.deliver(() -> {
+                VertxAcquisition next = successor(context.promise());
+                if (next == null) {
+                    return Mono.error(contextClosed(name, LockMode.SHARED));
+                }
+                return super.downgrade()
+                        .doOnNext(h -> retire(next))
+                        .doOnError(next::onError)
+                        .doFinally(signal -> next.downgradeEnded())
+                        .mapNotNull(next::take)
+                        .switchIfEmpty(Mono.error(() -> contextClosed(name, LockMode.SHARED)));
+            });
         }
     }
 

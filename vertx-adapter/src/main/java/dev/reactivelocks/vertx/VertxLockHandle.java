@@ -46,7 +46,8 @@ public interface VertxLockHandle {
      * the next waiters, whose {@code Future}s then complete on their own contexts.
      *
      * <p>The returned {@code Future} completes on the caller's Vert.x {@code Context} (a new event-loop context
-     * when called from a thread outside Vert.x).
+     * when called from a thread outside Vert.x). A close of the acquiring {@code Context} while the release is
+     * under way (an undeployment) completes only after it.
      *
      * @return a {@code Future} of the release
      */
@@ -71,8 +72,9 @@ public interface VertxLockHandle {
      * for a handle that is not held or is shared, an {@link UnsupportedOperationException} for a service that
      * cannot downgrade, this handle then staying exclusive).
      *
-     * <p>The shared handle belongs to the context that acquired this one: it is released when that context is
-     * closed. Afterwards this handle is not held; releasing it releases the shared grant.
+     * <p>The shared handle belongs to the context that acquired this one, from the start of the downgrade: it is
+     * released when that context is closed, and a close while the downgrade is under way waits for its end and
+     * releases the grant. Afterwards this handle is not held; releasing it releases the shared grant.
      *
      * @return a {@code Future} of the shared grant
      */
@@ -80,9 +82,10 @@ public interface VertxLockHandle {
 
     /**
      * The handle of the wrapped {@link dev.reactivelocks.LockService}, for code that continues in Project
-     * Reactor. Releasing it releases this grant too, as does releasing the shared handle of its
-     * {@link LockHandle#downgrade()}; either way this grant then no longer belongs to its acquiring
-     * {@code Context}, whose close has nothing left to release.
+     * Reactor. Releasing it releases this grant too; this grant then no longer belongs to its acquiring
+     * {@code Context} once that release completed, and a close of the {@code Context} meanwhile waits for it.
+     * The shared grant of its {@link LockHandle#downgrade()} belongs to the acquiring {@code Context} as that of
+     * {@link #downgrade()} does.
      *
      * @return the underlying Reactor handle (a {@link dev.reactivelocks.spi.ForwardingLockHandle} of the one the
      *         wrapped service granted); the same object on every call

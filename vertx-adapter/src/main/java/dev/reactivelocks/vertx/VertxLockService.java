@@ -40,7 +40,9 @@ import org.jspecify.annotations.Nullable;
  * the acquiring {@code Context}: when the verticle that called {@code acquire} is undeployed (or the
  * {@code Vertx} instance closed), its pending acquisitions leave the queue and fail with a
  * {@link dev.reactivelocks.LockException}, a grant racing that close is released, and the locks it holds are
- * released; the undeployment completes after those releases. Do not bound an acquisition with
+ * released; the undeployment completes after those releases, and after the releases its holders started
+ * themselves and the downgrades still under way (for a distributed lock, round trips to the store), so that
+ * once it succeeded no lock acquired on that context is held. Do not bound an acquisition with
  * {@code Future.timeout(...)}: that only abandons the {@code Future}, and a later grant would be held by nobody.
  *
  * <p><b>Threading</b>: nothing here blocks the calling thread, so every method may be called on an event loop.

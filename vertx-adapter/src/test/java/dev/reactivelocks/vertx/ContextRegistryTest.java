@@ -129,6 +129,26 @@ class ContextRegistryTest {
     }
 
     @Test
+    void theSharedGrantOfAReactorDowngradeUnderWayAtTheReleaseIsReleasedByTheClose(Vertx vertx) throws Exception {
+        GatedDowngradeLockService gated = new GatedDowngradeLockService(core);
+        DefaultVertxLockService gatedLocks = (DefaultVertxLockService) VertxLockService.create(vertx, gated);
+        TestVerticles.Deployed leaving = TestVerticles.deploy(vertx, ThreadingModel.EVENT_LOOP);
+        VertxLockHandle exclusive = await(leaving.on(() -> gatedLocks.acquire("orders")));
+        Sinks.One<LockHandle> shared = Sinks.one();
+        exclusive.lockHandle().downgrade().subscribe(shared::tryEmitValue); // under way
+        await(leaving.on(exclusive::release)); // changes nothing: the grant belongs to the downgrade's subscriber
+
+        gated.openGate();
+        LockHandle granted = shared.asMono().block(Duration.ofSeconds(10));
+        assertThat(granted.isHeld()).isTrue();
+
+        await(leaving.undeploy());
+
+        assertThat(granted.isHeld()).as("the shared grant outlived the undeployment").isFalse();
+        assertThat(core.size()).isZero();
+    }
+
+    @Test
     void aHandleReleasedTwiceOrByBothRoutesLeavesNothingRegistered(Vertx vertx) throws Exception {
         TestVerticles.Deployed verticle = TestVerticles.deploy(vertx, ThreadingModel.EVENT_LOOP);
         VertxLockHandle first = await(verticle.on(() -> locks.acquire("orders")));
