@@ -82,8 +82,10 @@ public interface LockHandle {
      * that replaced it (idempotently with the shared handle's own release), so a
      * {@link LockService#withLock(String, LockOptions, java.util.function.Function) withLock} scope whose body
      * downgrades still releases the lock when it ends; {@link #lost()} reports the loss of the shared grant.
-     * A release of this handle while its downgrade is still under way (a distributed store call) changes
-     * nothing: the grant then belongs to the downgrade's subscriber.
+     * A release of this handle that races its downgrade frees the lock whichever comes first: before the
+     * downgrade took effect, the downgrade then errors with {@link IllegalLockStateException}; while it is
+     * under way (a distributed store call), the release is made, and completes, when the downgrade ended,
+     * releasing the shared grant; after it, the shared grant is released.
      *
      * <p><b>Cancellation</b>: the downgrade is not undone halfway. A cancel before the request does nothing;
      * once requested, the downgrade runs to its end, and a cancel that arrives before the shared handle is
