@@ -5,7 +5,9 @@ import java.time.Duration;
 /**
  * The lock was not granted within the timeout of {@link LockOptions#timeout(Duration)}; the waiter has
  * left the queue and holds nothing. The message reads like {@code Lock 'orders' (EXCLUSIVE) not acquired
- * within 250ms}.
+ * within 250ms}. It has no cause; the timeout of a
+ * {@link dev.reactivelocks.distributed.DistributedLockService} acquisition whose calls to the store failed
+ * with transient errors carries the last of them as a {@linkplain #getSuppressed() suppressed} exception.
  */
 public class LockTimeoutException extends LockException {
 

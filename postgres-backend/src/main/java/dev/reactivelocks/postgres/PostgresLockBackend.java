@@ -63,9 +63,9 @@ import reactor.util.retry.Retry;
  *
  * <p><b>Atomicity</b>: every operation is one statement, one round trip and one transaction: a function
  * that first takes a transaction-scoped advisory lock on the name's key (released at commit; the wait for
- * it is bounded through {@code lock_timeout}: by the lease, at least one second and at most about 24.8 days;
- * five seconds for a release), then decides with fresh snapshots: expired rows of other owners are
- * deleted, an exclusive request needs no live row, a shared request no live exclusive row. Release is a
+ * it is bounded through {@code lock_timeout}: by nine tenths of the lease, at least one second and at most
+ * about 24.8 days; five seconds for a release), then decides with fresh snapshots: expired rows of other
+ * owners are deleted, an exclusive request needs no live row, a shared request no live exclusive row. Release is a
  * compare-and-delete on {@code (lock_key, token)}.
  * Expiry is judged by the server's clock, never by the clients' clocks.
  *
@@ -587,7 +587,8 @@ public final class PostgresLockBackend implements LockBackend {
         if (lockTimedOut(error)) {
             return new R2dbcTransientResourceException("Lock '" + name + "': another transaction held a lock on"
                     + " the PostgreSQL lock table '" + config.table() + "' or on the name for longer than the"
-                    + " call's lock_timeout (the lease, at least one second; five seconds for a release) ("
+                    + " call's lock_timeout (nine tenths of the lease, at least one second; five seconds for a"
+                    + " release) ("
                     + error.getMessage() + ")", LOCK_NOT_AVAILABLE, error);
         }
         if (permanent(error)) {

@@ -72,11 +72,13 @@ final class PostgresLockSchema {
     private static final int MAX_LOCK_TIMEOUT = Integer.MAX_VALUE;
 
     /**
-     * Bounds the wait for the name's lock by the lease, at least one second (a frozen client must not stall
-     * all) and at most {@code lock_timeout}'s largest value, {@value #MAX_LOCK_TIMEOUT} ms (about 24.8 days):
-     * a longer lease would make {@code set_config} fail, and with it every call.
+     * Bounds the wait for the name's lock by nine tenths of the lease, at least one second (a frozen client
+     * must not stall all) and at most {@code lock_timeout}'s largest value, {@value #MAX_LOCK_TIMEOUT} ms
+     * (about 24.8 days): a longer lease would make {@code set_config} fail, and with it every call. Shorter
+     * than the lease, because a lock service stops waiting for a call's answer after the lease: with the
+     * lease itself, its own "no answer" came first and the error naming the table never reached it.
      */
-    private static final String BOUND_WAIT = " PERFORM set_config('lock_timeout', least(greatest(1000, p_lease), "
+    private static final String BOUND_WAIT = " PERFORM set_config('lock_timeout', least(greatest(1000, p_lease * 0.9), "
             + MAX_LOCK_TIMEOUT + ")::bigint::text, true);";
 
     /**

@@ -155,8 +155,10 @@ public final class DistributedLockService implements LockService {
      * options replaces the service's for this grant, and is renewed at the service's ratio of renewal period
      * to lease. The timeout covers the wait behind this service's own waiters and the wait in the store. Transient
      * backend errors are retried until the timeout; without timeout they are retried until the grant, a
-     * cancel or the service's disposal. A permanent backend error (a {@code LockException}, such as a
-     * misconfigured store) is signalled as is.
+     * cancel or the service's disposal. A {@link dev.reactivelocks.LockTimeoutException} of an acquisition
+     * whose calls to the store failed carries the last of those transient errors as a suppressed exception
+     * (it has no cause). A permanent backend error (a {@code LockException}, such as a misconfigured store) is
+     * signalled as is.
      */
     @Override
     public Mono<LockHandle> acquire(String name, LockOptions options) {

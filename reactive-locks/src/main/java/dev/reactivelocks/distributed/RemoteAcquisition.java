@@ -97,6 +97,12 @@ final class RemoteAcquisition extends AcquisitionCore implements CoreSubscriber<
     /** Consecutive failed calls; touched only by the thread of the call in flight. */
     private int errors;
     /**
+     * The last transient error of a call to the backend, attached to the timeout as suppressed; cleared when
+     * the acquisition ends (by {@link #finish()}, or by {@link #noteTransient} after a late call), so that a
+     * handle's subscription does not keep it.
+     */
+    private volatile @Nullable Throwable lastTransient;
+    /**
      * When the last call that left the token queued was sent: the store's entry, and so a hand-off's lease,
      * lives at least {@code keepQueued} from then. Written by the call in flight before the state leaves
      * TRYING, read after a CAS from IDLE.
@@ -181,7 +187,7 @@ final class RemoteAcquisition extends AcquisitionCore implements CoreSubscriber<
         if (!singleAttempt && timeout != null) {
             long delay = Math.max(0, deadline - service.now());
             Duration t = timeout;
-            startDeadline(service.timer(), delay, () -> new LockTimeoutException(name, mode, t));
+            startDeadline(service.timer(), delay, () -> timedOut(t));
         }
         if (state() == TRYING) {
             attempt();
@@ -298,12 +304,14 @@ final class RemoteAcquisition extends AcquisitionCore implements CoreSubscriber<
         errors = 0;
         if (singleAttempt) {
             if (casState(TRYING, DONE)) {
+                @Nullable LockTimeoutException timedOut = tryOnly ? null
+                        : timedOut(timeout == null ? Duration.ZERO : timeout);
                 finish();
                 undo(maybeHeld);
-                if (tryOnly) {
+                if (timedOut == null) {
                     actual.onComplete();
                 } else {
-                    actual.onError(new LockTimeoutException(name, mode, timeout == null ? Duration.ZERO : timeout));
+                    actual.onError(timedOut);
                 }
             } else {
                 undo(maybeHeld);
@@ -327,6 +335,7 @@ final class RemoteAcquisition extends AcquisitionCore implements CoreSubscriber<
             return;
         }
         errors++;
+        noteTransient(error);
         if (singleAttempt && errors >= TRY_ONLY_ATTEMPTS) {
             if (casState(TRYING, DONE)) {
                 finish();
@@ -342,6 +351,31 @@ final class RemoteAcquisition extends AcquisitionCore implements CoreSubscriber<
         }
         long backoff = DistributedLockService.RETRY_MIN.toNanos() << Math.min(errors - 1, 10);
         sleepThenRetry(Duration.ofNanos(Math.min(backoff, DistributedLockService.RETRY_MAX.toNanos())));
+    }
+
+    /**
+     * Keeps {@code error} for the timeout, unless the acquisition ended meanwhile: then {@link #finish()} may
+     * have cleared the field before this write, and nothing will read it again.
+     */
+    private void noteTransient(Throwable error) {
+        lastTransient = error;
+        if (!waiting(state())) {
+            lastTransient = null;
+        }
+    }
+
+    /**
+     * The timeout of this acquisition, carrying as suppressed the last transient error of its calls to the
+     * backend, if any: why the store did not grant in time, when it was failing rather than busy. Suppressed,
+     * because a {@link LockTimeoutException}'s cause is set (to none) by its constructor.
+     */
+    private LockTimeoutException timedOut(Duration t) {
+        LockTimeoutException e = new LockTimeoutException(name, mode, t);
+        Throwable last = lastTransient;
+        if (last != null) {
+            e.addSuppressed(last);
+        }
+        return e;
     }
 
     /** After a busy or failed call: retry at once if a wake-up was missed, otherwise sleep. */
@@ -395,6 +429,7 @@ final class RemoteAcquisition extends AcquisitionCore implements CoreSubscriber<
     }
 
     private void finish() {
+        lastTransient = null;
         sleep.dispose();
         disposeDeadline();
         service.deregister(this);

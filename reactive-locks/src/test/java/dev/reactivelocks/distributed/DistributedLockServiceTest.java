@@ -676,6 +676,76 @@ class DistributedLockServiceTest {
         assertThat(store.liveFencingTokens("down")).isEmpty();
     }
 
+    /**
+     * A wait that times out while the store kept failing says so: the timeout carries the last transient
+     * error of the acquisition's calls, as suppressed (a {@link LockTimeoutException} is built without cause).
+     */
+    @Test
+    void aTimeoutWhileTheStoreKeptFailingCarriesItsLastError() {
+        FaultyBackend flaky = new FaultyBackend(store);
+        DistributedLockService a = service(flaky);
+        flaky.acquireFailures.set(1000);
+        TestSubscriber<LockHandle> ts = subscribe(a.acquire("failing",
+                LockOptions.exclusive().timeout(Duration.ofSeconds(3))));
+        vts.advanceTimeBy(Duration.ofSeconds(3));
+        Throwable timeout = ts.expectTerminalError();
+        assertThat(timeout).isInstanceOf(LockTimeoutException.class)
+                .hasMessage("Lock 'failing' (EXCLUSIVE) not acquired within 3s")
+                .hasNoCause();
+        assertThat(flaky.acquireCalls.get()).as("retried with backoff").isGreaterThan(2);
+        assertThat(timeout.getSuppressed()).hasSize(1);
+        assertThat(timeout.getSuppressed()[0]).isInstanceOf(IllegalStateException.class)
+                .hasMessage("connection reset at call " + flaky.acquireCalls.get());
+        assertThat(store.liveFencingTokens("failing")).isEmpty();
+    }
+
+    /**
+     * A zero timeout asks again after a failed call; when the lock is then busy, the timeout carries that
+     * failure.
+     */
+    @Test
+    void aZeroTimeoutBusyAfterAFailedCallCarriesTheFailure() {
+        FaultyBackend flaky = new FaultyBackend(store);
+        DistributedLockService a = service();
+        DistributedLockService b = service(flaky);
+        granted(subscribe(a.acquire("z-failing")));
+        flaky.acquireFailures.set(1);
+        TestSubscriber<LockHandle> ts = subscribe(b.acquire("z-failing",
+                LockOptions.exclusive().timeout(Duration.ZERO)));
+        vts.advanceTimeBy(Duration.ofSeconds(1));
+        Throwable timeout = ts.expectTerminalError();
+        assertThat(timeout).isInstanceOf(LockTimeoutException.class)
+                .hasMessage("Lock 'z-failing' (EXCLUSIVE) not acquired within 0ms");
+        assertThat(timeout.getSuppressed()).hasSize(1);
+        assertThat(timeout.getSuppressed()[0]).hasMessage("connection reset at call 1");
+    }
+
+    /**
+     * The error is the acquisition's own: a later timeout of the same service with a store that answers
+     * carries none.
+     */
+    @Test
+    void aTimeoutCarriesOnlyTheErrorsOfItsOwnAcquisition() {
+        FaultyBackend flaky = new FaultyBackend(store);
+        DistributedLockService a = service();
+        DistributedLockService b = service(flaky);
+        LockHandle holder = granted(subscribe(a.acquire("busy")));
+        flaky.acquireFailures.set(1000);
+        TestSubscriber<LockHandle> failing = subscribe(b.acquire("busy",
+                LockOptions.exclusive().timeout(Duration.ofSeconds(1))));
+        vts.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(failing.expectTerminalError().getSuppressed()).hasSize(1);
+        flaky.acquireFailures.set(0);
+        TestSubscriber<LockHandle> busy = subscribe(b.acquire("busy",
+                LockOptions.exclusive().timeout(Duration.ofSeconds(1))));
+        vts.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(busy.expectTerminalError()).isInstanceOf(LockTimeoutException.class)
+                .hasMessage("Lock 'busy' (EXCLUSIVE) not acquired within 1s")
+                .hasNoSuppressedExceptions();
+        holder.release().block();
+        assertThat(store.liveFencingTokens("busy")).isEmpty();
+    }
+
     @Test
     void waitersOfOneServiceAreGrantedInArrivalOrder() {
         DistributedLockService a = service();

@@ -46,11 +46,11 @@ final class FaultyBackend implements LockBackend {
     /** Counts the acquisition call and applies the configured failures and gate to it. */
     private Mono<BackendLease> faulty(Supplier<Mono<BackendLease>> acquisition) {
         return Mono.defer(() -> {
-            acquireCalls.incrementAndGet();
+            int number = acquireCalls.incrementAndGet();
             Mono<BackendLease> call = acquisition.get();
             if (acquireFailures.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                 // the store applied the call but the answer was lost
-                return call.then(Mono.error(new IllegalStateException("connection reset")));
+                return call.then(Mono.error(new IllegalStateException("connection reset at call " + number)));
             }
             Sinks.Empty<Void> gate = acquireGate.get();
             return gate == null ? call : gate.asMono().then(call);
