@@ -113,7 +113,7 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
             if (!h.isHeld()) {
                 // the shared grant of a downgrade, released through the handle it replaced before this successor
                 // held it: it leaves once that release ended (a close meanwhile waits for it)
-                releases.completion().doFinally(signal -> owner.remove(this)).subscribe();
+                leaveOnceNoReleaseUnderWay();
             }
             promise.complete(this);
             return;
@@ -149,20 +149,31 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
 
     /**
      * A release of this grant ended (through either handle): unregisters this acquisition if that ended its
-     * hold, and the shared grant that replaced it (a downgrade), which that release released too.
+     * hold, and the shared grant that replaced it (a downgrade), which that release released too, each once no
+     * release of the grant is under way any more: a release that found another one making it ends at once,
+     * while the other one is still on its way, and a close meanwhile must find the acquisition to wait for it.
      *
      * @param released the handle released: the one granted to this acquisition
      */
     private void releasedThrough(LockHandle released) {
         if (!released.isHeld()) {
-            owner.remove(this);
             stopWatchingLoss(); // released: never lost any more
+            leaveOnceNoReleaseUnderWay();
         }
         VertxAcquisition next = successor;
         LockHandle shared = next != null ? next.handle() : null;
         if (shared != null) {
             next.releasedThrough(shared);
         }
+    }
+
+    /**
+     * Unregisters this acquisition once no release of its grant is under way: at once when none is (the one
+     * ending now is ended just after this call, before its subscriber learns it ended), otherwise when the last
+     * one ends.
+     */
+    private void leaveOnceNoReleaseUnderWay() {
+        releases.completion().doFinally(signal -> owner.remove(this)).subscribe();
     }
 
     /**

@@ -30,6 +30,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
+import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Schedulers;
 
@@ -82,6 +83,31 @@ class ReleaseUnderWayTest {
     @Test
     void theCloseWaitsForAReleaseThroughTheReactorHandle(Vertx vertx) throws Exception {
         assertTheCloseWaitsFor(vertx, GatedBackend::holdReleases, held -> held.lockHandle().release().subscribe());
+    }
+
+    @Test
+    void theCloseWaitsForAReleaseItsHolderStartedThatASecondReleaseFoundUnderWay(Vertx vertx) throws Exception {
+        assertTheCloseWaitsFor(vertx, GatedBackend::holdReleases, held -> {
+            held.release(); // on its way to the store
+            held.lockHandle().release().subscribe(); // finds it under way: completes at once
+        });
+    }
+
+    @Test
+    void theCloseWaitsForAReactorReleaseSubscribedTwice(Vertx vertx) throws Exception {
+        assertTheCloseWaitsFor(vertx, GatedBackend::holdReleases, held -> {
+            Mono<Void> release = held.lockHandle().release();
+            release.subscribe(); // on its way to the store
+            release.subscribe(); // finds it under way: completes at once
+        });
+    }
+
+    @Test
+    void theCloseWaitsForAReactorReleaseThatTheVertxReleaseFoundUnderWay(Vertx vertx) throws Exception {
+        assertTheCloseWaitsFor(vertx, GatedBackend::holdReleases, held -> {
+            held.lockHandle().release().subscribe(); // on its way to the store
+            held.release(); // finds it under way: completes at once
+        });
     }
 
     @Test
