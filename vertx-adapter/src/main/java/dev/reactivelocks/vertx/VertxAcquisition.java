@@ -388,9 +388,19 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
             super(delegate);
         }
 
+        /**
+         * Runs the release to its end even when its subscriber cancels, as {@link VertxAcquisition#release()}
+         * does: a release stopped halfway (a distributed store call dropped after the handle stopped holding)
+         * would leave the lock held by nobody, and the close would no longer wait for it.
+         */
         @Override
         public Mono<Void> release() {
-            return Mono.defer(() -> endedRelease(super.release(), delegate(), releases.begin()));
+            return Mono.defer(() -> {
+                Sinks.Empty<Void> released = Sinks.empty();
+                endedRelease(super.release(), delegate(), releases.begin())
+                        .subscribe(null, released::tryEmitError, released::tryEmitEmpty);
+                return released.asMono();
+            });
         }
 
         /**

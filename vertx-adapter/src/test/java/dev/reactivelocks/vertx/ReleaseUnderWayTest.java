@@ -111,6 +111,17 @@ class ReleaseUnderWayTest {
     }
 
     @Test
+    void theCloseWaitsForAReactorReleaseWhoseSubscriberCancelledIt(Vertx vertx) throws Exception {
+        assertTheCloseWaitsFor(vertx, GatedBackend::holdReleases,
+                held -> held.lockHandle().release().subscribe().dispose()); // cancelled on its way to the store
+
+        LockHandle next = distributed.acquire("rl_vertx_orders", LockOptions.exclusive().timeout(Duration.ofSeconds(5)))
+                .block(Duration.ofSeconds(10));
+        assertThat(next).as("the lock stayed held by nobody").isNotNull();
+        next.release().block(Duration.ofSeconds(10));
+    }
+
+    @Test
     void aReleaseDuringAReactorDowngradeIsWaitedForByTheCloseWithTheSharedGrant(Vertx vertx) throws Exception {
         assertTheCloseWaitsFor(vertx, GatedBackend::holdDowngrades, held -> {
             held.lockHandle().downgrade().subscribe(shared -> { }, closed -> { }); // never released by the test
