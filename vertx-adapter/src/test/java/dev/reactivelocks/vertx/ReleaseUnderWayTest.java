@@ -273,6 +273,62 @@ class ReleaseUnderWayTest {
         });
     }
 
+    @Test
+    void releasesThroughBothHandlesAndDowngradesRacingUndeployLeaveNothingHeldOrRegistered(Vertx vertx)
+            throws Exception {
+        raceBothHandlesAgainstUndeploy(vertx, 3_000);
+    }
+
+    @Test
+    @Tag("loops")
+    @Timeout(value = 60, unit = TimeUnit.MINUTES) // longer than the 60s default of junit-platform.properties
+    void releasesThroughBothHandlesAndDowngradesRacingUndeployLeaveNothingHeldOrRegistered_loop(Vertx vertx)
+            throws Exception {
+        raceBothHandlesAgainstUndeploy(vertx, 300_000);
+    }
+
+    /**
+     * Releases and downgrades through both handles, racing each other or the undeployment, six kinds of round in
+     * turn: a release that finds another one under way completes at once, and the undeployment that follows must
+     * still wait for the first one.
+     */
+    private void raceBothHandlesAgainstUndeploy(Vertx vertx, int iterations) throws Exception {
+        race(vertx, iterations, "rl_vertx_mixed-", (i, held, racer, undeploy) -> {
+            Future<?>[] undeployed = new Future<?>[1];
+            switch (i % 6) {
+                case 0 -> {
+                    racer.race(held::release, () -> held.lockHandle().release().subscribe());
+                    return undeploy.get();
+                }
+                case 1 -> {
+                    racer.race(() -> undeployed[0] = undeploy.get(), held::downgrade);
+                    return undeployed[0];
+                }
+                case 2 -> {
+                    racer.race(held::downgrade, () -> held.lockHandle().release().subscribe());
+                    return undeploy.get();
+                }
+                case 3 -> {
+                    racer.race(() -> undeployed[0] = undeploy.get(),
+                            () -> held.lockHandle().downgrade().flatMap(LockHandle::release)
+                                    .subscribe(null, closed -> { }));
+                    return undeployed[0];
+                }
+                case 4 -> {
+                    racer.race(() -> held.downgrade().onSuccess(VertxLockHandle::release), held::release);
+                    return undeploy.get();
+                }
+                default -> {
+                    racer.race(() -> undeployed[0] = undeploy.get(), () -> {
+                        held.release();
+                        held.lockHandle().release().subscribe();
+                    });
+                    return undeployed[0];
+                }
+            }
+        });
+    }
+
     /** One round of a race loop: races what it does with the lock against the undeployment it gets. */
     private interface Round {
         /**
