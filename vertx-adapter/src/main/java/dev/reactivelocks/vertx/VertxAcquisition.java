@@ -303,8 +303,9 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
             promise.fail(contextClosed(name, LockMode.SHARED));
             return promise.future();
         }
-        // not cancelled by a close: a grant that comes after it is released by this successor, tracked
-        h.downgrade().doOnNext(shared -> retire(next)).doFinally(signal -> next.downgradeEnded())
+        // not cancelled by a close: a grant that comes after it is released by this successor, tracked; deferred,
+        // so that a handle throwing instead of erroring still ends the downgrade the close waits for
+        Mono.defer(h::downgrade).doOnNext(shared -> retire(next)).doFinally(signal -> next.downgradeEnded())
                 .subscribe(next::onNext, next::onError);
         return promise.future();
     }
@@ -418,7 +419,7 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
                 if (next == null) {
                     return Mono.error(contextClosed(name, LockMode.SHARED));
                 }
-                return super.downgrade()
+                return Mono.defer(super::downgrade) // a handle that throws still ends the downgrade
                         .doOnNext(h -> retire(next))
                         .doOnError(next::onError)
                         .doFinally(signal -> next.downgradeEnded())

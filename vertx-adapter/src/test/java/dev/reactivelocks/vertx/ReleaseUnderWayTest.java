@@ -160,6 +160,66 @@ class ReleaseUnderWayTest {
     }
 
     @Test
+    void aCloseAfterADowngradeThatThrewInsteadOfErroringCompletes(Vertx vertx) throws Exception {
+        closeAfterAThrowingDowngrade(vertx, held -> {
+            try {
+                return held.downgrade();
+            } catch (UnsupportedOperationException thrown) {
+                return Future.failedFuture(thrown);
+            }
+        });
+    }
+
+    @Test
+    void aCloseAfterAReactorDowngradeThatThrewInsteadOfErroringCompletes(Vertx vertx) throws Exception {
+        closeAfterAThrowingDowngrade(vertx, held -> Future.fromCompletionStage(held.lockHandle().downgrade().toFuture()));
+    }
+
+    /**
+     * A third-party handle whose {@code downgrade()} throws instead of returning a failing {@code Mono}: the
+     * downgrade fails, and the close that follows completes and releases the lock.
+     */
+    private void closeAfterAThrowingDowngrade(Vertx vertx, Function<VertxLockHandle, Future<?>> downgrade)
+            throws Exception {
+        InProcessLockService core = (InProcessLockService) LockService.inProcess();
+        VertxLockService throwingLocks = VertxLockService.create(vertx, new ThrowingDowngradeLockService(core));
+        Scope scope = Scope.open(vertx);
+        VertxLockHandle held = await(scope.acquire(throwingLocks, "orders"));
+        assertThat(catchThrowable(() -> await(downgrade.apply(held))))
+                .isInstanceOf(UnsupportedOperationException.class);
+
+        Future<Void> closed = scope.closeFuture().close();
+
+        closed.await(5, TimeUnit.SECONDS); // fails if the close never completes
+        assertThat(core.size()).as("locks left held after the close").isZero();
+        core.dispose();
+    }
+
+    /** A service whose handles throw from {@code downgrade()} (instead of returning a failing {@code Mono}). */
+    private record ThrowingDowngradeLockService(LockService delegate) implements LockService {
+
+        @Override
+        public Mono<LockHandle> acquire(String name, LockOptions options) {
+            return delegate.acquire(name, options).map(h -> new dev.reactivelocks.spi.ForwardingLockHandle(h) {
+                @Override
+                public Mono<LockHandle> downgrade() {
+                    throw new UnsupportedOperationException("cannot downgrade");
+                }
+            });
+        }
+
+        @Override
+        public Mono<LockHandle> tryAcquire(String name, LockOptions options) {
+            return delegate.tryAcquire(name, options);
+        }
+
+        @Override
+        public Mono<Void> disposeLater() {
+            return delegate.disposeLater();
+        }
+    }
+
+    @Test
     void aCloseDuringAReactorDowngradeWaitsForItsGrantAndReleasesIt(Vertx vertx) throws Exception {
         closeDuringADowngrade(vertx, held -> Future.fromCompletionStage(held.lockHandle().downgrade().toFuture()));
     }
