@@ -160,6 +160,12 @@ class ReleaseUnderWayTest {
     }
 
     @Test
+    void aCloseDuringAReactorDowngradeWhoseSubscriberCancelledReleasesItsSharedGrant(Vertx vertx) throws Exception {
+        assertTheCloseWaitsFor(vertx, GatedBackend::holdDowngrades,
+                held -> held.lockHandle().downgrade().subscribe().dispose()); // requested, then cancelled
+    }
+
+    @Test
     void aCloseAfterADowngradeThatThrewInsteadOfErroringCompletes(Vertx vertx) throws Exception {
         closeAfterAThrowingDowngrade(vertx, held -> {
             try {
