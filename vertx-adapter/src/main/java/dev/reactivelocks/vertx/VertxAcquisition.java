@@ -281,7 +281,9 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
         // to the successor (whose own release would find nothing to release yet)
         LockHandle h = Objects.requireNonNull(handle(), "handle");
         PromiseInternal<Void> released = caller.promise();
-        endedRelease(releaseHeld(), h, underWay).subscribe(null, released::fail, released::complete);
+        // deferred: a handle that throws instead of erroring still ends the release the close waits for
+        endedRelease(Mono.defer(this::releaseHeld), h, underWay)
+                .subscribe(null, released::fail, released::complete);
         return released.future();
     }
 

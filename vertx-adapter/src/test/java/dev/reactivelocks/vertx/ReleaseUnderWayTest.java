@@ -178,7 +178,8 @@ class ReleaseUnderWayTest {
 
     @Test
     void aCloseAfterAReactorDowngradeThatThrewInsteadOfErroringCompletes(Vertx vertx) throws Exception {
-        closeAfterAThrowingDowngrade(vertx, held -> Future.fromCompletionStage(held.lockHandle().downgrade().toFuture()));
+        closeAfterAThrowingDowngrade(vertx,
+                held -> Future.fromCompletionStage(held.lockHandle().downgrade().toFuture()));
     }
 
     /**
@@ -198,6 +199,46 @@ class ReleaseUnderWayTest {
 
         closed.await(5, TimeUnit.SECONDS); // fails if the close never completes
         assertThat(core.size()).as("locks left held after the close").isZero();
+        core.dispose();
+    }
+
+    @Test
+    void aCloseAfterAReleaseThatThrewInsteadOfErroringCompletes(Vertx vertx) throws Exception {
+        InProcessLockService core = (InProcessLockService) LockService.inProcess();
+        LockService throwing = new LockService() {
+            @Override
+            public Mono<LockHandle> acquire(String name, LockOptions options) {
+                return core.acquire(name, options).map(h -> new dev.reactivelocks.spi.ForwardingLockHandle(h) {
+                    @Override
+                    public Mono<Void> release() {
+                        throw new IllegalStateException("cannot release");
+                    }
+                });
+            }
+
+            @Override
+            public Mono<LockHandle> tryAcquire(String name, LockOptions options) {
+                return core.tryAcquire(name, options);
+            }
+
+            @Override
+            public Mono<Void> disposeLater() {
+                return core.disposeLater();
+            }
+        };
+        Scope scope = Scope.open(vertx);
+        VertxLockHandle held = await(scope.acquire(VertxLockService.create(vertx, throwing), "orders"));
+        assertThat(catchThrowable(() -> {
+            try {
+                await(held.release());
+            } catch (IllegalStateException thrown) {
+                throw new Exception(thrown);
+            }
+        })).hasRootCauseMessage("cannot release");
+
+        Future<Void> closed = scope.closeFuture().close();
+
+        closed.await(5, TimeUnit.SECONDS); // fails if the close never completes
         core.dispose();
     }
 
