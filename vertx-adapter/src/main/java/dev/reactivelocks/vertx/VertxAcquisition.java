@@ -113,7 +113,7 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
             if (!h.isHeld()) {
                 // the shared grant of a downgrade, released through the handle it replaced before this successor
                 // held it: it leaves once that release ended (a close meanwhile waits for it)
-                releases.completion().doFinally(signal -> owner.remove(this)).subscribe();
+                leaveOnceNoReleaseUnderWay();
             }
             promise.complete(this);
             return;
@@ -149,20 +149,31 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
 
     /**
      * A release of this grant ended (through either handle): unregisters this acquisition if that ended its
-     * hold, and the shared grant that replaced it (a downgrade), which that release released too.
+     * hold, and the shared grant that replaced it (a downgrade), which that release released too, each once no
+     * release of the grant is under way any more: a release that found another one making it ends at once,
+     * while the other one is still on its way, and a close meanwhile must find the acquisition to wait for it.
      *
      * @param released the handle released: the one granted to this acquisition
      */
     private void releasedThrough(LockHandle released) {
         if (!released.isHeld()) {
-            owner.remove(this);
             stopWatchingLoss(); // released: never lost any more
+            leaveOnceNoReleaseUnderWay();
         }
         VertxAcquisition next = successor;
         LockHandle shared = next != null ? next.handle() : null;
         if (shared != null) {
             next.releasedThrough(shared);
         }
+    }
+
+    /**
+     * Unregisters this acquisition once no release of its grant is under way: at once when none is (the one
+     * ending now is ended just after this call, before its subscriber learns it ended), otherwise when the last
+     * one ends.
+     */
+    private void leaveOnceNoReleaseUnderWay() {
+        releases.completion().doFinally(signal -> owner.remove(this)).subscribe();
     }
 
     /**
@@ -270,7 +281,9 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
         // to the successor (whose own release would find nothing to release yet)
         LockHandle h = Objects.requireNonNull(handle(), "handle");
         PromiseInternal<Void> released = caller.promise();
-        endedRelease(releaseHeld(), h, underWay).subscribe(null, released::fail, released::complete);
+        // deferred: a handle that throws instead of erroring still ends the release the close waits for
+        endedRelease(Mono.defer(this::releaseHeld), h, underWay)
+                .subscribe(null, released::fail, released::complete);
         return released.future();
     }
 
@@ -292,8 +305,9 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
             promise.fail(contextClosed(name, LockMode.SHARED));
             return promise.future();
         }
-        // not cancelled by a close: a grant that comes after it is released by this successor, tracked
-        h.downgrade().doOnNext(shared -> retire(next)).doFinally(signal -> next.downgradeEnded())
+        // not cancelled by a close: a grant that comes after it is released by this successor, tracked; deferred,
+        // so that a handle throwing instead of erroring still ends the downgrade the close waits for
+        Mono.defer(h::downgrade).doOnNext(shared -> retire(next)).doFinally(signal -> next.downgradeEnded())
                 .subscribe(next::onNext, next::onError);
         return promise.future();
     }
@@ -377,9 +391,19 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
             super(delegate);
         }
 
+        /**
+         * Runs the release to its end even when its subscriber cancels, as {@link VertxAcquisition#release()}
+         * does: a release stopped halfway (a distributed store call dropped after the handle stopped holding)
+         * would leave the lock held by nobody, and the close would no longer wait for it.
+         */
         @Override
         public Mono<Void> release() {
-            return Mono.defer(() -> endedRelease(super.release(), delegate(), releases.begin()));
+            return Mono.defer(() -> {
+                Sinks.Empty<Void> released = Sinks.empty();
+                endedRelease(super.release(), delegate(), releases.begin())
+                        .subscribe(null, released::tryEmitError, released::tryEmitEmpty);
+                return released.asMono();
+            });
         }
 
         /**
@@ -397,7 +421,7 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
                 if (next == null) {
                     return Mono.error(contextClosed(name, LockMode.SHARED));
                 }
-                return super.downgrade()
+                return Mono.defer(super::downgrade) // a handle that throws still ends the downgrade
                         .doOnNext(h -> retire(next))
                         .doOnError(next::onError)
                         .doFinally(signal -> next.downgradeEnded())

@@ -84,6 +84,7 @@ public interface VertxLockHandle {
      * The handle of the wrapped {@link dev.reactivelocks.LockService}, for code that continues in Project
      * Reactor. Releasing it releases this grant too; this grant then no longer belongs to its acquiring
      * {@code Context} once that release completed, and a close of the {@code Context} meanwhile waits for it.
+     * A release through it runs to its end even when its subscriber cancels.
      * The shared grant of its {@link LockHandle#downgrade()} belongs to the acquiring {@code Context} as that of
      * {@link #downgrade()} does.
      *

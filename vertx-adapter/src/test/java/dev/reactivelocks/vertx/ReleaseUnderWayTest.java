@@ -30,6 +30,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
+import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Schedulers;
 
@@ -85,6 +86,42 @@ class ReleaseUnderWayTest {
     }
 
     @Test
+    void theCloseWaitsForAReleaseItsHolderStartedThatASecondReleaseFoundUnderWay(Vertx vertx) throws Exception {
+        assertTheCloseWaitsFor(vertx, GatedBackend::holdReleases, held -> {
+            held.release(); // on its way to the store
+            held.lockHandle().release().subscribe(); // finds it under way: completes at once
+        });
+    }
+
+    @Test
+    void theCloseWaitsForAReactorReleaseSubscribedTwice(Vertx vertx) throws Exception {
+        assertTheCloseWaitsFor(vertx, GatedBackend::holdReleases, held -> {
+            Mono<Void> release = held.lockHandle().release();
+            release.subscribe(); // on its way to the store
+            release.subscribe(); // finds it under way: completes at once
+        });
+    }
+
+    @Test
+    void theCloseWaitsForAReactorReleaseThatTheVertxReleaseFoundUnderWay(Vertx vertx) throws Exception {
+        assertTheCloseWaitsFor(vertx, GatedBackend::holdReleases, held -> {
+            held.lockHandle().release().subscribe(); // on its way to the store
+            held.release(); // finds it under way: completes at once
+        });
+    }
+
+    @Test
+    void theCloseWaitsForAReactorReleaseWhoseSubscriberCancelledIt(Vertx vertx) throws Exception {
+        assertTheCloseWaitsFor(vertx, GatedBackend::holdReleases,
+                held -> held.lockHandle().release().subscribe().dispose()); // cancelled on its way to the store
+
+        LockHandle next = distributed.acquire("rl_vertx_orders", LockOptions.exclusive().timeout(Duration.ofSeconds(5)))
+                .block(Duration.ofSeconds(10));
+        assertThat(next).as("the lock stayed held by nobody").isNotNull();
+        next.release().block(Duration.ofSeconds(10));
+    }
+
+    @Test
     void aReleaseDuringAReactorDowngradeIsWaitedForByTheCloseWithTheSharedGrant(Vertx vertx) throws Exception {
         assertTheCloseWaitsFor(vertx, GatedBackend::holdDowngrades, held -> {
             held.lockHandle().downgrade().subscribe(shared -> { }, closed -> { }); // never released by the test
@@ -120,6 +157,113 @@ class ReleaseUnderWayTest {
         assertThat(heldWhenClosed).as("the lock was still held when the close completed").isFalse();
         assertThat(locks.acquisitions()).isZero();
         assertThat(locks.registries()).isZero();
+    }
+
+    @Test
+    void aCloseDuringAReactorDowngradeWhoseSubscriberCancelledReleasesItsSharedGrant(Vertx vertx) throws Exception {
+        assertTheCloseWaitsFor(vertx, GatedBackend::holdDowngrades,
+                held -> held.lockHandle().downgrade().subscribe().dispose()); // requested, then cancelled
+    }
+
+    @Test
+    void aCloseAfterADowngradeThatThrewInsteadOfErroringCompletes(Vertx vertx) throws Exception {
+        closeAfterAThrowingDowngrade(vertx, held -> {
+            try {
+                return held.downgrade();
+            } catch (UnsupportedOperationException thrown) {
+                return Future.failedFuture(thrown);
+            }
+        });
+    }
+
+    @Test
+    void aCloseAfterAReactorDowngradeThatThrewInsteadOfErroringCompletes(Vertx vertx) throws Exception {
+        closeAfterAThrowingDowngrade(vertx,
+                held -> Future.fromCompletionStage(held.lockHandle().downgrade().toFuture()));
+    }
+
+    /**
+     * A third-party handle whose {@code downgrade()} throws instead of returning a failing {@code Mono}: the
+     * downgrade fails, and the close that follows completes and releases the lock.
+     */
+    private void closeAfterAThrowingDowngrade(Vertx vertx, Function<VertxLockHandle, Future<?>> downgrade)
+            throws Exception {
+        InProcessLockService core = (InProcessLockService) LockService.inProcess();
+        VertxLockService throwingLocks = VertxLockService.create(vertx, new ThrowingDowngradeLockService(core));
+        Scope scope = Scope.open(vertx);
+        VertxLockHandle held = await(scope.acquire(throwingLocks, "orders"));
+        assertThat(catchThrowable(() -> await(downgrade.apply(held))))
+                .isInstanceOf(UnsupportedOperationException.class);
+
+        Future<Void> closed = scope.closeFuture().close();
+
+        closed.await(5, TimeUnit.SECONDS); // fails if the close never completes
+        assertThat(core.size()).as("locks left held after the close").isZero();
+        core.dispose();
+    }
+
+    @Test
+    void aCloseAfterAReleaseThatThrewInsteadOfErroringCompletes(Vertx vertx) throws Exception {
+        InProcessLockService core = (InProcessLockService) LockService.inProcess();
+        LockService throwing = new LockService() {
+            @Override
+            public Mono<LockHandle> acquire(String name, LockOptions options) {
+                return core.acquire(name, options).map(h -> new dev.reactivelocks.spi.ForwardingLockHandle(h) {
+                    @Override
+                    public Mono<Void> release() {
+                        throw new IllegalStateException("cannot release");
+                    }
+                });
+            }
+
+            @Override
+            public Mono<LockHandle> tryAcquire(String name, LockOptions options) {
+                return core.tryAcquire(name, options);
+            }
+
+            @Override
+            public Mono<Void> disposeLater() {
+                return core.disposeLater();
+            }
+        };
+        Scope scope = Scope.open(vertx);
+        VertxLockHandle held = await(scope.acquire(VertxLockService.create(vertx, throwing), "orders"));
+        assertThat(catchThrowable(() -> {
+            try {
+                await(held.release());
+            } catch (IllegalStateException thrown) {
+                throw new Exception(thrown);
+            }
+        })).hasRootCauseMessage("cannot release");
+
+        Future<Void> closed = scope.closeFuture().close();
+
+        closed.await(5, TimeUnit.SECONDS); // fails if the close never completes
+        core.dispose();
+    }
+
+    /** A service whose handles throw from {@code downgrade()} (instead of returning a failing {@code Mono}). */
+    private record ThrowingDowngradeLockService(LockService delegate) implements LockService {
+
+        @Override
+        public Mono<LockHandle> acquire(String name, LockOptions options) {
+            return delegate.acquire(name, options).map(h -> new dev.reactivelocks.spi.ForwardingLockHandle(h) {
+                @Override
+                public Mono<LockHandle> downgrade() {
+                    throw new UnsupportedOperationException("cannot downgrade");
+                }
+            });
+        }
+
+        @Override
+        public Mono<LockHandle> tryAcquire(String name, LockOptions options) {
+            return delegate.tryAcquire(name, options);
+        }
+
+        @Override
+        public Mono<Void> disposeLater() {
+            return delegate.disposeLater();
+        }
     }
 
     @Test
@@ -233,6 +377,62 @@ class ReleaseUnderWayTest {
                         .isZero();
             }
             return undeploy.get();
+        });
+    }
+
+    @Test
+    void releasesThroughBothHandlesAndDowngradesRacingUndeployLeaveNothingHeldOrRegistered(Vertx vertx)
+            throws Exception {
+        raceBothHandlesAgainstUndeploy(vertx, 3_000);
+    }
+
+    @Test
+    @Tag("loops")
+    @Timeout(value = 60, unit = TimeUnit.MINUTES) // longer than the 60s default of junit-platform.properties
+    void releasesThroughBothHandlesAndDowngradesRacingUndeployLeaveNothingHeldOrRegistered_loop(Vertx vertx)
+            throws Exception {
+        raceBothHandlesAgainstUndeploy(vertx, 300_000);
+    }
+
+    /**
+     * Releases and downgrades through both handles, racing each other or the undeployment, six kinds of round in
+     * turn: a release that finds another one under way completes at once, and the undeployment that follows must
+     * still wait for the first one.
+     */
+    private void raceBothHandlesAgainstUndeploy(Vertx vertx, int iterations) throws Exception {
+        race(vertx, iterations, "rl_vertx_mixed-", (i, held, racer, undeploy) -> {
+            Future<?>[] undeployed = new Future<?>[1];
+            switch (i % 6) {
+                case 0 -> {
+                    racer.race(held::release, () -> held.lockHandle().release().subscribe());
+                    return undeploy.get();
+                }
+                case 1 -> {
+                    racer.race(() -> undeployed[0] = undeploy.get(), held::downgrade);
+                    return undeployed[0];
+                }
+                case 2 -> {
+                    racer.race(held::downgrade, () -> held.lockHandle().release().subscribe());
+                    return undeploy.get();
+                }
+                case 3 -> {
+                    racer.race(() -> undeployed[0] = undeploy.get(),
+                            () -> held.lockHandle().downgrade().flatMap(LockHandle::release)
+                                    .subscribe(null, closed -> { }));
+                    return undeployed[0];
+                }
+                case 4 -> {
+                    racer.race(() -> held.downgrade().onSuccess(VertxLockHandle::release), held::release);
+                    return undeploy.get();
+                }
+                default -> {
+                    racer.race(() -> undeployed[0] = undeploy.get(), () -> {
+                        held.release();
+                        held.lockHandle().release().subscribe();
+                    });
+                    return undeployed[0];
+                }
+            }
         });
     }
 
