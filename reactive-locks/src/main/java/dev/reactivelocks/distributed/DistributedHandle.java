@@ -218,7 +218,8 @@ final class DistributedHandle implements LockHandle {
      * transient errors are retried a few times, after which the lease simply expires), then lets the next
      * waiter of this service proceed. Completes empty in every case; after a loss it changes nothing. When
      * the store reports that the lease was already gone (it expired and was taken over or purged), the lock
-     * was lost before this release: {@link #lost()} completes.
+     * was lost before this release: {@link #lost()} completes. Once subscribed, the release runs to its end
+     * even if its subscriber cancels.
      */
     @Override
     public Mono<Void> release() {
@@ -233,13 +234,18 @@ final class DistributedHandle implements LockHandle {
             renewTask.dispose();
             expiryTask.dispose();
             service.notHolding(this);
-            return service.releaseInStore(grant.name(), grant.token())
+            // runs to its end whatever the subscriber does: a cancel must not leave the name held by nobody
+            // (the renewal has stopped, and this service's own hold of the name would never end)
+            Sinks.Empty<Void> released = Sinks.empty();
+            service.releaseInStore(grant.name(), grant.token())
                     .doOnNext(deleted -> {
                         if (!deleted) {
                             lost.tryEmitEmpty();   // it had expired and was taken over or purged before release
                         }
                     })
-                    .then(Mono.defer(localHandle::release));
+                    .then(Mono.defer(localHandle::release))
+                    .subscribe(null, released::tryEmitError, released::tryEmitEmpty);
+            return released.asMono();
         });
     }
 

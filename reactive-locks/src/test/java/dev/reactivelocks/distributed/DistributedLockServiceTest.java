@@ -119,6 +119,35 @@ class DistributedLockServiceTest {
     }
 
     /**
+     * A release whose subscriber cancels while the store call is on its way still releases: the lease in the
+     * store and the service's own hold of the name. A cancel used to drop both, after the handle had stopped
+     * renewing: the lease expired in the store, but this service's later acquisitions of the name waited
+     * forever behind a hold that nobody had.
+     */
+    @Test
+    void aReleaseWhoseSubscriberCancelsStillReleases() {
+        FaultyBackend backend = new FaultyBackend(store);
+        DistributedLockService a = service(backend);
+        LockHandle h = granted(subscribe(a.acquire("cancelled-release")));
+        Sinks.Empty<Void> answer = Sinks.empty();
+        backend.releaseGate.set(answer);
+        TestSubscriber<Void> release = TestSubscriber.create();
+        h.release().subscribe(release);
+        assertThat(h.isHeld()).isFalse();
+        release.cancel();   // the store call is on its way
+        backend.releaseGate.set(null);
+        answer.tryEmitEmpty();
+
+        assertThat(isLost(h)).as("released, not lost").isFalse();
+        TestSubscriber<LockHandle> again = subscribe(a.tryAcquire("cancelled-release"));
+        assertThat(granted(again).fencingToken()).as("this service acquires it again at once")
+                .isGreaterThan(h.fencingToken());
+        granted(again).release().block();
+        TestSubscriber<LockHandle> other = subscribe(service().tryAcquire("cancelled-release"));
+        granted(other).release().block();
+    }
+
+    /**
      * The race of the test above: the renewal's answer and the dispose, released together with random spins.
      * Whichever lands first, the handle is lost once the renewed lease ended, and another service takes the
      * lock; no round leaves the handle held while the store's lease ran out. (Without the check of stopped

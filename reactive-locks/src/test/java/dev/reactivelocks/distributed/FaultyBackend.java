@@ -90,9 +90,16 @@ final class FaultyBackend implements LockBackend {
         return d != null ? d.downgrade(name, token, lease) : LockBackend.super.downgrade(name, token, lease);
     }
 
+    /** When set, releases reach the store only once the gate completes (a release still on its way). */
+    final AtomicReference<Sinks.Empty<Void>> releaseGate = new AtomicReference<>();
+
     @Override
     public Mono<Boolean> release(String name, String token) {
-        return delegate.release(name, token);
+        return Mono.defer(() -> {
+            Sinks.Empty<Void> gate = releaseGate.get();
+            Mono<Boolean> call = delegate.release(name, token);
+            return gate == null ? call : gate.asMono().then(call);
+        });
     }
 
     /** What reaches the services of the store's wake-ups; set before building them. */

@@ -471,6 +471,22 @@ public abstract class LockServiceContract implements InspectionContract {
         assertStillPending(lost);
     }
 
+    /**
+     * A release whose subscriber cancels at once still releases: the waiter behind it is granted, with a larger
+     * fencing token. A release that a cancel stopped halfway (a distributed one after its renewal stopped,
+     * before the store or the service's own hold of the name was released) left the name held by nobody.
+     */
+    @Test
+    protected void aReleaseWhoseSubscriberCancelsStillReleases() throws Exception {
+        LockHandle h = locks.acquire("cancelled-release").block(WAIT);
+        CompletableFuture<LockHandle> waiter = pending(locks.acquire("cancelled-release"));
+        h.release().subscribe().dispose();
+        LockHandle next = await(waiter);
+        assertThat(next.fencingToken()).isGreaterThan(h.fencingToken());
+        release(next);
+        assertFree("cancelled-release");
+    }
+
     // ---- 7. fencing -------------------------------------------------------------------------------
 
     @Test
