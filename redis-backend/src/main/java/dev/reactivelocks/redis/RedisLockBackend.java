@@ -13,6 +13,7 @@ import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandTimeoutException;
 import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScanArgs;
@@ -237,6 +238,12 @@ public final class RedisLockBackend implements LockBackend {
      * {@link RedisLockConfig#commandTimeout()} fails with a transient error, but these connections are never
      * replaced: healing them is the caller's decision.
      *
+     * <p>A {@code MULTI} of the application on {@code commands} takes in the backend's scripts sent before its
+     * {@code EXEC} or {@code DISCARD}. When the transaction is discarded, or its {@code EXEC} aborted by
+     * {@code WATCH}, those scripts do not run: a renewal or a release fails with a transient error and the lock
+     * service retries it after the transaction, while an acquisition reads as "busy". Run transactions on
+     * another connection.
+     *
      * @param commands the connection for the scripts
      * @param subscriptions the pub/sub connection for release signals
      * @param config key prefix and restart grace
@@ -340,23 +347,48 @@ public final class RedisLockBackend implements LockBackend {
         return error;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>A script that Redis did not run (its command completed without a reply, as the scripts queued in a
+     * transaction of the caller on a shared command connection do when it ends in {@code DISCARD} or in an
+     * {@code EXEC} aborted by {@code WATCH}) fails with a transient {@link RedisException}: the lock service
+     * retries the renewal, it does not read it as a lost lease.
+     */
     @Override
     public Mono<Boolean> renew(String name, String token, Duration lease) {
         return this.<Long>run(LuaScripts.RENEW, ScriptOutputType.INTEGER, layout.renewKeys(name), ascii(token),
                         millis(lease))
+                .switchIfEmpty(Mono.error(() -> notRun(name, LuaScripts.RENEW)))
                 .map(n -> n == 1L)
-                .defaultIfEmpty(Boolean.FALSE)
                 .onErrorMap(e -> translate(name, e));
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>A script that Redis did not run fails with a transient {@link RedisException}, as for
+     * {@link #renew}: the lock service retries the release, it does not read it as "nothing to release".
+     */
     @Override
     public Mono<Boolean> release(String name, String token) {
+        // publishArguments is never empty (on a cluster, its INFO answers or fails): an empty answer is the script's
         return wakeUps.publishArguments(name)
                 .flatMap(wake -> this.<Long>run(LuaScripts.RELEASE, ScriptOutputType.INTEGER, layout.acquireKeys(name),
                         ascii(token), wake[0], wake[1]))
+                .switchIfEmpty(Mono.error(() -> notRun(name, LuaScripts.RELEASE)))
                 .map(n -> n == 1L)
-                .defaultIfEmpty(Boolean.FALSE)
                 .onErrorMap(e -> translate(name, e));
+    }
+
+    /**
+     * The error of a script whose command completed without a reply although the script always replies when it
+     * runs: Redis did not run it. Transient: once the caller's transaction ended, the retry runs outside it.
+     */
+    private RedisException notRun(String name, LuaScripts.Script script) {
+        return new RedisException("Lock '" + name + "': " + connections.server() + " did not run " + script.name
+                + " (its command completed without a reply, as a command queued in a transaction of the caller on the"
+                + " shared command connection does when the transaction is discarded or its EXEC aborted by WATCH)");
     }
 
     /** {@inheritDoc} A hand-off is emitted as its token too, after {@link #handOffs()} emitted it. */
