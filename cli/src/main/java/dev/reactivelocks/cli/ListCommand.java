@@ -228,7 +228,7 @@ final class ListCommand implements Callable<Integer> {
                     backend.close().block(READ_TIMEOUT);
                 }
             } finally {
-                client.shutdown();
+                LockStores.shutdown(client);
             }
         }
         PostgresLockConfig config = LockStores.postgresConfig(spec, table);

@@ -2,9 +2,13 @@ package dev.reactivelocks.cli;
 
 import dev.reactivelocks.postgres.PostgresLockConfig;
 import dev.reactivelocks.redis.RedisLockConfig;
+import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.r2dbc.spi.ConnectionFactories;
 import io.r2dbc.spi.ConnectionFactory;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 
@@ -73,6 +77,21 @@ final class LockStores {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "Invalid value for URL or '--key-prefix': "
                     + shown.sanitise(String.valueOf(e.getMessage())));
+        }
+    }
+
+    /**
+     * Shuts the command's Redis client down, waiting at most ten seconds: Lettuce's own {@code shutdown()}
+     * waits without bound for the client's connections to close, and the command must end even when one
+     * never does (its threads are daemons). A failure to shut down changes nothing the command did.
+     */
+    static void shutdown(RedisClient client) {
+        try {
+            client.shutdownAsync(0, 2, TimeUnit.SECONDS).get(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            // the command is over: what is left of the client ends with the process
         }
     }
 }

@@ -96,7 +96,7 @@ final class PurgeCommand implements Callable<Integer> {
             throw new CliFailure(ReactiveLocksCli.EXIT_FAILURE, "cannot purge expired leases under key prefix '"
                     + keyPrefix + "' of " + shown + ": " + shown.sanitise(String.valueOf(e.getMessage())));
         } finally {
-            client.shutdown();
+            LockStores.shutdown(client);
         }
         long n = purged == null ? 0 : purged;
         spec.commandLine().getOut().println("purged " + n + " expired lease" + (n == 1 ? "" : "s")

@@ -69,7 +69,7 @@ class CrossBackendIT {
                 }
             }
         }
-        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        TestRedis.shutdown(client);
         Mono.usingWhen(pg.create(), c -> Flux.fromIterable(pgConfig.dropDdl())
                         .concatMap(sql -> Flux.from(c.createStatement(sql).execute()).flatMap(Result::getRowsUpdated))
                         .then(),

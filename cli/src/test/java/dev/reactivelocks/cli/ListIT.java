@@ -240,7 +240,7 @@ class ListIT {
         @Override
         public void close() {
             service.disposeLater().then(backend.close()).block(BLOCK);
-            client.shutdown();
+            TestRedis.shutdown(client);
         }
     }
 

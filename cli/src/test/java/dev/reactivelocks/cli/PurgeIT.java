@@ -98,7 +98,7 @@ class PurgeIT {
             backend.release("shared", "token-long").block(BLOCK);
         } finally {
             backend.close().block(BLOCK);
-            client.shutdown();
+            TestRedis.shutdown(client);
         }
     }
 

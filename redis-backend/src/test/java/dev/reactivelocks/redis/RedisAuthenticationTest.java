@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.reactivelocks.LockConfigurationException;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.testkit.servers.RedisServerProcess;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -39,7 +40,7 @@ class RedisAuthenticationTest {
 
     @AfterEach
     void stopServer() throws Exception {
-        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        TestRedis.shutdown(client);
         server.close();
     }
 

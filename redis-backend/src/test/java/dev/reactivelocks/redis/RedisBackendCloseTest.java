@@ -6,6 +6,7 @@ import dev.reactivelocks.LockConfigurationException;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -44,7 +45,7 @@ class RedisBackendCloseTest {
     static void tearDown() {
         admin.close();
         RedisTestSupport.deleteKeys(client, RedisTestSupport.uri("rl-close-admin"), prefix);
-        client.shutdown();
+        TestRedis.shutdown(client);
     }
 
     private static RedisLockBackend backend(RedisURI uri) {

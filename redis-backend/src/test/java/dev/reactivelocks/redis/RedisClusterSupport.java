@@ -1,6 +1,7 @@
 package dev.reactivelocks.redis;
 
 import dev.reactivelocks.testkit.servers.RedisClusterProcess;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.KeyScanArgs;
 import io.lettuce.core.ScanStream;
 import io.lettuce.core.cluster.ClusterClientOptions;
@@ -63,6 +64,6 @@ final class RedisClusterSupport {
     }
 
     static void shutdown(RedisClusterClient client) {
-        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        TestRedis.shutdown(client);
     }
 }

@@ -10,6 +10,7 @@ import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.testkit.servers.RedisServerProcess;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.KillArgs;
 import io.lettuce.core.RedisClient;
@@ -77,7 +78,7 @@ class RedisConnectionHealingTest {
             cleanup.get(i).run();
         }
         admin.close();
-        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        TestRedis.shutdown(client);
         server.close();
     }
 
@@ -255,7 +256,7 @@ class RedisConnectionHealingTest {
         } finally {
             service.disposeLater().block(STALL_WAIT);
             backend.close().block(STALL_WAIT);
-            noReconnect.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            TestRedis.shutdown(noReconnect);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.reactivelocks.redis;
 
 import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import java.time.Duration;
@@ -25,7 +26,7 @@ class RedisDistributedLockServiceContractTest extends RedisLockServiceContract {
     @AfterAll
     static void tearDown() {
         RedisTestSupport.deleteKeys(client, uri, config.keyPrefix());
-        client.shutdown();
+        TestRedis.shutdown(client);
     }
 
     @Override

@@ -7,6 +7,7 @@ import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.testkit.contract.DistributedLockServiceContract;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.nio.charset.StandardCharsets;
@@ -44,7 +45,7 @@ class RedisDistributedLockServiceTest extends DistributedLockServiceContract {
     static void tearDown() {
         admin.close();
         RedisTestSupport.deleteKeys(client, RedisTestSupport.uri("rl-admin"), prefix);
-        client.shutdown();
+        TestRedis.shutdown(client);
     }
 
     /** Redis records no grant times. */

@@ -1,6 +1,7 @@
 package dev.reactivelocks.redis;
 
 import dev.reactivelocks.testkit.contract.ExclusionUnderChaos;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Duration;
@@ -33,7 +34,7 @@ class RedisExclusionStressTest {
         } finally {
             admin.close();
             RedisTestSupport.deleteKeys(client, RedisTestSupport.uri("rl-stress-admin"), config.keyPrefix());
-            client.shutdown();
+            TestRedis.shutdown(client);
         }
     }
 }

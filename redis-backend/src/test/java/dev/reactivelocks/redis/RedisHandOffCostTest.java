@@ -6,6 +6,7 @@ import dev.reactivelocks.LockMode;
 import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.spi.HandOff;
 import dev.reactivelocks.testkit.servers.RedisServerProcess;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Duration;
@@ -65,7 +66,7 @@ class RedisHandOffCostTest {
     void stop() throws Exception {
         backend.close().block(TIMEOUT);
         admin.close();
-        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        TestRedis.shutdown(client);
         server.close();
     }
 

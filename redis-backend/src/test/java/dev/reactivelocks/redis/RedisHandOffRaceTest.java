@@ -7,6 +7,7 @@ import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.testkit.contract.HeldByNobodyRaces;
 import dev.reactivelocks.testkit.contract.SpinRacer;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -59,7 +60,7 @@ class RedisHandOffRaceTest {
         admin.close();
         backend.close().block(WAIT);
         RedisTestSupport.deleteKeys(client, uri, config.keyPrefix());
-        client.shutdown();
+        TestRedis.shutdown(client);
     }
 
     @Test

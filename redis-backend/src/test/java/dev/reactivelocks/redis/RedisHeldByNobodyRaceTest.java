@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.testkit.contract.HeldByNobodyRaces;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import java.time.Duration;
@@ -48,7 +49,7 @@ class RedisHeldByNobodyRaceTest {
         locks.disposeLater().block(WAIT);
         backend.close().block(WAIT);
         RedisTestSupport.deleteKeys(client, uri, config.keyPrefix());
-        client.shutdown();
+        TestRedis.shutdown(client);
     }
 
     @Test

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.spi.BackendLease;
 import dev.reactivelocks.testkit.servers.RedisServerProcess;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.KeyScanArgs;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.ScanStream;
@@ -47,7 +48,7 @@ class RedisKeyLifetimeTest {
     void stopServer() throws Exception {
         backend.close().block(TIMEOUT);
         admin.close();
-        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        TestRedis.shutdown(client);
         server.close();
     }
 

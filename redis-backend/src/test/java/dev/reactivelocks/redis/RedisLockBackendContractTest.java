@@ -2,6 +2,7 @@ package dev.reactivelocks.redis;
 
 import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.testkit.contract.WaitQueueContract;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import java.time.Duration;
@@ -29,7 +30,7 @@ class RedisLockBackendContractTest extends WaitQueueContract {
     static void tearDown() {
         backend.close().block(WAIT);
         RedisTestSupport.deleteKeys(client, uri, prefix);
-        client.shutdown();
+        TestRedis.shutdown(client);
     }
 
     @Override

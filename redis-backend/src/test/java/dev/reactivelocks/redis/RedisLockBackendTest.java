@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.reactivelocks.LockConfigurationException;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.spi.BackendLease;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -52,7 +53,7 @@ class RedisLockBackendTest {
         backend.close().block(TIMEOUT);
         raw.close();
         RedisTestSupport.deleteKeys(client, uri, prefix);
-        client.shutdown();
+        TestRedis.shutdown(client);
     }
 
     private static BackendLease acquire(String name, LockMode mode, String token) {

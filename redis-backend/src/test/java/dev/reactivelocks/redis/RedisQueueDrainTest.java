@@ -3,6 +3,7 @@ package dev.reactivelocks.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reactivelocks.testkit.contract.QueueDrain;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
@@ -45,7 +46,7 @@ class RedisQueueDrainTest {
         backend.close().block(RedisTestSupport.TIMEOUT);
         raw.close();
         RedisTestSupport.deleteKeys(client, RedisTestSupport.uri("rl-drain-admin"), prefix);
-        client.shutdown();
+        TestRedis.shutdown(client);
     }
 
     /** The tokens queued for {@code name}, in queue order. */

@@ -6,6 +6,7 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.testkit.servers.RedisServerProcess;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import java.time.Duration;
@@ -46,7 +47,7 @@ class RedisRestartTest {
         for (int i = cleanup.size() - 1; i >= 0; i--) {
             cleanup.get(i).run();
         }
-        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        TestRedis.shutdown(client);
         server.close();
     }
 

@@ -5,6 +5,7 @@ import dev.reactivelocks.spi.LockBackend;
 import dev.reactivelocks.testkit.contract.DistributedLockServiceContract;
 import dev.reactivelocks.testkit.contract.WaitQueueContract;
 import dev.reactivelocks.testkit.servers.RedisSentinelProcess;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Duration;
@@ -39,7 +40,7 @@ class RedisSentinelDistributedLockServiceTest extends DistributedLockServiceCont
     static void tearDown() throws Exception {
         if (sentinel != null) {   // the servers go with their keys
             admin.close();
-            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            TestRedis.shutdown(client);
             sentinel.close();
         }
     }

@@ -7,6 +7,7 @@ import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.LockTimeoutException;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.testkit.servers.RedisSentinelProcess;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -47,7 +48,7 @@ class RedisSentinelFailoverTest {
             cleanup.get(i).run();
         }
         if (sentinel != null) {
-            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            TestRedis.shutdown(client);
             sentinel.close();
         }
     }

@@ -63,7 +63,7 @@ class RedisSetupExampleTest {
             locks.disposeLater().block(Duration.ofSeconds(15));
             backend.close().block(Duration.ofSeconds(15));
             RedisTestSupport.deleteKeys(client, RedisTestSupport.uri("rl-docs"), prefix);
-            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            TestRedis.shutdown(client);
         }
     }
 
@@ -120,7 +120,7 @@ class RedisSetupExampleTest {
         LockService locks = DistributedLockService.builder(backend).lease(Duration.ofSeconds(3)).build();
         // end::redis-sentinel-setup[]
         grantOnceThenClose(locks, backend, () -> {
-            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            TestRedis.shutdown(client);
             try {
                 deployment.close();
             } catch (InterruptedException e) {

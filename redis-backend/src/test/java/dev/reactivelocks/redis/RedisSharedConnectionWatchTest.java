@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.distributed.DistributedLockService;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisURI;
@@ -74,7 +75,7 @@ class RedisSharedConnectionWatchTest {
         subscriptions.close();
         other.close();
         RedisTestSupport.deleteKeys(client, uri, prefix);
-        client.shutdown();
+        TestRedis.shutdown(client);
     }
 
     @Test

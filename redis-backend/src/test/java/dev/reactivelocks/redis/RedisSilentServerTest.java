@@ -3,6 +3,7 @@ package dev.reactivelocks.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reactivelocks.LockMode;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandTimeoutException;
@@ -84,7 +85,7 @@ class RedisSilentServerTest {
                     .verify(BOUND);
         } finally {
             backend.close().block(BOUND);
-            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            TestRedis.shutdown(client);
         }
     }
 
@@ -108,7 +109,7 @@ class RedisSilentServerTest {
                     .verify(BOUND);
         } finally {
             backend.close().block(BOUND);
-            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            TestRedis.shutdown(client);
         }
     }
 

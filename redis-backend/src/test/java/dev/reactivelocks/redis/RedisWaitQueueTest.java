@@ -7,6 +7,7 @@ import dev.reactivelocks.LockMode;
 import dev.reactivelocks.LockOptions;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.spi.HandOff;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
@@ -56,7 +57,7 @@ class RedisWaitQueueTest {
     static void tearDown() {
         raw.close();
         RedisTestSupport.deleteKeys(client, RedisTestSupport.uri("rl-queue-admin"), prefix);
-        client.shutdown();
+        TestRedis.shutdown(client);
     }
 
     @AfterEach

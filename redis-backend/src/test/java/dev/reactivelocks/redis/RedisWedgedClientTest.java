@@ -8,6 +8,7 @@ import dev.reactivelocks.LockTimeoutException;
 import dev.reactivelocks.LockUnavailableException;
 import dev.reactivelocks.distributed.DistributedLockService;
 import dev.reactivelocks.testkit.servers.RedisClusterProcess;
+import dev.reactivelocks.testkit.servers.TestRedis;
 import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -68,7 +69,7 @@ class RedisWedgedClientTest {
         cleanup.add(() -> {
             adminConnection.close();
             RedisTestSupport.deleteKeys(admin, RedisTestSupport.uri("rl-wedge-admin"), prefix);
-            admin.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            TestRedis.shutdown(admin);
         });
         RedisLockConfig config = config(prefix);
         String backendsName = CLIENTS + Long.toHexString(System.nanoTime());
@@ -123,7 +124,7 @@ class RedisWedgedClientTest {
     private void run(AbstractRedisClient user, Function<Integer, RedisLockBackend> backends,
                      Supplier<RedisLockBackend> inspector, Supplier<Integer> ownConnections,
                      Supplier<Boolean> userWorks) {
-        cleanup.add(() -> user.shutdown(Duration.ZERO, Duration.ofSeconds(2)));   // again: harmless
+        cleanup.add(() -> TestRedis.shutdown(user));   // again: harmless
         List<DistributedLockService> services = new ArrayList<>();
         List<RedisLockBackend> opened = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
@@ -232,7 +233,7 @@ class RedisWedgedClientTest {
 
         // once the user shuts the wedged client down, nothing the backends opened is left on the server (a
         // connection the wedged client opened but never handed over can only go with the client)
-        user.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        TestRedis.shutdown(user);
         until(() -> ownConnections.get() == 0);
     }
 }

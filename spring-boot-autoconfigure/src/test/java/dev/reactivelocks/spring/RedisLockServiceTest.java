@@ -132,7 +132,7 @@ class RedisLockServiceTest {
             }
             return names;
         } finally {
-            admin.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            TestRedis.shutdown(admin);
         }
     }
 }

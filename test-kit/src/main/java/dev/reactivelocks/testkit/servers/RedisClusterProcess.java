@@ -308,7 +308,7 @@ public final class RedisClusterProcess implements AutoCloseable {
         for (RedisServerProcess node : nodes) {
             node.close();
         }
-        admin.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        TestRedis.shutdown(admin);
     }
 
     @Override

@@ -148,7 +148,7 @@ public final class RedisSentinelProcess implements AutoCloseable {
     /** Kills the three processes and deletes their working directories. */
     @Override
     public void close() throws InterruptedException {
-        admin.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        TestRedis.shutdown(admin);
         sentinel.close();
         second.close();
         first.close();

@@ -1,9 +1,13 @@
 package dev.reactivelocks.testkit.servers;
 
+import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -98,6 +102,29 @@ public final class TestRedis {
         }
     }
 
+    /**
+     * Shuts {@code client} down (no quiet period, at most two seconds for its threads), and waits for that at
+     * most fifteen seconds: Lettuce's own {@code shutdown()} waits without bound for the client's connections
+     * to close, and a test's clean-up must not hang the build when one never does (seen once with a cluster
+     * client). A client still shutting down then is reported on standard error and left to the JVM's end; its
+     * threads are daemons.
+     *
+     * @param client a Lettuce {@code RedisClient} or {@code RedisClusterClient}
+     */
+    public static void shutdown(AbstractRedisClient client) {
+        try {
+            client.shutdownAsync(0, 2, TimeUnit.SECONDS).get(15, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            System.err.println("reactive-locks test kit: " + client + " did not shut down within 15 s;"
+                    + " left to the JVM's end");
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("shutting " + client + " down failed", e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while shutting " + client + " down", e);
+        }
+    }
+
     /** Why {@code PING} fails there, or null when it works. */
     private static @Nullable String problem(RedisURI uri, Duration timeout) {
         RedisURI probe = RedisURI.builder(uri).withTimeout(timeout).withClientName("reactive-locks-probe").build();
@@ -108,7 +135,7 @@ public final class TestRedis {
         } catch (RuntimeException e) {
             return ServerSupport.describe(e);
         } finally {
-            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            shutdown(client);
         }
     }
 

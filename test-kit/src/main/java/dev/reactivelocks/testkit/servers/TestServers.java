@@ -1,6 +1,5 @@
 package dev.reactivelocks.testkit.servers;
 
-import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
@@ -88,7 +87,7 @@ public final class TestServers implements ParameterResolver {
         @Override
         public void close() {
             if (closes.getAndIncrement() == 0) {
-                client.shutdown(Duration.ZERO, Duration.ofSeconds(5));
+                TestRedis.shutdown(client);
             }
         }
 
