@@ -6,6 +6,7 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockLostException;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.internal.Downgrades;
+import dev.reactivelocks.internal.RunToEnd;
 import dev.reactivelocks.spi.BackendLease;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -234,18 +235,15 @@ final class DistributedHandle implements LockHandle {
             renewTask.dispose();
             expiryTask.dispose();
             service.notHolding(this);
-            // runs to its end whatever the subscriber does: a cancel must not leave the name held by nobody
-            // (the renewal has stopped, and this service's own hold of the name would never end)
-            Sinks.Empty<Void> released = Sinks.empty();
-            service.releaseInStore(grant.name(), grant.token())
+            // a cancel must not stop it halfway: the renewal has stopped, and this service's own hold of the
+            // name would never end
+            return RunToEnd.start(service.releaseInStore(grant.name(), grant.token())
                     .doOnNext(deleted -> {
                         if (!deleted) {
                             lost.tryEmitEmpty();   // it had expired and was taken over or purged before release
                         }
                     })
-                    .then(Mono.defer(localHandle::release))
-                    .subscribe(null, released::tryEmitError, released::tryEmitEmpty);
-            return released.asMono();
+                    .then(Mono.defer(localHandle::release)));
         });
     }
 

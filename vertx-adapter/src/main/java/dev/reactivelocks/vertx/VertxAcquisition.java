@@ -5,6 +5,7 @@ import dev.reactivelocks.LockHandle;
 import dev.reactivelocks.LockMode;
 import dev.reactivelocks.internal.AnswerRace;
 import dev.reactivelocks.internal.Downgrades;
+import dev.reactivelocks.internal.RunToEnd;
 import dev.reactivelocks.spi.ForwardingLockHandle;
 import io.vertx.core.Future;
 import io.vertx.core.internal.ContextInternal;
@@ -398,12 +399,7 @@ final class VertxAcquisition extends AnswerRace<LockHandle> implements VertxLock
          */
         @Override
         public Mono<Void> release() {
-            return Mono.defer(() -> {
-                Sinks.Empty<Void> released = Sinks.empty();
-                endedRelease(super.release(), delegate(), releases.begin())
-                        .subscribe(null, released::tryEmitError, released::tryEmitEmpty);
-                return released.asMono();
-            });
+            return Mono.defer(() -> RunToEnd.start(endedRelease(super.release(), delegate(), releases.begin())));
         }
 
         /**
