@@ -357,11 +357,8 @@ public final class RedisLockBackend implements LockBackend {
      */
     @Override
     public Mono<Boolean> renew(String name, String token, Duration lease) {
-        return this.<Long>run(LuaScripts.RENEW, ScriptOutputType.INTEGER, layout.renewKeys(name), ascii(token),
-                        millis(lease))
-                .switchIfEmpty(Mono.error(() -> notRun(name, LuaScripts.RENEW)))
-                .map(n -> n == 1L)
-                .onErrorMap(e -> translate(name, e));
+        return yesOrNo(name, LuaScripts.RENEW, this.<Long>run(LuaScripts.RENEW, ScriptOutputType.INTEGER,
+                layout.renewKeys(name), ascii(token), millis(lease)));
     }
 
     /**
@@ -373,10 +370,17 @@ public final class RedisLockBackend implements LockBackend {
     @Override
     public Mono<Boolean> release(String name, String token) {
         // publishArguments is never empty (on a cluster, its INFO answers or fails): an empty answer is the script's
-        return wakeUps.publishArguments(name)
+        return yesOrNo(name, LuaScripts.RELEASE, wakeUps.publishArguments(name)
                 .flatMap(wake -> this.<Long>run(LuaScripts.RELEASE, ScriptOutputType.INTEGER, layout.acquireKeys(name),
-                        ascii(token), wake[0], wake[1]))
-                .switchIfEmpty(Mono.error(() -> notRun(name, LuaScripts.RELEASE)))
+                        ascii(token), wake[0], wake[1])));
+    }
+
+    /**
+     * The 1-or-0 reply of {@code script} as a boolean, with errors translated; no reply at all is the transient
+     * error of {@link #notRun}, since the script always replies when it runs.
+     */
+    private Mono<Boolean> yesOrNo(String name, LuaScripts.Script script, Mono<Long> reply) {
+        return reply.switchIfEmpty(Mono.error(() -> notRun(name, script)))
                 .map(n -> n == 1L)
                 .onErrorMap(e -> translate(name, e));
     }
